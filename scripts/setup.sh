@@ -1,0 +1,72 @@
+#!/usr/bin/env bash
+# Installs what Firebreak needs to build and test, and nothing twice.
+# Sourced by ./run.sh and ./test.sh; `setup_build` for running, `setup_test` adds the browser
+# and the test tools. Each step checks first, so a second run takes seconds.
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+export PATH="$ROOT/tools/node_modules/.bin:$HOME/.cargo/bin:$PATH"
+
+TRUNK_VERSION="0.21.14"
+
+say() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
+
+# The wasm-bindgen CLI must match the library version in Cargo.lock exactly.
+wasm_bindgen_version() {
+  awk '/^name = "wasm-bindgen"$/ { getline; gsub(/version = |"/, ""); print; exit }' "$ROOT/Cargo.lock"
+}
+
+# npm ci only when package-lock.json changed since the last install.
+npm_install_in() {
+  local dir="$1"
+  if [ ! -f "$dir/node_modules/.package-lock.json" ] \
+     || [ "$dir/package-lock.json" -nt "$dir/node_modules/.package-lock.json" ]; then
+    say "npm ci in ${dir#"$ROOT"/}"
+    (cd "$dir" && npm ci --no-audit --no-fund --loglevel=error)
+  fi
+}
+
+as_root() {
+  if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi
+}
+
+setup_build() {
+  cd "$ROOT"
+  # rust-toolchain.toml names the toolchain and the wasm32 target; rustup installs both
+  # on first use, and this makes sure the target is there for an existing toolchain too.
+  if ! rustup target list --installed 2>/dev/null | grep -q '^wasm32-unknown-unknown$'; then
+    say "adding the wasm32-unknown-unknown target"
+    rustup target add wasm32-unknown-unknown
+  fi
+  if [ "$(trunk --version 2>/dev/null || true)" != "trunk $TRUNK_VERSION" ]; then
+    say "installing trunk $TRUNK_VERSION (about 7 minutes, once)"
+    cargo install trunk --version "$TRUNK_VERSION" --locked
+  fi
+  local wbg
+  wbg="$(wasm_bindgen_version)"
+  if [ "$(wasm-bindgen --version 2>/dev/null || true)" != "wasm-bindgen $wbg" ]; then
+    say "installing wasm-bindgen-cli $wbg (about 2 minutes, once)"
+    # Not --locked: one of its locked dependencies is no longer on crates.io.
+    cargo install wasm-bindgen-cli --version "$wbg"
+  fi
+  npm_install_in "$ROOT/tools"
+}
+
+setup_test() {
+  setup_build
+  if ! command -v chromium >/dev/null 2>&1; then
+    say "installing Debian's Chromium for the browser tests"
+    as_root apt-get update -qq
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver
+  fi
+  npm_install_in "$ROOT/tests"
+}
+
+# Builds the app into dist/ and the relay, both in release mode.
+build_release() {
+  cd "$ROOT"
+  say "building the app (trunk, release)"
+  trunk build --release
+  say "building the relay (release)"
+  cargo build --release -p sync-server
+}
