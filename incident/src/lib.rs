@@ -333,14 +333,16 @@ impl Incident {
     }
 
     /// Remembers a caret position (UTF-16 units) so it can be found again after remote
-    /// changes arrive.
+    /// changes arrive. The caret sticks to the character on its left: text someone else
+    /// inserts exactly at the caret lands after it, so a typist's own run of characters stays
+    /// together, and a caret at the end of the text stays after the last character.
     pub fn anchor(&self, section: ProseSection, position: u32) -> Anchor {
         let text = self.text(section);
         let txn = self.doc.transact();
         let position = position.min(text.len(&txn));
         Anchor {
             section,
-            index: text.sticky_index(&txn, position, Assoc::After),
+            index: text.sticky_index(&txn, position, Assoc::Before),
             fallback: position,
         }
     }

@@ -231,3 +231,38 @@ fn editing_an_event_someone_deleted_ends_the_same_everywhere() {
     assert!(a.timeline().is_empty());
     assert!(!a.set_timeline_field("e1", TimelineField::What, "too late"));
 }
+
+#[test]
+fn a_caret_at_the_end_stays_at_the_end_when_others_type_before_it() {
+    let (a, b) = pair();
+    a.edit_section(ProseSection::Summary, "phishing");
+    sync(&a, &b);
+    let caret = b.anchor(ProseSection::Summary, 8);
+    a.edit_section(ProseSection::Summary, "targeted phishing");
+    sync(&a, &b);
+    assert_eq!(b.resolve(&caret), 17);
+}
+
+#[test]
+fn text_inserted_exactly_at_a_caret_lands_after_it() {
+    let (a, b) = pair();
+    a.edit_section(ProseSection::Summary, "ab");
+    sync(&a, &b);
+    let caret = b.anchor(ProseSection::Summary, 1);
+    let start = b.anchor(ProseSection::Summary, 0);
+    a.edit_section(ProseSection::Summary, "aXb");
+    sync(&a, &b);
+    assert_eq!(b.resolve(&caret), 1);
+    assert_eq!(b.resolve(&start), 0);
+}
+
+#[test]
+fn a_caret_whose_left_character_is_deleted_stays_where_it_was() {
+    let (a, b) = pair();
+    a.edit_section(ProseSection::Summary, "abcd");
+    sync(&a, &b);
+    let caret = b.anchor(ProseSection::Summary, 2);
+    a.edit_section(ProseSection::Summary, "acd");
+    sync(&a, &b);
+    assert_eq!(b.resolve(&caret), 1);
+}
