@@ -1,0 +1,37 @@
+//! Command-line flags, each with an environment-variable fallback.
+
+use std::path::PathBuf;
+
+use clap::Parser;
+
+/// Name of the SQLite file inside the data directory.
+pub const DATABASE_FILE: &str = "firebreak.sqlite3";
+
+/// How the relay is started: `sync-server --listen ADDR --data DIR --dist DIR`.
+#[derive(Parser, Debug, Clone)]
+#[command(
+    name = "sync-server",
+    version,
+    about = "Firebreak relay: serves the app and syncs incidents (Yjs websocket protocol)"
+)]
+pub struct Config {
+    /// Address to listen on (HOST:PORT). Port 0 picks a free port; the chosen address is
+    /// printed as `listening on http://ADDR`.
+    #[arg(long, env = "FIREBREAK_LISTEN", default_value = "127.0.0.1:8787")]
+    pub listen: String,
+
+    /// Directory holding the database (`firebreak.sqlite3`); created if missing.
+    #[arg(long, env = "FIREBREAK_DATA", default_value = "./data")]
+    pub data: PathBuf,
+
+    /// Directory with the built app (trunk's `dist/`). If it is missing the relay still
+    /// syncs, and `/` says the app is not built.
+    #[arg(long, env = "FIREBREAK_DIST", default_value = "./dist")]
+    pub dist: PathBuf,
+}
+
+impl Config {
+    pub fn database_path(&self) -> PathBuf {
+        self.data.join(DATABASE_FILE)
+    }
+}

@@ -1,0 +1,178 @@
+//! The crate's one error type, and how it is shown at the edge: an HTTP status with a JSON
+//! body `{"error": "..."}`, or a websocket close code with a reason.
+
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+
+use crate::room::ProtocolError;
+
+/// Websocket close codes the relay sends (RFC 6455 section 7.4.1).
+pub mod close_code {
+    /// The relay is shutting down; reconnect later.
+    pub const GOING_AWAY: u16 = 1001;
+    /// The message was not understood: text frame, malformed sync message, rejected update.
+    pub const UNSUPPORTED_DATA: u16 = 1003;
+    /// The message is larger than [`crate::http::ws::MAX_MESSAGE_BYTES`].
+    pub const MESSAGE_TOO_BIG: u16 = 1009;
+    /// The relay failed (storage, load, room reset); reconnecting resyncs.
+    pub const INTERNAL_ERROR: u16 = 1011;
+    /// The peer fell too far behind the room; reconnecting resyncs.
+    pub const TRY_AGAIN_LATER: u16 = 1013;
+}
+
+/// Websocket close reasons may hold at most 123 bytes.
+pub const MAX_CLOSE_REASON_BYTES: usize = 123;
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("invalid incident id: use 1 to 64 characters from A-Z, a-z, 0-9, '_' and '-'")]
+    InvalidIncidentId,
+
+    #[error("this endpoint only accepts websocket upgrades: {0}")]
+    NotWebSocket(String),
+
+    #[error("not found")]
+    NotFound,
+
+    #[error(transparent)]
+    Protocol(#[from] ProtocolError),
+
+    #[error("binary frames only")]
+    TextFrame,
+
+    #[error("message too big: limit is {limit} bytes")]
+    MessageTooBig { limit: usize },
+
+    #[error("lagging; reconnect to resync")]
+    Lagging,
+
+    #[error("relay shutting down")]
+    ShuttingDown,
+
+    #[error("could not load incident: {0}")]
+    Load(String),
+
+    #[error("could not store update; reconnect to resync")]
+    StoreFailed,
+
+    #[error("room reset after an internal error; reconnect to resync")]
+    RoomReset,
+
+    #[error("room is gone; reconnect")]
+    RoomGone,
+
+    #[error("storage: {0}")]
+    Sqlite(#[from] rusqlite::Error),
+
+    #[error("storage: {0}")]
+    Storage(String),
+
+    #[error("{context}: {source}")]
+    Io {
+        context: String,
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+impl Error {
+    pub fn io(context: impl Into<String>, source: std::io::Error) -> Self {
+        Self::Io {
+            context: context.into(),
+            source,
+        }
+    }
+
+    /// The HTTP status this error is answered with.
+    pub fn status(&self) -> StatusCode {
+        match self {
+            Error::InvalidIncidentId => StatusCode::BAD_REQUEST,
+            Error::NotWebSocket(_) => StatusCode::UPGRADE_REQUIRED,
+            Error::NotFound => StatusCode::NOT_FOUND,
+            Error::Protocol(_) | Error::TextFrame => StatusCode::BAD_REQUEST,
+            Error::MessageTooBig { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+            Error::Lagging | Error::ShuttingDown | Error::RoomGone => {
+                StatusCode::SERVICE_UNAVAILABLE
+            }
+            Error::Load(_)
+            | Error::StoreFailed
+            | Error::RoomReset
+            | Error::Sqlite(_)
+            | Error::Storage(_)
+            | Error::Io { .. } => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    /// The websocket close code this error closes a connection with.
+    pub fn close_code(&self) -> u16 {
+        match self {
+            Error::Protocol(_) | Error::TextFrame | Error::InvalidIncidentId => {
+                close_code::UNSUPPORTED_DATA
+            }
+            Error::MessageTooBig { .. } => close_code::MESSAGE_TOO_BIG,
+            Error::Lagging => close_code::TRY_AGAIN_LATER,
+            Error::ShuttingDown | Error::RoomGone => close_code::GOING_AWAY,
+            Error::NotWebSocket(_)
+            | Error::NotFound
+            | Error::Load(_)
+            | Error::StoreFailed
+            | Error::RoomReset
+            | Error::Sqlite(_)
+            | Error::Storage(_)
+            | Error::Io { .. } => close_code::INTERNAL_ERROR,
+        }
+    }
+
+    /// The close reason: this error's message cut to the 123 bytes a close frame can carry.
+    pub fn close_reason(&self) -> String {
+        truncate_reason(self.to_string())
+    }
+}
+
+/// Cuts `reason` to at most [`MAX_CLOSE_REASON_BYTES`] on a character boundary.
+pub fn truncate_reason(mut reason: String) -> String {
+    if reason.len() > MAX_CLOSE_REASON_BYTES {
+        let mut end = MAX_CLOSE_REASON_BYTES;
+        while !reason.is_char_boundary(end) {
+            end -= 1;
+        }
+        reason.truncate(end);
+    }
+    reason
+}
+
+impl IntoResponse for Error {
+    fn into_response(self) -> Response {
+        let status = self.status();
+        if status.is_server_error() {
+            tracing::error!(error = %self, "request failed");
+        }
+        (
+            status,
+            Json(serde_json::json!({ "error": self.to_string() })),
+        )
+            .into_response()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn close_reasons_fit_a_close_frame() {
+        let long = Error::Load("é".repeat(200));
+        let reason = long.close_reason();
+        assert!(reason.len() <= MAX_CLOSE_REASON_BYTES);
+        assert!(reason.starts_with("could not load incident: é"));
+    }
+
+    #[test]
+    fn bad_input_maps_to_client_errors() {
+        assert_eq!(Error::InvalidIncidentId.status(), StatusCode::BAD_REQUEST);
+        assert_eq!(Error::TextFrame.close_code(), 1003);
+        assert_eq!(Error::Lagging.close_code(), 1013);
+        assert_eq!(Error::MessageTooBig { limit: 1 }.close_code(), 1009);
+    }
+}

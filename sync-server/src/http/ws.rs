@@ -1,0 +1,206 @@
+//! `/sync/{incident}`: the websocket endpoint. A thin shell around the room: frames read from
+//! the socket go to the room in order; frames the room queues for this peer are written by a
+//! separate task, so the room never waits on a socket.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::extract::rejection::PathRejection;
+use axum::extract::ws::rejection::WebSocketUpgradeRejection;
+use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade};
+use axum::extract::{Path, State};
+use axum::response::{IntoResponse, Response};
+use bytes::Bytes;
+use futures_util::stream::{SplitSink, SplitStream};
+use futures_util::{SinkExt, StreamExt};
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+
+use super::AppState;
+use crate::error::Error;
+use crate::incident_id::IncidentId;
+use crate::peer::{CloseSignal, PeerConn, PEER_QUEUE_FRAMES};
+use crate::registry::{Registry, RoomLink};
+
+/// Largest accepted message; bigger ones close the connection with 1009.
+pub const MAX_MESSAGE_BYTES: usize = 16 * 1024 * 1024;
+
+/// What the socket itself reads before giving up. Messages between [`MAX_MESSAGE_BYTES`] and
+/// this are read completely and refused with a clean 1009 close; beyond it the socket stops
+/// reading mid-message, and the close frame may be lost to a TCP reset.
+const SOCKET_READ_LIMIT: usize = 2 * MAX_MESSAGE_BYTES;
+
+/// How long the writer may take to say goodbye once the connection is over.
+const WRITER_GRACE: Duration = Duration::from_secs(5);
+
+/// Validates the incident id (400 JSON before any upgrade), then upgrades.
+pub async fn sync_socket(
+    State(state): State<AppState>,
+    incident: Result<Path<String>, PathRejection>,
+    upgrade: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
+) -> Response {
+    let incident = match incident
+        .map_err(|_| Error::InvalidIncidentId)
+        .and_then(|Path(raw)| IncidentId::parse(&raw))
+    {
+        Ok(incident) => incident,
+        Err(error) => return error.into_response(),
+    };
+    let upgrade = match upgrade {
+        Ok(upgrade) => upgrade,
+        Err(rejection) => return Error::NotWebSocket(rejection.body_text()).into_response(),
+    };
+    upgrade
+        .max_message_size(SOCKET_READ_LIMIT)
+        .max_frame_size(SOCKET_READ_LIMIT)
+        .on_upgrade(move |socket| serve(socket, incident, state.registry, state.shutdown))
+}
+
+/// Runs one connection until the peer leaves, is closed by the room, or the relay stops.
+pub async fn serve(
+    socket: WebSocket,
+    incident: IncidentId,
+    registry: Registry,
+    shutdown: CancellationToken,
+) {
+    let (sink, mut stream) = socket.split();
+    let (frames, queued) = mpsc::channel(PEER_QUEUE_FRAMES);
+    let close = Arc::new(CloseSignal::new());
+    let mut writer = tokio::spawn(write_frames(sink, queued, Arc::clone(&close)));
+
+    let conn = PeerConn {
+        frames,
+        close: Arc::clone(&close),
+    };
+    match registry.join(&incident, conn).await {
+        Ok(link) => {
+            tracing::debug!(%incident, peer = link.peer(), "peer joined");
+            read_frames(&mut stream, &link, &close, &shutdown).await;
+            tracing::debug!(%incident, peer = link.peer(), "peer left");
+            link.leave().await;
+        }
+        Err(error) => {
+            tracing::warn!(%incident, %error, "could not join room");
+            close.close_with(&error);
+        }
+    }
+    close.finish();
+    // Keep reading (and discarding) while the writer says goodbye: a socket closed with
+    // unread bytes in it is reset, and the peer would never see the close code and reason.
+    let drain = async { while let Some(Ok(_)) = stream.next().await {} };
+    let goodbye = async { tokio::join!(&mut writer, drain).0 };
+    match tokio::time::timeout(WRITER_GRACE, goodbye).await {
+        Ok(Ok(())) => {}
+        Ok(Err(error)) => tracing::warn!(%error, "websocket writer failed"),
+        // A peer that stopped reading keeps the write blocked: drop its socket.
+        Err(_) => {
+            tracing::debug!("websocket writer did not finish in time; dropping the socket");
+            writer.abort();
+        }
+    }
+}
+
+/// Forwards binary frames to the room in order until the connection ends.
+async fn read_frames(
+    stream: &mut SplitStream<WebSocket>,
+    link: &RoomLink,
+    close: &CloseSignal,
+    shutdown: &CancellationToken,
+) {
+    loop {
+        let message = tokio::select! {
+            biased;
+            () = close.closed() => return,
+            () = shutdown.cancelled() => {
+                close.close_with(&Error::ShuttingDown);
+                return;
+            }
+            message = stream.next() => message,
+        };
+        match message {
+            Some(Ok(Message::Binary(bytes))) => {
+                if bytes.len() > MAX_MESSAGE_BYTES {
+                    close.close_with(&Error::MessageTooBig {
+                        limit: MAX_MESSAGE_BYTES,
+                    });
+                    return;
+                }
+                tokio::select! {
+                    biased;
+                    () = close.closed() => return,
+                    sent = link.send_frame(bytes) => {
+                        if let Err(error) = sent {
+                            close.close_with(&error);
+                            return;
+                        }
+                    }
+                }
+            }
+            Some(Ok(Message::Text(_))) => {
+                close.close_with(&Error::TextFrame);
+                return;
+            }
+            Some(Ok(Message::Ping(_) | Message::Pong(_))) => {}
+            Some(Ok(Message::Close(_))) | None => return,
+            Some(Err(error)) => {
+                if is_too_big(error) {
+                    close.close_with(&Error::MessageTooBig {
+                        limit: MAX_MESSAGE_BYTES,
+                    });
+                } else {
+                    tracing::debug!("websocket read failed; dropping the connection");
+                }
+                return;
+            }
+        }
+    }
+}
+
+fn is_too_big(error: axum::Error) -> bool {
+    let inner = error.into_inner();
+    matches!(
+        inner.downcast_ref::<tungstenite::Error>(),
+        Some(tungstenite::Error::Capacity(_))
+    )
+}
+
+/// Writes the room's frames to the socket; on close, sends the close frame with its reason.
+async fn write_frames(
+    mut sink: SplitSink<WebSocket, Message>,
+    mut queued: mpsc::Receiver<Bytes>,
+    close: Arc<CloseSignal>,
+) {
+    loop {
+        tokio::select! {
+            biased;
+            () = close.closed() => break,
+            frame = queued.recv() => match frame {
+                Some(frame) => {
+                    tokio::select! {
+                        biased;
+                        () = close.closed() => break,
+                        sent = sink.send(Message::Binary(frame)) => {
+                            if sent.is_err() {
+                                close.finish();
+                                return;
+                            }
+                        }
+                    }
+                }
+                None => break,
+            },
+        }
+    }
+    if let Some(reason) = close.reason() {
+        let frame = CloseFrame {
+            code: reason.code,
+            reason: reason.reason.into(),
+        };
+        if let Err(error) = sink.send(Message::Close(Some(frame))).await {
+            tracing::debug!(%error, "could not send close frame");
+        }
+    }
+    if let Err(error) = sink.close().await {
+        tracing::debug!(%error, "could not close websocket");
+    }
+}

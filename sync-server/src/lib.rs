@@ -1,0 +1,29 @@
+//! The Firebreak relay: one process that serves the built app, holds one room per open
+//! incident and relays edits between responders over the standard Yjs websocket protocol
+//! (y-protocols sync + awareness), so the Firebreak app and stock `y-websocket` clients can
+//! edit the same incident. Every document update is validated, applied and durably stored in
+//! SQLite before it is broadcast; a room with no peers is compacted and dropped from memory.
+//!
+//! It is not the incident model (that lives in the `incident` crate) and it does not look inside
+//! documents: it only merges and stores opaque Yjs updates. Access control (invites, roles) is
+//! not implemented yet.
+//!
+//! Layout: [`room`] is the sans-IO protocol core (bytes in, bytes out), [`registry`] runs one
+//! room actor per open incident, [`store`] is the storage trait and its SQLite backend,
+//! [`http`] is the axum surface (health, static app, websocket), [`config`] the flags.
+
+pub mod config;
+pub mod error;
+pub mod http;
+pub mod incident_id;
+pub mod peer;
+pub mod registry;
+pub mod room;
+pub mod server;
+pub mod store;
+
+pub use config::Config;
+pub use error::Error;
+pub use http::{app, AppState};
+pub use incident_id::IncidentId;
+pub use server::run;

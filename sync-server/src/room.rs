@@ -1,0 +1,692 @@
+//! The sans-IO room: one incident's merged document, its awareness (presence) states and the
+//! set of connected peers. Bytes in, bytes out: no sockets, no database, no clock.
+//!
+//! Protocol decisions (matching the reference `y-websocket` server, so stock Yjs clients work):
+//! - On [`Room::join`] the peer gets our SyncStep1 (state vector) and, if anyone is present,
+//!   the current awareness states.
+//! - SyncStep1 from a peer is answered with SyncStep2 (the diff it lacks).
+//! - SyncStep2 and Update from a peer are decoded and applied; non-empty ones are returned as
+//!   [`Outcome::store`] (to be stored durably by the caller) and as an Update broadcast to the
+//!   other peers. They are not echoed to the sender.
+//! - Awareness updates are applied and the changed entries are sent to every peer *including
+//!   the sender*: `y-websocket` clients drop a connection that stays silent for 30 s, and their
+//!   own awareness renewal (every 15 s) echoed back is what keeps a lone client connected.
+//! - Awareness queries are answered with all awareness states.
+//! - Auth messages and unknown (custom) message types are ignored, like the reference server.
+//! - A frame may hold several messages (yrs clients batch SyncStep1 + awareness). A frame
+//!   that does not decode completely, or an update that does not decode or apply, is a
+//!   [`ProtocolError`]; the caller closes that peer and everything else goes on.
+
+use std::collections::{HashMap, HashSet};
+use std::panic::{catch_unwind, AssertUnwindSafe};
+
+use yrs::encoding::read::Error as ReadError;
+use yrs::sync::{Awareness, Message, MessageReader, SyncMessage};
+use yrs::updates::decoder::{Decode, DecoderV1};
+use yrs::updates::encoder::Encode;
+use yrs::{ClientID, Doc, ReadTxn, StateVector, Transact, Update};
+
+/// Identifies one connection inside a room. Chosen by the caller, unique per room.
+pub type PeerId = u64;
+
+/// What the caller must do after [`Room::receive`], in this order: store `store` durably,
+/// then send `reply` to the sender and `broadcast` to every other peer.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct Outcome {
+    /// Frames for the peer that sent the message.
+    pub reply: Vec<Vec<u8>>,
+    /// Frames for every other peer in the room.
+    pub broadcast: Vec<Vec<u8>>,
+    /// Yjs v1 updates that were applied and must be stored before anything is sent.
+    pub store: Vec<Vec<u8>>,
+}
+
+/// Why a peer's frame was refused. The frame's peer should be disconnected.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum ProtocolError {
+    #[error("malformed sync message: {0}")]
+    Malformed(String),
+    #[error("update rejected: {0}")]
+    UpdateRejected(String),
+    #[error("awareness update rejected: {0}")]
+    Awareness(String),
+    #[error("unknown peer {0}")]
+    UnknownPeer(PeerId),
+    /// Applying an update panicked inside yrs. The document may be half-changed, so the
+    /// caller must drop this room (after storing what was applied before) and reload it.
+    #[error("update crashed the document; the room must be reloaded")]
+    Poisoned,
+}
+
+/// Stored state that could not be turned back into a document.
+#[derive(Debug, thiserror::Error)]
+#[error("stored {what} is corrupt: {reason}")]
+pub struct LoadError {
+    pub what: &'static str,
+    pub reason: String,
+}
+
+/// One incident's live state. See the module documentation for the protocol it speaks.
+pub struct Room {
+    awareness: Awareness,
+    /// Each peer with the awareness client ids it has announced (removed when it leaves).
+    peers: HashMap<PeerId, HashSet<ClientID>>,
+    poisoned: bool,
+}
+
+impl Default for Room {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Room {
+    /// An empty room.
+    pub fn new() -> Self {
+        Self::from_doc(Doc::new())
+    }
+
+    fn from_doc(doc: Doc) -> Self {
+        // Awareness timestamps are never read by the relay; a constant clock keeps it pure.
+        let awareness = Awareness::with_clock(doc, || 0);
+        Self {
+            awareness,
+            peers: HashMap::new(),
+            poisoned: false,
+        }
+    }
+
+    /// Rebuilds a room from a stored snapshot followed by the stored log of updates.
+    pub fn load<'a>(
+        snapshot: Option<&[u8]>,
+        updates: impl IntoIterator<Item = &'a [u8]>,
+    ) -> Result<Self, LoadError> {
+        let doc = Doc::new();
+        {
+            let mut txn = doc.transact_mut();
+            let parts = snapshot
+                .map(|s| ("snapshot", s))
+                .into_iter()
+                .chain(updates.into_iter().map(|u| ("update", u)));
+            for (what, bytes) in parts {
+                let update = Update::decode_v1(bytes).map_err(|e| LoadError {
+                    what,
+                    reason: e.to_string(),
+                })?;
+                txn.apply_update(update).map_err(|e| LoadError {
+                    what,
+                    reason: e.to_string(),
+                })?;
+            }
+        }
+        Ok(Self::from_doc(doc))
+    }
+
+    /// Adds a peer and returns the frames to send it first: our SyncStep1, then the
+    /// awareness states of everyone present (if any).
+    pub fn join(&mut self, peer: PeerId) -> Vec<Vec<u8>> {
+        self.peers.entry(peer).or_default();
+        let state_vector = self.awareness.doc().transact().state_vector();
+        let mut frames = vec![Message::Sync(SyncMessage::SyncStep1(state_vector)).encode_v1()];
+        if let Ok(update) = self.awareness.update() {
+            if !update.clients.is_empty() {
+                frames.push(Message::Awareness(update).encode_v1());
+            }
+        }
+        frames
+    }
+
+    /// Handles one websocket frame from `peer`. On error nothing was applied from the
+    /// failing message on; updates applied from earlier messages of the same frame are lost
+    /// from the outcome, so the caller must treat the error as fatal for that peer only.
+    pub fn receive(&mut self, peer: PeerId, frame: &[u8]) -> Result<Outcome, ProtocolError> {
+        if self.poisoned {
+            return Err(ProtocolError::Poisoned);
+        }
+        if !self.peers.contains_key(&peer) {
+            return Err(ProtocolError::UnknownPeer(peer));
+        }
+        // yrs asserts on some invalid input (e.g. client ids over 53 bits) instead of
+        // returning an error. Decoding changes no state, so a panic here is just bad input.
+        let messages = catch_unwind(|| decode_frame(frame))
+            .map_err(|_| ProtocolError::Malformed("message crashed the decoder".to_owned()))??;
+        let mut outcome = Outcome::default();
+        for message in messages {
+            self.handle(peer, message, &mut outcome)?;
+        }
+        Ok(outcome)
+    }
+
+    fn handle(
+        &mut self,
+        peer: PeerId,
+        message: Message,
+        outcome: &mut Outcome,
+    ) -> Result<(), ProtocolError> {
+        match message {
+            Message::Sync(SyncMessage::SyncStep1(state_vector)) => {
+                let diff = self
+                    .awareness
+                    .doc()
+                    .transact()
+                    .encode_state_as_update_v1(&state_vector);
+                outcome
+                    .reply
+                    .push(Message::Sync(SyncMessage::SyncStep2(diff)).encode_v1());
+            }
+            Message::Sync(SyncMessage::SyncStep2(update))
+            | Message::Sync(SyncMessage::Update(update)) => {
+                if self.apply(&update)? {
+                    outcome
+                        .broadcast
+                        .push(Message::Sync(SyncMessage::Update(update.clone())).encode_v1());
+                    outcome.store.push(update);
+                }
+            }
+            Message::Awareness(update) => {
+                let summary = self
+                    .awareness
+                    .apply_update_summary(update)
+                    .map_err(|e| ProtocolError::Awareness(e.to_string()))?;
+                if let Some(summary) = summary {
+                    if let Some(controlled) = self.peers.get_mut(&peer) {
+                        controlled.extend(summary.added.iter().chain(&summary.updated));
+                        for id in &summary.removed {
+                            controlled.remove(id);
+                        }
+                    }
+                    let changed = self
+                        .awareness
+                        .update_with_clients(summary.all_changes())
+                        .map_err(|e| ProtocolError::Awareness(e.to_string()))?;
+                    let frame = Message::Awareness(changed).encode_v1();
+                    outcome.reply.push(frame.clone());
+                    outcome.broadcast.push(frame);
+                }
+            }
+            Message::AwarenessQuery => {
+                let all = self
+                    .awareness
+                    .update()
+                    .map_err(|e| ProtocolError::Awareness(e.to_string()))?;
+                outcome.reply.push(Message::Awareness(all).encode_v1());
+            }
+            // Auth is server-to-client only; custom message types are not ours. Ignored, as
+            // the reference y-websocket server does.
+            Message::Auth(_) | Message::Custom(_, _) => {}
+        }
+        Ok(())
+    }
+
+    /// Decodes and applies one update. `Ok(false)` means it carried nothing (an empty
+    /// SyncStep2 is what a client with nothing new answers our SyncStep1 with).
+    fn apply(&mut self, bytes: &[u8]) -> Result<bool, ProtocolError> {
+        let update = catch_unwind(|| Update::decode_v1(bytes))
+            .map_err(|_| ProtocolError::Malformed("update crashed the decoder".to_owned()))?
+            .map_err(|e| ProtocolError::Malformed(format!("update does not decode: {e}")))?;
+        if update.is_empty() {
+            return Ok(false);
+        }
+        let doc = self.awareness.doc();
+        let applied = catch_unwind(AssertUnwindSafe(|| {
+            let mut txn = doc.transact_mut();
+            txn.apply_update(update)
+        }));
+        match applied {
+            Ok(Ok(())) => Ok(true),
+            // The update may have been integrated halfway: the in-memory document no longer
+            // matches storage, so the room must be reloaded as well.
+            Ok(Err(e)) => {
+                self.poisoned = true;
+                Err(ProtocolError::UpdateRejected(e.to_string()))
+            }
+            Err(_) => {
+                self.poisoned = true;
+                Err(ProtocolError::Poisoned)
+            }
+        }
+    }
+
+    /// Removes a peer and returns the frames telling everyone else that the awareness
+    /// states it announced are gone.
+    pub fn leave(&mut self, peer: PeerId) -> Vec<Vec<u8>> {
+        let Some(controlled) = self.peers.remove(&peer) else {
+            return Vec::new();
+        };
+        let present: Vec<ClientID> = self
+            .awareness
+            .iter()
+            .filter(|(id, state)| state.data.is_some() && controlled.contains(id))
+            .map(|(id, _)| id)
+            .collect();
+        if present.is_empty() {
+            return Vec::new();
+        }
+        for id in &present {
+            self.awareness.remove_state(*id);
+        }
+        match self.awareness.update_with_clients(present) {
+            Ok(update) => vec![Message::Awareness(update).encode_v1()],
+            Err(_) => Vec::new(),
+        }
+    }
+
+    /// True once an update broke the document; the room must be dropped and reloaded.
+    pub fn is_poisoned(&self) -> bool {
+        self.poisoned
+    }
+
+    pub fn peer_count(&self) -> usize {
+        self.peers.len()
+    }
+
+    pub fn has_peer(&self, peer: PeerId) -> bool {
+        self.peers.contains_key(&peer)
+    }
+
+    /// The whole document as one Yjs v1 update: what compaction stores.
+    pub fn snapshot(&self) -> Vec<u8> {
+        self.awareness
+            .doc()
+            .transact()
+            .encode_state_as_update_v1(&StateVector::default())
+    }
+
+    pub fn state_vector(&self) -> StateVector {
+        self.awareness.doc().transact().state_vector()
+    }
+}
+
+/// Decodes every message in a frame. yrs's [`MessageReader`] stops silently at a truncated
+/// message, so the decoded messages are re-encoded and must account for every byte of the
+/// frame; lib0 encodings are canonical, so anything left over is a truncated or padded frame.
+fn decode_frame(frame: &[u8]) -> Result<Vec<Message>, ProtocolError> {
+    let mut decoder = DecoderV1::from(frame);
+    let mut messages = Vec::new();
+    let mut consumed = 0usize;
+    for message in MessageReader::new(&mut decoder) {
+        let message = message.map_err(|e| ProtocolError::Malformed(describe(&e)))?;
+        consumed += message.encode_v1().len();
+        messages.push(message);
+    }
+    if consumed != frame.len() {
+        return Err(ProtocolError::Malformed(format!(
+            "{} of {} bytes do not form a complete message",
+            frame.len().saturating_sub(consumed),
+            frame.len()
+        )));
+    }
+    Ok(messages)
+}
+
+fn describe(error: &ReadError) -> String {
+    match error {
+        ReadError::UnexpectedValue => "unknown message or sync step type".to_owned(),
+        other => other.to_string(),
+    }
+}
+
+/// Fuzz entry point: feeds arbitrary bytes to a room shared by three peers and checks the
+/// invariants (no panic; a refused frame changes nothing stored; the snapshot always reloads).
+///
+/// `data` is read as a sequence of `[peer (1 byte), length (2 bytes LE), frame...]` records.
+pub fn fuzz_frames(data: &[u8]) {
+    let mut room = Room::new();
+    for peer in 0..3 {
+        room.join(peer);
+    }
+    let mut stored: Vec<Vec<u8>> = Vec::new();
+    let mut rest = data;
+    while rest.len() >= 3 {
+        let peer = PeerId::from(rest[0] % 3);
+        let len = usize::from(u16::from_le_bytes([rest[1], rest[2]])).min(rest.len() - 3);
+        let (frame, tail) = rest[3..].split_at(len);
+        rest = tail;
+        if !room.has_peer(peer) {
+            room.join(peer);
+        }
+        match room.receive(peer, frame) {
+            Ok(outcome) => stored.extend(outcome.store),
+            Err(_) if room.is_poisoned() => return,
+            Err(_) => {
+                room.leave(peer);
+            }
+        }
+    }
+    let snapshot = room.snapshot();
+    let reloaded = Room::load(None, stored.iter().map(Vec::as_slice))
+        .expect("every stored update was applied once, so it must reload");
+    assert_eq!(reloaded.snapshot().len(), snapshot.len());
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use yrs::sync::AwarenessUpdate;
+    use yrs::{GetString, Text};
+
+    /// A client-side document that edits the shared text "summary".
+    struct Client {
+        doc: Doc,
+    }
+
+    impl Client {
+        fn new() -> Self {
+            Self { doc: Doc::new() }
+        }
+
+        fn type_text(&self, text: &str) -> Vec<u8> {
+            let summary = self.doc.get_or_insert_text("summary");
+            let mut txn = self.doc.transact_mut();
+            let len = summary.len(&txn);
+            summary.insert(&mut txn, len, text);
+            txn.encode_update_v1()
+        }
+
+        fn summary(&self) -> String {
+            let summary = self.doc.get_or_insert_text("summary");
+            summary.get_string(&self.doc.transact())
+        }
+
+        /// Applies every sync frame; returns replies it would send.
+        fn apply_frames(&self, frames: &[Vec<u8>]) {
+            for frame in frames {
+                for message in decode_frame(frame).expect("relay frames decode") {
+                    if let Message::Sync(SyncMessage::SyncStep2(u) | SyncMessage::Update(u)) =
+                        message
+                    {
+                        let update = Update::decode_v1(&u).expect("relay updates decode");
+                        self.doc
+                            .transact_mut()
+                            .apply_update(update)
+                            .expect("relay updates apply");
+                    }
+                }
+            }
+        }
+
+        fn sync_step1(&self) -> Vec<u8> {
+            let sv = self.doc.transact().state_vector();
+            Message::Sync(SyncMessage::SyncStep1(sv)).encode_v1()
+        }
+    }
+
+    fn update_frame(update: Vec<u8>) -> Vec<u8> {
+        Message::Sync(SyncMessage::Update(update)).encode_v1()
+    }
+
+    fn awareness_frame(client: u64, clock: u32, json: &str) -> Vec<u8> {
+        let mut clients = HashMap::new();
+        clients.insert(
+            ClientID::new(client),
+            yrs::sync::awareness::AwarenessUpdateEntry {
+                clock,
+                json: json.into(),
+            },
+        );
+        Message::Awareness(AwarenessUpdate { clients }).encode_v1()
+    }
+
+    fn decode_one(frame: &[u8]) -> Message {
+        let mut messages = decode_frame(frame).expect("decodes");
+        assert_eq!(messages.len(), 1);
+        messages.remove(0)
+    }
+
+    #[test]
+    fn join_sends_state_vector_then_nothing_else_when_nobody_is_present() {
+        let mut room = Room::new();
+        let frames = room.join(1);
+        assert_eq!(frames.len(), 1);
+        assert!(matches!(
+            decode_one(&frames[0]),
+            Message::Sync(SyncMessage::SyncStep1(_))
+        ));
+    }
+
+    #[test]
+    fn update_is_stored_and_broadcast_but_not_echoed() {
+        let mut room = Room::new();
+        room.join(1);
+        room.join(2);
+        let alice = Client::new();
+        let update = alice.type_text("phishing mail reported");
+        let outcome = room.receive(1, &update_frame(update.clone())).unwrap();
+        assert_eq!(outcome.store, vec![update.clone()]);
+        assert_eq!(outcome.broadcast, vec![update_frame(update)]);
+        assert!(outcome.reply.is_empty());
+    }
+
+    #[test]
+    fn sync_step1_is_answered_with_the_missing_diff() {
+        let mut room = Room::new();
+        room.join(1);
+        let alice = Client::new();
+        room.receive(1, &update_frame(alice.type_text("C2 at 203.0.113.7")))
+            .unwrap();
+
+        room.join(2);
+        let bob = Client::new();
+        let outcome = room.receive(2, &bob.sync_step1()).unwrap();
+        assert_eq!(outcome.reply.len(), 1);
+        assert!(matches!(
+            decode_one(&outcome.reply[0]),
+            Message::Sync(SyncMessage::SyncStep2(_))
+        ));
+        bob.apply_frames(&outcome.reply);
+        assert_eq!(bob.summary(), "C2 at 203.0.113.7");
+        assert!(outcome.store.is_empty() && outcome.broadcast.is_empty());
+    }
+
+    #[test]
+    fn empty_sync_step2_is_neither_stored_nor_broadcast() {
+        let mut room = Room::new();
+        room.join(1);
+        let empty = Doc::new()
+            .transact()
+            .encode_state_as_update_v1(&StateVector::default());
+        let frame = Message::Sync(SyncMessage::SyncStep2(empty)).encode_v1();
+        assert_eq!(room.receive(1, &frame).unwrap(), Outcome::default());
+    }
+
+    #[test]
+    fn several_messages_in_one_frame_are_all_handled() {
+        let mut room = Room::new();
+        room.join(1);
+        let alice = Client::new();
+        let mut frame = alice.sync_step1();
+        frame.extend(update_frame(alice.type_text("a")));
+        frame.extend(awareness_frame(7, 1, r#"{"name":"alice"}"#));
+        let outcome = room.receive(1, &frame).unwrap();
+        assert_eq!(outcome.store.len(), 1);
+        assert_eq!(outcome.reply.len(), 2, "step2 + awareness echo");
+    }
+
+    #[test]
+    fn garbage_is_refused_and_changes_nothing() {
+        let mut room = Room::new();
+        room.join(1);
+        let before = room.snapshot();
+        let cases: Vec<Vec<u8>> = vec![
+            vec![0, 9, 1, 0],                            // unknown sync step
+            vec![0, 2, 5, 0xff, 0xff, 0xff, 0xff, 0xff], // update that does not decode
+            vec![0, 1, 200, 1, 2, 3],                    // truncated step2
+            vec![
+                0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x7f,
+            ],
+            b"not a yjs message".to_vec(),
+        ];
+        for frame in cases {
+            let err = room.receive(1, &frame).unwrap_err();
+            assert!(
+                matches!(err, ProtocolError::Malformed(_)),
+                "{frame:?} gave {err:?}"
+            );
+            assert!(err.to_string().starts_with("malformed sync message: "));
+        }
+        assert_eq!(room.snapshot(), before);
+        assert!(!room.is_poisoned());
+    }
+
+    #[test]
+    fn trailing_bytes_after_a_valid_message_are_refused() {
+        let mut room = Room::new();
+        room.join(1);
+        let mut frame = Client::new().sync_step1();
+        frame.push(0);
+        assert!(matches!(
+            room.receive(1, &frame),
+            Err(ProtocolError::Malformed(_))
+        ));
+    }
+
+    #[test]
+    fn ignored_message_types_are_harmless() {
+        let mut room = Room::new();
+        room.join(1);
+        let auth = Message::Auth(Some("nope".into())).encode_v1();
+        let custom = Message::Custom(42, vec![1, 2, 3]).encode_v1();
+        assert_eq!(room.receive(1, &auth).unwrap(), Outcome::default());
+        assert_eq!(room.receive(1, &custom).unwrap(), Outcome::default());
+        assert_eq!(room.receive(1, &[]).unwrap(), Outcome::default());
+    }
+
+    #[test]
+    fn unknown_peer_is_refused() {
+        let mut room = Room::new();
+        assert_eq!(
+            room.receive(3, &Client::new().sync_step1()),
+            Err(ProtocolError::UnknownPeer(3))
+        );
+    }
+
+    #[test]
+    fn awareness_is_echoed_broadcast_replayed_to_joiners_and_removed_on_leave() {
+        let mut room = Room::new();
+        room.join(1);
+        room.join(2);
+        let frame = awareness_frame(77, 1, r#"{"user":{"name":"alice"}}"#);
+        let outcome = room.receive(1, &frame).unwrap();
+        assert_eq!(outcome.reply, vec![frame.clone()]);
+        assert_eq!(outcome.broadcast, vec![frame.clone()]);
+
+        // a stale (same clock) awareness update changes nothing and is not relayed
+        let outcome = room.receive(1, &frame).unwrap();
+        assert_eq!(outcome, Outcome::default());
+
+        let join_frames = room.join(3);
+        assert_eq!(join_frames.len(), 2);
+        assert_eq!(join_frames[1], frame);
+
+        let removal = room.leave(1);
+        assert_eq!(removal.len(), 1);
+        let Message::Awareness(update) = decode_one(&removal[0]) else {
+            panic!("expected awareness removal");
+        };
+        let entry = &update.clients[&ClientID::new(77)];
+        assert_eq!(&*entry.json, "null");
+        assert_eq!(entry.clock, 2);
+        assert_eq!(room.join(4).len(), 1, "nobody present any more");
+        assert!(room.leave(1).is_empty(), "leaving twice is a no-op");
+    }
+
+    #[test]
+    fn awareness_query_returns_everyone() {
+        let mut room = Room::new();
+        room.join(1);
+        room.receive(1, &awareness_frame(5, 1, r#"{"a":1}"#))
+            .unwrap();
+        let outcome = room
+            .receive(1, &Message::AwarenessQuery.encode_v1())
+            .unwrap();
+        assert_eq!(outcome.reply.len(), 1);
+        assert!(matches!(
+            decode_one(&outcome.reply[0]),
+            Message::Awareness(u) if u.clients.len() == 1
+        ));
+    }
+
+    #[test]
+    fn stored_updates_and_snapshot_rebuild_the_document() {
+        let mut room = Room::new();
+        room.join(1);
+        let alice = Client::new();
+        let mut stored = Vec::new();
+        for word in ["contain ", "eradicate ", "recover"] {
+            let outcome = room
+                .receive(1, &update_frame(alice.type_text(word)))
+                .unwrap();
+            stored.extend(outcome.store);
+        }
+        let from_log = Room::load(None, stored.iter().map(Vec::as_slice)).unwrap();
+        let snapshot = room.snapshot();
+        let from_snapshot = Room::load(Some(&snapshot), []).unwrap();
+        for mut reloaded in [from_log, from_snapshot] {
+            reloaded.join(9);
+            let bob = Client::new();
+            bob.apply_frames(&reloaded.receive(9, &bob.sync_step1()).unwrap().reply);
+            assert_eq!(bob.summary(), "contain eradicate recover");
+        }
+    }
+
+    #[test]
+    fn corrupt_storage_is_reported() {
+        let err = Room::load(Some(&[1, 2, 3]), []).err().expect("must fail");
+        assert_eq!(err.what, "snapshot");
+    }
+
+    /// Mutated real frames and random bytes, from a fixed seed: a smoke test of
+    /// [`fuzz_frames`] until a cargo-fuzz target runs it for real.
+    #[test]
+    fn fuzz_entry_survives_mutated_frames() {
+        let mut seed = 0x9e37_79b9_7f4a_7c15_u64;
+        let mut next = move || {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed
+        };
+        let alice = Client::new();
+        let valid: Vec<Vec<u8>> = (0..8)
+            .map(|i| update_frame(alice.type_text(&format!("event {i} "))))
+            .chain([alice.sync_step1(), awareness_frame(3, 1, r#"{"n":1}"#)])
+            .collect();
+        for _ in 0..3000 {
+            let mut data = Vec::new();
+            for _ in 0..(next() % 6) {
+                let mut frame = valid[(next() % valid.len() as u64) as usize].clone();
+                match next() % 4 {
+                    0 => {}
+                    1 => {
+                        let at = (next() % frame.len() as u64) as usize;
+                        frame[at] = next() as u8;
+                    }
+                    2 => frame.truncate((next() % frame.len() as u64) as usize),
+                    _ => frame = (0..next() % 40).map(|_| next() as u8).collect(),
+                }
+                data.push(next() as u8);
+                data.extend((frame.len() as u16).to_le_bytes());
+                data.extend(frame);
+            }
+            fuzz_frames(&data);
+        }
+    }
+
+    #[test]
+    fn fuzz_entry_survives_simple_inputs() {
+        let alice = Client::new();
+        let mut data = Vec::new();
+        for frame in [
+            update_frame(alice.type_text("x")),
+            vec![0, 9],
+            awareness_frame(1, 1, "{}"),
+        ] {
+            data.push(1);
+            data.extend((frame.len() as u16).to_le_bytes());
+            data.extend(frame);
+        }
+        fuzz_frames(&data);
+        fuzz_frames(&[]);
+        fuzz_frames(&[0, 255, 255, 1, 2, 3]);
+    }
+}

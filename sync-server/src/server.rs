@@ -1,0 +1,100 @@
+//! Starting and stopping the relay: open storage, bind, serve, shut down gracefully.
+
+use std::io::Write;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+
+use crate::config::Config;
+use crate::error::Error;
+use crate::http::{app, AppState};
+use crate::registry::Registry;
+use crate::store::SqliteStore;
+
+/// How long shutdown waits for rooms to compact and unload.
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
+
+/// Runs the relay until SIGTERM or ctrl-c.
+///
+/// Once the socket is bound, prints exactly `listening on http://ADDR` (the bound address,
+/// so `--listen 127.0.0.1:0` reveals its port) as one line on stdout, and logs it too.
+pub async fn run(config: Config) -> Result<(), Error> {
+    let database = config.database_path();
+    let store = tokio::task::spawn_blocking(move || SqliteStore::open(&database))
+        .await
+        .map_err(|e| Error::Storage(format!("could not open storage: {e}")))??;
+    let registry = Registry::new(Arc::new(store))?;
+    let shutdown = CancellationToken::new();
+    let state = AppState {
+        registry: registry.clone(),
+        dist: config.dist.clone(),
+        shutdown: shutdown.clone(),
+    };
+
+    let listener = TcpListener::bind(&config.listen)
+        .await
+        .map_err(|e| Error::io(format!("could not listen on {}", config.listen), e))?;
+    let addr = listener
+        .local_addr()
+        .map_err(|e| Error::io("could not read the bound address", e))?;
+    tracing::info!(
+        data = %config.data.display(),
+        dist = %config.dist.display(),
+        "listening on http://{addr}"
+    );
+    announce(&format!("listening on http://{addr}"));
+
+    tokio::spawn(cancel_on_signal(shutdown.clone()));
+    axum::serve(listener, app(state))
+        .with_graceful_shutdown(shutdown.clone().cancelled_owned())
+        .await
+        .map_err(|e| Error::io("server failed", e))?;
+
+    if registry.wait_until_empty(SHUTDOWN_GRACE).await {
+        tracing::info!("all rooms stored; bye");
+    } else {
+        tracing::warn!(
+            rooms = registry.open_rooms(),
+            "rooms still open at exit; their updates are already stored"
+        );
+    }
+    Ok(())
+}
+
+fn announce(line: &str) {
+    let mut stdout = std::io::stdout().lock();
+    if let Err(error) = writeln!(stdout, "{line}").and_then(|()| stdout.flush()) {
+        tracing::warn!(%error, "could not write the listening line to stdout");
+    }
+}
+
+async fn cancel_on_signal(shutdown: CancellationToken) {
+    let ctrl_c = async {
+        if let Err(error) = tokio::signal::ctrl_c().await {
+            tracing::error!(%error, "could not listen for ctrl-c");
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(error) => {
+                tracing::error!(%error, "could not listen for SIGTERM");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {}
+        () = terminate => {}
+    }
+    tracing::info!("shutting down: closing connections and storing rooms");
+    shutdown.cancel();
+}

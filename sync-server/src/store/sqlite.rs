@@ -1,0 +1,164 @@
+//! The embedded default [`Store`]: one SQLite file, `firebreak.sqlite3` in the data directory.
+//!
+//! Tables: `incident_update_log` (append log, one row per update, in arrival order) and
+//! `incident_snapshot` (one compacted snapshot per incident).
+//!
+//! Durability: WAL journal with `synchronous=NORMAL`. A committed transaction is in the WAL
+//! file before `commit` returns, so it survives the relay being killed (even `kill -9`); only
+//! an OS crash or power loss can lose the last transactions before a checkpoint. Switch to
+//! `synchronous=FULL` (see [`SYNCHRONOUS`]) to survive power loss at one fsync per batch.
+
+use std::path::Path;
+use std::sync::{Mutex, MutexGuard};
+use std::time::Duration;
+
+use rusqlite::{params, Connection, OptionalExtension};
+
+use super::{Store, StoredIncident};
+use crate::error::Error;
+use crate::incident_id::IncidentId;
+
+/// The `synchronous` pragma; see the module documentation.
+pub const SYNCHRONOUS: &str = "NORMAL";
+
+const SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS incident_update_log (
+    seq       INTEGER PRIMARY KEY AUTOINCREMENT,
+    incident  TEXT NOT NULL,
+    update_v1 BLOB NOT NULL
+);
+CREATE INDEX IF NOT EXISTS incident_update_log_by_incident
+    ON incident_update_log (incident, seq);
+CREATE TABLE IF NOT EXISTS incident_snapshot (
+    incident     TEXT PRIMARY KEY,
+    snapshot_v1  BLOB NOT NULL,
+    compacted_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))
+);
+";
+
+/// A SQLite file holding every incident. One connection, used by one thread at a time.
+pub struct SqliteStore {
+    conn: Mutex<Connection>,
+}
+
+impl SqliteStore {
+    /// Opens (creating if needed) the database file at `path` and its tables.
+    pub fn open(path: &Path) -> Result<Self, Error> {
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir).map_err(|e| {
+                Error::io(
+                    format!("could not create data directory {}", dir.display()),
+                    e,
+                )
+            })?;
+        }
+        let conn = Connection::open(path)?;
+        conn.busy_timeout(Duration::from_secs(5))?;
+        let mode: String =
+            conn.pragma_update_and_check(None, "journal_mode", "WAL", |row| row.get(0))?;
+        if !mode.eq_ignore_ascii_case("wal") {
+            return Err(Error::Storage(format!(
+                "could not switch {} to WAL mode (got {mode})",
+                path.display()
+            )));
+        }
+        conn.pragma_update(None, "synchronous", SYNCHRONOUS)?;
+        conn.execute_batch(SCHEMA)?;
+        Ok(Self {
+            conn: Mutex::new(conn),
+        })
+    }
+
+    fn conn(&self) -> MutexGuard<'_, Connection> {
+        // A panic while holding the lock leaves no half-done transaction behind (rusqlite
+        // rolls back on drop), so the connection is still usable.
+        self.conn
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+}
+
+impl Store for SqliteStore {
+    fn load(&self, incident: &IncidentId) -> Result<StoredIncident, Error> {
+        let mut conn = self.conn();
+        let txn = conn.transaction()?;
+        let snapshot = txn
+            .query_row(
+                "SELECT snapshot_v1 FROM incident_snapshot WHERE incident = ?1",
+                params![incident.as_str()],
+                |row| row.get::<_, Vec<u8>>(0),
+            )
+            .optional()?;
+        let updates = {
+            let mut stmt = txn.prepare_cached(
+                "SELECT update_v1 FROM incident_update_log WHERE incident = ?1 ORDER BY seq",
+            )?;
+            let rows =
+                stmt.query_map(params![incident.as_str()], |row| row.get::<_, Vec<u8>>(0))?;
+            rows.collect::<Result<Vec<_>, _>>()?
+        };
+        txn.commit()?;
+        Ok(StoredIncident { snapshot, updates })
+    }
+
+    fn append(&self, incident: &IncidentId, updates: &[Vec<u8>]) -> Result<(), Error> {
+        if updates.is_empty() {
+            return Ok(());
+        }
+        let mut conn = self.conn();
+        let txn = conn.transaction()?;
+        {
+            let mut stmt = txn.prepare_cached(
+                "INSERT INTO incident_update_log (incident, update_v1) VALUES (?1, ?2)",
+            )?;
+            for update in updates {
+                stmt.execute(params![incident.as_str(), update])?;
+            }
+        }
+        txn.commit()?;
+        Ok(())
+    }
+
+    fn compact(&self, incident: &IncidentId, snapshot: &[u8]) -> Result<(), Error> {
+        let mut conn = self.conn();
+        let txn = conn.transaction()?;
+        txn.execute(
+            "INSERT INTO incident_snapshot (incident, snapshot_v1) VALUES (?1, ?2)
+             ON CONFLICT (incident) DO UPDATE SET
+                snapshot_v1 = excluded.snapshot_v1,
+                compacted_at = excluded.compacted_at",
+            params![incident.as_str(), snapshot],
+        )?;
+        txn.execute(
+            "DELETE FROM incident_update_log WHERE incident = ?1",
+            params![incident.as_str()],
+        )?;
+        txn.commit()?;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn passes_the_conformance_suite() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteStore::open(&dir.path().join("firebreak.sqlite3")).unwrap();
+        super::super::conformance::run(&store);
+    }
+
+    #[test]
+    fn data_survives_reopening_and_the_directory_is_created() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("nested").join("firebreak.sqlite3");
+        let inc = IncidentId::parse("reopen").unwrap();
+        {
+            let store = SqliteStore::open(&path).unwrap();
+            store.append(&inc, &[vec![1, 2, 3]]).unwrap();
+        }
+        let store = SqliteStore::open(&path).unwrap();
+        assert_eq!(store.load(&inc).unwrap().updates, vec![vec![1, 2, 3]]);
+    }
+}

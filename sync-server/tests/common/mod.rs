@@ -1,0 +1,382 @@
+//! Test harness: starts the real `sync-server` binary on a free port and talks to it with a
+//! websocket client that speaks the Yjs sync protocol through yrs.
+
+#![allow(dead_code)]
+
+use std::collections::HashMap;
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::time::Duration;
+
+use futures_util::{SinkExt, StreamExt};
+use tokio::net::TcpStream as AsyncTcpStream;
+use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
+use tokio_tungstenite::tungstenite::Message as WsMessage;
+use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
+use yrs::sync::awareness::AwarenessUpdateEntry;
+use yrs::sync::{AwarenessUpdate, Message, MessageReader, SyncMessage};
+use yrs::updates::decoder::{Decode, DecoderV1};
+use yrs::updates::encoder::Encode;
+use yrs::{ClientID, Doc, GetString, ReadTxn, Text, Transact, Update};
+
+pub const TIMEOUT: Duration = Duration::from_secs(15);
+
+/// A running relay process. Killed (SIGKILL) when dropped.
+pub struct Relay {
+    child: Child,
+    pub addr: String,
+    pub data: PathBuf,
+    pub dist: PathBuf,
+}
+
+impl Relay {
+    pub fn start(data: &Path, dist: &Path) -> Relay {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_sync-server"))
+            .args(["--listen", "127.0.0.1:0", "--data"])
+            .arg(data)
+            .arg("--dist")
+            .arg(dist)
+            .env("RUST_LOG", "warn")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("relay binary starts");
+        let stdout = child.stdout.take().expect("stdout is piped");
+        let (tx, rx) = mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines() {
+                let Ok(line) = line else { return };
+                if let Some(addr) = line.strip_prefix("listening on http://") {
+                    if tx.send(addr.to_owned()).is_err() {
+                        return;
+                    }
+                }
+            }
+        });
+        let addr = rx
+            .recv_timeout(TIMEOUT)
+            .expect("relay prints `listening on http://ADDR`");
+        Relay {
+            child,
+            addr,
+            data: data.to_owned(),
+            dist: dist.to_owned(),
+        }
+    }
+
+    /// SIGKILL: no shutdown code runs.
+    pub fn kill_9(mut self) {
+        self.child.kill().expect("kill relay");
+        self.child.wait().expect("reap relay");
+    }
+
+    /// SIGTERM and wait; returns the exit status code.
+    pub fn terminate(mut self) -> Option<i32> {
+        let pid = self.child.id().to_string();
+        let status = Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .expect("run kill");
+        assert!(status.success());
+        let deadline = std::time::Instant::now() + TIMEOUT;
+        loop {
+            if let Some(status) = self.child.try_wait().expect("wait relay") {
+                return status.code();
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "relay did not exit after SIGTERM"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    pub fn ws_url(&self, incident: &str) -> String {
+        format!("ws://{}/sync/{incident}", self.addr)
+    }
+
+    /// A plain HTTP/1.1 GET: (status, lower-cased headers, body).
+    pub fn get(&self, path: &str) -> (u16, HashMap<String, String>, String) {
+        let mut stream = TcpStream::connect(&self.addr).expect("connect");
+        stream.set_read_timeout(Some(TIMEOUT)).expect("timeout");
+        write!(
+            stream,
+            "GET {path} HTTP/1.1\r\nHost: {}\r\nConnection: close\r\n\r\n",
+            self.addr
+        )
+        .expect("send request");
+        let mut raw = Vec::new();
+        stream.read_to_end(&mut raw).expect("read response");
+        let raw = String::from_utf8_lossy(&raw).into_owned();
+        let (head, body) = raw.split_once("\r\n\r\n").expect("complete response");
+        let mut lines = head.lines();
+        let status = lines
+            .next()
+            .and_then(|l| l.split(' ').nth(1))
+            .and_then(|s| s.parse().ok())
+            .expect("status line");
+        let headers = lines
+            .filter_map(|l| l.split_once(':'))
+            .map(|(k, v)| (k.trim().to_ascii_lowercase(), v.trim().to_owned()))
+            .collect();
+        (status, headers, body.to_owned())
+    }
+}
+
+impl Drop for Relay {
+    fn drop(&mut self) {
+        if let Ok(None) = self.child.try_wait() {
+            if let Err(error) = self.child.kill() {
+                eprintln!("could not kill relay: {error}");
+            }
+            if let Err(error) = self.child.wait() {
+                eprintln!("could not reap relay: {error}");
+            }
+        }
+    }
+}
+
+/// Count rows in the relay's database (read-only; the relay may be running).
+pub fn db_counts(data: &Path, incident: &str) -> (i64, i64) {
+    let conn = rusqlite::Connection::open(data.join("firebreak.sqlite3")).expect("open db");
+    let log: i64 = conn
+        .query_row(
+            "SELECT COUNT(*) FROM incident_update_log WHERE incident = ?1",
+            [incident],
+            |r| r.get(0),
+        )
+        .expect("count log");
+    let snapshots: i64 = conn
+        .query_row(
+            "SELECT COUNT(*) FROM incident_snapshot WHERE incident = ?1",
+            [incident],
+            |r| r.get(0),
+        )
+        .expect("count snapshots");
+    (log, snapshots)
+}
+
+type Socket = WebSocketStream<MaybeTlsStream<AsyncTcpStream>>;
+
+/// How a connection ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Closed {
+    pub code: u16,
+    pub reason: String,
+}
+
+/// A Yjs client: a yrs document synced over one websocket, editing the text "summary".
+pub struct Client {
+    pub doc: Doc,
+    socket: Socket,
+    pub synced: bool,
+    pub closed: Option<Closed>,
+    /// Awareness states seen: client id → JSON ("null" once removed).
+    pub awareness: HashMap<u64, String>,
+    pub frames_received: usize,
+}
+
+impl Client {
+    /// Connects and sends SyncStep1, like y-websocket does on open.
+    pub async fn connect(relay: &Relay, incident: &str) -> Client {
+        let (socket, _) = tokio_tungstenite::connect_async(relay.ws_url(incident))
+            .await
+            .expect("websocket connects");
+        let mut client = Client {
+            doc: Doc::new(),
+            socket,
+            synced: false,
+            closed: None,
+            awareness: HashMap::new(),
+            frames_received: 0,
+        };
+        let sv = client.doc.transact().state_vector();
+        client
+            .send_message(Message::Sync(SyncMessage::SyncStep1(sv)))
+            .await;
+        client
+    }
+
+    /// Connects and waits for the relay's SyncStep2 (the y-websocket "synced" event).
+    pub async fn connect_synced(relay: &Relay, incident: &str) -> Client {
+        let mut client = Client::connect(relay, incident).await;
+        client.pump_until(|c| c.synced).await;
+        client
+    }
+
+    pub async fn send_message(&mut self, message: Message) {
+        self.send_raw(message.encode_v1()).await;
+    }
+
+    pub async fn send_raw(&mut self, bytes: Vec<u8>) {
+        self.socket
+            .send(WsMessage::Binary(bytes.into()))
+            .await
+            .expect("send frame");
+    }
+
+    pub async fn send_text(&mut self, text: &str) {
+        self.socket
+            .send(WsMessage::Text(text.into()))
+            .await
+            .expect("send text");
+    }
+
+    /// Appends `text` to the summary and sends the update.
+    pub async fn type_text(&mut self, text: &str) {
+        let update = {
+            let summary = self.doc.get_or_insert_text("summary");
+            let mut txn = self.doc.transact_mut();
+            let len = summary.len(&txn);
+            summary.insert(&mut txn, len, text);
+            txn.encode_update_v1()
+        };
+        self.send_message(Message::Sync(SyncMessage::Update(update)))
+            .await;
+    }
+
+    pub async fn set_awareness(&mut self, clock: u32, json: &str) {
+        let mut clients = HashMap::new();
+        clients.insert(
+            self.doc.client_id(),
+            AwarenessUpdateEntry {
+                clock,
+                json: json.into(),
+            },
+        );
+        self.send_message(Message::Awareness(AwarenessUpdate { clients }))
+            .await;
+    }
+
+    pub fn summary(&self) -> String {
+        let summary = self.doc.get_or_insert_text("summary");
+        summary.get_string(&self.doc.transact())
+    }
+
+    /// Reads and handles frames until `done` holds; panics after [`TIMEOUT`].
+    pub async fn pump_until(&mut self, mut done: impl FnMut(&Client) -> bool) {
+        let deadline = tokio::time::Instant::now() + TIMEOUT;
+        while !done(self) {
+            assert!(
+                self.closed.is_none(),
+                "connection closed while waiting: {:?}",
+                self.closed
+            );
+            let next = tokio::time::timeout_at(deadline, self.socket.next())
+                .await
+                .unwrap_or_else(|_| {
+                    panic!(
+                        "timed out; summary is {:?}, synced {}",
+                        self.summary(),
+                        self.synced
+                    )
+                });
+            self.handle(next).await;
+        }
+    }
+
+    /// Waits for the relay to close this connection and returns its code and reason.
+    pub async fn expect_closed(&mut self) -> Closed {
+        let deadline = tokio::time::Instant::now() + TIMEOUT;
+        while self.closed.is_none() {
+            let next = tokio::time::timeout_at(deadline, self.socket.next())
+                .await
+                .expect("relay closes the connection in time");
+            self.handle(next).await;
+        }
+        self.closed.clone().expect("closed")
+    }
+
+    async fn handle(
+        &mut self,
+        next: Option<Result<WsMessage, tokio_tungstenite::tungstenite::Error>>,
+    ) {
+        match next {
+            Some(Ok(WsMessage::Binary(bytes))) => {
+                self.frames_received += 1;
+                self.handle_frame(&bytes).await;
+            }
+            Some(Ok(WsMessage::Close(frame))) => {
+                self.closed = Some(match frame {
+                    Some(frame) => Closed {
+                        code: u16::from(frame.code),
+                        reason: frame.reason.to_string(),
+                    },
+                    None => Closed {
+                        code: u16::from(CloseCode::Status),
+                        reason: String::new(),
+                    },
+                });
+            }
+            Some(Ok(_)) => {}
+            Some(Err(error)) => {
+                self.closed = Some(Closed {
+                    code: 1006,
+                    reason: error.to_string(),
+                })
+            }
+            None => {
+                self.closed.get_or_insert(Closed {
+                    code: 1006,
+                    reason: "stream ended".into(),
+                });
+            }
+        }
+    }
+
+    async fn handle_frame(&mut self, bytes: &[u8]) {
+        let mut decoder = DecoderV1::from(bytes);
+        let messages: Vec<Message> = MessageReader::new(&mut decoder)
+            .collect::<Result<_, _>>()
+            .expect("relay frames decode");
+        for message in messages {
+            match message {
+                Message::Sync(SyncMessage::SyncStep1(sv)) => {
+                    let diff = self.doc.transact().encode_state_as_update_v1(&sv);
+                    self.send_message(Message::Sync(SyncMessage::SyncStep2(diff)))
+                        .await;
+                }
+                Message::Sync(SyncMessage::SyncStep2(update)) => {
+                    self.apply(&update);
+                    self.synced = true;
+                }
+                Message::Sync(SyncMessage::Update(update)) => self.apply(&update),
+                Message::Awareness(update) => {
+                    for (id, entry) in update.clients {
+                        self.awareness.insert(id.get(), entry.json.to_string());
+                    }
+                }
+                other => panic!("unexpected message from relay: {other:?}"),
+            }
+        }
+    }
+
+    fn apply(&mut self, update: &[u8]) {
+        let update = Update::decode_v1(update).expect("relay update decodes");
+        self.doc
+            .transact_mut()
+            .apply_update(update)
+            .expect("relay update applies");
+    }
+
+    pub fn client_id(&self) -> ClientID {
+        self.doc.client_id()
+    }
+
+    pub async fn close(mut self) {
+        if let Err(error) = self.socket.close(None).await {
+            eprintln!("close failed: {error}");
+        }
+        // Drain until the relay answers the close (or give up: the test goes on either way).
+        let drained = tokio::time::timeout(Duration::from_secs(2), async {
+            while let Some(Ok(_)) = self.socket.next().await {}
+        })
+        .await;
+        if drained.is_err() {
+            eprintln!("relay did not answer the close in time");
+        }
+    }
+}
