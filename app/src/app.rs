@@ -1,0 +1,19 @@
+//! The app shell: picks the page for the current path.
+
+use leptos::prelude::*;
+
+use crate::incident_page::IncidentPage;
+use crate::pages::{HomePage, NotFound};
+use crate::router::{provide_router, Route};
+
+#[component]
+pub fn App() -> impl IntoView {
+    let router = provide_router();
+    // Only a change of page re-renders; a repeated navigation to the same page does not.
+    let route = Memo::new(move |_| router.route());
+    move || match route.get() {
+        Route::Home => view! { <HomePage/> }.into_any(),
+        Route::Incident(id) => view! { <IncidentPage id=id/> }.into_any(),
+        Route::NotFound => view! { <NotFound/> }.into_any(),
+    }
+}

@@ -1,0 +1,135 @@
+//! What the page says about itself: relay sync status, problems saving or syncing, and who
+//! else is here.
+
+use leptos::prelude::*;
+
+use crate::session::use_incident;
+use crate::sync::Connection;
+
+fn changes(n: u32) -> String {
+    if n == 1 {
+        "1 change".to_string()
+    } else {
+        format!("{n} changes")
+    }
+}
+
+/// The sentence the sync status shows.
+pub fn status_text(state: Connection, pending: u32) -> String {
+    match (state, pending) {
+        (Connection::Synced, 0) => "Synced".to_string(),
+        (Connection::Synced, n) => format!("Sending {} to the relay…", changes(n)),
+        (Connection::Connecting, 0) => "Connecting…".to_string(),
+        (Connection::Connecting, n) => {
+            format!("Connecting… — {} not on the relay yet", changes(n))
+        }
+        (Connection::Offline, 0) => "Offline — everything is saved on this device".to_string(),
+        (Connection::Offline, n) => format!("Offline — {} not on the relay yet", changes(n)),
+    }
+}
+
+#[component]
+pub fn SyncStatus() -> impl IntoView {
+    let open = use_incident();
+    let state = open.connection;
+    let pending = open.pending;
+    view! {
+        <div
+            id="sync-status"
+            role="status"
+            class="sync-status"
+            data-state=move || state.get().as_str()
+            data-pending=move || pending.get().to_string()
+        >
+            {move || status_text(state.get(), pending.get())}
+        </div>
+    }
+}
+
+/// Red banners for anything that puts data at risk or blocks sync.
+#[component]
+pub fn Problems() -> impl IntoView {
+    let open = use_incident();
+    let save_error = open.save_error;
+    let sync_problem = open.sync_problem;
+    let revision = open.revision;
+    let loaded = open.loaded;
+    let schema = move || {
+        revision.track();
+        if !loaded.get() {
+            return None;
+        }
+        open.incident.check_schema().err().map(|e| {
+            format!("This incident was written by a newer version of Firebreak ({e}). Reload the page to update before editing.")
+        })
+    };
+    view! {
+        {move || {
+            save_error
+                .get()
+                .map(|message| {
+                    view! {
+                        <div id="save-error" class="banner error" role="alert">
+                            {message}
+                            " Your changes are still in this page; keep it open."
+                        </div>
+                    }
+                })
+        }}
+        {move || {
+            sync_problem
+                .get()
+                .map(|message| {
+                    view! {
+                        <div id="sync-problem" class="banner warning" role="alert">
+                            {message}
+                        </div>
+                    }
+                })
+        }}
+        {move || {
+            schema()
+                .map(|message| {
+                    view! {
+                        <div id="schema-problem" class="banner error" role="alert">
+                            {message}
+                        </div>
+                    }
+                })
+        }}
+    }
+}
+
+/// "Here now: Alice, Bob".
+#[component]
+pub fn Presence() -> impl IntoView {
+    let open = use_incident();
+    let presence = open.presence;
+    view! {
+        <p id="presence" class="presence" aria-live="polite">
+            {move || {
+                let peers = presence.get();
+                if peers.is_empty() {
+                    return None;
+                }
+                Some(
+                    view! {
+                        "Here now: "
+                        {peers
+                            .into_iter()
+                            .enumerate()
+                            .map(|(i, peer)| {
+                                view! {
+                                    {(i > 0).then_some(", ")}
+                                    <span class="peer" style:border-color=peer.color>
+                                        {peer.name}
+                                    </span>
+                                }
+                            })
+                            .collect_view()}
+                    },
+                )
+            }}
+        </p>
+    }
+}

@@ -1,0 +1,24 @@
+//! Firebreak's browser app: a Leptos (client-side rendered) page per incident, where
+//! responders edit the incident template together and keep editing with no network.
+//!
+//! The incident itself lives in the `incident` crate (a yrs CRDT document); this crate only
+//! shows it, keeps every change in IndexedDB ([`store`]), and exchanges changes with the relay
+//! over the Yjs websocket protocol ([`sync`]). It holds no second copy of any section: the
+//! document is the source of truth and the textareas are bound to it ([`binding`]).
+//! It is not a server and has no access control of its own; the relay enforces that.
+
+mod app;
+mod binding;
+mod incident_page;
+mod pages;
+mod platform;
+mod prefs;
+mod router;
+mod session;
+mod store;
+mod sync;
+
+fn main() {
+    console_error_panic_hook::set_once();
+    leptos::mount::mount_to_body(app::App);
+}

@@ -1,0 +1,136 @@
+//! The home page: who you are, a new incident, and the incidents this device knows.
+
+use leptos::prelude::*;
+
+use crate::prefs::{self, KnownIncident};
+use crate::router::{incident_path, use_router};
+use crate::{platform, session};
+
+#[component]
+pub fn HomePage() -> impl IntoView {
+    platform::document().set_title("Firebreak");
+    view! {
+        <main class="page home">
+            <header class="app-header">
+                <h1>"Firebreak"</h1>
+                <p class="tagline">
+                    "One living document per security incident, written together, on any device, with or without a network."
+                </p>
+            </header>
+            <DisplayName/>
+            <NewIncident/>
+            <IncidentList/>
+        </main>
+    }
+}
+
+#[component]
+fn DisplayName() -> impl IntoView {
+    view! {
+        <section class="card" aria-labelledby="h-you">
+            <h2 id="h-you">"You"</h2>
+            <label for="display-name">"Your name"</label>
+            <input
+                id="display-name"
+                type="text"
+                autocomplete="name"
+                aria-describedby="display-name-hint"
+                prop:value=prefs::display_name()
+                on:input:target=move |ev| prefs::set_display_name(&ev.target().value())
+            />
+            <p class="hint" id="display-name-hint">
+                "The other responders see this name next to yours while you both have an incident open."
+            </p>
+        </section>
+    }
+}
+
+#[component]
+fn NewIncident() -> impl IntoView {
+    let router = use_router();
+    let title = RwSignal::new(String::new());
+    let create = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        let typed = title.get_untracked();
+        let typed = typed.trim();
+        let name = if typed.is_empty() {
+            "Untitled incident"
+        } else {
+            typed
+        };
+        let id = platform::new_id();
+        // The incident page creates and stores it; this works with no network at all.
+        session::remember_created(&id, name);
+        prefs::remember_summary(&id, name, incident::Tlp::default().as_str());
+        router.navigate(&incident_path(&id));
+    };
+    view! {
+        <section class="card" aria-labelledby="h-new">
+            <h2 id="h-new">"Start an incident"</h2>
+            <form class="new-incident" on:submit=create>
+                <label for="new-title">"Incident title"</label>
+                <input
+                    id="new-title"
+                    type="text"
+                    autocomplete="off"
+                    placeholder="e.g. Phishing wave against finance"
+                    on:input:target=move |ev| title.set(ev.target().value())
+                />
+                <button type="submit">"Create incident"</button>
+            </form>
+            <p class="hint">
+                "It is saved on this device first, so this works offline, and shared through the relay whenever you are online."
+            </p>
+        </section>
+    }
+}
+
+#[component]
+fn IncidentList() -> impl IntoView {
+    let incidents = prefs::known_incidents();
+    let body = if incidents.is_empty() {
+        view! { <p class="empty">"No incidents on this device yet."</p> }.into_any()
+    } else {
+        view! {
+            <ul class="incident-list" aria-label="Incidents on this device">
+                {incidents
+                    .into_iter()
+                    .map(|known| view! { <IncidentListItem known=known/> })
+                    .collect_view()}
+            </ul>
+        }
+        .into_any()
+    };
+    view! {
+        <section class="card" aria-labelledby="h-list">
+            <h2 id="h-list">"Incidents on this device"</h2>
+            {body}
+        </section>
+    }
+}
+
+#[component]
+fn IncidentListItem(known: KnownIncident) -> impl IntoView {
+    let title = if known.title.trim().is_empty() {
+        "Untitled incident".to_string()
+    } else {
+        known.title.clone()
+    };
+    let tlp = incident::Tlp::parse(&known.tlp);
+    view! {
+        <li>
+            <a href=incident_path(&known.id)>{title}</a>
+            <span class="meta">
+                {tlp
+                    .map(|t| {
+                        view! {
+                            <span class=format!("tlp-chip {}", t.css_class())>
+                                "TLP:" {t.as_str()}
+                            </span>
+                        }
+                    })}
+                <span class="when">"Last opened " {platform::short_time(&known.last_opened)}</span>
+            </span>
+        </li>
+    }
+}

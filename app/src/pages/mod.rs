@@ -1,0 +1,18 @@
+//! Pages that are not an open incident: the incident list and "not found".
+
+mod home;
+
+pub use home::HomePage;
+
+use leptos::prelude::*;
+
+#[component]
+pub fn NotFound() -> impl IntoView {
+    view! {
+        <main class="page">
+            <h1>"Page not found"</h1>
+            <p>"There is nothing at this address. Incident links look like /incident/ followed by an id."</p>
+            <p><a href="/">"Go to the incidents on this device"</a></p>
+        </main>
+    }
+}

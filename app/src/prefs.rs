@@ -1,0 +1,110 @@
+//! Small per-device preferences in localStorage: the responder's display name, this device's
+//! id, the incidents opened here, and how many local changes each has not yet seen confirmed
+//! by the relay. Documents themselves never go here (see `store`).
+
+use gloo_storage::{LocalStorage, Storage};
+use serde::{Deserialize, Serialize};
+
+use crate::platform;
+
+const NAME_KEY: &str = "firebreak.name";
+const DEVICE_KEY: &str = "firebreak.device";
+const INCIDENTS_KEY: &str = "firebreak.incidents";
+const PENDING_PREFIX: &str = "firebreak.pending.";
+
+/// An incident this device has opened, as shown on the home page.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct KnownIncident {
+    pub id: String,
+    pub title: String,
+    #[serde(default)]
+    pub tlp: String,
+    pub last_opened: String,
+}
+
+fn save<T: Serialize>(key: &str, value: &T) {
+    if let Err(e) = LocalStorage::set(key, value) {
+        platform::log_error(&format!("could not save preference {key}: {e}"));
+    }
+}
+
+/// The name other responders see; empty until the person types one.
+pub fn display_name() -> String {
+    LocalStorage::get::<String>(NAME_KEY).unwrap_or_default()
+}
+
+pub fn set_display_name(name: &str) {
+    save(NAME_KEY, &name);
+}
+
+/// This browser's stable id, created on first use.
+pub fn device_id() -> String {
+    match LocalStorage::get::<String>(DEVICE_KEY) {
+        Ok(id) if !id.is_empty() => id,
+        _ => {
+            let id = platform::new_id();
+            save(DEVICE_KEY, &id);
+            id
+        }
+    }
+}
+
+/// Incidents opened on this device, most recently opened first.
+pub fn known_incidents() -> Vec<KnownIncident> {
+    let mut list = LocalStorage::get::<Vec<KnownIncident>>(INCIDENTS_KEY).unwrap_or_default();
+    list.sort_by(|a, b| b.last_opened.cmp(&a.last_opened));
+    list
+}
+
+fn update_known(id: &str, f: impl FnOnce(&mut KnownIncident)) {
+    let mut list = known_incidents();
+    let index = match list.iter().position(|k| k.id == id) {
+        Some(i) => i,
+        None => {
+            list.push(KnownIncident {
+                id: id.to_string(),
+                title: String::new(),
+                tlp: String::new(),
+                last_opened: platform::now_rfc3339(),
+            });
+            list.len() - 1
+        }
+    };
+    let before = list[index].clone();
+    f(&mut list[index]);
+    if list[index] != before {
+        save(INCIDENTS_KEY, &list);
+    }
+}
+
+/// Remembers that the incident was opened now.
+pub fn mark_opened(id: &str) {
+    let now = platform::now_rfc3339();
+    update_known(id, |k| k.last_opened = now);
+}
+
+/// Keeps the home page's copy of the title and TLP current.
+pub fn remember_summary(id: &str, title: &str, tlp: &str) {
+    update_known(id, |k| {
+        k.title = title.to_string();
+        k.tlp = tlp.to_string();
+    });
+}
+
+/// Local changes to the incident the relay has not confirmed yet.
+pub fn pending(id: &str) -> u32 {
+    LocalStorage::get::<u32>(&format!("{PENDING_PREFIX}{id}")).unwrap_or(0)
+}
+
+pub fn set_pending(id: &str, count: u32) {
+    save(&format!("{PENDING_PREFIX}{id}"), &count);
+}
+
+/// A colour for this device's presence marker, stable per device.
+pub fn presence_color() -> &'static str {
+    const PALETTE: [&str; 8] = [
+        "#c2185b", "#7b1fa2", "#303f9f", "#0277bd", "#00796b", "#558b2f", "#ef6c00", "#5d4037",
+    ];
+    let sum: usize = device_id().bytes().map(usize::from).sum();
+    PALETTE[sum % PALETTE.len()]
+}

@@ -1,0 +1,381 @@
+//! The open incident: the CRDT document, its IndexedDB copy and its relay connection, wired
+//! together. Every committed change is queued by the document's update listener; a single
+//! writer drains the queue, appends the changes to IndexedDB, and only then sends local
+//! changes to the relay.
+//!
+//! Components reach the open incident through [`OpenIncident`] in Leptos context.
+
+use std::cell::{Cell, RefCell};
+use std::ops::Deref;
+use std::rc::{Rc, Weak};
+
+use incident::{Incident, Subscription, UpdateOrigin};
+use leptos::prelude::*;
+use send_wrapper::SendWrapper;
+
+use crate::store::{RecordKey, Store};
+use crate::sync::{self, Connection, Peer, Replica, SyncClient};
+use crate::{binding, platform, prefs};
+
+/// Compact an incident's stored records into one snapshot beyond this many.
+const COMPACT_AFTER: usize = 200;
+
+thread_local! {
+    /// An incident created on the home page a moment ago: (id, title). The incident page
+    /// initialises it after loading, so creation and storage take one path.
+    static JUST_CREATED: RefCell<Option<(String, String)>> = const { RefCell::new(None) };
+}
+
+/// Hands a new incident's title to the incident page that is about to open it.
+pub fn remember_created(id: &str, title: &str) {
+    JUST_CREATED.with(|c| *c.borrow_mut() = Some((id.to_string(), title.to_string())));
+}
+
+fn take_created(id: &str) -> Option<String> {
+    JUST_CREATED.with(|c| {
+        let mut slot = c.borrow_mut();
+        match slot.as_ref() {
+            Some((created, _)) if created == id => slot.take().map(|(_, title)| title),
+            _ => None,
+        }
+    })
+}
+
+fn origin_name(origin: UpdateOrigin) -> &'static str {
+    match origin {
+        UpdateOrigin::Local => "local",
+        UpdateOrigin::Relay => "relay",
+        UpdateOrigin::Storage => "storage",
+        UpdateOrigin::OtherTab => "other-tab",
+    }
+}
+
+/// One incident open on this page.
+pub struct Session {
+    pub id: String,
+    pub incident: Incident,
+    /// Bumped after every change to the document; what shows document fields tracks it.
+    pub revision: RwSignal<u64>,
+    /// True once this device's stored copy has been applied.
+    pub loaded: RwSignal<bool>,
+    pub connection: RwSignal<Connection>,
+    /// Local changes not yet confirmed by the relay (shown; `unconfirmed` is the count).
+    pub pending: RwSignal<u32>,
+    unconfirmed: Cell<u32>,
+    /// Why the last write to this device failed, until one succeeds.
+    pub save_error: RwSignal<Option<String>>,
+    pub sync_problem: RwSignal<Option<String>>,
+    pub presence: RwSignal<Vec<Peer>>,
+    me: Weak<Session>,
+    store: RefCell<Option<Store>>,
+    stored_keys: RefCell<Vec<RecordKey>>,
+    /// A write failed: the next successful write should be a full snapshot.
+    needs_snapshot: Cell<bool>,
+    queue: RefCell<Vec<(Vec<u8>, UpdateOrigin)>>,
+    writing: Cell<bool>,
+    sync: RefCell<Option<SyncClient>>,
+    subscription: RefCell<Option<Subscription>>,
+    closed: Cell<bool>,
+}
+
+/// The open incident, as provided through context.
+#[derive(Clone)]
+pub struct OpenIncident(SendWrapper<Rc<Session>>);
+
+impl Deref for OpenIncident {
+    type Target = Session;
+    fn deref(&self) -> &Session {
+        &self.0
+    }
+}
+
+/// The open incident from context. Only call under an incident page.
+pub fn use_incident() -> OpenIncident {
+    expect_context::<OpenIncident>()
+}
+
+impl OpenIncident {
+    /// Opens the incident: loads this device's copy, then connects to the relay.
+    pub fn open(id: &str) -> OpenIncident {
+        let pending = prefs::pending(id);
+        let session = Rc::new_cyclic(|me: &Weak<Session>| Session {
+            id: id.to_string(),
+            incident: Incident::new(),
+            revision: RwSignal::new(0),
+            loaded: RwSignal::new(false),
+            connection: RwSignal::new(Connection::Offline),
+            pending: RwSignal::new(pending),
+            unconfirmed: Cell::new(pending),
+            save_error: RwSignal::new(None),
+            sync_problem: RwSignal::new(None),
+            presence: RwSignal::new(Vec::new()),
+            me: me.clone(),
+            store: RefCell::new(None),
+            stored_keys: RefCell::new(Vec::new()),
+            needs_snapshot: Cell::new(false),
+            queue: RefCell::new(Vec::new()),
+            writing: Cell::new(false),
+            sync: RefCell::new(None),
+            subscription: RefCell::new(None),
+            closed: Cell::new(false),
+        });
+        let me = Rc::downgrade(&session);
+        let subscription = session.incident.on_update(move |update, origin| {
+            // Runs inside the commit: only queue, never touch the document here.
+            if let Some(session) = me.upgrade() {
+                session.queue.borrow_mut().push((update.to_vec(), origin));
+                session.schedule_write();
+            }
+        });
+        *session.subscription.borrow_mut() = Some(subscription);
+        let loading = session.clone();
+        wasm_bindgen_futures::spawn_local(async move { loading.load().await });
+        OpenIncident(SendWrapper::new(session))
+    }
+
+    /// Closes the relay connection and stops listening; the page is going away.
+    pub fn close(&self) {
+        self.closed.set(true);
+        if let Some(sync) = self.sync.borrow_mut().take() {
+            sync.stop();
+        }
+        self.subscription.borrow_mut().take();
+    }
+
+    pub fn sync_client(&self) -> Option<SyncClient> {
+        self.sync.borrow().clone()
+    }
+}
+
+impl Session {
+    fn rc(&self) -> Option<Rc<Session>> {
+        self.me.upgrade()
+    }
+
+    /// Something changed the document outside a field's own input handler: re-render.
+    pub fn changed(&self) {
+        self.revision.try_update(|r| *r += 1);
+    }
+
+    fn report_save_error(&self, what: &str, error: impl std::fmt::Display) {
+        let message = format!("{what}: {error}");
+        platform::log_error(&message);
+        self.save_error.try_set(Some(message));
+    }
+
+    async fn load(self: Rc<Self>) {
+        match Store::open().await {
+            Ok(store) => match store.load(&self.id).await {
+                Ok(records) => {
+                    let mut unreadable = 0;
+                    for record in &records {
+                        if self
+                            .incident
+                            .apply_update(&record.bytes, UpdateOrigin::Storage)
+                            .is_err()
+                        {
+                            unreadable += 1;
+                        }
+                    }
+                    if unreadable > 0 {
+                        self.report_save_error(
+                            "Some changes stored on this device could not be read",
+                            format!("{unreadable} skipped"),
+                        );
+                    }
+                    *self.stored_keys.borrow_mut() = records.into_iter().map(|r| r.key).collect();
+                    *self.store.borrow_mut() = Some(store);
+                }
+                Err(e) => {
+                    self.report_save_error("Could not read this device's copy", e);
+                    *self.store.borrow_mut() = Some(store);
+                }
+            },
+            Err(e) => self.report_save_error("Could not save to this device", e),
+        }
+        if self.closed.get() {
+            return;
+        }
+        if let Some(title) = take_created(&self.id) {
+            if self.incident.schema_version().is_none() {
+                self.incident.initialize(&title, &platform::now_rfc3339());
+            }
+        }
+        prefs::mark_opened(&self.id);
+        self.remember_summary();
+        self.loaded.try_set(true);
+        self.changed();
+        self.start_sync();
+    }
+
+    fn start_sync(self: &Rc<Self>) {
+        let name = prefs::display_name();
+        let name = if name.trim().is_empty() {
+            "Anonymous responder".to_string()
+        } else {
+            name
+        };
+        let user = serde_json::json!({"user": {"name": name, "color": prefs::presence_color()}});
+        let me: Rc<dyn Replica> = self.clone();
+        let replica = Rc::downgrade(&me);
+        let client = SyncClient::start(
+            sync::relay_url(&self.id),
+            self.incident.doc().clone(),
+            replica,
+            user,
+        );
+        *self.sync.borrow_mut() = Some(client);
+    }
+
+    fn remember_summary(&self) {
+        prefs::remember_summary(
+            &self.id,
+            &self.incident.title(),
+            self.incident.tlp().as_str(),
+        );
+    }
+
+    fn schedule_write(&self) {
+        if self.writing.get() {
+            return;
+        }
+        if let Some(session) = self.rc() {
+            wasm_bindgen_futures::spawn_local(session.write());
+        }
+    }
+
+    fn set_pending(&self, count: u32) {
+        self.unconfirmed.set(count);
+        prefs::set_pending(&self.id, count);
+        self.pending.try_set(count);
+    }
+
+    /// Drains the queue: store first, then send. Only one runs at a time.
+    async fn write(self: Rc<Self>) {
+        if self.writing.replace(true) {
+            return;
+        }
+        loop {
+            let batch = std::mem::take(&mut *self.queue.borrow_mut());
+            if batch.is_empty() {
+                break;
+            }
+            let local: Vec<Vec<u8>> = batch
+                .iter()
+                .filter(|(_, o)| *o == UpdateOrigin::Local)
+                .map(|(u, _)| u.clone())
+                .collect();
+            if !local.is_empty() {
+                self.set_pending(self.unconfirmed.get().saturating_add(local.len() as u32));
+            }
+            let to_store: Vec<(&[u8], &str)> = batch
+                .iter()
+                .filter(|(_, o)| *o != UpdateOrigin::Storage)
+                .map(|(u, o)| (u.as_slice(), origin_name(*o)))
+                .collect();
+            let store = self.store.borrow().clone();
+            match store {
+                Some(store) if !to_store.is_empty() => {
+                    if self.needs_snapshot.get() {
+                        self.compact(&store).await;
+                    } else {
+                        match store.append(&self.id, &to_store).await {
+                            Ok(keys) => {
+                                self.stored_keys.borrow_mut().extend(keys);
+                                self.save_error.try_set(None);
+                            }
+                            Err(e) => {
+                                self.needs_snapshot.set(true);
+                                self.report_save_error("Could not save to this device", e);
+                            }
+                        }
+                    }
+                    if self.stored_keys.borrow().len() > COMPACT_AFTER {
+                        self.compact(&store).await;
+                    }
+                }
+                Some(_) => {}
+                None if !to_store.is_empty() => {
+                    self.needs_snapshot.set(true);
+                    if self.save_error.try_get_untracked().flatten().is_none() {
+                        self.report_save_error(
+                            "Could not save to this device",
+                            "its storage (IndexedDB) is not available; changes are kept in memory only",
+                        );
+                    }
+                }
+                None => {}
+            }
+            if !local.is_empty() {
+                if let Some(sync) = self.sync.borrow().clone() {
+                    sync.send_local(&local);
+                }
+                self.remember_summary();
+                self.changed();
+            }
+        }
+        self.writing.set(false);
+    }
+
+    /// Replaces the incident's stored records with one snapshot of the whole document.
+    async fn compact(&self, store: &Store) {
+        let state = self.incident.encode_state();
+        let old = self.stored_keys.borrow().clone();
+        match store.compact(&self.id, &state, &old).await {
+            Ok(key) => {
+                let mut keys = self.stored_keys.borrow_mut();
+                keys.retain(|k| !old.iter().any(|o| o == k));
+                keys.insert(0, key);
+                self.needs_snapshot.set(false);
+                self.save_error.try_set(None);
+            }
+            Err(e) => {
+                self.needs_snapshot.set(true);
+                self.report_save_error("Could not save to this device", e);
+            }
+        }
+    }
+}
+
+impl Replica for Session {
+    fn state_vector(&self) -> Vec<u8> {
+        self.incident.state_vector()
+    }
+
+    fn diff_for(&self, remote_state_vector: &[u8]) -> Result<Vec<u8>, String> {
+        self.incident
+            .encode_diff(remote_state_vector)
+            .map_err(|e| format!("The relay asked for changes in a form we cannot read: {e}"))
+    }
+
+    fn receive(&self, update: &[u8]) -> Result<(), String> {
+        let result = binding::apply_remote(&self.incident, update, UpdateOrigin::Relay)
+            .map_err(|e| format!("A change from the relay was refused: {e}"));
+        self.remember_summary();
+        self.changed();
+        result
+    }
+
+    fn unconfirmed(&self) -> u32 {
+        self.unconfirmed.get()
+    }
+
+    fn confirmed(&self, count: u32) {
+        self.set_pending(self.unconfirmed.get().saturating_sub(count));
+    }
+
+    fn connection_changed(&self, state: Connection) {
+        self.connection.try_set(state);
+    }
+
+    fn presence_changed(&self, peers: Vec<Peer>) {
+        self.presence.try_set(peers);
+    }
+
+    fn problem(&self, message: Option<String>) {
+        if let Some(m) = &message {
+            platform::log_error(m);
+        }
+        self.sync_problem.try_set(message);
+    }
+}

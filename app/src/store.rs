@@ -1,0 +1,218 @@
+//! This device's copy of every incident, in IndexedDB.
+//!
+//! Database `firebreak`, object store `updates` (auto-increment keys, an index on
+//! `incident`); each record is `{incident, bytes: Uint8Array, origin}`: one Yjs v1 update.
+//! Updates are only ever appended; [`Store::compact`] replaces an incident's records with one
+//! snapshot in a single transaction, so a crash mid-way leaves the old records in place.
+
+use js_sys::{Array, Object, Promise, Reflect, Uint8Array};
+use wasm_bindgen::prelude::*;
+use wasm_bindgen::JsCast;
+use wasm_bindgen_futures::JsFuture;
+use web_sys::{
+    IdbDatabase, IdbIndexParameters, IdbObjectStoreParameters, IdbOpenDbRequest, IdbRequest,
+    IdbTransaction, IdbTransactionMode,
+};
+
+use crate::platform;
+
+const DB_NAME: &str = "firebreak";
+const DB_VERSION: u32 = 1;
+const UPDATES: &str = "updates";
+const BY_INCIDENT: &str = "incident";
+
+/// Why this device could not read or write its copy.
+#[derive(Clone, Debug)]
+pub struct StoreError(pub String);
+
+impl std::fmt::Display for StoreError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl From<JsValue> for StoreError {
+    fn from(value: JsValue) -> Self {
+        StoreError(platform::js_error_text(&value))
+    }
+}
+
+/// The key of one stored record (an IndexedDB key, kept opaque).
+pub type RecordKey = JsValue;
+
+/// One stored update of an incident.
+pub struct StoredUpdate {
+    pub key: RecordKey,
+    pub bytes: Vec<u8>,
+}
+
+/// An open `firebreak` database.
+#[derive(Clone)]
+pub struct Store {
+    db: IdbDatabase,
+}
+
+fn call(f: &js_sys::Function, value: &JsValue) {
+    if let Err(e) = f.call1(&JsValue::NULL, value) {
+        platform::log_error(&platform::js_error_text(&e));
+    }
+}
+
+/// Resolves with the request's result once it succeeds.
+async fn request_done(request: &IdbRequest) -> Result<JsValue, StoreError> {
+    let req = request.clone();
+    let promise = Promise::new(&mut |resolve, reject| {
+        let ok_req = req.clone();
+        let on_ok = Closure::once_into_js(move |_: web_sys::Event| {
+            call(&resolve, &ok_req.result().unwrap_or(JsValue::UNDEFINED));
+        });
+        let err_req = req.clone();
+        let on_err = Closure::once_into_js(move |_: web_sys::Event| {
+            let error = match err_req.error() {
+                Ok(Some(e)) => JsValue::from(e),
+                _ => JsValue::from_str("the request failed"),
+            };
+            call(&reject, &error);
+        });
+        req.set_onsuccess(Some(on_ok.unchecked_ref()));
+        req.set_onerror(Some(on_err.unchecked_ref()));
+    });
+    Ok(JsFuture::from(promise).await?)
+}
+
+/// Resolves once the transaction has committed; fails if it aborted.
+async fn transaction_done(tx: &IdbTransaction) -> Result<(), StoreError> {
+    let t = tx.clone();
+    let promise = Promise::new(&mut |resolve, reject| {
+        let on_complete = Closure::once_into_js(move |_: web_sys::Event| {
+            call(&resolve, &JsValue::UNDEFINED);
+        });
+        let err_tx = t.clone();
+        let reject_abort = reject.clone();
+        let abort_tx = t.clone();
+        let on_error = Closure::once_into_js(move |_: web_sys::Event| {
+            let error = err_tx
+                .error()
+                .map(JsValue::from)
+                .unwrap_or_else(|| JsValue::from_str("the transaction failed"));
+            call(&reject, &error);
+        });
+        let on_abort = Closure::once_into_js(move |_: web_sys::Event| {
+            let error = abort_tx
+                .error()
+                .map(JsValue::from)
+                .unwrap_or_else(|| JsValue::from_str("the transaction was aborted"));
+            call(&reject_abort, &error);
+        });
+        t.set_oncomplete(Some(on_complete.unchecked_ref()));
+        t.set_onerror(Some(on_error.unchecked_ref()));
+        t.set_onabort(Some(on_abort.unchecked_ref()));
+    });
+    JsFuture::from(promise).await?;
+    Ok(())
+}
+
+fn record(incident: &str, bytes: &[u8], origin: &str) -> Result<JsValue, StoreError> {
+    let obj = Object::new();
+    Reflect::set(&obj, &"incident".into(), &incident.into())?;
+    Reflect::set(&obj, &"bytes".into(), &Uint8Array::from(bytes).into())?;
+    Reflect::set(&obj, &"origin".into(), &origin.into())?;
+    Ok(obj.into())
+}
+
+impl Store {
+    /// Opens (creating on first use) this device's database.
+    pub async fn open() -> Result<Store, StoreError> {
+        let factory = platform::window()
+            .indexed_db()?
+            .ok_or_else(|| StoreError("this browser has no IndexedDB (private mode?)".into()))?;
+        let request: IdbOpenDbRequest = factory.open_with_u32(DB_NAME, DB_VERSION)?;
+        let upgrade_req = request.clone();
+        let on_upgrade = Closure::once_into_js(move |_: web_sys::Event| {
+            if let Err(e) = create_schema(&upgrade_req) {
+                platform::log_error(&format!("could not create the local database: {e}"));
+            }
+        });
+        request.set_onupgradeneeded(Some(on_upgrade.unchecked_ref()));
+        let db = request_done(&request).await?;
+        let db: IdbDatabase = db
+            .dyn_into()
+            .map_err(|_| StoreError("the local database did not open".into()))?;
+        Ok(Store { db })
+    }
+
+    fn transaction(&self, mode: IdbTransactionMode) -> Result<IdbTransaction, StoreError> {
+        Ok(self.db.transaction_with_str_and_mode(UPDATES, mode)?)
+    }
+
+    /// Every stored update of the incident, oldest first.
+    pub async fn load(&self, incident: &str) -> Result<Vec<StoredUpdate>, StoreError> {
+        let tx = self.transaction(IdbTransactionMode::Readonly)?;
+        let index = tx.object_store(UPDATES)?.index(BY_INCIDENT)?;
+        let key = JsValue::from_str(incident);
+        let values = index.get_all_with_key(&key)?;
+        let keys = index.get_all_keys_with_key(&key)?;
+        let values: Array = request_done(&values).await?.unchecked_into();
+        let keys: Array = request_done(&keys).await?.unchecked_into();
+        let mut out = Vec::with_capacity(values.length() as usize);
+        for (value, key) in values.iter().zip(keys.iter()) {
+            let bytes = Reflect::get(&value, &"bytes".into())?;
+            match bytes.dyn_into::<Uint8Array>() {
+                Ok(bytes) => out.push(StoredUpdate {
+                    key,
+                    bytes: bytes.to_vec(),
+                }),
+                Err(_) => platform::log_error("skipped a stored record with no update bytes"),
+            }
+        }
+        Ok(out)
+    }
+
+    /// Appends updates of one incident in one transaction; returns their keys once committed.
+    pub async fn append(
+        &self,
+        incident: &str,
+        updates: &[(&[u8], &str)],
+    ) -> Result<Vec<RecordKey>, StoreError> {
+        let tx = self.transaction(IdbTransactionMode::Readwrite)?;
+        let store = tx.object_store(UPDATES)?;
+        let mut requests = Vec::with_capacity(updates.len());
+        for (bytes, origin) in updates {
+            requests.push(store.add(&record(incident, bytes, origin)?)?);
+        }
+        transaction_done(&tx).await?;
+        requests.iter().map(|r| Ok(r.result()?)).collect()
+    }
+
+    /// Replaces the records `old` with one record holding `state`, atomically.
+    pub async fn compact(
+        &self,
+        incident: &str,
+        state: &[u8],
+        old: &[RecordKey],
+    ) -> Result<RecordKey, StoreError> {
+        let tx = self.transaction(IdbTransactionMode::Readwrite)?;
+        let store = tx.object_store(UPDATES)?;
+        let added = store.add(&record(incident, state, "snapshot")?)?;
+        for key in old {
+            store.delete(key)?;
+        }
+        transaction_done(&tx).await?;
+        Ok(added.result()?)
+    }
+}
+
+fn create_schema(request: &IdbOpenDbRequest) -> Result<(), StoreError> {
+    let db: IdbDatabase = request.result()?.unchecked_into();
+    if !db.object_store_names().contains(UPDATES) {
+        let params = IdbObjectStoreParameters::new();
+        params.set_auto_increment(true);
+        let store = db.create_object_store_with_optional_parameters(UPDATES, &params)?;
+        store.create_index_with_str_and_optional_parameters(
+            BY_INCIDENT,
+            BY_INCIDENT,
+            &IdbIndexParameters::new(),
+        )?;
+    }
+    Ok(())
+}
