@@ -1,0 +1,42 @@
+// Playwright Test runs every cross-part test of Firebreak: the stock-Yjs interop tests
+// (no browser) and the real-browser app tests. Each test starts its own relay on a free
+// port with its own data directory (see support/fixtures.js), so tests never share state.
+import { defineConfig } from '@playwright/test';
+
+export default defineConfig({
+  testDir: '.',
+  testMatch: '*.spec.js',
+  outputDir: './test-results',
+  // 2 cores: one relay + two browser contexts per test already keep both busy.
+  workers: Number(process.env.FIREBREAK_TEST_WORKERS || 1),
+  fullyParallel: false,
+  forbidOnly: !!process.env.CI,
+  retries: 0,
+  timeout: 60_000,
+  expect: { timeout: 10_000 },
+  reporter: [['list']],
+  use: {
+    headless: true,
+    actionTimeout: 10_000,
+    navigationTimeout: 15_000,
+    screenshot: 'only-on-failure',
+    launchOptions: {
+      executablePath: process.env.FIREBREAK_CHROMIUM || '/usr/bin/chromium',
+      args: [
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-quic',
+        '--no-first-run',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
+      ],
+    },
+  },
+  projects: [
+    // Stock Yjs clients and raw sockets against the relay; no browser is launched.
+    { name: 'interop', testMatch: 'interop.spec.js' },
+    // Real browsers against the relay serving the built app (dist/).
+    { name: 'app', testMatch: 'app.spec.js', use: { trace: 'retain-on-failure' } },
+  ],
+});

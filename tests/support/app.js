@@ -1,0 +1,167 @@
+// What a person does in the Firebreak app, in Playwright terms, and what they see.
+// The DOM contract (ids, labels, data attributes) lives here and in app.spec.js only.
+import fs from 'node:fs';
+import path from 'node:path';
+import { expect } from '@playwright/test';
+import { distDir } from './relay.js';
+
+/** The prose sections of the template: page key → visible heading. */
+export const SECTIONS = [
+  ['summary', 'Summary'],
+  ['details', 'Details / kill chain'],
+  ['response', 'Response'],
+  ['theories', 'Theories'],
+  ['lessons', 'Lessons learned'],
+  ['background', 'Background'],
+  ['comms', 'Comms'],
+  ['appendix', 'Appendix'],
+];
+
+export const TLP_LEVELS = ['CLEAR', 'GREEN', 'AMBER', 'AMBER+STRICT', 'RED'];
+
+/** Fails early, with the command to run, when the app was not built. */
+export function requireBuiltApp() {
+  const index = path.join(distDir(), 'index.html');
+  if (!fs.existsSync(index)) {
+    throw new Error(`the built app is missing (${index}): run \`trunk build --release\` at the repository root`);
+  }
+}
+
+/**
+ * Collects what a page printed to its console and its uncaught errors, so a failing test
+ * shows the app's own complaints. Call attach(testInfo, label) in teardown.
+ */
+export function watchConsole(page, label) {
+  const lines = [];
+  page.on('console', (msg) => lines.push(`[${label}] ${msg.type()}: ${msg.text()}`));
+  page.on('pageerror', (err) => lines.push(`[${label}] pageerror: ${err.stack || err.message}`));
+  return lines;
+}
+
+/**
+ * Routes this context's sync websocket through Playwright so the test can cut it the way a
+ * lost network would: Chromium's offline emulation alone leaves open websockets working.
+ *   cut({ offline })  close the live sync sockets and refuse new ones; with offline: true also
+ *                     switch the context's network off (navigator.onLine false, fetch fails)
+ *   restore()         network back on, sync sockets allowed again
+ * Must be installed before the page opens its socket (before goto).
+ */
+export async function syncLink(context) {
+  let allowed = true;
+  const live = new Set();
+  await context.routeWebSocket(/\/sync(\/|$)/, (ws) => {
+    if (!allowed) {
+      ws.close({ code: 1001, reason: 'test: network down' });
+      return;
+    }
+    const server = ws.connectToServer();
+    const pair = { ws, server };
+    live.add(pair);
+    ws.onClose(() => {
+      live.delete(pair);
+      server.close();
+    });
+    server.onClose((code, reason) => {
+      live.delete(pair);
+      ws.close({ code, reason });
+    });
+  });
+  return {
+    async cut({ offline = true } = {}) {
+      allowed = false;
+      if (offline) await context.setOffline(true);
+      const pairs = [...live];
+      live.clear();
+      for (const { ws, server } of pairs) {
+        await server.close({ code: 1001, reason: 'test: network down' }).catch(() => {});
+        await ws.close({ code: 1001, reason: 'test: network down' }).catch(() => {});
+      }
+    },
+    async restore() {
+      allowed = true;
+      await context.setOffline(false);
+    },
+    get liveSockets() {
+      return live.size;
+    },
+  };
+}
+
+export async function setDisplayName(page, name) {
+  const input = page.getByLabel('Your name');
+  await input.fill(name);
+  await input.blur();
+}
+
+/** Home page → "Create incident" → the incident page. Returns the incident id. */
+export async function createIncident(page, baseUrl, { name = 'Alice', title = 'Test incident' } = {}) {
+  await page.goto(`${baseUrl}/`);
+  await setDisplayName(page, name);
+  await page.getByLabel('Incident title').fill(title);
+  await page.getByRole('button', { name: 'Create incident' }).click();
+  await page.waitForURL(/\/incident\/[^/?#]+/);
+  await expect(page.locator('#text-summary')).toBeVisible();
+  const id = new URL(page.url()).pathname.split('/')[2];
+  expect(id, 'incident id in the URL').toBeTruthy();
+  return decodeURIComponent(id);
+}
+
+/** The link person A hands to person B (the page's URL, including any invite fragment). */
+export function shareLink(page) {
+  return page.url();
+}
+
+/** Opens an incident link in a page and waits for the incident to show. */
+export async function openIncident(page, link, { name } = {}) {
+  if (name) {
+    // The display name is a per-device preference; set it from the home page first.
+    await page.goto(new URL('/', link).href);
+    await setDisplayName(page, name);
+  }
+  await page.goto(link);
+  await expect(page.locator('#text-summary')).toBeVisible();
+}
+
+export function status(page) {
+  return page.locator('#sync-status');
+}
+
+/** data-state and data-pending of the sync status, as the test sees them now. */
+export async function readStatus(page) {
+  const el = status(page);
+  return {
+    state: await el.getAttribute('data-state'),
+    pending: Number(await el.getAttribute('data-pending')),
+  };
+}
+
+/** Waits until the page says it is synced with nothing pending. */
+export async function expectSynced(page, timeout = 15_000) {
+  await expect(status(page)).toHaveAttribute('data-state', 'synced', { timeout });
+  await expect(status(page)).toHaveAttribute('data-pending', '0', { timeout });
+}
+
+export function section(page, key) {
+  return page.locator(`#text-${key}`);
+}
+
+/** Puts the caret at the very start or end of a textarea, as a click + Ctrl+Home/End would. */
+export async function caretTo(locator, where) {
+  await locator.click();
+  await locator.press(where === 'start' ? 'Control+Home' : 'Control+End');
+}
+
+/** Polls until every locator holds the same value; returns that value. */
+export async function expectSameValue(locators, { timeout = 15_000, message } = {}) {
+  let last = [];
+  await expect
+    .poll(
+      async () => {
+        last = await Promise.all(locators.map((l) => l.inputValue()));
+        return last.every((v) => v === last[0]) ? 'same' : JSON.stringify(last);
+      },
+      { timeout, message: message || 'all replicas show the same text' },
+    )
+    .toBe('same');
+  return last[0];
+}

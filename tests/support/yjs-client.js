@@ -1,0 +1,111 @@
+// A stock Yjs client: a Y.Doc joined to the relay through the y-websocket provider, the same
+// code any application in the Yjs ecosystem would run. Used to prove the relay speaks the
+// standard protocol, and to read or write an incident from outside the browser.
+import * as Y from 'yjs';
+import { WebsocketProvider } from 'y-websocket';
+import WebSocket from 'ws';
+
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+export class YClient {
+  /**
+   * @param {string} wsUrl  ws://host:port/sync — the provider appends `/${room}`
+   * @param {string} room   the incident id
+   * @param {object} [options] { params, connect, name }
+   */
+  constructor(wsUrl, room, options = {}) {
+    this.name = options.name || 'client';
+    this.doc = new Y.Doc();
+    this.closeEvents = [];
+    this.provider = new WebsocketProvider(wsUrl, room, this.doc, {
+      WebSocketPolyfill: WebSocket,
+      // Node has a global BroadcastChannel: without this, two clients in this one process
+      // would sync with each other directly and never need the relay.
+      disableBc: true,
+      connect: options.connect !== false,
+      params: options.params || {},
+      maxBackoffTime: 500,
+      resyncInterval: -1,
+    });
+    this.provider.on('connection-close', (event) => {
+      if (event) this.closeEvents.push({ code: event.code, reason: String(event.reason || '') });
+    });
+  }
+
+  get awareness() {
+    return this.provider.awareness;
+  }
+
+  text(name = 'summary') {
+    return this.doc.getText(name);
+  }
+
+  map(name = 'meta') {
+    return this.doc.getMap(name);
+  }
+
+  /** Resolves once the provider finished sync step 2 with the relay. */
+  async synced(timeoutMs = 10_000) {
+    const deadline = Date.now() + timeoutMs;
+    while (!this.provider.synced) {
+      if (Date.now() > deadline) {
+        throw new Error(
+          `${this.name}: not synced with the relay after ${timeoutMs} ms ` +
+            `(wsconnected=${this.provider.wsconnected}, closes=${JSON.stringify(this.closeEvents)})`,
+        );
+      }
+      await sleep(20);
+    }
+    return this;
+  }
+
+  /** The state vector as "client:clock" pairs sorted by client, comparable across replicas. */
+  stateVector() {
+    return [...Y.decodeStateVector(Y.encodeStateVector(this.doc)).entries()]
+      .sort(([x], [y]) => x - y)
+      .map(([client, clock]) => `${client}:${clock}`)
+      .join(',');
+  }
+
+  /** The document's content as plain JSON, for comparing two replicas. */
+  content(names = { text: ['summary'], map: ['meta'] }) {
+    const out = {};
+    for (const t of names.text || []) out[t] = this.doc.getText(t).toString();
+    for (const m of names.map || []) out[m] = this.doc.getMap(m).toJSON();
+    return out;
+  }
+
+  /** A fresh document rebuilt from this client's full state (as a late joiner would get it). */
+  rebuilt() {
+    const copy = new Y.Doc();
+    Y.applyUpdate(copy, Y.encodeStateAsUpdate(this.doc));
+    return copy;
+  }
+
+  disconnect() {
+    this.provider.disconnect();
+  }
+
+  connect() {
+    this.provider.connect();
+  }
+
+  destroy() {
+    try {
+      this.provider.destroy();
+    } finally {
+      this.doc.destroy();
+    }
+  }
+}
+
+/** JSON with object keys sorted, so equal content gives equal strings whatever the map order. */
+export function canonical(value) {
+  return JSON.stringify(value, (_key, v) =>
+    v && typeof v === 'object' && !Array.isArray(v)
+      ? Object.fromEntries(Object.entries(v).sort(([x], [y]) => (x < y ? -1 : x > y ? 1 : 0)))
+      : v,
+  );
+}
+
+export { Y };
