@@ -36,7 +36,7 @@ export default defineConfig({
   projects: [
     // Stock Yjs clients and raw sockets against the relay; no browser is launched.
     { name: 'interop', testMatch: 'interop.spec.js' },
-    // Real browsers against the relay serving the built app (dist/).
-    { name: 'app', testMatch: 'app.spec.js', use: { trace: 'retain-on-failure' } },
+    // Real browsers against the relay serving the built app (dist/): every other spec.
+    { name: 'app', testIgnore: 'interop.spec.js', use: { trace: 'retain-on-failure' } },
   ],
 });

@@ -9,17 +9,30 @@
 //! It is not a sync engine or a store: it turns edits into Yjs v1 updates and applies the
 //! updates it is given.
 
+mod entries;
 mod error;
 mod ids;
+pub mod indicator_value;
+mod indicators;
+mod next_steps;
+mod questions;
+mod roles;
 mod sections;
 mod text_diff;
 mod timeline;
+pub mod when;
 
 pub use error::ModelError;
 pub use ids::new_id;
-pub use sections::{ProseSection, Tlp};
+pub use indicator_value::IndicatorKind;
+pub use indicators::{indicator_id, Indicator, IndicatorError, IndicatorField, PasteResult};
+pub use next_steps::{NextStep, StepField, StepStatus};
+pub use questions::{Answer, AnswerStatus, Question, QuestionList, QUESTIONS};
+pub use roles::{Role, RoleHolder};
+pub use sections::{IncidentStatus, ProseSection, Tlp};
 pub use text_diff::{splice_between, utf16_len, Splice};
 pub use timeline::{Field as TimelineField, KillChainPhase, TimelineEvent};
+pub use when::TypedTime;
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use yrs::updates::decoder::Decode;
@@ -104,7 +117,7 @@ const TIMELINE: &str = "timeline";
 const INDICATORS: &str = "indicators";
 const NEXT_STEPS: &str = "next_steps";
 const ROLES: &str = "roles";
-const QUESTIONS: &str = "questions";
+const QUESTIONS_ROOT: &str = "questions";
 const POSTMORTEM: &str = "postmortem";
 
 /// One incident: the shared document and typed handles on each of its parts.
@@ -112,6 +125,11 @@ pub struct Incident {
     doc: Doc,
     meta: MapRef,
     timeline: MapRef,
+    indicators: MapRef,
+    next_steps: MapRef,
+    roles: MapRef,
+    questions: MapRef,
+    postmortem: MapRef,
     prose: [TextRef; 8],
 }
 
@@ -142,15 +160,21 @@ impl Incident {
         let doc = Doc::with_options(options);
         let meta = doc.get_or_insert_map(META);
         let timeline = doc.get_or_insert_map(TIMELINE);
-        // The other collections exist from the start so their shape is fixed in v1.
-        for name in [INDICATORS, NEXT_STEPS, ROLES, QUESTIONS, POSTMORTEM] {
-            doc.get_or_insert_map(name);
-        }
+        let indicators = doc.get_or_insert_map(INDICATORS);
+        let next_steps = doc.get_or_insert_map(NEXT_STEPS);
+        let roles = doc.get_or_insert_map(ROLES);
+        let questions = doc.get_or_insert_map(QUESTIONS_ROOT);
+        let postmortem = doc.get_or_insert_map(POSTMORTEM);
         let prose = ProseSection::ALL.map(|s| doc.get_or_insert_text(s.key()));
         Incident {
             doc,
             meta,
             timeline,
+            indicators,
+            next_steps,
+            roles,
+            questions,
+            postmortem,
             prose,
         }
     }
@@ -301,6 +325,35 @@ impl Incident {
         self.set_meta_string("tlp", tlp.as_str());
     }
 
+    /// Where the response stands; Open when none is set.
+    pub fn status(&self) -> IncidentStatus {
+        self.meta_string("status")
+            .and_then(|s| IncidentStatus::from_key(&s))
+            .unwrap_or_default()
+    }
+
+    pub fn set_status(&self, status: IncidentStatus) {
+        self.set_meta_string("status", status.key());
+    }
+
+    /// The zone every time in the incident is shown in: an IANA name, "UTC" by default.
+    pub fn display_zone(&self) -> String {
+        self.meta_string("zone")
+            .filter(|z| when::is_known_zone(z))
+            .unwrap_or_else(|| "UTC".to_string())
+    }
+
+    /// Sets the display zone; refuses a zone this build does not know.
+    pub fn set_display_zone(&self, zone: &str) -> bool {
+        match when::canonical_zone(zone) {
+            Some(zone) => {
+                self.set_meta_string("zone", &zone);
+                true
+            }
+            None => false,
+        }
+    }
+
     fn text(&self, section: ProseSection) -> &TextRef {
         let i = ProseSection::ALL
             .iter()
@@ -363,11 +416,7 @@ impl Incident {
     /// Adds a timeline event under a caller-chosen id (see [`new_id`]).
     pub fn add_timeline_event(&self, id: &str, event: &TimelineEvent) {
         let mut txn = self.doc.transact_mut();
-        self.timeline.insert(
-            &mut txn,
-            id,
-            event.to_fields().into_iter().collect::<yrs::MapPrelim>(),
-        );
+        entries::insert(&self.timeline, &mut txn, id, event.to_fields());
     }
 
     /// Removes a timeline event. Removing one that is already gone is not an error.
@@ -376,34 +425,74 @@ impl Incident {
         self.timeline.remove(&mut txn, id);
     }
 
-    /// Every timeline event, in display order: by when it happened, then by id.
+    /// Every timeline event, in display order: by when it happened, then by id. Events
+    /// whose time cannot be read come last.
     pub fn timeline(&self) -> Vec<(String, TimelineEvent)> {
         let txn = self.doc.transact();
-        let mut events: Vec<(String, TimelineEvent)> = self
-            .timeline
-            .iter(&txn)
-            .filter_map(|(id, value)| match value {
-                Out::YMap(entry) => Some((id.to_string(), TimelineEvent::read(&entry, &txn))),
-                _ => None,
+        let mut events: Vec<_> = entries::all(&self.timeline, &txn)
+            .into_iter()
+            .map(|(id, entry)| {
+                let event = TimelineEvent::read(&entry, &txn);
+                let at = when::parse_stored(&event.occurred_at);
+                (at.is_none(), at, id, event)
             })
             .collect();
-        events.sort_by(|(a_id, a), (b_id, b)| {
-            (a.occurred_at.as_str(), a_id.as_str()).cmp(&(b.occurred_at.as_str(), b_id.as_str()))
-        });
+        events.sort_by(|a, b| (a.0, a.1, &a.2).cmp(&(b.0, b.1, &b.2)));
         events
+            .into_iter()
+            .map(|(_, _, id, event)| (id, event))
+            .collect()
     }
 
-    /// Changes one field of a timeline event; the other fields merge on their own.
+    /// One timeline event, if it exists.
+    pub fn timeline_event(&self, id: &str) -> Option<TimelineEvent> {
+        let txn = self.doc.transact();
+        entries::get(&self.timeline, &txn, id).map(|entry| TimelineEvent::read(&entry, &txn))
+    }
+
+    /// Changes one text field of a timeline event; the other fields merge on their own.
     /// Returns false when the event no longer exists (someone deleted it).
     pub fn set_timeline_field(&self, id: &str, field: TimelineField, value: &str) -> bool {
         let mut txn = self.doc.transact_mut();
-        match self.timeline.get(&txn, id) {
-            Some(Out::YMap(entry)) => {
-                entry.insert(&mut txn, field.key(), value);
-                true
-            }
-            _ => false,
-        }
+        entries::set_field(&self.timeline, &mut txn, id, field.key(), Any::from(value))
+    }
+
+    /// Corrects when an event happened: the UTC time, the zone and the text as typed change
+    /// together. False when the event no longer exists.
+    pub fn set_timeline_time(&self, id: &str, time: &TypedTime) -> bool {
+        let mut txn = self.doc.transact_mut();
+        let fields = [
+            ("occurred_at", time.utc.as_str()),
+            ("occurred_zone", time.zone.as_deref().unwrap_or("")),
+            ("occurred_original", time.original.as_str()),
+        ];
+        fields.into_iter().all(|(key, value)| {
+            entries::set_field(&self.timeline, &mut txn, id, key, Any::from(value))
+        })
+    }
+
+    /// Whether the event goes into the report. False when the event no longer exists.
+    pub fn set_timeline_in_report(&self, id: &str, include: bool) -> bool {
+        let mut txn = self.doc.transact_mut();
+        entries::set_field(
+            &self.timeline,
+            &mut txn,
+            id,
+            "include_in_report",
+            Any::Bool(include),
+        )
+    }
+
+    /// The indicators an event involves. False when the event no longer exists.
+    pub fn set_timeline_indicators(&self, id: &str, indicators: &[String]) -> bool {
+        let mut txn = self.doc.transact_mut();
+        entries::set_field(
+            &self.timeline,
+            &mut txn,
+            id,
+            "indicators",
+            entries::string_list(indicators),
+        )
     }
 }
 

@@ -160,6 +160,47 @@ impl Tlp {
     }
 }
 
+/// Where the response as a whole stands.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default)]
+pub enum IncidentStatus {
+    #[default]
+    Open,
+    Contained,
+    Resolved,
+    Closed,
+}
+
+impl IncidentStatus {
+    pub const ALL: [IncidentStatus; 4] = [
+        IncidentStatus::Open,
+        IncidentStatus::Contained,
+        IncidentStatus::Resolved,
+        IncidentStatus::Closed,
+    ];
+
+    pub fn key(self) -> &'static str {
+        match self {
+            IncidentStatus::Open => "open",
+            IncidentStatus::Contained => "contained",
+            IncidentStatus::Resolved => "resolved",
+            IncidentStatus::Closed => "closed",
+        }
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            IncidentStatus::Open => "Open",
+            IncidentStatus::Contained => "Contained",
+            IncidentStatus::Resolved => "Resolved",
+            IncidentStatus::Closed => "Closed",
+        }
+    }
+
+    pub fn from_key(key: &str) -> Option<IncidentStatus> {
+        IncidentStatus::ALL.into_iter().find(|s| s.key() == key)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -266,3 +266,264 @@ fn a_caret_whose_left_character_is_deleted_stays_where_it_was() {
     sync(&a, &b);
     assert_eq!(b.resolve(&caret), 1);
 }
+
+// --- The structured parts: indicators, next steps, roles, questions ---
+
+#[test]
+fn the_same_indicator_pasted_on_two_devices_offline_is_one_entry_after_merging() {
+    let (a, b) = pair();
+    let pa = a.paste_indicators("hxxp://evil[.]example[.]com/x\n10.0.0.1\n", "ann", NOW);
+    let pb = b.paste_indicators("10[.]0[.]0[.]1\nEVIL.example.net", "bob", NOW);
+    assert_eq!((pa.added.len(), pb.added.len()), (2, 2));
+    sync(&a, &b);
+    sync(&b, &a);
+    let values: Vec<String> = a.indicators().into_iter().map(|(_, i)| i.value).collect();
+    assert_eq!(values.len(), 3, "{values:?}");
+    assert!(values.contains(&"10.0.0.1".to_string()));
+    assert!(values.contains(&"evil.example.net".to_string()));
+    assert_eq!(a.indicators(), b.indicators());
+}
+
+#[test]
+fn pasting_an_indicator_already_present_reports_it_instead_of_adding_it() {
+    let inc = Incident::create("t", NOW);
+    let first = inc.paste_indicators("evil.example.com", "ann", NOW);
+    let again = inc.paste_indicators("evil[.]example[.]com\nEvil.Example.com\n", "bob", NOW);
+    assert!(again.added.is_empty());
+    assert_eq!(again.already_known, first.added);
+    assert_eq!(inc.indicators().len(), 1);
+    assert_eq!(
+        inc.add_indicator("evil(.)example(.)com", None, "c", NOW),
+        Err(IndicatorError::Duplicate {
+            id: first.added[0].clone()
+        })
+    );
+}
+
+#[test]
+fn concurrent_changes_to_one_indicator_field_end_with_one_value_everywhere() {
+    let (a, b) = pair();
+    let id = a.add_indicator("198.51.100.7", None, "ann", NOW).unwrap();
+    sync(&a, &b);
+    a.set_indicator_field(&id, IndicatorField::Note, "C2 server");
+    b.set_indicator_field(&id, IndicatorField::Note, "scanner");
+    b.set_indicator_tlp(&id, Some(Tlp::Red));
+    sync(&a, &b);
+    sync(&b, &a);
+    let (ia, ib) = (a.indicator(&id).unwrap(), b.indicator(&id).unwrap());
+    assert_eq!(ia, ib);
+    assert!(["C2 server", "scanner"].contains(&ia.note.as_str()));
+    assert_eq!(
+        ia.tlp,
+        Some(Tlp::Red),
+        "a different field merges on its own"
+    );
+}
+
+#[test]
+fn correcting_an_indicator_value_keeps_its_fields_and_event_links() {
+    let inc = Incident::create("t", NOW);
+    let id = inc
+        .add_indicator("evil.exmaple.com", None, "ann", NOW)
+        .unwrap();
+    inc.set_indicator_field(&id, IndicatorField::Note, "typo in the first report");
+    inc.add_timeline_event(
+        "e1",
+        &TimelineEvent {
+            occurred_at: NOW.into(),
+            what: "beacon".into(),
+            indicators: vec![id.clone()],
+            ..Default::default()
+        },
+    );
+    let fixed = inc
+        .correct_indicator_value(&id, "evil[.]example[.]com")
+        .unwrap();
+    assert_ne!(fixed, id);
+    assert!(inc.indicator(&id).is_none());
+    let now = inc.indicator(&fixed).unwrap();
+    assert_eq!(now.value, "evil.example.com");
+    assert_eq!(now.note, "typo in the first report");
+    assert_eq!(inc.indicator_events(&fixed), ["e1"]);
+}
+
+#[test]
+fn deleting_an_indicator_while_another_edits_it_ends_the_same_everywhere() {
+    let (a, b) = pair();
+    let id = a
+        .add_indicator("d41d8cd98f00b204e9800998ecf8427e", None, "ann", NOW)
+        .unwrap();
+    sync(&a, &b);
+    a.remove_indicator(&id);
+    assert!(b.set_indicator_field(&id, IndicatorField::Note, "empty file"));
+    sync(&a, &b);
+    sync(&b, &a);
+    assert_eq!(a.indicators(), b.indicators());
+    assert!(a.indicators().is_empty());
+}
+
+#[test]
+fn next_steps_sort_open_before_done_and_by_due_time_and_know_when_they_are_late() {
+    let inc = Incident::create("t", NOW);
+    let step = |title: &str, due: Option<&str>, status| NextStep {
+        title: title.into(),
+        owner: "Ann".into(),
+        status,
+        due: due.map(Into::into),
+        created_by: "ann".into(),
+        created_at: NOW.into(),
+    };
+    inc.add_next_step("s1", &step("rotate keys", None, StepStatus::Open));
+    inc.add_next_step(
+        "s2",
+        &step(
+            "image laptop",
+            Some("2026-11-22T02:00:00Z"),
+            StepStatus::Doing,
+        ),
+    );
+    inc.add_next_step(
+        "s3",
+        &step("call legal", Some("2026-11-22T01:00:00Z"), StepStatus::Done),
+    );
+    inc.add_next_step(
+        "s4",
+        &step(
+            "block domain",
+            Some("2026-11-23T09:00:00Z"),
+            StepStatus::Open,
+        ),
+    );
+    let titles: Vec<String> = inc.next_steps().into_iter().map(|(_, s)| s.title).collect();
+    assert_eq!(
+        titles,
+        ["image laptop", "block domain", "rotate keys", "call legal"]
+    );
+    let steps = inc.next_steps();
+    let late: Vec<&str> = steps
+        .iter()
+        .filter(|(_, s)| s.is_overdue(NOW))
+        .map(|(_, s)| s.title.as_str())
+        .collect();
+    assert_eq!(late, ["image laptop"], "done steps are never late");
+    assert!(steps[0].1.is_owned_by(" ann "));
+}
+
+#[test]
+fn concurrent_next_steps_are_all_kept_and_a_status_race_settles_on_one_value() {
+    let (a, b) = pair();
+    let step = NextStep {
+        title: "reset passwords".into(),
+        ..Default::default()
+    };
+    a.add_next_step("sa", &step);
+    b.add_next_step("sb", &step);
+    sync(&a, &b);
+    sync(&b, &a);
+    assert_eq!(a.next_steps().len(), 2);
+    a.set_next_step_status("sa", StepStatus::Done);
+    b.set_next_step_status("sa", StepStatus::Doing);
+    b.set_next_step_field("sa", StepField::Owner, "Bob");
+    sync(&a, &b);
+    sync(&b, &a);
+    assert_eq!(a.next_steps(), b.next_steps());
+    let (_, sa) = a
+        .next_steps()
+        .into_iter()
+        .find(|(id, _)| id == "sa")
+        .unwrap();
+    assert_eq!(sa.owner, "Bob");
+}
+
+#[test]
+fn claiming_a_role_records_the_hand_off_on_the_timeline() {
+    let inc = Incident::create("t", NOW);
+    assert_eq!(inc.role_holder(Role::Commander), None);
+    inc.claim_role(Role::Commander, "Ann", "2026-11-22T03:00:00Z", "r1");
+    let previous = inc.claim_role(Role::Commander, "Bob", "2026-11-22T04:00:00Z", "r2");
+    assert_eq!(previous.map(|p| p.name).as_deref(), Some("Ann"));
+    assert_eq!(inc.role_holder(Role::Commander).unwrap().name, "Bob");
+    let whats: Vec<String> = inc.timeline().into_iter().map(|(_, e)| e.what).collect();
+    assert_eq!(
+        whats,
+        [
+            "Ann took on the role of Incident commander",
+            "Bob took over as Incident commander from Ann"
+        ]
+    );
+    // Claiming again what one already holds writes nothing.
+    inc.claim_role(Role::Commander, "Bob", "2026-11-22T05:00:00Z", "r3");
+    assert_eq!(inc.timeline().len(), 2);
+    inc.release_role(Role::Commander, "2026-11-22T06:00:00Z", "r4");
+    assert_eq!(inc.role_holder(Role::Commander), None);
+    assert_eq!(
+        inc.timeline()[2].1.what,
+        "Bob stepped down as Incident commander"
+    );
+}
+
+#[test]
+fn two_people_claiming_one_role_at_once_agree_on_one_holder_and_both_claims_are_recorded() {
+    let (a, b) = pair();
+    a.claim_role(Role::Scribe, "Ann", NOW, "ra");
+    b.claim_role(Role::Scribe, "Bob", NOW, "rb");
+    sync(&a, &b);
+    sync(&b, &a);
+    assert_eq!(a.role_holder(Role::Scribe), b.role_holder(Role::Scribe));
+    assert_eq!(a.timeline().len(), 2);
+}
+
+#[test]
+fn first_answers_to_an_untouched_question_from_two_people_both_survive() {
+    let (a, b) = pair();
+    let q = Question::from_key("breach").unwrap();
+    a.set_answer_status(q, AnswerStatus::Partly, "Ann");
+    b.set_answer_text(q, "Only hashed passwords left the building.", "Bob");
+    sync(&a, &b);
+    sync(&b, &a);
+    let answer = a.answer(q);
+    assert_eq!(answer.status, AnswerStatus::Partly);
+    assert_eq!(answer.answer, "Only hashed passwords left the building.");
+    assert_eq!(answer, b.answer(q));
+    assert_eq!(Question::of(QuestionList::WillBeAsked).count(), 8);
+    assert_eq!(Question::of(QuestionList::PostMortem).count(), 5);
+}
+
+#[test]
+fn incident_status_and_display_zone_are_kept_and_unknown_zones_refused() {
+    let inc = Incident::create("t", NOW);
+    assert_eq!(inc.status(), IncidentStatus::Open);
+    assert_eq!(inc.display_zone(), "UTC");
+    inc.set_status(IncidentStatus::Contained);
+    assert!(inc.set_display_zone("europe/berlin"));
+    assert!(!inc.set_display_zone("Mars/Olympus"));
+    assert_eq!(inc.status(), IncidentStatus::Contained);
+    assert_eq!(inc.display_zone(), "Europe/Berlin");
+}
+
+#[test]
+fn correcting_an_event_time_keeps_zone_and_typed_text_together_and_resorts() {
+    let inc = Incident::create("t", NOW);
+    let ev = |at: &str, what: &str| TimelineEvent {
+        occurred_at: at.into(),
+        what: what.into(),
+        ..Default::default()
+    };
+    inc.add_timeline_event("a", &ev("2026-11-22T01:00:00Z", "first"));
+    inc.add_timeline_event("b", &ev("2026-11-22T02:00:00Z", "second"));
+    let typed = when::parse_time(
+        "2026-11-22 01:30 Europe/Berlin",
+        "UTC",
+        when::parse_stored(NOW).unwrap(),
+    )
+    .unwrap();
+    assert!(inc.set_timeline_time("b", &typed));
+    let events = inc.timeline();
+    assert_eq!(events[0].1.what, "second");
+    assert_eq!(events[0].1.occurred_at, "2026-11-22T00:30:00Z");
+    assert_eq!(events[0].1.occurred_zone.as_deref(), Some("Europe/Berlin"));
+    assert_eq!(
+        events[0].1.occurred_original.as_deref(),
+        Some("2026-11-22 01:30 Europe/Berlin")
+    );
+}

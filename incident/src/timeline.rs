@@ -1,8 +1,9 @@
 //! Timeline events: what happened when, keyed by random id so concurrent additions never
-//! collide. The full editing experience (zones, linking indicators) builds on this shape.
+//! collide. Each field of an event merges on its own.
 
-use std::collections::HashMap;
-use yrs::{Any, Map, MapRef, Out, ReadTxn};
+use yrs::{Any, MapRef, ReadTxn};
+
+use crate::entries;
 
 /// The seven phases of the Lockheed Martin intrusion kill chain.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -60,8 +61,6 @@ impl KillChainPhase {
 /// A text field of a timeline event that can be corrected on its own.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Field {
-    OccurredAt,
-    OccurredZone,
     DiscoveredAt,
     What,
     Source,
@@ -73,8 +72,6 @@ pub enum Field {
 impl Field {
     pub fn key(self) -> &'static str {
         match self {
-            Field::OccurredAt => "occurred_at",
-            Field::OccurredZone => "occurred_zone",
             Field::DiscoveredAt => "discovered_at",
             Field::What => "what",
             Field::Source => "source",
@@ -85,66 +82,66 @@ impl Field {
     }
 }
 
-/// One event on the timeline. Times are RFC 3339 UTC strings; `occurred_zone` keeps the
-/// zone the responder typed the time in, when it was not UTC.
+/// One event on the timeline. Times are RFC 3339 UTC strings; when the responder typed the
+/// time in another zone, `occurred_zone` keeps that zone and `occurred_original` the text.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct TimelineEvent {
     pub occurred_at: String,
     pub occurred_zone: Option<String>,
+    pub occurred_original: Option<String>,
     pub discovered_at: Option<String>,
     pub what: String,
     pub source: String,
     pub data_link: String,
     pub phase: Option<KillChainPhase>,
+    /// Ids of the indicators this event involves.
+    pub indicators: Vec<String>,
     pub author: String,
     pub include_in_report: bool,
 }
 
 impl TimelineEvent {
-    pub(crate) fn to_fields(&self) -> HashMap<String, Any> {
-        let mut fields: HashMap<String, Any> = HashMap::new();
-        let mut put = |field: Field, value: &str| {
-            fields.insert(field.key().to_string(), Any::from(value));
-        };
-        put(Field::OccurredAt, &self.occurred_at);
-        if let Some(zone) = &self.occurred_zone {
-            put(Field::OccurredZone, zone);
+    pub(crate) fn to_fields(&self) -> Vec<(&'static str, Any)> {
+        let mut fields = vec![
+            ("occurred_at", Any::from(self.occurred_at.as_str())),
+            ("what", Any::from(self.what.as_str())),
+            ("source", Any::from(self.source.as_str())),
+            ("data_link", Any::from(self.data_link.as_str())),
+            ("author", Any::from(self.author.as_str())),
+            ("include_in_report", Any::Bool(self.include_in_report)),
+        ];
+        let optional = [
+            ("occurred_zone", self.occurred_zone.as_deref()),
+            ("occurred_original", self.occurred_original.as_deref()),
+            ("discovered_at", self.discovered_at.as_deref()),
+            ("phase", self.phase.map(KillChainPhase::key)),
+        ];
+        for (key, value) in optional {
+            if let Some(value) = value {
+                fields.push((key, Any::from(value)));
+            }
         }
-        if let Some(discovered) = &self.discovered_at {
-            put(Field::DiscoveredAt, discovered);
+        if !self.indicators.is_empty() {
+            fields.push(("indicators", entries::string_list(&self.indicators)));
         }
-        put(Field::What, &self.what);
-        put(Field::Source, &self.source);
-        put(Field::DataLink, &self.data_link);
-        if let Some(phase) = self.phase {
-            put(Field::Phase, phase.key());
-        }
-        put(Field::Author, &self.author);
-        fields.insert(
-            "include_in_report".to_string(),
-            Any::Bool(self.include_in_report),
-        );
         fields
     }
 
     pub(crate) fn read<T: ReadTxn>(entry: &MapRef, txn: &T) -> TimelineEvent {
-        let text = |field: Field| match entry.get(txn, field.key()) {
-            Some(Out::Any(Any::String(s))) => Some(s.to_string()),
-            _ => None,
-        };
+        let text = |key| entries::string(entry, txn, key);
+        let optional = |key| text(key).filter(|s: &String| !s.is_empty());
         TimelineEvent {
-            occurred_at: text(Field::OccurredAt).unwrap_or_default(),
-            occurred_zone: text(Field::OccurredZone),
-            discovered_at: text(Field::DiscoveredAt),
-            what: text(Field::What).unwrap_or_default(),
-            source: text(Field::Source).unwrap_or_default(),
-            data_link: text(Field::DataLink).unwrap_or_default(),
-            phase: text(Field::Phase).and_then(|p| KillChainPhase::from_key(&p)),
-            author: text(Field::Author).unwrap_or_default(),
-            include_in_report: matches!(
-                entry.get(txn, "include_in_report"),
-                Some(Out::Any(Any::Bool(true)))
-            ),
+            occurred_at: text("occurred_at").unwrap_or_default(),
+            occurred_zone: optional("occurred_zone"),
+            occurred_original: optional("occurred_original"),
+            discovered_at: optional("discovered_at"),
+            what: text("what").unwrap_or_default(),
+            source: text("source").unwrap_or_default(),
+            data_link: text("data_link").unwrap_or_default(),
+            phase: text("phase").and_then(|p| KillChainPhase::from_key(&p)),
+            indicators: entries::strings(entry, txn, "indicators"),
+            author: text("author").unwrap_or_default(),
+            include_in_report: entries::flag(entry, txn, "include_in_report"),
         }
     }
 }
