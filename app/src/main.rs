@@ -17,8 +17,10 @@ mod router;
 mod session;
 mod store;
 mod sync;
+mod zones;
 
 fn main() {
     console_error_panic_hook::set_once();
+    zones::install();
     leptos::mount::mount_to_body(app::App);
 }

@@ -490,6 +490,7 @@ fn first_answers_to_an_untouched_question_from_two_people_both_survive() {
 }
 
 #[test]
+#[cfg(feature = "bundled-tz")] // named zones need a zone database
 fn incident_status_and_display_zone_are_kept_and_unknown_zones_refused() {
     let inc = Incident::create("t", NOW);
     assert_eq!(inc.status(), IncidentStatus::Open);
@@ -502,6 +503,7 @@ fn incident_status_and_display_zone_are_kept_and_unknown_zones_refused() {
 }
 
 #[test]
+#[cfg(feature = "bundled-tz")] // named zones need a zone database
 fn correcting_an_event_time_keeps_zone_and_typed_text_together_and_resorts() {
     let inc = Incident::create("t", NOW);
     let ev = |at: &str, what: &str| TimelineEvent {

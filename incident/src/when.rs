@@ -5,13 +5,124 @@
 //! the responder typed and the zone they meant are kept beside it ([`TypedTime`]).
 //!
 //! Nothing here reads the clock: "now" is always passed in.
+//!
+//! # Named zones
+//!
+//! UTC and numeric offsets (`+02:00`) are always understood. Named IANA zones
+//! (`Europe/Berlin`) come from a [`ZoneDatabase`]:
+//! - the one given to [`install_zone_database`], if any (the browser app installs one backed by
+//!   the browser's own `Intl.DateTimeFormat`, so it ships no zone data of its own);
+//! - otherwise, with the `bundled-tz` cargo feature (on by default), `BundledZones`, the
+//!   database compiled in by chrono-tz;
+//! - otherwise none: every named zone other than UTC's own names (`UTC`, `Etc/UTC`, `GMT`,
+//!   `Zulu`, …) is unknown, so a time typed in one is refused with [`TimeError::UnknownZone`],
+//!   [`is_known_zone`] says no, and [`format_in_zone`] shows UTC.
+//!
+//! A database only answers "what is this zone's name" and "what is its offset at this
+//! instant"; turning a wall-clock time into an instant (clocks skipping forward or falling
+//! back) is done here, the same way for every database.
 
-use std::str::FromStr;
+use std::sync::OnceLock;
 
 use chrono::{
-    DateTime, FixedOffset, LocalResult, NaiveDate, NaiveDateTime, NaiveTime, TimeZone, Utc,
+    DateTime, FixedOffset, NaiveDate, NaiveDateTime, NaiveTime, TimeDelta, TimeZone, Utc,
 };
-use chrono_tz::{OffsetName, Tz, TZ_VARIANTS};
+
+/// Where named time zones come from: their names and their UTC offsets over time.
+///
+/// Install one with [`install_zone_database`]. Implementations only look things up; the rules
+/// for wall-clock times the clocks skip or repeat live in this module.
+pub trait ZoneDatabase: Send + Sync {
+    /// The canonical IANA name for `name` (`europe/berlin` → `Europe/Berlin`), or `None` if
+    /// the zone is not known. Case does not matter. Callers pass the name trimmed, with `_`
+    /// for spaces, and never UTC's own names or numeric offsets (those are handled here).
+    /// An alias may be answered with itself or with the zone it stands for.
+    fn canonical_name(&self, name: &str) -> Option<String>;
+
+    /// The UTC offset of zone `name` (a name [`canonical_name`](Self::canonical_name)
+    /// returned) at the instant `utc`, in seconds east of UTC, with the zone's abbreviation at
+    /// that instant if it is made of letters (`CET`, `EDT`), else `None` (zones known only by
+    /// an offset, like `+04`). `None` if the zone is unknown or the instant is out of the
+    /// database's range.
+    fn offset_at(&self, name: &str, utc: DateTime<Utc>) -> Option<(i32, Option<String>)>;
+}
+
+static INSTALLED: OnceLock<Box<dyn ZoneDatabase>> = OnceLock::new();
+
+/// Makes `db` the source of named time zones for the whole program (see the
+/// [module documentation](self)). The first database installed stays: a later call leaves it
+/// in place, drops `db` and returns `false`. Calls to this module made before a database is
+/// installed use the built-in fallback (chrono-tz with `bundled-tz`, else no named zones).
+pub fn install_zone_database(db: Box<dyn ZoneDatabase>) -> bool {
+    INSTALLED.set(db).is_ok()
+}
+
+/// The database in use now: the installed one, else the built-in fallback.
+fn zone_database() -> &'static dyn ZoneDatabase {
+    match INSTALLED.get() {
+        Some(db) => db.as_ref(),
+        None => &FALLBACK,
+    }
+}
+
+#[cfg(feature = "bundled-tz")]
+static FALLBACK: BundledZones = BundledZones;
+#[cfg(not(feature = "bundled-tz"))]
+static FALLBACK: NoNamedZones = NoNamedZones;
+
+/// Knows no named zones (the fallback without the `bundled-tz` feature).
+#[cfg(not(feature = "bundled-tz"))]
+struct NoNamedZones;
+
+#[cfg(not(feature = "bundled-tz"))]
+impl ZoneDatabase for NoNamedZones {
+    fn canonical_name(&self, _name: &str) -> Option<String> {
+        None
+    }
+
+    fn offset_at(&self, _name: &str, _utc: DateTime<Utc>) -> Option<(i32, Option<String>)> {
+        None
+    }
+}
+
+/// The IANA database compiled in by chrono-tz (the `bundled-tz` feature). Used when no other
+/// database was installed; about 150 KB gzip in a wasm build.
+#[cfg(feature = "bundled-tz")]
+#[derive(Clone, Copy, Debug, Default)]
+pub struct BundledZones;
+
+#[cfg(feature = "bundled-tz")]
+impl BundledZones {
+    fn find(name: &str) -> Option<chrono_tz::Tz> {
+        use std::str::FromStr;
+        if let Ok(tz) = chrono_tz::Tz::from_str(name) {
+            return Some(tz);
+        }
+        let name = name.trim().replace(' ', "_");
+        chrono_tz::TZ_VARIANTS
+            .iter()
+            .copied()
+            .find(|tz| tz.name().eq_ignore_ascii_case(&name))
+    }
+}
+
+#[cfg(feature = "bundled-tz")]
+impl ZoneDatabase for BundledZones {
+    fn canonical_name(&self, name: &str) -> Option<String> {
+        Self::find(name).map(|tz| tz.name().to_string())
+    }
+
+    fn offset_at(&self, name: &str, utc: DateTime<Utc>) -> Option<(i32, Option<String>)> {
+        use chrono::Offset;
+        use chrono_tz::OffsetName;
+        let offset = Self::find(name)?.offset_from_utc_datetime(&utc.naive_utc());
+        let abbreviation = offset
+            .abbreviation()
+            .filter(|a| a.starts_with(|c: char| c.is_ascii_alphabetic()))
+            .map(str::to_string);
+        Some((offset.fix().local_minus_utc(), abbreviation))
+    }
+}
 
 /// A time a responder typed, read.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -49,7 +160,8 @@ enum Zone {
     Utc,
     /// A fixed offset, with the text the responder typed for it.
     Fixed(FixedOffset, String),
-    Named(Tz),
+    /// An IANA zone, by the name its database gave.
+    Named(String),
 }
 
 impl Zone {
@@ -58,22 +170,29 @@ impl Zone {
         match self {
             Zone::Utc => None,
             Zone::Fixed(_, typed) => Some(typed.clone()),
-            Zone::Named(tz) => Some(tz.name().to_string()),
+            Zone::Named(name) => Some(name.clone()),
         }
     }
 
     /// Today's date in this zone.
-    fn date_of(&self, now: DateTime<Utc>) -> NaiveDate {
+    fn date_of(&self, db: &dyn ZoneDatabase, now: DateTime<Utc>) -> NaiveDate {
         match self {
             Zone::Utc => now.date_naive(),
             Zone::Fixed(offset, _) => now.with_timezone(offset).date_naive(),
-            Zone::Named(tz) => now.with_timezone(tz).date_naive(),
+            Zone::Named(name) => match fixed_offset_at(db, name, now) {
+                Some((offset, _)) => now.with_timezone(&offset).date_naive(),
+                None => now.date_naive(),
+            },
         }
     }
 
     /// The instant a wall-clock time in this zone stands for. When the clocks fall back and a
     /// wall-clock time happens twice, the earlier instant is taken.
-    fn resolve(&self, local: NaiveDateTime) -> Result<DateTime<Utc>, TimeError> {
+    fn resolve(
+        &self,
+        db: &dyn ZoneDatabase,
+        local: NaiveDateTime,
+    ) -> Result<DateTime<Utc>, TimeError> {
         match self {
             Zone::Utc => Ok(Utc.from_utc_datetime(&local)),
             Zone::Fixed(offset, _) => Ok(Utc.from_utc_datetime(
@@ -81,22 +200,67 @@ impl Zone {
                     .checked_sub_offset(*offset)
                     .ok_or_else(|| TimeError::OutOfRange(local.to_string()))?,
             )),
-            Zone::Named(tz) => match tz.from_local_datetime(&local) {
-                LocalResult::Single(t) => Ok(t.with_timezone(&Utc)),
-                LocalResult::Ambiguous(a, b) => {
-                    Ok(a.with_timezone(&Utc).min(b.with_timezone(&Utc)))
-                }
-                LocalResult::None => Err(TimeError::Nonexistent(
-                    local.format("%Y-%m-%d %H:%M").to_string(),
-                    tz.name().to_string(),
-                )),
-            },
+            Zone::Named(name) => resolve_named(db, name, local),
         }
     }
 }
 
+/// The offset of zone `name` at `utc` as a chrono offset, with its letter abbreviation.
+fn fixed_offset_at(
+    db: &dyn ZoneDatabase,
+    name: &str,
+    utc: DateTime<Utc>,
+) -> Option<(FixedOffset, Option<String>)> {
+    let (seconds, abbreviation) = db.offset_at(name, utc)?;
+    Some((FixedOffset::east_opt(seconds)?, abbreviation))
+}
+
+/// The instant a wall-clock time in the named zone stands for, from the zone's offsets alone.
+///
+/// Every real offset is within a day of UTC, so the instant is within a day of the
+/// wall-clock time read as if it were UTC (`guess`). The offsets the zone has a day before
+/// `guess`, at it and a day after are the candidates; an offset fits if the zone really has
+/// that offset at the instant it gives (`guess − offset`). No fitting offset means the clocks
+/// skipped the time; two mean it happened twice, and the earlier instant is taken.
+fn resolve_named(
+    db: &dyn ZoneDatabase,
+    name: &str,
+    local: NaiveDateTime,
+) -> Result<DateTime<Utc>, TimeError> {
+    let shown = || local.format("%Y-%m-%d %H:%M").to_string();
+    let guess = Utc.from_utc_datetime(&local);
+    let day = TimeDelta::days(1);
+    let probes = [
+        guess.checked_sub_signed(day),
+        Some(guess),
+        guess.checked_add_signed(day),
+    ];
+    let mut tried: Vec<i32> = Vec::with_capacity(probes.len());
+    let mut earliest: Option<DateTime<Utc>> = None;
+    for probe in probes.into_iter().flatten() {
+        let Some((offset, _)) = db.offset_at(name, probe) else {
+            continue;
+        };
+        if tried.contains(&offset) {
+            continue;
+        }
+        tried.push(offset);
+        let Some(instant) = guess.checked_sub_signed(TimeDelta::seconds(offset.into())) else {
+            continue;
+        };
+        if db.offset_at(name, instant).map(|(o, _)| o) == Some(offset) {
+            earliest = Some(earliest.map_or(instant, |e| e.min(instant)));
+        }
+    }
+    match earliest {
+        Some(instant) => Ok(instant),
+        None if tried.is_empty() => Err(TimeError::OutOfRange(shown())),
+        None => Err(TimeError::Nonexistent(shown(), name.to_string())),
+    }
+}
+
 /// IANA names that are just UTC (or GMT) under another name: a time typed in one of them is
-/// recorded as UTC, with no zone.
+/// recorded as UTC, with no zone. They are known whatever the zone database.
 const UTC_NAMES: &[&str] = &[
     "UTC",
     "UCT",
@@ -116,20 +280,20 @@ const UTC_NAMES: &[&str] = &[
     "Etc/Zulu",
 ];
 
-/// The IANA zone named `name`, without regard to ASCII case; spaces may stand for `_`.
-fn lookup_tz(name: &str) -> Option<Tz> {
+/// The canonical name of the zone named `name`, without regard to ASCII case; spaces may
+/// stand for `_`. UTC's own names are answered here; other names by `db`.
+fn lookup_zone(db: &dyn ZoneDatabase, name: &str) -> Option<String> {
     let name = name.trim();
-    if name.is_empty() {
+    // Every IANA name starts with a letter; this keeps offsets like `+02:00` (which some
+    // databases read as zones) out.
+    if !name.starts_with(|c: char| c.is_ascii_alphabetic()) {
         return None;
     }
-    if let Ok(tz) = Tz::from_str(name) {
-        return Some(tz);
-    }
     let name = name.replace(' ', "_");
-    TZ_VARIANTS
-        .iter()
-        .copied()
-        .find(|tz| tz.name().eq_ignore_ascii_case(&name))
+    if let Some(utc) = UTC_NAMES.iter().find(|u| u.eq_ignore_ascii_case(&name)) {
+        return Some(utc.to_string());
+    }
+    db.canonical_name(&name)
 }
 
 /// `+02:00`, `+0200`, `+02`, `-5`: the offset in seconds east of UTC.
@@ -161,7 +325,7 @@ fn parse_offset(text: &str) -> Option<i32> {
 
 /// Reads a zone: `UTC`, `Z`, `GMT`; an offset (`+02:00`, `UTC+2`, `GMT-05:00`); or an IANA
 /// name.
-fn parse_zone(text: &str) -> Result<Zone, TimeError> {
+fn parse_zone(db: &dyn ZoneDatabase, text: &str) -> Result<Zone, TimeError> {
     let text = text.trim();
     if ["z", "utc", "gmt", "ut"]
         .iter()
@@ -184,9 +348,9 @@ fn parse_zone(text: &str) -> Result<Zone, TimeError> {
             None => Err(TimeError::UnknownZone(text.to_string())),
         };
     }
-    match lookup_tz(text) {
-        Some(tz) if UTC_NAMES.contains(&tz.name()) => Ok(Zone::Utc),
-        Some(tz) => Ok(Zone::Named(tz)),
+    match lookup_zone(db, text) {
+        Some(name) if UTC_NAMES.contains(&name.as_str()) => Ok(Zone::Utc),
+        Some(name) => Ok(Zone::Named(name)),
         None => Err(TimeError::UnknownZone(text.to_string())),
     }
 }
@@ -320,14 +484,25 @@ fn format_utc(t: DateTime<Utc>) -> String {
 /// - after the time, `am`/`pm` may follow for hours 1–12.
 ///
 /// A zone is `UTC`, `Z` or `GMT`; a numeric offset (`+02:00`, `+0200`, `-05`, `UTC+2`,
-/// `GMT-05:00`); or an IANA name such as `Europe/Berlin`, in any case. Without a zone,
-/// `default_zone` (the same kinds of text) is used, and recorded as the zone of the time.
+/// `GMT-05:00`); or an IANA name such as `Europe/Berlin`, in any case (named zones need a
+/// zone database, see the [module documentation](self)). Without a zone, `default_zone` (the
+/// same kinds of text) is used, and recorded as the zone of the time.
 ///
 /// When the clocks fall back and the wall-clock time happens twice (01:30 on the first
 /// Sunday of November in New York), the earlier instant is taken. A wall-clock time the
 /// clocks skip (02:30 on the second Sunday of March in New York) is refused with
 /// [`TimeError::Nonexistent`].
 pub fn parse_time(
+    input: &str,
+    default_zone: &str,
+    now: DateTime<Utc>,
+) -> Result<TypedTime, TimeError> {
+    parse_time_with(zone_database(), input, default_zone, now)
+}
+
+/// [`parse_time`] with zone database `db`.
+fn parse_time_with(
+    db: &dyn ZoneDatabase,
     input: &str,
     default_zone: &str,
     now: DateTime<Utc>,
@@ -342,18 +517,18 @@ pub fn parse_time(
     }
     let parts = split_input(original).ok_or_else(|| TimeError::Unreadable(original.into()))?;
     let zone = if parts.zone.is_empty() {
-        parse_zone(default_zone)?
+        parse_zone(db, default_zone)?
     } else {
-        parse_zone(parts.zone)?
+        parse_zone(db, parts.zone)?
     };
     let date = match parts.date {
         Some((year, month, day)) => NaiveDate::from_ymd_opt(year, month, day)
             .ok_or_else(|| TimeError::OutOfRange(original.into()))?,
-        None => zone.date_of(now),
+        None => zone.date_of(db, now),
     };
     let time = NaiveTime::from_hms_opt(parts.hour, parts.minute, parts.second)
         .ok_or_else(|| TimeError::OutOfRange(original.into()))?;
-    let utc = zone.resolve(date.and_time(time))?;
+    let utc = zone.resolve(db, date.and_time(time))?;
     Ok(TypedTime {
         utc: format_utc(utc),
         zone: zone.recorded(),
@@ -365,26 +540,35 @@ pub fn parse_time(
 /// zone's abbreviation at that instant (`UTC` for UTC; the offset, like `+04:00`, for zones
 /// that have no letters for it or for fixed offsets). An unknown zone shows the time in UTC.
 /// A stored value that is not an RFC 3339 time is returned unchanged.
+///
+/// The abbreviations come from the zone database, so they may differ between databases
+/// (the browser's says `GST` for Asia/Dubai, where chrono-tz has no letters).
 pub fn format_in_zone(utc: &str, zone: &str) -> String {
+    format_in_zone_with(zone_database(), utc, zone)
+}
+
+/// [`format_in_zone`] with zone database `db`.
+fn format_in_zone_with(db: &dyn ZoneDatabase, utc: &str, zone: &str) -> String {
     let Some(t) = parse_stored(utc) else {
         return utc.to_string();
     };
-    match parse_zone(zone).unwrap_or(Zone::Utc) {
-        Zone::Utc => t.format("%Y-%m-%d %H:%M UTC").to_string(),
+    let in_utc = || t.format("%Y-%m-%d %H:%M UTC").to_string();
+    match parse_zone(db, zone).unwrap_or(Zone::Utc) {
+        Zone::Utc => in_utc(),
         Zone::Fixed(offset, _) => t
             .with_timezone(&offset)
             .format("%Y-%m-%d %H:%M %:z")
             .to_string(),
-        Zone::Named(tz) => {
-            let local = t.with_timezone(&tz);
-            let abbreviation = local
-                .offset()
-                .abbreviation()
-                .filter(|a| a.starts_with(|c: char| c.is_ascii_alphabetic()))
-                .map(str::to_string)
-                .unwrap_or_else(|| local.format("%:z").to_string());
-            format!("{} {abbreviation}", local.format("%Y-%m-%d %H:%M"))
-        }
+        Zone::Named(name) => match fixed_offset_at(db, &name, t) {
+            Some((offset, abbreviation)) => {
+                let local = t.with_timezone(&offset);
+                let abbreviation = abbreviation
+                    .filter(|a| a.starts_with(|c: char| c.is_ascii_alphabetic()))
+                    .unwrap_or_else(|| local.format("%:z").to_string());
+                format!("{} {abbreviation}", local.format("%Y-%m-%d %H:%M"))
+            }
+            None => in_utc(),
+        },
     }
 }
 
@@ -394,9 +578,10 @@ pub fn is_known_zone(zone: &str) -> bool {
 }
 
 /// The IANA name with its canonical capitalization (`europe/berlin` → `Europe/Berlin`,
-/// `utc` → `UTC`); `None` for a name that is not known. Spaces may stand for `_`.
+/// `utc` → `UTC`); `None` for a name that is not known. Spaces may stand for `_`. Only UTC's
+/// own names are known without a zone database (see the [module documentation](self)).
 pub fn canonical_zone(zone: &str) -> Option<String> {
-    lookup_tz(zone).map(|tz| tz.name().to_string())
+    lookup_zone(zone_database(), zone)
 }
 
 /// A stored RFC 3339 time as an instant (for sorting and comparing); `None` if unreadable.
@@ -497,6 +682,7 @@ mod tests {
         }
     }
 
+    #[cfg(feature = "bundled-tz")]
     #[test]
     fn berlin_winter_and_summer() {
         let winter = parse_time("2026-01-15 10:00 Europe/Berlin", "UTC", now()).unwrap();
@@ -508,6 +694,7 @@ mod tests {
         assert_eq!(summer.original, "2026-07-15T10:00 europe/berlin");
     }
 
+    #[cfg(feature = "bundled-tz")]
     #[test]
     fn new_york_clock_changes() {
         // Spring forward, 2026-03-08: 02:00 EST jumps to 03:00 EDT.
@@ -544,6 +731,7 @@ mod tests {
         );
     }
 
+    #[cfg(feature = "bundled-tz")]
     #[test]
     fn default_zone_applies_when_none_is_typed() {
         let typed = parse_time("2026-11-22 03:14", "Europe/Berlin", now()).unwrap();
@@ -565,6 +753,7 @@ mod tests {
         );
     }
 
+    #[cfg(feature = "bundled-tz")]
     #[test]
     fn time_alone_is_today_in_its_zone() {
         // now is 2026-11-22 02:14 UTC, which is still 2026-11-21 21:14 in New York.
@@ -579,6 +768,7 @@ mod tests {
         assert_eq!(typed.original, "13:05 Asia/Tokyo");
     }
 
+    #[cfg(feature = "bundled-tz")]
     #[test]
     fn am_and_pm() {
         assert_eq!(utc("2026-11-22 2:14 am", "UTC"), "2026-11-22T02:14:00Z");
@@ -645,6 +835,7 @@ mod tests {
         }
     }
 
+    #[cfg(feature = "bundled-tz")]
     #[test]
     fn format_in_zone_shows_abbreviations() {
         let stored = "2026-11-22T02:14:00Z";
@@ -674,6 +865,7 @@ mod tests {
         assert_eq!(format_in_zone("", "UTC"), "");
     }
 
+    #[cfg(feature = "bundled-tz")]
     #[test]
     fn format_in_zone_round_trips_through_parse_time() {
         for stored in [
@@ -691,6 +883,7 @@ mod tests {
         }
     }
 
+    #[cfg(feature = "bundled-tz")]
     #[test]
     fn zone_names() {
         assert!(is_known_zone("UTC"));
@@ -723,6 +916,404 @@ mod tests {
         assert_eq!(
             format_utc(parse_stored(&format_utc(a)).unwrap()),
             "2026-11-22T02:14:00Z"
+        );
+    }
+}
+
+/// The wall-clock → instant rules, run against a small zone database that knows nothing of
+/// chrono-tz: a few zones with DST rules written out by hand.
+#[cfg(test)]
+mod database_tests {
+    use super::*;
+    use chrono::{Datelike, Weekday};
+
+    /// Test zones. New York and Berlin follow their 2007– and 1996– rules (which give the
+    /// real 2026 offsets); Test/Dateline skips a whole day (as Samoa did in 2011) and
+    /// Test/Repeat lives one day twice; Test/Broken has a name but no offsets.
+    struct RuleZones;
+
+    const RULE_ZONES: &[&str] = &[
+        "America/New_York",
+        "Europe/Berlin",
+        "Asia/Kolkata",
+        "Asia/Dubai",
+        "Test/Dateline",
+        "Test/Repeat",
+        "Test/Broken",
+    ];
+
+    fn at(text: &str) -> DateTime<Utc> {
+        parse_stored(text).unwrap()
+    }
+
+    /// The `n`th Sunday of the month (`n` = 5: the last), at `hour`:00 UTC.
+    fn sunday(year: i32, month: u32, n: u8, hour: u32) -> DateTime<Utc> {
+        let day = (1..=n)
+            .rev()
+            .find_map(|n| NaiveDate::from_weekday_of_month_opt(year, month, Weekday::Sun, n))
+            .unwrap();
+        Utc.from_utc_datetime(&day.and_hms_opt(hour, 0, 0).unwrap())
+    }
+
+    impl ZoneDatabase for RuleZones {
+        fn canonical_name(&self, name: &str) -> Option<String> {
+            if name.eq_ignore_ascii_case("Asia/Calcutta") {
+                return Some("Asia/Kolkata".into());
+            }
+            RULE_ZONES
+                .iter()
+                .find(|z| z.eq_ignore_ascii_case(name))
+                .map(|z| z.to_string())
+        }
+
+        fn offset_at(&self, name: &str, utc: DateTime<Utc>) -> Option<(i32, Option<String>)> {
+            const H: i32 = 3600;
+            let year = utc.year();
+            let (offset, abbreviation) = match name {
+                "America/New_York" => {
+                    // From 02:00 EST on the second Sunday of March to 02:00 EDT on the first
+                    // Sunday of November.
+                    if (sunday(year, 3, 2, 7)..sunday(year, 11, 1, 6)).contains(&utc) {
+                        (-4 * H, "EDT")
+                    } else {
+                        (-5 * H, "EST")
+                    }
+                }
+                "Europe/Berlin" => {
+                    // From 01:00 UTC on the last Sunday of March to 01:00 UTC on the last
+                    // Sunday of October.
+                    if (sunday(year, 3, 5, 1)..sunday(year, 10, 5, 1)).contains(&utc) {
+                        (2 * H, "CEST")
+                    } else {
+                        (H, "CET")
+                    }
+                }
+                "Asia/Kolkata" => (5 * H + 30 * 60, "IST"),
+                "Asia/Dubai" => (4 * H, ""),
+                "Test/Dateline" if utc < at("2011-12-30T10:00:00Z") => (-10 * H, ""),
+                "Test/Dateline" => (14 * H, ""),
+                "Test/Repeat" if utc < at("2011-12-30T10:00:00Z") => (14 * H, ""),
+                "Test/Repeat" => (-10 * H, ""),
+                _ => return None,
+            };
+            Some((
+                offset,
+                Some(abbreviation.to_string()).filter(|a| !a.is_empty()),
+            ))
+        }
+    }
+
+    fn now() -> DateTime<Utc> {
+        at("2026-11-22T02:14:00Z")
+    }
+
+    fn parse(input: &str, default_zone: &str) -> Result<TypedTime, TimeError> {
+        parse_time_with(&RuleZones, input, default_zone, now())
+    }
+
+    fn utc(input: &str) -> String {
+        parse(input, "UTC")
+            .unwrap_or_else(|e| panic!("{input}: {e}"))
+            .utc
+    }
+
+    fn format(stored: &str, zone: &str) -> String {
+        format_in_zone_with(&RuleZones, stored, zone)
+    }
+
+    fn nonexistent(input: &str) -> TimeError {
+        parse(input, "UTC").unwrap_err()
+    }
+
+    #[test]
+    fn new_york_clock_changes() {
+        assert_eq!(
+            utc("2026-03-08 01:59 America/New_York"),
+            "2026-03-08T06:59:00Z"
+        );
+        assert_eq!(
+            utc("2026-03-08 03:00 America/New_York"),
+            "2026-03-08T07:00:00Z"
+        );
+        assert_eq!(
+            nonexistent("2026-03-08 02:30 America/New_York"),
+            TimeError::Nonexistent("2026-03-08 02:30".into(), "America/New_York".into())
+        );
+        assert_eq!(
+            nonexistent("2026-03-08 02:00 america/new york"),
+            TimeError::Nonexistent("2026-03-08 02:00".into(), "America/New_York".into())
+        );
+        assert_eq!(
+            utc("2026-11-01 01:30 America/New_York"),
+            "2026-11-01T05:30:00Z"
+        );
+        assert_eq!(
+            utc("2026-11-01 00:59 America/New_York"),
+            "2026-11-01T04:59:00Z"
+        );
+        assert_eq!(
+            utc("2026-11-01 02:00 America/New_York"),
+            "2026-11-01T07:00:00Z"
+        );
+        assert_eq!(
+            utc("2026-11-21 9:14 PM America/New_York"),
+            "2026-11-22T02:14:00Z"
+        );
+    }
+
+    #[test]
+    fn berlin_clock_changes() {
+        let winter = parse("2026-01-15 10:00 europe/berlin", "UTC").unwrap();
+        assert_eq!(winter.utc, "2026-01-15T09:00:00Z");
+        assert_eq!(winter.zone.as_deref(), Some("Europe/Berlin"));
+        assert_eq!(
+            utc("2026-07-15T10:00 Europe/Berlin"),
+            "2026-07-15T08:00:00Z"
+        );
+        // Spring forward, 2026-03-29: 02:00 CET jumps to 03:00 CEST.
+        assert_eq!(
+            utc("2026-03-29 01:59 Europe/Berlin"),
+            "2026-03-29T00:59:00Z"
+        );
+        assert_eq!(
+            nonexistent("2026-03-29 02:00 Europe/Berlin"),
+            TimeError::Nonexistent("2026-03-29 02:00".into(), "Europe/Berlin".into())
+        );
+        assert_eq!(
+            nonexistent("2026-03-29 02:59:59 Europe/Berlin"),
+            TimeError::Nonexistent("2026-03-29 02:59".into(), "Europe/Berlin".into())
+        );
+        assert_eq!(
+            utc("2026-03-29 03:00 Europe/Berlin"),
+            "2026-03-29T01:00:00Z"
+        );
+        // Fall back, 2026-10-25: 02:00–02:59 happen in CEST, then again in CET.
+        assert_eq!(
+            utc("2026-10-25 01:59 Europe/Berlin"),
+            "2026-10-24T23:59:00Z"
+        );
+        assert_eq!(
+            utc("2026-10-25 02:00 Europe/Berlin"),
+            "2026-10-25T00:00:00Z"
+        );
+        assert_eq!(
+            utc("2026-10-25 02:30 Europe/Berlin"),
+            "2026-10-25T00:30:00Z"
+        );
+        assert_eq!(
+            utc("2026-10-25 03:00 Europe/Berlin"),
+            "2026-10-25T02:00:00Z"
+        );
+    }
+
+    #[test]
+    fn a_skipped_day_and_a_repeated_day() {
+        assert_eq!(
+            utc("2011-12-29 23:59 Test/Dateline"),
+            "2011-12-30T09:59:00Z"
+        );
+        for skipped in ["2011-12-30 00:00", "2011-12-30 12:00", "2011-12-30 23:59"] {
+            assert_eq!(
+                nonexistent(&format!("{skipped} Test/Dateline")),
+                TimeError::Nonexistent(skipped.into(), "Test/Dateline".into())
+            );
+        }
+        assert_eq!(
+            utc("2011-12-31 00:00 Test/Dateline"),
+            "2011-12-30T10:00:00Z"
+        );
+        // Test/Repeat goes from +14 to −10: the 24 hours from 2011-12-30 00:00 happen twice.
+        assert_eq!(utc("2011-12-29 23:59 Test/Repeat"), "2011-12-29T09:59:00Z");
+        assert_eq!(utc("2011-12-30 00:00 Test/Repeat"), "2011-12-29T10:00:00Z");
+        assert_eq!(utc("2011-12-30 23:59 Test/Repeat"), "2011-12-30T09:59:00Z");
+        assert_eq!(utc("2011-12-31 00:00 Test/Repeat"), "2011-12-31T10:00:00Z");
+    }
+
+    #[test]
+    fn the_default_zone_and_today_come_from_the_database() {
+        let typed = parse("2026-11-22 03:14", "europe/berlin").unwrap();
+        assert_eq!(typed.utc, "2026-11-22T02:14:00Z");
+        assert_eq!(typed.zone.as_deref(), Some("Europe/Berlin"));
+        // now is 2026-11-22 02:14 UTC, which is still 2026-11-21 21:14 in New York.
+        assert_eq!(utc("20:00 America/New_York"), "2026-11-22T01:00:00Z");
+        assert_eq!(utc("03:00 Europe/Berlin"), "2026-11-22T02:00:00Z");
+        let typed = parse("13:05", "Asia/Calcutta").unwrap();
+        assert_eq!(typed.utc, "2026-11-22T07:35:00Z");
+        assert_eq!(typed.zone.as_deref(), Some("Asia/Kolkata"));
+        assert_eq!(
+            parse("2026-11-22 02:14", "Mars/Olympus").unwrap_err(),
+            TimeError::UnknownZone("Mars/Olympus".into())
+        );
+        assert_eq!(
+            parse("10:00 PST", "UTC").unwrap_err(),
+            TimeError::UnknownZone("PST".into())
+        );
+        assert_eq!(parse("2026-11-22 02:14 zulu", "UTC").unwrap().zone, None);
+    }
+
+    #[test]
+    fn a_zone_without_offsets_is_out_of_range() {
+        assert_eq!(
+            parse("2026-11-22 02:14 Test/Broken", "UTC").unwrap_err(),
+            TimeError::OutOfRange("2026-11-22 02:14".into())
+        );
+        assert_eq!(
+            format("2026-11-22T02:14:00Z", "Test/Broken"),
+            "2026-11-22 02:14 UTC"
+        );
+    }
+
+    #[test]
+    fn format_shows_the_database_abbreviation_or_the_offset() {
+        let stored = "2026-11-22T02:14:00Z";
+        assert_eq!(format(stored, "Europe/Berlin"), "2026-11-22 03:14 CET");
+        assert_eq!(
+            format("2026-07-15T08:00:00Z", "europe/berlin"),
+            "2026-07-15 10:00 CEST"
+        );
+        assert_eq!(format(stored, "America/New_York"), "2026-11-21 21:14 EST");
+        assert_eq!(format(stored, "Asia/Kolkata"), "2026-11-22 07:44 IST");
+        assert_eq!(format(stored, "Asia/Dubai"), "2026-11-22 06:14 +04:00");
+        assert_eq!(
+            format("2011-12-30T10:00:00Z", "Test/Dateline"),
+            "2011-12-31 00:00 +14:00"
+        );
+        assert_eq!(format(stored, "Etc/UTC"), "2026-11-22 02:14 UTC");
+        assert_eq!(format(stored, "Nowhere/Else"), "2026-11-22 02:14 UTC");
+    }
+
+    /// Every instant shown in a zone and typed back in reads as itself, except the second
+    /// pass through a repeated wall-clock time, which reads as the first.
+    #[test]
+    fn format_and_parse_round_trip_across_every_change() {
+        let windows = [
+            ("America/New_York", "2026-03-07T00:00:00Z"),
+            ("America/New_York", "2026-10-31T00:00:00Z"),
+            ("Europe/Berlin", "2026-03-28T00:00:00Z"),
+            ("Europe/Berlin", "2026-10-24T00:00:00Z"),
+            ("Asia/Kolkata", "2026-01-01T00:00:00Z"),
+            ("Test/Dateline", "2011-12-29T00:00:00Z"),
+            ("Test/Repeat", "2011-12-29T00:00:00Z"),
+        ];
+        for (zone, start) in windows {
+            let mut t = at(start);
+            for _ in 0..(3 * 24 * 4) {
+                let stored = format_utc(t);
+                let shown = format(&stored, zone);
+                let typed = parse(&shown[..16], zone).unwrap_or_else(|e| panic!("{shown}: {e}"));
+                let back = at(&typed.utc);
+                if back != t {
+                    assert!(back < t, "{stored} in {zone} shown as {shown}");
+                    assert_eq!(format(&typed.utc, zone)[..16], shown[..16], "{stored}");
+                }
+                t += TimeDelta::minutes(15);
+            }
+        }
+    }
+
+    #[test]
+    fn names_are_looked_up_without_case_and_with_spaces() {
+        let name = |text: &str| lookup_zone(&RuleZones, text);
+        assert_eq!(
+            name("america/new york").as_deref(),
+            Some("America/New_York")
+        );
+        assert_eq!(name(" EUROPE/BERLIN ").as_deref(), Some("Europe/Berlin"));
+        assert_eq!(name("asia/calcutta").as_deref(), Some("Asia/Kolkata"));
+        assert_eq!(name("utc").as_deref(), Some("UTC"));
+        assert_eq!(name("etc/zulu").as_deref(), Some("Etc/Zulu"));
+        assert_eq!(name("+02:00"), None);
+        assert_eq!(name(""), None);
+        assert_eq!(name("Mars/Olympus"), None);
+    }
+
+    /// The generic rules give the same instants as chrono-tz's own, for every zone chrono-tz
+    /// knows, around every change of offset in 2026 and in 2011.
+    #[cfg(feature = "bundled-tz")]
+    #[test]
+    fn agrees_with_chrono_tz_everywhere() {
+        use chrono::LocalResult;
+        let mut checked = 0;
+        for tz in chrono_tz::TZ_VARIANTS {
+            let name = tz.name();
+            for year in [2011, 2026] {
+                let mut t = Utc.with_ymd_and_hms(year, 1, 1, 0, 0, 0).unwrap();
+                let end = Utc.with_ymd_and_hms(year + 1, 1, 1, 0, 0, 0).unwrap();
+                let offset = |t: DateTime<Utc>| {
+                    use chrono::Offset;
+                    tz.offset_from_utc_datetime(&t.naive_utc())
+                        .fix()
+                        .local_minus_utc()
+                };
+                let mut before = offset(t);
+                while t < end {
+                    t += TimeDelta::hours(1);
+                    let after = offset(t);
+                    if after == before {
+                        continue;
+                    }
+                    before = after;
+                    let around = t.naive_utc() + TimeDelta::seconds(after.into());
+                    for minutes in (-26 * 60..=26 * 60).step_by(15) {
+                        let local = around + TimeDelta::minutes(minutes);
+                        let expected = match tz.from_local_datetime(&local) {
+                            LocalResult::Single(t) => Ok(t.with_timezone(&Utc)),
+                            LocalResult::Ambiguous(a, b) => {
+                                Ok(a.with_timezone(&Utc).min(b.with_timezone(&Utc)))
+                            }
+                            LocalResult::None => Err(TimeError::Nonexistent(
+                                local.format("%Y-%m-%d %H:%M").to_string(),
+                                name.to_string(),
+                            )),
+                        };
+                        assert_eq!(
+                            resolve_named(&BundledZones, name, local),
+                            expected,
+                            "{local} in {name}"
+                        );
+                        checked += 1;
+                    }
+                }
+            }
+        }
+        assert!(checked > 10_000, "only {checked} wall-clock times checked");
+    }
+}
+
+/// Without `bundled-tz` and with no database installed, only UTC and offsets are known.
+#[cfg(all(test, not(feature = "bundled-tz")))]
+mod no_database_tests {
+    use super::*;
+
+    #[test]
+    fn named_zones_are_unknown() {
+        let now = parse_stored("2026-11-22T02:14:00Z").unwrap();
+        assert_eq!(
+            parse_time("2026-11-22 03:14 Europe/Berlin", "UTC", now).unwrap_err(),
+            TimeError::UnknownZone("Europe/Berlin".into())
+        );
+        assert_eq!(
+            parse_time("03:14", "Europe/Berlin", now).unwrap_err(),
+            TimeError::UnknownZone("Europe/Berlin".into())
+        );
+        assert_eq!(
+            parse_time("2026-11-22 03:14 +01:00", "Europe/Berlin", now)
+                .unwrap()
+                .utc,
+            "2026-11-22T02:14:00Z"
+        );
+        assert_eq!(
+            parse_time("2026-11-22 02:14 Etc/UTC", "UTC", now)
+                .unwrap()
+                .zone,
+            None
+        );
+        assert!(!is_known_zone("Europe/Berlin"));
+        assert!(is_known_zone("utc"));
+        assert_eq!(canonical_zone("etc/utc").as_deref(), Some("Etc/UTC"));
+        assert_eq!(
+            format_in_zone("2026-11-22T02:14:00Z", "Europe/Berlin"),
+            "2026-11-22 02:14 UTC"
         );
     }
 }
