@@ -19,7 +19,24 @@ pub struct KnownIncident {
     pub title: String,
     #[serde(default)]
     pub tlp: String,
+    /// The incident's status key (open, contained, resolved, closed).
+    #[serde(default)]
+    pub status: String,
+    /// Who is incident commander, as last seen here.
+    #[serde(default)]
+    pub commander: String,
     pub last_opened: String,
+    /// When this device last saw the incident change (its own edits or others').
+    #[serde(default)]
+    pub last_change: String,
+}
+
+/// What the home page shows of an incident, read from its document.
+pub struct Summary<'a> {
+    pub title: &'a str,
+    pub tlp: &'a str,
+    pub status: &'a str,
+    pub commander: &'a str,
 }
 
 fn save<T: Serialize>(key: &str, value: &T) {
@@ -65,7 +82,10 @@ fn update_known(id: &str, f: impl FnOnce(&mut KnownIncident)) {
                 id: id.to_string(),
                 title: String::new(),
                 tlp: String::new(),
+                status: String::new(),
+                commander: String::new(),
                 last_opened: platform::now_rfc3339(),
+                last_change: String::new(),
             });
             list.len() - 1
         }
@@ -83,11 +103,18 @@ pub fn mark_opened(id: &str) {
     update_known(id, |k| k.last_opened = now);
 }
 
-/// Keeps the home page's copy of the title and TLP current.
-pub fn remember_summary(id: &str, title: &str, tlp: &str) {
+/// Keeps the home page's copy of the incident current; `changed` also records that the
+/// incident changed just now.
+pub fn remember_summary(id: &str, summary: &Summary, changed: bool) {
+    let now = changed.then(platform::now_rfc3339);
     update_known(id, |k| {
-        k.title = title.to_string();
-        k.tlp = tlp.to_string();
+        k.title = summary.title.to_string();
+        k.tlp = summary.tlp.to_string();
+        k.status = summary.status.to_string();
+        k.commander = summary.commander.to_string();
+        if let Some(now) = now {
+            k.last_change = now;
+        }
     });
 }
 

@@ -202,7 +202,7 @@ impl Session {
             }
         }
         prefs::mark_opened(&self.id);
-        self.remember_summary();
+        self.remember_summary(false);
         self.loaded.try_set(true);
         self.changed();
         self.start_sync();
@@ -227,11 +227,22 @@ impl Session {
         *self.sync.borrow_mut() = Some(client);
     }
 
-    fn remember_summary(&self) {
+    /// Keeps the home page's copy of this incident current; `changed`: it changed just now.
+    fn remember_summary(&self, changed: bool) {
+        let incident = &self.incident;
+        let commander = incident
+            .role_holder(incident::Role::Commander)
+            .map(|holder| holder.name)
+            .unwrap_or_default();
         prefs::remember_summary(
             &self.id,
-            &self.incident.title(),
-            self.incident.tlp().as_str(),
+            &prefs::Summary {
+                title: &incident.title(),
+                tlp: incident.tlp().as_str(),
+                status: incident.status().key(),
+                commander: &commander,
+            },
+            changed,
         );
     }
 
@@ -310,7 +321,7 @@ impl Session {
                 if let Some(sync) = self.sync.borrow().clone() {
                     sync.send_local(&local);
                 }
-                self.remember_summary();
+                self.remember_summary(true);
                 self.changed();
             }
         }
@@ -351,7 +362,7 @@ impl Replica for Session {
     fn receive(&self, update: &[u8]) -> Result<(), String> {
         let result = binding::apply_remote(&self.incident, update, UpdateOrigin::Relay)
             .map_err(|e| format!("A change from the relay was refused: {e}"));
-        self.remember_summary();
+        self.remember_summary(true);
         self.changed();
         result
     }

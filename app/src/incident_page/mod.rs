@@ -1,8 +1,13 @@
 //! The incident page: one incident's template, edited together.
 
 mod classification;
+mod indicators;
+mod next_steps;
 mod prose;
+mod questions;
+mod roles;
 mod status;
+mod timeline;
 mod title;
 
 use incident::ProseSection;
@@ -11,8 +16,13 @@ use leptos::prelude::*;
 
 use crate::session::{use_incident, OpenIncident};
 use classification::Classification;
+use indicators::Indicators;
+use next_steps::NextSteps;
 use prose::ProseField;
+use questions::{PostMortem, QuestionsAsked};
+use roles::Roles;
 use status::{Presence, Problems, SyncStatus};
+use timeline::{KillChainByPhase, Timeline};
 use title::TitleField;
 
 /// Opens the incident `id` for as long as the page is shown.
@@ -77,13 +87,26 @@ fn IncidentEditor() -> impl IntoView {
         };
         crate::platform::document().set_title(&format!("{title} — Firebreak"));
     });
+    // The template's order: what everyone needs first, the working sections, then what is
+    // written for later readers.
     view! {
         <TitleField/>
         <Presence/>
         <Classification/>
-        {ProseSection::ALL
-            .into_iter()
-            .map(|section| view! { <ProseField section=section/> })
-            .collect_view()}
+        <Roles/>
+        <ProseField section=ProseSection::Summary/>
+        <Timeline/>
+        <Indicators/>
+        <ProseField section=ProseSection::Details/>
+        <KillChainByPhase/>
+        <ProseField section=ProseSection::Response/>
+        <NextSteps/>
+        <ProseField section=ProseSection::Theories/>
+        <QuestionsAsked/>
+        <ProseField section=ProseSection::LessonsLearned/>
+        <ProseField section=ProseSection::Background/>
+        <ProseField section=ProseSection::Comms/>
+        <ProseField section=ProseSection::Appendix/>
+        <PostMortem/>
     }
 }

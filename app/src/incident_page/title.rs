@@ -1,5 +1,6 @@
-//! The incident's title: a short value, last writer wins.
+//! The incident's title and status: short values, last writer wins.
 
+use incident::IncidentStatus;
 use leptos::prelude::*;
 
 use crate::session::use_incident;
@@ -37,8 +38,52 @@ pub fn TitleField() -> impl IntoView {
                 type="text"
                 autocomplete="off"
                 prop:value=current
-                on:input:target=move |ev| open.incident.set_title(&ev.target().value())
+                on:input:target={
+                    let open = open.clone();
+                    move |ev| open.incident.set_title(&ev.target().value())
+                }
             />
+            <StatusField/>
         </header>
+    }
+}
+
+/// Where the response stands: open, contained, resolved, closed.
+#[component]
+fn StatusField() -> impl IntoView {
+    let open = use_incident();
+    let revision = open.revision;
+    let status = {
+        let open = open.clone();
+        Memo::new(move |_| {
+            revision.track();
+            open.incident.status()
+        })
+    };
+    let set = move |value: String| {
+        if let Some(status) = IncidentStatus::from_key(&value) {
+            open.incident.set_status(status);
+        }
+    };
+    view! {
+        <div class="status-field">
+            <label for="incident-status">"Status"</label>
+            <select
+                id="incident-status"
+                class=move || format!("status-{}", status.get().key())
+                on:change:target=move |ev| set(ev.target().value())
+            >
+                {IncidentStatus::ALL
+                    .into_iter()
+                    .map(|s| {
+                        view! {
+                            <option value=s.key() prop:selected=move || status.get() == s>
+                                {s.label()}
+                            </option>
+                        }
+                    })
+                    .collect_view()}
+            </select>
+        </div>
     }
 }

@@ -61,7 +61,16 @@ fn NewIncident() -> impl IntoView {
         let id = platform::new_id();
         // The incident page creates and stores it; this works with no network at all.
         session::remember_created(&id, name);
-        prefs::remember_summary(&id, name, incident::Tlp::default().as_str());
+        prefs::remember_summary(
+            &id,
+            &prefs::Summary {
+                title: name,
+                tlp: incident::Tlp::default().as_str(),
+                status: incident::IncidentStatus::Open.key(),
+                commander: "",
+            },
+            true,
+        );
         router.navigate(&incident_path(&id));
     };
     view! {
@@ -117,10 +126,22 @@ fn IncidentListItem(known: KnownIncident) -> impl IntoView {
         known.title.clone()
     };
     let tlp = incident::Tlp::parse(&known.tlp);
+    let status = incident::IncidentStatus::from_key(&known.status).unwrap_or_default();
+    let commander = if known.commander.trim().is_empty() {
+        "No commander yet".to_string()
+    } else {
+        format!("Commander: {}", known.commander)
+    };
+    let changed = if known.last_change.is_empty() {
+        format!("Opened {}", platform::short_time(&known.last_opened))
+    } else {
+        format!("Changed {}", platform::short_time(&known.last_change))
+    };
     view! {
-        <li>
+        <li data-testid="known-incident">
             <a href=incident_path(&known.id)>{title}</a>
             <span class="meta">
+                <span class=format!("status-chip status-{}", status.key())>{status.label()}</span>
                 {tlp
                     .map(|t| {
                         view! {
@@ -129,7 +150,8 @@ fn IncidentListItem(known: KnownIncident) -> impl IntoView {
                             </span>
                         }
                     })}
-                <span class="when">"Last opened " {platform::short_time(&known.last_opened)}</span>
+                <span class="commander">{commander}</span>
+                <span class="when">{changed}</span>
             </span>
         </li>
     }
