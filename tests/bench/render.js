@@ -1,0 +1,108 @@
+// Benchmark: how long the incident page takes to become usable with a large incident.
+// Not a test: it prints numbers. Run from tests/ after a release build:
+//   node bench/render.js [events=5000] [indicators=2000] [runs=3]
+// A stock Yjs client writes the incident through the relay; then a fresh Chromium context
+// opens the link (cold: nothing on the device) and, after a reload, from its own storage
+// (warm). "Interactive" is the moment every timeline row and indicator row is in the page
+// and a keystroke typed into the summary shows up in the document.
+import { chromium } from '@playwright/test';
+import * as Y from 'yjs';
+import { startRelay } from '../support/relay.js';
+import { YClient } from '../support/yjs-client.js';
+import { newIncidentId } from '../support/incidents.js';
+
+const [events = 5000, indicators = 2000, runs = 3] = process.argv.slice(2).map(Number);
+const PHASES = ['reconnaissance', 'weaponization', 'delivery', 'exploitation', 'installation',
+  'command_and_control', 'actions_on_objectives'];
+
+function fill(client) {
+  const doc = client.doc;
+  doc.transact(() => {
+    const meta = doc.getMap('meta');
+    meta.set('schema', 1);
+    meta.set('title', `Benchmark: ${events} events, ${indicators} indicators`);
+    meta.set('created_at', '2026-11-01T00:00:00Z');
+    meta.set('classification', 'Confidential – specific individuals only');
+    meta.set('tlp', 'AMBER');
+    const timeline = doc.getMap('timeline');
+    const start = Date.parse('2026-11-01T00:00:00Z');
+    for (let i = 0; i < events; i++) {
+      const e = new Y.Map();
+      // Out of order on purpose: the page sorts.
+      const at = new Date(start + ((i * 7919) % events) * 60_000).toISOString().replace('.000Z', 'Z');
+      e.set('occurred_at', at);
+      e.set('what', `event ${i}: host-${i % 97} talked to 198.51.100.${i % 250}`);
+      e.set('source', 'EDR');
+      e.set('data_link', `https://siem.example/q/${i}`);
+      e.set('phase', PHASES[i % PHASES.length]);
+      e.set('author', 'bench');
+      e.set('include_in_report', i % 10 === 0);
+      timeline.set(`ev${String(i).padStart(6, '0')}`, e);
+    }
+    const iocs = doc.getMap('indicators');
+    for (let i = 0; i < indicators; i++) {
+      const m = new Y.Map();
+      m.set('value', `bad-${i}.example.com`);
+      m.set('kind', 'domain');
+      m.set('sightings', 1);
+      m.set('added_by', 'bench');
+      m.set('added_at', '2026-11-01T00:00:00Z');
+      iocs.set(`ioc-bench-${i}`, m);
+    }
+  });
+}
+
+async function interactive(page, url) {
+  const t0 = Date.now();
+  await page.goto(url);
+  await page.locator('[data-testid="timeline-event"]').nth(events - 1).waitFor({ state: 'attached', timeout: 120_000 });
+  await page.locator('[data-testid="indicator"]').nth(indicators - 1).waitFor({ state: 'attached', timeout: 120_000 });
+  const rows = Date.now() - t0;
+  const summary = page.locator('#text-summary');
+  await summary.click();
+  const t1 = Date.now();
+  await summary.press('x');
+  await page.waitForFunction(() => document.querySelector('#text-summary').value.includes('x'));
+  const keystroke = Date.now() - t1;
+  await summary.press('Backspace');
+  return { rows, keystroke };
+}
+
+const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+
+const relay = await startRelay();
+const browser = await chromium.launch({
+  executablePath: process.env.FIREBREAK_CHROMIUM || '/usr/bin/chromium',
+  args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+    '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+});
+try {
+  const id = newIncidentId('bench');
+  const writer = new YClient(`${relay.wsUrl}`, id, { name: 'bench' });
+  await writer.synced();
+  fill(writer);
+  const bytes = Y.encodeStateAsUpdate(writer.doc).length;
+  // Let the relay store it before anyone opens it.
+  await new Promise((r) => setTimeout(r, 1500));
+  const url = `${relay.url}/incident/${id}`;
+  const cold = [];
+  const warm = [];
+  for (let i = 0; i < runs; i++) {
+    const context = await browser.newContext();
+    const page = await context.newPage();
+    await page.goto(`${relay.url}/`);
+    await page.evaluate(() => localStorage.setItem('firebreak.name', JSON.stringify('Bench')));
+    cold.push(await interactive(page, url));
+    warm.push(await interactive(page, url));
+    await context.close();
+  }
+  writer.destroy();
+  const show = (label, xs) =>
+    console.log(`${label.padEnd(34)} rows ${String(median(xs.map((x) => x.rows))).padStart(6)} ms (runs: ${xs.map((x) => x.rows).join(', ')})   keystroke ${median(xs.map((x) => x.keystroke))} ms`);
+  console.log(`incident: ${events} timeline events, ${indicators} indicators, ${(bytes / 1024).toFixed(0)} KiB as one Yjs update`);
+  show('cold (from the relay)', cold);
+  show('warm (from this device, reload)', warm);
+} finally {
+  await browser.close();
+  await relay.cleanup();
+}
