@@ -35,10 +35,12 @@ pub use timeline::{Field as TimelineField, KillChainPhase, TimelineEvent};
 pub use when::TypedTime;
 
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 use yrs::updates::decoder::Decode;
 use yrs::{
-    Any, Assoc, Doc, GetString, IndexedSequence, Map, MapRef, OffsetKind, Options, Origin, Out,
-    ReadTxn, StateVector, StickyIndex, Text, TextRef, Transact, TransactionMut, Update,
+    Any, Assoc, DeepObservable, Doc, GetString, IndexedSequence, Map, MapRef, OffsetKind, Options,
+    Origin, Out, ReadTxn, StateVector, StickyIndex, Text, TextRef, Transact, TransactionMut,
+    Update,
 };
 
 /// The schema version this build writes. Stored in `meta.schema`.
@@ -131,6 +133,15 @@ pub struct Incident {
     questions: MapRef,
     postmortem: MapRef,
     prose: [TextRef; 8],
+    versions: Arc<Versions>,
+}
+
+/// Counters that move whenever a collection changes, from here or from anywhere else, so a
+/// view of thousands of entries can skip re-reading them when someone types elsewhere.
+#[derive(Default)]
+struct Versions {
+    timeline: AtomicU64,
+    indicators: AtomicU64,
 }
 
 impl Default for Incident {
@@ -166,6 +177,19 @@ impl Incident {
         let questions = doc.get_or_insert_map(QUESTIONS_ROOT);
         let postmortem = doc.get_or_insert_map(POSTMORTEM);
         let prose = ProseSection::ALL.map(|s| doc.get_or_insert_text(s.key()));
+        let versions = Arc::new(Versions::default());
+        for (map, pick) in [
+            (
+                &timeline,
+                (|v: &Versions| &v.timeline) as fn(&Versions) -> &AtomicU64,
+            ),
+            (&indicators, |v: &Versions| &v.indicators),
+        ] {
+            let versions = Arc::clone(&versions);
+            map.observe_deep("firebreak-versions", move |_, _| {
+                pick(&versions).fetch_add(1, Ordering::Relaxed);
+            });
+        }
         Incident {
             doc,
             meta,
@@ -176,6 +200,7 @@ impl Incident {
             questions,
             postmortem,
             prose,
+            versions,
         }
     }
 
@@ -411,6 +436,16 @@ impl Incident {
             .map(|o| o.index)
             .unwrap_or(anchor.fallback)
             .min(len)
+    }
+
+    /// A number that changes whenever the timeline changes (and only then).
+    pub fn timeline_version(&self) -> u64 {
+        self.versions.timeline.load(Ordering::Relaxed)
+    }
+
+    /// A number that changes whenever the indicators change (and only then).
+    pub fn indicators_version(&self) -> u64 {
+        self.versions.indicators.load(Ordering::Relaxed)
     }
 
     /// Adds a timeline event under a caller-chosen id (see [`new_id`]).

@@ -529,3 +529,24 @@ fn correcting_an_event_time_keeps_zone_and_typed_text_together_and_resorts() {
         Some("2026-11-22 01:30 Europe/Berlin")
     );
 }
+
+#[test]
+fn collection_versions_move_only_when_that_collection_changes_here_or_elsewhere() {
+    let (a, b) = pair();
+    let (t0, i0) = (b.timeline_version(), b.indicators_version());
+    a.edit_section(ProseSection::Summary, "typing elsewhere");
+    sync(&a, &b);
+    assert_eq!((b.timeline_version(), b.indicators_version()), (t0, i0));
+    a.add_timeline_event("e1", &TimelineEvent::default());
+    sync(&a, &b);
+    let t1 = b.timeline_version();
+    assert_ne!(t1, t0);
+    assert_eq!(b.indicators_version(), i0);
+    // A change inside an entry counts too.
+    a.set_timeline_field("e1", TimelineField::What, "beacon");
+    sync(&a, &b);
+    assert_ne!(b.timeline_version(), t1);
+    b.add_indicator("evil.example.com", None, "bob", NOW)
+        .unwrap();
+    assert_ne!(b.indicators_version(), i0);
+}

@@ -1,5 +1,5 @@
 //! What the timeline, the kill-chain view and the indicators share: one read of the model per
-//! revision, typed times, row fingerprints, and the focus and half-typed text a row keeps
+//! change of the collection, typed times, row fingerprints, and the focus and half-typed text a row keeps
 //! while it is re-rendered.
 
 use std::cell::RefCell;
@@ -20,11 +20,11 @@ use crate::session::OpenIncident;
 pub type Events = Arc<Vec<(String, TimelineEvent)>>;
 pub type Iocs = Arc<Vec<(String, Indicator)>>;
 
-/// The last read of a collection: which incident, at which revision, and what it held.
+/// The last read of a collection: which incident, at which version of it, and what it held.
 struct Cached<T> {
     id: String,
     incident: usize,
-    revision: u64,
+    version: u64,
     value: Arc<T>,
 }
 
@@ -38,13 +38,13 @@ thread_local! {
 fn cached<T>(
     slot: &'static std::thread::LocalKey<Slot<T>>,
     open: &OpenIncident,
-    revision: u64,
+    version: u64,
     read: impl FnOnce(&Incident) -> Vec<(String, T)>,
 ) -> Arc<Vec<(String, T)>> {
     let incident = std::ptr::from_ref::<Incident>(&open.incident) as usize;
     slot.with(|slot| {
         if let Some(c) = slot.borrow().as_ref() {
-            if c.incident == incident && c.revision == revision && c.id == open.id {
+            if c.incident == incident && c.version == version && c.id == open.id {
                 return c.value.clone();
             }
         }
@@ -52,7 +52,7 @@ fn cached<T>(
         *slot.borrow_mut() = Some(Cached {
             id: open.id.clone(),
             incident,
-            revision,
+            version,
             value: value.clone(),
         });
         value
@@ -66,23 +66,27 @@ fn forget_reads() {
     INDICATORS.with(|s| s.borrow_mut().take());
 }
 
-/// The timeline in display order, read once per revision however many views show it.
+/// The timeline in display order, read once per change however many views show it.
 pub fn events_memo(open: &OpenIncident) -> Memo<Events> {
     on_cleanup(forget_reads);
     let open = open.clone();
     Memo::new(move |_| {
-        let revision = open.revision.get();
-        cached(&EVENTS, &open, revision, Incident::timeline)
+        open.revision.track();
+        // Typing elsewhere bumps the revision but not the timeline's version: the same
+        // snapshot (the same Arc) comes back and nothing downstream re-renders.
+        let version = open.incident.timeline_version();
+        cached(&EVENTS, &open, version, Incident::timeline)
     })
 }
 
-/// The indicators in display order, read once per revision.
+/// The indicators in display order, read once per change.
 pub fn indicators_memo(open: &OpenIncident) -> Memo<Iocs> {
     on_cleanup(forget_reads);
     let open = open.clone();
     Memo::new(move |_| {
-        let revision = open.revision.get();
-        cached(&INDICATORS, &open, revision, Incident::indicators)
+        open.revision.track();
+        let version = open.incident.indicators_version();
+        cached(&INDICATORS, &open, version, Incident::indicators)
     })
 }
 
