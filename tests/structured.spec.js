@@ -4,6 +4,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { test, expect } from './support/fixtures.js';
 import { createIncident, expectSynced, openIncident, shareLink } from './support/app.js';
+import { addEvent, eventTimes } from './support/evidence.js';
 
 const artifacts = path.resolve('test-results', 'artifacts');
 
@@ -111,6 +112,28 @@ test.describe('running the response together', () => {
 
     await a.page.locator('#incident-status').selectOption('contained');
     await expect(b.page.locator('#incident-status')).toHaveValue('contained');
+  });
+
+  test('the team picks the zone every time is shown in; an unknown zone is refused', async ({ person, relay }) => {
+    const a = await person('Alice');
+    const b = await person('Bob');
+    await createIncident(a.page, relay.url, { name: 'Alice', title: 'Berlin office breach' });
+    await openIncident(b.page, shareLink(a.page), { name: 'Bob' });
+    await addEvent(b.page, { what: 'badge reader offline', when: '2026-01-15 12:00 UTC' });
+    await expect.poll(() => eventTimes(b.page)).toEqual([expect.stringContaining('2026-01-15 12:00 UTC')]);
+
+    const zone = a.page.locator('#incident-zone');
+    await zone.fill('mars/olympus');
+    await zone.blur();
+    await expect(a.page.locator('.zone-field [role="alert"]')).toContainText('not a time zone');
+    await expect(b.page.locator('#incident-zone')).toHaveValue('UTC');
+
+    await zone.fill('europe/berlin');
+    await zone.blur();
+    await expect(a.page.locator('.zone-field [role="alert"]')).toHaveCount(0);
+    await expect(b.page.locator('#incident-zone')).toHaveValue('Europe/Berlin');
+    await expect.poll(() => eventTimes(b.page)).toEqual([expect.stringContaining('2026-01-15 13:00 CET')]);
+    await expect(a.page.getByText('Times in Europe/Berlin')).toBeVisible();
   });
 
   test('the incident list shows title, status, TLP, commander and last change', async ({ person, relay }) => {

@@ -43,7 +43,10 @@ pub fn TitleField() -> impl IntoView {
                     move |ev| open.incident.set_title(&ev.target().value())
                 }
             />
-            <StatusField/>
+            <div class="header-fields">
+                <StatusField/>
+                <ZoneField/>
+            </div>
         </header>
     }
 }
@@ -84,6 +87,48 @@ fn StatusField() -> impl IntoView {
                     })
                     .collect_view()}
             </select>
+        </div>
+    }
+}
+
+/// The one zone every time in the incident is shown in (UTC unless the team picks another).
+#[component]
+fn ZoneField() -> impl IntoView {
+    let open = use_incident();
+    let revision = open.revision;
+    let zone = {
+        let open = open.clone();
+        Memo::new(move |_| {
+            revision.track();
+            open.incident.display_zone()
+        })
+    };
+    let problem = RwSignal::new(None::<String>);
+    let set = move |typed: String| {
+        let typed = typed.trim();
+        let typed = if typed.is_empty() { "UTC" } else { typed };
+        if open.incident.set_display_zone(typed) {
+            problem.set(None);
+        } else {
+            problem.set(Some(format!(
+                "“{typed}” is not a time zone this browser knows. Use a name like Europe/Berlin or UTC."
+            )));
+        }
+    };
+    view! {
+        <div class="zone-field">
+            <label for="incident-zone">"Times shown in"</label>
+            <input
+                id="incident-zone"
+                type="text"
+                autocomplete="off"
+                spellcheck="false"
+                aria-describedby="incident-zone-hint"
+                prop:value=zone
+                on:change:target=move |ev| set(ev.target().value())
+            />
+            <p class="hint" id="incident-zone-hint">"For everyone on this incident."</p>
+            {move || problem.get().map(|message| view! { <p class="field-error" role="alert">{message}</p> })}
         </div>
     }
 }
