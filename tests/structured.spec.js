@@ -3,8 +3,8 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { test, expect } from './support/fixtures.js';
-import { createIncident, expectSynced, openIncident, shareLink } from './support/app.js';
-import { addEvent, eventTimes } from './support/evidence.js';
+import { createIncident, expectSynced, openIncident, readStatus, shareLink } from './support/app.js';
+import { addEvent, eventTimes, eventWhats, indicators, pasteIndicators } from './support/evidence.js';
 
 const artifacts = path.resolve('test-results', 'artifacts');
 
@@ -134,6 +134,40 @@ test.describe('running the response together', () => {
     await expect(b.page.locator('#incident-zone')).toHaveValue('Europe/Berlin');
     await expect.poll(() => eventTimes(b.page)).toEqual([expect.stringContaining('2026-01-15 13:00 CET')]);
     await expect(a.page.getByText('Times in Europe/Berlin')).toBeVisible();
+  });
+
+  test('offline: events, indicators, a role, a step and an answer all land when back online', async ({ person, relay }) => {
+    const a = await person('Alice');
+    const b = await person('Bob');
+    await createIncident(a.page, relay.url, { name: 'Alice', title: 'Laptop stolen from a car' });
+    await openIncident(b.page, shareLink(a.page), { name: 'Bob' });
+    await expectSynced(b.page);
+
+    await b.link.cut({ offline: true });
+    await expect(b.page.locator('#sync-status')).toHaveAttribute('data-state', 'offline');
+    await addEvent(b.page, { what: 'car broken into', when: '2026-11-20 22:10 UTC' });
+    await pasteIndicators(b.page, 'hxxp://find-my-laptop[.]example/track\n203.0.113.9');
+    await role(b.page, 'deputy').getByRole('button', { name: 'Take this role' }).click();
+    await addStep(b.page, { title: 'Remote-wipe the laptop', owner: 'Bob' });
+    await b.page.locator('[data-question="our_data"]').getByLabel('Status').selectOption('yes');
+    // Meanwhile Alice, online, adds her own event.
+    await addEvent(a.page, { what: 'police report filed', when: '2026-11-21 08:00 UTC' });
+    await expect.poll(async () => (await readStatus(b.page)).pending).toBeGreaterThan(0);
+    await expect(indicators(a.page)).toHaveCount(0);
+
+    await b.link.restore();
+    await expectSynced(b.page, 20_000);
+    for (const page of [a.page, b.page]) {
+      await expect.poll(() => eventWhats(page)).toEqual([
+        'car broken into',
+        'police report filed',
+        'Bob took on the role of Deputy',
+      ]);
+      await expect(indicators(page)).toHaveCount(2);
+      await expect(role(page, 'deputy').getByTestId('role-holder')).toContainText('Bob');
+      await expect(steps(page)).toHaveCount(1);
+      await expect(page.locator('[data-question="our_data"]')).toHaveAttribute('data-status', 'yes');
+    }
   });
 
   test('the incident list shows title, status, TLP, commander and last change', async ({ person, relay }) => {
