@@ -1,0 +1,54 @@
+// Offline first: after one online visit the app opens with no network at all, shows the
+// incidents on the device, keeps edits made offline across closed pages, and lands them
+// when the network is back.
+import { test, expect } from './support/fixtures.js';
+import { createIncident, expectSynced, openIncident, section, shareLink } from './support/app.js';
+
+/** Waits until the page is controlled by the service worker (it has kept the app). */
+async function appKeptForOffline(page) {
+  await page.evaluate(() => navigator.serviceWorker.ready);
+  await expect.poll(() => page.evaluate(() => !!navigator.serviceWorker.controller)).toBe(true);
+}
+
+for (const device of ['laptop', 'phone']) {
+  test(`${device}: opens with no network after one visit, edits offline survive closing, then land`, async ({ person, relay }) => {
+    const options = device === 'phone'
+      ? { viewport: { width: 390, height: 844 }, deviceScaleFactor: 3, isMobile: true, hasTouch: true }
+      : {};
+    const a = await person(`Alice on a ${device}`, options);
+    const b = await person('Bob');
+    await createIncident(a.page, relay.url, { name: 'Alice', title: 'Edited on a plane' });
+    const link = shareLink(a.page);
+    await section(a.page, 'summary').fill('Boarding now. ');
+    await expectSynced(a.page);
+    await appKeptForOffline(a.page);
+
+    // The network is gone: no relay, and the browser itself offline.
+    await relay.stop();
+    await a.link.cut({ offline: true });
+    await a.page.reload();
+    await expect(section(a.page, 'summary')).toHaveValue('Boarding now. ');
+    await expect(a.page.locator('#sync-status')).toHaveAttribute('data-state', 'offline');
+    await section(a.page, 'summary').press('End');
+    await section(a.page, 'summary').pressSequentially('Wrote this over the Atlantic.', { delay: 5 });
+    await section(a.page, 'theories').fill('Insider with a badge clone.');
+
+    // Close every page of the app; open it again, still offline, from the home screen.
+    await a.page.close();
+    a.page = await a.context.newPage();
+    await a.page.goto(new URL('/', link).href);
+    await expect(a.page.locator('[data-testid="known-incident"]').filter({ hasText: 'Edited on a plane' })).toBeVisible();
+    await a.page.goto(link);
+    await expect(section(a.page, 'summary')).toHaveValue('Boarding now. Wrote this over the Atlantic.');
+    await expect(section(a.page, 'theories')).toHaveValue('Insider with a badge clone.');
+    await expect(a.page.locator('#sync-status')).not.toHaveAttribute('data-pending', '0');
+
+    // Landed: everything reaches the relay with no action, and Bob sees it all.
+    await relay.restart();
+    await a.link.restore();
+    await expectSynced(a.page, 30_000);
+    await openIncident(b.page, link, { name: 'Bob' });
+    await expect(section(b.page, 'summary')).toHaveValue('Boarding now. Wrote this over the Atlantic.');
+    await expect(section(b.page, 'theories')).toHaveValue('Insider with a badge clone.');
+  });
+}
