@@ -42,11 +42,15 @@ for (const device of ['laptop', 'phone']) {
     await expect(section(a.page, 'summary')).toHaveValue('Boarding now. Wrote this over the Atlantic.');
     await expect(section(a.page, 'theories')).toHaveValue('Insider with a badge clone.');
     await expect(a.page.locator('#sync-status')).not.toHaveAttribute('data-pending', '0');
+    // It says how old the copy on the relay is: the last time everything was there.
+    await expect(a.page.locator('#sync-status')).toContainText('not on the relay yet');
+    await expect(a.page.locator('#last-synced')).toContainText(/last synced \d{4}-\d\d-\d\d \d\d:\d\d UTC/);
 
     // Landed: everything reaches the relay with no action, and Bob sees it all.
     await relay.restart();
     await a.link.restore();
     await expectSynced(a.page, 30_000);
+    await expect(a.page.locator('#last-synced')).toHaveText('');
     await openIncident(b.page, link, { name: 'Bob' });
     await expect(section(b.page, 'summary')).toHaveValue('Boarding now. Wrote this over the Atlantic.');
     await expect(section(b.page, 'theories')).toHaveValue('Insider with a badge clone.');

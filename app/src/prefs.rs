@@ -11,6 +11,7 @@ const NAME_KEY: &str = "firebreak.name";
 const DEVICE_KEY: &str = "firebreak.device";
 const INCIDENTS_KEY: &str = "firebreak.incidents";
 const PENDING_PREFIX: &str = "firebreak.pending.";
+const SYNCED_PREFIX: &str = "firebreak.synced.";
 
 /// An incident this device has opened, as shown on the home page.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -134,4 +135,13 @@ pub fn presence_color() -> &'static str {
     ];
     let sum: usize = device_id().bytes().map(usize::from).sum();
     PALETTE[sum % PALETTE.len()]
+}
+
+/// When this device last had everything of the incident on the relay (RFC 3339), if ever.
+pub fn last_synced(id: &str) -> Option<String> {
+    LocalStorage::get::<String>(&format!("{SYNCED_PREFIX}{id}")).ok()
+}
+
+pub fn set_last_synced(id: &str, at: &str) {
+    save(&format!("{SYNCED_PREFIX}{id}"), &at);
 }

@@ -5,6 +5,7 @@ use leptos::prelude::*;
 
 use crate::session::use_incident;
 use crate::sync::Connection;
+use crate::{platform, prefs};
 
 fn changes(n: u32) -> String {
     if n == 1 {
@@ -33,6 +34,25 @@ pub fn SyncStatus() -> impl IntoView {
     let open = use_incident();
     let state = open.connection;
     let pending = open.pending;
+    // When everything was last on the relay: kept per incident on this device, so a page
+    // opened on a plane can still say how old its copy is.
+    let last_synced = RwSignal::new(prefs::last_synced(&open.id));
+    let id = open.id.clone();
+    Effect::new(move |_| {
+        if state.get() == Connection::Synced && pending.get() == 0 {
+            let now = platform::now_rfc3339();
+            prefs::set_last_synced(&id, &now);
+            last_synced.set(Some(now));
+        }
+    });
+    let since = move || {
+        let synced = state.get() == Connection::Synced && pending.get() == 0;
+        match last_synced.get() {
+            Some(at) if !synced => format!(" · last synced {}", platform::short_time(&at)),
+            None if !synced => " · never synced from this device".to_string(),
+            _ => String::new(),
+        }
+    };
     view! {
         <div
             id="sync-status"
@@ -42,6 +62,7 @@ pub fn SyncStatus() -> impl IntoView {
             data-pending=move || pending.get().to_string()
         >
             {move || status_text(state.get(), pending.get())}
+            <span id="last-synced">{since}</span>
         </div>
     }
 }
