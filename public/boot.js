@@ -17,3 +17,41 @@ const boot = document.getElementById('firebreak-boot');
 const { default: init } = await import(boot.dataset.js);
 const wasm = await init({ module_or_path: boot.dataset.wasm });
 dispatchEvent(new CustomEvent('TrunkApplicationStarted', { detail: { wasm } }));
+
+// A new version deployed while this page is open: offer a reload instead of letting an old
+// app run on. The page knows its own wasm file's hashed name; the relay's current page names
+// the new one. Checked when the network comes back, when the page is shown again, and every
+// 15 minutes.
+async function checkForNewVersion() {
+  try {
+    const response = await fetch('/', { cache: 'no-store', headers: { accept: 'text/html' } });
+    if (!response.ok) return;
+    const html = await response.text();
+    const current = html.match(/data-wasm="([^"]+)"/);
+    if (current && current[1] !== boot.dataset.wasm) offerReload();
+  } catch {
+    // Offline: nothing to compare with.
+  }
+}
+
+function offerReload() {
+  if (document.getElementById('new-version')) return;
+  const bar = document.createElement('div');
+  bar.id = 'new-version';
+  bar.className = 'banner new-version';
+  bar.setAttribute('role', 'status');
+  const text = document.createElement('span');
+  text.textContent = 'A new version of Firebreak is available. Your work is saved on this device. ';
+  const button = document.createElement('button');
+  button.type = 'button';
+  button.textContent = 'Reload now';
+  button.addEventListener('click', () => location.reload());
+  bar.append(text, button);
+  document.body.prepend(bar);
+}
+
+addEventListener('online', checkForNewVersion);
+document.addEventListener('visibilitychange', () => {
+  if (document.visibilityState === 'visible') checkForNewVersion();
+});
+setInterval(checkForNewVersion, 15 * 60 * 1000);

@@ -20,9 +20,9 @@ function filesOf(html) {
   return files;
 }
 
-/** File names with a content hash (`app-1a2b3c4d5e6f7a8b_bg.wasm`) never change. */
+/** File names with a content hash (`app-1a2b3c4d5e6f7a8_bg.wasm`) never change. */
 function isHashed(path) {
-  return /-[0-9a-f]{16}(_bg)?\.[a-z]+$/.test(path);
+  return /-[0-9a-f]{8,16}(_bg)?\.[a-z]+$/.test(path);
 }
 
 /** Keeps a freshly fetched page and every file it needs; drops files no page needs now. */

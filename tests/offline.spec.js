@@ -1,8 +1,12 @@
 // Offline first: after one online visit the app opens with no network at all, shows the
 // incidents on the device, keeps edits made offline across closed pages, and lands them
 // when the network is back.
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { test, expect } from './support/fixtures.js';
 import { createIncident, expectSynced, openIncident, section, shareLink } from './support/app.js';
+import { distDir, startRelay } from './support/relay.js';
 
 /** Waits until the page is controlled by the service worker (it has kept the app). */
 async function appKeptForOffline(page) {
@@ -56,3 +60,39 @@ for (const device of ['laptop', 'phone']) {
     await expect(section(b.page, 'theories')).toHaveValue('Insider with a badge clone.');
   });
 }
+
+test('a new version deployed while the page is open is offered as a reload, and nothing is lost', async ({ person }) => {
+  // A relay serving its own copy of the app, so the test can "deploy" a new version.
+  const dist = fs.mkdtempSync(path.join(os.tmpdir(), 'firebreak-deploy-'));
+  fs.cpSync(distDir(), dist, { recursive: true });
+  const relay = await startRelay({ dist });
+  try {
+    const a = await person('Alice');
+    await createIncident(a.page, relay.url, { name: 'Alice', title: 'Mid-incident deploy' });
+    await section(a.page, 'summary').fill('Typed before the deploy.');
+    await expectSynced(a.page);
+    await a.page.evaluate(() => dispatchEvent(new Event('online')));
+    await a.page.waitForTimeout(500);
+    await expect(a.page.locator('#new-version'), 'no offer while nothing changed').toHaveCount(0);
+
+    // Deploy: the same app under a new hashed name, as a new build would be.
+    const index = path.join(dist, 'index.html');
+    const html = fs.readFileSync(index, 'utf8');
+    const old = html.match(/data-wasm="\/([^"]+)"/)[1];
+    const renamed = old.replace(/-[0-9a-f]+_bg\.wasm$/, '-0123456789abcdef_bg.wasm');
+    expect(renamed, 'the wasm file has a hashed name').not.toBe(old);
+    fs.copyFileSync(path.join(dist, old), path.join(dist, renamed));
+    fs.writeFileSync(index, html.replaceAll(old, renamed));
+
+    await a.page.evaluate(() => dispatchEvent(new Event('online')));
+    const offer = a.page.locator('#new-version');
+    await expect(offer).toContainText('A new version of Firebreak is available');
+    await offer.getByRole('button', { name: 'Reload now' }).click();
+    await expect(a.page.locator('#firebreak-boot')).toHaveAttribute('data-wasm', `/${renamed}`);
+    await expect(section(a.page, 'summary')).toHaveValue('Typed before the deploy.');
+    await expect(a.page.locator('#new-version')).toHaveCount(0);
+  } finally {
+    await relay.cleanup();
+    fs.rmSync(dist, { recursive: true, force: true });
+  }
+});
