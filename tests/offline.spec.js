@@ -96,3 +96,40 @@ test('a new version deployed while the page is open is offered as a reload, and 
     fs.rmSync(dist, { recursive: true, force: true });
   }
 });
+
+test('two tabs on one incident stay in step with no network, and the relay gets both later', async ({ person, relay }) => {
+  const a = await person('Alice, two tabs');
+  const b = await person('Bob');
+  await createIncident(a.page, relay.url, { name: 'Alice', title: 'Two tabs on a plane' });
+  const link = shareLink(a.page);
+  const second = await a.context.newPage();
+  await second.goto(link);
+  await expect(section(second, 'summary')).toBeVisible();
+  await expectSynced(second);
+
+  await a.link.cut({ offline: true });
+  await relay.stop();
+  await section(a.page, 'summary').pressSequentially('First tab writes. ', { delay: 5 });
+  // The other tab shows it as it is typed, with no relay in between.
+  await expect(section(second, 'summary')).toHaveValue('First tab writes. ');
+  await section(second, 'summary').press('End');
+  await section(second, 'summary').pressSequentially('Second tab adds.', { delay: 5 });
+  await section(second, 'theories').fill('Typed in the second tab.');
+  await expect(section(a.page, 'summary')).toHaveValue('First tab writes. Second tab adds.');
+  await expect(section(a.page, 'theories')).toHaveValue('Typed in the second tab.');
+
+  // Both tabs closed and one reopened, still offline: the stored copy has both tabs' work.
+  await second.close();
+  await a.page.close();
+  a.page = await a.context.newPage();
+  await a.page.goto(link);
+  await expect(section(a.page, 'summary')).toHaveValue('First tab writes. Second tab adds.');
+  await expect(section(a.page, 'theories')).toHaveValue('Typed in the second tab.');
+
+  await relay.restart();
+  await a.link.restore();
+  await expectSynced(a.page, 30_000);
+  await openIncident(b.page, link, { name: 'Bob' });
+  await expect(section(b.page, 'summary')).toHaveValue('First tab writes. Second tab adds.');
+  await expect(section(b.page, 'theories')).toHaveValue('Typed in the second tab.');
+});

@@ -17,6 +17,7 @@ mod router;
 mod session;
 mod store;
 mod sync;
+mod tabs;
 mod zones;
 
 fn main() {

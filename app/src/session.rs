@@ -15,6 +15,7 @@ use send_wrapper::SendWrapper;
 
 use crate::store::{RecordKey, Store};
 use crate::sync::{self, Connection, Peer, Replica, SyncClient};
+use crate::tabs::TabLink;
 use crate::{binding, platform, prefs};
 
 /// Compact an incident's stored records into one snapshot beyond this many.
@@ -75,6 +76,8 @@ pub struct Session {
     writing: Cell<bool>,
     sync: RefCell<Option<SyncClient>>,
     subscription: RefCell<Option<Subscription>>,
+    /// Other tabs of this browser with this incident open.
+    tabs: RefCell<Option<TabLink>>,
     closed: Cell<bool>,
 }
 
@@ -117,6 +120,7 @@ impl OpenIncident {
             writing: Cell::new(false),
             sync: RefCell::new(None),
             subscription: RefCell::new(None),
+            tabs: RefCell::new(None),
             closed: Cell::new(false),
         });
         let me = Rc::downgrade(&session);
@@ -128,6 +132,12 @@ impl OpenIncident {
             }
         });
         *session.subscription.borrow_mut() = Some(subscription);
+        let me = Rc::downgrade(&session);
+        *session.tabs.borrow_mut() = TabLink::open(id, move |update| {
+            if let Some(session) = me.upgrade() {
+                session.receive_from_tab(update);
+            }
+        });
         let loading = session.clone();
         wasm_bindgen_futures::spawn_local(async move { loading.load().await });
         OpenIncident(SendWrapper::new(session))
@@ -140,6 +150,7 @@ impl OpenIncident {
             sync.stop();
         }
         self.subscription.borrow_mut().take();
+        self.tabs.borrow_mut().take();
     }
 
     pub fn sync_client(&self) -> Option<SyncClient> {
@@ -150,6 +161,16 @@ impl OpenIncident {
 impl Session {
     fn rc(&self) -> Option<Rc<Session>> {
         self.me.upgrade()
+    }
+
+    /// A change another tab of this browser made and stored.
+    fn receive_from_tab(&self, update: &[u8]) {
+        if let Err(e) = binding::apply_remote(&self.incident, update, UpdateOrigin::OtherTab) {
+            platform::log_error(&format!("a change from another tab was refused: {e}"));
+            return;
+        }
+        self.remember_summary(true);
+        self.changed();
     }
 
     /// Something changed the document outside a field's own input handler: re-render.
@@ -279,9 +300,10 @@ impl Session {
             if !local.is_empty() {
                 self.set_pending(self.unconfirmed.get().saturating_add(local.len() as u32));
             }
+            // What came from storage is there already; another tab stored its own changes.
             let to_store: Vec<(&[u8], &str)> = batch
                 .iter()
-                .filter(|(_, o)| *o != UpdateOrigin::Storage)
+                .filter(|(_, o)| !matches!(o, UpdateOrigin::Storage | UpdateOrigin::OtherTab))
                 .map(|(u, o)| (u.as_slice(), origin_name(*o)))
                 .collect();
             let store = self.store.borrow().clone();
@@ -318,6 +340,9 @@ impl Session {
                 None => {}
             }
             if !local.is_empty() {
+                if let Some(tabs) = self.tabs.borrow().as_ref() {
+                    tabs.post(&local);
+                }
                 if let Some(sync) = self.sync.borrow().clone() {
                     sync.send_local(&local);
                 }
