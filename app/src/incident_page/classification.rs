@@ -4,6 +4,7 @@
 use incident::Tlp;
 use leptos::prelude::*;
 
+use super::choice::options;
 use crate::session::use_incident;
 
 #[component]
@@ -52,19 +53,7 @@ pub fn Classification() -> impl IntoView {
                 <div class="field">
                     <label for="tlp">"TLP"</label>
                     <select id="tlp" on:change:target=move |ev| set_tlp(ev.target().value())>
-                        {Tlp::ALL
-                            .into_iter()
-                            .map(|level| {
-                                view! {
-                                    <option
-                                        value=level.as_str()
-                                        prop:selected=move || tlp.get() == level
-                                    >
-                                        {level.as_str()}
-                                    </option>
-                                }
-                            })
-                            .collect_view()}
+                        {options(Tlp::ALL, Tlp::as_str, Tlp::as_str, tlp)}
                     </select>
                 </div>
             </div>

@@ -1,5 +1,6 @@
 //! The incident page: one incident's template, edited together.
 
+mod choice;
 mod classification;
 mod indicators;
 mod next_steps;

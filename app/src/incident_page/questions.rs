@@ -4,6 +4,7 @@
 use incident::{AnswerStatus, Question, QuestionList};
 use leptos::prelude::*;
 
+use super::choice::options;
 use crate::prefs;
 use crate::session::use_incident;
 
@@ -80,16 +81,7 @@ fn QuestionItem(question: Question) -> impl IntoView {
                         aria-describedby=format!("q-{key}")
                         on:change:target=move |ev| set_status(ev.target().value())
                     >
-                        {AnswerStatus::ALL
-                            .into_iter()
-                            .map(|s| {
-                                view! {
-                                    <option value=s.key() prop:selected=move || status.get() == s>
-                                        {s.label()}
-                                    </option>
-                                }
-                            })
-                            .collect_view()}
+                        {options(AnswerStatus::ALL, AnswerStatus::key, AnswerStatus::label, status)}
                     </select>
                 </div>
                 <div class="field grow">

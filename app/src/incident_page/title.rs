@@ -3,6 +3,7 @@
 use incident::IncidentStatus;
 use leptos::prelude::*;
 
+use super::choice::options;
 use crate::session::use_incident;
 
 #[component]
@@ -76,16 +77,7 @@ fn StatusField() -> impl IntoView {
                 class=move || format!("status-{}", status.get().key())
                 on:change:target=move |ev| set(ev.target().value())
             >
-                {IncidentStatus::ALL
-                    .into_iter()
-                    .map(|s| {
-                        view! {
-                            <option value=s.key() prop:selected=move || status.get() == s>
-                                {s.label()}
-                            </option>
-                        }
-                    })
-                    .collect_view()}
+                {options(IncidentStatus::ALL, IncidentStatus::key, IncidentStatus::label, status)}
             </select>
         </div>
     }
