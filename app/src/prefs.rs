@@ -105,9 +105,16 @@ pub fn mark_opened(id: &str) {
 }
 
 /// Keeps the home page's copy of the incident current; `changed` also records that the
-/// incident changed just now.
+/// incident changed just now. The home page shows minutes, so the time is kept to the minute:
+/// a stream of remote keystrokes rewrites the list at most once a minute, not per keystroke.
 pub fn remember_summary(id: &str, summary: &Summary, changed: bool) {
-    let now = changed.then(platform::now_rfc3339);
+    let now = changed.then(|| {
+        let now = platform::now_rfc3339();
+        match now.get(..16) {
+            Some(minute) => format!("{minute}:00Z"),
+            None => now,
+        }
+    });
     update_known(id, |k| {
         k.title = summary.title.to_string();
         k.tlp = summary.tlp.to_string();
