@@ -28,6 +28,16 @@ pub struct Config {
     /// syncs, and `/` says the app is not built.
     #[arg(long, env = "FIREBREAK_DIST", default_value = "./dist")]
     pub dist: PathBuf,
+
+    /// When set, creating an incident (`POST /api/incidents`) needs
+    /// `Authorization: Bearer SECRET`: for relays reachable from the internet.
+    #[arg(long, env = "FIREBREAK_CREATE_SECRET", hide_env_values = true)]
+    pub create_secret: Option<String>,
+
+    /// The address people open Firebreak at (e.g. `https://firebreak.example.org`), used in
+    /// invite links the API returns. Without it, links use the request's `Host` over http.
+    #[arg(long, env = "FIREBREAK_PUBLIC_URL")]
+    pub public_url: Option<String>,
 }
 
 impl Config {

@@ -1,7 +1,7 @@
 //! The crate's one error type, and how it is shown at the edge: an HTTP status with a JSON
 //! body `{"error": "..."}`, or a websocket close code with a reason.
 
-use axum::http::StatusCode;
+use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 
@@ -19,6 +19,18 @@ pub mod close_code {
     pub const INTERNAL_ERROR: u16 = 1011;
     /// The peer fell too far behind the room; reconnecting resyncs.
     pub const TRY_AGAIN_LATER: u16 = 1013;
+    /// No secret was given: the incident is invite-only.
+    pub const MISSING_SECRET: u16 = 4401;
+    /// The secret is not valid for this incident (wrong, unknown, or another incident's).
+    pub const UNKNOWN_SECRET: u16 = 4403;
+    /// A viewer sent a change; it was not applied.
+    pub const READ_ONLY: u16 = 4405;
+    /// The invite was revoked (also sent to its open connections when it is revoked).
+    pub const REVOKED: u16 = 4410;
+    /// The invite has expired.
+    pub const EXPIRED: u16 = 4411;
+    /// Too many failed attempts from this address; wait and try again.
+    pub const SLOW_DOWN: u16 = 4429;
 }
 
 /// Websocket close reasons may hold at most 123 bytes.
@@ -34,6 +46,39 @@ pub enum Error {
 
     #[error("not found")]
     NotFound,
+
+    #[error("{0}")]
+    BadRequest(String),
+
+    #[error("missing secret: open this incident from an invite link")]
+    MissingSecret,
+
+    #[error("unknown secret for this incident")]
+    UnknownSecret,
+
+    #[error("invite revoked")]
+    Revoked,
+
+    #[error("invite expired")]
+    Expired,
+
+    #[error("too many failed attempts; wait {retry_after_secs} s")]
+    SlowDown { retry_after_secs: u64 },
+
+    #[error("only the incident's owner can do this")]
+    NotOwner,
+
+    #[error("this relay only creates incidents for holders of its creation secret")]
+    CreateSecretRequired,
+
+    #[error("incident already exists")]
+    IncidentExists,
+
+    #[error("unknown invite")]
+    UnknownInvite,
+
+    #[error("the owner's own access cannot be revoked")]
+    OwnerNotRevocable,
 
     #[error(transparent)]
     Protocol(#[from] ProtocolError),
@@ -89,7 +134,15 @@ impl Error {
         match self {
             Error::InvalidIncidentId => StatusCode::BAD_REQUEST,
             Error::NotWebSocket(_) => StatusCode::UPGRADE_REQUIRED,
-            Error::NotFound => StatusCode::NOT_FOUND,
+            Error::NotFound | Error::UnknownInvite => StatusCode::NOT_FOUND,
+            Error::BadRequest(_) => StatusCode::BAD_REQUEST,
+            Error::MissingSecret | Error::CreateSecretRequired => StatusCode::UNAUTHORIZED,
+            Error::UnknownSecret | Error::NotOwner | Error::Protocol(ProtocolError::ReadOnly) => {
+                StatusCode::FORBIDDEN
+            }
+            Error::Revoked | Error::Expired => StatusCode::GONE,
+            Error::SlowDown { .. } => StatusCode::TOO_MANY_REQUESTS,
+            Error::IncidentExists | Error::OwnerNotRevocable => StatusCode::CONFLICT,
             Error::Protocol(_) | Error::TextFrame => StatusCode::BAD_REQUEST,
             Error::MessageTooBig { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             Error::Lagging | Error::ShuttingDown | Error::RoomGone => {
@@ -107,14 +160,25 @@ impl Error {
     /// The websocket close code this error closes a connection with.
     pub fn close_code(&self) -> u16 {
         match self {
-            Error::Protocol(_) | Error::TextFrame | Error::InvalidIncidentId => {
-                close_code::UNSUPPORTED_DATA
-            }
+            Error::MissingSecret => close_code::MISSING_SECRET,
+            Error::UnknownSecret | Error::NotOwner => close_code::UNKNOWN_SECRET,
+            Error::Protocol(ProtocolError::ReadOnly) => close_code::READ_ONLY,
+            Error::Revoked => close_code::REVOKED,
+            Error::Expired => close_code::EXPIRED,
+            Error::SlowDown { .. } => close_code::SLOW_DOWN,
+            Error::Protocol(_)
+            | Error::TextFrame
+            | Error::InvalidIncidentId
+            | Error::BadRequest(_) => close_code::UNSUPPORTED_DATA,
             Error::MessageTooBig { .. } => close_code::MESSAGE_TOO_BIG,
             Error::Lagging => close_code::TRY_AGAIN_LATER,
             Error::ShuttingDown | Error::RoomGone => close_code::GOING_AWAY,
             Error::NotWebSocket(_)
             | Error::NotFound
+            | Error::CreateSecretRequired
+            | Error::IncidentExists
+            | Error::UnknownInvite
+            | Error::OwnerNotRevocable
             | Error::Load(_)
             | Error::StoreFailed
             | Error::RoomReset
@@ -148,11 +212,14 @@ impl IntoResponse for Error {
         if status.is_server_error() {
             tracing::error!(error = %self, "request failed");
         }
-        (
-            status,
-            Json(serde_json::json!({ "error": self.to_string() })),
-        )
-            .into_response()
+        let body = Json(serde_json::json!({ "error": self.to_string() }));
+        let mut response = (status, body).into_response();
+        if let Error::SlowDown { retry_after_secs } = self {
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(retry_after_secs));
+        }
+        response
     }
 }
 

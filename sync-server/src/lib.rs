@@ -5,13 +5,16 @@
 //! SQLite before it is broadcast; a room with no peers is compacted and dropped from memory.
 //!
 //! It is not the incident model (that lives in the `incident` crate) and it does not look inside
-//! documents: it only merges and stores opaque Yjs updates. Access control (invites, roles) is
-//! not implemented yet.
+//! documents: it only merges and stores opaque Yjs updates. Incidents are invite-only: every
+//! connection and API call carries a token whose grant ([`access`]) says who may read, write
+//! or share.
 //!
 //! Layout: [`room`] is the sans-IO protocol core (bytes in, bytes out), [`registry`] runs one
 //! room actor per open incident, [`store`] is the storage trait and its SQLite backend,
-//! [`http`] is the axum surface (health, static app, websocket), [`config`] the flags.
+//! [`access`] the grants and tokens, [`http`] is the axum surface (health, static app,
+//! access API, websocket), [`config`] the flags.
 
+pub mod access;
 pub mod config;
 pub mod error;
 pub mod http;

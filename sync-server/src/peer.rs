@@ -8,6 +8,7 @@ use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
 use crate::error::Error;
+use crate::room::Access;
 
 /// How many outgoing frames may wait for one slow peer before it is disconnected with
 /// 1013 "lagging; reconnect to resync" (the room never blocks on a peer).
@@ -81,6 +82,8 @@ impl CloseSignal {
 pub struct PeerConn {
     pub frames: mpsc::Sender<Bytes>,
     pub close: Arc<CloseSignal>,
+    /// Whether this connection may change the document (from its invite's role).
+    pub access: Access,
 }
 
 /// Result of offering a frame to a peer's queue.

@@ -373,7 +373,7 @@ impl RoomActor {
                     conn.close.close_with(&Error::RoomReset);
                     return;
                 }
-                let greeting = self.room.join(peer);
+                let greeting = self.room.join_with(peer, conn.access);
                 self.peers.insert(peer, conn);
                 batch
                     .deliveries
@@ -520,6 +520,7 @@ mod tests {
         let conn = PeerConn {
             frames,
             close: Arc::clone(&close),
+            access: crate::room::Access::ReadWrite,
         };
         (conn, rx, close)
     }

@@ -52,6 +52,9 @@ pub enum ProtocolError {
     Awareness(String),
     #[error("unknown peer {0}")]
     UnknownPeer(PeerId),
+    /// A read-only peer sent something that would change the document.
+    #[error("read-only: viewers cannot change this incident")]
+    ReadOnly,
     /// Applying an update panicked inside yrs. The document may be half-changed, so the
     /// caller must drop this room (after storing what was applied before) and reload it.
     #[error("update crashed the document; the room must be reloaded")]
@@ -66,11 +69,27 @@ pub struct LoadError {
     pub reason: String,
 }
 
+/// What a peer may do in a room.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Access {
+    /// Reads and changes the document.
+    ReadWrite,
+    /// Reads the document and shares presence; a message that would change the document is
+    /// refused with [`ProtocolError::ReadOnly`] and nothing of it is applied.
+    ReadOnly,
+}
+
+#[derive(Debug)]
+struct PeerState {
+    access: Access,
+    /// The awareness client ids this peer has announced (removed when it leaves).
+    controlled: HashSet<ClientID>,
+}
+
 /// One incident's live state. See the module documentation for the protocol it speaks.
 pub struct Room {
     awareness: Awareness,
-    /// Each peer with the awareness client ids it has announced (removed when it leaves).
-    peers: HashMap<PeerId, HashSet<ClientID>>,
+    peers: HashMap<PeerId, PeerState>,
     poisoned: bool,
 }
 
@@ -122,10 +141,18 @@ impl Room {
         Ok(Self::from_doc(doc))
     }
 
+    /// Adds a peer that may change the document; see [`Room::join_with`].
+    pub fn join(&mut self, peer: PeerId) -> Vec<Vec<u8>> {
+        self.join_with(peer, Access::ReadWrite)
+    }
+
     /// Adds a peer and returns the frames to send it first: our SyncStep1, then the
     /// awareness states of everyone present (if any).
-    pub fn join(&mut self, peer: PeerId) -> Vec<Vec<u8>> {
-        self.peers.entry(peer).or_default();
+    pub fn join_with(&mut self, peer: PeerId, access: Access) -> Vec<Vec<u8>> {
+        self.peers.entry(peer).or_insert_with(|| PeerState {
+            access,
+            controlled: HashSet::new(),
+        });
         let state_vector = self.awareness.doc().transact().state_vector();
         let mut frames = vec![Message::Sync(SyncMessage::SyncStep1(state_vector)).encode_v1()];
         if let Ok(update) = self.awareness.update() {
@@ -176,6 +203,15 @@ impl Room {
             }
             Message::Sync(SyncMessage::SyncStep2(update))
             | Message::Sync(SyncMessage::Update(update)) => {
+                if self.peers.get(&peer).map(|p| p.access) == Some(Access::ReadOnly) {
+                    // Nothing new (a viewer answering our SyncStep1 with what it got from
+                    // us) is fine and ignored; anything new is refused before it is applied.
+                    return if self.adds_anything(&update)? {
+                        Err(ProtocolError::ReadOnly)
+                    } else {
+                        Ok(())
+                    };
+                }
                 if self.apply(&update)? {
                     outcome
                         .broadcast
@@ -189,7 +225,8 @@ impl Room {
                     .apply_update_summary(update)
                     .map_err(|e| ProtocolError::Awareness(e.to_string()))?;
                 if let Some(summary) = summary {
-                    if let Some(controlled) = self.peers.get_mut(&peer) {
+                    if let Some(state) = self.peers.get_mut(&peer) {
+                        let controlled = &mut state.controlled;
                         controlled.extend(summary.added.iter().chain(&summary.updated));
                         for id in &summary.removed {
                             controlled.remove(id);
@@ -247,10 +284,48 @@ impl Room {
         }
     }
 
+    /// Whether applying `bytes` would change the document: an insertion it does not have, or
+    /// a deletion of something not yet deleted. Changes nothing.
+    fn adds_anything(&self, bytes: &[u8]) -> Result<bool, ProtocolError> {
+        let update = catch_unwind(|| Update::decode_v1(bytes))
+            .map_err(|_| ProtocolError::Malformed("update crashed the decoder".to_owned()))?
+            .map_err(|e| ProtocolError::Malformed(format!("update does not decode: {e}")))?;
+        if update.is_empty() {
+            return Ok(false);
+        }
+        let txn = self.awareness.doc().transact();
+        let known = txn.state_vector();
+        let inserts_new = update
+            .insertions(true)
+            .iter()
+            .any(|(client, ranges)| ranges.iter().any(|r| r.end > known.get(client)));
+        if inserts_new {
+            return Ok(true);
+        }
+        if update.delete_set().is_empty() {
+            return Ok(false);
+        }
+        let deleted = txn.snapshot().delete_set;
+        for (client, ranges) in update.delete_set().iter() {
+            let mut have: Vec<(u32, u32)> = deleted
+                .iter()
+                .filter(|(c, _)| *c == client)
+                .flat_map(|(_, r)| r.iter().map(|r| (r.start, r.end)).collect::<Vec<_>>())
+                .collect();
+            have.sort_unstable();
+            for wanted in ranges.iter() {
+                if !covered(&have, wanted.start, wanted.end) {
+                    return Ok(true);
+                }
+            }
+        }
+        Ok(false)
+    }
+
     /// Removes a peer and returns the frames telling everyone else that the awareness
     /// states it announced are gone.
     pub fn leave(&mut self, peer: PeerId) -> Vec<Vec<u8>> {
-        let Some(controlled) = self.peers.remove(&peer) else {
+        let Some(PeerState { controlled, .. }) = self.peers.remove(&peer) else {
             return Vec::new();
         };
         let present: Vec<ClientID> = self
@@ -297,6 +372,20 @@ impl Room {
     }
 }
 
+/// Whether the sorted ranges `have` cover `start..end` completely.
+fn covered(have: &[(u32, u32)], start: u32, end: u32) -> bool {
+    let mut reached = start;
+    for &(from, to) in have {
+        if reached >= end {
+            break;
+        }
+        if from <= reached && to > reached {
+            reached = to;
+        }
+    }
+    reached >= end
+}
+
 /// Decodes every message in a frame. yrs's [`MessageReader`] stops silently at a truncated
 /// message, so the decoded messages are re-encoded and must account for every byte of the
 /// frame; lib0 encodings are canonical, so anything left over is a truncated or padded frame.
@@ -331,9 +420,17 @@ fn describe(error: &ReadError) -> String {
 ///
 /// `data` is read as a sequence of `[peer (1 byte), length (2 bytes LE), frame...]` records.
 pub fn fuzz_frames(data: &[u8]) {
+    // Peer 2 is a viewer: its frames exercise the read-only checks.
+    let access = |peer: PeerId| {
+        if peer == 2 {
+            Access::ReadOnly
+        } else {
+            Access::ReadWrite
+        }
+    };
     let mut room = Room::new();
     for peer in 0..3 {
-        room.join(peer);
+        room.join_with(peer, access(peer));
     }
     let mut stored: Vec<Vec<u8>> = Vec::new();
     let mut rest = data;
@@ -343,7 +440,7 @@ pub fn fuzz_frames(data: &[u8]) {
         let (frame, tail) = rest[3..].split_at(len);
         rest = tail;
         if !room.has_peer(peer) {
-            room.join(peer);
+            room.join_with(peer, access(peer));
         }
         match room.receive(peer, frame) {
             Ok(outcome) => stored.extend(outcome.store),
@@ -431,6 +528,77 @@ mod tests {
         let mut messages = decode_frame(frame).expect("decodes");
         assert_eq!(messages.len(), 1);
         messages.remove(0)
+    }
+
+    #[test]
+    fn a_viewer_reads_and_shares_presence_but_its_changes_are_refused() {
+        let mut room = Room::new();
+        let editor = Client::new();
+        room.join(1);
+        let frames = room.join_with(2, Access::ReadOnly);
+        assert_eq!(frames.len(), 1);
+        let typed = editor.type_text("phishing wave");
+        room.receive(1, &update_frame(typed)).unwrap();
+        // Delete something too, so the room's delete set is not empty.
+        let removed = {
+            let summary = editor.doc.get_or_insert_text("summary");
+            let mut txn = editor.doc.transact_mut();
+            summary.remove_range(&mut txn, 0, 9);
+            txn.encode_update_v1()
+        };
+        room.receive(1, &update_frame(removed)).unwrap();
+
+        // The viewer catches up and answers with everything it has: nothing new, accepted.
+        let viewer = Client::new();
+        let step2 = room.receive(2, &viewer.sync_step1()).unwrap();
+        viewer.apply_frames(&step2.reply);
+        assert_eq!(viewer.summary(), "wave");
+        let echo = viewer
+            .doc
+            .transact()
+            .encode_state_as_update_v1(&StateVector::default());
+        let outcome = room
+            .receive(2, &Message::Sync(SyncMessage::SyncStep2(echo)).encode_v1())
+            .unwrap();
+        assert_eq!(outcome, Outcome::default());
+
+        // Presence is fine.
+        let presence = room
+            .receive(2, &awareness_frame(77, 1, r#"{"name":"Vic"}"#))
+            .unwrap();
+        assert_eq!(presence.broadcast.len(), 1);
+
+        // A new insertion, a new deletion, or a SyncStep2 carrying either: refused, unapplied.
+        let snapshot = room.snapshot();
+        let insertion = viewer.type_text(" (viewer)");
+        let deletion = {
+            let summary = viewer.doc.get_or_insert_text("summary");
+            let mut txn = viewer.doc.transact_mut();
+            summary.remove_range(&mut txn, 0, 1);
+            txn.encode_update_v1()
+        };
+        let everything = viewer
+            .doc
+            .transact()
+            .encode_state_as_update_v1(&StateVector::default());
+        for frame in [
+            update_frame(insertion),
+            update_frame(deletion),
+            Message::Sync(SyncMessage::SyncStep2(everything)).encode_v1(),
+        ] {
+            assert_eq!(room.receive(2, &frame), Err(ProtocolError::ReadOnly));
+            assert_eq!(room.snapshot(), snapshot, "the room is untouched");
+        }
+        assert!(!room.is_poisoned());
+    }
+
+    #[test]
+    fn covered_ranges() {
+        assert!(covered(&[(0, 5), (5, 9)], 2, 9));
+        assert!(covered(&[(0, 3), (1, 9)], 0, 9));
+        assert!(!covered(&[(0, 3), (4, 9)], 0, 9));
+        assert!(!covered(&[], 0, 1));
+        assert!(covered(&[(4, 6)], 4, 6));
     }
 
     #[test]

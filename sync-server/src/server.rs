@@ -1,17 +1,19 @@
 //! Starting and stopping the relay: open storage, bind, serve, shut down gracefully.
 
 use std::io::Write;
+use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
+use crate::access::gate::Gate;
 use crate::config::Config;
 use crate::error::Error;
 use crate::http::{app, AppState};
 use crate::registry::Registry;
-use crate::store::SqliteStore;
+use crate::store::{Grants, SqliteStore, Store};
 
 /// How long shutdown waits for rooms to compact and unload.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
@@ -25,10 +27,16 @@ pub async fn run(config: Config) -> Result<(), Error> {
     let store = tokio::task::spawn_blocking(move || SqliteStore::open(&database))
         .await
         .map_err(|e| Error::Storage(format!("could not open storage: {e}")))??;
-    let registry = Registry::new(Arc::new(store))?;
+    let store = Arc::new(store);
+    let registry = Registry::new(Arc::clone(&store) as Arc<dyn Store>)?;
     let shutdown = CancellationToken::new();
     let state = AppState {
         registry: registry.clone(),
+        gate: Gate::new(store as Arc<dyn Grants>, config.create_secret.clone()),
+        public_url: config
+            .public_url
+            .as_deref()
+            .map(|u| u.trim_end_matches('/').to_owned()),
         dist: config.dist.clone(),
         shutdown: shutdown.clone(),
     };
@@ -47,7 +55,8 @@ pub async fn run(config: Config) -> Result<(), Error> {
     announce(&format!("listening on http://{addr}"));
 
     tokio::spawn(cancel_on_signal(shutdown.clone()));
-    axum::serve(listener, app(state))
+    let service = app(state).into_make_service_with_connect_info::<SocketAddr>();
+    axum::serve(listener, service)
         .with_graceful_shutdown(shutdown.clone().cancelled_owned())
         .await
         .map_err(|e| Error::io("server failed", e))?;

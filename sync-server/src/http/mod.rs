@@ -1,22 +1,27 @@
 //! The whole HTTP surface in one router: health, the websocket sync endpoint, a JSON 404 for
 //! unknown API paths, and the static app with its SPA fallback and security headers.
 
+pub mod api;
 pub mod routes;
 pub mod static_files;
 pub mod ws;
 
 use std::path::PathBuf;
 
-use axum::routing::{any, get};
+use axum::routing::{any, delete, get, post};
 use axum::Router;
 use tokio_util::sync::CancellationToken;
 
+use crate::access::gate::Gate;
 use crate::registry::Registry;
 
 /// What every handler can reach.
 #[derive(Clone)]
 pub struct AppState {
     pub registry: Registry,
+    pub gate: Gate,
+    /// Where people open Firebreak, for invite links; `None` uses the request's `Host`.
+    pub public_url: Option<String>,
     /// Directory of the built app.
     pub dist: PathBuf,
     /// Cancelled when the relay shuts down; open websockets close with 1001.
@@ -31,6 +36,16 @@ pub fn app(state: AppState) -> Router {
         .route("/sync/{*incident}", any(ws::sync_socket))
         .route("/sync", any(routes::missing_incident_id))
         .route("/sync/", any(routes::missing_incident_id))
+        .route("/api/incidents", post(api::create_incident))
+        .route(
+            "/api/incidents/{incident}/invites",
+            post(api::create_invite).get(api::list_invites),
+        )
+        .route(
+            "/api/incidents/{incident}/invites/{invite}",
+            delete(api::revoke_invite),
+        )
+        .route("/api/incidents/{incident}/me", get(api::me))
         .route("/api", any(routes::api_not_found))
         .route("/api/{*rest}", any(routes::api_not_found))
         .fallback_service(static_app)
@@ -38,4 +53,34 @@ pub fn app(state: AppState) -> Router {
             static_files::security_headers,
         ))
         .with_state(state)
+}
+
+/// The address a request came from, when the server was started with connect info (the
+/// relay always is; router tests without it simply get `None`).
+pub struct ClientAddr(pub Option<std::net::IpAddr>);
+
+impl<S: Send + Sync> axum::extract::FromRequestParts<S> for ClientAddr {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        _state: &S,
+    ) -> Result<Self, Self::Rejection> {
+        Ok(ClientAddr(
+            parts
+                .extensions
+                .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+                .map(|info| info.0.ip()),
+        ))
+    }
+}
+
+/// The token in `Authorization: Bearer TOKEN`, if any.
+pub fn bearer(headers: &axum::http::HeaderMap) -> Option<&str> {
+    let value = headers
+        .get(axum::http::header::AUTHORIZATION)?
+        .to_str()
+        .ok()?;
+    let (scheme, token) = value.trim().split_once(' ')?;
+    scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
 }

@@ -6,9 +6,11 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum::extract::rejection::PathRejection;
+use axum::extract::rejection::QueryRejection;
 use axum::extract::ws::rejection::WebSocketUpgradeRejection;
 use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade};
-use axum::extract::{Path, State};
+use axum::extract::{Path, Query, State};
+use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
 use futures_util::stream::{SplitSink, SplitStream};
@@ -16,11 +18,15 @@ use futures_util::{SinkExt, StreamExt};
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
-use super::AppState;
+use serde::Deserialize;
+
+use super::{bearer, AppState, ClientAddr};
+use crate::access::Grant;
 use crate::error::Error;
 use crate::incident_id::IncidentId;
 use crate::peer::{CloseSignal, PeerConn, PEER_QUEUE_FRAMES};
-use crate::registry::{Registry, RoomLink};
+use crate::registry::RoomLink;
+use crate::room::Access;
 
 /// Largest accepted message; bigger ones close the connection with 1009.
 pub const MAX_MESSAGE_BYTES: usize = 16 * 1024 * 1024;
@@ -33,10 +39,22 @@ const SOCKET_READ_LIMIT: usize = 2 * MAX_MESSAGE_BYTES;
 /// How long the writer may take to say goodbye once the connection is over.
 const WRITER_GRACE: Duration = Duration::from_secs(5);
 
-/// Validates the incident id (400 JSON before any upgrade), then upgrades.
+/// The secret as stock y-websocket clients send it: `?token=` (their `params: { token }`).
+#[derive(Deserialize)]
+pub struct TokenQuery {
+    token: Option<String>,
+}
+
+/// Validates the incident id (400 JSON before any upgrade), checks the secret, then
+/// upgrades. A refused secret still gets the upgrade, then at once a close frame with the
+/// refusal's code and reason (4401, 4403, 4410, 4411, 4429): browsers show websocket
+/// clients a close code, never an HTTP status. Nothing of the document is sent.
 pub async fn sync_socket(
     State(state): State<AppState>,
+    ClientAddr(addr): ClientAddr,
     incident: Result<Path<String>, PathRejection>,
+    query: Result<Query<TokenQuery>, QueryRejection>,
+    headers: HeaderMap,
     upgrade: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
 ) -> Response {
     let incident = match incident
@@ -50,32 +68,60 @@ pub async fn sync_socket(
         Ok(upgrade) => upgrade,
         Err(rejection) => return Error::NotWebSocket(rejection.body_text()).into_response(),
     };
-    upgrade
+    let query_token = query.ok().and_then(|Query(q)| q.token);
+    let token = query_token.as_deref().or_else(|| bearer(&headers));
+    let access = state.gate.authorize(&incident, token, addr).await;
+    let upgrade = upgrade
         .max_message_size(SOCKET_READ_LIMIT)
-        .max_frame_size(SOCKET_READ_LIMIT)
-        .on_upgrade(move |socket| serve(socket, incident, state.registry, state.shutdown))
+        .max_frame_size(SOCKET_READ_LIMIT);
+    match access {
+        Ok(grant) => upgrade.on_upgrade(move |socket| serve(socket, grant, state)),
+        Err(error) => {
+            tracing::info!(%incident, code = error.close_code(), reason = %error, "connection refused");
+            upgrade.on_upgrade(move |socket| refuse(socket, error))
+        }
+    }
 }
 
-/// Runs one connection until the peer leaves, is closed by the room, or the relay stops.
-pub async fn serve(
-    socket: WebSocket,
-    incident: IncidentId,
-    registry: Registry,
-    shutdown: CancellationToken,
-) {
+/// Closes a connection that was not let in: only the close frame is ever sent.
+async fn refuse(mut socket: WebSocket, error: Error) {
+    let frame = CloseFrame {
+        code: error.close_code(),
+        reason: error.close_reason().into(),
+    };
+    if socket.send(Message::Close(Some(frame))).await.is_err() {
+        return;
+    }
+    // Wait briefly for the client's close reply so the close frame is not lost to a reset.
+    let reply = async { while let Some(Ok(_)) = socket.next().await {} };
+    let _ = tokio::time::timeout(WRITER_GRACE, reply).await;
+}
+
+/// Runs one connection until the peer leaves, is closed by the room, is revoked, or the
+/// relay stops.
+pub async fn serve(socket: WebSocket, grant: Grant, state: AppState) {
+    let incident = grant.incident.clone();
     let (sink, mut stream) = socket.split();
     let (frames, queued) = mpsc::channel(PEER_QUEUE_FRAMES);
     let close = Arc::new(CloseSignal::new());
     let mut writer = tokio::spawn(write_frames(sink, queued, Arc::clone(&close)));
+    // Revoking the grant closes this connection through `close`.
+    let _connected = state.gate.connected(&grant, Arc::clone(&close));
+    let (registry, shutdown) = (&state.registry, &state.shutdown);
 
     let conn = PeerConn {
         frames,
         close: Arc::clone(&close),
+        access: if grant.role.can_write() {
+            Access::ReadWrite
+        } else {
+            Access::ReadOnly
+        },
     };
     match registry.join(&incident, conn).await {
         Ok(link) => {
             tracing::debug!(%incident, peer = link.peer(), "peer joined");
-            read_frames(&mut stream, &link, &close, &shutdown).await;
+            read_frames(&mut stream, &link, &close, shutdown).await;
             tracing::debug!(%incident, peer = link.peer(), "peer left");
             link.leave().await;
         }

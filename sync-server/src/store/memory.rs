@@ -3,13 +3,16 @@
 use std::collections::HashMap;
 use std::sync::Mutex;
 
-use super::{Store, StoredIncident};
+use super::{Grants, Store, StoredIncident};
+use crate::access::{Grant, InviteId, Role};
 use crate::error::Error;
 use crate::incident_id::IncidentId;
 
 #[derive(Default)]
 pub struct MemoryStore {
     incidents: Mutex<HashMap<IncidentId, StoredIncident>>,
+    /// Grants in creation order.
+    grants: Mutex<Vec<Grant>>,
 }
 
 impl MemoryStore {
@@ -20,6 +23,14 @@ impl MemoryStore {
     fn with<T>(&self, f: impl FnOnce(&mut HashMap<IncidentId, StoredIncident>) -> T) -> T {
         let mut guard = self
             .incidents
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        f(&mut guard)
+    }
+
+    fn with_grants<T>(&self, f: impl FnOnce(&mut Vec<Grant>) -> T) -> T {
+        let mut guard = self
+            .grants
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner());
         f(&mut guard)
@@ -57,10 +68,73 @@ impl Store for MemoryStore {
     }
 }
 
+impl Grants for MemoryStore {
+    fn register_incident(&self, owner: &Grant) -> Result<(), Error> {
+        self.with_grants(|grants| {
+            if grants.iter().any(|g| g.incident == owner.incident) {
+                return Err(Error::IncidentExists);
+            }
+            grants.push(owner.clone());
+            Ok(())
+        })
+    }
+
+    fn add_grant(&self, grant: &Grant) -> Result<(), Error> {
+        self.with_grants(|grants| {
+            if grants.iter().any(|g| g.invite == grant.invite) {
+                return Err(Error::Storage("duplicate invite id".into()));
+            }
+            grants.push(grant.clone());
+            Ok(())
+        })
+    }
+
+    fn grant(&self, invite: &InviteId) -> Result<Option<Grant>, Error> {
+        Ok(self.with_grants(|grants| grants.iter().find(|g| &g.invite == invite).cloned()))
+    }
+
+    fn grants(&self, incident: &IncidentId) -> Result<Vec<Grant>, Error> {
+        let mut found: Vec<Grant> = self.with_grants(|grants| {
+            grants
+                .iter()
+                .filter(|g| &g.incident == incident)
+                .cloned()
+                .collect()
+        });
+        found.sort_by_key(|g| g.role != Role::Owner);
+        Ok(found)
+    }
+
+    fn revoke(
+        &self,
+        incident: &IncidentId,
+        invite: &InviteId,
+        now_ms: i64,
+    ) -> Result<Option<Grant>, Error> {
+        Ok(self.with_grants(|grants| {
+            let grant = grants
+                .iter_mut()
+                .find(|g| &g.invite == invite && &g.incident == incident)?;
+            grant.revoked_at_ms.get_or_insert(now_ms);
+            Some(grant.clone())
+        }))
+    }
+
+    fn touch(&self, invite: &InviteId, now_ms: i64) -> Result<(), Error> {
+        self.with_grants(|grants| {
+            if let Some(grant) = grants.iter_mut().find(|g| &g.invite == invite) {
+                grant.last_seen_at_ms = Some(now_ms);
+            }
+        });
+        Ok(())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     #[test]
     fn passes_the_conformance_suite() {
         super::super::conformance::run(&super::MemoryStore::new());
+        super::super::conformance::run_grants(&super::MemoryStore::new());
     }
 }

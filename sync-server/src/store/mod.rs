@@ -14,6 +14,7 @@ pub mod sqlite;
 pub use memory::MemoryStore;
 pub use sqlite::SqliteStore;
 
+use crate::access::{Grant, InviteId};
 use crate::error::Error;
 use crate::incident_id::IncidentId;
 
@@ -46,10 +47,41 @@ pub trait Store: Send + Sync + 'static {
     fn compact(&self, incident: &IncidentId, snapshot: &[u8]) -> Result<(), Error>;
 }
 
+/// Who may open which incident: the owner grant and the invites of each incident. The same
+/// backends implement it (SQLite keeps grants in the incidents' file), with the same
+/// guarantees as [`Store`].
+pub trait Grants: Send + Sync + 'static {
+    /// Records `owner` as the owner grant of its incident, unless the incident already has
+    /// grants ([`Error::IncidentExists`]). Check and insert are one transaction.
+    fn register_incident(&self, owner: &Grant) -> Result<(), Error>;
+
+    /// Adds an invite to an incident.
+    fn add_grant(&self, grant: &Grant) -> Result<(), Error>;
+
+    /// The grant with this id, on any incident.
+    fn grant(&self, invite: &InviteId) -> Result<Option<Grant>, Error>;
+
+    /// Every grant of `incident`: the owner first, then invites in creation order.
+    fn grants(&self, incident: &IncidentId) -> Result<Vec<Grant>, Error>;
+
+    /// Marks an invite of `incident` revoked at `now_ms` (keeping an earlier revocation time)
+    /// and returns it; `None` if `incident` has no such invite.
+    fn revoke(
+        &self,
+        incident: &IncidentId,
+        invite: &InviteId,
+        now_ms: i64,
+    ) -> Result<Option<Grant>, Error>;
+
+    /// Records that the grant's holder was connected at `now_ms`.
+    fn touch(&self, invite: &InviteId, now_ms: i64) -> Result<(), Error>;
+}
+
 /// The conformance suite every backend must pass. Each backend's tests call [`run`].
 #[cfg(test)]
 pub(crate) mod conformance {
     use super::*;
+    use crate::access::{Role, Token};
 
     fn id(raw: &str) -> IncidentId {
         IncidentId::parse(raw).expect("valid test id")
@@ -63,6 +95,73 @@ pub(crate) mod conformance {
         append_after_compact_goes_to_the_log(store);
         large_updates_round_trip(store);
         empty_append_is_a_no_op(store);
+    }
+
+    /// The conformance suite for [`Grants`] backends.
+    pub fn run_grants(store: &dyn Grants) {
+        grants_round_trip(store);
+        an_incident_is_registered_once(store);
+        revoking_keeps_the_first_time_and_stays_in_its_incident(store);
+    }
+
+    fn token() -> Token {
+        Token::generate().expect("random source")
+    }
+
+    fn grants_round_trip(store: &dyn Grants) {
+        let inc = id("grants");
+        let owner = Grant::new(&token(), &inc, "Alice", Role::Owner, 10);
+        let bob = Grant {
+            expires_at_ms: Some(99),
+            ..Grant::new(&token(), &inc, "Bob", Role::Viewer, 20)
+        };
+        let carol = Grant::new(&token(), &inc, "Carol", Role::Editor, 30);
+        store.register_incident(&owner).unwrap();
+        store.add_grant(&bob).unwrap();
+        store.add_grant(&carol).unwrap();
+        store
+            .add_grant(&Grant::new(&token(), &id("other"), "Dan", Role::Editor, 5))
+            .unwrap();
+        assert_eq!(store.grant(&bob.invite).unwrap(), Some(bob.clone()));
+        assert_eq!(store.grant(&token().invite).unwrap(), None);
+        assert_eq!(
+            store.grants(&inc).unwrap(),
+            vec![owner.clone(), bob.clone(), carol]
+        );
+        store.touch(&bob.invite, 40).unwrap();
+        assert_eq!(
+            store.grant(&bob.invite).unwrap().unwrap().last_seen_at_ms,
+            Some(40)
+        );
+    }
+
+    fn an_incident_is_registered_once(store: &dyn Grants) {
+        let inc = id("register-once");
+        store
+            .register_incident(&Grant::new(&token(), &inc, "A", Role::Owner, 1))
+            .unwrap();
+        let again = store.register_incident(&Grant::new(&token(), &inc, "B", Role::Owner, 2));
+        assert!(matches!(again, Err(Error::IncidentExists)));
+        assert_eq!(store.grants(&inc).unwrap().len(), 1);
+    }
+
+    fn revoking_keeps_the_first_time_and_stays_in_its_incident(store: &dyn Grants) {
+        let inc = id("revoke");
+        let bob = Grant::new(&token(), &inc, "Bob", Role::Editor, 1);
+        store.add_grant(&bob).unwrap();
+        assert_eq!(
+            store.revoke(&id("elsewhere"), &bob.invite, 5).unwrap(),
+            None
+        );
+        assert_eq!(
+            store.grant(&bob.invite).unwrap().unwrap().revoked_at_ms,
+            None
+        );
+        let revoked = store.revoke(&inc, &bob.invite, 5).unwrap().unwrap();
+        assert_eq!(revoked.revoked_at_ms, Some(5));
+        let again = store.revoke(&inc, &bob.invite, 9).unwrap().unwrap();
+        assert_eq!(again.revoked_at_ms, Some(5));
+        assert_eq!(store.revoke(&inc, &token().invite, 9).unwrap(), None);
     }
 
     fn unknown_incident_is_empty(store: &dyn Store) {

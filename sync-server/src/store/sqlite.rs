@@ -1,7 +1,8 @@
 //! The embedded default [`Store`]: one SQLite file, `firebreak.sqlite3` in the data directory.
 //!
-//! Tables: `incident_update_log` (append log, one row per update, in arrival order) and
-//! `incident_snapshot` (one compacted snapshot per incident).
+//! Tables: `incident_update_log` (append log, one row per update, in arrival order),
+//! `incident_snapshot` (one compacted snapshot per incident) and `incident_grant` (who may
+//! open which incident: the owner and each invite, with only a SHA-256 of each secret).
 //!
 //! Durability: WAL journal with `synchronous=NORMAL`. A committed transaction is in the WAL
 //! file before `commit` returns, so it survives the relay being killed (even `kill -9`); only
@@ -14,7 +15,8 @@ use std::time::Duration;
 
 use rusqlite::{params, Connection, OptionalExtension};
 
-use super::{Store, StoredIncident};
+use super::{Grants, Store, StoredIncident};
+use crate::access::{Grant, InviteId, Role};
 use crate::error::Error;
 use crate::incident_id::IncidentId;
 
@@ -34,7 +36,66 @@ CREATE TABLE IF NOT EXISTS incident_snapshot (
     snapshot_v1  BLOB NOT NULL,
     compacted_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))
 );
+CREATE TABLE IF NOT EXISTS incident_grant (
+    invite          TEXT PRIMARY KEY,
+    incident        TEXT NOT NULL,
+    name            TEXT NOT NULL,
+    role            TEXT NOT NULL CHECK (role IN ('owner', 'editor', 'viewer')),
+    secret_sha256   BLOB NOT NULL,
+    created_at_ms   INTEGER NOT NULL,
+    expires_at_ms   INTEGER,
+    revoked_at_ms   INTEGER,
+    last_seen_at_ms INTEGER
+);
+CREATE INDEX IF NOT EXISTS incident_grant_by_incident
+    ON incident_grant (incident, created_at_ms);
 ";
+
+const GRANT_COLUMNS: &str = "invite, incident, name, role, secret_sha256, created_at_ms, \
+     expires_at_ms, revoked_at_ms, last_seen_at_ms";
+
+fn grant_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<Grant> {
+    let bad = |index: usize, what: &str| {
+        rusqlite::Error::FromSqlConversionFailure(
+            index,
+            rusqlite::types::Type::Text,
+            format!("stored grant has an invalid {what}").into(),
+        )
+    };
+    let invite: String = row.get(0)?;
+    let incident: String = row.get(1)?;
+    let role: String = row.get(3)?;
+    let hash: Vec<u8> = row.get(4)?;
+    Ok(Grant {
+        invite: InviteId::parse(&invite).ok_or_else(|| bad(0, "invite id"))?,
+        incident: IncidentId::parse(&incident).map_err(|_| bad(1, "incident id"))?,
+        name: row.get(2)?,
+        role: Role::parse(&role).ok_or_else(|| bad(3, "role"))?,
+        secret_hash: hash.try_into().map_err(|_| bad(4, "secret hash"))?,
+        created_at_ms: row.get(5)?,
+        expires_at_ms: row.get(6)?,
+        revoked_at_ms: row.get(7)?,
+        last_seen_at_ms: row.get(8)?,
+    })
+}
+
+fn insert_grant(conn: &Connection, grant: &Grant) -> rusqlite::Result<()> {
+    conn.prepare_cached(&format!(
+        "INSERT INTO incident_grant ({GRANT_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)"
+    ))?
+    .execute(params![
+        grant.invite.as_str(),
+        grant.incident.as_str(),
+        grant.name,
+        grant.role.as_str(),
+        &grant.secret_hash[..],
+        grant.created_at_ms,
+        grant.expires_at_ms,
+        grant.revoked_at_ms,
+        grant.last_seen_at_ms,
+    ])?;
+    Ok(())
+}
 
 /// A SQLite file holding every incident. One connection, used by one thread at a time.
 pub struct SqliteStore {
@@ -138,6 +199,86 @@ impl Store for SqliteStore {
     }
 }
 
+impl Grants for SqliteStore {
+    fn register_incident(&self, owner: &Grant) -> Result<(), Error> {
+        let mut conn = self.conn();
+        let txn = conn.transaction()?;
+        let taken = txn
+            .query_row(
+                "SELECT 1 FROM incident_grant WHERE incident = ?1 LIMIT 1",
+                params![owner.incident.as_str()],
+                |_| Ok(()),
+            )
+            .optional()?
+            .is_some();
+        if taken {
+            return Err(Error::IncidentExists);
+        }
+        insert_grant(&txn, owner)?;
+        txn.commit()?;
+        Ok(())
+    }
+
+    fn add_grant(&self, grant: &Grant) -> Result<(), Error> {
+        insert_grant(&self.conn(), grant)?;
+        Ok(())
+    }
+
+    fn grant(&self, invite: &InviteId) -> Result<Option<Grant>, Error> {
+        let conn = self.conn();
+        let mut stmt = conn.prepare_cached(&format!(
+            "SELECT {GRANT_COLUMNS} FROM incident_grant WHERE invite = ?1"
+        ))?;
+        Ok(stmt
+            .query_row(params![invite.as_str()], grant_from_row)
+            .optional()?)
+    }
+
+    fn grants(&self, incident: &IncidentId) -> Result<Vec<Grant>, Error> {
+        let conn = self.conn();
+        let mut stmt = conn.prepare_cached(&format!(
+            "SELECT {GRANT_COLUMNS} FROM incident_grant WHERE incident = ?1
+             ORDER BY role != 'owner', created_at_ms, rowid"
+        ))?;
+        let rows = stmt.query_map(params![incident.as_str()], grant_from_row)?;
+        Ok(rows.collect::<Result<Vec<_>, _>>()?)
+    }
+
+    fn revoke(
+        &self,
+        incident: &IncidentId,
+        invite: &InviteId,
+        now_ms: i64,
+    ) -> Result<Option<Grant>, Error> {
+        let mut conn = self.conn();
+        let txn = conn.transaction()?;
+        txn.execute(
+            "UPDATE incident_grant SET revoked_at_ms = COALESCE(revoked_at_ms, ?3)
+             WHERE invite = ?1 AND incident = ?2",
+            params![invite.as_str(), incident.as_str(), now_ms],
+        )?;
+        let grant = txn
+            .query_row(
+                &format!(
+                    "SELECT {GRANT_COLUMNS} FROM incident_grant WHERE invite = ?1 AND incident = ?2"
+                ),
+                params![invite.as_str(), incident.as_str()],
+                grant_from_row,
+            )
+            .optional()?;
+        txn.commit()?;
+        Ok(grant)
+    }
+
+    fn touch(&self, invite: &InviteId, now_ms: i64) -> Result<(), Error> {
+        self.conn().execute(
+            "UPDATE incident_grant SET last_seen_at_ms = ?2 WHERE invite = ?1",
+            params![invite.as_str(), now_ms],
+        )?;
+        Ok(())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -147,6 +288,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let store = SqliteStore::open(&dir.path().join("firebreak.sqlite3")).unwrap();
         super::super::conformance::run(&store);
+        super::super::conformance::run_grants(&store);
     }
 
     #[test]

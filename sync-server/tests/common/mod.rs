@@ -3,7 +3,7 @@
 
 #![allow(dead_code)]
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
 use std::path::{Path, PathBuf};
@@ -34,14 +34,30 @@ pub struct Relay {
 
 impl Relay {
     pub fn start(data: &Path, dist: &Path) -> Relay {
+        Relay::start_with(data, dist, &[])
+    }
+
+    /// Starts the relay with extra command-line flags.
+    pub fn start_with(data: &Path, dist: &Path, flags: &[&str]) -> Relay {
+        Relay::spawn(data, dist, flags, "warn", Stdio::inherit())
+    }
+
+    /// Starts the relay logging everything (`RUST_LOG=debug`) into the file `log`.
+    pub fn start_logging_to(data: &Path, dist: &Path, log: &Path) -> Relay {
+        let file = std::fs::File::create(log).expect("create log file");
+        Relay::spawn(data, dist, &[], "debug", Stdio::from(file))
+    }
+
+    fn spawn(data: &Path, dist: &Path, flags: &[&str], log_level: &str, stderr: Stdio) -> Relay {
         let mut child = Command::new(env!("CARGO_BIN_EXE_sync-server"))
             .args(["--listen", "127.0.0.1:0", "--data"])
             .arg(data)
             .arg("--dist")
             .arg(dist)
-            .env("RUST_LOG", "warn")
+            .args(flags)
+            .env("RUST_LOG", log_level)
             .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
+            .stderr(stderr)
             .spawn()
             .expect("relay binary starts");
         let stdout = child.stdout.take().expect("stdout is piped");
@@ -100,14 +116,35 @@ impl Relay {
 
     /// A plain HTTP/1.1 GET: (status, lower-cased headers, body).
     pub fn get(&self, path: &str) -> (u16, HashMap<String, String>, String) {
+        self.request("GET", path, None, None)
+    }
+
+    /// A plain HTTP/1.1 request with an optional bearer token and JSON body.
+    pub fn request(
+        &self,
+        method: &str,
+        path: &str,
+        bearer: Option<&str>,
+        json: Option<&str>,
+    ) -> (u16, HashMap<String, String>, String) {
         let mut stream = TcpStream::connect(&self.addr).expect("connect");
         stream.set_read_timeout(Some(TIMEOUT)).expect("timeout");
-        write!(
-            stream,
-            "GET {path} HTTP/1.1\r\nHost: {}\r\nConnection: close\r\n\r\n",
+        let mut head = format!(
+            "{method} {path} HTTP/1.1\r\nHost: {}\r\nConnection: close\r\n",
             self.addr
-        )
-        .expect("send request");
+        );
+        if let Some(token) = bearer {
+            head.push_str(&format!("Authorization: Bearer {token}\r\n"));
+        }
+        let body = json.unwrap_or("");
+        if json.is_some() {
+            head.push_str("Content-Type: application/json\r\n");
+        }
+        head.push_str(&format!("Content-Length: {}\r\n\r\n", body.len()));
+        stream
+            .write_all(head.as_bytes())
+            .and_then(|()| stream.write_all(body.as_bytes()))
+            .expect("send request");
         let mut raw = Vec::new();
         stream.read_to_end(&mut raw).expect("read response");
         let raw = String::from_utf8_lossy(&raw).into_owned();
@@ -118,12 +155,83 @@ impl Relay {
             .and_then(|l| l.split(' ').nth(1))
             .and_then(|s| s.parse().ok())
             .expect("status line");
-        let headers = lines
+        let headers: HashMap<String, String> = lines
             .filter_map(|l| l.split_once(':'))
             .map(|(k, v)| (k.trim().to_ascii_lowercase(), v.trim().to_owned()))
             .collect();
-        (status, headers, body.to_owned())
+        // Responses without a length come chunked; the API's bodies are small single chunks.
+        let body = if headers
+            .get("transfer-encoding")
+            .is_some_and(|v| v.eq_ignore_ascii_case("chunked"))
+        {
+            dechunk(body)
+        } else {
+            body.to_owned()
+        };
+        (status, headers, body)
     }
+
+    /// `POST` a JSON body; returns (status, parsed JSON body).
+    pub fn post_json(
+        &self,
+        path: &str,
+        bearer: Option<&str>,
+        json: &str,
+    ) -> (u16, serde_json::Value) {
+        let (status, _, body) = self.request("POST", path, bearer, Some(json));
+        (status, serde_json::from_str(&body).expect("JSON response"))
+    }
+
+    /// The owner token of `incident`, registering the incident on first use. Kept per data
+    /// directory, so a restarted relay on the same data gets the same token.
+    pub fn owner_token(&self, incident: &str) -> String {
+        let key = (self.data.clone(), incident.to_owned());
+        let mut tokens = OWNER_TOKENS.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(token) = tokens.get(&key) {
+            return token.clone();
+        }
+        let (status, body) = self.post_json(
+            "/api/incidents",
+            None,
+            &serde_json::json!({ "incident": incident, "name": "Owner" }).to_string(),
+        );
+        assert_eq!(status, 201, "incident registered: {body}");
+        let token = body["token"].as_str().expect("owner token").to_owned();
+        tokens.insert(key, token.clone());
+        token
+    }
+
+    /// Invites `name` with `role` ("editor" or "viewer"); returns the invite's JSON (with
+    /// its `token`).
+    pub fn invite(&self, incident: &str, name: &str, role: &str) -> serde_json::Value {
+        let owner = self.owner_token(incident);
+        let (status, body) = self.post_json(
+            &format!("/api/incidents/{incident}/invites"),
+            Some(&owner),
+            &serde_json::json!({ "name": name, "role": role }).to_string(),
+        );
+        assert_eq!(status, 201, "invite created: {body}");
+        body
+    }
+}
+
+static OWNER_TOKENS: std::sync::Mutex<BTreeMap<(PathBuf, String), String>> =
+    std::sync::Mutex::new(BTreeMap::new());
+
+fn dechunk(body: &str) -> String {
+    let mut out = String::new();
+    let mut rest = body;
+    while let Some((size, tail)) = rest.split_once("\r\n") {
+        let Ok(size) = usize::from_str_radix(size.trim(), 16) else {
+            break;
+        };
+        if size == 0 || tail.len() < size {
+            break;
+        }
+        out.push_str(&tail[..size]);
+        rest = tail[size..].trim_start_matches("\r\n");
+    }
+    out
 }
 
 impl Drop for Relay {
@@ -180,9 +288,20 @@ pub struct Client {
 }
 
 impl Client {
-    /// Connects and sends SyncStep1, like y-websocket does on open.
+    /// Connects as the incident's owner (registering the incident on first use) and sends
+    /// SyncStep1, like y-websocket does on open.
     pub async fn connect(relay: &Relay, incident: &str) -> Client {
-        let (socket, _) = tokio_tungstenite::connect_async(relay.ws_url(incident))
+        let token = relay.owner_token(incident);
+        Client::connect_with(relay, incident, Some(&token)).await
+    }
+
+    /// Connects with `token` in the query (or none) and sends SyncStep1.
+    pub async fn connect_with(relay: &Relay, incident: &str, token: Option<&str>) -> Client {
+        let url = match token {
+            Some(token) => format!("{}?token={token}", relay.ws_url(incident)),
+            None => relay.ws_url(incident),
+        };
+        let (socket, _) = tokio_tungstenite::connect_async(url)
             .await
             .expect("websocket connects");
         let mut client = Client {

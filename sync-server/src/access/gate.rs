@@ -1,0 +1,481 @@
+//! The access service the HTTP handlers use: checks tokens against stored grants, creates
+//! incidents and invites, and keeps track of open connections per grant so a revocation
+//! closes them at once.
+
+use std::collections::{HashMap, HashSet};
+use std::net::IpAddr;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Instant, SystemTime, UNIX_EPOCH};
+
+use super::limiter::Limiter;
+use super::{check, clean_name, same_secret, Grant, InviteId, Role, Token};
+use crate::error::Error;
+use crate::incident_id::IncidentId;
+use crate::peer::CloseSignal;
+use crate::store::Grants;
+
+/// Longest invite lifetime that can be asked for: one year.
+pub const MAX_EXPIRY_HOURS: f64 = 24.0 * 366.0;
+
+/// Milliseconds since the Unix epoch, now.
+pub fn now_ms() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
+}
+
+/// Cheap to clone; one per relay.
+#[derive(Clone)]
+pub struct Gate {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    store: Arc<dyn Grants>,
+    /// When set, creating an incident needs this secret.
+    create_secret: Option<String>,
+    limiter: Mutex<Limiter>,
+    live: Mutex<Live>,
+    next_connection: AtomicU64,
+}
+
+#[derive(Default)]
+struct Live {
+    connections: HashMap<InviteId, HashMap<u64, Arc<CloseSignal>>>,
+    /// Invites revoked while this process runs: a connection that was let in just before
+    /// its revocation is closed when it registers.
+    revoked: HashSet<InviteId>,
+}
+
+/// An open connection's registration; dropping it unregisters the connection.
+pub struct Connected {
+    gate: Gate,
+    invite: InviteId,
+    id: u64,
+}
+
+impl Drop for Connected {
+    fn drop(&mut self) {
+        let mut live = self.gate.inner.live();
+        if let Some(open) = live.connections.get_mut(&self.invite) {
+            open.remove(&self.id);
+            if open.is_empty() {
+                live.connections.remove(&self.invite);
+            }
+        }
+        drop(live);
+        self.gate.touch(&self.invite);
+    }
+}
+
+/// One grant as the owner's list shows it.
+#[derive(Debug, Clone)]
+pub struct Listed {
+    pub grant: Grant,
+    /// Connections open right now with this grant.
+    pub connected: usize,
+}
+
+impl Gate {
+    pub fn new(store: Arc<dyn Grants>, create_secret: Option<String>) -> Self {
+        Gate {
+            inner: Arc::new(Inner {
+                store,
+                create_secret: create_secret.filter(|s| !s.is_empty()),
+                limiter: Mutex::new(Limiter::new()),
+                live: Mutex::new(Live::default()),
+                next_connection: AtomicU64::new(1),
+            }),
+        }
+    }
+
+    /// Whether `token` (absent, or as given) opens `incident`. Failed guesses from one
+    /// address are counted, and an address over its budget is refused without a check.
+    pub async fn authorize(
+        &self,
+        incident: &IncidentId,
+        token: Option<&str>,
+        addr: Option<IpAddr>,
+    ) -> Result<Grant, Error> {
+        if let Some(addr) = addr {
+            if let Some(retry_after_secs) = self.inner.limiter().blocked(addr, Instant::now()) {
+                return Err(Error::SlowDown { retry_after_secs });
+            }
+        }
+        let token = match token.map(str::trim) {
+            None | Some("") => return Err(Error::MissingSecret),
+            Some(raw) => Token::parse(raw),
+        };
+        let result = match token {
+            None => Err(Error::UnknownSecret),
+            Some(token) => {
+                let invite = token.invite.clone();
+                let stored = self.blocking(move |s| s.grant(&invite)).await?;
+                check(stored, &token, incident, now_ms())
+            }
+        };
+        if let (Err(Error::UnknownSecret), Some(addr)) = (&result, addr) {
+            self.inner.limiter().failed(addr, Instant::now());
+        }
+        result
+    }
+
+    /// Counts a failed attempt that never reached [`Gate::authorize`] (a wrong creation
+    /// secret), or tells how long `addr` must wait.
+    pub fn check_budget(&self, addr: Option<IpAddr>) -> Result<(), Error> {
+        match addr.and_then(|a| self.inner.limiter().blocked(a, Instant::now())) {
+            Some(retry_after_secs) => Err(Error::SlowDown { retry_after_secs }),
+            None => Ok(()),
+        }
+    }
+
+    /// Registers an incident with a new owner grant. `incident` is the id the creating
+    /// device already uses (an incident made offline), or `None` for a random one.
+    pub async fn create_incident(
+        &self,
+        incident: Option<IncidentId>,
+        owner_name: &str,
+        create_secret: Option<&str>,
+        addr: Option<IpAddr>,
+    ) -> Result<(Grant, Token), Error> {
+        if let Some(expected) = &self.inner.create_secret {
+            self.check_budget(addr)?;
+            if !create_secret.is_some_and(|given| same_secret(given, expected)) {
+                if let Some(addr) = addr {
+                    self.inner.limiter().failed(addr, Instant::now());
+                }
+                return Err(Error::CreateSecretRequired);
+            }
+        }
+        let incident = match incident {
+            Some(id) => id,
+            None => IncidentId::parse(&Token::generate()?.reveal().replace('.', ""))?,
+        };
+        let name = match owner_name.trim() {
+            "" => "Incident commander".to_owned(),
+            given => clean_name(given)?,
+        };
+        let token = Token::generate()?;
+        let owner = Grant::new(&token, &incident, &name, Role::Owner, now_ms());
+        let stored = owner.clone();
+        self.blocking(move |s| s.register_incident(&stored)).await?;
+        tracing::info!(%incident, "incident registered");
+        Ok((owner, token))
+    }
+
+    /// A new invite on the owner's incident.
+    pub async fn invite(
+        &self,
+        owner: &Grant,
+        name: &str,
+        role: Role,
+        expires_in_hours: Option<f64>,
+    ) -> Result<(Grant, Token), Error> {
+        require_owner(owner)?;
+        if role == Role::Owner {
+            return Err(Error::BadRequest(
+                "role: an invite is \"editor\" or \"viewer\"".into(),
+            ));
+        }
+        let name = clean_name(name)?;
+        let now = now_ms();
+        let expires_at_ms = match expires_in_hours {
+            None => None,
+            Some(hours) if hours > 0.0 && hours <= MAX_EXPIRY_HOURS => {
+                Some(now + (hours * 3_600_000.0).round().max(1.0) as i64)
+            }
+            Some(_) => {
+                return Err(Error::BadRequest(format!(
+                    "expires_in_hours: a number of hours above 0 and at most {MAX_EXPIRY_HOURS}"
+                )))
+            }
+        };
+        let token = Token::generate()?;
+        let grant = Grant {
+            expires_at_ms,
+            ..Grant::new(&token, &owner.incident, &name, role, now)
+        };
+        let stored = grant.clone();
+        self.blocking(move |s| s.add_grant(&stored)).await?;
+        tracing::info!(incident = %owner.incident, invite = %grant.invite, role = role.as_str(), "invite created");
+        Ok((grant, token))
+    }
+
+    /// Every grant of the owner's incident, with how many connections each has open.
+    pub async fn list(&self, owner: &Grant) -> Result<Vec<Listed>, Error> {
+        require_owner(owner)?;
+        let incident = owner.incident.clone();
+        let grants = self.blocking(move |s| s.grants(&incident)).await?;
+        let live = self.inner.live();
+        Ok(grants
+            .into_iter()
+            .map(|grant| Listed {
+                connected: live.connections.get(&grant.invite).map_or(0, HashMap::len),
+                grant,
+            })
+            .collect())
+    }
+
+    /// Revokes an invite of the owner's incident and closes its open connections with 4410.
+    pub async fn revoke(&self, owner: &Grant, invite: &InviteId) -> Result<Listed, Error> {
+        require_owner(owner)?;
+        if invite == &owner.invite {
+            return Err(Error::OwnerNotRevocable);
+        }
+        let target = invite.clone();
+        let found = {
+            let target = target.clone();
+            let incident = owner.incident.clone();
+            self.blocking(move |s| {
+                s.grant(&target)
+                    .map(|g| g.filter(|g| g.incident == incident))
+            })
+            .await?
+        };
+        match found {
+            None => return Err(Error::UnknownInvite),
+            Some(grant) if grant.role == Role::Owner => return Err(Error::OwnerNotRevocable),
+            Some(_) => {}
+        }
+        let incident = owner.incident.clone();
+        let revoked = self
+            .blocking(move |s| s.revoke(&incident, &target, now_ms()))
+            .await?
+            .ok_or(Error::UnknownInvite)?;
+        let closed = {
+            let mut live = self.inner.live();
+            live.revoked.insert(invite.clone());
+            let open = live.connections.remove(invite).unwrap_or_default();
+            for signal in open.values() {
+                signal.close_with(&Error::Revoked);
+            }
+            open.len()
+        };
+        tracing::info!(incident = %owner.incident, %invite, closed, "invite revoked");
+        Ok(Listed {
+            grant: revoked,
+            connected: 0,
+        })
+    }
+
+    /// Registers an open connection of `grant`; a revocation closes it through `close`.
+    /// If the grant was revoked since it was checked, `close` is closed at once.
+    pub fn connected(&self, grant: &Grant, close: Arc<CloseSignal>) -> Connected {
+        let id = self.inner.next_connection.fetch_add(1, Ordering::Relaxed);
+        {
+            let mut live = self.inner.live();
+            if live.revoked.contains(&grant.invite) {
+                close.close_with(&Error::Revoked);
+            } else {
+                live.connections
+                    .entry(grant.invite.clone())
+                    .or_default()
+                    .insert(id, close);
+            }
+        }
+        self.touch(&grant.invite);
+        Connected {
+            gate: self.clone(),
+            invite: grant.invite.clone(),
+            id,
+        }
+    }
+
+    /// Records "last connected now" for a grant, in the background.
+    fn touch(&self, invite: &InviteId) {
+        let store = Arc::clone(&self.inner.store);
+        let invite = invite.clone();
+        let now = now_ms();
+        if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+            runtime.spawn_blocking(move || {
+                if let Err(error) = store.touch(&invite, now) {
+                    tracing::warn!(%invite, %error, "could not record when an invite was last connected");
+                }
+            });
+        }
+    }
+
+    async fn blocking<T, F>(&self, f: F) -> Result<T, Error>
+    where
+        T: Send + 'static,
+        F: FnOnce(&dyn Grants) -> Result<T, Error> + Send + 'static,
+    {
+        let store = Arc::clone(&self.inner.store);
+        tokio::task::spawn_blocking(move || f(store.as_ref()))
+            .await
+            .map_err(|e| Error::Storage(format!("storage task failed: {e}")))?
+    }
+}
+
+impl Inner {
+    fn limiter(&self) -> MutexGuard<'_, Limiter> {
+        self.limiter.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn live(&self) -> MutexGuard<'_, Live> {
+        self.live.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+fn require_owner(grant: &Grant) -> Result<(), Error> {
+    if grant.role == Role::Owner {
+        Ok(())
+    } else {
+        Err(Error::NotOwner)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::MemoryStore;
+
+    fn gate() -> Gate {
+        Gate::new(Arc::new(MemoryStore::new()), None)
+    }
+
+    fn incident(raw: &str) -> IncidentId {
+        IncidentId::parse(raw).unwrap()
+    }
+
+    #[tokio::test]
+    async fn revoking_closes_open_connections_and_refuses_the_token_afterwards() {
+        let gate = gate();
+        let inc = incident("inc-revoke");
+        let (owner, _) = gate
+            .create_incident(Some(inc.clone()), "Alice", None, None)
+            .await
+            .unwrap();
+        let (bob, bob_token) = gate
+            .invite(&owner, "Bob", Role::Editor, None)
+            .await
+            .unwrap();
+        let shown = bob_token.reveal();
+        let checked = gate.authorize(&inc, Some(&shown), None).await.unwrap();
+        let signal = Arc::new(CloseSignal::new());
+        let registration = gate.connected(&checked, Arc::clone(&signal));
+        let listed = gate.list(&owner).await.unwrap();
+        assert_eq!(
+            listed.iter().map(|l| l.connected).collect::<Vec<_>>(),
+            [0, 1]
+        );
+
+        gate.revoke(&owner, &bob.invite).await.unwrap();
+        assert_eq!(signal.reason().map(|r| r.code), Some(4410));
+        assert!(matches!(
+            gate.authorize(&inc, Some(&shown), None).await,
+            Err(Error::Revoked)
+        ));
+        drop(registration);
+
+        // Let in just before the revocation, registered just after: closed at once.
+        let late = Arc::new(CloseSignal::new());
+        let _late = gate.connected(&checked, Arc::clone(&late));
+        assert_eq!(late.reason().map(|r| r.code), Some(4410));
+    }
+
+    #[tokio::test]
+    async fn only_the_owner_invites_lists_and_revokes() {
+        let gate = gate();
+        let (owner, _) = gate.create_incident(None, "", None, None).await.unwrap();
+        assert_eq!(owner.name, "Incident commander");
+        let (editor, _) = gate
+            .invite(&owner, "Eve", Role::Editor, None)
+            .await
+            .unwrap();
+        assert!(matches!(
+            gate.invite(&editor, "Mallory", Role::Editor, None).await,
+            Err(Error::NotOwner)
+        ));
+        assert!(matches!(gate.list(&editor).await, Err(Error::NotOwner)));
+        assert!(matches!(
+            gate.revoke(&editor, &owner.invite).await,
+            Err(Error::NotOwner)
+        ));
+        assert!(matches!(
+            gate.revoke(&owner, &owner.invite).await,
+            Err(Error::OwnerNotRevocable)
+        ));
+        assert!(matches!(
+            gate.invite(&owner, "Eve", Role::Owner, None).await,
+            Err(Error::BadRequest(_))
+        ));
+        for hours in [0.0, -1.0, MAX_EXPIRY_HOURS + 1.0, f64::NAN] {
+            assert!(matches!(
+                gate.invite(&owner, "Eve", Role::Viewer, Some(hours)).await,
+                Err(Error::BadRequest(_))
+            ));
+        }
+    }
+
+    #[tokio::test]
+    async fn an_expired_invite_is_refused() {
+        let gate = gate();
+        let inc = incident("inc-expiry");
+        let (owner, _) = gate
+            .create_incident(Some(inc.clone()), "A", None, None)
+            .await
+            .unwrap();
+        let (_, token) = gate
+            .invite(&owner, "Brief", Role::Viewer, Some(0.1 / 3600.0))
+            .await
+            .unwrap();
+        tokio::time::sleep(std::time::Duration::from_millis(150)).await;
+        assert!(matches!(
+            gate.authorize(&inc, Some(&token.reveal()), None).await,
+            Err(Error::Expired)
+        ));
+    }
+
+    #[tokio::test]
+    async fn guessing_from_one_address_is_slowed_down() {
+        let gate = gate();
+        let inc = incident("inc-guess");
+        let (_, owner_token) = gate
+            .create_incident(Some(inc.clone()), "A", None, None)
+            .await
+            .unwrap();
+        let addr: IpAddr = "192.0.2.9".parse().unwrap();
+        for _ in 0..super::super::limiter::MAX_FAILURES {
+            let guess = Token::generate().unwrap().reveal();
+            assert!(matches!(
+                gate.authorize(&inc, Some(&guess), Some(addr)).await,
+                Err(Error::UnknownSecret)
+            ));
+        }
+        assert!(matches!(
+            gate.authorize(&inc, Some(&owner_token.reveal()), Some(addr))
+                .await,
+            Err(Error::SlowDown { .. })
+        ));
+        let elsewhere: IpAddr = "192.0.2.10".parse().unwrap();
+        assert!(gate
+            .authorize(&inc, Some(&owner_token.reveal()), Some(elsewhere))
+            .await
+            .is_ok());
+        assert!(matches!(
+            gate.authorize(&inc, None, Some(elsewhere)).await,
+            Err(Error::MissingSecret)
+        ));
+    }
+
+    #[tokio::test]
+    async fn a_creation_secret_guards_creation() {
+        let gate = Gate::new(Arc::new(MemoryStore::new()), Some("open sesame".into()));
+        assert!(matches!(
+            gate.create_incident(None, "A", None, None).await,
+            Err(Error::CreateSecretRequired)
+        ));
+        assert!(matches!(
+            gate.create_incident(None, "A", Some("open sesam"), None)
+                .await,
+            Err(Error::CreateSecretRequired)
+        ));
+        assert!(gate
+            .create_incident(None, "A", Some("open sesame"), None)
+            .await
+            .is_ok());
+    }
+}

@@ -1,0 +1,108 @@
+//! Slows down guessing: an address with too many failed attempts in a window is refused
+//! without its secret being checked, until the window ends.
+//!
+//! Only failures count, so people behind one NAT who hold valid links are not affected by
+//! each other. Times are passed in, so the rules are tested without waiting.
+
+use std::collections::HashMap;
+use std::net::IpAddr;
+use std::time::{Duration, Instant};
+
+/// Failed attempts an address may make per window.
+pub const MAX_FAILURES: u32 = 10;
+/// Length of the window that failures are counted in.
+pub const WINDOW: Duration = Duration::from_secs(60);
+/// Beyond this many tracked addresses, expired entries are swept.
+const SWEEP_ABOVE: usize = 10_000;
+
+#[derive(Debug, Clone, Copy)]
+struct Failures {
+    count: u32,
+    since: Instant,
+}
+
+/// Failed attempts per address.
+#[derive(Debug, Default)]
+pub struct Limiter {
+    failures: HashMap<IpAddr, Failures>,
+}
+
+impl Limiter {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// `Some(seconds to wait)` while `addr` is over its budget.
+    pub fn blocked(&self, addr: IpAddr, now: Instant) -> Option<u64> {
+        let entry = self.failures.get(&addr)?;
+        let ends = entry.since + WINDOW;
+        (entry.count >= MAX_FAILURES && now < ends)
+            .then(|| ends.duration_since(now).as_secs().max(1))
+    }
+
+    /// Counts one failed attempt from `addr`.
+    pub fn failed(&mut self, addr: IpAddr, now: Instant) {
+        if self.failures.len() > SWEEP_ABOVE {
+            self.failures.retain(|_, f| now < f.since + WINDOW);
+        }
+        let entry = self.failures.entry(addr).or_insert(Failures {
+            count: 0,
+            since: now,
+        });
+        if now >= entry.since + WINDOW {
+            *entry = Failures {
+                count: 0,
+                since: now,
+            };
+        }
+        entry.count = entry.count.saturating_add(1);
+    }
+
+    pub fn tracked(&self) -> usize {
+        self.failures.len()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_address_is_blocked_after_too_many_failures_until_the_window_ends() {
+        let mut limiter = Limiter::new();
+        let attacker: IpAddr = "192.0.2.1".parse().unwrap();
+        let bystander: IpAddr = "192.0.2.2".parse().unwrap();
+        let start = Instant::now();
+        for i in 0..MAX_FAILURES {
+            assert_eq!(limiter.blocked(attacker, start), None, "after {i} failures");
+            limiter.failed(attacker, start + Duration::from_secs(1));
+        }
+        // The window opened with the first failure, at start + 1 s.
+        let wait = limiter.blocked(attacker, start + Duration::from_secs(2));
+        assert_eq!(wait, Some(59));
+        assert_eq!(limiter.blocked(bystander, start), None);
+        let after = start + Duration::from_secs(1) + WINDOW;
+        assert_eq!(
+            limiter.blocked(attacker, after - Duration::from_millis(1)),
+            Some(1)
+        );
+        assert_eq!(limiter.blocked(attacker, after), None);
+        limiter.failed(attacker, after);
+        assert_eq!(
+            limiter.blocked(attacker, after + Duration::from_secs(1)),
+            None,
+            "a new window starts from zero"
+        );
+    }
+
+    #[test]
+    fn old_entries_are_swept_when_many_addresses_are_tracked() {
+        let mut limiter = Limiter::new();
+        let start = Instant::now();
+        for i in 0..=SWEEP_ABOVE as u32 {
+            limiter.failed(IpAddr::from(i.to_be_bytes()), start);
+        }
+        limiter.failed("198.51.100.7".parse().unwrap(), start + WINDOW);
+        assert_eq!(limiter.tracked(), 1);
+    }
+}

@@ -1,0 +1,208 @@
+//! The access API (JSON): create an incident, invite people to it, list and revoke invites,
+//! and ask what one's own token allows. Every answer is JSON; errors are `{"error": "..."}`
+//! with the status [`Error::status`] gives. Times are milliseconds since the Unix epoch.
+//! Secrets appear in exactly two answers: the owner token when an incident is created, and
+//! an invite's token when it is created. They are never logged.
+
+use axum::extract::rejection::PathRejection;
+use axum::extract::{Path, State};
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use bytes::Bytes;
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+use super::{bearer, AppState, ClientAddr};
+use crate::access::gate::Listed;
+use crate::access::{Grant, InviteId, Role, Token};
+use crate::error::Error;
+use crate::incident_id::IncidentId;
+
+/// Largest accepted request body.
+const MAX_BODY_BYTES: usize = 16 * 1024;
+
+#[derive(Deserialize, Default)]
+struct CreateIncident {
+    incident: Option<String>,
+    name: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct CreateInvite {
+    name: String,
+    role: String,
+    expires_in_hours: Option<f64>,
+}
+
+/// `POST /api/incidents` → 201 `{"incident", "token", "invite", "role": "owner"}`.
+pub async fn create_incident(
+    State(state): State<AppState>,
+    ClientAddr(addr): ClientAddr,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, Error> {
+    let request: CreateIncident = if body.iter().all(u8::is_ascii_whitespace) {
+        CreateIncident::default()
+    } else {
+        parse_json(&body)?
+    };
+    let incident = request
+        .incident
+        .as_deref()
+        .map(IncidentId::parse)
+        .transpose()?;
+    let (owner, token) = state
+        .gate
+        .create_incident(
+            incident,
+            request.name.as_deref().unwrap_or(""),
+            bearer(&headers),
+            addr,
+        )
+        .await?;
+    let body = json!({
+        "incident": owner.incident.as_str(),
+        "token": token.reveal(),
+        "invite": owner.invite.as_str(),
+        "role": owner.role.as_str(),
+        "name": owner.name,
+    });
+    Ok((StatusCode::CREATED, Json(body)).into_response())
+}
+
+/// `POST /api/incidents/{id}/invites` (owner) → 201 with the invite, its token and link.
+pub async fn create_invite(
+    State(state): State<AppState>,
+    ClientAddr(addr): ClientAddr,
+    incident: Result<Path<String>, PathRejection>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, Error> {
+    let incident = incident_from(incident)?;
+    let owner = state
+        .gate
+        .authorize(&incident, bearer(&headers), addr)
+        .await?;
+    let request: CreateInvite = parse_json(&body)?;
+    let role = Role::parse(&request.role)
+        .ok_or_else(|| Error::BadRequest("role: an invite is \"editor\" or \"viewer\"".into()))?;
+    let (grant, token) = state
+        .gate
+        .invite(&owner, &request.name, role, request.expires_in_hours)
+        .await?;
+    let mut body = grant_json(&Listed {
+        grant,
+        connected: 0,
+    });
+    body["token"] = json!(token.reveal());
+    body["link"] = json!(invite_link(&state, &headers, &incident, &token));
+    Ok((StatusCode::CREATED, Json(body)).into_response())
+}
+
+/// `GET /api/incidents/{id}/invites` (owner) → `{"invites": [...]}`, no secrets.
+pub async fn list_invites(
+    State(state): State<AppState>,
+    ClientAddr(addr): ClientAddr,
+    incident: Result<Path<String>, PathRejection>,
+    headers: HeaderMap,
+) -> Result<Json<Value>, Error> {
+    let incident = incident_from(incident)?;
+    let owner = state
+        .gate
+        .authorize(&incident, bearer(&headers), addr)
+        .await?;
+    let listed = state.gate.list(&owner).await?;
+    let invites: Vec<Value> = listed.iter().map(grant_json).collect();
+    Ok(Json(json!({ "invites": invites })))
+}
+
+/// `DELETE /api/incidents/{id}/invites/{invite}` (owner) → the revoked invite.
+pub async fn revoke_invite(
+    State(state): State<AppState>,
+    ClientAddr(addr): ClientAddr,
+    path: Result<Path<(String, String)>, PathRejection>,
+    headers: HeaderMap,
+) -> Result<Json<Value>, Error> {
+    let Path((incident, invite)) = path.map_err(|_| Error::InvalidIncidentId)?;
+    let incident = IncidentId::parse(&incident)?;
+    let owner = state
+        .gate
+        .authorize(&incident, bearer(&headers), addr)
+        .await?;
+    let invite = InviteId::parse(&invite).ok_or(Error::UnknownInvite)?;
+    let revoked = state.gate.revoke(&owner, &invite).await?;
+    Ok(Json(grant_json(&revoked)))
+}
+
+/// `GET /api/incidents/{id}/me` (any valid token) → the holder's role and invited name.
+pub async fn me(
+    State(state): State<AppState>,
+    ClientAddr(addr): ClientAddr,
+    incident: Result<Path<String>, PathRejection>,
+    headers: HeaderMap,
+) -> Result<Json<Value>, Error> {
+    let incident = incident_from(incident)?;
+    let grant = state
+        .gate
+        .authorize(&incident, bearer(&headers), addr)
+        .await?;
+    Ok(Json(json!({
+        "incident": grant.incident.as_str(),
+        "invite": grant.invite.as_str(),
+        "name": grant.name,
+        "role": grant.role.as_str(),
+        "expires_at": grant.expires_at_ms,
+    })))
+}
+
+fn incident_from(path: Result<Path<String>, PathRejection>) -> Result<IncidentId, Error> {
+    let Path(raw) = path.map_err(|_| Error::InvalidIncidentId)?;
+    IncidentId::parse(&raw)
+}
+
+fn parse_json<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, Error> {
+    if body.len() > MAX_BODY_BYTES {
+        return Err(Error::BadRequest(format!(
+            "request body too large: at most {MAX_BODY_BYTES} bytes"
+        )));
+    }
+    serde_json::from_slice(body).map_err(|e| Error::BadRequest(format!("invalid JSON body: {e}")))
+}
+
+/// One grant as the API shows it: never its secret or hash.
+fn grant_json(listed: &Listed) -> Value {
+    let grant: &Grant = &listed.grant;
+    json!({
+        "invite": grant.invite.as_str(),
+        "name": grant.name,
+        "role": grant.role.as_str(),
+        "created_at": grant.created_at_ms,
+        "expires_at": grant.expires_at_ms,
+        "revoked_at": grant.revoked_at_ms,
+        "last_seen_at": grant.last_seen_at_ms,
+        "connected": listed.connected,
+    })
+}
+
+/// `{base}/incident/{id}#invite={token}`: the app reads the token from the fragment, which
+/// browsers never send to a server.
+fn invite_link(
+    state: &AppState,
+    headers: &HeaderMap,
+    incident: &IncidentId,
+    token: &Token,
+) -> String {
+    let base = match &state.public_url {
+        Some(url) => url.clone(),
+        None => {
+            let host = headers
+                .get(header::HOST)
+                .and_then(|h| h.to_str().ok())
+                .filter(|h| h.bytes().all(|b| b.is_ascii_graphic()))
+                .unwrap_or("localhost");
+            format!("http://{host}")
+        }
+    };
+    format!("{base}/incident/{incident}#invite={}", token.reveal())
+}
