@@ -34,6 +34,20 @@ pub struct Config {
     #[arg(long, env = "FIREBREAK_CREATE_SECRET", hide_env_values = true)]
     pub create_secret: Option<String>,
 
+    /// Most websocket connections open at once from one client address; more are closed
+    /// with 1008. 0 means no limit (for load tests from one machine).
+    #[arg(
+        long,
+        env = "FIREBREAK_MAX_CONNECTIONS_PER_ADDRESS",
+        default_value_t = 512
+    )]
+    pub max_connections_per_address: usize,
+
+    /// Seconds after which a connection that sent nothing, not even an answer to the relay's
+    /// pings (sent every third of this), is closed with 1001.
+    #[arg(long, env = "FIREBREAK_IDLE_TIMEOUT", default_value_t = 75, value_parser = clap::value_parser!(u64).range(3..))]
+    pub idle_timeout: u64,
+
     /// The address people open Firebreak at (e.g. `https://firebreak.example.org`), used in
     /// invite links the API returns. Without it, links use the request's `Host` over http.
     #[arg(long, env = "FIREBREAK_PUBLIC_URL")]

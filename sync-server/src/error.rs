@@ -11,6 +11,8 @@ use crate::room::ProtocolError;
 pub mod close_code {
     /// The relay is shutting down; reconnect later.
     pub const GOING_AWAY: u16 = 1001;
+    /// Too many connections from one address.
+    pub const POLICY_VIOLATION: u16 = 1008;
     /// The message was not understood: text frame, malformed sync message, rejected update.
     pub const UNSUPPORTED_DATA: u16 = 1003;
     /// The message is larger than [`crate::http::ws::MAX_MESSAGE_BYTES`].
@@ -92,6 +94,12 @@ pub enum Error {
     #[error("lagging; reconnect to resync")]
     Lagging,
 
+    #[error("idle: no answer to pings for {seconds} s")]
+    Idle { seconds: u64 },
+
+    #[error("too many connections from this address (limit {limit})")]
+    TooManyConnections { limit: usize },
+
     #[error("relay shutting down")]
     ShuttingDown,
 
@@ -145,9 +153,10 @@ impl Error {
             Error::IncidentExists | Error::OwnerNotRevocable => StatusCode::CONFLICT,
             Error::Protocol(_) | Error::TextFrame => StatusCode::BAD_REQUEST,
             Error::MessageTooBig { .. } => StatusCode::PAYLOAD_TOO_LARGE,
-            Error::Lagging | Error::ShuttingDown | Error::RoomGone => {
+            Error::Lagging | Error::ShuttingDown | Error::RoomGone | Error::Idle { .. } => {
                 StatusCode::SERVICE_UNAVAILABLE
             }
+            Error::TooManyConnections { .. } => StatusCode::TOO_MANY_REQUESTS,
             Error::Load(_)
             | Error::StoreFailed
             | Error::RoomReset
@@ -172,6 +181,8 @@ impl Error {
             | Error::BadRequest(_) => close_code::UNSUPPORTED_DATA,
             Error::MessageTooBig { .. } => close_code::MESSAGE_TOO_BIG,
             Error::Lagging => close_code::TRY_AGAIN_LATER,
+            Error::Idle { .. } => close_code::GOING_AWAY,
+            Error::TooManyConnections { .. } => close_code::POLICY_VIOLATION,
             Error::ShuttingDown | Error::RoomGone => close_code::GOING_AWAY,
             Error::NotWebSocket(_)
             | Error::NotFound

@@ -25,6 +25,7 @@ use tokio::sync::mpsc;
 
 use crate::error::Error;
 use crate::incident_id::IncidentId;
+use crate::metrics::METRICS;
 use crate::peer::{CloseReason, Offer, PeerConn};
 use crate::room::{PeerId, Room};
 use crate::store::{Store, StoredIncident};
@@ -343,7 +344,11 @@ impl RoomActor {
                 let updates = std::mem::take(&mut batch.store);
                 let count = updates.len();
                 let id = self.incident.clone();
+                let started = std::time::Instant::now();
                 let stored = blocking(&self.registry.store, move |s| s.append(&id, &updates)).await;
+                if stored.is_ok() {
+                    METRICS.stored(count, started.elapsed());
+                }
                 if let Err(error) = stored {
                     tracing::error!(incident = %self.incident, %error, count, "could not store updates; dropping the room");
                     self.stop(&mut mailbox, &Error::StoreFailed).await;

@@ -11,6 +11,7 @@ use tokio_util::sync::CancellationToken;
 use crate::access::gate::Gate;
 use crate::config::Config;
 use crate::error::Error;
+use crate::http::ws::AddressLimit;
 use crate::http::{app, AppState};
 use crate::registry::Registry;
 use crate::store::{Grants, SqliteStore, Store};
@@ -37,6 +38,8 @@ pub async fn run(config: Config) -> Result<(), Error> {
             .public_url
             .as_deref()
             .map(|u| u.trim_end_matches('/').to_owned()),
+        connections: AddressLimit::new(config.max_connections_per_address),
+        idle_after: Duration::from_secs(config.idle_timeout),
         dist: config.dist.clone(),
         shutdown: shutdown.clone(),
     };

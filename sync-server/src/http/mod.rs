@@ -22,6 +22,10 @@ pub struct AppState {
     pub gate: Gate,
     /// Where people open Firebreak, for invite links; `None` uses the request's `Host`.
     pub public_url: Option<String>,
+    /// Open connections per client address.
+    pub connections: ws::AddressLimit,
+    /// A connection silent for this long (no pong either) is closed.
+    pub idle_after: std::time::Duration,
     /// Directory of the built app.
     pub dist: PathBuf,
     /// Cancelled when the relay shuts down; open websockets close with 1001.
@@ -33,6 +37,7 @@ pub fn app(state: AppState) -> Router {
     let static_app = static_files::router(&state.dist);
     Router::new()
         .route("/healthz", get(routes::healthz))
+        .route("/metrics", get(routes::metrics))
         .route("/sync/{*incident}", any(ws::sync_socket))
         .route("/sync", any(routes::missing_incident_id))
         .route("/sync/", any(routes::missing_incident_id))

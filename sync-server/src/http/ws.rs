@@ -2,7 +2,9 @@
 //! the socket go to the room in order; frames the room queues for this peer are written by a
 //! separate task, so the room never waits on a socket.
 
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::net::IpAddr;
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
 use axum::extract::rejection::PathRejection;
@@ -24,6 +26,7 @@ use super::{bearer, AppState, ClientAddr};
 use crate::access::Grant;
 use crate::error::Error;
 use crate::incident_id::IncidentId;
+use crate::metrics::METRICS;
 use crate::peer::{CloseSignal, PeerConn, PEER_QUEUE_FRAMES};
 use crate::registry::RoomLink;
 use crate::room::Access;
@@ -70,12 +73,23 @@ pub async fn sync_socket(
     };
     let query_token = query.ok().and_then(|Query(q)| q.token);
     let token = query_token.as_deref().or_else(|| bearer(&headers));
-    let access = state.gate.authorize(&incident, token, addr).await;
+    let slot = state.connections.take(addr);
+    let access = match slot {
+        Ok(slot) => state
+            .gate
+            .authorize(&incident, token, addr)
+            .await
+            .map(|grant| (grant, slot)),
+        Err(error) => Err(error),
+    };
     let upgrade = upgrade
         .max_message_size(SOCKET_READ_LIMIT)
         .max_frame_size(SOCKET_READ_LIMIT);
     match access {
-        Ok(grant) => upgrade.on_upgrade(move |socket| serve(socket, grant, state)),
+        Ok((grant, slot)) => upgrade.on_upgrade(move |socket| async move {
+            serve(socket, grant, state).await;
+            drop(slot);
+        }),
         Err(error) => {
             tracing::info!(%incident, code = error.close_code(), reason = %error, "connection refused");
             upgrade.on_upgrade(move |socket| refuse(socket, error))
@@ -83,8 +97,67 @@ pub async fn sync_socket(
     }
 }
 
+/// Counts open connections per client address and refuses more than the limit.
+#[derive(Clone)]
+pub struct AddressLimit {
+    limit: usize,
+    open: Arc<Mutex<HashMap<IpAddr, usize>>>,
+}
+
+/// One connection's place in its address's count; dropping it frees the place.
+pub struct Slot {
+    limit: AddressLimit,
+    addr: Option<IpAddr>,
+}
+
+impl AddressLimit {
+    /// `limit` connections per address; 0 for no limit.
+    pub fn new(limit: usize) -> Self {
+        Self {
+            limit,
+            open: Arc::default(),
+        }
+    }
+
+    fn open(&self) -> MutexGuard<'_, HashMap<IpAddr, usize>> {
+        self.open.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Takes a place for a connection from `addr`, or refuses it.
+    pub fn take(&self, addr: Option<IpAddr>) -> Result<Slot, Error> {
+        let counted = addr.filter(|_| self.limit > 0);
+        if let Some(addr) = counted {
+            let mut open = self.open();
+            let count = open.entry(addr).or_insert(0);
+            if *count >= self.limit {
+                return Err(Error::TooManyConnections { limit: self.limit });
+            }
+            *count += 1;
+        }
+        Ok(Slot {
+            limit: self.clone(),
+            addr: counted,
+        })
+    }
+}
+
+impl Drop for Slot {
+    fn drop(&mut self) {
+        if let Some(addr) = self.addr {
+            let mut open = self.limit.open();
+            if let Some(count) = open.get_mut(&addr) {
+                *count -= 1;
+                if *count == 0 {
+                    open.remove(&addr);
+                }
+            }
+        }
+    }
+}
+
 /// Closes a connection that was not let in: only the close frame is ever sent.
 async fn refuse(mut socket: WebSocket, error: Error) {
+    METRICS.closed_with(error.close_code());
     let frame = CloseFrame {
         code: error.close_code(),
         reason: error.close_reason().into(),
@@ -100,11 +173,21 @@ async fn refuse(mut socket: WebSocket, error: Error) {
 /// Runs one connection until the peer leaves, is closed by the room, is revoked, or the
 /// relay stops.
 pub async fn serve(socket: WebSocket, grant: Grant, state: AppState) {
+    let _open = METRICS.connection_opened();
     let incident = grant.incident.clone();
     let (sink, mut stream) = socket.split();
     let (frames, queued) = mpsc::channel(PEER_QUEUE_FRAMES);
     let close = Arc::new(CloseSignal::new());
-    let mut writer = tokio::spawn(write_frames(sink, queued, Arc::clone(&close)));
+    // Pings every third of the idle time; browsers and stock clients answer with a pong. A
+    // connection silent for the whole idle time (a phone that lost its network leaves a
+    // half-open socket) is closed, so such sockets do not pile up.
+    let idle_after = state.idle_after;
+    let mut writer = tokio::spawn(write_frames(
+        sink,
+        queued,
+        Arc::clone(&close),
+        idle_after / 3,
+    ));
     // Revoking the grant closes this connection through `close`.
     let _connected = state.gate.connected(&grant, Arc::clone(&close));
     let (registry, shutdown) = (&state.registry, &state.shutdown);
@@ -121,7 +204,7 @@ pub async fn serve(socket: WebSocket, grant: Grant, state: AppState) {
     match registry.join(&incident, conn).await {
         Ok(link) => {
             tracing::debug!(%incident, peer = link.peer(), "peer joined");
-            read_frames(&mut stream, &link, &close, shutdown).await;
+            read_frames(&mut stream, &link, &close, shutdown, idle_after).await;
             tracing::debug!(%incident, peer = link.peer(), "peer left");
             link.leave().await;
         }
@@ -152,6 +235,7 @@ async fn read_frames(
     link: &RoomLink,
     close: &CloseSignal,
     shutdown: &CancellationToken,
+    idle_after: Duration,
 ) {
     loop {
         let message = tokio::select! {
@@ -161,10 +245,17 @@ async fn read_frames(
                 close.close_with(&Error::ShuttingDown);
                 return;
             }
-            message = stream.next() => message,
+            message = tokio::time::timeout(idle_after, stream.next()) => match message {
+                Ok(message) => message,
+                Err(_) => {
+                    close.close_with(&Error::Idle { seconds: idle_after.as_secs() });
+                    return;
+                }
+            },
         };
         match message {
             Some(Ok(Message::Binary(bytes))) => {
+                METRICS.frame_in(bytes.len());
                 if bytes.len() > MAX_MESSAGE_BYTES {
                     close.close_with(&Error::MessageTooBig {
                         limit: MAX_MESSAGE_BYTES,
@@ -215,13 +306,22 @@ async fn write_frames(
     mut sink: SplitSink<WebSocket, Message>,
     mut queued: mpsc::Receiver<Bytes>,
     close: Arc<CloseSignal>,
+    ping_every: Duration,
 ) {
+    let mut ping = tokio::time::interval_at(tokio::time::Instant::now() + ping_every, ping_every);
     loop {
         tokio::select! {
             biased;
             () = close.closed() => break,
+            _ = ping.tick() => {
+                if sink.send(Message::Ping(Bytes::new())).await.is_err() {
+                    close.finish();
+                    return;
+                }
+            }
             frame = queued.recv() => match frame {
                 Some(frame) => {
+                    METRICS.frame_out(frame.len());
                     tokio::select! {
                         biased;
                         () = close.closed() => break,
@@ -238,6 +338,7 @@ async fn write_frames(
         }
     }
     if let Some(reason) = close.reason() {
+        METRICS.closed_with(reason.code);
         let frame = CloseFrame {
             code: reason.code,
             reason: reason.reason.into(),

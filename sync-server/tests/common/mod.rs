@@ -397,6 +397,65 @@ impl Client {
         }
     }
 
+    /// Appends `text` to the summary and tries to send it; a dead connection is fine (the
+    /// edit stays in the document and goes up on the next connect).
+    pub async fn type_text_offline_ok(&mut self, text: &str) {
+        let update = {
+            let summary = self.doc.get_or_insert_text("summary");
+            let mut txn = self.doc.transact_mut();
+            let len = summary.len(&txn);
+            summary.insert(&mut txn, len, text);
+            txn.encode_update_v1()
+        };
+        if self.closed.is_none() {
+            let frame = Message::Sync(SyncMessage::Update(update)).encode_v1();
+            if self
+                .socket
+                .send(WsMessage::Binary(frame.into()))
+                .await
+                .is_err()
+            {
+                self.closed = Some(Closed {
+                    code: 1006,
+                    reason: "send failed".into(),
+                });
+            }
+        }
+    }
+
+    /// Handles whatever arrives within `wait`, without failing on a closed connection.
+    pub async fn pump_for(&mut self, wait: Duration) {
+        let deadline = tokio::time::Instant::now() + wait;
+        while self.closed.is_none() {
+            match tokio::time::timeout_at(deadline, self.socket.next()).await {
+                Ok(next) => self.handle(next).await,
+                Err(_) => return,
+            }
+        }
+    }
+
+    /// Connects this client's document to `relay` again (after a relay restart), as the
+    /// owner, and sends SyncStep1; the relay's SyncStep1 is answered with what it lacks.
+    pub async fn reconnect(&mut self, relay: &Relay, incident: &str) {
+        let token = relay.owner_token(incident);
+        let url = format!("{}?token={token}", relay.ws_url(incident));
+        let (socket, _) = tokio_tungstenite::connect_async(url)
+            .await
+            .expect("websocket connects");
+        self.socket = socket;
+        self.closed = None;
+        self.synced = false;
+        let sv = self.doc.transact().state_vector();
+        self.send_message(Message::Sync(SyncMessage::SyncStep1(sv)))
+            .await;
+    }
+
+    /// Reads and handles one websocket message (or the end of the stream).
+    pub async fn pump_once(&mut self) {
+        let next = self.socket.next().await;
+        self.handle(next).await;
+    }
+
     /// Waits for the relay to close this connection and returns its code and reason.
     pub async fn expect_closed(&mut self) -> Closed {
         let deadline = tokio::time::Instant::now() + TIMEOUT;
