@@ -15,6 +15,13 @@ cargo clippy -p app --target wasm32-unknown-unknown -- -D warnings
 say "model and relay tests"
 cargo test --workspace --exclude app
 
+say "fuzz smoke: the relay's room under arbitrary frames (60 s, coverage-guided)"
+fuzz_found="$(mktemp -d)"
+trap 'rm -rf "$fuzz_found"' EXIT
+# New inputs go to a temporary directory; the kept corpus and the regressions are only read.
+(cd "$ROOT/sync-server/fuzz" && cargo fuzz run --sanitizer none room_frames \
+  "$fuzz_found" corpus/room_frames regressions -- -max_total_time=60 -print_final_stats=1)
+
 build_release
 say "stock Yjs and browser tests (Playwright, Chromium)"
 cd "$ROOT/tests"

@@ -177,46 +177,67 @@ impl Room {
         // returning an error. Decoding changes no state, so a panic here is just bad input.
         let messages = catch_unwind(|| decode_frame(frame))
             .map_err(|_| ProtocolError::Malformed("message crashed the decoder".to_owned()))??;
+        // Every update of the frame is decoded before anything is applied, so a frame is
+        // refused as a whole: never half applied with the applied half left unstored.
+        let mut decoded = Vec::with_capacity(messages.len());
+        for message in &messages {
+            decoded.push(match message {
+                Message::Sync(SyncMessage::SyncStep2(bytes) | SyncMessage::Update(bytes)) => {
+                    Some(decode_update(bytes)?)
+                }
+                _ => None,
+            });
+        }
         let mut outcome = Outcome::default();
-        for message in messages {
-            self.handle(peer, message, &mut outcome)?;
+        for (message, update) in messages.into_iter().zip(decoded) {
+            self.handle(peer, message, update, &mut outcome)?;
         }
         Ok(outcome)
     }
 
+    /// Handles one message; `update` is the decoded update of a SyncStep2 or Update.
     fn handle(
         &mut self,
         peer: PeerId,
         message: Message,
+        update: Option<Update>,
         outcome: &mut Outcome,
     ) -> Result<(), ProtocolError> {
         match message {
             Message::Sync(SyncMessage::SyncStep1(state_vector)) => {
-                let diff = self
-                    .awareness
-                    .doc()
-                    .transact()
-                    .encode_state_as_update_v1(&state_vector);
+                // With pending parts, yrs may panic encoding some diffs (see `still_encodes`).
+                let doc = self.awareness.doc();
+                let diff = catch_unwind(AssertUnwindSafe(|| {
+                    doc.transact().encode_state_as_update_v1(&state_vector)
+                }))
+                .map_err(|_| {
+                    self.poisoned = true;
+                    ProtocolError::Poisoned
+                })?;
                 outcome
                     .reply
                     .push(Message::Sync(SyncMessage::SyncStep2(diff)).encode_v1());
             }
-            Message::Sync(SyncMessage::SyncStep2(update))
-            | Message::Sync(SyncMessage::Update(update)) => {
+            Message::Sync(SyncMessage::SyncStep2(bytes))
+            | Message::Sync(SyncMessage::Update(bytes)) => {
+                let update = match update {
+                    Some(update) => update,
+                    None => decode_update(&bytes)?,
+                };
                 if self.peers.get(&peer).map(|p| p.access) == Some(Access::ReadOnly) {
                     // Nothing new (a viewer answering our SyncStep1 with what it got from
                     // us) is fine and ignored; anything new is refused before it is applied.
-                    return if self.adds_anything(&update)? {
+                    return if self.adds_anything(&update) {
                         Err(ProtocolError::ReadOnly)
                     } else {
                         Ok(())
                     };
                 }
-                if self.apply(&update)? {
+                if self.apply(update)? {
                     outcome
                         .broadcast
-                        .push(Message::Sync(SyncMessage::Update(update.clone())).encode_v1());
-                    outcome.store.push(update);
+                        .push(Message::Sync(SyncMessage::Update(bytes.clone())).encode_v1());
+                    outcome.store.push(bytes);
                 }
             }
             Message::Awareness(update) => {
@@ -255,12 +276,9 @@ impl Room {
         Ok(())
     }
 
-    /// Decodes and applies one update. `Ok(false)` means it carried nothing (an empty
-    /// SyncStep2 is what a client with nothing new answers our SyncStep1 with).
-    fn apply(&mut self, bytes: &[u8]) -> Result<bool, ProtocolError> {
-        let update = catch_unwind(|| Update::decode_v1(bytes))
-            .map_err(|_| ProtocolError::Malformed("update crashed the decoder".to_owned()))?
-            .map_err(|e| ProtocolError::Malformed(format!("update does not decode: {e}")))?;
+    /// Applies one decoded update. `Ok(false)` means it carried nothing (an empty SyncStep2
+    /// is what a client with nothing new answers our SyncStep1 with).
+    fn apply(&mut self, update: Update) -> Result<bool, ProtocolError> {
         if update.is_empty() {
             return Ok(false);
         }
@@ -270,7 +288,14 @@ impl Room {
             txn.apply_update(update)
         }));
         match applied {
-            Ok(Ok(())) => Ok(true),
+            Ok(Ok(())) if self.still_encodes() => Ok(true),
+            // Some out-of-order updates leave yrs with pending parts that it cannot encode
+            // again (found by fuzzing): every later sync or compaction would panic. The
+            // update is not stored; the room reloads from storage without it.
+            Ok(Ok(())) => {
+                self.poisoned = true;
+                Err(ProtocolError::Poisoned)
+            }
             // The update may have been integrated halfway: the in-memory document no longer
             // matches storage, so the room must be reloaded as well.
             Ok(Err(e)) => {
@@ -284,14 +309,26 @@ impl Room {
         }
     }
 
+    /// Whether the whole document can still be encoded (what compaction stores). Only
+    /// pending parts (updates waiting for an earlier one) can break that, so only then is it
+    /// checked. That costs one encoding of the document per update while something is
+    /// pending, which well-behaved clients never cause.
+    fn still_encodes(&self) -> bool {
+        let txn = self.awareness.doc().transact();
+        if !txn.has_missing_updates() {
+            return true;
+        }
+        catch_unwind(AssertUnwindSafe(|| {
+            txn.encode_state_as_update_v1(&StateVector::default())
+        }))
+        .is_ok()
+    }
+
     /// Whether applying `bytes` would change the document: an insertion it does not have, or
     /// a deletion of something not yet deleted. Changes nothing.
-    fn adds_anything(&self, bytes: &[u8]) -> Result<bool, ProtocolError> {
-        let update = catch_unwind(|| Update::decode_v1(bytes))
-            .map_err(|_| ProtocolError::Malformed("update crashed the decoder".to_owned()))?
-            .map_err(|e| ProtocolError::Malformed(format!("update does not decode: {e}")))?;
+    fn adds_anything(&self, update: &Update) -> bool {
         if update.is_empty() {
-            return Ok(false);
+            return false;
         }
         let txn = self.awareness.doc().transact();
         let known = txn.state_vector();
@@ -300,10 +337,10 @@ impl Room {
             .iter()
             .any(|(client, ranges)| ranges.iter().any(|r| r.end > known.get(client)));
         if inserts_new {
-            return Ok(true);
+            return true;
         }
         if update.delete_set().is_empty() {
-            return Ok(false);
+            return false;
         }
         let deleted = txn.snapshot().delete_set;
         for (client, ranges) in update.delete_set().iter() {
@@ -315,11 +352,11 @@ impl Room {
             have.sort_unstable();
             for wanted in ranges.iter() {
                 if !covered(&have, wanted.start, wanted.end) {
-                    return Ok(true);
+                    return true;
                 }
             }
         }
-        Ok(false)
+        false
     }
 
     /// Removes a peer and returns the frames telling everyone else that the awareness
@@ -370,6 +407,14 @@ impl Room {
     pub fn state_vector(&self) -> StateVector {
         self.awareness.doc().transact().state_vector()
     }
+}
+
+/// Decodes a Yjs v1 update. yrs asserts on some invalid input (client ids over 53 bits)
+/// instead of returning an error; decoding changes no state, so a panic is just bad input.
+fn decode_update(bytes: &[u8]) -> Result<Update, ProtocolError> {
+    catch_unwind(|| Update::decode_v1(bytes))
+        .map_err(|_| ProtocolError::Malformed("update crashed the decoder".to_owned()))?
+        .map_err(|e| ProtocolError::Malformed(format!("update does not decode: {e}")))
 }
 
 /// Whether the sorted ranges `have` cover `start..end` completely.
@@ -450,10 +495,16 @@ pub fn fuzz_frames(data: &[u8]) {
             }
         }
     }
-    let snapshot = room.snapshot();
+    // The stored updates rebuild the same document: the same items, the same deletions.
+    // (The bytes may differ: yrs merges blocks applied in one transaction.)
     let reloaded = Room::load(None, stored.iter().map(Vec::as_slice))
         .expect("every stored update was applied once, so it must reload");
-    assert_eq!(reloaded.snapshot().len(), snapshot.len());
+    let live = room.awareness.doc().transact().snapshot();
+    let again = reloaded.awareness.doc().transact().snapshot();
+    assert_eq!(live, again, "the stored updates rebuild the live document");
+    // Both still encode (compaction would store this).
+    room.snapshot();
+    reloaded.snapshot();
 }
 
 #[cfg(test)]
@@ -590,6 +641,34 @@ mod tests {
             assert_eq!(room.snapshot(), snapshot, "the room is untouched");
         }
         assert!(!room.is_poisoned());
+    }
+
+    #[test]
+    fn an_update_that_would_break_encoding_resets_the_room_instead_of_crashing_it() {
+        // Found by the fuzzer: frames whose pending parts yrs cannot encode again. Before
+        // the check, the next SyncStep1 answer or compaction panicked.
+        let input = include_bytes!("../fuzz/regressions/pending-update-breaks-encoding");
+        fuzz_frames(input);
+    }
+
+    #[test]
+    fn a_frame_with_one_bad_update_is_refused_whole_and_applies_nothing() {
+        // Found by the fuzzer: a good SyncStep2 followed, in the same frame, by an update
+        // that does not decode. The good half used to be applied but never stored.
+        let mut room = Room::new();
+        room.join(1);
+        let good = Client::new().type_text("applied?");
+        let mut frame = Message::Sync(SyncMessage::SyncStep2(good)).encode_v1();
+        frame.extend(update_frame(vec![]));
+        let before = room.snapshot();
+        assert!(matches!(
+            room.receive(1, &frame),
+            Err(ProtocolError::Malformed(_))
+        ));
+        assert_eq!(room.snapshot(), before);
+        fuzz_frames(include_bytes!("../fuzz/regressions/reload-differs"));
+        fuzz_frames(include_bytes!("../fuzz/regressions/reload-differs-2"));
+        fuzz_frames(include_bytes!("../fuzz/regressions/full-encoding-panics"));
     }
 
     #[test]

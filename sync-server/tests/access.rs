@@ -447,3 +447,25 @@ async fn secrets_never_reach_the_log_even_at_debug_level() {
         );
     }
 }
+
+#[tokio::test]
+async fn an_open_connection_is_closed_when_its_invite_expires() {
+    let (_tmp, data, dist) = dirs();
+    let relay = Relay::start(&data, &dist);
+    let owner = relay.owner_token("inc-expire");
+    let (status, invite) = relay.post_json(
+        "/api/incidents/inc-expire/invites",
+        Some(&owner),
+        r#"{"name":"Temp","role":"editor","expires_in_hours":0.0005}"#,
+    );
+    assert_eq!(status, 201, "{invite}");
+    let token = invite["token"].as_str().unwrap().to_owned();
+    let mut temp = Client::connect_with(&relay, "inc-expire", Some(&token)).await;
+    temp.pump_until(|c| c.synced).await;
+    let closed = temp.expect_closed().await;
+    assert_eq!(
+        (closed.code, closed.reason.as_str()),
+        (4411, "invite expired")
+    );
+    expect_refused(&relay, "inc-expire", Some(&token), 4411).await;
+}

@@ -1,8 +1,10 @@
 //! Slows down guessing: an address with too many failed attempts in a window is refused
 //! without its secret being checked, until the window ends.
 //!
-//! Only failures count, so people behind one NAT who hold valid links are not affected by
-//! each other. Times are passed in, so the rules are tested without waiting.
+//! Only failures count: people behind one NAT who open valid links never use up the budget.
+//! Once an address is blocked, though, everyone behind it waits out the window, valid link
+//! or not (checking the secret would tell a guesser when it is right). Times are passed in,
+//! so the rules are tested without waiting.
 
 use std::collections::HashMap;
 use std::net::IpAddr;

@@ -5,7 +5,8 @@
 //! an invite's token when it is created. They are never logged.
 
 use axum::extract::rejection::PathRejection;
-use axum::extract::{Path, State};
+use axum::extract::{FromRequestParts, Path, RawPathParams, State};
+use axum::http::request::Parts;
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
@@ -74,16 +75,10 @@ pub async fn create_incident(
 /// `POST /api/incidents/{id}/invites` (owner) → 201 with the invite, its token and link.
 pub async fn create_invite(
     State(state): State<AppState>,
-    ClientAddr(addr): ClientAddr,
-    incident: Result<Path<String>, PathRejection>,
+    Caller(owner): Caller,
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, Error> {
-    let incident = incident_from(incident)?;
-    let owner = state
-        .gate
-        .authorize(&incident, bearer(&headers), addr)
-        .await?;
     let request: CreateInvite = parse_json(&body)?;
     let role = Role::parse(&request.role)
         .ok_or_else(|| Error::BadRequest("role: an invite is \"editor\" or \"viewer\"".into()))?;
@@ -96,22 +91,15 @@ pub async fn create_invite(
         connected: 0,
     });
     body["token"] = json!(token.reveal());
-    body["link"] = json!(invite_link(&state, &headers, &incident, &token));
+    body["link"] = json!(invite_link(&state, &headers, &owner.incident, &token));
     Ok((StatusCode::CREATED, Json(body)).into_response())
 }
 
 /// `GET /api/incidents/{id}/invites` (owner) → `{"invites": [...]}`, no secrets.
 pub async fn list_invites(
     State(state): State<AppState>,
-    ClientAddr(addr): ClientAddr,
-    incident: Result<Path<String>, PathRejection>,
-    headers: HeaderMap,
+    Caller(owner): Caller,
 ) -> Result<Json<Value>, Error> {
-    let incident = incident_from(incident)?;
-    let owner = state
-        .gate
-        .authorize(&incident, bearer(&headers), addr)
-        .await?;
     let listed = state.gate.list(&owner).await?;
     let invites: Vec<Value> = listed.iter().map(grant_json).collect();
     Ok(Json(json!({ "invites": invites })))
@@ -120,33 +108,17 @@ pub async fn list_invites(
 /// `DELETE /api/incidents/{id}/invites/{invite}` (owner) → the revoked invite.
 pub async fn revoke_invite(
     State(state): State<AppState>,
-    ClientAddr(addr): ClientAddr,
+    Caller(owner): Caller,
     path: Result<Path<(String, String)>, PathRejection>,
-    headers: HeaderMap,
 ) -> Result<Json<Value>, Error> {
-    let Path((incident, invite)) = path.map_err(|_| Error::InvalidIncidentId)?;
-    let incident = IncidentId::parse(&incident)?;
-    let owner = state
-        .gate
-        .authorize(&incident, bearer(&headers), addr)
-        .await?;
+    let Path((_, invite)) = path.map_err(|_| Error::UnknownInvite)?;
     let invite = InviteId::parse(&invite).ok_or(Error::UnknownInvite)?;
     let revoked = state.gate.revoke(&owner, &invite).await?;
     Ok(Json(grant_json(&revoked)))
 }
 
 /// `GET /api/incidents/{id}/me` (any valid token) → the holder's role and invited name.
-pub async fn me(
-    State(state): State<AppState>,
-    ClientAddr(addr): ClientAddr,
-    incident: Result<Path<String>, PathRejection>,
-    headers: HeaderMap,
-) -> Result<Json<Value>, Error> {
-    let incident = incident_from(incident)?;
-    let grant = state
-        .gate
-        .authorize(&incident, bearer(&headers), addr)
-        .await?;
+pub async fn me(Caller(grant): Caller) -> Result<Json<Value>, Error> {
     Ok(Json(json!({
         "incident": grant.incident.as_str(),
         "invite": grant.invite.as_str(),
@@ -156,9 +128,33 @@ pub async fn me(
     })))
 }
 
-fn incident_from(path: Result<Path<String>, PathRejection>) -> Result<IncidentId, Error> {
-    let Path(raw) = path.map_err(|_| Error::InvalidIncidentId)?;
-    IncidentId::parse(&raw)
+/// The grant of whoever calls an `/api/incidents/{incident}/…` route, from the bearer
+/// token: the route's incident must be the token's.
+pub struct Caller(pub Grant);
+
+impl FromRequestParts<AppState> for Caller {
+    type Rejection = Error;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Error> {
+        let params = RawPathParams::from_request_parts(parts, state)
+            .await
+            .map_err(|_| Error::InvalidIncidentId)?;
+        let raw = params
+            .iter()
+            .find_map(|(key, value)| (key == "incident").then_some(value))
+            .ok_or(Error::InvalidIncidentId)?;
+        let incident = IncidentId::parse(raw)?;
+        let ClientAddr(addr) = match ClientAddr::from_request_parts(parts, state).await {
+            Ok(addr) => addr,
+            Err(never) => match never {},
+        };
+        let token = bearer(&parts.headers);
+        state
+            .gate
+            .authorize(&incident, token, addr)
+            .await
+            .map(Caller)
+    }
 }
 
 fn parse_json<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, Error> {

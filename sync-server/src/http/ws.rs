@@ -23,6 +23,7 @@ use tokio_util::sync::CancellationToken;
 use serde::Deserialize;
 
 use super::{bearer, AppState, ClientAddr};
+use crate::access::gate::now_ms;
 use crate::access::Grant;
 use crate::error::Error;
 use crate::incident_id::IncidentId;
@@ -188,8 +189,16 @@ pub async fn serve(socket: WebSocket, grant: Grant, state: AppState) {
         Arc::clone(&close),
         idle_after / 3,
     ));
-    // Revoking the grant closes this connection through `close`.
+    // Revoking the grant closes this connection through `close`; so does its expiry.
     let _connected = state.gate.connected(&grant, Arc::clone(&close));
+    let expiry = grant.expires_at_ms.map(|at| {
+        let left = Duration::from_millis(u64::try_from(at - now_ms()).unwrap_or(0));
+        let close = Arc::clone(&close);
+        tokio::spawn(async move {
+            tokio::time::sleep(left).await;
+            close.close_with(&Error::Expired);
+        })
+    });
     let (registry, shutdown) = (&state.registry, &state.shutdown);
 
     let conn = PeerConn {
@@ -212,6 +221,9 @@ pub async fn serve(socket: WebSocket, grant: Grant, state: AppState) {
             tracing::warn!(%incident, %error, "could not join room");
             close.close_with(&error);
         }
+    }
+    if let Some(expiry) = expiry {
+        expiry.abort();
     }
     close.finish();
     // Keep reading (and discarding) while the writer says goodbye: a socket closed with

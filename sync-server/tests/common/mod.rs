@@ -346,15 +346,18 @@ impl Client {
 
     /// Appends `text` to the summary and sends the update.
     pub async fn type_text(&mut self, text: &str) {
-        let update = {
-            let summary = self.doc.get_or_insert_text("summary");
-            let mut txn = self.doc.transact_mut();
-            let len = summary.len(&txn);
-            summary.insert(&mut txn, len, text);
-            txn.encode_update_v1()
-        };
+        let update = self.append_locally(text);
         self.send_message(Message::Sync(SyncMessage::Update(update)))
             .await;
+    }
+
+    /// Appends `text` to the summary of the local document; returns the update.
+    fn append_locally(&mut self, text: &str) -> Vec<u8> {
+        let summary = self.doc.get_or_insert_text("summary");
+        let mut txn = self.doc.transact_mut();
+        let len = summary.len(&txn);
+        summary.insert(&mut txn, len, text);
+        txn.encode_update_v1()
     }
 
     pub async fn set_awareness(&mut self, clock: u32, json: &str) {
@@ -400,13 +403,7 @@ impl Client {
     /// Appends `text` to the summary and tries to send it; a dead connection is fine (the
     /// edit stays in the document and goes up on the next connect).
     pub async fn type_text_offline_ok(&mut self, text: &str) {
-        let update = {
-            let summary = self.doc.get_or_insert_text("summary");
-            let mut txn = self.doc.transact_mut();
-            let len = summary.len(&txn);
-            summary.insert(&mut txn, len, text);
-            txn.encode_update_v1()
-        };
+        let update = self.append_locally(text);
         if self.closed.is_none() {
             let frame = Message::Sync(SyncMessage::Update(update)).encode_v1();
             if self
