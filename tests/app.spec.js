@@ -11,11 +11,13 @@ import {
   createIncident,
   expectSameValue,
   expectSynced,
+  incidentUrl,
   openIncident,
   readStatus,
   section,
   shareLink,
   status,
+  tokenOf,
 } from './support/app.js';
 
 const artifacts = path.join(path.dirname(fileURLToPath(import.meta.url)), 'test-results', 'artifacts');
@@ -26,7 +28,7 @@ async function twoPeopleOnOneIncident(person, relay, title = 'Two people') {
   const b = await person('B');
   const id = await createIncident(a.page, relay.url, { name: 'Alice', title });
   await expectSynced(a.page);
-  await openIncident(b.page, shareLink(a.page), { name: 'Bob' });
+  await openIncident(b.page, await shareLink(a.page, { name: 'Bob' }), { name: 'Bob' });
   await expectSynced(b.page);
   return { a, b, id };
 }
@@ -91,7 +93,7 @@ test.describe('two people on one incident', () => {
 
     // Both devices list the incident on their home page, linking back to it.
     for (const page of [a.page, b.page]) {
-      const link = shareLink(page);
+      const link = incidentUrl(page);
       await page.goto(`${relay.url}/`);
       const entry = page
         .getByRole('list', { name: 'Incidents on this device' })
@@ -215,7 +217,8 @@ test.describe('two people on one incident', () => {
     const a = await person('A');
     await createIncident(a.page, relay.url, { name: 'Alice', title: 'Two tabs' });
     await expectSynced(a.page);
-    const link = shareLink(a.page);
+    const invite = await shareLink(a.page, { name: 'Bob' });
+    const link = incidentUrl(a.page);
     await a.link.cut({ offline: false });
     const tab2 = await a.context.newPage();
     await openIncident(tab2, link);
@@ -237,7 +240,7 @@ test.describe('two people on one incident', () => {
     await a.link.restore();
     await expectSynced(a.page, 20_000);
     const b = await person('B');
-    await openIncident(b.page, link, { name: 'Bob' });
+    await openIncident(b.page, invite, { name: 'Bob' });
     await expect(section(b.page, 'details')).toHaveValue('typed in tab two. ');
     await expect(section(b.page, 'response')).toHaveValue('tab one again. ');
   });
@@ -285,7 +288,9 @@ test.describe('two people on one incident', () => {
     const id = await createIncident(a.page, relay.url, { name: 'Alice', title: 'Yjs ecosystem' });
     await expectSynced(a.page);
 
-    const y = yclients(relay.wsUrl, id, { name: 'stock Yjs' });
+    // A stock client joins like anyone else: invited, with its own token.
+    const token = tokenOf(await shareLink(a.page, { name: 'Yjs bot' }));
+    const y = yclients(relay.wsUrl, id, { name: 'stock Yjs', params: { token } });
     await y.synced();
     await expect.poll(() => y.map('meta').get('title')).toBe('Yjs ecosystem');
 
@@ -341,7 +346,7 @@ test.describe('on a phone and for everyone', () => {
     await phone.page.screenshot({ path: file, fullPage: true, scale: 'css' });
     await testInfo.attach('phone-incident', { path: file, contentType: 'image/png' });
 
-    await openIncident(laptop.page, shareLink(phone.page), { name: 'Lee' });
+    await openIncident(laptop.page, await shareLink(phone.page, { name: 'Lee' }), { name: 'Lee' });
     await expect(section(laptop.page, 'summary')).toHaveValue('Reported from the gate, device was encrypted. ');
   });
 

@@ -6,7 +6,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { test, expect } from './support/fixtures.js';
-import { createIncident, expectSynced, openIncident, shareLink } from './support/app.js';
+import { createIncident, expectSynced, incidentUrl, openIncident, shareLink, tokenOf } from './support/app.js';
 import {
   addEvent,
   addIndicator,
@@ -34,7 +34,7 @@ async function twoPeople(person, relay, title, options = {}) {
   const b = await person('B', options);
   await createIncident(a.page, relay.url, { name: 'Alice', title });
   await expectSynced(a.page);
-  await openIncident(b.page, shareLink(a.page), { name: 'Bob' });
+  await openIncident(b.page, await shareLink(a.page, { name: 'Bob' }), { name: 'Bob' });
   await expectSynced(b.page);
   return { a, b };
 }
@@ -152,10 +152,12 @@ test.describe('a large incident', () => {
     const a = await person('A');
     const id = await createIncident(a.page, relay.url, { name: 'Alice', title: 'Big import' });
     await expectSynced(a.page);
-    const link = shareLink(a.page);
+    const link = incidentUrl(a.page);
+    // The importer is invited like anyone else, and joins with its own token.
+    const token = tokenOf(await shareLink(a.page, { name: 'Importer' }));
     await a.page.goto('about:blank');
 
-    const importer = yclients(relay.wsUrl, id, { name: 'importer' });
+    const importer = yclients(relay.wsUrl, id, { name: 'importer', params: { token } });
     await importer.synced();
     seedTimeline(importer, Y, N);
 

@@ -5,7 +5,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { test, expect } from './support/fixtures.js';
-import { createIncident, expectSynced, openIncident, section, shareLink } from './support/app.js';
+import { createIncident, expectSynced, incidentUrl, openIncident, section, shareLink } from './support/app.js';
 import { distDir, startRelay } from './support/relay.js';
 
 /** Waits until the page is controlled by the service worker (it has kept the app). */
@@ -22,7 +22,8 @@ for (const device of ['laptop', 'phone']) {
     const a = await person(`Alice on a ${device}`, options);
     const b = await person('Bob');
     await createIncident(a.page, relay.url, { name: 'Alice', title: 'Edited on a plane' });
-    const link = shareLink(a.page);
+    const link = incidentUrl(a.page);
+    const invite = await shareLink(a.page, { name: 'Bob' });
     await section(a.page, 'summary').fill('Boarding now. ');
     await expectSynced(a.page);
     await appKeptForOffline(a.page);
@@ -55,7 +56,7 @@ for (const device of ['laptop', 'phone']) {
     await a.link.restore();
     await expectSynced(a.page, 30_000);
     await expect(a.page.locator('#last-synced')).toHaveText('');
-    await openIncident(b.page, link, { name: 'Bob' });
+    await openIncident(b.page, invite, { name: 'Bob' });
     await expect(section(b.page, 'summary')).toHaveValue('Boarding now. Wrote this over the Atlantic.');
     await expect(section(b.page, 'theories')).toHaveValue('Insider with a badge clone.');
   });
@@ -101,7 +102,8 @@ test('two tabs on one incident stay in step with no network, and the relay gets 
   const a = await person('Alice, two tabs');
   const b = await person('Bob');
   await createIncident(a.page, relay.url, { name: 'Alice', title: 'Two tabs on a plane' });
-  const link = shareLink(a.page);
+  const link = incidentUrl(a.page);
+  const invite = await shareLink(a.page, { name: 'Bob' });
   const second = await a.context.newPage();
   await second.goto(link);
   await expect(section(second, 'summary')).toBeVisible();
@@ -129,7 +131,7 @@ test('two tabs on one incident stay in step with no network, and the relay gets 
   await relay.restart();
   await a.link.restore();
   await expectSynced(a.page, 30_000);
-  await openIncident(b.page, link, { name: 'Bob' });
+  await openIncident(b.page, invite, { name: 'Bob' });
   await expect(section(b.page, 'summary')).toHaveValue('First tab writes. Second tab adds.');
   await expect(section(b.page, 'theories')).toHaveValue('Typed in the second tab.');
 });

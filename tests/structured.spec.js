@@ -28,7 +28,7 @@ test.describe('running the response together', () => {
     const a = await person('Alice');
     const b = await person('Bob');
     await createIncident(a.page, relay.url, { name: 'Alice', title: 'Credential stuffing' });
-    await openIncident(b.page, shareLink(a.page), { name: 'Bob' });
+    await openIncident(b.page, await shareLink(a.page, { name: 'Bob' }), { name: 'Bob' });
 
     await expect(role(a.page, 'commander').getByTestId('role-holder')).toHaveText('Open');
     await role(a.page, 'commander').getByRole('button', { name: 'Take this role' }).click();
@@ -51,7 +51,7 @@ test.describe('running the response together', () => {
     const a = await person('Alice');
     const b = await person('Bob');
     await createIncident(a.page, relay.url, { name: 'Alice', title: 'Ransom note on file server' });
-    await openIncident(b.page, shareLink(a.page), { name: 'Bob' });
+    await openIncident(b.page, await shareLink(a.page, { name: 'Bob' }), { name: 'Bob' });
 
     await addStep(a.page, { title: 'Isolate file server', owner: 'Alice', due: '2020-01-01 09:00' });
     await addStep(a.page, { title: 'Call the insurer', owner: 'Bob', due: '2099-01-01 09:00 Europe/Berlin' });
@@ -96,7 +96,7 @@ test.describe('running the response together', () => {
     const a = await person('Alice');
     const b = await person('Bob');
     await createIncident(a.page, relay.url, { name: 'Alice', title: 'Customer list on a paste site' });
-    await openIncident(b.page, shareLink(a.page), { name: 'Bob' });
+    await openIncident(b.page, await shareLink(a.page, { name: 'Bob' }), { name: 'Bob' });
 
     await expect(a.page.locator('[data-testid="question"]')).toHaveCount(13);
     const breachA = a.page.locator('[data-question="breach"]');
@@ -118,7 +118,7 @@ test.describe('running the response together', () => {
     const a = await person('Alice');
     const b = await person('Bob');
     await createIncident(a.page, relay.url, { name: 'Alice', title: 'Berlin office breach' });
-    await openIncident(b.page, shareLink(a.page), { name: 'Bob' });
+    await openIncident(b.page, await shareLink(a.page, { name: 'Bob' }), { name: 'Bob' });
     await addEvent(b.page, { what: 'badge reader offline', when: '2026-01-15 12:00 UTC' });
     await expect.poll(() => eventTimes(b.page)).toEqual([expect.stringContaining('2026-01-15 12:00 UTC')]);
 
@@ -140,7 +140,7 @@ test.describe('running the response together', () => {
     const a = await person('Alice');
     const b = await person('Bob');
     await createIncident(a.page, relay.url, { name: 'Alice', title: 'Laptop stolen from a car' });
-    await openIncident(b.page, shareLink(a.page), { name: 'Bob' });
+    await openIncident(b.page, await shareLink(a.page, { name: 'Bob' }), { name: 'Bob' });
     await expectSynced(b.page);
 
     await b.link.cut({ offline: true });

@@ -5,8 +5,11 @@
 //! shows it, keeps every change in IndexedDB ([`store`]), and exchanges changes with the relay
 //! over the Yjs websocket protocol ([`sync`]). It holds no second copy of any section: the
 //! document is the source of truth and the textareas are bound to it ([`binding`]).
-//! It is not a server and has no access control of its own; the relay enforces that.
+//! It is not a server and enforces no access control itself: the relay does. The app holds
+//! this device's token for each incident ([`access`]), joins from invite links, and lets an
+//! incident's owner invite and revoke people.
 
+mod access;
 mod app;
 mod binding;
 mod incident_page;

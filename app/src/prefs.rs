@@ -1,6 +1,7 @@
 //! Small per-device preferences in localStorage: the responder's display name, this device's
-//! id, the incidents opened here, and how many local changes each has not yet seen confirmed
-//! by the relay. Documents themselves never go here (see `store`).
+//! id, the incidents opened here, how many local changes each has not yet seen confirmed by
+//! the relay, and this device's access to each (its token from the relay, or that it was
+//! created here and is not on the relay yet). Documents themselves never go here (see `store`).
 
 use gloo_storage::{LocalStorage, Storage};
 use serde::{Deserialize, Serialize};
@@ -12,6 +13,66 @@ const DEVICE_KEY: &str = "firebreak.device";
 const INCIDENTS_KEY: &str = "firebreak.incidents";
 const PENDING_PREFIX: &str = "firebreak.pending.";
 const SYNCED_PREFIX: &str = "firebreak.synced.";
+const ACCESS_PREFIX: &str = "firebreak.access.";
+const UNPUBLISHED_PREFIX: &str = "firebreak.unpublished.";
+
+/// What this device may do on an incident, as the relay granted it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    Owner,
+    Editor,
+    Viewer,
+}
+
+impl Role {
+    pub fn parse(text: &str) -> Option<Role> {
+        match text {
+            "owner" => Some(Role::Owner),
+            "editor" => Some(Role::Editor),
+            "viewer" => Some(Role::Viewer),
+            _ => None,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Owner => "owner",
+            Role::Editor => "editor",
+            Role::Viewer => "viewer",
+        }
+    }
+
+    /// Owners and editors change the incident; viewers only read it.
+    pub fn may_write(self) -> bool {
+        self != Role::Viewer
+    }
+}
+
+/// This device's grant on one incident: the token it shows the relay (`{invite}.{secret}`)
+/// and, once the relay has said so, the role and the name the invite was made for.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Access {
+    pub token: String,
+    #[serde(default)]
+    pub role: Option<Role>,
+    #[serde(default)]
+    pub invite: String,
+    #[serde(default)]
+    pub name: String,
+}
+
+impl Access {
+    /// A token just taken from an invite link; the relay has not yet said what it allows.
+    pub fn from_link(token: &str) -> Access {
+        Access {
+            token: token.to_string(),
+            role: None,
+            invite: token.split('.').next().unwrap_or_default().to_string(),
+            name: String::new(),
+        }
+    }
+}
 
 /// An incident this device has opened, as shown on the home page.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -151,4 +212,29 @@ pub fn last_synced(id: &str) -> Option<String> {
 
 pub fn set_last_synced(id: &str, at: &str) {
     save(&format!("{SYNCED_PREFIX}{id}"), &at);
+}
+
+/// This device's access to the incident, if it holds a token for it.
+pub fn access(id: &str) -> Option<Access> {
+    LocalStorage::get::<Access>(&format!("{ACCESS_PREFIX}{id}"))
+        .ok()
+        .filter(|a| !a.token.is_empty())
+}
+
+pub fn set_access(id: &str, access: &Access) {
+    save(&format!("{ACCESS_PREFIX}{id}"), access);
+}
+
+/// True while an incident made on this device waits to be registered on the relay.
+pub fn unpublished(id: &str) -> bool {
+    LocalStorage::get::<bool>(&format!("{UNPUBLISHED_PREFIX}{id}")).unwrap_or(false)
+}
+
+pub fn set_unpublished(id: &str, waiting: bool) {
+    let key = format!("{UNPUBLISHED_PREFIX}{id}");
+    if waiting {
+        save(&key, &true);
+    } else {
+        LocalStorage::delete(&key);
+    }
 }

@@ -3,7 +3,13 @@
 //! writer drains the queue, appends the changes to IndexedDB, and only then sends local
 //! changes to the relay.
 //!
+//! Before it syncs, the session settles this device's standing with the relay (see
+//! [`standing`]): an incident made here is registered first, a token from an invite link is
+//! checked, and a refusal stops the sync for good.
+//!
 //! Components reach the open incident through [`OpenIncident`] in Leptos context.
+
+mod standing;
 
 use std::cell::{Cell, RefCell};
 use std::ops::Deref;
@@ -13,10 +19,12 @@ use incident::{Incident, Subscription, UpdateOrigin};
 use leptos::prelude::*;
 use send_wrapper::SendWrapper;
 
+use crate::access::FromLink;
 use crate::store::{RecordKey, Store};
 use crate::sync::{self, Connection, Peer, Replica, SyncClient};
 use crate::tabs::TabLink;
 use crate::{binding, platform, prefs};
+pub use standing::Standing;
 
 /// Compact an incident's stored records into one snapshot beyond this many.
 const COMPACT_AFTER: usize = 200;
@@ -67,6 +75,15 @@ pub struct Session {
     pub save_error: RwSignal<Option<String>>,
     pub sync_problem: RwSignal<Option<String>>,
     pub presence: RwSignal<Vec<Peer>>,
+    /// What the relay lets this device do with the incident.
+    pub standing: RwSignal<Standing>,
+    /// True when this device holds a copy of the incident (stored, or just made here).
+    pub has_copy: RwSignal<bool>,
+    /// What the address bar held when the page opened (an invite link?).
+    from_link: RefCell<FromLink>,
+    /// A pending retry of registering the incident or checking the invite.
+    access_retry: Cell<Option<TimeoutHandle>>,
+    access_attempts: Cell<u32>,
     me: Weak<Session>,
     store: RefCell<Option<Store>>,
     stored_keys: RefCell<Vec<RecordKey>>,
@@ -98,8 +115,9 @@ pub fn use_incident() -> OpenIncident {
 }
 
 impl OpenIncident {
-    /// Opens the incident: loads this device's copy, then connects to the relay.
-    pub fn open(id: &str) -> OpenIncident {
+    /// Opens the incident: loads this device's copy, settles access (`from_link`: what the
+    /// address bar held), then connects to the relay.
+    pub fn open(id: &str, from_link: FromLink) -> OpenIncident {
         let pending = prefs::pending(id);
         let session = Rc::new_cyclic(|me: &Weak<Session>| Session {
             id: id.to_string(),
@@ -112,6 +130,11 @@ impl OpenIncident {
             save_error: RwSignal::new(None),
             sync_problem: RwSignal::new(None),
             presence: RwSignal::new(Vec::new()),
+            standing: RwSignal::new(Standing::Loading),
+            has_copy: RwSignal::new(false),
+            from_link: RefCell::new(from_link),
+            access_retry: Cell::new(None),
+            access_attempts: Cell::new(0),
             me: me.clone(),
             store: RefCell::new(None),
             stored_keys: RefCell::new(Vec::new()),
@@ -146,6 +169,7 @@ impl OpenIncident {
     /// Closes the relay connection and stops listening; the page is going away.
     pub fn close(&self) {
         self.closed.set(true);
+        self.cancel_access_retry();
         if let Some(sync) = self.sync.borrow_mut().take() {
             sync.stop();
         }
@@ -155,6 +179,16 @@ impl OpenIncident {
 
     pub fn sync_client(&self) -> Option<SyncClient> {
         self.sync.borrow().clone()
+    }
+
+    /// The browser is online again: publish, check the invite or reconnect now.
+    pub fn back_online(&self) {
+        self.0.back_online();
+    }
+
+    /// The invited person gave their name; the incident opens and syncs.
+    pub fn named(&self, name: &str) {
+        self.0.named(name);
     }
 }
 
@@ -222,14 +256,27 @@ impl Session {
                 self.incident.initialize(&title, &platform::now_rfc3339());
             }
         }
-        prefs::mark_opened(&self.id);
-        self.remember_summary(false);
+        let has_copy =
+            !self.stored_keys.borrow().is_empty() || self.incident.schema_version().is_some();
+        self.has_copy.try_set(has_copy);
+        self.settle_access(has_copy);
+        // Listed on the home page once it is here, or the relay has let this device in (an
+        // invite still being checked is listed when the relay answers).
+        if has_copy || prefs::access(&self.id).is_some_and(|a| a.role.is_some()) {
+            prefs::mark_opened(&self.id);
+            self.remember_summary(false);
+        }
         self.loaded.try_set(true);
         self.changed();
-        self.start_sync();
     }
 
     fn start_sync(self: &Rc<Self>) {
+        if self.closed.get() || self.sync.borrow().is_some() {
+            return;
+        }
+        let Some(access) = prefs::access(&self.id) else {
+            return;
+        };
         let name = prefs::display_name();
         let name = if name.trim().is_empty() {
             "Anonymous responder".to_string()
@@ -240,7 +287,7 @@ impl Session {
         let me: Rc<dyn Replica> = self.clone();
         let replica = Rc::downgrade(&me);
         let client = SyncClient::start(
-            sync::relay_url(&self.id),
+            sync::relay_url(&self.id, &access.token),
             self.incident.doc().clone(),
             replica,
             user,
@@ -343,6 +390,7 @@ impl Session {
                 if let Some(tabs) = self.tabs.borrow().as_ref() {
                     tabs.post(&local);
                 }
+                // A viewer's client sends nothing (see `sync`).
                 if let Some(sync) = self.sync.borrow().clone() {
                     sync.send_local(&local);
                 }
@@ -413,5 +461,15 @@ impl Replica for Session {
             platform::log_error(m);
         }
         self.sync_problem.try_set(message);
+    }
+
+    fn may_write(&self) -> bool {
+        self.standing
+            .try_get_untracked()
+            .is_some_and(|s| s.may_edit())
+    }
+
+    fn refused(&self, why: crate::access::Refusal) {
+        self.refuse(why);
     }
 }

@@ -9,6 +9,12 @@
 //! every update we sent before that SyncStep1 is safe. Each SyncStep1 we send is such a
 //! checkpoint and remembers how many unconfirmed local changes it covers.
 //!
+//! The relay lets in only holders of a token for the incident (`?token=`). When it refuses
+//! (close codes 4401, 4403, 4405, 4410, 4411) the client stops for good and tells the replica
+//! why; 4429 (too many failed attempts from this address) waits as long as the relay asks.
+//! A replica that may not write (a viewer) never sends a local change: it answers the relay's
+//! SyncStep1 with an empty update.
+//!
 //! This module knows nothing of Leptos or IndexedDB: it talks to the open incident through
 //! the [`Replica`] trait.
 
@@ -26,6 +32,7 @@ use yrs::updates::decoder::{Decode, DecoderV1};
 use yrs::updates::encoder::Encode;
 use yrs::StateVector;
 
+use crate::access::{self, Refusal};
 use crate::platform;
 
 /// How this device is connected to the relay, as the sync status shows it.
@@ -73,8 +80,21 @@ pub trait Replica {
     fn presence_changed(&self, peers: Vec<Peer>);
     /// Something went wrong with the relay (`None` once it is fine again).
     fn problem(&self, message: Option<String>);
+    /// False for a viewer: local changes are never sent.
+    fn may_write(&self) -> bool;
+    /// The relay refused this device; the client has stopped and will not reconnect.
+    fn refused(&self, why: Refusal);
 }
 
+/// What to do after the socket closed.
+enum Retry {
+    Backoff,
+    After(f64),
+    Never,
+}
+
+/// The relay's close code for "too many failed attempts from this address".
+const TOO_MANY_FAILURES: u16 = 4429;
 const MIN_BACKOFF_MS: f64 = 500.0;
 const MAX_BACKOFF_MS: f64 = 10_000.0;
 /// Awareness states are renewed this often, and dropped when not renewed for `STALE_MS`.
@@ -115,6 +135,8 @@ struct Inner {
     renew_timer: Cell<Option<i32>>,
     _renew: RefCell<Option<Closure<dyn FnMut()>>>,
     stopped: Cell<bool>,
+    /// No connection before this time (ms since the epoch): the relay asked us to wait.
+    not_before: Cell<f64>,
 }
 
 /// A live relay connection for one incident; reconnects by itself until [`SyncClient::stop`].
@@ -123,15 +145,16 @@ pub struct SyncClient {
     inner: Rc<Inner>,
 }
 
-/// `ws(s)://{host}/sync/{incident}` for the page's own origin.
-pub fn relay_url(incident_id: &str) -> String {
+/// `ws(s)://{host}/sync/{incident}?token={token}` for the page's own origin.
+pub fn relay_url(incident_id: &str, token: &str) -> String {
     let location = platform::window().location();
     let scheme = match location.protocol().as_deref() {
         Ok("https:") => "wss:",
         _ => "ws:",
     };
     let host = location.host().unwrap_or_default();
-    format!("{scheme}//{host}/sync/{incident_id}")
+    let token = String::from(js_sys::encode_uri_component(token));
+    format!("{scheme}//{host}/sync/{incident_id}?token={token}")
 }
 
 impl SyncClient {
@@ -161,6 +184,7 @@ impl SyncClient {
             renew_timer: Cell::new(None),
             _renew: RefCell::new(None),
             stopped: Cell::new(false),
+            not_before: Cell::new(0.0),
         });
         let weak = Rc::downgrade(&inner);
         let renew = Closure::<dyn FnMut()>::new(move || {
@@ -184,7 +208,8 @@ impl SyncClient {
     /// connection's state exchange carries them.
     pub fn send_local(&self, updates: &[Vec<u8>]) {
         let inner = &self.inner;
-        if !inner.is_open() || updates.is_empty() {
+        let may_write = inner.replica().is_some_and(|r| r.may_write());
+        if !inner.is_open() || updates.is_empty() || !may_write {
             return;
         }
         for update in updates {
@@ -196,7 +221,10 @@ impl SyncClient {
     /// Connects at once (the browser says the network is back).
     pub fn reconnect_now(&self) {
         let inner = &self.inner;
-        if inner.stopped.get() || inner.socket.borrow().is_some() {
+        if inner.stopped.get()
+            || inner.socket.borrow().is_some()
+            || platform::now_millis() < inner.not_before.get()
+        {
             return;
         }
         inner.clear_retry();
@@ -293,8 +321,11 @@ impl Inner {
         let weak = Rc::downgrade(this);
         let on_close = Closure::<dyn FnMut(CloseEvent)>::new(move |ev: CloseEvent| {
             if let Some(inner) = weak.upgrade() {
-                inner.closed(&ev);
-                Inner::schedule_retry(&inner);
+                match inner.closed(&ev) {
+                    Retry::Backoff => Inner::schedule_retry(&inner),
+                    Retry::After(ms) => Inner::retry_in(&inner, ms),
+                    Retry::Never => {}
+                }
             }
         });
         ws.set_onopen(Some(on_open.as_ref().unchecked_ref()));
@@ -426,6 +457,13 @@ impl Inner {
     fn handle(&self, replica: &dyn Replica, message: Message) {
         match message {
             Message::Sync(SyncMessage::SyncStep1(remote)) => {
+                if !replica.may_write() {
+                    // A viewer adds nothing: whatever this device has that the relay lacks
+                    // stays here.
+                    let nothing = yrs::Update::new().encode_v1();
+                    self.send(&Message::Sync(SyncMessage::SyncStep2(nothing)));
+                    return;
+                }
                 match replica.diff_for(&remote.encode_v1()) {
                     Ok(diff) => self.send(&Message::Sync(SyncMessage::SyncStep2(diff))),
                     Err(e) => replica.problem(Some(e)),
@@ -467,18 +505,36 @@ impl Inner {
         }
     }
 
-    fn closed(&self, event: &CloseEvent) {
+    /// The socket closed: says why where it matters and whether to try again.
+    fn closed(&self, event: &CloseEvent) -> Retry {
         if let Some(socket) = self.socket.borrow_mut().take() {
             // Its close handler is running right now; drop it later.
             *self.retired.borrow_mut() = Some(socket);
         }
-        if let Some(replica) = self.replica() {
-            let reason = event.reason();
-            if !reason.is_empty() {
-                replica.problem(Some(format!("The relay closed the connection: {reason}")));
-            }
-        }
         self.connection_lost();
+        let Some(replica) = self.replica() else {
+            return Retry::Never;
+        };
+        let reason = event.reason();
+        if let Some(why) = Refusal::from_close_code(event.code()) {
+            self.stopped.set(true);
+            self.clear_retry();
+            replica.refused(why);
+            return Retry::Never;
+        }
+        if event.code() == TOO_MANY_FAILURES {
+            let seconds = access::wait_seconds(&reason).unwrap_or(60).clamp(1, 3600);
+            replica.problem(Some(format!(
+                "The relay is refusing connections from this address for {seconds} s after too many failed attempts; trying again then."
+            )));
+            let wait = f64::from(seconds) * 1000.0 + 1000.0 * platform::jitter();
+            self.not_before.set(platform::now_millis() + wait);
+            return Retry::After(wait);
+        }
+        if !reason.is_empty() {
+            replica.problem(Some(format!("The relay closed the connection: {reason}")));
+        }
+        Retry::Backoff
     }
 
     fn connection_lost(&self) {
@@ -510,14 +566,17 @@ impl Inner {
 
     /// Exponential backoff with jitter: 0.5 s, 1 s, 2 s … up to 10 s.
     fn schedule_retry(this: &Rc<Inner>) {
+        let attempt = this.attempt.get();
+        this.attempt.set(attempt.saturating_add(1));
+        let base = (MIN_BACKOFF_MS * 2f64.powi(attempt.min(10) as i32)).min(MAX_BACKOFF_MS);
+        Inner::retry_in(this, base * (0.5 + 0.5 * platform::jitter()));
+    }
+
+    fn retry_in(this: &Rc<Inner>, delay: f64) {
         if this.stopped.get() {
             return;
         }
         this.clear_retry();
-        let attempt = this.attempt.get();
-        this.attempt.set(attempt.saturating_add(1));
-        let base = (MIN_BACKOFF_MS * 2f64.powi(attempt.min(10) as i32)).min(MAX_BACKOFF_MS);
-        let delay = base * (0.5 + 0.5 * platform::jitter());
         let weak = Rc::downgrade(this);
         let retry = Closure::once_into_js(move || {
             if let Some(inner) = weak.upgrade() {

@@ -106,12 +106,59 @@ export async function createIncident(page, baseUrl, { name = 'Alice', title = 'T
   return decodeURIComponent(id);
 }
 
-/** The link person A hands to person B (the page's URL, including any invite fragment). */
-export function shareLink(page) {
-  return page.url();
+/** The incident's own address in a page: no invite fragment (the app removes it anyway). */
+export function incidentUrl(page) {
+  const url = new URL(page.url());
+  url.hash = '';
+  return url.href;
 }
 
-/** Opens an incident link in a page and waits for the incident to show. */
+/** The invite token carried in a link's fragment (`#invite=TOKEN`). */
+export function tokenOf(link) {
+  const hash = new URL(link).hash;
+  if (!hash.startsWith('#invite=')) throw new Error(`not an invite link: ${link}`);
+  return decodeURIComponent(hash.slice('#invite='.length));
+}
+
+/** Opens the owner's Share panel (the incident must be on the relay: the owner has Share). */
+export async function openSharePanel(page) {
+  const panel = page.locator('#share-panel');
+  if (await panel.isVisible()) return panel;
+  const button = page.getByRole('button', { name: 'Share', exact: true });
+  await expect(button, 'the owner has a Share button once the incident is on the relay').toBeVisible({
+    timeout: 20_000,
+  });
+  await button.click();
+  await expect(panel).toBeVisible();
+  return panel;
+}
+
+let invited = 0;
+
+/**
+ * The owner (in `page`) invites someone through the Share panel and returns the link the
+ * panel shows, the one person A hands to person B. Options: role 'editor' (default) or
+ * 'viewer'; name (default: a fresh one); keepOpen to leave the panel open.
+ */
+export async function shareLink(page, { role = 'editor', name, keepOpen = false } = {}) {
+  const panel = await openSharePanel(page);
+  await panel.getByLabel('Name of the person').fill(name || `Invitee ${++invited}`);
+  await panel.getByLabel('Role').selectOption(role);
+  await panel.getByRole('button', { name: 'Create invite link' }).click();
+  const field = panel.getByLabel('Invite link', { exact: true });
+  await expect(field).toHaveValue(/#invite=/);
+  const link = await field.inputValue();
+  if (!keepOpen) {
+    await panel.getByRole('button', { name: 'Close' }).click();
+    await expect(panel).toBeHidden();
+  }
+  return link;
+}
+
+/**
+ * Opens an incident link in a page and waits for the incident to show, with this device let
+ * in by the relay (owner, editor or viewer).
+ */
 export async function openIncident(page, link, { name } = {}) {
   if (name) {
     // The display name is a per-device preference; set it from the home page first.
@@ -120,6 +167,34 @@ export async function openIncident(page, link, { name } = {}) {
   }
   await page.goto(link);
   await expect(page.locator('#text-summary')).toBeVisible();
+  await expect(page.locator('main')).toHaveAttribute('data-access', /^(owner|editor|viewer)$/);
+}
+
+/**
+ * Opens an invite link on a device that has no display name yet: the app asks for one
+ * (prefilled with the name the person was invited as) before it opens the incident.
+ * Returns the prefilled name.
+ */
+export async function joinFromLink(page, link, { name } = {}) {
+  await page.goto(link);
+  const field = page.getByLabel('Your name');
+  await expect(field).toBeVisible();
+  const prefilled = await field.inputValue();
+  if (name !== undefined) await field.fill(name);
+  await page.getByRole('button', { name: 'Open the incident' }).click();
+  await expect(page.locator('#text-summary')).toBeVisible();
+  return prefilled;
+}
+
+/** The owner revokes a person's invite from the Share panel, confirming in the page. */
+export async function revokeInvite(page, name) {
+  const panel = await openSharePanel(page);
+  const row = panel.getByTestId('invite').filter({ hasText: name });
+  await row.getByRole('button', { name: 'Revoke', exact: true }).click();
+  await expect(row).toContainText('cannot be un-seen');
+  await row.getByRole('button', { name: 'Revoke access' }).click();
+  await expect(row).toContainText(/revoked \d{4}-\d\d-\d\d/);
+  return row;
 }
 
 export function status(page) {

@@ -3,7 +3,6 @@
 //! Values are shown as text only (never markup) and defanged, so nobody clicks one by
 //! accident; the real value is one "Copy raw" away.
 
-mod clipboard;
 mod row;
 
 use std::collections::HashMap;

@@ -2,11 +2,14 @@
 
 mod choice;
 mod classification;
+mod clipboard;
 mod indicators;
+mod joining;
 mod next_steps;
 mod prose;
 mod questions;
 mod roles;
+mod share;
 mod status;
 mod timeline;
 mod title;
@@ -15,13 +18,15 @@ use incident::ProseSection;
 use leptos::ev;
 use leptos::prelude::*;
 
-use crate::session::{use_incident, OpenIncident};
+use crate::session::{use_incident, OpenIncident, Standing};
 use classification::Classification;
 use indicators::Indicators;
+use joining::{JoinName, NoAccess, ReadOnlyNote};
 use next_steps::NextSteps;
 use prose::ProseField;
 use questions::{PostMortem, QuestionsAsked};
 use roles::Roles;
+use share::{ShareButton, SharePanel};
 use status::{Presence, Problems, SyncStatus};
 use timeline::{KillChainByPhase, Timeline};
 use title::TitleField;
@@ -29,17 +34,24 @@ use title::TitleField;
 /// Opens the incident `id` for as long as the page is shown.
 #[component]
 pub fn IncidentPage(id: String) -> impl IntoView {
-    let open = OpenIncident::open(&id);
+    // An invite link's secret is taken out of the address bar before anything else runs.
+    let from_link = crate::access::take_invite_from_address();
+    let open = OpenIncident::open(&id, from_link);
     provide_context(open.clone());
 
     let back_online = {
         let open = open.clone();
-        window_event_listener(ev::online, move |_| {
-            if let Some(sync) = open.sync_client() {
-                sync.reconnect_now();
-            }
-        })
+        window_event_listener(ev::online, move |_| open.back_online())
     };
+    // Another invite link pasted into this page's address bar: open it afresh.
+    let new_link = window_event_listener(ev::hashchange, move |_| {
+        let location = crate::platform::window().location();
+        if location.hash().unwrap_or_default().starts_with("#invite=") {
+            if let Err(e) = location.reload() {
+                crate::platform::log_error(&crate::platform::js_error_text(&e));
+            }
+        }
+    });
     let gone_offline = {
         let open = open.clone();
         window_event_listener(ev::offline, move |_| {
@@ -52,24 +64,73 @@ pub fn IncidentPage(id: String) -> impl IntoView {
     on_cleanup(move || {
         back_online.remove();
         gone_offline.remove();
+        new_link.remove();
         closing.close();
     });
 
     let loaded = open.loaded;
+    let standing = open.standing;
+    let revision = open.revision;
+    let has_copy = open.has_copy;
+    // What is on this device is shown whatever the relay says; an incident that is not here
+    // yet only once the relay lets this device in.
+    let shows_editor = {
+        let open = open.clone();
+        Memo::new(move |_| {
+            if !loaded.get() {
+                return false;
+            }
+            revision.track();
+            matches!(standing.get(), Standing::Member(_))
+                || has_copy.get()
+                || open.incident.schema_version().is_some()
+        })
+    };
+    let read_only = Memo::new(move |_| !standing.get().may_edit());
+    let sharing = RwSignal::new(false);
     view! {
-        <main class="page incident-page">
-            <nav class="top-nav" aria-label="Incident">
-                <a href="/">"← All incidents"</a>
-            </nav>
+        <main class="page incident-page" data-access=move || access_key(&standing.get())>
+            <div class="incident-bar">
+                <nav class="top-nav" aria-label="Incident">
+                    <a href="/">"← All incidents"</a>
+                </nav>
+                <ShareButton sharing=sharing/>
+            </div>
             <SyncStatus/>
             <Problems/>
+            <SharePanel sharing=sharing/>
+            <JoinName/>
             <Show
-                when=move || loaded.get()
-                fallback=|| view! { <p class="loading">"Opening the incident…"</p> }
+                when=move || shows_editor.get()
+                fallback=move || {
+                    view! {
+                        <NoAccess/>
+                        <Show when=move || !loaded.get() || standing.get() == Standing::Checking>
+                            <p class="loading">"Opening the incident…"</p>
+                        </Show>
+                    }
+                }
             >
-                <IncidentEditor/>
+                <ReadOnlyNote/>
+                // Native: a disabled fieldset disables every control inside it.
+                <fieldset class="incident-body" prop:disabled=move || read_only.get()>
+                    <IncidentEditor/>
+                </fieldset>
             </Show>
         </main>
+    }
+}
+
+/// The page's `data-access`: where this device stands with the relay.
+fn access_key(standing: &Standing) -> String {
+    match standing {
+        Standing::Loading => "loading".to_string(),
+        Standing::Unpublished => "unpublished".to_string(),
+        Standing::Publishing => "publishing".to_string(),
+        Standing::Checking => "checking".to_string(),
+        Standing::Naming { .. } => "naming".to_string(),
+        Standing::Member(role) => role.as_str().to_string(),
+        Standing::Refused(why) => format!("refused-{}", why.key()),
     }
 }
 

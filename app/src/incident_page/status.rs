@@ -3,7 +3,7 @@
 
 use leptos::prelude::*;
 
-use crate::session::use_incident;
+use crate::session::{use_incident, Standing};
 use crate::sync::Connection;
 use crate::{platform, prefs};
 
@@ -29,11 +29,34 @@ pub fn status_text(state: Connection, pending: u32) -> String {
     }
 }
 
+/// What the sync status says while this device is not (or no longer) syncing, and its
+/// `data-state`; `None` while it syncs as a member.
+fn standing_text(standing: &Standing) -> Option<(String, &'static str)> {
+    let (text, state) = match standing {
+        Standing::Member(_) => return None,
+        Standing::Loading => ("Opening…".to_string(), "loading"),
+        Standing::Unpublished => (
+            "Not on the relay yet — it will be published when you are online. Everything is saved on this device.".to_string(),
+            "unpublished",
+        ),
+        Standing::Publishing => ("Publishing to the relay…".to_string(), "publishing"),
+        Standing::Checking => ("Checking your invite with the relay…".to_string(), "checking"),
+        Standing::Naming { .. } => (
+            "Invite accepted — say who you are to open the incident.".to_string(),
+            "naming",
+        ),
+        Standing::Refused(why) => (why.message().to_string(), "refused"),
+    };
+    Some((text, state))
+}
+
 #[component]
 pub fn SyncStatus() -> impl IntoView {
     let open = use_incident();
     let state = open.connection;
     let pending = open.pending;
+    let standing = open.standing;
+    let apart = Memo::new(move |_| standing_text(&standing.get()));
     // When everything was last on the relay: kept per incident on this device, so a page
     // opened on a plane can still say how old its copy is.
     let last_synced = RwSignal::new(prefs::last_synced(&open.id));
@@ -58,10 +81,20 @@ pub fn SyncStatus() -> impl IntoView {
             id="sync-status"
             role="status"
             class="sync-status"
-            data-state=move || state.get().as_str()
+            data-state=move || match apart.get() {
+                Some((_, key)) => key,
+                None => state.get().as_str(),
+            }
+            data-refusal=move || match standing.get() {
+                Standing::Refused(why) => Some(why.key()),
+                _ => None,
+            }
             data-pending=move || pending.get().to_string()
         >
-            {move || status_text(state.get(), pending.get())}
+            {move || match apart.get() {
+                Some((text, _)) => text,
+                None => status_text(state.get(), pending.get()),
+            }}
             <span id="last-synced">{since}</span>
         </div>
     }

@@ -59,8 +59,10 @@ fn NewIncident() -> impl IntoView {
             typed
         };
         let id = platform::new_id();
-        // The incident page creates and stores it; this works with no network at all.
+        // The incident page creates and stores it; this works with no network at all. It is
+        // registered on the relay (and this device becomes its owner) once online.
         session::remember_created(&id, name);
+        prefs::set_unpublished(&id, true);
         prefs::remember_summary(
             &id,
             &prefs::Summary {
@@ -88,7 +90,7 @@ fn NewIncident() -> impl IntoView {
                 <button type="submit">"Create incident"</button>
             </form>
             <p class="hint">
-                "It is saved on this device first, so this works offline, and shared through the relay whenever you are online."
+                "It is saved on this device first, so this works offline, and put on the relay whenever you are online. Only the people you invite can open it."
             </p>
         </section>
     }

@@ -10,7 +10,8 @@ use super::super::timeline::fields::{select_field, text_field, SelectField, Text
 use super::super::timeline::shared::{
     confirm_delete, editable_time, focus_soon, read_optional_time, sentence, shown_time, RowMemory,
 };
-use super::{clipboard, kind_options, Item};
+use super::{kind_options, Item};
+use crate::incident_page::clipboard;
 use crate::platform;
 use crate::session::OpenIncident;
 

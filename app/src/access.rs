@@ -1,0 +1,361 @@
+//! The relay's access API (invite-only incidents), as the app calls it: registering an
+//! incident made here, asking what a token allows, and the owner's invites. Also the invite
+//! link (`/incident/{id}#invite={token}`): the secret travels in the fragment, which never
+//! reaches a server, and is taken out of the address bar as soon as the page has read it.
+//!
+//! Every answer from the relay is data: names are shown as text by whoever displays them.
+
+use serde::de::DeserializeOwned;
+use serde::Deserialize;
+use serde_json::json;
+use wasm_bindgen::{JsCast, JsValue};
+use wasm_bindgen_futures::JsFuture;
+use web_sys::{Headers, RequestInit, Response};
+
+use crate::platform;
+use crate::prefs::Role;
+
+const INVITE_FRAGMENT: &str = "#invite=";
+
+/// Why a call to the relay did not succeed.
+#[derive(Clone, Debug, PartialEq)]
+pub enum ApiError {
+    /// No answer at all: no network, or the relay is down.
+    Unreachable(String),
+    /// The relay answered with an error status and its `{"error": …}` text.
+    Refused {
+        status: u16,
+        message: String,
+        /// Seconds to wait, from `Retry-After` (429).
+        retry_after: Option<u32>,
+    },
+}
+
+impl std::fmt::Display for ApiError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ApiError::Unreachable(why) => write!(f, "the relay cannot be reached ({why})"),
+            ApiError::Refused {
+                status: 429,
+                retry_after: Some(s),
+                ..
+            } => write!(
+                f,
+                "the relay is refusing this address for {s} s after too many failed attempts"
+            ),
+            ApiError::Refused {
+                status, message, ..
+            } => write!(f, "the relay said: {message} ({status})"),
+        }
+    }
+}
+
+/// The owner's grant, answered when an incident is registered.
+#[derive(Clone, Debug, Deserialize)]
+pub struct Registered {
+    pub token: String,
+    pub invite: String,
+    #[serde(default)]
+    pub name: String,
+}
+
+/// What a token is on an incident.
+#[derive(Clone, Debug, Deserialize)]
+pub struct Me {
+    pub invite: String,
+    #[serde(default)]
+    pub name: String,
+    pub role: String,
+}
+
+/// One grant on the incident as the owner's list shows it (no secret in it).
+#[derive(Clone, Debug, PartialEq, Deserialize)]
+pub struct Invite {
+    pub invite: String,
+    pub name: String,
+    pub role: String,
+    pub created_at: Option<f64>,
+    pub expires_at: Option<f64>,
+    pub revoked_at: Option<f64>,
+    pub last_seen_at: Option<f64>,
+    #[serde(default)]
+    pub connected: u32,
+}
+
+/// A new invite: the only time its token is seen.
+#[derive(Clone, Debug, Deserialize)]
+pub struct NewInvite {
+    pub token: String,
+    pub name: String,
+    pub role: String,
+}
+
+#[derive(Deserialize)]
+struct InviteList {
+    invites: Vec<Invite>,
+}
+
+fn incident_path(id: &str, rest: &str) -> String {
+    format!(
+        "/api/incidents/{}{rest}",
+        String::from(js_sys::encode_uri_component(id))
+    )
+}
+
+async fn call<T: DeserializeOwned>(
+    method: &str,
+    path: &str,
+    token: Option<&str>,
+    body: Option<serde_json::Value>,
+    expected: u16,
+) -> Result<T, ApiError> {
+    let unreachable = |e: JsValue| ApiError::Unreachable(platform::js_error_text(&e));
+    let headers = Headers::new().map_err(unreachable)?;
+    if let Some(token) = token {
+        headers
+            .set("authorization", &format!("Bearer {token}"))
+            .map_err(unreachable)?;
+    }
+    let init = RequestInit::new();
+    init.set_method(method);
+    if let Some(body) = body {
+        headers
+            .set("content-type", "application/json")
+            .map_err(unreachable)?;
+        init.set_body(&JsValue::from_str(&body.to_string()));
+    }
+    init.set_headers(&headers);
+    let response = JsFuture::from(platform::window().fetch_with_str_and_init(path, &init))
+        .await
+        .map_err(unreachable)?;
+    let response: Response = response
+        .dyn_into()
+        .map_err(|_| ApiError::Unreachable("no response".to_string()))?;
+    let text = match response.text() {
+        Ok(promise) => JsFuture::from(promise)
+            .await
+            .map_err(unreachable)?
+            .as_string()
+            .unwrap_or_default(),
+        Err(e) => return Err(unreachable(e)),
+    };
+    let status = response.status();
+    if status != expected {
+        let message = serde_json::from_str::<serde_json::Value>(&text)
+            .ok()
+            .and_then(|v| v.get("error")?.as_str().map(str::to_string))
+            .unwrap_or_else(|| response.status_text());
+        let retry_after = response
+            .headers()
+            .get("retry-after")
+            .ok()
+            .flatten()
+            .and_then(|s| s.trim().parse().ok());
+        return Err(ApiError::Refused {
+            status,
+            message,
+            retry_after,
+        });
+    }
+    serde_json::from_str(&text).map_err(|e| ApiError::Refused {
+        status,
+        message: format!("an answer we cannot read: {e}"),
+        retry_after: None,
+    })
+}
+
+/// Registers an incident made on this device under its own id; `name` is the owner's
+/// display name. 409: the id is taken on the relay.
+pub async fn register(id: &str, name: &str) -> Result<Registered, ApiError> {
+    let mut body = json!({ "incident": id });
+    if !name.trim().is_empty() {
+        body["name"] = json!(name.trim());
+    }
+    call("POST", "/api/incidents", None, Some(body), 201).await
+}
+
+/// What `token` is on the incident.
+pub async fn me(id: &str, token: &str) -> Result<Me, ApiError> {
+    call("GET", &incident_path(id, "/me"), Some(token), None, 200).await
+}
+
+/// Invites a person by name with a role (owner only).
+pub async fn invite(id: &str, token: &str, name: &str, role: Role) -> Result<NewInvite, ApiError> {
+    let body = json!({ "name": name, "role": role.as_str() });
+    call(
+        "POST",
+        &incident_path(id, "/invites"),
+        Some(token),
+        Some(body),
+        201,
+    )
+    .await
+}
+
+/// Every grant of the incident, owner first (owner only).
+pub async fn invites(id: &str, token: &str) -> Result<Vec<Invite>, ApiError> {
+    let list: InviteList = call(
+        "GET",
+        &incident_path(id, "/invites"),
+        Some(token),
+        None,
+        200,
+    )
+    .await?;
+    Ok(list.invites)
+}
+
+/// Revokes an invite (owner only); its open connections are closed at once.
+pub async fn revoke(id: &str, token: &str, invite: &str) -> Result<Invite, ApiError> {
+    let path = incident_path(
+        id,
+        &format!(
+            "/invites/{}",
+            String::from(js_sys::encode_uri_component(invite))
+        ),
+    );
+    call("DELETE", &path, Some(token), None, 200).await
+}
+
+/// The link a person opens to join: this page's origin, the incident, the token in the
+/// fragment (the same form as the relay's `link`).
+pub fn invite_link(id: &str, token: &str) -> String {
+    let origin = platform::window().location().origin().unwrap_or_default();
+    format!("{origin}/incident/{id}{INVITE_FRAGMENT}{token}")
+}
+
+/// A token `{16 hex}.{32 hex}`, or nothing: whatever else a fragment holds is not kept.
+fn well_formed(token: &str) -> bool {
+    let hex = |s: &str, n: usize| s.len() == n && s.bytes().all(|b| b.is_ascii_hexdigit());
+    match token.split_once('.') {
+        Some((invite, secret)) => hex(invite, 16) && hex(secret, 32),
+        None => false,
+    }
+}
+
+/// What the address bar's fragment held when the page opened.
+#[derive(Clone, Debug, PartialEq)]
+pub enum FromLink {
+    /// No invite in the address.
+    Nothing,
+    /// A well-formed invite token.
+    Token(String),
+    /// `#invite=` with something that is not a whole token (a link cut short when copied).
+    Broken,
+}
+
+/// Takes an invite token out of the address bar, if the page was opened from a link.
+/// The fragment is removed either way, so the secret does not stay on screen, in the
+/// history, or in a bookmark.
+pub fn take_invite_from_address() -> FromLink {
+    let window = platform::window();
+    let location = window.location();
+    let hash = location.hash().unwrap_or_default();
+    let Some(token) = hash.strip_prefix(INVITE_FRAGMENT) else {
+        return FromLink::Nothing;
+    };
+    let token = token.trim().to_ascii_lowercase();
+    let path = location.pathname().unwrap_or_default();
+    let search = location.search().unwrap_or_default();
+    let replaced = window.history().and_then(|h| {
+        h.replace_state_with_url(&JsValue::NULL, "", Some(&format!("{path}{search}")))
+    });
+    if let Err(e) = replaced {
+        platform::log_error(&platform::js_error_text(&e));
+    }
+    if well_formed(&token) {
+        FromLink::Token(token)
+    } else {
+        FromLink::Broken
+    }
+}
+
+/// Why the relay will not (or will no longer) share the incident with this device.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Refusal {
+    /// No token here for an incident not made here (4401).
+    NeedInvite,
+    /// The link in the address was cut short.
+    BrokenLink,
+    /// The relay does not know this token for this incident (4403).
+    Unknown,
+    /// The owner revoked this device's invite (4410).
+    Revoked,
+    /// The invite's time ran out (4411).
+    Expired,
+    /// This device, a viewer, sent a change (4405).
+    ReadOnly,
+    /// The incident made here could not be registered: its id is taken on the relay (409).
+    Taken,
+}
+
+impl Refusal {
+    /// The refusal a websocket close code stands for; `None` for any other close.
+    pub fn from_close_code(code: u16) -> Option<Refusal> {
+        match code {
+            4401 => Some(Refusal::NeedInvite),
+            4403 => Some(Refusal::Unknown),
+            4405 => Some(Refusal::ReadOnly),
+            4410 => Some(Refusal::Revoked),
+            4411 => Some(Refusal::Expired),
+            _ => None,
+        }
+    }
+
+    /// The refusal an API error stands for; `None` when it is not about access.
+    pub fn from_api(error: &ApiError) -> Option<Refusal> {
+        match error {
+            ApiError::Refused { status: 401, .. } => Some(Refusal::NeedInvite),
+            ApiError::Refused { status: 403, .. } => Some(Refusal::Unknown),
+            ApiError::Refused {
+                status: 410,
+                message,
+                ..
+            } if message.contains("expired") => Some(Refusal::Expired),
+            ApiError::Refused { status: 410, .. } => Some(Refusal::Revoked),
+            _ => None,
+        }
+    }
+
+    /// What the person is told, in the sync status.
+    pub fn message(self) -> &'static str {
+        match self {
+            Refusal::NeedInvite => "You need an invite link to open this incident. Ask its incident commander for one.",
+            Refusal::BrokenLink => "This invite link is incomplete. Copy the whole link again, or ask the incident commander for a new one.",
+            Refusal::Unknown => "The relay does not know this device's invite for this incident. Ask the incident commander for a new link. What is on this device stays here; nothing more will sync.",
+            Refusal::Revoked => "Your access was revoked by the incident commander. What is on this device stays here; nothing more will sync.",
+            Refusal::Expired => "Your invite has expired. Ask the incident commander for a new link. What is on this device stays here; nothing more will sync.",
+            Refusal::ReadOnly => "The relay refused a change from this device: you can read this incident but not change it. Nothing more will sync; reload the page to see it as it is.",
+            Refusal::Taken => "This incident could not be published: the relay already has an incident with its id, and this device has no access to it. What you wrote is saved on this device only.",
+        }
+    }
+
+    /// The value of the sync status's `data-state`.
+    pub fn key(self) -> &'static str {
+        match self {
+            Refusal::NeedInvite | Refusal::BrokenLink => "no-access",
+            Refusal::Unknown => "unknown",
+            Refusal::Revoked => "revoked",
+            Refusal::Expired => "expired",
+            Refusal::ReadOnly => "read-only",
+            Refusal::Taken => "taken",
+        }
+    }
+}
+
+/// The seconds a 4429 close reason ("… wait N s") asks to wait.
+pub fn wait_seconds(reason: &str) -> Option<u32> {
+    let after = &reason[reason.find("wait")? + 4..];
+    let digits: String = after
+        .trim_start()
+        .chars()
+        .take_while(char::is_ascii_digit)
+        .collect();
+    digits.parse().ok()
+}
+
+/// A relay time (milliseconds since the epoch) as people read it: `2024-05-01 09:30 UTC`.
+pub fn shown_time(ms: f64) -> String {
+    let iso = String::from(js_sys::Date::new(&JsValue::from_f64(ms)).to_iso_string());
+    platform::short_time(&iso)
+}

@@ -1,0 +1,402 @@
+//! Sharing, for the incident's owner only: invite a person by name with a role, hand them
+//! their own link (copy it, or let them scan its QR code), see who is invited and when they
+//! were last here, and revoke anyone. Every name comes from the relay and is shown as text.
+
+mod qr;
+
+use std::time::Duration;
+
+use leptos::ev::SubmitEvent;
+use leptos::prelude::*;
+
+use super::clipboard;
+use crate::access::{self, Invite};
+use crate::platform;
+use crate::prefs::{self, Role};
+use crate::session::{use_incident, Standing};
+use qr::QrCodeSvg;
+
+/// How often the open panel refreshes who is connected.
+const REFRESH: Duration = Duration::from_secs(4);
+const MAX_NAME: usize = 80;
+
+/// "Share", in the incident's header bar; only the owner's device has it.
+#[component]
+pub fn ShareButton(sharing: RwSignal<bool>) -> impl IntoView {
+    let open = use_incident();
+    let standing = open.standing;
+    let owner = Memo::new(move |_| standing.get() == Standing::Member(Role::Owner));
+    move || {
+        owner.get().then(|| {
+            view! {
+                <button
+                    type="button"
+                    id="share-button"
+                    class="share-button"
+                    aria-controls="share-panel"
+                    aria-expanded=move || sharing.get().to_string()
+                    on:click=move |_| sharing.update(|s| *s = !*s)
+                >
+                    "Share"
+                </button>
+            }
+        })
+    }
+}
+
+/// A link made a moment ago: the only time its token is seen.
+#[derive(Clone, PartialEq)]
+struct Made {
+    name: String,
+    role: Role,
+    link: String,
+}
+
+/// The owner's panel: invite, the new link, and everyone invited.
+#[component]
+pub fn SharePanel(sharing: RwSignal<bool>) -> impl IntoView {
+    let open = use_incident();
+    let standing = open.standing;
+    let shown =
+        Memo::new(move |_| sharing.get() && standing.get() == Standing::Member(Role::Owner));
+    let id = open.id.clone();
+    move || {
+        shown
+            .get()
+            .then(|| view! { <Panel id=id.clone() sharing=sharing/> })
+    }
+}
+
+#[component]
+fn Panel(id: String, sharing: RwSignal<bool>) -> impl IntoView {
+    let token = prefs::access(&id).map(|a| a.token).unwrap_or_default();
+    let invites = RwSignal::new(None::<Result<Vec<Invite>, String>>);
+    let made = RwSignal::new(None::<Made>);
+    let refresh = {
+        let (id, token) = (id.clone(), token.clone());
+        move || {
+            let (id, token) = (id.clone(), token.clone());
+            leptos::task::spawn_local(async move {
+                let answer = access::invites(&id, &token)
+                    .await
+                    .map_err(|e| format!("Could not load who is invited: {e}."));
+                // Unchanged: leave the list (and a focused button in it) alone.
+                if invites.try_get_untracked().flatten().as_ref() != Some(&answer) {
+                    invites.try_set(Some(answer));
+                }
+            });
+        }
+    };
+    refresh();
+    let poll = set_interval_with_handle(refresh.clone(), REFRESH)
+        .map_err(|e| platform::log_error(&platform::js_error_text(&e)))
+        .ok();
+    on_cleanup(move || {
+        if let Some(handle) = poll {
+            handle.clear();
+        }
+    });
+    view! {
+        <section id="share-panel" class="card share-panel" aria-labelledby="h-share">
+            <div class="share-head">
+                <h2 id="h-share">"Share this incident"</h2>
+                <button type="button" class="secondary" on:click=move |_| sharing.set(false)>
+                    "Close"
+                </button>
+            </div>
+            <p class="hint">
+                "Only the people you invite can open this incident. Each gets their own link: send it to that person only."
+            </p>
+            <InviteForm id=id.clone() token=token.clone() made=made on_made=refresh.clone()/>
+            {move || made.get().map(|made| view! { <NewLink made=made/> })}
+            <h3 id="h-invited">"Invited"</h3>
+            <p class="hint" id="revoke-note">
+                "Revoking a link stops it at once and disconnects that person. What they already saw, or kept on their device, cannot be un-seen."
+            </p>
+            <InviteList id=id token=token invites=invites on_change=refresh/>
+        </section>
+    }
+}
+
+#[component]
+fn InviteForm(
+    id: String,
+    token: String,
+    made: RwSignal<Option<Made>>,
+    on_made: impl Fn() + Clone + 'static,
+) -> impl IntoView {
+    let name = RwSignal::new(String::new());
+    let role = RwSignal::new(Role::Editor);
+    let busy = RwSignal::new(false);
+    let problem = RwSignal::new(None::<String>);
+    let submit = move |ev: SubmitEvent| {
+        ev.prevent_default();
+        let typed = name.get_untracked().trim().to_string();
+        if typed.is_empty() {
+            problem.set(Some("Type the name of the person to invite.".to_string()));
+            return;
+        }
+        if typed.chars().count() > MAX_NAME {
+            problem.set(Some(format!("A name is at most {MAX_NAME} characters.")));
+            return;
+        }
+        let chosen = role.get_untracked();
+        let (id, token, on_made) = (id.clone(), token.clone(), on_made.clone());
+        busy.set(true);
+        problem.set(None);
+        leptos::task::spawn_local(async move {
+            let answer = access::invite(&id, &token, &typed, chosen).await;
+            busy.try_set(false);
+            match answer {
+                Ok(new) => {
+                    made.try_set(Some(Made {
+                        link: access::invite_link(&id, &new.token),
+                        name: new.name,
+                        role: Role::parse(&new.role).unwrap_or(chosen),
+                    }));
+                    name.try_set(String::new());
+                    on_made();
+                }
+                Err(e) => {
+                    problem.try_set(Some(format!("Could not create the invite: {e}.")));
+                }
+            }
+        });
+    };
+    view! {
+        <form class="invite-form" on:submit=submit>
+            <div class="invite-fields">
+                <div class="invite-field grow">
+                    <label for="invite-name">"Name of the person"</label>
+                    <input
+                        id="invite-name"
+                        type="text"
+                        autocomplete="off"
+                        maxlength="80"
+                        prop:value=move || name.get()
+                        on:input:target=move |ev| name.set(ev.target().value())
+                    />
+                </div>
+                <div class="invite-field">
+                    <label for="invite-role">"Role"</label>
+                    <select
+                        id="invite-role"
+                        on:change:target=move |ev| {
+                            role.set(Role::parse(&ev.target().value()).unwrap_or(Role::Viewer))
+                        }
+                    >
+                        <option value="editor" prop:selected=move || role.get() == Role::Editor>
+                            "Editor — reads and changes everything"
+                        </option>
+                        <option value="viewer" prop:selected=move || role.get() == Role::Viewer>
+                            "Viewer — reads only"
+                        </option>
+                    </select>
+                </div>
+            </div>
+            {move || problem.get().map(|m| view! { <p class="field-error" role="alert">{m}</p> })}
+            <button type="submit" prop:disabled=move || busy.get()>
+                "Create invite link"
+            </button>
+        </form>
+    }
+}
+
+/// The link just made, its copy button and its QR code.
+#[component]
+fn NewLink(made: Made) -> impl IntoView {
+    let Made { name, role, link } = made;
+    let feedback = RwSignal::new(None::<String>);
+    let copy = {
+        let link = link.clone();
+        move |_| {
+            let link = link.clone();
+            leptos::task::spawn_local(async move {
+                match clipboard::write_text(&link).await {
+                    Ok(()) => {
+                        feedback.try_set(Some("Copied the link.".to_string()));
+                    }
+                    Err(why) => {
+                        feedback.try_set(Some(format!(
+                            "Could not copy ({why}). The link is selected above: copy it by hand."
+                        )));
+                        request_animation_frame(|| {
+                            if let Some(input) =
+                                platform::element_by_id::<web_sys::HtmlInputElement>("invite-link")
+                            {
+                                if let Err(e) = input.focus() {
+                                    platform::log_error(&platform::js_error_text(&e));
+                                }
+                                input.select();
+                            }
+                        });
+                    }
+                }
+            });
+        }
+    };
+    let label = format!("QR code of the invite link for {name}");
+    view! {
+        <div class="new-link" data-testid="new-invite">
+            <p class="new-link-for">
+                "Link for " <strong>{name}</strong> " (" {role.as_str()} ")"
+            </p>
+            <label for="invite-link">"Invite link"</label>
+            <input id="invite-link" type="text" readonly prop:value=link.clone()/>
+            <button type="button" on:click=copy>"Copy link"</button>
+            <p class="hint" role="status">{move || feedback.get()}</p>
+            <QrCodeSvg text=link label=label/>
+            <p class="hint">
+                "This link is shown only now. Send it, or let them scan the code; if it is lost, revoke it and invite them again."
+            </p>
+        </div>
+    }
+}
+
+/// One line about when someone was last here.
+fn seen(invite: &Invite, now: f64) -> String {
+    if let Some(at) = invite.revoked_at {
+        return format!("revoked {}", access::shown_time(at));
+    }
+    if let Some(at) = invite.expires_at.filter(|at| *at <= now) {
+        return format!("expired {}", access::shown_time(at));
+    }
+    if invite.connected > 0 {
+        return "connected now".to_string();
+    }
+    match invite.last_seen_at {
+        Some(at) => format!("last connected {}", access::shown_time(at)),
+        None => "never connected".to_string(),
+    }
+}
+
+#[component]
+fn InviteList(
+    id: String,
+    token: String,
+    invites: RwSignal<Option<Result<Vec<Invite>, String>>>,
+    on_change: impl Fn() + Clone + Send + Sync + 'static,
+) -> impl IntoView {
+    let confirming = RwSignal::new(None::<String>);
+    let problem = RwSignal::new(None::<String>);
+    let revoke = move |invite: String| {
+        let (id, token, on_change) = (id.clone(), token.clone(), on_change.clone());
+        leptos::task::spawn_local(async move {
+            match access::revoke(&id, &token, &invite).await {
+                Ok(_) => {
+                    confirming.try_set(None);
+                    problem.try_set(None);
+                }
+                Err(e) => {
+                    problem.try_set(Some(format!("Could not revoke the link: {e}.")));
+                }
+            }
+            on_change();
+        });
+    };
+    let rows = move || match invites.get() {
+        None => view! { <p class="loading">"Loading who is invited…"</p> }.into_any(),
+        Some(Err(message)) => {
+            view! { <p class="field-error" role="alert">{message}</p> }.into_any()
+        }
+        Some(Ok(list)) => {
+            let now = platform::now_millis();
+            let revoke = revoke.clone();
+            view! {
+                <ul class="invite-list" aria-labelledby="h-invited">
+                    {list
+                        .into_iter()
+                        .map(|invite| {
+                            view! {
+                                <InviteRow
+                                    status=seen(&invite, now)
+                                    invite=invite
+                                    confirming=confirming
+                                    revoke=revoke.clone()
+                                />
+                            }
+                        })
+                        .collect_view()}
+                </ul>
+            }
+            .into_any()
+        }
+    };
+    view! {
+        {rows}
+        {move || problem.get().map(|m| view! { <p class="field-error" role="alert">{m}</p> })}
+    }
+}
+
+#[component]
+fn InviteRow(
+    invite: Invite,
+    status: String,
+    confirming: RwSignal<Option<String>>,
+    revoke: impl Fn(String) + Clone + Send + Sync + 'static,
+) -> impl IntoView {
+    let role = Role::parse(&invite.role);
+    let revoked = invite.revoked_at.is_some();
+    let key = invite.invite.clone();
+    let name = invite.name.clone();
+    let role_text = match role {
+        Some(Role::Owner) => "owner (you)".to_string(),
+        _ => invite.role.clone(),
+    };
+    let actions = (role != Some(Role::Owner) && !revoked).then(|| {
+        let asking = {
+            let key = key.clone();
+            Memo::new(move |_| confirming.get().as_deref() == Some(key.as_str()))
+        };
+        let ask = {
+            let key = key.clone();
+            move |_| confirming.set(Some(key.clone()))
+        };
+        let confirm = {
+            let key = key.clone();
+            move |_| revoke(key.clone())
+        };
+        let question = format!(
+            "Revoke {name}’s link? It stops working at once and {name} is disconnected. What {name} already saw, or kept on their device, cannot be un-seen."
+        );
+        view! {
+            <Show
+                when=move || asking.get()
+                fallback=move || {
+                    view! {
+                        <button type="button" class="secondary revoke" on:click=ask.clone()>
+                            "Revoke"
+                        </button>
+                    }
+                }
+            >
+                <div class="confirm-revoke" role="group" aria-label="Confirm revoking">
+                    <p>{question.clone()}</p>
+                    <button type="button" class="danger" on:click=confirm.clone()>
+                        "Revoke access"
+                    </button>
+                    <button
+                        type="button"
+                        class="secondary"
+                        on:click=move |_| confirming.set(None)
+                    >
+                        "Cancel"
+                    </button>
+                </div>
+            </Show>
+        }
+    });
+    view! {
+        <li
+            data-testid="invite"
+            data-invite=key
+            data-role=invite.role.clone()
+            class:revoked=revoked
+        >
+            <span class="invite-name">{invite.name.clone()}</span>
+            <span class="role-chip">{role_text}</span>
+            <span class="invite-seen">{status}</span>
+            {actions}
+        </li>
+    }
+}

@@ -1,0 +1,299 @@
+//! This device's standing with the relay for the open incident, settled before it syncs.
+//!
+//! - Made here and not yet registered: it is registered (`POST /api/incidents` under its
+//!   local id) as soon as the device is online, which returns the owner's token; only then
+//!   does the sync socket open, and it carries everything written in the meantime.
+//! - Opened from an invite link: the token is stored, the relay is asked what it allows
+//!   (`GET …/me`), a device with no display name is asked for one, then it syncs.
+//! - Neither, and nothing of it on this device: an invite link is needed; nothing connects.
+//! - A refusal (revoked, expired, unknown, a viewer's write, an id taken on the relay) stops
+//!   every attempt; what is on this device stays here.
+
+use std::rc::Rc;
+use std::time::Duration;
+
+use leptos::prelude::*;
+
+use super::Session;
+use crate::access::{self, ApiError, FromLink, Refusal};
+use crate::platform;
+use crate::prefs::{self, Access, Role};
+
+/// Waits between attempts to reach the relay's API: 2 s, 4 s … up to a minute.
+const FIRST_RETRY_MS: u64 = 2_000;
+const LAST_RETRY_MS: u64 = 60_000;
+
+/// What the relay lets this device do with the incident.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Standing {
+    /// This device's copy is being read.
+    Loading,
+    /// Made on this device and not on the relay yet; published when online.
+    Unpublished,
+    /// Being registered on the relay right now.
+    Publishing,
+    /// A token from an invite link: asking the relay what it allows.
+    Checking,
+    /// Invited, and this device has no display name yet: one is asked for first.
+    Naming { invited: String },
+    /// Syncing with the relay in this role.
+    Member(Role),
+    /// The relay will not share the incident with this device.
+    Refused(Refusal),
+}
+
+impl Standing {
+    /// Whether changes made here may go anywhere: owners and editors, and an incident that
+    /// is this device's own until it is published (or could not be).
+    pub fn may_edit(&self) -> bool {
+        match self {
+            Standing::Member(role) => role.may_write(),
+            Standing::Unpublished | Standing::Publishing | Standing::Refused(Refusal::Taken) => {
+                true
+            }
+            _ => false,
+        }
+    }
+}
+
+fn online() -> bool {
+    platform::window().navigator().on_line()
+}
+
+impl Session {
+    /// Decides how this device reaches the relay, once its copy has loaded.
+    pub(super) fn settle_access(self: &Rc<Self>, has_copy: bool) {
+        let from_link = std::mem::replace(&mut *self.from_link.borrow_mut(), FromLink::Nothing);
+        let held = prefs::access(&self.id);
+        match from_link {
+            FromLink::Token(token) => match &held {
+                Some(access) if access.role == Some(Role::Owner) && access.token != token => {
+                    // An owner's token cannot be shown again: never trade it for an invite.
+                    self.sync_problem.try_set(Some(
+                        "This device already holds the incident commander's access to this incident, so the invite link was not used.".to_string(),
+                    ));
+                }
+                Some(access) if access.token == token => {}
+                _ => {
+                    prefs::set_access(&self.id, &Access::from_link(&token));
+                    prefs::set_unpublished(&self.id, false);
+                }
+            },
+            FromLink::Broken if held.is_none() => return self.refuse(Refusal::BrokenLink),
+            FromLink::Broken => {
+                self.sync_problem.try_set(Some(
+                    "The invite link in the address was incomplete, so it was not used."
+                        .to_string(),
+                ));
+            }
+            FromLink::Nothing => {}
+        }
+        match prefs::access(&self.id) {
+            Some(Access {
+                role: Some(role), ..
+            }) => self.join(role),
+            Some(_) => self.check_invite(),
+            None if prefs::unpublished(&self.id) || has_copy => {
+                // Made here; or kept here from before incidents were invite-only, when the
+                // first device to register an id becomes its owner.
+                prefs::set_unpublished(&self.id, true);
+                self.publish();
+            }
+            None => self.refuse(Refusal::NeedInvite),
+        }
+    }
+
+    /// Stops for good: the relay refused this device.
+    pub(super) fn refuse(&self, why: Refusal) {
+        self.cancel_access_retry();
+        // Stopped, not dropped: this may run inside the client's own close handler.
+        let sync = self.sync.borrow().clone();
+        if let Some(sync) = sync {
+            sync.stop();
+        }
+        self.connection.try_set(crate::sync::Connection::Offline);
+        self.sync_problem.try_set(None);
+        self.standing.try_set(Standing::Refused(why));
+    }
+
+    /// Syncs in `role`.
+    fn join(self: &Rc<Self>, role: Role) {
+        self.cancel_access_retry();
+        self.access_attempts.set(0);
+        self.standing.try_set(Standing::Member(role));
+        self.start_sync();
+    }
+
+    /// The browser is online again: publish or check now rather than at the next retry.
+    pub fn back_online(self: &Rc<Self>) {
+        match self.standing.get_untracked() {
+            Standing::Unpublished => {
+                self.cancel_access_retry();
+                self.publish();
+            }
+            Standing::Checking => {
+                self.cancel_access_retry();
+                self.check_invite();
+            }
+            _ => {
+                if let Some(sync) = self.sync.borrow().clone() {
+                    sync.reconnect_now();
+                }
+            }
+        }
+    }
+
+    /// The invited person typed a name: remembered on this device, then the incident syncs.
+    pub fn named(self: &Rc<Self>, name: &str) {
+        prefs::set_display_name(name.trim());
+        let role = prefs::access(&self.id).and_then(|a| a.role);
+        match role {
+            Some(role) => self.join(role),
+            None => self.check_invite(),
+        }
+    }
+
+    pub(super) fn cancel_access_retry(&self) {
+        if let Some(handle) = self.access_retry.take() {
+            handle.clear();
+        }
+    }
+
+    /// Tries `again` later: after the relay's `Retry-After`, or with a growing wait.
+    fn retry_access(self: &Rc<Self>, error: &ApiError, again: fn(&Rc<Session>)) {
+        self.cancel_access_retry();
+        let attempt = self.access_attempts.get();
+        self.access_attempts.set(attempt.saturating_add(1));
+        let wait = match error {
+            ApiError::Refused {
+                retry_after: Some(s),
+                ..
+            } => u64::from(*s) * 1000,
+            _ => (FIRST_RETRY_MS << attempt.min(5)).min(LAST_RETRY_MS),
+        };
+        let me = Rc::downgrade(self);
+        let handle = set_timeout_with_handle(
+            move || {
+                if let Some(session) = me.upgrade() {
+                    session.access_retry.set(None);
+                    if !session.closed.get() {
+                        again(&session);
+                    }
+                }
+            },
+            Duration::from_millis(wait),
+        );
+        match handle {
+            Ok(handle) => self.access_retry.set(Some(handle)),
+            Err(e) => platform::log_error(&platform::js_error_text(&e)),
+        }
+    }
+
+    /// Registers the incident made here under its own id, when online.
+    fn publish(self: &Rc<Self>) {
+        if self.closed.get() {
+            return;
+        }
+        if !online() {
+            // The page's `online` listener calls `back_online`.
+            self.standing.try_set(Standing::Unpublished);
+            return;
+        }
+        self.standing.try_set(Standing::Publishing);
+        let session = self.clone();
+        wasm_bindgen_futures::spawn_local(async move {
+            let result = access::register(&session.id, &prefs::display_name()).await;
+            if session.closed.get() {
+                return;
+            }
+            match result {
+                Ok(owner) => {
+                    prefs::set_access(
+                        &session.id,
+                        &Access {
+                            token: owner.token,
+                            role: Some(Role::Owner),
+                            invite: owner.invite,
+                            name: owner.name,
+                        },
+                    );
+                    prefs::set_unpublished(&session.id, false);
+                    session.sync_problem.try_set(None);
+                    session.join(Role::Owner);
+                }
+                Err(ApiError::Refused { status: 409, .. }) => {
+                    // Another tab of this browser may have registered it a moment ago.
+                    match prefs::access(&session.id).and_then(|a| a.role) {
+                        Some(role) => session.join(role),
+                        None => session.refuse(Refusal::Taken),
+                    }
+                }
+                Err(e) => {
+                    session.standing.try_set(Standing::Unpublished);
+                    if matches!(e, ApiError::Refused { status, .. } if status < 500 && status != 429)
+                    {
+                        session.sync_problem.try_set(Some(format!(
+                            "The relay did not accept this incident: {e}."
+                        )));
+                        return;
+                    }
+                    if !matches!(e, ApiError::Unreachable(_)) {
+                        session
+                            .sync_problem
+                            .try_set(Some(format!("Could not publish this incident: {e}.")));
+                    }
+                    session.retry_access(&e, |s| s.publish());
+                }
+            }
+        });
+    }
+
+    /// Asks the relay what this device's token allows (a token just taken from a link).
+    fn check_invite(self: &Rc<Self>) {
+        let Some(held) = prefs::access(&self.id) else {
+            return self.refuse(Refusal::NeedInvite);
+        };
+        self.standing.try_set(Standing::Checking);
+        let session = self.clone();
+        wasm_bindgen_futures::spawn_local(async move {
+            let result = access::me(&session.id, &held.token).await;
+            if session.closed.get() {
+                return;
+            }
+            match result {
+                Ok(me) => {
+                    // An unknown role is treated as the least one.
+                    let role = Role::parse(&me.role).unwrap_or(Role::Viewer);
+                    prefs::set_access(
+                        &session.id,
+                        &Access {
+                            token: held.token,
+                            role: Some(role),
+                            invite: me.invite,
+                            name: me.name.clone(),
+                        },
+                    );
+                    session.sync_problem.try_set(None);
+                    prefs::mark_opened(&session.id);
+                    if prefs::display_name().trim().is_empty() {
+                        session.cancel_access_retry();
+                        session
+                            .standing
+                            .try_set(Standing::Naming { invited: me.name });
+                    } else {
+                        session.join(role);
+                    }
+                }
+                Err(e) => match Refusal::from_api(&e) {
+                    Some(why) => session.refuse(why),
+                    None => {
+                        session.sync_problem.try_set(Some(format!(
+                            "Could not check your invite: {e}. Trying again…"
+                        )));
+                        session.retry_access(&e, |s| s.check_invite());
+                    }
+                },
+            }
+        });
+    }
+}
