@@ -1,9 +1,11 @@
 // Stock Yjs clients (yjs + y-websocket, as any app of the Yjs ecosystem would run them)
 // against the real relay: convergence, late joiners, awareness, bad input, crash durability.
+// Incidents are invite-only: each test registers its incident through the API and every
+// client joins with the owner's token (`params: { token }`); access.spec.js tests who is let in.
 import WebSocket from 'ws';
 import * as encoding from 'lib0/encoding';
 import { test, expect } from './support/fixtures.js';
-import { newIncidentId } from './support/incidents.js';
+import { registeredIncident } from './support/incidents.js';
 import { Y, canonical } from './support/yjs-client.js';
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
@@ -24,9 +26,9 @@ async function expectConverged(a, b, names, timeout = 10_000) {
 
 test.describe('stock Yjs clients through the relay', () => {
   test('concurrent edits to a Y.Text and a Y.Map converge', async ({ relay, yclients }) => {
-    const room = newIncidentId();
-    const a = yclients(relay.wsUrl, room, { name: 'A' });
-    const b = yclients(relay.wsUrl, room, { name: 'B' });
+    const { incident: room, auth } = await registeredIncident(relay);
+    const a = yclients(relay.wsUrl, room, { name: 'A', ...auth });
+    const b = yclients(relay.wsUrl, room, { name: 'B', ...auth });
     await Promise.all([a.synced(), b.synced()]);
 
     // Truly concurrent: both edits happen before either side can have seen the other's.
@@ -91,9 +93,9 @@ test.describe('stock Yjs clients through the relay', () => {
   });
 
   test('a late joiner receives the full state from the relay alone', async ({ relay, yclients }) => {
-    const room = newIncidentId();
-    const a = yclients(relay.wsUrl, room, { name: 'A' });
-    const b = yclients(relay.wsUrl, room, { name: 'B' });
+    const { incident: room, auth } = await registeredIncident(relay);
+    const a = yclients(relay.wsUrl, room, { name: 'A', ...auth });
+    const b = yclients(relay.wsUrl, room, { name: 'B', ...auth });
     await Promise.all([a.synced(), b.synced()]);
     a.map('meta').set('title', 'Late joiner test');
     for (let i = 0; i < 20; i++) a.text('summary').insert(a.text('summary').length, `line ${i}\n`);
@@ -108,15 +110,15 @@ test.describe('stock Yjs clients through the relay', () => {
     b.destroy();
     await sleep(300);
 
-    const c = yclients(relay.wsUrl, room, { name: 'C' });
+    const c = yclients(relay.wsUrl, room, { name: 'C', ...auth });
     await c.synced();
     await expect.poll(() => c.content(names)).toEqual(expected);
     expect(c.stateVector()).toBe(expectedVector);
   });
 
   test('awareness: B sees A arrive and leave (graceful and abrupt)', async ({ relay, yclients }) => {
-    const room = newIncidentId();
-    const b = yclients(relay.wsUrl, room, { name: 'B' });
+    const { incident: room, auth } = await registeredIncident(relay);
+    const b = yclients(relay.wsUrl, room, { name: 'B', ...auth });
     await b.synced();
     const peerUsers = () =>
       [...b.awareness.getStates().entries()]
@@ -126,7 +128,7 @@ test.describe('stock Yjs clients through the relay', () => {
         .sort();
 
     // A leaves gracefully.
-    const a = yclients(relay.wsUrl, room, { name: 'A' });
+    const a = yclients(relay.wsUrl, room, { name: 'A', ...auth });
     a.awareness.setLocalStateField('user', { name: 'A', color: '#d33' });
     await a.synced();
     await expect.poll(peerUsers).toEqual(['A']);
@@ -139,7 +141,7 @@ test.describe('stock Yjs clients through the relay', () => {
 
     // D's connection drops without a goodbye: the relay must clear its presence itself
     // (well before the 30 s after which Yjs clients time out stale states on their own).
-    const d = yclients(relay.wsUrl, room, { name: 'D' });
+    const d = yclients(relay.wsUrl, room, { name: 'D', ...auth });
     d.awareness.setLocalStateField('user', { name: 'D', color: '#33d' });
     await d.synced();
     await expect.poll(peerUsers).toEqual(['D']);
@@ -152,9 +154,9 @@ test.describe('stock Yjs clients through the relay', () => {
     relay,
     yclients,
   }) => {
-    const room = newIncidentId();
-    const a = yclients(relay.wsUrl, room, { name: 'A' });
-    const b = yclients(relay.wsUrl, room, { name: 'B' });
+    const { incident: room, token, auth } = await registeredIncident(relay);
+    const a = yclients(relay.wsUrl, room, { name: 'A', ...auth });
+    const b = yclients(relay.wsUrl, room, { name: 'B', ...auth });
     await Promise.all([a.synced(), b.synced()]);
     a.text('summary').insert(0, 'before the bad bytes. ');
     await expect.poll(() => b.text('summary').toString()).toBe('before the bad bytes. ');
@@ -173,7 +175,7 @@ test.describe('stock Yjs clients through the relay', () => {
     };
     cases['a text frame'] = 'hello relay';
     for (const [label, bytes] of Object.entries(cases)) {
-      const closed = await sendRaw(`${relay.wsUrl}/${room}`, bytes);
+      const closed = await sendRaw(`${relay.wsUrl}/${room}?token=${token}`, bytes);
       test.info().annotations.push({ type: 'close', description: `${label}: ${closed.code} ${closed.reason}` });
       expect.soft(closed.code, `${label}: closed at all`).not.toBeNull();
       expect.soft(closed.code, `${label}: close code`).not.toBe(1000);
@@ -191,25 +193,25 @@ test.describe('stock Yjs clients through the relay', () => {
     expect(a.provider.wsconnected && b.provider.wsconnected).toBe(true);
 
     // And a fresh joiner still gets the whole, uncorrupted state.
-    const c = yclients(relay.wsUrl, room, { name: 'C' });
+    const c = yclients(relay.wsUrl, room, { name: 'C', ...auth });
     await c.synced();
     await expect.poll(() => c.text('summary').toString()).toBe('B after. before the bad bytes. A after. ');
   });
 
   test('an oversized message is refused with a close code and reason', async ({ relay, yclients }) => {
-    const room = newIncidentId();
-    const a = yclients(relay.wsUrl, room, { name: 'A' });
+    const { incident: room, token, auth } = await registeredIncident(relay);
+    const a = yclients(relay.wsUrl, room, { name: 'A', ...auth });
     await a.synced();
     // Just over the relay's 16 MiB limit, and well over it.
     for (const size of [16 * 1024 * 1024 + 1, 17 * 1024 * 1024, 32 * 1024 * 1024]) {
-      const closed = await sendRaw(`${relay.wsUrl}/${room}`, new Uint8Array(size).fill(7));
+      const closed = await sendRaw(`${relay.wsUrl}/${room}?token=${token}`, new Uint8Array(size).fill(7));
       test.info().annotations.push({ type: 'close', description: `${size} bytes: ${closed.code} ${closed.reason}` });
       // 1006 means the socket was dropped (e.g. reset) and the sender never saw why.
       expect.soft(closed.code, `${size} bytes: close code`).toBe(1009);
       expect.soft(closed.reason, `${size} bytes: close reason`).not.toBe('');
     }
     a.text('summary').insert(0, 'still here');
-    const c = yclients(relay.wsUrl, room, { name: 'C' });
+    const c = yclients(relay.wsUrl, room, { name: 'C', ...auth });
     await c.synced();
     await expect.poll(() => c.text('summary').toString()).toBe('still here');
   });
@@ -240,9 +242,9 @@ test.describe('stock Yjs clients through the relay', () => {
   for (const how of ['kill', 'stop']) {
     const what = how === 'kill' ? 'SIGKILL' : 'SIGTERM';
     test(`every update a peer observed survives ${what} and a restart`, async ({ relay, yclients }) => {
-      const room = newIncidentId();
-      const a = yclients(relay.wsUrl, room, { name: 'A' });
-      const b = yclients(relay.wsUrl, room, { name: 'B' });
+      const { incident: room, auth } = await registeredIncident(relay);
+      const a = yclients(relay.wsUrl, room, { name: 'A', ...auth });
+      const b = yclients(relay.wsUrl, room, { name: 'B', ...auth });
       await Promise.all([a.synced(), b.synced()]);
       a.map('meta').set('title', `survives ${what}`);
       // Many small updates, as keystrokes arrive, each its own message.
@@ -262,7 +264,8 @@ test.describe('stock Yjs clients through the relay', () => {
       b.destroy();
       await relay.restart();
 
-      const c = yclients(relay.wsUrl, room, { name: 'C' });
+      // The owner's token was stored too: it still opens the incident after the restart.
+      const c = yclients(relay.wsUrl, room, { name: 'C', ...auth });
       await c.synced();
       await expect.poll(() => c.content(names)).toEqual(expected);
       expect(c.stateVector()).toBe(expectedVector);

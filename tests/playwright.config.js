@@ -3,6 +3,9 @@
 // port with its own data directory (see support/fixtures.js), so tests never share state.
 import { defineConfig } from '@playwright/test';
 
+// The specs that need no browser (and no built app): they form the `interop` project.
+const NO_BROWSER = ['interop.spec.js', 'access.spec.js'];
+
 export default defineConfig({
   testDir: '.',
   testMatch: '*.spec.js',
@@ -34,9 +37,9 @@ export default defineConfig({
     },
   },
   projects: [
-    // Stock Yjs clients and raw sockets against the relay; no browser is launched.
-    { name: 'interop', testMatch: 'interop.spec.js' },
+    // Stock Yjs clients, raw sockets and HTTP calls against the relay; no browser is launched.
+    { name: 'interop', testMatch: NO_BROWSER },
     // Real browsers against the relay serving the built app (dist/): every other spec.
-    { name: 'app', testIgnore: 'interop.spec.js', use: { trace: 'retain-on-failure' } },
+    { name: 'app', testIgnore: NO_BROWSER, use: { trace: 'retain-on-failure' } },
   ],
 });

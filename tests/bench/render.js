@@ -1,15 +1,17 @@
 // Benchmark: how long the incident page takes to become usable with a large incident.
 // Not a test: it prints numbers. Run from tests/ after a release build:
 //   node bench/render.js [events=5000] [indicators=2000] [runs=3]
-// A stock Yjs client writes the incident through the relay; then a fresh Chromium context
-// opens the link (cold: nothing on the device) and, after a reload, from its own storage
-// (warm). "Rows" is the time until every timeline row and indicator row is in the page;
+// The incident is registered through the access API and a stock Yjs client writes it through
+// the relay with the owner's token; then a fresh Chromium context opens an editor's invite
+// link (cold: nothing on the device) and, after a reload, from its own storage (warm).
+// "Rows" is the time until every timeline row and indicator row is in the page;
 // "keystroke" is the main-thread time one keystroke in the summary costs, measured in the page.
 import { chromium } from '@playwright/test';
 import * as Y from 'yjs';
 import { startRelay } from '../support/relay.js';
 import { YClient } from '../support/yjs-client.js';
-import { newIncidentId } from '../support/incidents.js';
+import { registeredIncident } from '../support/incidents.js';
+import { invite } from '../support/access.js';
 
 const [events = 5000, indicators = 2000, runs = 3] = process.argv.slice(2).map(Number);
 const PHASES = ['reconnaissance', 'weaponization', 'delivery', 'exploitation', 'installation',
@@ -93,14 +95,18 @@ const browser = await chromium.launch({
     '--disable-background-networking', '--disable-component-update', '--disable-sync'],
 });
 try {
-  const id = newIncidentId('bench');
-  const writer = new YClient(`${relay.wsUrl}`, id, { name: 'bench' });
+  const { incident: id, token, auth } = await registeredIncident(relay, { prefix: 'bench' });
+  const writer = new YClient(`${relay.wsUrl}`, id, { name: 'bench', ...auth });
   await writer.synced();
   fill(writer);
   const bytes = Y.encodeStateAsUpdate(writer.doc).length;
   // Let the relay store it before anyone opens it.
   await new Promise((r) => setTimeout(r, 1500));
+  // The page joins with an editor's link (`/incident/ID#invite=TOKEN`): the app keeps the
+  // token on the device and drops the fragment, so the warm run opens the plain address.
+  const editor = await invite(relay.url, id, token, { name: 'Bench', role: 'editor' });
   const url = `${relay.url}/incident/${id}`;
+  const link = `${url}#invite=${editor.token}`;
   const cold = [];
   const warm = [];
   for (let i = 0; i < runs; i++) {
@@ -108,7 +114,7 @@ try {
     const page = await context.newPage();
     await page.goto(`${relay.url}/`);
     await page.evaluate(() => localStorage.setItem('firebreak.name', JSON.stringify('Bench')));
-    cold.push(await interactive(page, url));
+    cold.push(await interactive(page, link));
     warm.push(await interactive(page, url));
     await context.close();
   }

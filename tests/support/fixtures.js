@@ -1,6 +1,8 @@
 // Playwright fixtures shared by the spec files.
 //   relay      a real relay on a free port with its own data directory, stopped afterwards;
 //              on failure everything it printed is attached to the test's report.
+//   relayOptions  options for that relay's startRelay (support/relay.js), default {}; set
+//              per file or describe block, e.g. test.use({ relayOptions: { args: [...] } }).
 //   yclients   a factory for stock Yjs clients (y-websocket) that are all destroyed afterwards.
 //   person     a factory for people using the app: each one is its own browser context (own
 //              storage, own network), with its sync socket routed so the test can cut it;
@@ -11,8 +13,10 @@ import { YClient } from './yjs-client.js';
 import { requireBuiltApp, syncLink, watchConsole } from './app.js';
 
 export const test = base.extend({
-  relay: async ({}, use, testInfo) => {
-    const relay = await startRelay();
+  relayOptions: [{}, { option: true }],
+
+  relay: async ({ relayOptions }, use, testInfo) => {
+    const relay = await startRelay(relayOptions);
     try {
       await use(relay);
     } finally {

@@ -50,6 +50,8 @@ const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
  *            exist a placeholder directory is served, enough for the protocol tests)
  *   dataDir  data directory (default: a new temporary directory, removed by cleanup())
  *   env      extra environment variables for the relay process
+ *   args     extra command-line flags for the relay, e.g. ['--create-secret', 'S'], kept
+ *            across restarts
  */
 export async function startRelay(options = {}) {
   const bin = relayBinary();
@@ -79,7 +81,7 @@ export async function startRelay(options = {}) {
     log += `\n--- ${new Date().toISOString()} start ${bin} on port ${port}\n`;
     const proc = spawn(
       bin,
-      ['--listen', `127.0.0.1:${port}`, '--data', dataDir, '--dist', dist],
+      ['--listen', `127.0.0.1:${port}`, '--data', dataDir, '--dist', dist, ...(options.args || [])],
       {
         env: { RUST_LOG: 'info', NO_COLOR: '1', ...process.env, ...(options.env || {}) },
         stdio: ['ignore', 'pipe', 'pipe'],

@@ -11,14 +11,22 @@ export class YClient {
   /**
    * @param {string} wsUrl  ws://host:port/sync — the provider appends `/${room}`
    * @param {string} room   the incident id
-   * @param {object} [options] { params, connect, name }
+   * @param {object} [options]
+   *   params   query parameters; `{ token }` is how a stock client passes its invite secret
+   *   headers  HTTP headers for the websocket upgrade (e.g. `authorization: 'Bearer …'`)
+   *   connect  false to create the client without connecting
+   *   name     label in error messages
    */
   constructor(wsUrl, room, options = {}) {
     this.name = options.name || 'client';
     this.doc = new Y.Doc();
+    /** Every close of the socket the relay reported: { code, reason }. */
     this.closeEvents = [];
+    /** Closes after which the provider gave up reconnecting (y-websocket: codes 4400-4499). */
+    this.terminalCloses = [];
+    const headers = options.headers;
     this.provider = new WebsocketProvider(wsUrl, room, this.doc, {
-      WebSocketPolyfill: WebSocket,
+      WebSocketPolyfill: headers ? withHeaders(headers) : WebSocket,
       // Node has a global BroadcastChannel: without this, two clients in this one process
       // would sync with each other directly and never need the relay.
       disableBc: true,
@@ -29,6 +37,9 @@ export class YClient {
     });
     this.provider.on('connection-close', (event) => {
       if (event) this.closeEvents.push({ code: event.code, reason: String(event.reason || '') });
+    });
+    this.provider.on('closed', (event) => {
+      this.terminalCloses.push({ code: event.code, reason: String(event.reason || '') });
     });
   }
 
@@ -48,6 +59,11 @@ export class YClient {
   async synced(timeoutMs = 10_000) {
     const deadline = Date.now() + timeoutMs;
     while (!this.provider.synced) {
+      if (this.terminalCloses.length > 0 && !this.provider.shouldConnect) {
+        throw new Error(
+          `${this.name}: the relay refused the connection for good: ${JSON.stringify(this.terminalCloses)}`,
+        );
+      }
       if (Date.now() > deadline) {
         throw new Error(
           `${this.name}: not synced with the relay after ${timeoutMs} ms ` +
@@ -82,6 +98,24 @@ export class YClient {
     return copy;
   }
 
+  /**
+   * Resolves with the first close the relay sends after `after` closes were seen (default:
+   * the next one from now).
+   */
+  async nextClose(timeoutMs = 10_000, after = this.closeEvents.length) {
+    const deadline = Date.now() + timeoutMs;
+    while (this.closeEvents.length <= after) {
+      if (Date.now() > deadline) {
+        throw new Error(
+          `${this.name}: the relay did not close the connection within ${timeoutMs} ms ` +
+            `(wsconnected=${this.provider.wsconnected}, synced=${this.provider.synced})`,
+        );
+      }
+      await sleep(10);
+    }
+    return this.closeEvents[after];
+  }
+
   disconnect() {
     this.provider.disconnect();
   }
@@ -97,6 +131,15 @@ export class YClient {
       this.doc.destroy();
     }
   }
+}
+
+/** A `ws` WebSocket class that sends `headers` with its upgrade request, for the provider. */
+function withHeaders(headers) {
+  return class extends WebSocket {
+    constructor(url, protocols) {
+      super(url, protocols, { headers });
+    }
+  };
 }
 
 /** JSON with object keys sorted, so equal content gives equal strings whatever the map order. */
