@@ -19,8 +19,10 @@ say "fuzz smoke: the relay's room under arbitrary frames (60 s, coverage-guided)
 fuzz_found="$(mktemp -d)"
 trap 'rm -rf "$fuzz_found"' EXIT
 # New inputs go to a temporary directory; the kept corpus and the regressions are only read.
+# libFuzzer prints a line per new input; keep the last lines (a failure's report is there).
 (cd "$ROOT/sync-server/fuzz" && cargo fuzz run --sanitizer none room_frames \
-  "$fuzz_found" corpus/room_frames regressions -- -max_total_time=60 -print_final_stats=1)
+  "$fuzz_found" corpus/room_frames regressions -- -max_total_time=60 -print_final_stats=1 2>&1 \
+  | tail -n 80)
 
 build_release
 say "stock Yjs and browser tests (Playwright, Chromium)"
