@@ -440,7 +440,7 @@ fn decode_frame(frame: &[u8]) -> Result<Vec<Message>, ProtocolError> {
     let mut consumed = 0usize;
     for message in MessageReader::new(&mut decoder) {
         let message = message.map_err(|e| ProtocolError::Malformed(describe(&e)))?;
-        consumed += message.encode_v1().len();
+        consumed += encoded_len(&message);
         messages.push(message);
     }
     if consumed != frame.len() {
@@ -451,6 +451,24 @@ fn decode_frame(frame: &[u8]) -> Result<Vec<Message>, ProtocolError> {
         )));
     }
     Ok(messages)
+}
+
+/// The length of `message` encoded (lib0 v1). Updates are counted, not re-encoded: a
+/// joining client's SyncStep2 may hold a whole large incident.
+fn encoded_len(message: &Message) -> usize {
+    match message {
+        Message::Sync(SyncMessage::SyncStep2(update) | SyncMessage::Update(update)) => {
+            // message type, sync step type, then the update as length-prefixed bytes
+            2 + varuint_len(update.len()) + update.len()
+        }
+        other => other.encode_v1().len(),
+    }
+}
+
+/// Bytes of `value` as a lib0 variable-length unsigned integer (7 bits per byte).
+fn varuint_len(value: usize) -> usize {
+    let bits = usize::BITS - value.leading_zeros();
+    (bits.max(1) as usize).div_ceil(7)
 }
 
 fn describe(error: &ReadError) -> String {
@@ -669,6 +687,16 @@ mod tests {
         fuzz_frames(include_bytes!("../fuzz/regressions/reload-differs"));
         fuzz_frames(include_bytes!("../fuzz/regressions/reload-differs-2"));
         fuzz_frames(include_bytes!("../fuzz/regressions/full-encoding-panics"));
+    }
+
+    #[test]
+    fn counted_lengths_match_the_encoding() {
+        for len in [0usize, 1, 127, 128, 16_383, 16_384, 300_000] {
+            let message = Message::Sync(SyncMessage::Update(vec![7; len]));
+            assert_eq!(encoded_len(&message), message.encode_v1().len(), "{len}");
+            let step2 = Message::Sync(SyncMessage::SyncStep2(vec![1; len]));
+            assert_eq!(encoded_len(&step2), step2.encode_v1().len(), "{len}");
+        }
     }
 
     #[test]
