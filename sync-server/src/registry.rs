@@ -394,7 +394,7 @@ impl RoomActor {
                         let reply = outcome.reply.into_iter();
                         batch
                             .deliveries
-                            .extend(reply.map(|f| (Target::Peer(peer), f.into())));
+                            .extend(reply.map(|f| (Target::Peer(peer), f)));
                         let broadcast = outcome.broadcast.into_iter();
                         batch
                             .deliveries

@@ -20,6 +20,7 @@
 use std::collections::{HashMap, HashSet};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
+use bytes::Bytes;
 use yrs::encoding::read::Error as ReadError;
 use yrs::sync::{Awareness, Message, MessageReader, SyncMessage};
 use yrs::updates::decoder::{Decode, DecoderV1};
@@ -33,8 +34,9 @@ pub type PeerId = u64;
 /// then send `reply` to the sender and `broadcast` to every other peer.
 #[derive(Debug, Default, PartialEq, Eq)]
 pub struct Outcome {
-    /// Frames for the peer that sent the message.
-    pub reply: Vec<Vec<u8>>,
+    /// Frames for the peer that sent the message. Shared bytes: the whole-state answer to a
+    /// new joiner is encoded once and handed to every joiner.
+    pub reply: Vec<Bytes>,
     /// Frames for every other peer in the room.
     pub broadcast: Vec<Vec<u8>>,
     /// Yjs v1 updates that were applied and must be stored before anything is sent.
@@ -91,6 +93,9 @@ pub struct Room {
     awareness: Awareness,
     peers: HashMap<PeerId, PeerState>,
     poisoned: bool,
+    /// The SyncStep2 answer for a peer that has nothing (a new joiner), kept until the
+    /// document changes, so twenty people opening a large incident cost one encoding.
+    whole_state: Option<Bytes>,
 }
 
 impl Default for Room {
@@ -112,6 +117,7 @@ impl Room {
             awareness,
             peers: HashMap::new(),
             poisoned: false,
+            whole_state: None,
         }
     }
 
@@ -205,6 +211,11 @@ impl Room {
     ) -> Result<(), ProtocolError> {
         match message {
             Message::Sync(SyncMessage::SyncStep1(state_vector)) => {
+                let joiner = state_vector.is_empty();
+                if let (true, Some(cached)) = (joiner, &self.whole_state) {
+                    outcome.reply.push(cached.clone());
+                    return Ok(());
+                }
                 // With pending parts, yrs may panic encoding some diffs (see `still_encodes`).
                 let doc = self.awareness.doc();
                 let diff = catch_unwind(AssertUnwindSafe(|| {
@@ -214,9 +225,11 @@ impl Room {
                     self.poisoned = true;
                     ProtocolError::Poisoned
                 })?;
-                outcome
-                    .reply
-                    .push(Message::Sync(SyncMessage::SyncStep2(diff)).encode_v1());
+                let frame = Bytes::from(Message::Sync(SyncMessage::SyncStep2(diff)).encode_v1());
+                if joiner {
+                    self.whole_state = Some(frame.clone());
+                }
+                outcome.reply.push(frame);
             }
             Message::Sync(SyncMessage::SyncStep2(bytes))
             | Message::Sync(SyncMessage::Update(bytes)) => {
@@ -258,7 +271,7 @@ impl Room {
                         .update_with_clients(summary.all_changes())
                         .map_err(|e| ProtocolError::Awareness(e.to_string()))?;
                     let frame = Message::Awareness(changed).encode_v1();
-                    outcome.reply.push(frame.clone());
+                    outcome.reply.push(Bytes::from(frame.clone()));
                     outcome.broadcast.push(frame);
                 }
             }
@@ -267,7 +280,9 @@ impl Room {
                     .awareness
                     .update()
                     .map_err(|e| ProtocolError::Awareness(e.to_string()))?;
-                outcome.reply.push(Message::Awareness(all).encode_v1());
+                outcome
+                    .reply
+                    .push(Message::Awareness(all).encode_v1().into());
             }
             // Auth is server-to-client only; custom message types are not ours. Ignored, as
             // the reference y-websocket server does.
@@ -282,6 +297,7 @@ impl Room {
         if update.is_empty() {
             return Ok(false);
         }
+        self.whole_state = None;
         let doc = self.awareness.doc();
         let applied = catch_unwind(AssertUnwindSafe(|| {
             let mut txn = doc.transact_mut();
@@ -555,9 +571,9 @@ mod tests {
         }
 
         /// Applies every sync frame; returns replies it would send.
-        fn apply_frames(&self, frames: &[Vec<u8>]) {
+        fn apply_frames(&self, frames: &[impl AsRef<[u8]>]) {
             for frame in frames {
-                for message in decode_frame(frame).expect("relay frames decode") {
+                for message in decode_frame(frame.as_ref()).expect("relay frames decode") {
                     if let Message::Sync(SyncMessage::SyncStep2(u) | SyncMessage::Update(u)) =
                         message
                     {
@@ -697,6 +713,36 @@ mod tests {
             let step2 = Message::Sync(SyncMessage::SyncStep2(vec![1; len]));
             assert_eq!(encoded_len(&step2), step2.encode_v1().len(), "{len}");
         }
+    }
+
+    #[test]
+    fn new_joiners_share_one_encoding_until_the_document_changes() {
+        let mut room = Room::new();
+        let editor = Client::new();
+        room.join(1);
+        room.receive(1, &update_frame(editor.type_text("first")))
+            .unwrap();
+        let ask = Client::new().sync_step1();
+        room.join(2);
+        room.join(3);
+        let a = room.receive(2, &ask).unwrap().reply.remove(0);
+        let b = room.receive(3, &ask).unwrap().reply.remove(0);
+        assert_eq!(
+            a.as_ptr(),
+            b.as_ptr(),
+            "the same bytes, not a second encoding"
+        );
+
+        room.receive(1, &update_frame(editor.type_text(" second")))
+            .unwrap();
+        room.join(4);
+        let late = Client::new();
+        late.apply_frames(&room.receive(4, &ask).unwrap().reply);
+        assert_eq!(
+            late.summary(),
+            "first second",
+            "a change drops the kept answer"
+        );
     }
 
     #[test]
@@ -842,7 +888,7 @@ mod tests {
         room.join(2);
         let frame = awareness_frame(77, 1, r#"{"user":{"name":"alice"}}"#);
         let outcome = room.receive(1, &frame).unwrap();
-        assert_eq!(outcome.reply, vec![frame.clone()]);
+        assert_eq!(outcome.reply, vec![Bytes::from(frame.clone())]);
         assert_eq!(outcome.broadcast, vec![frame.clone()]);
 
         // a stale (same clock) awareness update changes nothing and is not relayed

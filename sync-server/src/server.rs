@@ -5,6 +5,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
+use axum::serve::ListenerExt;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
@@ -58,6 +59,12 @@ pub async fn run(config: Config) -> Result<(), Error> {
     announce(&format!("listening on http://{addr}"));
 
     tokio::spawn(cancel_on_signal(shutdown.clone()));
+    // Updates are small and latency matters: no Nagle delay on any connection.
+    let listener = listener.tap_io(|tcp| {
+        if let Err(error) = tcp.set_nodelay(true) {
+            tracing::debug!(%error, "could not set TCP_NODELAY");
+        }
+    });
     let service = app(state).into_make_service_with_connect_info::<SocketAddr>();
     axum::serve(listener, service)
         .with_graceful_shutdown(shutdown.clone().cancelled_owned())
