@@ -80,8 +80,9 @@ async fn a_viewer_reads_live_but_its_write_is_refused_and_the_room_untouched() {
         .to_owned();
 
     let mut viewer = Client::connect_with(&relay, "inc-view", Some(&viewer_token)).await;
-    viewer.pump_until(|c| c.synced).await;
-    assert_eq!(viewer.summary(), "beacon to 203.0.113.9");
+    viewer
+        .pump_until(|c| c.summary() == "beacon to 203.0.113.9")
+        .await;
     owner.type_text(" (C2)").await;
     viewer
         .pump_until(|c| c.summary() == "beacon to 203.0.113.9 (C2)")

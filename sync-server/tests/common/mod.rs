@@ -269,6 +269,18 @@ pub fn db_counts(data: &Path, incident: &str) -> (i64, i64) {
 
 type Socket = WebSocketStream<MaybeTlsStream<AsyncTcpStream>>;
 
+/// Opens a websocket without Nagle's delay, as browsers do.
+async fn open_socket(
+    url: String,
+) -> (
+    Socket,
+    tokio_tungstenite::tungstenite::handshake::client::Response,
+) {
+    tokio_tungstenite::connect_async_with_config(url, None, true)
+        .await
+        .expect("websocket connects")
+}
+
 /// How a connection ended.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Closed {
@@ -301,9 +313,7 @@ impl Client {
             Some(token) => format!("{}?token={token}", relay.ws_url(incident)),
             None => relay.ws_url(incident),
         };
-        let (socket, _) = tokio_tungstenite::connect_async(url)
-            .await
-            .expect("websocket connects");
+        let (socket, _) = open_socket(url).await;
         let mut client = Client {
             doc: Doc::new(),
             socket,
@@ -436,9 +446,7 @@ impl Client {
     pub async fn reconnect(&mut self, relay: &Relay, incident: &str) {
         let token = relay.owner_token(incident);
         let url = format!("{}?token={token}", relay.ws_url(incident));
-        let (socket, _) = tokio_tungstenite::connect_async(url)
-            .await
-            .expect("websocket connects");
+        let (socket, _) = open_socket(url).await;
         self.socket = socket;
         self.closed = None;
         self.synced = false;
