@@ -1,7 +1,6 @@
-//! The open incident: the CRDT document, its IndexedDB copy and its relay connection, wired
-//! together. Every committed change is queued by the document's update listener; a single
-//! writer drains the queue, appends the changes to IndexedDB, and only then sends local
-//! changes to the relay.
+//! The open incident: the CRDT document, its IndexedDB copy, the other tabs with it open and
+//! its relay connection, wired together. How changes are stored and handed on is in
+//! [`saving`].
 //!
 //! Before it syncs, the session settles this device's standing with the relay (see
 //! [`standing`]): an incident made here is registered first, a token from an invite link is
@@ -9,6 +8,7 @@
 //!
 //! Components reach the open incident through [`OpenIncident`] in Leptos context.
 
+mod saving;
 mod standing;
 
 use std::cell::{Cell, RefCell};
@@ -89,6 +89,9 @@ pub struct Session {
     stored_keys: RefCell<Vec<RecordKey>>,
     /// A write failed: the next successful write should be a full snapshot.
     needs_snapshot: Cell<bool>,
+    /// A pending retry of a failed write, and how many retries came before it.
+    save_retry: Cell<Option<TimeoutHandle>>,
+    save_attempts: Cell<u32>,
     queue: RefCell<Vec<(Vec<u8>, UpdateOrigin)>>,
     writing: Cell<bool>,
     sync: RefCell<Option<SyncClient>>,
@@ -139,6 +142,8 @@ impl OpenIncident {
             store: RefCell::new(None),
             stored_keys: RefCell::new(Vec::new()),
             needs_snapshot: Cell::new(false),
+            save_retry: Cell::new(None),
+            save_attempts: Cell::new(0),
             queue: RefCell::new(Vec::new()),
             writing: Cell::new(false),
             sync: RefCell::new(None),
@@ -170,6 +175,9 @@ impl OpenIncident {
     pub fn close(&self) {
         self.closed.set(true);
         self.cancel_access_retry();
+        if let Some(handle) = self.save_retry.take() {
+            handle.clear();
+        }
         if let Some(sync) = self.sync.borrow_mut().take() {
             sync.stop();
         }
@@ -219,7 +227,14 @@ impl Session {
     }
 
     async fn load(self: Rc<Self>) {
-        match Store::open().await {
+        let me = self.me.clone();
+        let opened = Store::open(move |notice| {
+            if let Some(session) = me.upgrade() {
+                session.store_notice(notice);
+            }
+        })
+        .await;
+        match opened {
             Ok(store) => match store.load(&self.id).await {
                 Ok(records) => {
                     let mut unreadable = 0;
@@ -239,6 +254,14 @@ impl Session {
                         );
                     }
                     *self.stored_keys.borrow_mut() = records.into_iter().map(|r| r.key).collect();
+                    if let Some(version) = store.newer_version() {
+                        self.report_save_error(
+                            "This page cannot save on this device",
+                            format!("a newer Firebreak stored its data here (format {version}); reload the page to update. Until then, changes stay in this page and still go to the relay."),
+                        );
+                    } else {
+                        self.save_error.try_set(None);
+                    }
                     *self.store.borrow_mut() = Some(store);
                 }
                 Err(e) => {
@@ -312,112 +335,6 @@ impl Session {
             },
             changed,
         );
-    }
-
-    fn schedule_write(&self) {
-        if self.writing.get() {
-            return;
-        }
-        if let Some(session) = self.rc() {
-            wasm_bindgen_futures::spawn_local(session.write());
-        }
-    }
-
-    fn set_pending(&self, count: u32) {
-        self.unconfirmed.set(count);
-        prefs::set_pending(&self.id, count);
-        self.pending.try_set(count);
-    }
-
-    /// Drains the queue: store first, then send. Only one runs at a time.
-    async fn write(self: Rc<Self>) {
-        if self.writing.replace(true) {
-            return;
-        }
-        loop {
-            let batch = std::mem::take(&mut *self.queue.borrow_mut());
-            if batch.is_empty() {
-                break;
-            }
-            let local: Vec<Vec<u8>> = batch
-                .iter()
-                .filter(|(_, o)| *o == UpdateOrigin::Local)
-                .map(|(u, _)| u.clone())
-                .collect();
-            if !local.is_empty() {
-                self.set_pending(self.unconfirmed.get().saturating_add(local.len() as u32));
-            }
-            // What came from storage is there already; another tab stored its own changes.
-            let to_store: Vec<(&[u8], &str)> = batch
-                .iter()
-                .filter(|(_, o)| !matches!(o, UpdateOrigin::Storage | UpdateOrigin::OtherTab))
-                .map(|(u, o)| (u.as_slice(), origin_name(*o)))
-                .collect();
-            let store = self.store.borrow().clone();
-            match store {
-                Some(store) if !to_store.is_empty() => {
-                    if self.needs_snapshot.get() {
-                        self.compact(&store).await;
-                    } else {
-                        match store.append(&self.id, &to_store).await {
-                            Ok(keys) => {
-                                self.stored_keys.borrow_mut().extend(keys);
-                                self.save_error.try_set(None);
-                            }
-                            Err(e) => {
-                                self.needs_snapshot.set(true);
-                                self.report_save_error("Could not save to this device", e);
-                            }
-                        }
-                    }
-                    if self.stored_keys.borrow().len() > COMPACT_AFTER {
-                        self.compact(&store).await;
-                    }
-                }
-                Some(_) => {}
-                None if !to_store.is_empty() => {
-                    self.needs_snapshot.set(true);
-                    if self.save_error.try_get_untracked().flatten().is_none() {
-                        self.report_save_error(
-                            "Could not save to this device",
-                            "its storage (IndexedDB) is not available; changes are kept in memory only",
-                        );
-                    }
-                }
-                None => {}
-            }
-            if !local.is_empty() {
-                if let Some(tabs) = self.tabs.borrow().as_ref() {
-                    tabs.post(&local);
-                }
-                // A viewer's client sends nothing (see `sync`).
-                if let Some(sync) = self.sync.borrow().clone() {
-                    sync.send_local(&local);
-                }
-                self.remember_summary(true);
-                self.changed();
-            }
-        }
-        self.writing.set(false);
-    }
-
-    /// Replaces the incident's stored records with one snapshot of the whole document.
-    async fn compact(&self, store: &Store) {
-        let state = self.incident.encode_state();
-        let old = self.stored_keys.borrow().clone();
-        match store.compact(&self.id, &state, &old).await {
-            Ok(key) => {
-                let mut keys = self.stored_keys.borrow_mut();
-                keys.retain(|k| !old.iter().any(|o| o == k));
-                keys.insert(0, key);
-                self.needs_snapshot.set(false);
-                self.save_error.try_set(None);
-            }
-            Err(e) => {
-                self.needs_snapshot.set(true);
-                self.report_save_error("Could not save to this device", e);
-            }
-        }
     }
 }
 

@@ -4,6 +4,14 @@
 //! `incident`); each record is `{incident, bytes: Uint8Array, origin}`: one Yjs v1 update.
 //! Updates are only ever appended; [`Store::compact`] replaces an incident's records with one
 //! snapshot in a single transaction, so a crash mid-way leaves the old records in place.
+//!
+//! The database's version is the schema's. A newer app that changes the schema raises it; an
+//! older app still open (another tab, a page the service worker kept) then finds a database
+//! newer than it knows: it opens it read-only (so the incidents still show) and never writes
+//! into it. An open database is closed as soon as another tab asks to upgrade it, and the
+//! page is told, so an old app never holds up or fights a new one.
+
+use std::rc::Rc;
 
 use js_sys::{Array, Object, Promise, Reflect, Uint8Array};
 use wasm_bindgen::prelude::*;
@@ -20,6 +28,15 @@ const DB_NAME: &str = "firebreak";
 const DB_VERSION: u32 = 1;
 const UPDATES: &str = "updates";
 const BY_INCIDENT: &str = "incident";
+
+/// What the database says while the page is open.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum StoreNotice {
+    /// Another tab is upgrading the database to a newer schema: this page closed it.
+    Replaced,
+    /// Upgrading waits for other tabs (an older Firebreak) to close the database.
+    Blocked,
+}
 
 /// Why this device could not read or write its copy.
 #[derive(Clone, Debug)]
@@ -50,6 +67,8 @@ pub struct StoredUpdate {
 #[derive(Clone)]
 pub struct Store {
     db: IdbDatabase,
+    /// The database's schema version when it is newer than this app's: read-only.
+    newer: Option<u32>,
 }
 
 fn call(f: &js_sys::Function, value: &JsValue) {
@@ -60,6 +79,11 @@ fn call(f: &js_sys::Function, value: &JsValue) {
 
 /// Resolves with the request's result once it succeeds.
 async fn request_done(request: &IdbRequest) -> Result<JsValue, StoreError> {
+    Ok(request_outcome(request).await?)
+}
+
+/// The request's result, or the error it failed with (a `DOMException`).
+async fn request_outcome(request: &IdbRequest) -> Result<JsValue, JsValue> {
     let req = request.clone();
     let promise = Promise::new(&mut |resolve, reject| {
         let ok_req = req.clone();
@@ -77,7 +101,7 @@ async fn request_done(request: &IdbRequest) -> Result<JsValue, StoreError> {
         req.set_onsuccess(Some(on_ok.unchecked_ref()));
         req.set_onerror(Some(on_err.unchecked_ref()));
     });
-    Ok(JsFuture::from(promise).await?)
+    JsFuture::from(promise).await
 }
 
 /// Resolves once the transaction has committed; fails if it aborted.
@@ -121,11 +145,13 @@ fn record(incident: &str, bytes: &[u8], origin: &str) -> Result<JsValue, StoreEr
 }
 
 impl Store {
-    /// Opens (creating on first use) this device's database.
-    pub async fn open() -> Result<Store, StoreError> {
+    /// Opens (creating or upgrading on first use) this device's database; `notice` hears
+    /// what happens to it while the page is open.
+    pub async fn open(notice: impl Fn(StoreNotice) + 'static) -> Result<Store, StoreError> {
         let factory = platform::window()
             .indexed_db()?
             .ok_or_else(|| StoreError("this browser has no IndexedDB (private mode?)".into()))?;
+        let notice: Rc<dyn Fn(StoreNotice)> = Rc::new(notice);
         let request: IdbOpenDbRequest = factory.open_with_u32(DB_NAME, DB_VERSION)?;
         let upgrade_req = request.clone();
         let on_upgrade = Closure::once_into_js(move |_: web_sys::Event| {
@@ -134,11 +160,50 @@ impl Store {
             }
         });
         request.set_onupgradeneeded(Some(on_upgrade.unchecked_ref()));
-        let db = request_done(&request).await?;
+        let blocked = notice.clone();
+        let on_blocked =
+            Closure::once_into_js(move |_: web_sys::Event| blocked(StoreNotice::Blocked));
+        request.set_onblocked(Some(on_blocked.unchecked_ref()));
+        let (db, newer) = match request_outcome(&request).await {
+            Ok(db) => (db, None),
+            Err(e) if error_name(&e).as_deref() == Some("VersionError") => {
+                // A newer Firebreak upgraded the schema: read what is there, write nothing.
+                let reopen: IdbOpenDbRequest = factory.open(DB_NAME)?;
+                let db = request_done(&reopen).await?;
+                let version = Reflect::get(&db, &"version".into())
+                    .ok()
+                    .and_then(|v| v.as_f64())
+                    .unwrap_or(0.0);
+                (db, Some(version as u32))
+            }
+            Err(e) => return Err(e.into()),
+        };
         let db: IdbDatabase = db
             .dyn_into()
             .map_err(|_| StoreError("the local database did not open".into()))?;
-        Ok(Store { db })
+        let closing = db.clone();
+        let on_versionchange = Closure::<dyn FnMut(web_sys::Event)>::new(move |_| {
+            closing.close();
+            notice(StoreNotice::Replaced);
+        });
+        db.set_onversionchange(Some(on_versionchange.as_ref().unchecked_ref()));
+        // Lives as long as the database object does (until the page goes).
+        on_versionchange.forget();
+        Ok(Store { db, newer })
+    }
+
+    /// The schema version of the database when a newer Firebreak wrote it (read-only here).
+    pub fn newer_version(&self) -> Option<u32> {
+        self.newer
+    }
+
+    fn writable(&self) -> Result<(), StoreError> {
+        match self.newer {
+            Some(version) => Err(StoreError(format!(
+                "this device's data is in a newer format (version {version}) than this page understands; reload the page to update Firebreak"
+            ))),
+            None => Ok(()),
+        }
     }
 
     fn transaction(&self, mode: IdbTransactionMode) -> Result<IdbTransaction, StoreError> {
@@ -174,6 +239,7 @@ impl Store {
         incident: &str,
         updates: &[(&[u8], &str)],
     ) -> Result<Vec<RecordKey>, StoreError> {
+        self.writable()?;
         let tx = self.transaction(IdbTransactionMode::Readwrite)?;
         let store = tx.object_store(UPDATES)?;
         let mut requests = Vec::with_capacity(updates.len());
@@ -191,6 +257,7 @@ impl Store {
         state: &[u8],
         old: &[RecordKey],
     ) -> Result<RecordKey, StoreError> {
+        self.writable()?;
         let tx = self.transaction(IdbTransactionMode::Readwrite)?;
         let store = tx.object_store(UPDATES)?;
         let added = store.add(&record(incident, state, "snapshot")?)?;
@@ -200,6 +267,11 @@ impl Store {
         transaction_done(&tx).await?;
         Ok(added.result()?)
     }
+}
+
+/// A `DOMException`'s name (`VersionError`, `QuotaExceededError` …).
+fn error_name(error: &JsValue) -> Option<String> {
+    Reflect::get(error, &"name".into()).ok()?.as_string()
 }
 
 fn create_schema(request: &IdbOpenDbRequest) -> Result<(), StoreError> {

@@ -108,6 +108,8 @@ pub fn Problems() -> impl IntoView {
     let sync_problem = open.sync_problem;
     let revision = open.revision;
     let loaded = open.loaded;
+    let connection = open.connection;
+    let pending = open.pending;
     let schema = move || {
         revision.track();
         if !loaded.get() {
@@ -117,6 +119,14 @@ pub fn Problems() -> impl IntoView {
             format!("This incident was written by a newer version of Firebreak ({e}). Reload the page to update before editing.")
         })
     };
+    // Where the changes this device could not store are safe, so nobody closes the page on them.
+    let kept = move || {
+        if connection.get() == Connection::Synced && pending.get() == 0 {
+            " The relay has every change, so nothing is lost; this device will store them again as soon as it can."
+        } else {
+            " Your changes are kept in this page until they are stored or reach the relay: keep it open."
+        }
+    };
     view! {
         {move || {
             save_error
@@ -124,8 +134,8 @@ pub fn Problems() -> impl IntoView {
                 .map(|message| {
                     view! {
                         <div id="save-error" class="banner error" role="alert">
-                            {message}
-                            " Your changes are still in this page; keep it open."
+                            <strong>{message}</strong>
+                            {kept}
                         </div>
                     }
                 })

@@ -1,0 +1,218 @@
+//! Saving the open incident on this device, and handing its changes on.
+//!
+//! Every committed change is queued by the document's update listener; one writer drains the
+//! queue: it appends the changes to IndexedDB, and only then posts this tab's own changes to
+//! the other tabs and sends them to the relay. A change another tab made arrives already
+//! stored there; it is counted and sent to the relay from here too, so every tab's count of
+//! "changes not on the relay yet" is the whole device's, and its own confirmations cover it.
+//!
+//! When a write fails (the storage quota is used up, a newer Firebreak took the database)
+//! the page says so loudly, keeps every change in memory, goes on syncing, and tries again
+//! with a growing wait. The next write after a failure is a snapshot of the whole document,
+//! so nothing that failed in between is lost.
+
+use std::rc::Rc;
+use std::time::Duration;
+
+use incident::UpdateOrigin;
+use leptos::prelude::*;
+
+use super::{origin_name, Session, COMPACT_AFTER};
+use crate::store::{Store, StoreError, StoreNotice};
+use crate::{platform, prefs};
+
+const FIRST_SAVE_RETRY_MS: u64 = 1_000;
+const LAST_SAVE_RETRY_MS: u64 = 30_000;
+
+impl Session {
+    pub(super) fn schedule_write(&self) {
+        if self.writing.get() {
+            return;
+        }
+        if let Some(session) = self.rc() {
+            wasm_bindgen_futures::spawn_local(session.write());
+        }
+    }
+
+    pub(super) fn set_pending(&self, count: u32) {
+        self.unconfirmed.set(count);
+        prefs::set_pending(&self.id, count);
+        self.pending.try_set(count);
+    }
+
+    /// Drains the queue: store first, then send. Only one runs at a time.
+    pub(super) async fn write(self: Rc<Self>) {
+        if self.writing.replace(true) {
+            return;
+        }
+        loop {
+            let batch = std::mem::take(&mut *self.queue.borrow_mut());
+            if batch.is_empty() {
+                break;
+            }
+            // Made here, or in another tab of this browser: the relay may not have them yet.
+            let outgoing: Vec<Vec<u8>> = batch
+                .iter()
+                .filter(|(_, o)| matches!(o, UpdateOrigin::Local | UpdateOrigin::OtherTab))
+                .map(|(u, _)| u.clone())
+                .collect();
+            if !outgoing.is_empty() {
+                let count = self.unconfirmed.get();
+                self.set_pending(count.saturating_add(outgoing.len() as u32));
+            }
+            // What came from storage is there already; another tab stored its own changes.
+            let to_store: Vec<(&[u8], &str)> = batch
+                .iter()
+                .filter(|(_, o)| !matches!(o, UpdateOrigin::Storage | UpdateOrigin::OtherTab))
+                .map(|(u, o)| (u.as_slice(), origin_name(*o)))
+                .collect();
+            let store = self.store.borrow().clone();
+            match store {
+                // Read-only: a newer Firebreak's data (the page said so when it loaded).
+                Some(store) if store.newer_version().is_some() => self.needs_snapshot.set(true),
+                Some(store) if !to_store.is_empty() => {
+                    if self.needs_snapshot.get() {
+                        self.compact(&store).await;
+                    } else {
+                        match store.append(&self.id, &to_store).await {
+                            Ok(keys) => {
+                                self.stored_keys.borrow_mut().extend(keys);
+                                self.saved();
+                            }
+                            Err(e) => self.save_failed(&store, e),
+                        }
+                    }
+                    if !self.needs_snapshot.get() && self.stored_keys.borrow().len() > COMPACT_AFTER
+                    {
+                        self.compact(&store).await;
+                    }
+                }
+                Some(_) => {}
+                None if !to_store.is_empty() => {
+                    self.needs_snapshot.set(true);
+                    if self.save_error.try_get_untracked().flatten().is_none() {
+                        self.report_save_error(
+                            "Could not save to this device",
+                            "its storage (IndexedDB) is not available; changes are kept in memory only",
+                        );
+                    }
+                }
+                None => {}
+            }
+            let own: Vec<Vec<u8>> = batch
+                .iter()
+                .filter(|(_, o)| *o == UpdateOrigin::Local)
+                .map(|(u, _)| u.clone())
+                .collect();
+            if !own.is_empty() {
+                if let Some(tabs) = self.tabs.borrow().as_ref() {
+                    tabs.post(&own);
+                }
+            }
+            if !outgoing.is_empty() {
+                // A viewer's client sends nothing (see `sync`).
+                if let Some(sync) = self.sync.borrow().clone() {
+                    sync.send_local(&outgoing);
+                }
+                self.remember_summary(true);
+                self.changed();
+            }
+        }
+        self.writing.set(false);
+    }
+
+    /// Replaces the incident's stored records with one snapshot of the whole document.
+    async fn compact(&self, store: &Store) {
+        let state = self.incident.encode_state();
+        let old = self.stored_keys.borrow().clone();
+        match store.compact(&self.id, &state, &old).await {
+            Ok(key) => {
+                let mut keys = self.stored_keys.borrow_mut();
+                keys.retain(|k| !old.iter().any(|o| o == k));
+                keys.insert(0, key);
+                drop(keys);
+                self.saved();
+            }
+            Err(e) => self.save_failed(store, e),
+        }
+    }
+
+    /// Everything so far is stored.
+    fn saved(&self) {
+        self.needs_snapshot.set(false);
+        self.save_attempts.set(0);
+        if let Some(handle) = self.save_retry.take() {
+            handle.clear();
+        }
+        self.save_error.try_set(None);
+    }
+
+    /// A write failed: say so, and store a snapshot later.
+    fn save_failed(&self, store: &Store, error: StoreError) {
+        self.needs_snapshot.set(true);
+        self.report_save_error("Could not save to this device", error);
+        // A database in a newer format stays read-only until the page is reloaded.
+        if store.newer_version().is_none() {
+            self.retry_save_later();
+        }
+    }
+
+    fn retry_save_later(&self) {
+        if self.closed.get() || self.save_retry.get().is_some() {
+            return;
+        }
+        let attempt = self.save_attempts.get();
+        self.save_attempts.set(attempt.saturating_add(1));
+        let wait = (FIRST_SAVE_RETRY_MS << attempt.min(5)).min(LAST_SAVE_RETRY_MS);
+        let me = self.me.clone();
+        let handle = set_timeout_with_handle(
+            move || {
+                if let Some(session) = me.upgrade() {
+                    session.save_retry.set(None);
+                    wasm_bindgen_futures::spawn_local(session.save_again());
+                }
+            },
+            Duration::from_millis(wait),
+        );
+        match handle {
+            Ok(handle) => self.save_retry.set(Some(handle)),
+            Err(e) => platform::log_error(&platform::js_error_text(&e)),
+        }
+    }
+
+    /// Tries to store the whole document again after a failed write.
+    async fn save_again(self: Rc<Self>) {
+        if self.closed.get() || !self.needs_snapshot.get() || self.writing.replace(true) {
+            // The writer that is running stores a snapshot with its next batch.
+            return;
+        }
+        let store = self.store.borrow().clone();
+        if let Some(store) = store {
+            self.compact(&store).await;
+        }
+        self.writing.set(false);
+        if !self.queue.borrow().is_empty() {
+            self.schedule_write();
+        }
+    }
+
+    /// What the database says while the page is open.
+    pub(super) fn store_notice(&self, notice: StoreNotice) {
+        match notice {
+            StoreNotice::Replaced => {
+                // Another tab runs a newer Firebreak and upgraded the database: this page
+                // must not write into it any more.
+                self.store.borrow_mut().take();
+                self.needs_snapshot.set(true);
+                self.report_save_error(
+                    "Firebreak was updated in another tab",
+                    "reload this page to keep saving on this device. Until then, changes stay in this page and still go to the relay.",
+                );
+            }
+            StoreNotice::Blocked => self.report_save_error(
+                "This device's data is being updated",
+                "close the other Firebreak tabs (an older version) to go on.",
+            ),
+        }
+    }
+}
