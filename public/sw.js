@@ -13,7 +13,15 @@ const NETWORK_WAIT_MS = 4000;
 
 /** The same-origin files a page needs: its links, scripts and the loader's data attributes. */
 function filesOf(html) {
-  const files = new Set(['/boot.js', '/manifest.webmanifest', '/icon.svg']);
+  const files = new Set([
+    '/boot.js',
+    '/manifest.webmanifest',
+    '/icon.svg',
+    '/icon-192.png',
+    '/icon-512.png',
+    '/icon-maskable-512.png',
+    '/apple-touch-icon.png',
+  ]);
   for (const match of html.matchAll(/(?:href|src|data-js|data-wasm)="(\/[^"/][^"]*)"/g)) {
     files.add(match[1]);
   }
