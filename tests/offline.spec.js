@@ -5,7 +5,9 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { test, expect } from './support/fixtures.js';
-import { createIncident, expectSynced, incidentUrl, openIncident, section, shareLink } from './support/app.js';
+import { caretTo, createIncident, expectSynced, incidentUrl, openIncident, section, shareLink, status, tokenOf } from './support/app.js';
+import { addEvent, eventWhats } from './support/evidence.js';
+import { fullState, storedDoc } from './support/state.js';
 import { distDir, startRelay } from './support/relay.js';
 
 /** Waits until the page is controlled by the service worker (it has kept the app). */
@@ -134,4 +136,55 @@ test('two tabs on one incident stay in step with no network, and the relay gets 
   await openIncident(b.page, invite, { name: 'Bob' });
   await expect(section(b.page, 'summary')).toHaveValue('First tab writes. Second tab adds.');
   await expect(section(b.page, 'theories')).toHaveValue('Typed in the second tab.');
+});
+
+test('1,000 offline edits and new timeline events merge with what others wrote meanwhile: every copy ends up identical', async ({ person, relay, yclients }) => {
+  test.setTimeout(180_000);
+  const a = await person('Alice, long flight');
+  const b = await person('Bob, on the ground');
+  const id = await createIncident(a.page, relay.url, { name: 'Alice', title: 'A long flight' });
+  const invite = await shareLink(a.page, { name: 'Bob' });
+  const checker = tokenOf(await shareLink(a.page, { name: 'Checker' }));
+  await openIncident(b.page, invite, { name: 'Bob' });
+  await section(a.page, 'summary').fill('Before take-off. ');
+  await expect(section(b.page, 'summary')).toHaveValue('Before take-off. ');
+  await expectSynced(a.page);
+
+  await a.link.cut({ offline: true });
+  // 1,000 separate changes in one section: 980 keystrokes typed, 20 taken back.
+  const typed = Array.from({ length: 980 }, (_, i) => 'offline-edits '[i % 14]).join('');
+  await caretTo(section(a.page, 'summary'), 'end');
+  await section(a.page, 'summary').pressSequentially(typed);
+  for (let i = 0; i < 20; i++) await section(a.page, 'summary').press('Backspace');
+  const aliceSummary = `Before take-off. ${typed.slice(0, -20)}`;
+  await expect(section(a.page, 'summary')).toHaveValue(aliceSummary);
+  for (let i = 1; i <= 5; i++) await addEvent(a.page, { what: `In flight ${i}`, when: `2026-11-20 0${i}:00` });
+  await expect.poll(async () => Number(await status(a.page).getAttribute('data-pending'))).toBeGreaterThanOrEqual(1_005);
+
+  // Meanwhile Bob writes in the same section, elsewhere, and in the timeline.
+  await caretTo(section(b.page, 'summary'), 'start');
+  await section(b.page, 'summary').pressSequentially('Bob: ', { delay: 5 });
+  await section(b.page, 'theories').fill('Bob suspects the VPN appliance.');
+  await addEvent(b.page, { what: 'Ground team isolates the VPN', when: '2026-11-20 03:30' });
+  await expectSynced(b.page);
+
+  await a.link.restore();
+  await expectSynced(a.page, 60_000);
+  await expectSynced(b.page, 60_000);
+  const merged = `Bob: ${aliceSummary}`;
+  await expect(section(a.page, 'summary')).toHaveValue(merged);
+  await expect(section(b.page, 'summary')).toHaveValue(merged);
+  const whats = ['In flight 1', 'In flight 2', 'In flight 3', 'Ground team isolates the VPN', 'In flight 4', 'In flight 5'];
+  await expect.poll(() => eventWhats(a.page)).toEqual(expect.arrayContaining(whats));
+  await expect.poll(() => eventWhats(b.page)).toEqual(await eventWhats(a.page));
+  await expect(section(a.page, 'theories')).toHaveValue('Bob suspects the VPN appliance.');
+
+  // In full: what each browser stored, and what a stock Yjs client gets from the relay, are
+  // the same document (state vector, deletions and every root's content).
+  const relayCopy = yclients(relay.wsUrl, id, { name: 'checker', params: { token: checker } });
+  await relayCopy.synced();
+  const expected = fullState(relayCopy.doc);
+  expect(JSON.parse(expected.content).summary).toBe(merged);
+  await expect.poll(async () => fullState(await storedDoc(a.page, id)), { timeout: 20_000 }).toEqual(expected);
+  await expect.poll(async () => fullState(await storedDoc(b.page, id)), { timeout: 20_000 }).toEqual(expected);
 });

@@ -1,0 +1,48 @@
+// The whole state of an incident as a replica holds it, for comparing replicas in full
+// rather than by a sample of what the page shows.
+//   storedDoc(page, id)  a stock Yjs document rebuilt from every record this browser context
+//                        keeps for the incident in IndexedDB (what the app wrote, byte for byte)
+//   fullState(doc)       { snapshot, content }: the Yjs snapshot (state vector + delete set,
+//                        base64) and the canonical JSON of every root type in the document
+import { Y, canonical } from './yjs-client.js';
+
+/** Root maps of the incident document (incident/src/lib.rs); every other root is a text. */
+const MAPS = new Set(['meta', 'timeline', 'indicators', 'next_steps', 'roles', 'questions', 'postmortem']);
+
+/** Every stored update of `incident` in the page's IndexedDB, oldest first, as byte arrays. */
+export async function storedUpdates(page, incident) {
+  return page.evaluate(
+    (id) =>
+      new Promise((resolve, reject) => {
+        const open = indexedDB.open('firebreak');
+        open.onerror = () => reject(open.error);
+        open.onsuccess = () => {
+          const db = open.result;
+          const all = db.transaction('updates').objectStore('updates').index('incident').getAll(id);
+          all.onsuccess = () => {
+            db.close();
+            resolve(all.result.map((record) => Array.from(record.bytes)));
+          };
+          all.onerror = () => reject(all.error);
+        };
+      }),
+    incident,
+  );
+}
+
+/** A stock Yjs document holding everything the page's context stored for the incident. */
+export async function storedDoc(page, incident) {
+  const doc = new Y.Doc();
+  for (const bytes of await storedUpdates(page, incident)) Y.applyUpdate(doc, Uint8Array.from(bytes));
+  return doc;
+}
+
+/** The document's full state: its snapshot and the content of every root type. */
+export function fullState(doc) {
+  const content = {};
+  for (const name of [...doc.share.keys()].sort()) {
+    content[name] = MAPS.has(name) ? doc.getMap(name).toJSON() : doc.getText(name).toString();
+  }
+  const snapshot = Buffer.from(Y.encodeSnapshot(Y.snapshot(doc))).toString('base64');
+  return { snapshot, content: canonical(content) };
+}
