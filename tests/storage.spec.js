@@ -4,6 +4,8 @@
 // syncing.
 import { test, expect } from './support/fixtures.js';
 import { createIncident, expectSynced, incidentUrl, openIncident, section, shareLink, status } from './support/app.js';
+import { Y } from './support/yjs-client.js';
+import { newIncidentId } from './support/incidents.js';
 
 /** Records this device stores for `incident` (object store `updates`), counted in `page`. */
 async function storedRecords(page, incident) {
@@ -162,4 +164,58 @@ test('two tabs offline show the same count of changes not on the relay, and both
   await expect(section(third, 'summary')).toHaveValue('abcd');
   await expect(status(third)).toHaveAttribute('data-pending', '1');
   await expect(status(a.page)).toHaveAttribute('data-pending', '1');
+});
+
+test('an incident stored by an earlier Firebreak opens in this one, and is published from the device', async ({ person, relay, yclients }) => {
+  const a = await person('Alice, kept from last year');
+  // What the first app wrote: database version 1, records with no `origin`, no access kept.
+  const id = newIncidentId('old');
+  const doc = new Y.Doc();
+  doc.transact(() => {
+    const meta = doc.getMap('meta');
+    meta.set('schema', 1);
+    meta.set('title', 'Kept from an earlier version');
+    meta.set('created_at', '2025-06-01T08:00:00Z');
+    meta.set('tlp', 'AMBER');
+    doc.getText('summary').insert(0, 'Written before invites existed.');
+  });
+  const later = new Y.Doc();
+  Y.applyUpdate(later, Y.encodeStateAsUpdate(doc));
+  later.getText('lessons').insert(0, 'Keep the old copy.');
+  const records = [Y.encodeStateAsUpdate(doc), Y.encodeStateAsUpdate(later, Y.encodeStateVector(doc))].map((u) => Array.from(u));
+  await a.page.goto(`${relay.url}/manifest.webmanifest`);
+  await a.page.evaluate(
+    ({ id, records }) =>
+      new Promise((resolve, reject) => {
+        const open = indexedDB.open('firebreak', 1);
+        open.onupgradeneeded = () => {
+          const store = open.result.createObjectStore('updates', { autoIncrement: true });
+          store.createIndex('incident', 'incident');
+        };
+        open.onsuccess = () => {
+          const tx = open.result.transaction('updates', 'readwrite');
+          for (const bytes of records) tx.objectStore('updates').add({ incident: id, bytes: Uint8Array.from(bytes) });
+          tx.oncomplete = () => {
+            open.result.close();
+            resolve();
+          };
+          tx.onabort = () => reject(tx.error);
+        };
+        open.onerror = () => reject(open.error);
+      }),
+    { id, records },
+  );
+
+  await a.page.goto(`${relay.url}/incident/${id}`);
+  await expect(a.page.locator('#incident-title')).toHaveValue('Kept from an earlier version');
+  await expect(section(a.page, 'summary')).toHaveValue('Written before invites existed.');
+  await expect(section(a.page, 'lessons')).toHaveValue('Keep the old copy.');
+  await expect(a.page.locator('#save-error')).toHaveCount(0);
+  // This device holds the only copy: it registers the incident and syncs it up.
+  await expectSynced(a.page);
+  const token = (await shareLink(a.page, { name: 'Checker' })).split('#invite=')[1];
+  const y = yclients(relay.wsUrl, id, { name: 'checker', params: { token: decodeURIComponent(token) } });
+  await y.synced();
+  await expect.poll(() => y.text('summary').toString()).toBe('Written before invites existed.');
+  await expect.poll(() => y.text('lessons').toString()).toBe('Keep the old copy.');
 });
