@@ -48,6 +48,12 @@ pub struct Config {
     #[arg(long, env = "FIREBREAK_IDLE_TIMEOUT", default_value_t = 75, value_parser = clap::value_parser!(u64).range(3..))]
     pub idle_timeout: u64,
 
+    /// Most incident documents held in memory at once. Past it, the least recently active
+    /// incident's document is stored and dropped from memory; its people stay connected and
+    /// it is loaded again at its next message. Nobody is refused.
+    #[arg(long, env = "FIREBREAK_MAX_ROOMS_IN_MEMORY", default_value_t = crate::registry::DEFAULT_MAX_IN_MEMORY as u64, value_parser = clap::value_parser!(u64).range(1..))]
+    pub max_rooms_in_memory: u64,
+
     /// The address people open Firebreak at (e.g. `https://firebreak.example.org`), used in
     /// invite links the API returns. Without it, links use the request's `Host` over http.
     #[arg(long, env = "FIREBREAK_PUBLIC_URL")]

@@ -23,6 +23,8 @@ pub struct Metrics {
     frames_out: AtomicU64,
     bytes_out: AtomicU64,
     updates_stored: AtomicU64,
+    rooms_slept: AtomicU64,
+    rooms_woken: AtomicU64,
     closes: [AtomicU64; CLOSE_CODES.len()],
     write_buckets: [AtomicU64; WRITE_BUCKETS.len()],
     write_count: AtomicU64,
@@ -41,6 +43,8 @@ pub static METRICS: Metrics = Metrics {
     frames_out: ZERO,
     bytes_out: ZERO,
     updates_stored: ZERO,
+    rooms_slept: ZERO,
+    rooms_woken: ZERO,
     closes: [ZERO; CLOSE_CODES.len()],
     write_buckets: [ZERO; WRITE_BUCKETS.len()],
     write_count: ZERO,
@@ -92,8 +96,19 @@ impl Metrics {
         }
     }
 
-    /// The Prometheus text exposition, with `rooms` open right now.
-    pub fn render(&self, rooms: usize) -> String {
+    /// A room's document was dropped from memory to make space (its peers stay).
+    pub fn room_slept(&self) {
+        self.rooms_slept.fetch_add(1, Relaxed);
+    }
+
+    /// A sleeping room's document was loaded again.
+    pub fn room_woken(&self) {
+        self.rooms_woken.fetch_add(1, Relaxed);
+    }
+
+    /// The Prometheus text exposition, with `rooms` open right now and `in_memory` of their
+    /// documents in memory.
+    pub fn render(&self, rooms: usize, in_memory: usize) -> String {
         let mut out = String::new();
         let mut metric = |name: &str, kind: &str, help: &str, value: u64| {
             let _ = writeln!(
@@ -116,8 +131,26 @@ impl Metrics {
         metric(
             "firebreak_rooms_open",
             "gauge",
-            "Incidents loaded in memory now.",
+            "Incidents with people connected now (or being unloaded).",
             rooms as u64,
+        );
+        metric(
+            "firebreak_rooms_in_memory",
+            "gauge",
+            "Incident documents held in memory now (at most --max-rooms-in-memory).",
+            in_memory as u64,
+        );
+        metric(
+            "firebreak_rooms_slept_total",
+            "counter",
+            "Documents dropped from memory to make space, their people still connected.",
+            self.rooms_slept.load(Relaxed),
+        );
+        metric(
+            "firebreak_rooms_woken_total",
+            "counter",
+            "Sleeping documents loaded again for a message.",
+            self.rooms_woken.load(Relaxed),
         );
         metric(
             "firebreak_frames_in_total",

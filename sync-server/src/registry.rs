@@ -12,11 +12,17 @@
 //!
 //! When the last peer leaves, the actor compacts the incident (the whole document as one
 //! snapshot, the log emptied) and drops the room, unless a new peer is already on its way.
+//!
+//! At most `max_in_memory` documents are held at once. Loading one more asks the least
+//! recently active other room to sleep: it compacts its document and drops it from memory
+//! but keeps its peers and their presence ([`Dormant`]); the next message for it loads the
+//! document again before it is handled. Nobody is refused or disconnected, and nothing is
+//! lost: messages wait in the room's mailbox, in order, while it sleeps or wakes.
 
 use std::collections::hash_map::{DefaultHasher, Entry as MapEntry};
 use std::collections::{HashMap, VecDeque};
 use std::hash::{Hash, Hasher};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
@@ -27,7 +33,7 @@ use crate::error::Error;
 use crate::incident_id::IncidentId;
 use crate::metrics::METRICS;
 use crate::peer::{CloseReason, Offer, PeerConn};
-use crate::room::{PeerId, Room};
+use crate::room::{Dormant, PeerId, Room};
 use crate::store::{Store, StoredIncident};
 
 /// How many commands may wait in a room's mailbox; senders wait when it is full, which slows
@@ -37,10 +43,23 @@ pub const ROOM_MAILBOX: usize = 1024;
 /// Most commands handled (and updates stored) in one batch.
 const MAX_BATCH: usize = 256;
 
+/// Documents held in memory at once unless configured otherwise.
+pub const DEFAULT_MAX_IN_MEMORY: usize = 1000;
+
 enum Command {
-    Join { peer: PeerId, conn: PeerConn },
-    Frame { peer: PeerId, bytes: Bytes },
-    Leave { peer: PeerId },
+    Join {
+        peer: PeerId,
+        conn: PeerConn,
+    },
+    Frame {
+        peer: PeerId,
+        bytes: Bytes,
+    },
+    Leave {
+        peer: PeerId,
+    },
+    /// Make space: drop the document from memory, keep the peers.
+    Sleep,
 }
 
 /// Shared handle to every open room. Cheap to clone.
@@ -55,6 +74,12 @@ struct Inner {
     workers: Vec<mpsc::UnboundedSender<SpawnRoom>>,
     next_peer: AtomicU64,
     next_generation: AtomicU64,
+    /// Most documents in memory at once.
+    max_in_memory: usize,
+    /// Documents in memory now.
+    in_memory: AtomicUsize,
+    /// Counts handled batches: a room's last one orders rooms by recent activity.
+    tick: AtomicU64,
 }
 
 struct Entry {
@@ -62,6 +87,17 @@ struct Entry {
     generation: u64,
     /// Joins announced for this room; the actor may only unload once it has handled them all.
     announced_joins: u64,
+    status: Arc<RoomStatus>,
+}
+
+/// What the registry knows of a room's document without asking its actor.
+#[derive(Default)]
+struct RoomStatus {
+    in_memory: AtomicBool,
+    /// Asked to sleep and not yet done with it.
+    asked_to_sleep: AtomicBool,
+    /// The registry's tick at the room's last handled batch.
+    last_active: AtomicU64,
 }
 
 struct SpawnRoom {
@@ -69,6 +105,7 @@ struct SpawnRoom {
     generation: u64,
     mailbox: mpsc::Receiver<Command>,
     registry: Arc<Inner>,
+    status: Arc<RoomStatus>,
 }
 
 /// A connection's membership in a room.
@@ -107,8 +144,13 @@ impl RoomLink {
 }
 
 impl Registry {
-    /// Starts the room worker threads.
+    /// Starts the room worker threads, holding at most [`DEFAULT_MAX_IN_MEMORY`] documents.
     pub fn new(store: Arc<dyn Store>) -> Result<Self, Error> {
+        Self::with_limit(store, DEFAULT_MAX_IN_MEMORY)
+    }
+
+    /// Starts the room worker threads, holding at most `max_in_memory` documents (at least 1).
+    pub fn with_limit(store: Arc<dyn Store>, max_in_memory: usize) -> Result<Self, Error> {
         let count = std::thread::available_parallelism()
             .map(|n| n.get())
             .unwrap_or(1)
@@ -133,6 +175,9 @@ impl Registry {
                 workers,
                 next_peer: AtomicU64::new(1),
                 next_generation: AtomicU64::new(1),
+                max_in_memory: max_in_memory.max(1),
+                in_memory: AtomicUsize::new(0),
+                tick: AtomicU64::new(0),
             }),
         })
     }
@@ -148,16 +193,19 @@ impl Registry {
                 MapEntry::Vacant(vacant) => {
                     let (tx, rx) = mpsc::channel(ROOM_MAILBOX);
                     let generation = self.inner.next_generation.fetch_add(1, Ordering::Relaxed);
+                    let status = Arc::new(RoomStatus::default());
                     self.inner.spawn_room(SpawnRoom {
                         incident: incident.clone(),
                         generation,
                         mailbox: rx,
                         registry: Arc::clone(&self.inner),
+                        status: Arc::clone(&status),
                     })?;
                     vacant.insert(Entry {
                         mailbox: tx,
                         generation,
                         announced_joins: 0,
+                        status,
                     })
                 }
             };
@@ -171,9 +219,14 @@ impl Registry {
         Ok(RoomLink { mailbox, peer })
     }
 
-    /// Number of rooms in memory.
+    /// Number of rooms open (with peers, or on their way out), asleep or not.
     pub fn open_rooms(&self) -> usize {
         self.inner.rooms().len()
+    }
+
+    /// Number of documents in memory.
+    pub fn rooms_in_memory(&self) -> usize {
+        self.inner.in_memory.load(Ordering::Relaxed)
     }
 
     /// Waits until every room has been compacted and unloaded, or `limit` has passed.
@@ -212,6 +265,50 @@ impl Inner {
             .is_some_and(|e| e.generation == generation)
         {
             rooms.remove(incident);
+        }
+    }
+
+    /// A room's document is in memory (loaded or woken): if that is one too many, the least
+    /// recently active other room is asked to sleep.
+    fn loaded(&self, incident: &IncidentId, status: &RoomStatus) {
+        if status.in_memory.swap(true, Ordering::AcqRel) {
+            return;
+        }
+        let count = self.in_memory.fetch_add(1, Ordering::AcqRel) + 1;
+        if count <= self.max_in_memory {
+            return;
+        }
+        let rooms = self.rooms();
+        let mut candidates: Vec<&Entry> = rooms
+            .iter()
+            .filter(|(id, e)| {
+                *id != incident
+                    && e.status.in_memory.load(Ordering::Acquire)
+                    && !e.status.asked_to_sleep.load(Ordering::Acquire)
+            })
+            .map(|(_, e)| e)
+            .collect();
+        candidates.sort_by_key(|e| e.status.last_active.load(Ordering::Relaxed));
+        let mut excess = count - self.max_in_memory;
+        for entry in candidates {
+            if excess == 0 {
+                break;
+            }
+            entry.status.asked_to_sleep.store(true, Ordering::Release);
+            // A room whose mailbox is full is busy, not idle: try the next one.
+            if entry.mailbox.try_send(Command::Sleep).is_ok() {
+                excess -= 1;
+            } else {
+                entry.status.asked_to_sleep.store(false, Ordering::Release);
+            }
+        }
+    }
+
+    /// A room's document left memory (asleep, unloaded or dropped after a failure).
+    fn released(&self, status: &RoomStatus) {
+        status.asked_to_sleep.store(false, Ordering::Release);
+        if status.in_memory.swap(false, Ordering::AcqRel) {
+            self.in_memory.fetch_sub(1, Ordering::AcqRel);
         }
     }
 
@@ -258,6 +355,7 @@ async fn run_room(job: SpawnRoom) {
         generation,
         mut mailbox,
         registry,
+        status,
     } = job;
     let loaded = {
         let id = incident.clone();
@@ -282,16 +380,20 @@ async fn run_room(job: SpawnRoom) {
         }
     };
     tracing::debug!(%incident, "room loaded");
+    registry.loaded(&incident, &status);
     let mut actor = RoomActor {
         incident,
         generation,
-        room,
+        room: Some(room),
+        dormant: None,
         peers: HashMap::new(),
         joins_handled: 0,
         dirty: has_log,
         registry,
+        status,
     };
     actor.run(mailbox).await;
+    actor.registry.released(&actor.status);
 }
 
 /// Closes every connection still trying to join a room that has stopped.
@@ -320,25 +422,43 @@ struct Batch {
 struct RoomActor {
     incident: IncidentId,
     generation: u64,
-    room: Room,
+    /// The document, while in memory; otherwise `dormant` holds the peers' room state.
+    room: Option<Room>,
+    dormant: Option<Dormant>,
     peers: HashMap<PeerId, PeerConn>,
     joins_handled: u64,
     /// The store holds log rows that compaction would fold into the snapshot.
     dirty: bool,
     registry: Arc<Inner>,
+    status: Arc<RoomStatus>,
 }
 
 impl RoomActor {
     async fn run(&mut self, mut mailbox: mpsc::Receiver<Command>) {
         while let Some(first) = mailbox.recv().await {
             let mut batch = Batch::default();
-            self.handle(first, &mut batch);
-            while batch.commands < MAX_BATCH {
-                match mailbox.try_recv() {
-                    Ok(command) => self.handle(command, &mut batch),
-                    Err(_) => break,
+            let mut sleep = false;
+            let mut next = Some(first);
+            while let Some(command) = next.take() {
+                if matches!(command, Command::Sleep) {
+                    sleep = true;
+                    batch.commands += 1;
+                } else {
+                    if self.must_wake_for(&command) {
+                        if let Err(error) = self.wake().await {
+                            tracing::error!(incident = %self.incident, %error, "could not load incident again");
+                            self.stop(&mut mailbox, &error).await;
+                            return;
+                        }
+                    }
+                    self.handle(command, &mut batch);
+                }
+                if batch.commands < MAX_BATCH {
+                    next = mailbox.try_recv().ok();
                 }
             }
+            let tick = self.registry.tick.fetch_add(1, Ordering::Relaxed);
+            self.status.last_active.store(tick, Ordering::Relaxed);
 
             if !batch.store.is_empty() {
                 let updates = std::mem::take(&mut batch.store);
@@ -358,15 +478,80 @@ impl RoomActor {
             }
             self.deliver(batch.deliveries);
 
-            if self.room.is_poisoned() {
+            if self.room.as_ref().is_some_and(Room::is_poisoned) {
                 tracing::error!(incident = %self.incident, "an update broke the room; reloading it from storage");
                 self.stop(&mut mailbox, &Error::RoomReset).await;
                 return;
             }
-            if self.peers.is_empty() && self.unload().await {
-                return;
+            if self.peers.is_empty() {
+                if self.unload().await {
+                    return;
+                }
+            } else if sleep {
+                self.sleep().await;
+            } else {
+                self.status.asked_to_sleep.store(false, Ordering::Release);
             }
         }
+    }
+
+    /// Whether `command` needs the document while it is not in memory. A leaving peer
+    /// needs it only if others must be told its presence is gone.
+    fn must_wake_for(&mut self, command: &Command) -> bool {
+        let Some(dormant) = self.dormant.as_mut() else {
+            return false;
+        };
+        match command {
+            Command::Join { .. } | Command::Frame { .. } => true,
+            Command::Leave { peer } if self.peers.len() <= 1 => {
+                dormant.remove(*peer);
+                false
+            }
+            Command::Leave { .. } => true,
+            Command::Sleep => false,
+        }
+    }
+
+    /// Drops the document from memory (stored compactly first), keeping the peers.
+    async fn sleep(&mut self) {
+        let Some(room) = self.room.take() else {
+            return;
+        };
+        if self.dirty {
+            let snapshot = room.snapshot();
+            let id = self.incident.clone();
+            match blocking(&self.registry.store, move |s| s.compact(&id, &snapshot)).await {
+                Ok(()) => self.dirty = false,
+                // The log is still complete: waking replays it, so nothing is lost.
+                Err(error) => {
+                    tracing::warn!(incident = %self.incident, %error, "could not compact a room going to sleep")
+                }
+            }
+        }
+        self.dormant = Some(room.into_dormant());
+        self.registry.released(&self.status);
+        METRICS.room_slept();
+        tracing::debug!(incident = %self.incident, "room asleep to make space");
+    }
+
+    /// Loads the document of a sleeping room again, with its peers and presence.
+    async fn wake(&mut self) -> Result<(), Error> {
+        let id = self.incident.clone();
+        let stored: StoredIncident = blocking(&self.registry.store, move |s| s.load(&id)).await?;
+        let Some(dormant) = self.dormant.take() else {
+            return Ok(());
+        };
+        let room = Room::wake(
+            dormant,
+            stored.snapshot.as_deref(),
+            stored.updates.iter().map(Vec::as_slice),
+        )
+        .map_err(|e| Error::Load(e.to_string()))?;
+        self.dirty = !stored.updates.is_empty();
+        self.room = Some(room);
+        METRICS.room_woken();
+        self.registry.loaded(&self.incident, &self.status);
+        Ok(())
     }
 
     fn handle(&mut self, command: Command, batch: &mut Batch) {
@@ -374,21 +559,24 @@ impl RoomActor {
         match command {
             Command::Join { peer, conn } => {
                 self.joins_handled += 1;
-                if self.room.is_poisoned() {
+                let Some(room) = self.room.as_mut().filter(|r| !r.is_poisoned()) else {
                     conn.close.close_with(&Error::RoomReset);
                     return;
-                }
-                let greeting = self.room.join_with(peer, conn.access);
+                };
+                let greeting = room.join_with(peer, conn.access);
                 self.peers.insert(peer, conn);
                 batch
                     .deliveries
                     .extend(greeting.into_iter().map(|f| (Target::Peer(peer), f.into())));
             }
             Command::Frame { peer, bytes } => {
-                if !self.peers.contains_key(&peer) || self.room.is_poisoned() {
+                let Some(room) = self.room.as_mut() else {
+                    return;
+                };
+                if !self.peers.contains_key(&peer) || room.is_poisoned() {
                     return;
                 }
-                match self.room.receive(peer, &bytes) {
+                match room.receive(peer, &bytes) {
                     Ok(outcome) => {
                         batch.store.extend(outcome.store);
                         let reply = outcome.reply.into_iter();
@@ -409,12 +597,15 @@ impl RoomActor {
             }
             Command::Leave { peer } => {
                 if self.peers.remove(&peer).is_some() {
-                    let removal = self.room.leave(peer);
-                    batch
-                        .deliveries
-                        .extend(removal.into_iter().map(|f| (Target::All, f.into())));
+                    if let Some(room) = self.room.as_mut() {
+                        let removal = room.leave(peer);
+                        batch
+                            .deliveries
+                            .extend(removal.into_iter().map(|f| (Target::All, f.into())));
+                    }
                 }
             }
+            Command::Sleep => {}
         }
     }
 
@@ -428,8 +619,10 @@ impl RoomActor {
         if let Some(conn) = self.peers.remove(&peer) {
             conn.close.close_with(error);
         }
-        let removal = self.room.leave(peer);
-        deliveries.extend(removal.into_iter().map(|f| (Target::All, f.into())));
+        if let Some(room) = self.room.as_mut() {
+            let removal = room.leave(peer);
+            deliveries.extend(removal.into_iter().map(|f| (Target::All, f.into())));
+        }
     }
 
     /// Hands frames to the peers' queues; a peer whose queue is full is disconnected.
@@ -470,8 +663,8 @@ impl RoomActor {
     /// Compacts the incident and unloads the room unless a peer is on its way.
     /// Returns whether the actor should stop.
     async fn unload(&mut self) -> bool {
-        if self.dirty {
-            let snapshot = self.room.snapshot();
+        if let Some(room) = self.room.as_ref().filter(|_| self.dirty) {
+            let snapshot = room.snapshot();
             let id = self.incident.clone();
             match blocking(&self.registry.store, move |s| s.compact(&id, &snapshot)).await {
                 Ok(()) => self.dirty = false,
@@ -511,7 +704,7 @@ mod tests {
     use yrs::sync::{Message, SyncMessage};
     use yrs::updates::decoder::Decode;
     use yrs::updates::encoder::Encode;
-    use yrs::{Doc, Text, Transact};
+    use yrs::{Doc, GetString, Text, Transact};
 
     const WAIT: Duration = Duration::from_secs(5);
 
@@ -698,5 +891,70 @@ mod tests {
         let room = Room::load(Some(&snapshot), []).unwrap();
         assert_eq!(room.snapshot(), snapshot);
         yrs::Update::decode_v1(&snapshot).unwrap();
+    }
+
+    async fn wait_for(what: &str, mut check: impl FnMut() -> bool) {
+        let deadline = tokio::time::Instant::now() + WAIT;
+        while !check() {
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "timed out waiting for {what}"
+            );
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+    }
+
+    fn summary_of(updates: &[Vec<u8>]) -> String {
+        let doc = Doc::new();
+        let summary = doc.get_or_insert_text("summary");
+        let mut txn = doc.transact_mut();
+        for update in updates {
+            txn.apply_update(yrs::Update::decode_v1(update).unwrap())
+                .unwrap();
+        }
+        summary.get_string(&txn)
+    }
+
+    #[tokio::test]
+    async fn past_the_limit_the_idlest_room_sleeps_and_wakes_for_its_next_message_with_nothing_lost(
+    ) {
+        let store = Arc::new(MemoryStore::new());
+        let registry = Registry::with_limit(store.clone(), 1).unwrap();
+        let (first, second) = (incident("first"), incident("second"));
+        let (a, mut a_rx, a_close) = peer(64);
+        let (a2, mut a2_rx, a2_close) = peer(64);
+        let a = registry.join(&first, a).await.unwrap();
+        let _a2 = registry.join(&first, a2).await.unwrap();
+        let doc_a = Doc::new();
+        a.send_frame(edit(&doc_a, "first edit. ")).await.unwrap();
+        let earlier = next_update(&mut a2_rx).await;
+        assert_eq!(registry.rooms_in_memory(), 1);
+
+        // A second incident opens: the first one's document leaves memory, its people stay.
+        let (b, _b_rx, _) = peer(64);
+        let b = registry.join(&second, b).await.unwrap();
+        let doc_b = Doc::new();
+        b.send_frame(edit(&doc_b, "other incident")).await.unwrap();
+        wait_for("the first room to sleep", || {
+            store.load(&first).unwrap().snapshot.is_some() && registry.rooms_in_memory() == 1
+        })
+        .await;
+        assert_eq!(registry.open_rooms(), 2);
+        assert!(!a_close.is_closed() && !a2_close.is_closed());
+
+        // Its next message wakes it: delivered, stored, and the other incident sleeps.
+        a.send_frame(edit(&doc_a, "second edit.")).await.unwrap();
+        let update = next_update(&mut a2_rx).await;
+        assert_eq!(summary_of(&[earlier, update]), "first edit. second edit.");
+        wait_for("the second room to sleep", || {
+            store.load(&second).unwrap().snapshot.is_some() && registry.rooms_in_memory() == 1
+        })
+        .await;
+        let stored = store.load(&first).unwrap();
+        let mut all = stored.snapshot.into_iter().collect::<Vec<_>>();
+        all.extend(stored.updates);
+        assert_eq!(summary_of(&all), "first edit. second edit.");
+        while a_rx.try_recv().is_ok() {}
+        assert!(!a_close.is_closed());
     }
 }

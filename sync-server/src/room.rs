@@ -423,6 +423,50 @@ impl Room {
     pub fn state_vector(&self) -> StateVector {
         self.awareness.doc().transact().state_vector()
     }
+
+    /// Drops the document from memory, keeping who is connected and their presence, so the
+    /// room can be woken with [`Room::wake`] without anyone noticing. The caller stores
+    /// [`Room::snapshot`] first.
+    pub fn into_dormant(self) -> Dormant {
+        Dormant {
+            peers: self.peers,
+            presence: self.awareness.update().ok(),
+        }
+    }
+
+    /// Reloads a dormant room's document from storage (as [`Room::load`]) and gives it back
+    /// its peers and their presence.
+    pub fn wake<'a>(
+        dormant: Dormant,
+        snapshot: Option<&[u8]>,
+        updates: impl IntoIterator<Item = &'a [u8]>,
+    ) -> Result<Self, LoadError> {
+        let mut room = Self::load(snapshot, updates)?;
+        room.peers = dormant.peers;
+        if let Some(presence) = dormant.presence {
+            // Presence only: should it not apply, clients renew theirs within seconds.
+            let _ = room.awareness.apply_update(presence);
+        }
+        Ok(room)
+    }
+}
+
+/// A room whose document is not in memory: its peers and their presence. See
+/// [`Room::into_dormant`].
+pub struct Dormant {
+    peers: HashMap<PeerId, PeerState>,
+    presence: Option<yrs::sync::AwarenessUpdate>,
+}
+
+impl Dormant {
+    pub fn peer_count(&self) -> usize {
+        self.peers.len()
+    }
+
+    /// Forgets a peer (the last one, leaving: nobody needs telling).
+    pub fn remove(&mut self, peer: PeerId) {
+        self.peers.remove(&peer);
+    }
 }
 
 /// Decodes a Yjs v1 update. yrs asserts on some invalid input (client ids over 53 bits)

@@ -30,7 +30,10 @@ pub async fn run(config: Config) -> Result<(), Error> {
         .await
         .map_err(|e| Error::Storage(format!("could not open storage: {e}")))??;
     let store = Arc::new(store);
-    let registry = Registry::new(Arc::clone(&store) as Arc<dyn Store>)?;
+    let registry = Registry::with_limit(
+        Arc::clone(&store) as Arc<dyn Store>,
+        usize::try_from(config.max_rooms_in_memory).unwrap_or(usize::MAX),
+    )?;
     let shutdown = CancellationToken::new();
     let state = AppState {
         registry: registry.clone(),

@@ -1,5 +1,6 @@
 //! The relay's limits and its `/metrics`, end to end against the binary: connections per
-//! address, idle connections, and the Prometheus counters a operator watches.
+//! address, idle connections, documents in memory, and the Prometheus counters an operator
+//! watches.
 
 mod common;
 
@@ -92,4 +93,69 @@ async fn metrics_count_connections_updates_refusals_and_storage_writes() {
     assert_eq!(metric(&body, "firebreak_closes_total{code=\"4401\"}"), 1.0);
     assert!(metric(&body, "firebreak_store_write_seconds_count") >= 1.0);
     assert!(!body.contains("inc-metrics"), "no incident ids in metrics");
+}
+
+#[tokio::test]
+async fn past_the_rooms_in_memory_limit_idle_incidents_sleep_and_everyone_keeps_every_edit() {
+    let (_tmp, data, dist) = dirs();
+    let relay = Relay::start_with(&data, &dist, &["--max-rooms-in-memory", "2"]);
+    let incidents = ["inc-mem-a", "inc-mem-b", "inc-mem-c", "inc-mem-d"];
+    // Two people on each of four incidents, all connected the whole time.
+    let mut pairs = Vec::new();
+    for incident in incidents {
+        let writer = Client::connect_synced(&relay, incident).await;
+        let reader = Client::connect_synced(&relay, incident).await;
+        pairs.push((incident, writer, reader));
+    }
+    // Three rounds of edits on every incident, in turn: each round wakes every incident once.
+    for round in 0..3 {
+        for (incident, writer, reader) in &mut pairs {
+            writer
+                .type_text(&format!("{incident} round {round}. "))
+                .await;
+            let expected = (0..=round)
+                .map(|r| format!("{incident} round {r}. "))
+                .collect::<String>();
+            reader.pump_until(|c| c.summary() == expected).await;
+        }
+    }
+
+    // The last wake-up's sleeper may still be storing its document: give it a moment.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+    let body = loop {
+        let (_, _, body) = relay.get("/metrics");
+        if metric(&body, "firebreak_rooms_in_memory") <= 2.0
+            || tokio::time::Instant::now() > deadline
+        {
+            break body;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
+    assert!(metric(&body, "firebreak_rooms_in_memory") <= 2.0, "{body}");
+    assert_eq!(metric(&body, "firebreak_rooms_open"), 4.0);
+    assert!(
+        metric(&body, "firebreak_rooms_slept_total") >= 6.0,
+        "{body}"
+    );
+    assert!(
+        metric(&body, "firebreak_rooms_woken_total") >= 6.0,
+        "{body}"
+    );
+    assert_eq!(metric(&body, "firebreak_connections_open"), 8.0);
+    // Nobody was refused or disconnected to make space.
+    for code in ["1008", "1011", "1013"] {
+        let name = format!("firebreak_closes_total{{code=\"{code}\"}}");
+        assert_eq!(metric(&body, &name), 0.0, "{name}");
+    }
+
+    // A late joiner on each incident gets the whole document, woken from storage.
+    for (incident, writer, reader) in &mut pairs {
+        let expected = (0..3)
+            .map(|r| format!("{incident} round {r}. "))
+            .collect::<String>();
+        let mut late = Client::connect_synced(&relay, incident).await;
+        late.pump_until(|c| c.summary() == expected).await;
+        writer.pump_until(|c| c.summary() == expected).await;
+        assert!(reader.closed.is_none());
+    }
 }

@@ -22,7 +22,10 @@ pub async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
             header::CONTENT_TYPE,
             "text/plain; version=0.0.4; charset=utf-8",
         )],
-        METRICS.render(state.registry.open_rooms()),
+        METRICS.render(
+            state.registry.open_rooms(),
+            state.registry.rooms_in_memory(),
+        ),
     )
 }
 
