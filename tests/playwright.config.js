@@ -2,6 +2,7 @@
 // (no browser) and the real-browser app tests. Each test starts its own relay on a free
 // port with its own data directory (see support/fixtures.js), so tests never share state.
 import { defineConfig } from '@playwright/test';
+import { chromiumLaunchOptions } from './support/chromium.js';
 
 // The specs that need no browser (and no built app): they form the `interop` project.
 const NO_BROWSER = ['interop.spec.js', 'access.spec.js'];
@@ -23,18 +24,7 @@ export default defineConfig({
     actionTimeout: 10_000,
     navigationTimeout: 15_000,
     screenshot: 'only-on-failure',
-    launchOptions: {
-      executablePath: process.env.FIREBREAK_CHROMIUM || '/usr/bin/chromium',
-      args: [
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-quic',
-        '--no-first-run',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-      ],
-    },
+    launchOptions: chromiumLaunchOptions,
   },
   projects: [
     // Stock Yjs clients, raw sockets and HTTP calls against the relay; no browser is launched.

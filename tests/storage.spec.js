@@ -5,27 +5,12 @@
 import { test, expect } from './support/fixtures.js';
 import { createIncident, expectSynced, incidentUrl, openIncident, section, shareLink, status } from './support/app.js';
 import { Y } from './support/yjs-client.js';
+import { storedUpdates } from './support/state.js';
 import { newIncidentId } from './support/incidents.js';
 
-/** Records this device stores for `incident` (object store `updates`), counted in `page`. */
+/** How many records this device stores for `incident`, counted in `page`. */
 async function storedRecords(page, incident) {
-  return page.evaluate(
-    (id) =>
-      new Promise((resolve, reject) => {
-        const open = indexedDB.open('firebreak');
-        open.onerror = () => reject(open.error);
-        open.onsuccess = () => {
-          const db = open.result;
-          const count = db.transaction('updates').objectStore('updates').index('incident').count(id);
-          count.onsuccess = () => {
-            db.close();
-            resolve(count.result);
-          };
-          count.onerror = () => reject(count.error);
-        };
-      }),
-    incident,
-  );
+  return (await storedUpdates(page, incident)).length;
 }
 
 const saveError = (page) => page.locator('#save-error');

@@ -514,20 +514,11 @@ impl RoomActor {
 
     /// Drops the document from memory (stored compactly first), keeping the peers.
     async fn sleep(&mut self) {
+        // Should compaction fail, the log is still complete: waking replays it.
+        self.compact().await;
         let Some(room) = self.room.take() else {
             return;
         };
-        if self.dirty {
-            let snapshot = room.snapshot();
-            let id = self.incident.clone();
-            match blocking(&self.registry.store, move |s| s.compact(&id, &snapshot)).await {
-                Ok(()) => self.dirty = false,
-                // The log is still complete: waking replays it, so nothing is lost.
-                Err(error) => {
-                    tracing::warn!(incident = %self.incident, %error, "could not compact a room going to sleep")
-                }
-            }
-        }
         self.dormant = Some(room.into_dormant());
         self.registry.released(&self.status);
         METRICS.room_slept();
@@ -660,20 +651,26 @@ impl RoomActor {
         }
     }
 
+    /// Stores the document in memory as one snapshot, if the log has anything since the last.
+    /// On failure the log is still complete, so nothing is lost; it is retried next time.
+    async fn compact(&mut self) {
+        let Some(room) = self.room.as_ref().filter(|_| self.dirty) else {
+            return;
+        };
+        let snapshot = room.snapshot();
+        let id = self.incident.clone();
+        match blocking(&self.registry.store, move |s| s.compact(&id, &snapshot)).await {
+            Ok(()) => self.dirty = false,
+            Err(error) => {
+                tracing::error!(incident = %self.incident, %error, "could not compact incident")
+            }
+        }
+    }
+
     /// Compacts the incident and unloads the room unless a peer is on its way.
     /// Returns whether the actor should stop.
     async fn unload(&mut self) -> bool {
-        if let Some(room) = self.room.as_ref().filter(|_| self.dirty) {
-            let snapshot = room.snapshot();
-            let id = self.incident.clone();
-            match blocking(&self.registry.store, move |s| s.compact(&id, &snapshot)).await {
-                Ok(()) => self.dirty = false,
-                // The log is still complete, so nothing is lost; compaction is retried next time.
-                Err(error) => {
-                    tracing::error!(incident = %self.incident, %error, "could not compact incident")
-                }
-            }
-        }
+        self.compact().await;
         let stop =
             self.registry
                 .try_unregister(&self.incident, self.generation, self.joins_handled);

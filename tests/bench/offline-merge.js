@@ -10,6 +10,7 @@
 // on the relay times when it holds the whole text (same machine clock).
 import { chromium } from '@playwright/test';
 import { startRelay } from '../support/relay.js';
+import { chromiumLaunchOptions } from '../support/chromium.js';
 import { YClient } from '../support/yjs-client.js';
 import { createIncident, expectSynced, shareLink, syncLink, tokenOf } from '../support/app.js';
 import { storedUpdates } from '../support/state.js';
@@ -77,11 +78,7 @@ async function once(browser, relay, edits) {
 }
 
 const relay = await startRelay();
-const browser = await chromium.launch({
-  executablePath: process.env.FIREBREAK_CHROMIUM || '/usr/bin/chromium',
-  args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-    '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-});
+const browser = await chromium.launch(chromiumLaunchOptions);
 try {
   console.log(`offline edits → synced, ${runs} runs each (ms; timed in the page from the 'online' event)`);
   for (const edits of sizes) {

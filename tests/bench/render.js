@@ -9,6 +9,7 @@
 import { chromium } from '@playwright/test';
 import * as Y from 'yjs';
 import { startRelay } from '../support/relay.js';
+import { chromiumLaunchOptions } from '../support/chromium.js';
 import { YClient } from '../support/yjs-client.js';
 import { registeredIncident } from '../support/incidents.js';
 import { invite } from '../support/access.js';
@@ -89,11 +90,7 @@ async function interactive(page, url) {
 
 
 const relay = await startRelay();
-const browser = await chromium.launch({
-  executablePath: process.env.FIREBREAK_CHROMIUM || '/usr/bin/chromium',
-  args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-    '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-});
+const browser = await chromium.launch(chromiumLaunchOptions);
 try {
   const { incident: id, token, auth } = await registeredIncident(relay, { prefix: 'bench' });
   const writer = new YClient(`${relay.wsUrl}`, id, { name: 'bench', ...auth });
