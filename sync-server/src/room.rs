@@ -127,22 +127,23 @@ impl Room {
         updates: impl IntoIterator<Item = &'a [u8]>,
     ) -> Result<Self, LoadError> {
         let doc = Doc::new();
-        {
-            let mut txn = doc.transact_mut();
-            let parts = snapshot
-                .map(|s| ("snapshot", s))
-                .into_iter()
-                .chain(updates.into_iter().map(|u| ("update", u)));
-            for (what, bytes) in parts {
-                let update = Update::decode_v1(bytes).map_err(|e| LoadError {
+        let parts = snapshot
+            .map(|s| ("snapshot", s))
+            .into_iter()
+            .chain(updates.into_iter().map(|u| ("update", u)));
+        for (what, bytes) in parts {
+            let update = Update::decode_v1(bytes).map_err(|e| LoadError {
+                what,
+                reason: e.to_string(),
+            })?;
+            // One transaction per update, as each was applied when it arrived: yrs collects
+            // deleted items at the end of a transaction, and a later update may rely on that.
+            doc.transact_mut()
+                .apply_update(update)
+                .map_err(|e| LoadError {
                     what,
                     reason: e.to_string(),
                 })?;
-                txn.apply_update(update).map_err(|e| LoadError {
-                    what,
-                    reason: e.to_string(),
-                })?;
-            }
         }
         Ok(Self::from_doc(doc))
     }
