@@ -44,8 +44,9 @@ const SOCKET_READ_LIMIT: usize = 2 * MAX_MESSAGE_BYTES;
 const MAX_WRITE_BATCH: usize = 64;
 
 /// Read buffer per connection. tungstenite's default (128 KiB) made an idle connection cost
-/// about 142 KB of relay memory; bigger messages still arrive, in more reads.
-const READ_BUFFER_BYTES: usize = 8 * 1024;
+/// about 142 KB of relay memory, 8 KiB about 19 KB, 2 KiB about 13 KB (1,000 idle
+/// connections, docs/benchmarks.md). Bigger messages still arrive, in more reads.
+const READ_BUFFER_BYTES: usize = 2 * 1024;
 
 /// How long the writer may take to say goodbye once the connection is over.
 const WRITER_GRACE: Duration = Duration::from_secs(5);
