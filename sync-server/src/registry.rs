@@ -7,8 +7,11 @@
 //! SyncStep1 is sent only after every earlier update of that connection is committed.
 //!
 //! yrs's `Awareness` is not `Send`, so room actors live on a few "room worker" threads, each
-//! a single-threaded runtime; an incident always goes to the same worker. Storage calls run
-//! on blocking threads, never on a worker's event loop.
+//! a single-threaded runtime; an incident always goes to the same worker. Appending a batch
+//! of updates (one short SQLite transaction, WAL without fsync) runs on the worker itself:
+//! handing it to a blocking thread and back cost more than it took (50 rooms × 10 clients:
+//! 13.7 → 12.4 µs of relay CPU per delivery). Loading and compacting, which can take long,
+//! run on blocking threads.
 //!
 //! When the last peer leaves, the actor compacts the incident (the whole document as one
 //! snapshot, the log emptied) and drops the room, unless a new peer is already on its way.
