@@ -30,10 +30,11 @@ pub async fn run(config: Config) -> Result<(), Error> {
         .await
         .map_err(|e| Error::Storage(format!("could not open storage: {e}")))??;
     let store = Arc::new(store);
-    let registry = Registry::with_limit(
+    let (registry, rooms) = Registry::on_this_thread(
         Arc::clone(&store) as Arc<dyn Store>,
         usize::try_from(config.max_rooms_in_memory).unwrap_or(usize::MAX),
-    )?;
+    );
+    tokio::task::spawn_local(rooms);
     let shutdown = CancellationToken::new();
     let state = AppState {
         registry: registry.clone(),
