@@ -210,6 +210,7 @@ impl Room {
         update: Option<Update>,
         outcome: &mut Outcome,
     ) -> Result<(), ProtocolError> {
+        let is_update = matches!(message, Message::Sync(SyncMessage::Update(_)));
         match message {
             Message::Sync(SyncMessage::SyncStep1(state_vector)) => {
                 let joiner = state_vector.is_empty();
@@ -246,6 +247,22 @@ impl Room {
                     } else {
                         Ok(())
                     };
+                }
+                if self.lacks_predecessors(&update) {
+                    // Out of order (typed while the connection was still syncing, say). yrs
+                    // would keep it pending, and its pending path uses freed memory on
+                    // crafted input (yrs 0.28), so it is not applied. An Update is answered
+                    // with our state vector: the peer's SyncStep2 brings everything in order.
+                    // A SyncStep2 with a gap is that answer already; it is left at that.
+                    if is_update {
+                        let state_vector = self.state_vector();
+                        outcome.reply.push(
+                            Message::Sync(SyncMessage::SyncStep1(state_vector))
+                                .encode_v1()
+                                .into(),
+                        );
+                    }
+                    return Ok(());
                 }
                 if self.apply(update)? {
                     outcome
@@ -305,10 +322,12 @@ impl Room {
             txn.apply_update(update)
         }));
         match applied {
-            Ok(Ok(())) if self.still_encodes() => Ok(true),
-            // Some out-of-order updates leave yrs with pending parts that it cannot encode
-            // again (found by fuzzing): every later sync or compaction would panic. The
-            // update is not stored; the room reloads from storage without it.
+            Ok(Ok(())) if !self.has_pending() => Ok(true),
+            // It depended on something the room does not have (an origin of another client,
+            // say). A room with pending parts is not kept: yrs 0.28 can fail to encode it again
+            // (found by fuzzing) and uses freed memory when a later update meets them (found
+            // with valgrind). The update is not stored; the room reloads from storage without
+            // it, and its peers resync.
             Ok(Ok(())) => {
                 self.poisoned = true;
                 Err(ProtocolError::Poisoned)
@@ -326,19 +345,24 @@ impl Room {
         }
     }
 
-    /// Whether the whole document can still be encoded (what compaction stores). Only
-    /// pending parts (updates waiting for an earlier one) can break that, so only then is it
-    /// checked. That costs one encoding of the document per update while something is
-    /// pending, which well-behaved clients never cause.
-    fn still_encodes(&self) -> bool {
-        let txn = self.awareness.doc().transact();
-        if !txn.has_missing_updates() {
-            return true;
-        }
-        catch_unwind(AssertUnwindSafe(|| {
-            txn.encode_state_as_update_v1(&StateVector::default())
-        }))
-        .is_ok()
+    /// Whether the document holds parts waiting for something it does not have.
+    fn has_pending(&self) -> bool {
+        self.awareness.doc().transact().has_missing_updates()
+    }
+
+    /// Whether `update` starts past what the room has of one of its clients, or deletes
+    /// something the room has not seen: applying it would leave it pending.
+    fn lacks_predecessors(&self, update: &Update) -> bool {
+        let known = self.state_vector();
+        let starts_late = update
+            .state_vector_lower()
+            .iter()
+            .any(|(client, &clock)| clock > known.get(client));
+        starts_late
+            || update
+                .delete_set()
+                .iter()
+                .any(|(client, ranges)| ranges.iter().any(|r| r.end > known.get(client)))
     }
 
     /// Whether applying `bytes` would change the document: an insertion it does not have, or
@@ -472,10 +496,36 @@ impl Dormant {
 
 /// Decodes a Yjs v1 update. yrs asserts on some invalid input (client ids over 53 bits)
 /// instead of returning an error; decoding changes no state, so a panic is just bad input.
+///
+/// An update that lists one client in more than one section is refused too: its blocks can
+/// overlap, and yrs 0.28 frees an item still in use when it integrates such an update (a
+/// use-after-free found with valgrind on the fuzz corpus). Yjs and yrs never write a client
+/// twice, so only a hostile or broken client sends one.
 fn decode_update(bytes: &[u8]) -> Result<Update, ProtocolError> {
-    catch_unwind(|| Update::decode_v1(bytes))
+    let update = catch_unwind(|| Update::decode_v1(bytes))
         .map_err(|_| ProtocolError::Malformed("update crashed the decoder".to_owned()))?
-        .map_err(|e| ProtocolError::Malformed(format!("update does not decode: {e}")))
+        .map_err(|e| ProtocolError::Malformed(format!("update does not decode: {e}")))?;
+    let sections = leading_var(bytes);
+    // One section cannot repeat a client; only then is the re-encoding needed to count them.
+    let distinct = || catch_unwind(AssertUnwindSafe(|| leading_var(&update.encode_v1())));
+    if sections > 1 && distinct().map_or(true, |distinct| distinct < sections) {
+        return Err(ProtocolError::Malformed(
+            "update lists a client more than once".to_owned(),
+        ));
+    }
+    Ok(update)
+}
+
+/// The unsigned varint an encoded update starts with: its number of client sections.
+fn leading_var(bytes: &[u8]) -> u64 {
+    let mut value = 0u64;
+    for (i, byte) in bytes.iter().take(10).enumerate() {
+        value |= u64::from(byte & 0x7f) << (7 * i);
+        if byte & 0x80 == 0 {
+            break;
+        }
+    }
+    value
 }
 
 /// Whether the sorted ranges `have` cover `start..end` completely.
@@ -844,6 +894,94 @@ mod tests {
         bob.apply_frames(&outcome.reply);
         assert_eq!(bob.summary(), "C2 at 203.0.113.7");
         assert!(outcome.store.is_empty() && outcome.broadcast.is_empty());
+    }
+
+    #[test]
+    fn an_update_out_of_order_is_not_applied_and_the_peer_is_asked_to_sync_instead() {
+        let mut room = Room::new();
+        room.join(1);
+        let doc = Doc::with_client_id(5);
+        let text = doc.get_or_insert_text("summary");
+        text.push(&mut doc.transact_mut(), "typed offline. ");
+        let before_second = doc.transact().state_vector();
+        text.push(&mut doc.transact_mut(), "typed while connecting");
+        let second = doc.transact().encode_state_as_update_v1(&before_second);
+
+        // The second change arrives before the first: nothing applied, nothing stored,
+        // and the answer is the room's state vector.
+        let frame = Message::Sync(SyncMessage::Update(second)).encode_v1();
+        let outcome = room.receive(1, &frame).unwrap();
+        assert!(outcome.store.is_empty() && outcome.broadcast.is_empty());
+        assert_eq!(
+            outcome
+                .reply
+                .iter()
+                .map(|f| Message::decode_v1(f).unwrap())
+                .collect::<Vec<_>>(),
+            vec![Message::Sync(
+                SyncMessage::SyncStep1(StateVector::default())
+            )]
+        );
+        assert!(!room.is_poisoned());
+
+        // The peer answers with everything the room lacks, in order.
+        let diff = doc
+            .transact()
+            .encode_state_as_update_v1(&room.state_vector());
+        let frame = Message::Sync(SyncMessage::SyncStep2(diff)).encode_v1();
+        assert_eq!(room.receive(1, &frame).unwrap().store.len(), 1);
+        let summary = room.awareness.doc().get_or_insert_text("summary");
+        assert_eq!(
+            summary.get_string(&room.awareness.doc().transact()),
+            "typed offline. typed while connecting"
+        );
+    }
+
+    #[test]
+    fn an_update_listing_a_client_twice_is_refused_before_it_touches_the_document() {
+        // Found by fuzzing: client 1 in several sections with overlapping clocks. yrs 0.28
+        // used freed memory integrating it.
+        let crafted: &[u8] = &[
+            9, 3, 1, 0, 1, 1, 1, 1, 254, 254, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+            1, 1, 1, 1, 33, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 9, 1, 1, 1, 0, 9, 0, 0,
+            0, 0, 0, 0, 0, 0, 4, 0, 0, 0, 0, 0, 0, 91, 0, 0, 0, 0, 41, 1, 6, 161, 0, 1, 1, 1, 1,
+        ];
+        assert!(Update::decode_v1(crafted).is_ok(), "yrs itself decodes it");
+        let mut room = Room::new();
+        room.join(1);
+        let before = room.state_vector();
+        let frame = Message::Sync(SyncMessage::Update(crafted.to_vec())).encode_v1();
+        match room.receive(1, &frame) {
+            Err(ProtocolError::Malformed(reason)) => {
+                assert_eq!(reason, "update lists a client more than once")
+            }
+            other => panic!("expected a refusal, got {other:?}"),
+        }
+        assert_eq!(room.state_vector(), before);
+        assert!(!room.is_poisoned());
+
+        // A real multi-client update (two writers merged) still goes through.
+        let (a, b) = (Doc::with_client_id(7), Doc::with_client_id(8));
+        for (doc, text) in [(&a, "from a"), (&b, "from b")] {
+            let t = doc.get_or_insert_text("summary");
+            t.push(&mut doc.transact_mut(), text);
+        }
+        let merged = Update::merge_updates([
+            Update::decode_v1(
+                &a.transact()
+                    .encode_state_as_update_v1(&StateVector::default()),
+            )
+            .unwrap(),
+            Update::decode_v1(
+                &b.transact()
+                    .encode_state_as_update_v1(&StateVector::default()),
+            )
+            .unwrap(),
+        ])
+        .encode_v1();
+        assert_eq!(leading_var(&merged), 2);
+        let frame = Message::Sync(SyncMessage::Update(merged)).encode_v1();
+        assert_eq!(room.receive(1, &frame).map(|o| o.store.len()), Ok(1));
     }
 
     #[test]
