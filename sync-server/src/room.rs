@@ -253,15 +253,19 @@ impl Room {
                     // would keep it pending, and its pending path uses freed memory on
                     // crafted input (yrs 0.28), so it is not applied. An Update is answered
                     // with our state vector: the peer's SyncStep2 brings everything in order.
-                    // A SyncStep2 with a gap is that answer already; it is left at that.
-                    if is_update {
-                        let state_vector = self.state_vector();
-                        outcome.reply.push(
-                            Message::Sync(SyncMessage::SyncStep1(state_vector))
-                                .encode_v1()
-                                .into(),
-                        );
+                    // A SyncStep2 is that answer already: one with a gap is refused, so the
+                    // peer is not left believing the relay has it.
+                    if !is_update {
+                        return Err(ProtocolError::Malformed(
+                            "changes arrived without the changes they build on".to_owned(),
+                        ));
                     }
+                    let state_vector = self.state_vector();
+                    outcome.reply.push(
+                        Message::Sync(SyncMessage::SyncStep1(state_vector))
+                            .encode_v1()
+                            .into(),
+                    );
                     return Ok(());
                 }
                 if self.apply(update)? {
@@ -353,16 +357,24 @@ impl Room {
     /// Whether `update` starts past what the room has of one of its clients, or deletes
     /// something the room has not seen: applying it would leave it pending.
     fn lacks_predecessors(&self, update: &Update) -> bool {
-        let known = self.state_vector();
+        let mut known = self.state_vector();
         let starts_late = update
             .state_vector_lower()
             .iter()
             .any(|(client, &clock)| clock > known.get(client));
-        starts_late
-            || update
-                .delete_set()
-                .iter()
-                .any(|(client, ranges)| ranges.iter().any(|r| r.end > known.get(client)))
+        if starts_late {
+            return true;
+        }
+        // It may delete what it inserts itself (typed, then erased, while offline).
+        for (client, ranges) in update.insertions(true).iter() {
+            if let Some(end) = ranges.iter().map(|r| r.end).max() {
+                known.set_max(*client, end);
+            }
+        }
+        update
+            .delete_set()
+            .iter()
+            .any(|(client, ranges)| ranges.iter().any(|r| r.end > known.get(client)))
     }
 
     /// Whether applying `bytes` would change the document: an insertion it does not have, or
@@ -934,6 +946,26 @@ mod tests {
         assert_eq!(
             summary.get_string(&room.awareness.doc().transact()),
             "typed offline. typed while connecting"
+        );
+    }
+
+    #[test]
+    fn a_sync_answer_that_erases_what_it_adds_is_applied() {
+        let mut room = Room::new();
+        room.join(1);
+        let doc = Doc::with_client_id(6);
+        let text = doc.get_or_insert_text("summary");
+        text.push(&mut doc.transact_mut(), "typed and partly erased");
+        text.remove_range(&mut doc.transact_mut(), 5, 4);
+        let diff = doc
+            .transact()
+            .encode_state_as_update_v1(&room.state_vector());
+        let frame = Message::Sync(SyncMessage::SyncStep2(diff)).encode_v1();
+        assert_eq!(room.receive(1, &frame).unwrap().store.len(), 1);
+        let summary = room.awareness.doc().get_or_insert_text("summary");
+        assert_eq!(
+            summary.get_string(&room.awareness.doc().transact()),
+            "typed partly erased"
         );
     }
 
