@@ -908,6 +908,21 @@ mod tests {
         assert!(outcome.store.is_empty() && outcome.broadcast.is_empty());
     }
 
+    /// Peer 1 answers the room's SyncStep1 with everything of `doc` the room lacks; the
+    /// room must store it as one update.
+    fn answer_sync(room: &mut Room, doc: &Doc) {
+        let diff = doc
+            .transact()
+            .encode_state_as_update_v1(&room.state_vector());
+        let frame = Message::Sync(SyncMessage::SyncStep2(diff)).encode_v1();
+        assert_eq!(room.receive(1, &frame).unwrap().store.len(), 1);
+    }
+
+    fn summary_in(room: &Room) -> String {
+        let summary = room.awareness.doc().get_or_insert_text("summary");
+        summary.get_string(&room.awareness.doc().transact())
+    }
+
     #[test]
     fn an_update_out_of_order_is_not_applied_and_the_peer_is_asked_to_sync_instead() {
         let mut room = Room::new();
@@ -937,16 +952,8 @@ mod tests {
         assert!(!room.is_poisoned());
 
         // The peer answers with everything the room lacks, in order.
-        let diff = doc
-            .transact()
-            .encode_state_as_update_v1(&room.state_vector());
-        let frame = Message::Sync(SyncMessage::SyncStep2(diff)).encode_v1();
-        assert_eq!(room.receive(1, &frame).unwrap().store.len(), 1);
-        let summary = room.awareness.doc().get_or_insert_text("summary");
-        assert_eq!(
-            summary.get_string(&room.awareness.doc().transact()),
-            "typed offline. typed while connecting"
-        );
+        answer_sync(&mut room, &doc);
+        assert_eq!(summary_in(&room), "typed offline. typed while connecting");
     }
 
     #[test]
@@ -957,16 +964,8 @@ mod tests {
         let text = doc.get_or_insert_text("summary");
         text.push(&mut doc.transact_mut(), "typed and partly erased");
         text.remove_range(&mut doc.transact_mut(), 5, 4);
-        let diff = doc
-            .transact()
-            .encode_state_as_update_v1(&room.state_vector());
-        let frame = Message::Sync(SyncMessage::SyncStep2(diff)).encode_v1();
-        assert_eq!(room.receive(1, &frame).unwrap().store.len(), 1);
-        let summary = room.awareness.doc().get_or_insert_text("summary");
-        assert_eq!(
-            summary.get_string(&room.awareness.doc().transact()),
-            "typed partly erased"
-        );
+        answer_sync(&mut room, &doc);
+        assert_eq!(summary_in(&room), "typed partly erased");
     }
 
     #[test]
