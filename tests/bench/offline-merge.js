@@ -43,6 +43,8 @@ async function once(browser, relay, edits) {
     }, edits);
     await page.waitForFunction((n) => Number(document.querySelector('#sync-status').dataset.pending) >= n, edits);
     const makeMs = Date.now() - made;
+    // What the device holds while offline, before the landing compacts it.
+    const offline = await storedUpdates(page, id);
 
     await page.evaluate(() => {
       window.__landed = new Promise((resolve) => {
@@ -71,7 +73,10 @@ async function once(browser, relay, edits) {
     await page.waitForTimeout(500);
     const records = await storedUpdates(page, id);
     const storedBytes = records.reduce((sum, r) => sum + r.length, 0);
-    return { synced: Math.round(landed.ms), relay: relayMs, makeMs, storedBytes, records: records.length };
+    return {
+      synced: Math.round(landed.ms), relay: relayMs, makeMs, storedBytes, records: records.length,
+      offlineBytes: offline.reduce((sum, r) => sum + r.length, 0), offlineRecords: offline.length,
+    };
   } finally {
     await context.close();
   }
@@ -88,7 +93,9 @@ try {
     console.log(`${String(edits).padStart(6)} edits: synced ${stats(results.map((r) => r.synced))}; ` +
       `stock client has it all ${stats(results.map((r) => r.relay))}; ` +
       `making the edits ${median(results.map((r) => r.makeMs))} ms; ` +
-      `IndexedDB ${last.records} records, ${(last.storedBytes / 1024).toFixed(1)} KiB`);
+      `IndexedDB offline ${last.offlineRecords} records, ${(last.offlineBytes / 1024).toFixed(1)} KiB; ` +
+      `settled ${last.records} records, ${(last.storedBytes / 1024).toFixed(1)} KiB`);
+    console.log(`        each run, synced: ${results.map((r) => r.synced).join(', ')} ms`);
   }
 } finally {
   await browser.close();
