@@ -1,0 +1,63 @@
+//! What an invite lets its holder do on one incident.
+//!
+//! Not to be confused with the incident's own roles (incident commander, deputy, scribe,
+//! comms liaison: `incident::Role`), which say who does what in the response, not who may
+//! read or change the document.
+
+use serde::{Deserialize, Serialize};
+
+/// The access level an invite grants. Written in JSON as `"owner"`, `"editor"`, `"viewer"`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Access {
+    /// Reads, writes, invites and revokes. One per incident: whoever created it.
+    Owner,
+    /// Reads and writes.
+    Editor,
+    /// Reads only; a change sent by a viewer is refused (close code 4405).
+    Viewer,
+}
+
+impl Access {
+    pub const ALL: [Access; 3] = [Access::Owner, Access::Editor, Access::Viewer];
+
+    /// The name used on the wire and in storage.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Access::Owner => "owner",
+            Access::Editor => "editor",
+            Access::Viewer => "viewer",
+        }
+    }
+
+    pub fn parse(raw: &str) -> Option<Access> {
+        Access::ALL.into_iter().find(|a| a.as_str() == raw)
+    }
+
+    /// Owners and editors change the incident; viewers only read it.
+    pub fn can_write(self) -> bool {
+        self != Access::Viewer
+    }
+
+    /// Only the owner invites, lists and revokes.
+    pub fn can_invite(self) -> bool {
+        self == Access::Owner
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_round_trip_and_only_viewers_cannot_write() {
+        for access in Access::ALL {
+            assert_eq!(Access::parse(access.as_str()), Some(access));
+        }
+        assert_eq!(Access::parse("admin"), None);
+        assert_eq!(Access::parse("Owner"), None);
+        assert!(Access::Owner.can_write() && Access::Editor.can_write());
+        assert!(!Access::Viewer.can_write());
+        assert!(Access::Owner.can_invite() && !Access::Editor.can_invite());
+    }
+}
