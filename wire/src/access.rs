@@ -35,12 +35,12 @@ impl Access {
     }
 
     /// Owners and editors change the incident; viewers only read it.
-    pub fn can_write(self) -> bool {
+    pub fn may_write(self) -> bool {
         self != Access::Viewer
     }
 
     /// Only the owner invites, lists and revokes.
-    pub fn can_invite(self) -> bool {
+    pub fn may_invite(self) -> bool {
         self == Access::Owner
     }
 }
@@ -56,8 +56,8 @@ mod tests {
         }
         assert_eq!(Access::parse("admin"), None);
         assert_eq!(Access::parse("Owner"), None);
-        assert!(Access::Owner.can_write() && Access::Editor.can_write());
-        assert!(!Access::Viewer.can_write());
-        assert!(Access::Owner.can_invite() && !Access::Editor.can_invite());
+        assert!(Access::Owner.may_write() && Access::Editor.may_write());
+        assert!(!Access::Viewer.may_write());
+        assert!(Access::Owner.may_invite() && !Access::Editor.may_invite());
     }
 }

@@ -1,0 +1,265 @@
+//! The bodies of the relay's HTTP API (`/api/incidents/…`), as both sides read and write
+//! them. Times are milliseconds since the Unix epoch, as integers; a time that has not
+//! happened (never expires, never revoked, never seen) is `null`, never left out.
+//!
+//! Fields are declared in alphabetical order. That is the order the relay wrote them in
+//! before these types existed (it built `serde_json` maps, which sort their keys), so the
+//! bytes on the wire did not change when they came; the tests below pin them.
+
+use serde::{Deserialize, Serialize};
+
+use crate::Access;
+
+/// `POST /api/incidents`: register an incident. Both fields may be left out (an empty body
+/// is the same as `{}`): the relay then picks an id, and the owner is named "Owner".
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct CreateIncident {
+    /// The id to register: an incident made on a device is registered under its local id.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub incident: Option<String>,
+    /// The owner's display name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+}
+
+/// 201 to [`CreateIncident`]: the owner's grant, and the only time its token is shown.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct IncidentCreated {
+    pub incident: String,
+    pub invite: String,
+    pub name: String,
+    /// Always [`Access::Owner`].
+    pub role: Access,
+    pub token: String,
+}
+
+/// `POST /api/incidents/{id}/invites` (owner): invite a person by name.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct CreateInvite {
+    /// How long the invite works, in hours (above 0, at most 8784; fractions allowed).
+    /// Left out: it works until revoked.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expires_in_hours: Option<f64>,
+    pub name: String,
+    /// `"editor"` or `"viewer"` (see [`Access::as_str`]). Text rather than an [`Access`] so
+    /// that the relay, not the JSON parser, answers any other value, in its own words.
+    pub role: String,
+}
+
+/// One grant as the owner's list shows it: never its secret. Also the answer to
+/// `DELETE /api/incidents/{id}/invites/{invite}` (the revoked grant).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Invite {
+    /// Connections open right now with this grant.
+    pub connected: u32,
+    pub created_at: i64,
+    pub expires_at: Option<i64>,
+    /// The grant's public id (the part of its token before the dot).
+    pub invite: String,
+    pub last_seen_at: Option<i64>,
+    pub name: String,
+    pub revoked_at: Option<i64>,
+    pub role: Access,
+}
+
+/// 200 to `GET /api/incidents/{id}/invites` (owner): every grant, the owner's first.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct InviteList {
+    pub invites: Vec<Invite>,
+}
+
+/// 201 to [`CreateInvite`]: the new grant as [`Invite`] shows it, plus its token and the
+/// link that carries it; the only time either is shown.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct NewInvite {
+    pub connected: u32,
+    pub created_at: i64,
+    pub expires_at: Option<i64>,
+    pub invite: String,
+    pub last_seen_at: Option<i64>,
+    /// `{public url}/incident/{id}#invite={token}`.
+    pub link: String,
+    pub name: String,
+    pub revoked_at: Option<i64>,
+    pub role: Access,
+    pub token: String,
+}
+
+impl NewInvite {
+    /// The answer for a grant just made.
+    pub fn new(invite: Invite, token: String, link: String) -> NewInvite {
+        let Invite {
+            connected,
+            created_at,
+            expires_at,
+            invite,
+            last_seen_at,
+            name,
+            revoked_at,
+            role,
+        } = invite;
+        NewInvite {
+            connected,
+            created_at,
+            expires_at,
+            invite,
+            last_seen_at,
+            link,
+            name,
+            revoked_at,
+            role,
+            token,
+        }
+    }
+}
+
+/// 200 to `GET /api/incidents/{id}/me` (any valid token): what the token is.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Me {
+    pub expires_at: Option<i64>,
+    pub incident: String,
+    pub invite: String,
+    pub name: String,
+    pub role: Access,
+}
+
+/// The body of every error answer, whatever its status.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ErrorBody {
+    pub error: String,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `value` serializes to exactly `json`, and `json` reads back as `value`.
+    fn pinned<T>(value: &T, json: &str)
+    where
+        T: Serialize + for<'de> Deserialize<'de> + PartialEq + std::fmt::Debug,
+    {
+        assert_eq!(serde_json::to_string(value).unwrap(), json);
+        assert_eq!(&serde_json::from_str::<T>(json).unwrap(), value);
+    }
+
+    fn bob() -> Invite {
+        Invite {
+            connected: 2,
+            created_at: 1_764_000_000_000,
+            expires_at: None,
+            invite: "0123456789abcdef".into(),
+            last_seen_at: Some(1_764_000_360_000),
+            name: "Bob".into(),
+            revoked_at: None,
+            role: Access::Editor,
+        }
+    }
+
+    #[test]
+    fn create_incident_leaves_out_what_is_not_given() {
+        pinned(&CreateIncident::default(), "{}");
+        pinned(
+            &CreateIncident {
+                incident: Some("inc-1".into()),
+                name: Some("Alice".into()),
+            },
+            r#"{"incident":"inc-1","name":"Alice"}"#,
+        );
+        let null: CreateIncident = serde_json::from_str(r#"{"incident":null}"#).unwrap();
+        assert_eq!(null, CreateIncident::default());
+        pinned(
+            &IncidentCreated {
+                incident: "inc-1".into(),
+                invite: "00112233aabbccdd".into(),
+                name: "Alice".into(),
+                role: Access::Owner,
+                token: "00112233aabbccdd.ff".into(),
+            },
+            r#"{"incident":"inc-1","invite":"00112233aabbccdd","name":"Alice","role":"owner","token":"00112233aabbccdd.ff"}"#,
+        );
+    }
+
+    #[test]
+    fn create_invite_has_an_optional_lifetime_in_hours() {
+        pinned(
+            &CreateInvite {
+                expires_in_hours: None,
+                name: "Bob".into(),
+                role: "editor".into(),
+            },
+            r#"{"name":"Bob","role":"editor"}"#,
+        );
+        pinned(
+            &CreateInvite {
+                expires_in_hours: Some(0.5),
+                name: "Carol".into(),
+                role: "viewer".into(),
+            },
+            r#"{"expires_in_hours":0.5,"name":"Carol","role":"viewer"}"#,
+        );
+        let whole: CreateInvite =
+            serde_json::from_str(r#"{"name":"C","role":"viewer","expires_in_hours":72}"#).unwrap();
+        assert_eq!(whole.expires_in_hours, Some(72.0));
+        assert!(serde_json::from_str::<CreateInvite>(r#"{"role":"viewer"}"#).is_err());
+    }
+
+    #[test]
+    fn invites_show_times_as_integers_and_unset_times_as_null() {
+        pinned(
+            &bob(),
+            r#"{"connected":2,"created_at":1764000000000,"expires_at":null,"invite":"0123456789abcdef","last_seen_at":1764000360000,"name":"Bob","revoked_at":null,"role":"editor"}"#,
+        );
+        pinned(
+            &InviteList {
+                invites: vec![bob()],
+            },
+            &format!(
+                r#"{{"invites":[{}]}}"#,
+                serde_json::to_string(&bob()).unwrap()
+            ),
+        );
+        pinned(&InviteList { invites: vec![] }, r#"{"invites":[]}"#);
+    }
+
+    #[test]
+    fn a_new_invite_is_the_invite_with_its_token_and_link() {
+        let new = NewInvite::new(
+            Invite {
+                connected: 0,
+                last_seen_at: None,
+                expires_at: Some(1_764_259_200_000),
+                ..bob()
+            },
+            "0123456789abcdef.00".into(),
+            "http://h/incident/inc-1#invite=0123456789abcdef.00".into(),
+        );
+        pinned(
+            &new,
+            r#"{"connected":0,"created_at":1764000000000,"expires_at":1764259200000,"invite":"0123456789abcdef","last_seen_at":null,"link":"http://h/incident/inc-1#invite=0123456789abcdef.00","name":"Bob","revoked_at":null,"role":"editor","token":"0123456789abcdef.00"}"#,
+        );
+    }
+
+    #[test]
+    fn me_and_errors() {
+        pinned(
+            &Me {
+                expires_at: None,
+                incident: "inc-1".into(),
+                invite: "0123456789abcdef".into(),
+                name: "Val".into(),
+                role: Access::Viewer,
+            },
+            r#"{"expires_at":null,"incident":"inc-1","invite":"0123456789abcdef","name":"Val","role":"viewer"}"#,
+        );
+        pinned(
+            &ErrorBody {
+                error: "invite revoked".into(),
+            },
+            r#"{"error":"invite revoked"}"#,
+        );
+        assert!(serde_json::from_str::<Me>(
+            r#"{"expires_at":null,"incident":"i","invite":"x","name":"","role":"admin"}"#
+        )
+        .is_err());
+    }
+}
