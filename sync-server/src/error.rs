@@ -4,36 +4,10 @@
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
+use wire::api::ErrorBody;
+use wire::Close;
 
 use crate::room::ProtocolError;
-
-/// Websocket close codes the relay sends (RFC 6455 section 7.4.1).
-pub mod close_code {
-    /// The relay is shutting down; reconnect later.
-    pub const GOING_AWAY: u16 = 1001;
-    /// Too many connections from one address.
-    pub const POLICY_VIOLATION: u16 = 1008;
-    /// The message was not understood: text frame, malformed sync message, rejected update.
-    pub const UNSUPPORTED_DATA: u16 = 1003;
-    /// The message is larger than [`crate::http::ws::MAX_MESSAGE_BYTES`].
-    pub const MESSAGE_TOO_BIG: u16 = 1009;
-    /// The relay failed (storage, load, room reset); reconnecting resyncs.
-    pub const INTERNAL_ERROR: u16 = 1011;
-    /// The peer fell too far behind the room; reconnecting resyncs.
-    pub const TRY_AGAIN_LATER: u16 = 1013;
-    /// No secret was given: the incident is invite-only.
-    pub const MISSING_SECRET: u16 = 4401;
-    /// The secret is not valid for this incident (wrong, unknown, or another incident's).
-    pub const UNKNOWN_SECRET: u16 = 4403;
-    /// A viewer sent a change; it was not applied.
-    pub const READ_ONLY: u16 = 4405;
-    /// The invite was revoked (also sent to its open connections when it is revoked).
-    pub const REVOKED: u16 = 4410;
-    /// The invite has expired.
-    pub const EXPIRED: u16 = 4411;
-    /// Too many failed attempts from this address; wait and try again.
-    pub const SLOW_DOWN: u16 = 4429;
-}
 
 /// Websocket close reasons may hold at most 123 bytes.
 pub const MAX_CLOSE_REASON_BYTES: usize = 123;
@@ -166,24 +140,24 @@ impl Error {
         }
     }
 
-    /// The websocket close code this error closes a connection with.
-    pub fn close_code(&self) -> u16 {
+    /// The websocket close this error closes a connection with.
+    pub fn close(&self) -> Close {
         match self {
-            Error::MissingSecret => close_code::MISSING_SECRET,
-            Error::UnknownSecret | Error::NotOwner => close_code::UNKNOWN_SECRET,
-            Error::Protocol(ProtocolError::ReadOnly) => close_code::READ_ONLY,
-            Error::Revoked => close_code::REVOKED,
-            Error::Expired => close_code::EXPIRED,
-            Error::SlowDown { .. } => close_code::SLOW_DOWN,
+            Error::MissingSecret => Close::MissingSecret,
+            Error::UnknownSecret | Error::NotOwner => Close::UnknownSecret,
+            Error::Protocol(ProtocolError::ReadOnly) => Close::ReadOnly,
+            Error::Revoked => Close::Revoked,
+            Error::Expired => Close::Expired,
+            Error::SlowDown { .. } => Close::SlowDown,
             Error::Protocol(_)
             | Error::TextFrame
             | Error::InvalidIncidentId
-            | Error::BadRequest(_) => close_code::UNSUPPORTED_DATA,
-            Error::MessageTooBig { .. } => close_code::MESSAGE_TOO_BIG,
-            Error::Lagging => close_code::TRY_AGAIN_LATER,
-            Error::Idle { .. } => close_code::GOING_AWAY,
-            Error::TooManyConnections { .. } => close_code::POLICY_VIOLATION,
-            Error::ShuttingDown | Error::RoomGone => close_code::GOING_AWAY,
+            | Error::BadRequest(_) => Close::UnsupportedData,
+            Error::MessageTooBig { .. } => Close::MessageTooBig,
+            Error::Lagging => Close::TryAgainLater,
+            Error::Idle { .. } => Close::GoingAway,
+            Error::TooManyConnections { .. } => Close::PolicyViolation,
+            Error::ShuttingDown | Error::RoomGone => Close::GoingAway,
             Error::NotWebSocket(_)
             | Error::NotFound
             | Error::CreateSecretRequired
@@ -195,8 +169,13 @@ impl Error {
             | Error::RoomReset
             | Error::Sqlite(_)
             | Error::Storage(_)
-            | Error::Io { .. } => close_code::INTERNAL_ERROR,
+            | Error::Io { .. } => Close::InternalError,
         }
+    }
+
+    /// The websocket close code this error closes a connection with.
+    pub fn close_code(&self) -> u16 {
+        self.close().code()
     }
 
     /// The close reason: this error's message cut to the 123 bytes a close frame can carry.
@@ -223,7 +202,9 @@ impl IntoResponse for Error {
         if status.is_server_error() {
             tracing::error!(error = %self, "request failed");
         }
-        let body = Json(serde_json::json!({ "error": self.to_string() }));
+        let body = Json(ErrorBody {
+            error: self.to_string(),
+        });
         let mut response = (status, body).into_response();
         if let Error::SlowDown { retry_after_secs } = self {
             response
@@ -249,7 +230,7 @@ mod tests {
     #[test]
     fn bad_input_maps_to_client_errors() {
         assert_eq!(Error::InvalidIncidentId.status(), StatusCode::BAD_REQUEST);
-        assert_eq!(Error::TextFrame.close_code(), 1003);
+        assert_eq!(Error::TextFrame.close(), Close::UnsupportedData);
         assert_eq!(Error::Lagging.close_code(), 1013);
         assert_eq!(Error::MessageTooBig { limit: 1 }.close_code(), 1009);
     }

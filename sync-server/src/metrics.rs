@@ -5,15 +5,15 @@ use std::fmt::Write;
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::time::Duration;
 
+use wire::Close;
+
 /// Upper bounds (seconds) of the storage write latency histogram's buckets.
 const WRITE_BUCKETS: [f64; 11] = [
     0.000_5, 0.001, 0.002_5, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0,
 ];
 
-/// Close codes counted separately when a connection is refused or closed by the relay.
-const CLOSE_CODES: [u16; 12] = [
-    1001, 1003, 1008, 1009, 1011, 1013, 4401, 4403, 4405, 4410, 4411, 4429,
-];
+/// Every close code the relay sends is counted separately, in the order of [`Close::ALL`].
+const CLOSE_CODES: usize = Close::ALL.len();
 
 pub struct Metrics {
     connections_open: AtomicU64,
@@ -25,7 +25,7 @@ pub struct Metrics {
     updates_stored: AtomicU64,
     rooms_slept: AtomicU64,
     rooms_woken: AtomicU64,
-    closes: [AtomicU64; CLOSE_CODES.len()],
+    closes: [AtomicU64; CLOSE_CODES],
     write_buckets: [AtomicU64; WRITE_BUCKETS.len()],
     write_count: AtomicU64,
     write_micros: AtomicU64,
@@ -45,7 +45,7 @@ pub static METRICS: Metrics = Metrics {
     updates_stored: ZERO,
     rooms_slept: ZERO,
     rooms_woken: ZERO,
-    closes: [ZERO; CLOSE_CODES.len()],
+    closes: [ZERO; CLOSE_CODES],
     write_buckets: [ZERO; WRITE_BUCKETS.len()],
     write_count: ZERO,
     write_micros: ZERO,
@@ -79,7 +79,7 @@ impl Metrics {
 
     /// A connection closed (or refused) by the relay with `code`.
     pub fn closed_with(&self, code: u16) {
-        if let Some(i) = CLOSE_CODES.iter().position(|&c| c == code) {
+        if let Some(i) = Close::ALL.iter().position(|c| c.code() == code) {
             self.closes[i].fetch_add(1, Relaxed);
         }
     }
@@ -187,10 +187,11 @@ impl Metrics {
             "# HELP firebreak_closes_total Connections closed or refused by the relay, by close code.\n\
              # TYPE firebreak_closes_total counter"
         );
-        for (code, count) in CLOSE_CODES.iter().zip(&self.closes) {
+        for (close, count) in Close::ALL.iter().zip(&self.closes) {
             let _ = writeln!(
                 out,
-                "firebreak_closes_total{{code=\"{code}\"}} {}",
+                "firebreak_closes_total{{code=\"{}\"}} {}",
+                close.code(),
                 count.load(Relaxed)
             );
         }

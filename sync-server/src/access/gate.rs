@@ -9,11 +9,12 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use super::limiter::Limiter;
-use super::{check, clean_name, same_secret, Grant, InviteId, Role, Token};
+use super::{check, clean_name, same_secret, Grant, InviteId, Token};
 use crate::error::Error;
 use crate::incident_id::IncidentId;
 use crate::peer::CloseSignal;
 use crate::store::Grants;
+use wire::Access;
 
 /// Longest invite lifetime that can be asked for: one year.
 pub const MAX_EXPIRY_HOURS: f64 = 24.0 * 366.0;
@@ -158,7 +159,7 @@ impl Gate {
             given => clean_name(given)?,
         };
         let token = Token::generate()?;
-        let owner = Grant::new(&token, &incident, &name, Role::Owner, now_ms());
+        let owner = Grant::new(&token, &incident, &name, Access::Owner, now_ms());
         let stored = owner.clone();
         self.blocking(move |s| s.register_incident(&stored)).await?;
         tracing::info!(%incident, "incident registered");
@@ -170,11 +171,11 @@ impl Gate {
         &self,
         owner: &Grant,
         name: &str,
-        role: Role,
+        role: Access,
         expires_in_hours: Option<f64>,
     ) -> Result<(Grant, Token), Error> {
         require_owner(owner)?;
-        if role == Role::Owner {
+        if role == Access::Owner {
             return Err(Error::BadRequest(
                 "role: an invite is \"editor\" or \"viewer\"".into(),
             ));
@@ -236,7 +237,7 @@ impl Gate {
         };
         match found {
             None => return Err(Error::UnknownInvite),
-            Some(grant) if grant.role == Role::Owner => return Err(Error::OwnerNotRevocable),
+            Some(grant) if grant.role == Access::Owner => return Err(Error::OwnerNotRevocable),
             Some(_) => {}
         }
         let incident = owner.incident.clone();
@@ -320,7 +321,7 @@ impl Inner {
 }
 
 fn require_owner(grant: &Grant) -> Result<(), Error> {
-    if grant.role == Role::Owner {
+    if grant.role == Access::Owner {
         Ok(())
     } else {
         Err(Error::NotOwner)
@@ -349,7 +350,7 @@ mod tests {
             .await
             .unwrap();
         let (bob, bob_token) = gate
-            .invite(&owner, "Bob", Role::Editor, None)
+            .invite(&owner, "Bob", Access::Editor, None)
             .await
             .unwrap();
         let shown = bob_token.reveal();
@@ -382,11 +383,11 @@ mod tests {
         let (owner, _) = gate.create_incident(None, "", None, None).await.unwrap();
         assert_eq!(owner.name, "Incident commander");
         let (editor, _) = gate
-            .invite(&owner, "Eve", Role::Editor, None)
+            .invite(&owner, "Eve", Access::Editor, None)
             .await
             .unwrap();
         assert!(matches!(
-            gate.invite(&editor, "Mallory", Role::Editor, None).await,
+            gate.invite(&editor, "Mallory", Access::Editor, None).await,
             Err(Error::NotOwner)
         ));
         assert!(matches!(gate.list(&editor).await, Err(Error::NotOwner)));
@@ -399,12 +400,13 @@ mod tests {
             Err(Error::OwnerNotRevocable)
         ));
         assert!(matches!(
-            gate.invite(&owner, "Eve", Role::Owner, None).await,
+            gate.invite(&owner, "Eve", Access::Owner, None).await,
             Err(Error::BadRequest(_))
         ));
         for hours in [0.0, -1.0, MAX_EXPIRY_HOURS + 1.0, f64::NAN] {
             assert!(matches!(
-                gate.invite(&owner, "Eve", Role::Viewer, Some(hours)).await,
+                gate.invite(&owner, "Eve", Access::Viewer, Some(hours))
+                    .await,
                 Err(Error::BadRequest(_))
             ));
         }
@@ -419,7 +421,7 @@ mod tests {
             .await
             .unwrap();
         let (_, token) = gate
-            .invite(&owner, "Brief", Role::Viewer, Some(0.1 / 3600.0))
+            .invite(&owner, "Brief", Access::Viewer, Some(0.1 / 3600.0))
             .await
             .unwrap();
         tokio::time::sleep(std::time::Duration::from_millis(150)).await;

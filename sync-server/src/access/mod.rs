@@ -1,7 +1,7 @@
 //! Who may open an incident: invite-only access.
 //!
 //! Every incident has one owner grant (created with the incident) and any number of invites,
-//! each a [`Grant`] with a role. A person holds a [`Token`]: the grant's public id and a
+//! each a [`Grant`] with a role (a [`wire::Access`]). A person holds a [`Token`]: the grant's public id and a
 //! 128-bit secret. The relay keeps only the secret's SHA-256 and compares hashes in constant
 //! time. This module is pure (no I/O, no clock: times are passed in); [`gate`] is the
 //! service the HTTP handlers use, and [`limiter`] slows down repeated failures.
@@ -13,6 +13,7 @@ use std::fmt;
 
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
+use wire::Access;
 
 use crate::error::Error;
 use crate::incident_id::IncidentId;
@@ -23,40 +24,6 @@ const SECRET_BYTES: usize = 16;
 
 /// Longest invited name, in characters.
 pub const MAX_NAME_CHARS: usize = 80;
-
-/// What a grant lets its holder do.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Role {
-    /// Reads, writes, invites and revokes. One per incident.
-    Owner,
-    /// Reads and writes.
-    Editor,
-    /// Reads only.
-    Viewer,
-}
-
-impl Role {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Role::Owner => "owner",
-            Role::Editor => "editor",
-            Role::Viewer => "viewer",
-        }
-    }
-
-    pub fn parse(raw: &str) -> Option<Role> {
-        match raw {
-            "owner" => Some(Role::Owner),
-            "editor" => Some(Role::Editor),
-            "viewer" => Some(Role::Viewer),
-            _ => None,
-        }
-    }
-
-    pub fn can_write(self) -> bool {
-        self != Role::Viewer
-    }
-}
 
 /// The public id of a grant: 16 lowercase hex characters.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -142,7 +109,7 @@ pub struct Grant {
     pub invite: InviteId,
     pub incident: IncidentId,
     pub name: String,
-    pub role: Role,
+    pub role: Access,
     pub secret_hash: SecretHash,
     pub created_at_ms: i64,
     pub expires_at_ms: Option<i64>,
@@ -152,7 +119,13 @@ pub struct Grant {
 
 impl Grant {
     /// A new grant for `token`'s id and secret.
-    pub fn new(token: &Token, incident: &IncidentId, name: &str, role: Role, now_ms: i64) -> Self {
+    pub fn new(
+        token: &Token,
+        incident: &IncidentId,
+        name: &str,
+        role: Access,
+        now_ms: i64,
+    ) -> Self {
         Grant {
             invite: token.invite.clone(),
             incident: incident.clone(),
@@ -275,9 +248,9 @@ mod tests {
     fn check_tells_revoked_and_expired_only_to_holders_of_the_secret() {
         let inc = incident("inc-a");
         let token = Token::generate().unwrap();
-        let grant = Grant::new(&token, &inc, "Bob", Role::Editor, 1_000);
+        let grant = Grant::new(&token, &inc, "Bob", Access::Editor, 1_000);
         let ok = check(Some(grant.clone()), &token, &inc, 2_000).unwrap();
-        assert_eq!(ok.role, Role::Editor);
+        assert_eq!(ok.role, Access::Editor);
 
         let wrong = Token::parse(&format!("{}.{}", token.invite, "0".repeat(32))).unwrap();
         let other_incident = incident("inc-b");
@@ -317,16 +290,6 @@ mod tests {
         assert!(clean_name(&"x".repeat(MAX_NAME_CHARS + 1)).is_err());
         assert!(clean_name("a\u{7}b").is_err());
         assert!(clean_name(&"é".repeat(MAX_NAME_CHARS)).is_ok());
-    }
-
-    #[test]
-    fn roles_parse_and_only_viewers_cannot_write() {
-        for role in [Role::Owner, Role::Editor, Role::Viewer] {
-            assert_eq!(Role::parse(role.as_str()), Some(role));
-        }
-        assert_eq!(Role::parse("admin"), None);
-        assert!(Role::Owner.can_write() && Role::Editor.can_write());
-        assert!(!Role::Viewer.can_write());
     }
 
     #[test]

@@ -1,6 +1,6 @@
 //! The access API (JSON): create an incident, invite people to it, list and revoke invites,
-//! and ask what one's own token allows. Every answer is JSON; errors are `{"error": "..."}`
-//! with the status [`Error::status`] gives. Times are milliseconds since the Unix epoch.
+//! and ask what one's own token allows. Every body, in and out, is one of [`wire::api`]'s;
+//! errors are `{"error": "..."}` with the status [`Error::status`] gives. Times are milliseconds since the Unix epoch.
 //! Secrets appear in exactly two answers: the owner token when an incident is created, and
 //! an invite's token when it is created. They are never logged.
 
@@ -11,30 +11,17 @@ use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use bytes::Bytes;
-use serde::Deserialize;
-use serde_json::{json, Value};
+use wire::api::{CreateIncident, CreateInvite, IncidentCreated, Invite, InviteList, Me, NewInvite};
+use wire::Access;
 
 use super::{bearer, AppState, ClientAddr};
 use crate::access::gate::Listed;
-use crate::access::{Grant, InviteId, Role, Token};
+use crate::access::{Grant, InviteId, Token};
 use crate::error::Error;
 use crate::incident_id::IncidentId;
 
 /// Largest accepted request body.
 const MAX_BODY_BYTES: usize = 16 * 1024;
-
-#[derive(Deserialize, Default)]
-struct CreateIncident {
-    incident: Option<String>,
-    name: Option<String>,
-}
-
-#[derive(Deserialize)]
-struct CreateInvite {
-    name: String,
-    role: String,
-    expires_in_hours: Option<f64>,
-}
 
 /// `POST /api/incidents` → 201 `{"incident", "token", "invite", "role": "owner"}`.
 pub async fn create_incident(
@@ -62,13 +49,13 @@ pub async fn create_incident(
             addr,
         )
         .await?;
-    let body = json!({
-        "incident": owner.incident.as_str(),
-        "token": token.reveal(),
-        "invite": owner.invite.as_str(),
-        "role": owner.role.as_str(),
-        "name": owner.name,
-    });
+    let body = IncidentCreated {
+        incident: owner.incident.as_str().to_owned(),
+        invite: owner.invite.as_str().to_owned(),
+        name: owner.name,
+        role: owner.role,
+        token: token.reveal(),
+    };
     Ok((StatusCode::CREATED, Json(body)).into_response())
 }
 
@@ -80,18 +67,18 @@ pub async fn create_invite(
     body: Bytes,
 ) -> Result<Response, Error> {
     let request: CreateInvite = parse_json(&body)?;
-    let role = Role::parse(&request.role)
+    let role = Access::parse(&request.role)
         .ok_or_else(|| Error::BadRequest("role: an invite is \"editor\" or \"viewer\"".into()))?;
     let (grant, token) = state
         .gate
         .invite(&owner, &request.name, role, request.expires_in_hours)
         .await?;
-    let mut body = grant_json(&Listed {
+    let link = invite_link(&state, &headers, &owner.incident, &token);
+    let listed = Listed {
         grant,
         connected: 0,
-    });
-    body["token"] = json!(token.reveal());
-    body["link"] = json!(invite_link(&state, &headers, &owner.incident, &token));
+    };
+    let body = NewInvite::new(shown(&listed), token.reveal(), link);
     Ok((StatusCode::CREATED, Json(body)).into_response())
 }
 
@@ -99,10 +86,10 @@ pub async fn create_invite(
 pub async fn list_invites(
     State(state): State<AppState>,
     Caller(owner): Caller,
-) -> Result<Json<Value>, Error> {
+) -> Result<Json<InviteList>, Error> {
     let listed = state.gate.list(&owner).await?;
-    let invites: Vec<Value> = listed.iter().map(grant_json).collect();
-    Ok(Json(json!({ "invites": invites })))
+    let invites = listed.iter().map(shown).collect();
+    Ok(Json(InviteList { invites }))
 }
 
 /// `DELETE /api/incidents/{id}/invites/{invite}` (owner) → the revoked invite.
@@ -110,22 +97,22 @@ pub async fn revoke_invite(
     State(state): State<AppState>,
     Caller(owner): Caller,
     path: Result<Path<(String, String)>, PathRejection>,
-) -> Result<Json<Value>, Error> {
+) -> Result<Json<Invite>, Error> {
     let Path((_, invite)) = path.map_err(|_| Error::UnknownInvite)?;
     let invite = InviteId::parse(&invite).ok_or(Error::UnknownInvite)?;
     let revoked = state.gate.revoke(&owner, &invite).await?;
-    Ok(Json(grant_json(&revoked)))
+    Ok(Json(shown(&revoked)))
 }
 
 /// `GET /api/incidents/{id}/me` (any valid token) → the holder's role and invited name.
-pub async fn me(Caller(grant): Caller) -> Result<Json<Value>, Error> {
-    Ok(Json(json!({
-        "incident": grant.incident.as_str(),
-        "invite": grant.invite.as_str(),
-        "name": grant.name,
-        "role": grant.role.as_str(),
-        "expires_at": grant.expires_at_ms,
-    })))
+pub async fn me(Caller(grant): Caller) -> Result<Json<Me>, Error> {
+    Ok(Json(Me {
+        expires_at: grant.expires_at_ms,
+        incident: grant.incident.as_str().to_owned(),
+        invite: grant.invite.as_str().to_owned(),
+        name: grant.name,
+        role: grant.role,
+    }))
 }
 
 /// The grant of whoever calls an `/api/incidents/{incident}/…` route, from the bearer
@@ -167,18 +154,18 @@ fn parse_json<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, Error> {
 }
 
 /// One grant as the API shows it: never its secret or hash.
-fn grant_json(listed: &Listed) -> Value {
+fn shown(listed: &Listed) -> Invite {
     let grant: &Grant = &listed.grant;
-    json!({
-        "invite": grant.invite.as_str(),
-        "name": grant.name,
-        "role": grant.role.as_str(),
-        "created_at": grant.created_at_ms,
-        "expires_at": grant.expires_at_ms,
-        "revoked_at": grant.revoked_at_ms,
-        "last_seen_at": grant.last_seen_at_ms,
-        "connected": listed.connected,
-    })
+    Invite {
+        connected: u32::try_from(listed.connected).unwrap_or(u32::MAX),
+        created_at: grant.created_at_ms,
+        expires_at: grant.expires_at_ms,
+        invite: grant.invite.as_str().to_owned(),
+        last_seen_at: grant.last_seen_at_ms,
+        name: grant.name.clone(),
+        revoked_at: grant.revoked_at_ms,
+        role: grant.role,
+    }
 }
 
 /// `{base}/incident/{id}#invite={token}`: the app reads the token from the fragment, which

@@ -213,7 +213,7 @@ pub async fn serve(socket: WebSocket, grant: Grant, state: AppState) {
     let conn = PeerConn {
         frames,
         close: Arc::clone(&close),
-        access: if grant.role.can_write() {
+        access: if grant.role.may_write() {
             Access::ReadWrite
         } else {
             Access::ReadOnly

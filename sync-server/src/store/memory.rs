@@ -4,9 +4,10 @@ use std::collections::HashMap;
 use std::sync::Mutex;
 
 use super::{Grants, Store, StoredIncident};
-use crate::access::{Grant, InviteId, Role};
+use crate::access::{Grant, InviteId};
 use crate::error::Error;
 use crate::incident_id::IncidentId;
+use wire::Access;
 
 #[derive(Default)]
 pub struct MemoryStore {
@@ -101,7 +102,7 @@ impl Grants for MemoryStore {
                 .cloned()
                 .collect()
         });
-        found.sort_by_key(|g| g.role != Role::Owner);
+        found.sort_by_key(|g| g.role != Access::Owner);
         Ok(found)
     }
 

@@ -81,7 +81,8 @@ pub trait Grants: Send + Sync + 'static {
 #[cfg(test)]
 pub(crate) mod conformance {
     use super::*;
-    use crate::access::{Role, Token};
+    use crate::access::Token;
+    use wire::Access;
 
     fn id(raw: &str) -> IncidentId {
         IncidentId::parse(raw).expect("valid test id")
@@ -110,17 +111,23 @@ pub(crate) mod conformance {
 
     fn grants_round_trip(store: &dyn Grants) {
         let inc = id("grants");
-        let owner = Grant::new(&token(), &inc, "Alice", Role::Owner, 10);
+        let owner = Grant::new(&token(), &inc, "Alice", Access::Owner, 10);
         let bob = Grant {
             expires_at_ms: Some(99),
-            ..Grant::new(&token(), &inc, "Bob", Role::Viewer, 20)
+            ..Grant::new(&token(), &inc, "Bob", Access::Viewer, 20)
         };
-        let carol = Grant::new(&token(), &inc, "Carol", Role::Editor, 30);
+        let carol = Grant::new(&token(), &inc, "Carol", Access::Editor, 30);
         store.register_incident(&owner).unwrap();
         store.add_grant(&bob).unwrap();
         store.add_grant(&carol).unwrap();
         store
-            .add_grant(&Grant::new(&token(), &id("other"), "Dan", Role::Editor, 5))
+            .add_grant(&Grant::new(
+                &token(),
+                &id("other"),
+                "Dan",
+                Access::Editor,
+                5,
+            ))
             .unwrap();
         assert_eq!(store.grant(&bob.invite).unwrap(), Some(bob.clone()));
         assert_eq!(store.grant(&token().invite).unwrap(), None);
@@ -138,16 +145,16 @@ pub(crate) mod conformance {
     fn an_incident_is_registered_once(store: &dyn Grants) {
         let inc = id("register-once");
         store
-            .register_incident(&Grant::new(&token(), &inc, "A", Role::Owner, 1))
+            .register_incident(&Grant::new(&token(), &inc, "A", Access::Owner, 1))
             .unwrap();
-        let again = store.register_incident(&Grant::new(&token(), &inc, "B", Role::Owner, 2));
+        let again = store.register_incident(&Grant::new(&token(), &inc, "B", Access::Owner, 2));
         assert!(matches!(again, Err(Error::IncidentExists)));
         assert_eq!(store.grants(&inc).unwrap().len(), 1);
     }
 
     fn revoking_keeps_the_first_time_and_stays_in_its_incident(store: &dyn Grants) {
         let inc = id("revoke");
-        let bob = Grant::new(&token(), &inc, "Bob", Role::Editor, 1);
+        let bob = Grant::new(&token(), &inc, "Bob", Access::Editor, 1);
         store.add_grant(&bob).unwrap();
         assert_eq!(
             store.revoke(&id("elsewhere"), &bob.invite, 5).unwrap(),

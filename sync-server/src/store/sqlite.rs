@@ -16,9 +16,10 @@ use std::time::Duration;
 use rusqlite::{params, Connection, OptionalExtension};
 
 use super::{Grants, Store, StoredIncident};
-use crate::access::{Grant, InviteId, Role};
+use crate::access::{Grant, InviteId};
 use crate::error::Error;
 use crate::incident_id::IncidentId;
+use wire::Access;
 
 /// The `synchronous` pragma; see the module documentation.
 pub const SYNCHRONOUS: &str = "NORMAL";
@@ -70,7 +71,7 @@ fn grant_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<Grant> {
         invite: InviteId::parse(&invite).ok_or_else(|| bad(0, "invite id"))?,
         incident: IncidentId::parse(&incident).map_err(|_| bad(1, "incident id"))?,
         name: row.get(2)?,
-        role: Role::parse(&role).ok_or_else(|| bad(3, "role"))?,
+        role: Access::parse(&role).ok_or_else(|| bad(3, "role"))?,
         secret_hash: hash.try_into().map_err(|_| bad(4, "secret hash"))?,
         created_at_ms: row.get(5)?,
         expires_at_ms: row.get(6)?,
