@@ -1,0 +1,577 @@
+//! A room actor: the task that owns one incident's [`Room`] while it has peers.
+//!
+//! It handles its mailbox in batches: it runs every queued command through the room, stores
+//! all updates of the batch in one transaction, and only after that commit hands the batch's
+//! frames to the peers' queues. Commands from one connection are handled in the order they
+//! were sent, so a SyncStep2 reply to a connection's SyncStep1 is sent only after every
+//! earlier update of that connection is committed.
+//!
+//! Appending a batch of updates (one short SQLite transaction, WAL without fsync) runs on the
+//! room worker itself: handing it to a blocking thread and back cost more than the append
+//! (measured in `docs/benchmarks.md`). Loading and compacting, which can take long, run on
+//! blocking threads.
+//!
+//! When the last peer leaves, the actor compacts the incident (the whole document as one
+//! snapshot, the log emptied) and drops the room, unless a new peer is already on its way.
+//! Asked to sleep (see the registry's limit on documents in memory), it compacts and drops
+//! the document but keeps its peers ([`Dormant`]), and wakes it for the next message that
+//! needs it.
+
+use std::collections::{HashMap, VecDeque};
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+
+use bytes::Bytes;
+use tokio::sync::mpsc;
+
+use super::{Inner, RoomStatus};
+use crate::error::Error;
+use crate::incident_id::IncidentId;
+use crate::metrics::METRICS;
+use crate::peer::{CloseReason, Offer, PeerConn};
+use crate::room::{Dormant, PeerId, Room};
+use crate::store::{Store, StoredIncident};
+
+/// Most commands handled (and updates stored) in one batch.
+const MAX_BATCH: usize = 256;
+
+/// What a room's mailbox carries.
+pub(super) enum Command {
+    Join {
+        peer: PeerId,
+        conn: PeerConn,
+    },
+    Frame {
+        peer: PeerId,
+        bytes: Bytes,
+    },
+    Leave {
+        peer: PeerId,
+    },
+    /// Make space: drop the document from memory, keep the peers.
+    Sleep,
+}
+
+/// What a room worker is handed to start a room's actor.
+pub(super) struct SpawnRoom {
+    pub(super) incident: IncidentId,
+    pub(super) generation: u64,
+    pub(super) mailbox: mpsc::Receiver<Command>,
+    pub(super) registry: Arc<Inner>,
+    pub(super) status: Arc<RoomStatus>,
+}
+
+async fn blocking<T, F>(store: &Arc<dyn Store>, f: F) -> Result<T, Error>
+where
+    T: Send + 'static,
+    F: FnOnce(&dyn Store) -> Result<T, Error> + Send + 'static,
+{
+    let store = Arc::clone(store);
+    tokio::task::spawn_blocking(move || f(store.as_ref()))
+        .await
+        .map_err(|e| Error::Storage(format!("storage task failed: {e}")))?
+}
+
+/// Loads the incident and runs its actor until the room stops.
+pub(super) async fn run_room(job: SpawnRoom) {
+    let SpawnRoom {
+        incident,
+        generation,
+        mut mailbox,
+        registry,
+        status,
+    } = job;
+    let loaded = {
+        let id = incident.clone();
+        blocking(&registry.store, move |store| store.load(&id)).await
+    };
+    let room = loaded.and_then(|stored: StoredIncident| {
+        let has_log = !stored.updates.is_empty();
+        Room::load(
+            stored.snapshot.as_deref(),
+            stored.updates.iter().map(Vec::as_slice),
+        )
+        .map(|room| (room, has_log))
+        .map_err(|e| Error::Load(e.to_string()))
+    });
+    let (room, has_log) = match room {
+        Ok(loaded) => loaded,
+        Err(error) => {
+            tracing::error!(%incident, %error, "could not load incident");
+            registry.unregister(&incident, generation);
+            refuse_remaining(&mut mailbox, (&error).into()).await;
+            return;
+        }
+    };
+    tracing::debug!(%incident, "room loaded");
+    registry.loaded(&incident, &status);
+    let mut actor = RoomActor {
+        incident,
+        generation,
+        room: Some(room),
+        dormant: None,
+        peers: HashMap::new(),
+        joins_handled: 0,
+        dirty: has_log,
+        registry,
+        status,
+    };
+    actor.run(mailbox).await;
+    actor.registry.released(&actor.status);
+}
+
+/// Closes every connection still trying to join a room that has stopped.
+async fn refuse_remaining(mailbox: &mut mpsc::Receiver<Command>, reason: CloseReason) {
+    mailbox.close();
+    while let Some(command) = mailbox.recv().await {
+        if let Command::Join { conn, .. } = command {
+            conn.close.close(reason.clone());
+        }
+    }
+}
+
+enum Target {
+    Peer(PeerId),
+    Others(PeerId),
+    All,
+}
+
+#[derive(Default)]
+struct Batch {
+    commands: usize,
+    store: Vec<Vec<u8>>,
+    deliveries: Vec<(Target, Bytes)>,
+}
+
+struct RoomActor {
+    incident: IncidentId,
+    generation: u64,
+    /// The document, while in memory; otherwise `dormant` holds the peers' room state.
+    room: Option<Room>,
+    dormant: Option<Dormant>,
+    peers: HashMap<PeerId, PeerConn>,
+    joins_handled: u64,
+    /// The store holds log rows that compaction would fold into the snapshot.
+    dirty: bool,
+    registry: Arc<Inner>,
+    status: Arc<RoomStatus>,
+}
+
+impl RoomActor {
+    async fn run(&mut self, mut mailbox: mpsc::Receiver<Command>) {
+        while let Some(first) = mailbox.recv().await {
+            let mut batch = Batch::default();
+            let mut sleep = false;
+            let mut next = Some(first);
+            while let Some(command) = next.take() {
+                if matches!(command, Command::Sleep) {
+                    sleep = true;
+                    batch.commands += 1;
+                } else {
+                    if self.must_wake_for(&command) {
+                        if let Err(error) = self.wake().await {
+                            tracing::error!(incident = %self.incident, %error, "could not load incident again");
+                            self.stop(&mut mailbox, &error).await;
+                            return;
+                        }
+                    }
+                    self.handle(command, &mut batch);
+                }
+                if batch.commands < MAX_BATCH {
+                    next = mailbox.try_recv().ok();
+                }
+            }
+            let tick = self.registry.tick.fetch_add(1, Ordering::Relaxed);
+            self.status.last_active.store(tick, Ordering::Relaxed);
+
+            if !batch.store.is_empty() {
+                let updates = std::mem::take(&mut batch.store);
+                let count = updates.len();
+                let started = std::time::Instant::now();
+                // On this room worker's own thread: an append is one short SQLite
+                // transaction (WAL, no fsync), cheaper than handing it to another thread
+                // and back for every batch (see the module documentation).
+                let stored = self.registry.store.append(&self.incident, &updates);
+                if stored.is_ok() {
+                    METRICS.stored(count, started.elapsed());
+                }
+                if let Err(error) = stored {
+                    tracing::error!(incident = %self.incident, %error, count, "could not store updates; dropping the room");
+                    self.stop(&mut mailbox, &Error::StoreFailed).await;
+                    return;
+                }
+                self.dirty = true;
+            }
+            self.deliver(batch.deliveries);
+
+            if self.room.as_ref().is_some_and(Room::is_poisoned) {
+                tracing::error!(incident = %self.incident, "an update broke the room; reloading it from storage");
+                self.stop(&mut mailbox, &Error::RoomReset).await;
+                return;
+            }
+            if self.peers.is_empty() {
+                if self.unload().await {
+                    return;
+                }
+            } else if sleep {
+                self.sleep().await;
+            } else {
+                self.status.asked_to_sleep.store(false, Ordering::Release);
+            }
+        }
+    }
+
+    /// Whether `command` needs the document while it is not in memory. A leaving peer
+    /// needs it only if others must be told its presence is gone.
+    fn must_wake_for(&mut self, command: &Command) -> bool {
+        let Some(dormant) = self.dormant.as_mut() else {
+            return false;
+        };
+        match command {
+            Command::Join { .. } | Command::Frame { .. } => true,
+            Command::Leave { peer } if self.peers.len() <= 1 => {
+                dormant.remove(*peer);
+                false
+            }
+            Command::Leave { .. } => true,
+            Command::Sleep => false,
+        }
+    }
+
+    /// Drops the document from memory (stored compactly first), keeping the peers.
+    async fn sleep(&mut self) {
+        // Should compaction fail, the log is still complete: waking replays it.
+        self.compact().await;
+        let Some(room) = self.room.take() else {
+            return;
+        };
+        self.dormant = Some(room.into_dormant());
+        self.registry.released(&self.status);
+        METRICS.room_slept();
+        tracing::debug!(incident = %self.incident, "room asleep to make space");
+    }
+
+    /// Loads the document of a sleeping room again, with its peers and presence.
+    async fn wake(&mut self) -> Result<(), Error> {
+        let id = self.incident.clone();
+        let stored: StoredIncident = blocking(&self.registry.store, move |s| s.load(&id)).await?;
+        let Some(dormant) = self.dormant.take() else {
+            return Ok(());
+        };
+        let room = Room::wake(
+            dormant,
+            stored.snapshot.as_deref(),
+            stored.updates.iter().map(Vec::as_slice),
+        )
+        .map_err(|e| Error::Load(e.to_string()))?;
+        self.dirty = !stored.updates.is_empty();
+        self.room = Some(room);
+        METRICS.room_woken();
+        self.registry.loaded(&self.incident, &self.status);
+        Ok(())
+    }
+
+    fn handle(&mut self, command: Command, batch: &mut Batch) {
+        batch.commands += 1;
+        match command {
+            Command::Join { peer, conn } => {
+                self.joins_handled += 1;
+                let Some(room) = self.room.as_mut().filter(|r| !r.is_poisoned()) else {
+                    conn.close.close_with(&Error::RoomReset);
+                    return;
+                };
+                let greeting = room.join_with(peer, conn.access);
+                self.peers.insert(peer, conn);
+                batch
+                    .deliveries
+                    .extend(greeting.into_iter().map(|f| (Target::Peer(peer), f.into())));
+            }
+            Command::Frame { peer, bytes } => {
+                let Some(room) = self.room.as_mut() else {
+                    return;
+                };
+                if !self.peers.contains_key(&peer) || room.is_poisoned() {
+                    return;
+                }
+                match room.receive(peer, &bytes) {
+                    Ok(outcome) => {
+                        batch.store.extend(outcome.store);
+                        let reply = outcome.reply.into_iter();
+                        batch
+                            .deliveries
+                            .extend(reply.map(|f| (Target::Peer(peer), f)));
+                        let broadcast = outcome.broadcast.into_iter();
+                        batch
+                            .deliveries
+                            .extend(broadcast.map(|f| (Target::Others(peer), f.into())));
+                    }
+                    Err(error) => {
+                        tracing::info!(incident = %self.incident, peer, %error, "closing peer after a bad message");
+                        let error = Error::Protocol(error);
+                        self.drop_peer(peer, &error, &mut batch.deliveries);
+                    }
+                }
+            }
+            Command::Leave { peer } => {
+                if self.peers.remove(&peer).is_some() {
+                    if let Some(room) = self.room.as_mut() {
+                        let removal = room.leave(peer);
+                        batch
+                            .deliveries
+                            .extend(removal.into_iter().map(|f| (Target::All, f.into())));
+                    }
+                }
+            }
+            Command::Sleep => {}
+        }
+    }
+
+    /// Closes `peer` with `error` and tells the others its presence is gone.
+    fn drop_peer(
+        &mut self,
+        peer: PeerId,
+        error: &Error,
+        deliveries: &mut impl Extend<(Target, Bytes)>,
+    ) {
+        if let Some(conn) = self.peers.remove(&peer) {
+            conn.close.close_with(error);
+        }
+        if let Some(room) = self.room.as_mut() {
+            let removal = room.leave(peer);
+            deliveries.extend(removal.into_iter().map(|f| (Target::All, f.into())));
+        }
+    }
+
+    /// Hands frames to the peers' queues; a peer whose queue is full is disconnected.
+    fn deliver(&mut self, deliveries: Vec<(Target, Bytes)>) {
+        let mut queue = VecDeque::from(deliveries);
+        let mut lagging = Vec::new();
+        while let Some((target, frame)) = queue.pop_front() {
+            match target {
+                Target::Peer(peer) => {
+                    if let Some(conn) = self.peers.get(&peer) {
+                        if conn.offer(frame) == Offer::Full {
+                            lagging.push(peer);
+                        }
+                    }
+                }
+                Target::Others(sender) => {
+                    for (&peer, conn) in &self.peers {
+                        if peer != sender && conn.offer(frame.clone()) == Offer::Full {
+                            lagging.push(peer);
+                        }
+                    }
+                }
+                Target::All => {
+                    for (&peer, conn) in &self.peers {
+                        if conn.offer(frame.clone()) == Offer::Full {
+                            lagging.push(peer);
+                        }
+                    }
+                }
+            }
+            for peer in lagging.drain(..) {
+                tracing::warn!(incident = %self.incident, peer, "peer is lagging; disconnecting it");
+                self.drop_peer(peer, &Error::Lagging, &mut queue);
+            }
+        }
+    }
+
+    /// Stores the document in memory as one snapshot, if the log has anything since the last.
+    /// On failure the log is still complete, so nothing is lost; it is retried next time.
+    async fn compact(&mut self) {
+        let Some(room) = self.room.as_ref().filter(|_| self.dirty) else {
+            return;
+        };
+        let snapshot = room.snapshot();
+        let id = self.incident.clone();
+        match blocking(&self.registry.store, move |s| s.compact(&id, &snapshot)).await {
+            Ok(()) => self.dirty = false,
+            Err(error) => {
+                tracing::error!(incident = %self.incident, %error, "could not compact incident")
+            }
+        }
+    }
+
+    /// Compacts the incident and unloads the room unless a peer is on its way.
+    /// Returns whether the actor should stop.
+    async fn unload(&mut self) -> bool {
+        self.compact().await;
+        let stop =
+            self.registry
+                .try_unregister(&self.incident, self.generation, self.joins_handled);
+        if stop {
+            tracing::debug!(incident = %self.incident, "room unloaded");
+        }
+        stop
+    }
+
+    /// Stops the room after a failure: every peer is closed with `error`, and the next
+    /// connection reloads the incident from storage.
+    async fn stop(&mut self, mailbox: &mut mpsc::Receiver<Command>, error: &Error) {
+        for conn in self.peers.values() {
+            conn.close.close_with(error);
+        }
+        self.peers.clear();
+        self.registry.unregister(&self.incident, self.generation);
+        refuse_remaining(mailbox, error.into()).await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::mpsc as std_mpsc;
+    use std::sync::Mutex;
+    use std::time::Duration;
+
+    use yrs::sync::{Message, SyncMessage};
+    use yrs::updates::decoder::Decode;
+    use yrs::Doc;
+
+    use super::super::tests::{edit, incident, next_update, peer, wait_closed, WAIT};
+    use super::super::Registry;
+    use super::*;
+    use crate::store::MemoryStore;
+
+    #[tokio::test]
+    async fn a_peer_whose_queue_is_full_is_closed_with_1013_and_the_others_go_on() {
+        let registry = Registry::new(Arc::new(MemoryStore::new())).unwrap();
+        let inc = incident("lagging");
+        let (slow, _never_read, slow_close) = peer(2);
+        let (fast, mut fast_rx, fast_close) = peer(64);
+        let (writer, _writer_rx, _) = peer(64);
+        let _slow = registry.join(&inc, slow).await.unwrap();
+        let _fast = registry.join(&inc, fast).await.unwrap();
+        let writer = registry.join(&inc, writer).await.unwrap();
+
+        let doc = Doc::new();
+        for i in 0..5 {
+            writer
+                .send_frame(edit(&doc, &format!("{i}")))
+                .await
+                .unwrap();
+        }
+        let reason = wait_closed(&slow_close).await;
+        assert_eq!(reason.code, 1013);
+        assert_eq!(reason.reason, "lagging; reconnect to resync");
+        for _ in 0..5 {
+            next_update(&mut fast_rx).await;
+        }
+        assert!(!fast_close.is_closed());
+    }
+
+    /// Lets a test hold `append` until it says so.
+    struct GateStore {
+        inner: MemoryStore,
+        entered: Mutex<std_mpsc::Sender<()>>,
+        release: Mutex<std_mpsc::Receiver<()>>,
+    }
+
+    impl Store for GateStore {
+        fn load(&self, incident: &IncidentId) -> Result<StoredIncident, Error> {
+            self.inner.load(incident)
+        }
+        fn append(&self, incident: &IncidentId, updates: &[Vec<u8>]) -> Result<(), Error> {
+            self.entered.lock().unwrap().send(()).unwrap();
+            self.release.lock().unwrap().recv().unwrap();
+            self.inner.append(incident, updates)
+        }
+        fn compact(&self, incident: &IncidentId, snapshot: &[u8]) -> Result<(), Error> {
+            self.inner.compact(incident, snapshot)
+        }
+    }
+
+    #[tokio::test]
+    async fn nothing_is_broadcast_before_the_update_is_stored() {
+        let (entered_tx, entered) = std_mpsc::channel();
+        let (release, release_rx) = std_mpsc::channel();
+        let store = Arc::new(GateStore {
+            inner: MemoryStore::new(),
+            entered: Mutex::new(entered_tx),
+            release: Mutex::new(release_rx),
+        });
+        let registry = Registry::new(store.clone()).unwrap();
+        let inc = incident("gate");
+        let (reader, mut reader_rx, _) = peer(64);
+        let (writer, _writer_rx, _) = peer(64);
+        let _reader = registry.join(&inc, reader).await.unwrap();
+        let writer = registry.join(&inc, writer).await.unwrap();
+
+        let doc = Doc::new();
+        writer.send_frame(edit(&doc, "ioc")).await.unwrap();
+        tokio::task::spawn_blocking(move || entered.recv_timeout(WAIT))
+            .await
+            .unwrap()
+            .expect("append started");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        while let Ok(frame) = reader_rx.try_recv() {
+            assert!(
+                !matches!(
+                    Message::decode_v1(&frame),
+                    Ok(Message::Sync(SyncMessage::Update(_)))
+                ),
+                "update broadcast before it was stored"
+            );
+        }
+        assert!(store.inner.load(&inc).unwrap().updates.is_empty());
+        release.send(()).unwrap();
+        let update = next_update(&mut reader_rx).await;
+        assert_eq!(store.inner.load(&inc).unwrap().updates, vec![update]);
+    }
+
+    struct FailingStore;
+
+    impl Store for FailingStore {
+        fn load(&self, _: &IncidentId) -> Result<StoredIncident, Error> {
+            Ok(StoredIncident::default())
+        }
+        fn append(&self, _: &IncidentId, _: &[Vec<u8>]) -> Result<(), Error> {
+            Err(Error::Storage("disk full".into()))
+        }
+        fn compact(&self, _: &IncidentId, _: &[u8]) -> Result<(), Error> {
+            Err(Error::Storage("disk full".into()))
+        }
+    }
+
+    #[tokio::test]
+    async fn a_failed_write_closes_the_room_with_1011_and_broadcasts_nothing() {
+        let registry = Registry::new(Arc::new(FailingStore)).unwrap();
+        let inc = incident("disk-full");
+        let (reader, mut reader_rx, reader_close) = peer(64);
+        let (writer, _writer_rx, writer_close) = peer(64);
+        let _reader = registry.join(&inc, reader).await.unwrap();
+        let writer = registry.join(&inc, writer).await.unwrap();
+        writer.send_frame(edit(&Doc::new(), "lost?")).await.unwrap();
+
+        for close in [&reader_close, &writer_close] {
+            let reason = wait_closed(close).await;
+            assert_eq!(reason.code, 1011);
+            assert_eq!(reason.reason, "could not store update; reconnect to resync");
+        }
+        while let Ok(frame) = reader_rx.try_recv() {
+            assert!(!matches!(
+                Message::decode_v1(&frame),
+                Ok(Message::Sync(SyncMessage::Update(_)))
+            ));
+        }
+        assert!(registry.wait_until_empty(WAIT).await, "room dropped");
+    }
+
+    #[tokio::test]
+    async fn the_room_unloads_after_the_last_peer_and_compacts() {
+        let store = Arc::new(MemoryStore::new());
+        let registry = Registry::new(store.clone()).unwrap();
+        let inc = incident("unload");
+        let (writer, _rx, _) = peer(64);
+        let writer = registry.join(&inc, writer).await.unwrap();
+        writer.send_frame(edit(&Doc::new(), "x")).await.unwrap();
+        writer.leave().await;
+        assert!(registry.wait_until_empty(WAIT).await);
+        let stored = store.load(&inc).unwrap();
+        assert!(stored.updates.is_empty());
+        let snapshot = stored.snapshot.expect("compacted");
+        let room = Room::load(Some(&snapshot), []).unwrap();
+        assert_eq!(room.snapshot(), snapshot);
+        yrs::Update::decode_v1(&snapshot).unwrap();
+    }
+}
