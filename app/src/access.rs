@@ -6,14 +6,15 @@
 //! Every answer from the relay is data: names are shown as text by whoever displays them.
 
 use serde::de::DeserializeOwned;
-use serde::Deserialize;
-use serde_json::json;
+use serde::Serialize;
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
 use web_sys::{Headers, RequestInit, Response};
+use wire::api::{CreateIncident, CreateInvite, ErrorBody, IncidentCreated, InviteList};
+pub use wire::api::{Invite, NewInvite};
+use wire::{Access, AfterClose, Close};
 
 use crate::platform;
-use crate::prefs::Role;
 
 const INVITE_FRAGMENT: &str = "#invite=";
 
@@ -50,49 +51,20 @@ impl std::fmt::Display for ApiError {
     }
 }
 
-/// The owner's grant, answered when an incident is registered.
-#[derive(Clone, Debug, Deserialize)]
-pub struct Registered {
-    pub token: String,
-    pub invite: String,
-    #[serde(default)]
-    pub name: String,
-}
-
-/// What a token is on an incident.
-#[derive(Clone, Debug, Deserialize)]
+/// What a token is on an incident: [`wire::api::Me`] with its role as text.
+///
+/// Deprecated: kept only while `session/standing.rs` reads the role as text
+/// (`Role::parse(&me.role)`); it goes once that reads `wire::api::Me`.
+#[derive(Clone, Debug)]
 pub struct Me {
     pub invite: String,
-    #[serde(default)]
     pub name: String,
     pub role: String,
 }
 
-/// One grant on the incident as the owner's list shows it (no secret in it).
-#[derive(Clone, Debug, PartialEq, Deserialize)]
-pub struct Invite {
-    pub invite: String,
-    pub name: String,
-    pub role: String,
-    pub created_at: Option<f64>,
-    pub expires_at: Option<f64>,
-    pub revoked_at: Option<f64>,
-    pub last_seen_at: Option<f64>,
-    #[serde(default)]
-    pub connected: u32,
-}
-
-/// A new invite: the only time its token is seen.
-#[derive(Clone, Debug, Deserialize)]
-pub struct NewInvite {
-    pub token: String,
-    pub name: String,
-    pub role: String,
-}
-
-#[derive(Deserialize)]
-struct InviteList {
-    invites: Vec<Invite>,
+/// A request body (one of [`wire::api`]'s) as JSON. These bodies always serialize.
+fn json<B: Serialize>(body: &B) -> String {
+    serde_json::to_string(body).unwrap_or_default()
 }
 
 fn incident_path(id: &str, rest: &str) -> String {
@@ -106,7 +78,7 @@ async fn call<T: DeserializeOwned>(
     method: &str,
     path: &str,
     token: Option<&str>,
-    body: Option<serde_json::Value>,
+    body: Option<String>,
     expected: u16,
 ) -> Result<T, ApiError> {
     let unreachable = |e: JsValue| ApiError::Unreachable(platform::js_error_text(&e));
@@ -122,7 +94,7 @@ async fn call<T: DeserializeOwned>(
         headers
             .set("content-type", "application/json")
             .map_err(unreachable)?;
-        init.set_body(&JsValue::from_str(&body.to_string()));
+        init.set_body(&JsValue::from_str(&body));
     }
     init.set_headers(&headers);
     let response = JsFuture::from(platform::window().fetch_with_str_and_init(path, &init))
@@ -141,10 +113,9 @@ async fn call<T: DeserializeOwned>(
     };
     let status = response.status();
     if status != expected {
-        let message = serde_json::from_str::<serde_json::Value>(&text)
-            .ok()
-            .and_then(|v| v.get("error")?.as_str().map(str::to_string))
-            .unwrap_or_else(|| response.status_text());
+        let message = serde_json::from_str::<ErrorBody>(&text)
+            .map(|body| body.error)
+            .unwrap_or_else(|_| response.status_text());
         let retry_after = response
             .headers()
             .get("retry-after")
@@ -166,27 +137,42 @@ async fn call<T: DeserializeOwned>(
 
 /// Registers an incident made on this device under its own id; `name` is the owner's
 /// display name. 409: the id is taken on the relay.
-pub async fn register(id: &str, name: &str) -> Result<Registered, ApiError> {
-    let mut body = json!({ "incident": id });
-    if !name.trim().is_empty() {
-        body["name"] = json!(name.trim());
-    }
-    call("POST", "/api/incidents", None, Some(body), 201).await
+pub async fn register(id: &str, name: &str) -> Result<IncidentCreated, ApiError> {
+    let name = name.trim();
+    let body = CreateIncident {
+        incident: Some(id.to_string()),
+        name: (!name.is_empty()).then(|| name.to_string()),
+    };
+    call("POST", "/api/incidents", None, Some(json(&body)), 201).await
 }
 
 /// What `token` is on the incident.
 pub async fn me(id: &str, token: &str) -> Result<Me, ApiError> {
-    call("GET", &incident_path(id, "/me"), Some(token), None, 200).await
+    let me: wire::api::Me = call("GET", &incident_path(id, "/me"), Some(token), None, 200).await?;
+    Ok(Me {
+        invite: me.invite,
+        name: me.name,
+        role: me.role.as_str().to_string(),
+    })
 }
 
 /// Invites a person by name with a role (owner only).
-pub async fn invite(id: &str, token: &str, name: &str, role: Role) -> Result<NewInvite, ApiError> {
-    let body = json!({ "name": name, "role": role.as_str() });
+pub async fn invite(
+    id: &str,
+    token: &str,
+    name: &str,
+    role: Access,
+) -> Result<NewInvite, ApiError> {
+    let body = CreateInvite {
+        expires_in_hours: None,
+        name: name.to_string(),
+        role: role.as_str().to_string(),
+    };
     call(
         "POST",
         &incident_path(id, "/invites"),
         Some(token),
-        Some(body),
+        Some(json(&body)),
         201,
     )
     .await
@@ -290,15 +276,30 @@ pub enum Refusal {
 }
 
 impl Refusal {
+    /// The refusal a close of the relay's stands for: each close after which a client stops
+    /// ([`AfterClose::Stop`]). `None` for any close after which it reconnects.
+    pub fn from_close(close: Close) -> Option<Refusal> {
+        match close {
+            Close::MissingSecret => Some(Refusal::NeedInvite),
+            Close::UnknownSecret => Some(Refusal::Unknown),
+            Close::ReadOnly => Some(Refusal::ReadOnly),
+            Close::Revoked => Some(Refusal::Revoked),
+            Close::Expired => Some(Refusal::Expired),
+            Close::GoingAway
+            | Close::UnsupportedData
+            | Close::PolicyViolation
+            | Close::MessageTooBig
+            | Close::InternalError
+            | Close::TryAgainLater
+            | Close::SlowDown => None,
+        }
+    }
+
     /// The refusal a websocket close code stands for; `None` for any other close.
     pub fn from_close_code(code: u16) -> Option<Refusal> {
-        match code {
-            4401 => Some(Refusal::NeedInvite),
-            4403 => Some(Refusal::Unknown),
-            4405 => Some(Refusal::ReadOnly),
-            4410 => Some(Refusal::Revoked),
-            4411 => Some(Refusal::Expired),
-            _ => None,
+        match Close::after(code, "") {
+            AfterClose::Stop(close) => Refusal::from_close(close),
+            AfterClose::Reconnect | AfterClose::ReconnectAfter { .. } => None,
         }
     }
 
@@ -343,19 +344,12 @@ impl Refusal {
     }
 }
 
-/// The seconds a 4429 close reason ("… wait N s") asks to wait.
-pub fn wait_seconds(reason: &str) -> Option<u32> {
-    let after = &reason[reason.find("wait")? + 4..];
-    let digits: String = after
-        .trim_start()
-        .chars()
-        .take_while(char::is_ascii_digit)
-        .collect();
-    digits.parse().ok()
-}
+/// Deprecated: kept only while `sync.rs` still calls `access::wait_seconds`; use
+/// [`Close::after`], which reads the wait out of a 4429 close itself.
+pub use wire::wait_seconds;
 
 /// A relay time (milliseconds since the epoch) as people read it: `2024-05-01 09:30 UTC`.
-pub fn shown_time(ms: f64) -> String {
-    let iso = String::from(js_sys::Date::new(&JsValue::from_f64(ms)).to_iso_string());
+pub fn shown_time(ms: i64) -> String {
+    let iso = String::from(js_sys::Date::new(&JsValue::from_f64(ms as f64)).to_iso_string());
     platform::short_time(&iso)
 }

@@ -16,46 +16,18 @@ const SYNCED_PREFIX: &str = "firebreak.synced.";
 const ACCESS_PREFIX: &str = "firebreak.access.";
 const UNPUBLISHED_PREFIX: &str = "firebreak.unpublished.";
 
-/// What this device may do on an incident, as the relay granted it.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Role {
-    Owner,
-    Editor,
-    Viewer,
-}
-
-impl Role {
-    pub fn parse(text: &str) -> Option<Role> {
-        match text {
-            "owner" => Some(Role::Owner),
-            "editor" => Some(Role::Editor),
-            "viewer" => Some(Role::Viewer),
-            _ => None,
-        }
-    }
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Role::Owner => "owner",
-            Role::Editor => "editor",
-            Role::Viewer => "viewer",
-        }
-    }
-
-    /// Owners and editors change the incident; viewers only read it.
-    pub fn may_write(self) -> bool {
-        self != Role::Viewer
-    }
-}
+/// Deprecated name of [`wire::Access`], kept only while `session/standing.rs` still says
+/// `Role`; use `wire::Access`.
+pub use wire::Access as Role;
 
 /// This device's grant on one incident: the token it shows the relay (`{invite}.{secret}`)
 /// and, once the relay has said so, the role and the name the invite was made for.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Access {
     pub token: String,
+    /// Stored as `"owner"`, `"editor"` or `"viewer"`.
     #[serde(default)]
-    pub role: Option<Role>,
+    pub role: Option<wire::Access>,
     #[serde(default)]
     pub invite: String,
     #[serde(default)]

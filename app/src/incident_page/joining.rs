@@ -6,8 +6,8 @@ use leptos::ev::SubmitEvent;
 use leptos::prelude::*;
 
 use crate::access::Refusal;
-use crate::prefs::Role;
 use crate::session::{use_incident, Standing};
+use wire::Access;
 
 /// Asked once, of a person who opened an invite link on a device with no display name yet.
 #[component]
@@ -96,7 +96,7 @@ pub fn ReadOnlyNote() -> impl IntoView {
     let standing = open.standing;
     let note = Memo::new(move |_| {
         match standing.get() {
-        Standing::Member(Role::Viewer) => {
+        Standing::Member(Access::Viewer) => {
             Some("You can read this incident; only editors can change it. Changes others make show here as they happen.")
         }
         Standing::Refused(Refusal::Taken) | Standing::Member(_) => None,

@@ -12,9 +12,10 @@ use leptos::prelude::*;
 use super::clipboard;
 use crate::access::{self, Invite};
 use crate::platform;
-use crate::prefs::{self, Role};
+use crate::prefs;
 use crate::session::{use_incident, Standing};
 use qr::QrCodeSvg;
+use wire::Access;
 
 /// How often the open panel refreshes who is connected.
 const REFRESH: Duration = Duration::from_secs(4);
@@ -25,7 +26,7 @@ const MAX_NAME: usize = 80;
 pub fn ShareButton(sharing: RwSignal<bool>) -> impl IntoView {
     let open = use_incident();
     let standing = open.standing;
-    let owner = Memo::new(move |_| standing.get() == Standing::Member(Role::Owner));
+    let owner = Memo::new(move |_| standing.get() == Standing::Member(Access::Owner));
     move || {
         owner.get().then(|| {
             view! {
@@ -48,7 +49,7 @@ pub fn ShareButton(sharing: RwSignal<bool>) -> impl IntoView {
 #[derive(Clone, PartialEq)]
 struct Made {
     name: String,
-    role: Role,
+    role: Access,
     link: String,
 }
 
@@ -58,7 +59,7 @@ pub fn SharePanel(sharing: RwSignal<bool>) -> impl IntoView {
     let open = use_incident();
     let standing = open.standing;
     let shown =
-        Memo::new(move |_| sharing.get() && standing.get() == Standing::Member(Role::Owner));
+        Memo::new(move |_| sharing.get() && standing.get() == Standing::Member(Access::Owner));
     let id = open.id.clone();
     move || {
         shown
@@ -126,7 +127,7 @@ fn InviteForm(
     on_made: impl Fn() + Clone + 'static,
 ) -> impl IntoView {
     let name = RwSignal::new(String::new());
-    let role = RwSignal::new(Role::Editor);
+    let role = RwSignal::new(Access::Editor);
     let busy = RwSignal::new(false);
     let problem = RwSignal::new(None::<String>);
     let submit = move |ev: SubmitEvent| {
@@ -152,7 +153,7 @@ fn InviteForm(
                     made.try_set(Some(Made {
                         link: access::invite_link(&id, &new.token),
                         name: new.name,
-                        role: Role::parse(&new.role).unwrap_or(chosen),
+                        role: new.role,
                     }));
                     name.try_set(String::new());
                     on_made();
@@ -182,13 +183,13 @@ fn InviteForm(
                     <select
                         id="invite-role"
                         on:change:target=move |ev| {
-                            role.set(Role::parse(&ev.target().value()).unwrap_or(Role::Viewer))
+                            role.set(Access::parse(&ev.target().value()).unwrap_or(Access::Viewer))
                         }
                     >
-                        <option value="editor" prop:selected=move || role.get() == Role::Editor>
+                        <option value="editor" prop:selected=move || role.get() == Access::Editor>
                             "Editor — reads and changes everything"
                         </option>
-                        <option value="viewer" prop:selected=move || role.get() == Role::Viewer>
+                        <option value="viewer" prop:selected=move || role.get() == Access::Viewer>
                             "Viewer — reads only"
                         </option>
                     </select>
@@ -258,7 +259,7 @@ fn seen(invite: &Invite, now: f64) -> String {
     if let Some(at) = invite.revoked_at {
         return format!("revoked {}", access::shown_time(at));
     }
-    if let Some(at) = invite.expires_at.filter(|at| *at <= now) {
+    if let Some(at) = invite.expires_at.filter(|at| *at as f64 <= now) {
         return format!("expired {}", access::shown_time(at));
     }
     if invite.connected > 0 {
@@ -335,15 +336,15 @@ fn InviteRow(
     confirming: RwSignal<Option<String>>,
     revoke: impl Fn(String) + Clone + Send + Sync + 'static,
 ) -> impl IntoView {
-    let role = Role::parse(&invite.role);
+    let role = invite.role;
     let revoked = invite.revoked_at.is_some();
     let key = invite.invite.clone();
     let name = invite.name.clone();
     let role_text = match role {
-        Some(Role::Owner) => "owner (you)".to_string(),
-        _ => invite.role.clone(),
+        Access::Owner => "owner (you)",
+        _ => role.as_str(),
     };
-    let actions = (role != Some(Role::Owner) && !revoked).then(|| {
+    let actions = (role != Access::Owner && !revoked).then(|| {
         let asking = {
             let key = key.clone();
             Memo::new(move |_| confirming.get().as_deref() == Some(key.as_str()))
@@ -390,7 +391,7 @@ fn InviteRow(
         <li
             data-testid="invite"
             data-invite=key
-            data-role=invite.role.clone()
+            data-role=role.as_str()
             class:revoked=revoked
         >
             <span class="invite-name">{invite.name.clone()}</span>
