@@ -43,6 +43,17 @@ pub struct Config {
     )]
     pub max_connections_per_address: usize,
 
+    /// Most connections open at once, of every kind (page loads, API calls, websockets); one
+    /// more is closed as soon as it arrives. The relay raises its open-file limit to fit, or
+    /// lowers this to what that limit allows (and says so at start).
+    #[arg(long, env = "FIREBREAK_MAX_CONNECTIONS", default_value_t = 4096, value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
+    pub max_connections: u64,
+
+    /// Seconds a client has to send a request's headers; a connection that has not sent a
+    /// whole request head by then is closed.
+    #[arg(long, env = "FIREBREAK_REQUEST_HEADER_TIMEOUT", default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=3600))]
+    pub request_header_timeout: u64,
+
     /// Seconds after which a connection that sent nothing, not even an answer to the relay's
     /// pings (sent every third of this), is closed with 1001.
     #[arg(long, env = "FIREBREAK_IDLE_TIMEOUT", default_value_t = 75, value_parser = clap::value_parser!(u64).range(3..))]

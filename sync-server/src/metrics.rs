@@ -25,6 +25,7 @@ pub struct Metrics {
     updates_stored: AtomicU64,
     rooms_slept: AtomicU64,
     rooms_woken: AtomicU64,
+    over_limit: AtomicU64,
     closes: [AtomicU64; CLOSE_CODES],
     write_buckets: [AtomicU64; WRITE_BUCKETS.len()],
     write_count: AtomicU64,
@@ -45,6 +46,7 @@ pub static METRICS: Metrics = Metrics {
     updates_stored: ZERO,
     rooms_slept: ZERO,
     rooms_woken: ZERO,
+    over_limit: ZERO,
     closes: [ZERO; CLOSE_CODES],
     write_buckets: [ZERO; WRITE_BUCKETS.len()],
     write_count: ZERO,
@@ -96,6 +98,11 @@ impl Metrics {
         }
     }
 
+    /// A connection was closed as soon as it was accepted: `--max-connections` were open.
+    pub fn connection_over_limit(&self) {
+        self.over_limit.fetch_add(1, Relaxed);
+    }
+
     /// A room's document was dropped from memory to make space (its peers stay).
     pub fn room_slept(&self) {
         self.rooms_slept.fetch_add(1, Relaxed);
@@ -127,6 +134,12 @@ impl Metrics {
             "counter",
             "Websocket connections let in since start.",
             self.connections_total.load(Relaxed),
+        );
+        metric(
+            "firebreak_connections_over_limit_total",
+            "counter",
+            "Connections closed on arrival because --max-connections were open.",
+            self.over_limit.load(Relaxed),
         );
         metric(
             "firebreak_rooms_open",

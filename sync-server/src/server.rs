@@ -1,17 +1,16 @@
 //! Starting and stopping the relay: open storage, bind, serve, shut down gracefully.
 
 use std::io::Write;
-use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use axum::serve::ListenerExt;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
 use crate::access::gate::Gate;
 use crate::config::Config;
 use crate::error::Error;
+use crate::http::listener::{self, ConnectionLimits};
 use crate::http::ws::AddressLimit;
 use crate::http::{app, AppState};
 use crate::registry::Registry;
@@ -63,17 +62,20 @@ pub async fn run(config: Config) -> Result<(), Error> {
     announce(&format!("listening on http://{addr}"));
 
     tokio::spawn(cancel_on_signal(shutdown.clone()));
-    // Updates are small and latency matters: no Nagle delay on any connection.
-    let listener = listener.tap_io(|tcp| {
-        if let Err(error) = tcp.set_nodelay(true) {
-            tracing::debug!(%error, "could not set TCP_NODELAY");
-        }
-    });
-    let service = app(state).into_make_service_with_connect_info::<SocketAddr>();
-    axum::serve(listener, service)
-        .with_graceful_shutdown(shutdown.clone().cancelled_owned())
-        .await
-        .map_err(|e| Error::io("server failed", e))?;
+    let limits = ConnectionLimits {
+        max_connections: listener::usable_connection_limit(
+            usize::try_from(config.max_connections).unwrap_or(usize::MAX),
+        ),
+        header_timeout: Duration::from_secs(config.request_header_timeout),
+    };
+    listener::serve(
+        listener,
+        app(state),
+        limits,
+        shutdown.clone(),
+        SHUTDOWN_GRACE,
+    )
+    .await;
 
     if registry.wait_until_empty(SHUTDOWN_GRACE).await {
         tracing::info!("all rooms stored; bye");

@@ -2,6 +2,7 @@
 //! unknown API paths, and the static app with its SPA fallback and security headers.
 
 pub mod api;
+pub mod listener;
 pub mod routes;
 pub mod static_files;
 pub mod ws;

@@ -14,6 +14,7 @@ use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade};
 use axum::extract::{Path, Query, State};
 use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
+use axum::Extension;
 use bytes::Bytes;
 use futures_util::stream::{SplitSink, SplitStream};
 use futures_util::{SinkExt, StreamExt};
@@ -22,6 +23,7 @@ use tokio_util::sync::CancellationToken;
 
 use serde::Deserialize;
 
+use super::listener::ConnectionPlace;
 use super::{bearer, AppState, ClientAddr};
 use crate::access::gate::now_ms;
 use crate::access::Grant;
@@ -39,6 +41,11 @@ pub const MAX_MESSAGE_BYTES: usize = 16 * 1024 * 1024;
 /// this are read completely and refused with a clean 1009 close; beyond it the socket stops
 /// reading mid-message, and the close frame may be lost to a TCP reset.
 const SOCKET_READ_LIMIT: usize = 2 * MAX_MESSAGE_BYTES;
+
+/// What a connection that was not let in may send before it is closed: room for a close
+/// frame, nothing a document could travel in. A bigger frame ends the connection as soon as
+/// its header is read, so a refused connection costs a few kilobytes however much it sends.
+const REFUSED_READ_LIMIT: usize = 1024;
 
 /// Most frames written to one socket before a flush.
 const MAX_WRITE_BATCH: usize = 64;
@@ -60,10 +67,13 @@ pub struct TokenQuery {
 /// Validates the incident id (400 JSON before any upgrade), checks the secret, then
 /// upgrades. A refused secret still gets the upgrade, then at once a close frame with the
 /// refusal's code and reason (4401, 4403, 4410, 4411, 4429): browsers show websocket
-/// clients a close code, never an HTTP status. Nothing of the document is sent.
+/// clients a close code, never an HTTP status. Nothing of the document is sent, at most
+/// [`REFUSED_READ_LIMIT`] bytes a message are read, and the connection keeps its place in its
+/// address's count until it is gone.
 pub async fn sync_socket(
     State(state): State<AppState>,
     ClientAddr(addr): ClientAddr,
+    place: Option<Extension<ConnectionPlace>>,
     incident: Result<Path<String>, PathRejection>,
     query: Result<Query<TokenQuery>, QueryRejection>,
     headers: HeaderMap,
@@ -82,27 +92,34 @@ pub async fn sync_socket(
     };
     let query_token = query.ok().and_then(|Query(q)| q.token);
     let token = query_token.as_deref().or_else(|| bearer(&headers));
-    let slot = state.connections.take(addr);
-    let access = match slot {
-        Ok(slot) => state
-            .gate
-            .authorize(&incident, token, addr)
-            .await
-            .map(|grant| (grant, slot)),
-        Err(error) => Err(error),
+    // The connection's places (in the relay's count and in its address's) are held until
+    // the socket is gone, refused or not.
+    let place = place.map(|Extension(place)| place);
+    let (access, slot) = match state.connections.take(addr) {
+        Ok(slot) => (
+            state.gate.authorize(&incident, token, addr).await,
+            Some(slot),
+        ),
+        Err(error) => (Err(error), None),
     };
-    let upgrade = upgrade
-        .read_buffer_size(READ_BUFFER_BYTES)
-        .max_message_size(SOCKET_READ_LIMIT)
-        .max_frame_size(SOCKET_READ_LIMIT);
+    let upgrade = upgrade.read_buffer_size(READ_BUFFER_BYTES);
     match access {
-        Ok((grant, slot)) => upgrade.on_upgrade(move |socket| async move {
-            serve(socket, grant, state).await;
-            drop(slot);
-        }),
+        Ok(grant) => upgrade
+            .max_message_size(SOCKET_READ_LIMIT)
+            .max_frame_size(SOCKET_READ_LIMIT)
+            .on_upgrade(move |socket| async move {
+                serve(socket, grant, state).await;
+                drop((slot, place));
+            }),
         Err(error) => {
-            tracing::info!(%incident, code = error.close_code(), reason = %error, "connection refused");
-            upgrade.on_upgrade(move |socket| refuse(socket, error))
+            tracing::debug!(%incident, code = error.close_code(), reason = %error, "connection refused");
+            upgrade
+                .max_message_size(REFUSED_READ_LIMIT)
+                .max_frame_size(REFUSED_READ_LIMIT)
+                .on_upgrade(move |socket| async move {
+                    refuse(socket, error).await;
+                    drop((slot, place));
+                })
         }
     }
 }
