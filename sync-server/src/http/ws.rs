@@ -50,9 +50,8 @@ const REFUSED_READ_LIMIT: usize = 1024;
 /// Most frames written to one socket before a flush.
 const MAX_WRITE_BATCH: usize = 64;
 
-/// Read buffer per connection. tungstenite's default (128 KiB) made an idle connection cost
-/// about 142 KB of relay memory, 8 KiB about 19 KB, 2 KiB about 13 KB (1,000 idle
-/// connections, docs/benchmarks.md). Bigger messages still arrive, in more reads.
+/// Read buffer per connection: most of what an idle connection costs, so small (the figures
+/// for each size tried are in docs/benchmarks.md). Bigger messages still arrive, in more reads.
 const READ_BUFFER_BYTES: usize = 2 * 1024;
 
 /// How long the writer may take to say goodbye once the connection is over.
