@@ -184,7 +184,38 @@ pub fn clean_name(raw: &str) -> Result<String, Error> {
     if name.chars().any(char::is_control) {
         return Err(Error::BadRequest("name: no control characters".into()));
     }
+    if name.chars().any(is_invisible) {
+        return Err(Error::BadRequest(
+            "name: no invisible or text-direction characters".into(),
+        ));
+    }
     Ok(name.to_owned())
+}
+
+/// Characters that show nothing, or turn the text around them: a name made with them can
+/// pass for someone else's ("Alice" and "Al\u{200B}ice" look the same; a right-to-left
+/// override makes "Bob\u{202E}rotide" read "Bobeditor").
+fn is_invisible(c: char) -> bool {
+    matches!(
+        c,
+        '\u{00AD}'
+            | '\u{034F}'
+            | '\u{061C}'
+            | '\u{115F}'
+            | '\u{1160}'
+            | '\u{17B4}'
+            | '\u{17B5}'
+            | '\u{180B}'..='\u{180F}'
+            | '\u{200B}'..='\u{200F}'
+            | '\u{2028}'..='\u{202E}'
+            | '\u{2060}'..='\u{206F}'
+            | '\u{3164}'
+            | '\u{FEFF}'
+            | '\u{FFA0}'
+            | '\u{FFF9}'..='\u{FFFB}'
+            | '\u{1D173}'..='\u{1D17A}'
+            | '\u{E0000}'..='\u{E007F}'
+    )
 }
 
 /// Constant-time equality of two secrets given as text (the relay's creation secret).
@@ -290,6 +321,23 @@ mod tests {
         assert!(clean_name(&"x".repeat(MAX_NAME_CHARS + 1)).is_err());
         assert!(clean_name("a\u{7}b").is_err());
         assert!(clean_name(&"é".repeat(MAX_NAME_CHARS)).is_ok());
+        for spoof in [
+            "Al\u{200B}ice",
+            "Bob\u{202E}rotide",
+            "\u{2066}Carol\u{2069}",
+            "Dave\u{FEFF}",
+            "E\u{00AD}ve",
+            "\u{E0041}Mallory",
+            "Line\u{2028}break",
+        ] {
+            assert!(
+                matches!(clean_name(spoof), Err(Error::BadRequest(ref m)) if m.contains("invisible")),
+                "{spoof:?} is refused"
+            );
+        }
+        for fine in ["José Müller", "李小龍", "Zoë O'Brien-Smith", "محمد"] {
+            assert_eq!(clean_name(fine).unwrap(), fine);
+        }
     }
 
     #[test]

@@ -13,9 +13,10 @@ use tower::ServiceExt;
 use tower_http::services::{ServeDir, ServeFile};
 
 /// The Content-Security-Policy of every HTML response. `'wasm-unsafe-eval'` lets the page
-/// compile its WebAssembly; nothing else may run inline or come from another origin.
+/// compile its WebAssembly; nothing else may run inline or come from another origin, and the
+/// page may connect only to its own origin (`'self'` covers its own `ws:`/`wss:` too).
 pub const CONTENT_SECURITY_POLICY: &str = "default-src 'self'; \
-script-src 'self' 'wasm-unsafe-eval'; style-src 'self'; connect-src 'self' ws: wss:; \
+script-src 'self' 'wasm-unsafe-eval'; style-src 'self'; connect-src 'self'; \
 img-src 'self' data:; object-src 'none'; base-uri 'none'; frame-ancestors 'none'";
 
 /// Serves `dist`, falling back to `dist/index.html`, or a 503 if the app is not built.
