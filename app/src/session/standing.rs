@@ -9,6 +9,7 @@
 //! - A refusal (revoked, expired, unknown, a viewer's write, an id taken on the relay) stops
 //!   every attempt; what is on this device stays here.
 
+use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 use std::time::Duration;
 
@@ -56,6 +57,31 @@ impl Standing {
     }
 }
 
+/// Settling the standing: what the address bar brought, and the retry of an API call.
+pub(super) struct Admission {
+    /// What the address bar held when the page opened (an invite link?); taken once.
+    from_link: RefCell<FromLink>,
+    /// A pending retry of registering the incident or checking the invite.
+    retry: Cell<Option<TimeoutHandle>>,
+    attempts: Cell<u32>,
+}
+
+impl Admission {
+    pub(super) fn new(from_link: FromLink) -> Admission {
+        Admission {
+            from_link: RefCell::new(from_link),
+            retry: Cell::new(None),
+            attempts: Cell::new(0),
+        }
+    }
+
+    pub(super) fn cancel_retry(&self) {
+        if let Some(handle) = self.retry.take() {
+            handle.clear();
+        }
+    }
+}
+
 fn online() -> bool {
     platform::window().navigator().on_line()
 }
@@ -63,7 +89,10 @@ fn online() -> bool {
 impl Session {
     /// Decides how this device reaches the relay, once its copy has loaded.
     pub(super) fn settle_access(self: &Rc<Self>, has_copy: bool) {
-        let from_link = std::mem::replace(&mut *self.from_link.borrow_mut(), FromLink::Nothing);
+        let from_link = std::mem::replace(
+            &mut *self.admission.from_link.borrow_mut(),
+            FromLink::Nothing,
+        );
         let held = prefs::access(&self.id);
         match from_link {
             FromLink::Token(token) => match &held {
@@ -105,12 +134,9 @@ impl Session {
 
     /// Stops for good: the relay refused this device.
     pub(super) fn refuse(&self, why: Refusal) {
-        self.cancel_access_retry();
+        self.admission.cancel_retry();
         // Stopped, not dropped: this may run inside the client's own close handler.
-        let sync = self.sync.borrow().clone();
-        if let Some(sync) = sync {
-            sync.stop();
-        }
+        self.relay.stop();
         self.connection.try_set(crate::sync::Connection::Offline);
         self.sync_problem.try_set(None);
         self.standing.try_set(Standing::Refused(why));
@@ -118,8 +144,8 @@ impl Session {
 
     /// Syncs in `role`.
     fn join(self: &Rc<Self>, role: Role) {
-        self.cancel_access_retry();
-        self.access_attempts.set(0);
+        self.admission.cancel_retry();
+        self.admission.attempts.set(0);
         self.standing.try_set(Standing::Member(role));
         self.start_sync();
     }
@@ -128,15 +154,15 @@ impl Session {
     pub fn back_online(self: &Rc<Self>) {
         match self.standing.get_untracked() {
             Standing::Unpublished => {
-                self.cancel_access_retry();
+                self.admission.cancel_retry();
                 self.publish();
             }
             Standing::Checking => {
-                self.cancel_access_retry();
+                self.admission.cancel_retry();
                 self.check_invite();
             }
             _ => {
-                if let Some(sync) = self.sync.borrow().clone() {
+                if let Some(sync) = self.relay.client() {
                     sync.reconnect_now();
                 }
             }
@@ -153,17 +179,11 @@ impl Session {
         }
     }
 
-    pub(super) fn cancel_access_retry(&self) {
-        if let Some(handle) = self.access_retry.take() {
-            handle.clear();
-        }
-    }
-
     /// Tries `again` later: after the relay's `Retry-After`, or with a growing wait.
     fn retry_access(self: &Rc<Self>, error: &ApiError, again: fn(&Rc<Session>)) {
-        self.cancel_access_retry();
-        let attempt = self.access_attempts.get();
-        self.access_attempts.set(attempt.saturating_add(1));
+        self.admission.cancel_retry();
+        let attempt = self.admission.attempts.get();
+        self.admission.attempts.set(attempt.saturating_add(1));
         let wait = match error {
             ApiError::Refused {
                 retry_after: Some(s),
@@ -175,7 +195,7 @@ impl Session {
         let handle = set_timeout_with_handle(
             move || {
                 if let Some(session) = me.upgrade() {
-                    session.access_retry.set(None);
+                    session.admission.retry.set(None);
                     if !session.closed.get() {
                         again(&session);
                     }
@@ -184,7 +204,7 @@ impl Session {
             Duration::from_millis(wait),
         );
         match handle {
-            Ok(handle) => self.access_retry.set(Some(handle)),
+            Ok(handle) => self.admission.retry.set(Some(handle)),
             Err(e) => platform::log_error(&platform::js_error_text(&e)),
         }
     }
@@ -276,7 +296,7 @@ impl Session {
                     session.sync_problem.try_set(None);
                     prefs::mark_opened(&session.id);
                     if prefs::display_name().trim().is_empty() {
-                        session.cancel_access_retry();
+                        session.admission.cancel_retry();
                         session
                             .standing
                             .try_set(Standing::Naming { invited: me.name });
