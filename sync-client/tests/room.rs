@@ -144,3 +144,35 @@ fn changes_made_while_cut_off_are_confirmed_after_the_reconnect() {
     assert_eq!(net.clients[0].confirmed, 2);
     assert_eq!(net.clients[0].device.unconfirmed.get(), 0);
 }
+
+#[test]
+fn renewed_presence_outlives_the_staleness_limit_through_the_room() {
+    let mut net = Net {
+        room: Room::new(),
+        clients: vec![Harness::new(11, true), Harness::new(22, true)],
+    };
+    for index in 0..2 {
+        net.clients[index].on(Event::Start);
+        net.join(index, Access::ReadWrite);
+    }
+    assert_eq!(net.clients[0].presence.len(), 1);
+    // A minute passes; each renews every 15 s. The room passes a renewal on only when its
+    // clock is newer, and each side drops what is not renewed within 35 s.
+    for second in 1..=60 {
+        for index in 0..2 {
+            let at = T0 + second * 1000;
+            let actions = net.clients[index].advance_to(at);
+            net.run(index, actions);
+        }
+    }
+    assert_eq!(net.clients[0].presence.len(), 1, "still sees the other");
+    assert_eq!(net.clients[1].presence.len(), 1, "still sees the other");
+
+    // One leaves without a word (its socket is cut): the other drops it within 35 s + 15 s.
+    net.room.leave(1);
+    for second in 61..=111 {
+        let actions = net.clients[0].advance_to(T0 + second * 1000);
+        net.run(0, actions);
+    }
+    assert_eq!(net.clients[0].presence, vec![]);
+}
