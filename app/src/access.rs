@@ -12,7 +12,7 @@ use wasm_bindgen_futures::JsFuture;
 use web_sys::{Headers, RequestInit, Response};
 use wire::api::{CreateIncident, CreateInvite, ErrorBody, IncidentCreated, InviteList};
 pub use wire::api::{Invite, NewInvite};
-use wire::{Access, AfterClose, Close};
+use wire::{Access, Close};
 
 use crate::platform;
 
@@ -49,17 +49,6 @@ impl std::fmt::Display for ApiError {
             } => write!(f, "the relay said: {message} ({status})"),
         }
     }
-}
-
-/// What a token is on an incident: [`wire::api::Me`] with its role as text.
-///
-/// Deprecated: kept only while `session/standing.rs` reads the role as text
-/// (`Role::parse(&me.role)`); it goes once that reads `wire::api::Me`.
-#[derive(Clone, Debug)]
-pub struct Me {
-    pub invite: String,
-    pub name: String,
-    pub role: String,
 }
 
 /// A request body (one of [`wire::api`]'s) as JSON. These bodies always serialize.
@@ -147,13 +136,8 @@ pub async fn register(id: &str, name: &str) -> Result<IncidentCreated, ApiError>
 }
 
 /// What `token` is on the incident.
-pub async fn me(id: &str, token: &str) -> Result<Me, ApiError> {
-    let me: wire::api::Me = call("GET", &incident_path(id, "/me"), Some(token), None, 200).await?;
-    Ok(Me {
-        invite: me.invite,
-        name: me.name,
-        role: me.role.as_str().to_string(),
-    })
+pub async fn me(id: &str, token: &str) -> Result<wire::api::Me, ApiError> {
+    call("GET", &incident_path(id, "/me"), Some(token), None, 200).await
 }
 
 /// Invites a person by name with a role (owner only).
@@ -295,14 +279,6 @@ impl Refusal {
         }
     }
 
-    /// The refusal a websocket close code stands for; `None` for any other close.
-    pub fn from_close_code(code: u16) -> Option<Refusal> {
-        match Close::after(code, "") {
-            AfterClose::Stop(close) => Refusal::from_close(close),
-            AfterClose::Reconnect | AfterClose::ReconnectAfter { .. } => None,
-        }
-    }
-
     /// The refusal an API error stands for; `None` when it is not about access.
     pub fn from_api(error: &ApiError) -> Option<Refusal> {
         match error {
@@ -343,10 +319,6 @@ impl Refusal {
         }
     }
 }
-
-/// Deprecated: kept only while `sync.rs` still calls `access::wait_seconds`; use
-/// [`Close::after`], which reads the wait out of a 4429 close itself.
-pub use wire::wait_seconds;
 
 /// A relay time (milliseconds since the epoch) as people read it: `2024-05-01 09:30 UTC`.
 pub fn shown_time(ms: i64) -> String {

@@ -3,7 +3,7 @@
 //!
 //! The incident itself lives in the `incident` crate (a yrs CRDT document); this crate only
 //! shows it, keeps every change in IndexedDB ([`store`]), and exchanges changes with the relay
-//! over the Yjs websocket protocol ([`sync`]). It holds no second copy of any section: the
+//! over the Yjs websocket protocol ([`sync`], around the sans-IO `sync_client` crate). It holds no second copy of any section: the
 //! document is the source of truth and the textareas are bound to it ([`binding`]).
 //! It is not a server and enforces no access control itself: the relay does. The app holds
 //! this device's token for each incident ([`access`]), joins from invite links, and lets an

@@ -33,11 +33,6 @@ pub fn new_id() -> String {
     incident::new_id(random_bytes())
 }
 
-/// A number in [0, 1) for jitter; not for secrets.
-pub fn jitter() -> f64 {
-    js_sys::Math::random()
-}
-
 pub fn window() -> web_sys::Window {
     web_sys::window().expect("the app runs in a browser window")
 }

@@ -16,14 +16,10 @@ const SYNCED_PREFIX: &str = "firebreak.synced.";
 const ACCESS_PREFIX: &str = "firebreak.access.";
 const UNPUBLISHED_PREFIX: &str = "firebreak.unpublished.";
 
-/// Deprecated name of [`wire::Access`], kept only while `session/standing.rs` still says
-/// `Role`; use `wire::Access`.
-pub use wire::Access as Role;
-
 /// This device's grant on one incident: the token it shows the relay (`{invite}.{secret}`)
 /// and, once the relay has said so, the role and the name the invite was made for.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct Access {
+pub struct DeviceGrant {
     pub token: String,
     /// Stored as `"owner"`, `"editor"` or `"viewer"`.
     #[serde(default)]
@@ -34,10 +30,10 @@ pub struct Access {
     pub name: String,
 }
 
-impl Access {
+impl DeviceGrant {
     /// A token just taken from an invite link; the relay has not yet said what it allows.
-    pub fn from_link(token: &str) -> Access {
-        Access {
+    pub fn from_link(token: &str) -> DeviceGrant {
+        DeviceGrant {
             token: token.to_string(),
             role: None,
             invite: token.split('.').next().unwrap_or_default().to_string(),
@@ -187,13 +183,13 @@ pub fn set_last_synced(id: &str, at: &str) {
 }
 
 /// This device's access to the incident, if it holds a token for it.
-pub fn access(id: &str) -> Option<Access> {
-    LocalStorage::get::<Access>(&format!("{ACCESS_PREFIX}{id}"))
+pub fn access(id: &str) -> Option<DeviceGrant> {
+    LocalStorage::get::<DeviceGrant>(&format!("{ACCESS_PREFIX}{id}"))
         .ok()
         .filter(|a| !a.token.is_empty())
 }
 
-pub fn set_access(id: &str, access: &Access) {
+pub fn set_access(id: &str, access: &DeviceGrant) {
     save(&format!("{ACCESS_PREFIX}{id}"), access);
 }
 

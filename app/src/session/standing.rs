@@ -9,6 +9,7 @@
 //! - A refusal (revoked, expired, unknown, a viewer's write, an id taken on the relay) stops
 //!   every attempt; what is on this device stays here.
 
+use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 use std::time::Duration;
 
@@ -17,7 +18,8 @@ use leptos::prelude::*;
 use super::Session;
 use crate::access::{self, ApiError, FromLink, Refusal};
 use crate::platform;
-use crate::prefs::{self, Access, Role};
+use crate::prefs::{self, DeviceGrant};
+use wire::Access;
 
 /// Waits between attempts to reach the relay's API: 2 s, 4 s … up to a minute.
 const FIRST_RETRY_MS: u64 = 2_000;
@@ -37,7 +39,7 @@ pub enum Standing {
     /// Invited, and this device has no display name yet: one is asked for first.
     Naming { invited: String },
     /// Syncing with the relay in this role.
-    Member(Role),
+    Member(Access),
     /// The relay will not share the incident with this device.
     Refused(Refusal),
 }
@@ -56,6 +58,31 @@ impl Standing {
     }
 }
 
+/// Settling the standing: what the address bar brought, and the retry of an API call.
+pub(super) struct Admission {
+    /// What the address bar held when the page opened (an invite link?); taken once.
+    from_link: RefCell<FromLink>,
+    /// A pending retry of registering the incident or checking the invite.
+    retry: Cell<Option<TimeoutHandle>>,
+    attempts: Cell<u32>,
+}
+
+impl Admission {
+    pub(super) fn new(from_link: FromLink) -> Admission {
+        Admission {
+            from_link: RefCell::new(from_link),
+            retry: Cell::new(None),
+            attempts: Cell::new(0),
+        }
+    }
+
+    pub(super) fn cancel_retry(&self) {
+        if let Some(handle) = self.retry.take() {
+            handle.clear();
+        }
+    }
+}
+
 fn online() -> bool {
     platform::window().navigator().on_line()
 }
@@ -63,11 +90,14 @@ fn online() -> bool {
 impl Session {
     /// Decides how this device reaches the relay, once its copy has loaded.
     pub(super) fn settle_access(self: &Rc<Self>, has_copy: bool) {
-        let from_link = std::mem::replace(&mut *self.from_link.borrow_mut(), FromLink::Nothing);
+        let from_link = std::mem::replace(
+            &mut *self.admission.from_link.borrow_mut(),
+            FromLink::Nothing,
+        );
         let held = prefs::access(&self.id);
         match from_link {
             FromLink::Token(token) => match &held {
-                Some(access) if access.role == Some(Role::Owner) && access.token != token => {
+                Some(access) if access.role == Some(Access::Owner) && access.token != token => {
                     // An owner's token cannot be shown again: never trade it for an invite.
                     self.sync_problem.try_set(Some(
                         "This device already holds the incident commander's access to this incident, so the invite link was not used.".to_string(),
@@ -75,7 +105,7 @@ impl Session {
                 }
                 Some(access) if access.token == token => {}
                 _ => {
-                    prefs::set_access(&self.id, &Access::from_link(&token));
+                    prefs::set_access(&self.id, &DeviceGrant::from_link(&token));
                     prefs::set_unpublished(&self.id, false);
                 }
             },
@@ -89,7 +119,7 @@ impl Session {
             FromLink::Nothing => {}
         }
         match prefs::access(&self.id) {
-            Some(Access {
+            Some(DeviceGrant {
                 role: Some(role), ..
             }) => self.join(role),
             Some(_) => self.check_invite(),
@@ -105,21 +135,18 @@ impl Session {
 
     /// Stops for good: the relay refused this device.
     pub(super) fn refuse(&self, why: Refusal) {
-        self.cancel_access_retry();
+        self.admission.cancel_retry();
         // Stopped, not dropped: this may run inside the client's own close handler.
-        let sync = self.sync.borrow().clone();
-        if let Some(sync) = sync {
-            sync.stop();
-        }
+        self.relay.stop();
         self.connection.try_set(crate::sync::Connection::Offline);
         self.sync_problem.try_set(None);
         self.standing.try_set(Standing::Refused(why));
     }
 
     /// Syncs in `role`.
-    fn join(self: &Rc<Self>, role: Role) {
-        self.cancel_access_retry();
-        self.access_attempts.set(0);
+    fn join(self: &Rc<Self>, role: Access) {
+        self.admission.cancel_retry();
+        self.admission.attempts.set(0);
         self.standing.try_set(Standing::Member(role));
         self.start_sync();
     }
@@ -128,15 +155,15 @@ impl Session {
     pub fn back_online(self: &Rc<Self>) {
         match self.standing.get_untracked() {
             Standing::Unpublished => {
-                self.cancel_access_retry();
+                self.admission.cancel_retry();
                 self.publish();
             }
             Standing::Checking => {
-                self.cancel_access_retry();
+                self.admission.cancel_retry();
                 self.check_invite();
             }
             _ => {
-                if let Some(sync) = self.sync.borrow().clone() {
+                if let Some(sync) = self.relay.client() {
                     sync.reconnect_now();
                 }
             }
@@ -153,17 +180,11 @@ impl Session {
         }
     }
 
-    pub(super) fn cancel_access_retry(&self) {
-        if let Some(handle) = self.access_retry.take() {
-            handle.clear();
-        }
-    }
-
     /// Tries `again` later: after the relay's `Retry-After`, or with a growing wait.
     fn retry_access(self: &Rc<Self>, error: &ApiError, again: fn(&Rc<Session>)) {
-        self.cancel_access_retry();
-        let attempt = self.access_attempts.get();
-        self.access_attempts.set(attempt.saturating_add(1));
+        self.admission.cancel_retry();
+        let attempt = self.admission.attempts.get();
+        self.admission.attempts.set(attempt.saturating_add(1));
         let wait = match error {
             ApiError::Refused {
                 retry_after: Some(s),
@@ -175,7 +196,7 @@ impl Session {
         let handle = set_timeout_with_handle(
             move || {
                 if let Some(session) = me.upgrade() {
-                    session.access_retry.set(None);
+                    session.admission.retry.set(None);
                     if !session.closed.get() {
                         again(&session);
                     }
@@ -184,7 +205,7 @@ impl Session {
             Duration::from_millis(wait),
         );
         match handle {
-            Ok(handle) => self.access_retry.set(Some(handle)),
+            Ok(handle) => self.admission.retry.set(Some(handle)),
             Err(e) => platform::log_error(&platform::js_error_text(&e)),
         }
     }
@@ -210,16 +231,16 @@ impl Session {
                 Ok(owner) => {
                     prefs::set_access(
                         &session.id,
-                        &Access {
+                        &DeviceGrant {
                             token: owner.token,
-                            role: Some(Role::Owner),
+                            role: Some(Access::Owner),
                             invite: owner.invite,
                             name: owner.name,
                         },
                     );
                     prefs::set_unpublished(&session.id, false);
                     session.sync_problem.try_set(None);
-                    session.join(Role::Owner);
+                    session.join(Access::Owner);
                 }
                 Err(ApiError::Refused { status: 409, .. }) => {
                     // Another tab of this browser may have registered it a moment ago.
@@ -262,11 +283,10 @@ impl Session {
             }
             match result {
                 Ok(me) => {
-                    // An unknown role is treated as the least one.
-                    let role = Role::parse(&me.role).unwrap_or(Role::Viewer);
+                    let role = me.role;
                     prefs::set_access(
                         &session.id,
-                        &Access {
+                        &DeviceGrant {
                             token: held.token,
                             role: Some(role),
                             invite: me.invite,
@@ -276,7 +296,7 @@ impl Session {
                     session.sync_problem.try_set(None);
                     prefs::mark_opened(&session.id);
                     if prefs::display_name().trim().is_empty() {
-                        session.cancel_access_retry();
+                        session.admission.cancel_retry();
                         session
                             .standing
                             .try_set(Standing::Naming { invited: me.name });

@@ -1,0 +1,143 @@
+//! The open incident's link to the relay: the sync client (once this device's standing lets
+//! it sync) and the count of local changes the relay has not confirmed yet, which is kept on
+//! the device (`prefs`) so that a reload still knows it. The session is the client's
+//! [`Host`]: the client reads the document through it and reports back into the view.
+
+use std::cell::{Cell, RefCell};
+use std::rc::Rc;
+
+use incident::UpdateOrigin;
+use leptos::prelude::*;
+
+use super::Session;
+use crate::access::Refusal;
+use crate::sync::{self, Connection, Host, Peer, SyncClient};
+use crate::{binding, platform, prefs};
+
+/// The relay connection and what it has not confirmed yet.
+pub(super) struct RelayLink {
+    client: RefCell<Option<SyncClient>>,
+    /// Local changes the relay has not confirmed (shown as the view's `pending`).
+    unconfirmed: Cell<u32>,
+}
+
+impl RelayLink {
+    pub(super) fn new(unconfirmed: u32) -> RelayLink {
+        RelayLink {
+            client: RefCell::new(None),
+            unconfirmed: Cell::new(unconfirmed),
+        }
+    }
+
+    pub(super) fn client(&self) -> Option<SyncClient> {
+        self.client.borrow().clone()
+    }
+
+    pub(super) fn unconfirmed(&self) -> u32 {
+        self.unconfirmed.get()
+    }
+
+    /// Stops the client for good (it stays, stopped: this may run inside its own handler).
+    pub(super) fn stop(&self) {
+        if let Some(client) = self.client() {
+            client.stop();
+        }
+    }
+
+    /// Stops and drops the client: the page is going away.
+    pub(super) fn close(&self) {
+        if let Some(client) = self.client.borrow_mut().take() {
+            client.stop();
+        }
+    }
+}
+
+impl Session {
+    /// Connects to the relay with this device's token, once.
+    pub(super) fn start_sync(self: &Rc<Self>) {
+        if self.closed.get() || self.relay.client.borrow().is_some() {
+            return;
+        }
+        let Some(access) = prefs::access(&self.id) else {
+            return;
+        };
+        let name = prefs::display_name();
+        let name = if name.trim().is_empty() {
+            "Anonymous responder".to_string()
+        } else {
+            name
+        };
+        let user = serde_json::json!({"user": {"name": name, "color": prefs::presence_color()}});
+        let me: Rc<dyn Host> = self.clone();
+        let client = SyncClient::start(
+            sync::relay_url(&self.id, &access.token),
+            self.incident.doc().client_id(),
+            Rc::downgrade(&me),
+            user,
+        );
+        *self.relay.client.borrow_mut() = Some(client);
+    }
+
+    /// Sets the count of local changes the relay has not confirmed.
+    pub(super) fn set_pending(&self, count: u32) {
+        self.relay.unconfirmed.set(count);
+        prefs::set_pending(&self.id, count);
+        self.view.pending.try_set(count);
+    }
+}
+
+impl sync_client::Replica for Session {
+    fn state_vector(&self) -> Vec<u8> {
+        self.incident.state_vector()
+    }
+
+    fn diff_for(&self, remote_state_vector: &[u8]) -> Result<Vec<u8>, String> {
+        self.incident
+            .encode_diff(remote_state_vector)
+            .map_err(|e| format!("The relay asked for changes in a form we cannot read: {e}"))
+    }
+
+    fn unconfirmed(&self) -> u32 {
+        self.relay.unconfirmed()
+    }
+
+    fn may_write(&self) -> bool {
+        self.view
+            .standing
+            .try_get_untracked()
+            .is_some_and(|s| s.may_edit())
+    }
+}
+
+impl Host for Session {
+    fn receive(&self, update: &[u8]) -> Result<(), String> {
+        let result = binding::apply_remote(&self.incident, update, UpdateOrigin::Relay)
+            .map_err(|e| format!("A change from the relay was refused: {e}"));
+        self.remember_summary(true);
+        self.view.changed();
+        result
+    }
+
+    fn confirmed(&self, count: u32) {
+        self.set_pending(self.relay.unconfirmed().saturating_sub(count));
+    }
+
+    fn connection_changed(&self, state: Connection) {
+        self.view.connection.try_set(state);
+    }
+
+    fn presence_changed(&self, peers: Vec<Peer>) {
+        self.view.presence.try_set(peers);
+    }
+
+    fn problem(&self, message: Option<String>) {
+        if let Some(m) = &message {
+            platform::log_error(m);
+        }
+        self.view.sync_problem.try_set(message);
+    }
+
+    fn refused(&self, why: Refusal) {
+        self.refuse(why);
+    }
+}

@@ -1,0 +1,58 @@
+//! What the page shows of the open incident: the Leptos signals components read. Each
+//! other part of the session writes its own: saving writes `save_error`, the relay link
+//! `connection`, `pending`, `presence` and `sync_problem`, standing `standing`.
+
+use leptos::prelude::*;
+
+use super::Standing;
+use crate::platform;
+use crate::sync::{Connection, Peer};
+
+/// The open incident's view state. Signals are handles: copies share the same values.
+#[derive(Clone, Copy)]
+pub struct View {
+    /// Bumped after every change to the document; what shows document fields tracks it.
+    pub revision: RwSignal<u64>,
+    /// True once this device's stored copy has been applied.
+    pub loaded: RwSignal<bool>,
+    pub connection: RwSignal<Connection>,
+    /// Local changes not yet confirmed by the relay.
+    pub pending: RwSignal<u32>,
+    /// Why the last write to this device failed, until one succeeds.
+    pub save_error: RwSignal<Option<String>>,
+    pub sync_problem: RwSignal<Option<String>>,
+    pub presence: RwSignal<Vec<Peer>>,
+    /// What the relay lets this device do with the incident.
+    pub standing: RwSignal<Standing>,
+    /// True when this device holds a copy of the incident (stored, or just made here).
+    pub has_copy: RwSignal<bool>,
+}
+
+impl View {
+    /// `pending`: the changes this device counted as not on the relay when it last ran.
+    pub(super) fn new(pending: u32) -> View {
+        View {
+            revision: RwSignal::new(0),
+            loaded: RwSignal::new(false),
+            connection: RwSignal::new(Connection::Offline),
+            pending: RwSignal::new(pending),
+            save_error: RwSignal::new(None),
+            sync_problem: RwSignal::new(None),
+            presence: RwSignal::new(Vec::new()),
+            standing: RwSignal::new(Standing::Loading),
+            has_copy: RwSignal::new(false),
+        }
+    }
+
+    /// Something changed the document outside a field's own input handler: re-render.
+    pub fn changed(&self) {
+        self.revision.try_update(|r| *r += 1);
+    }
+
+    /// A write to this device failed: logged, and shown until one succeeds.
+    pub(super) fn report_save_error(&self, what: &str, error: impl std::fmt::Display) {
+        let message = format!("{what}: {error}");
+        platform::log_error(&message);
+        self.save_error.try_set(Some(message));
+    }
+}
