@@ -550,3 +550,39 @@ fn collection_versions_move_only_when_that_collection_changes_here_or_elsewhere(
         .unwrap();
     assert_ne!(b.indicators_version(), i0);
 }
+
+#[test]
+fn every_structured_section_has_a_version_of_its_own() {
+    let (a, b) = pair();
+    let before = (b.version::<NextStep>(), b.version::<RoleHolder>());
+    a.add_next_step("s1", &NextStep::default());
+    sync(&a, &b);
+    assert_ne!(b.version::<NextStep>(), before.0);
+    assert_eq!(b.version::<RoleHolder>(), before.1);
+    let steps = b.version::<NextStep>();
+    a.claim_role(Role::Scribe, "Ana", NOW, "e1");
+    sync(&a, &b);
+    assert_ne!(b.version::<RoleHolder>(), before.1);
+    assert_eq!(b.version::<NextStep>(), steps);
+}
+
+#[test]
+fn every_section_root_is_registered_and_every_prose_section_is_a_text_root() {
+    let all = roots();
+    let kind = |name: &str| all.iter().find(|r| r.name == name).map(|r| r.kind);
+    for name in [
+        TimelineEvent::ROOT,
+        Indicator::ROOT,
+        NextStep::ROOT,
+        RoleHolder::ROOT,
+        QuestionList::WillBeAsked.root(),
+        QuestionList::PostMortem.root(),
+        "meta",
+    ] {
+        assert_eq!(kind(name), Some(RootKind::Map), "{name}");
+    }
+    for section in ProseSection::ALL {
+        assert_eq!(kind(section.key()), Some(RootKind::Text));
+    }
+    assert_eq!(all.len(), 7 + ProseSection::ALL.len());
+}
