@@ -57,6 +57,49 @@ pub trait EditableField: Copy {
     fn key(self) -> &'static str;
 }
 
+/// Declares the fields of an entry type that a responder corrects one at a time: an enum
+/// with one variant per field, its stored key, and `ALL`.
+///
+/// ```text
+/// editable_fields! {
+///     /// A field of a next step that can be changed on its own.
+///     pub enum StepField of NextStep {
+///         Title => "title",
+///         Owner => "owner",
+///     }
+/// }
+/// ```
+macro_rules! editable_fields {
+    (
+        $(#[$meta:meta])*
+        pub enum $name:ident of $entry:ty {
+            $( $(#[$variant_meta:meta])* $variant:ident => $key:literal, )*
+        }
+    ) => {
+        $(#[$meta])*
+        #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+        pub enum $name {
+            $( $(#[$variant_meta])* $variant, )*
+        }
+
+        impl $name {
+            /// Every field that can be corrected on its own.
+            pub const ALL: &'static [$name] = &[$($name::$variant),*];
+        }
+
+        impl $crate::entries::EditableField for $name {
+            type Entry = $entry;
+
+            fn key(self) -> &'static str {
+                match self {
+                    $( $name::$variant => $key, )*
+                }
+            }
+        }
+    };
+}
+pub(crate) use editable_fields;
+
 /// The fields of an entry about to be written, built one by one.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Fields(Vec<(&'static str, Any)>);
@@ -340,15 +383,7 @@ mod tests {
             indicators: vec!["ioc-1".into()],
             ..Default::default()
         };
-        let fields = [
-            TimelineField::DiscoveredAt,
-            TimelineField::What,
-            TimelineField::Source,
-            TimelineField::DataLink,
-            TimelineField::Phase,
-            TimelineField::Author,
-        ];
-        assert_described(&event, &fields);
+        assert_described(&event, TimelineField::ALL);
         let indicator = Indicator {
             value: "evil.example".into(),
             kind: IndicatorKind::Domain,
@@ -360,18 +395,13 @@ mod tests {
             added_by: "d".into(),
             added_at: "e".into(),
         };
-        let fields = [
-            IndicatorField::FirstSeen,
-            IndicatorField::LastSeen,
-            IndicatorField::Note,
-        ];
-        assert_described(&indicator, &fields);
+        assert_described(&indicator, IndicatorField::ALL);
         let step = NextStep {
             status: StepStatus::Doing,
             due: Some("2026-11-23T00:00:00Z".into()),
             ..Default::default()
         };
-        assert_described(&step, &[StepField::Title, StepField::Owner, StepField::Due]);
+        assert_described(&step, StepField::ALL);
         let holder = RoleHolder {
             name: "Ana".into(),
             since: "now".into(),

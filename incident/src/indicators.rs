@@ -4,7 +4,7 @@
 
 use yrs::{Any, Map, ReadTxn, Transact};
 
-use crate::entries::{self, EditableField, Entry, FieldLabel, Fields, Stored};
+use crate::entries::{self, editable_fields, Entry, FieldLabel, Fields, Stored};
 use crate::indicator_value::{canonical, detect, parse_bulk, refang, IndicatorKind};
 use crate::{Incident, TimelineEvent, Tlp};
 
@@ -24,23 +24,12 @@ pub struct Indicator {
     pub added_at: String,
 }
 
-/// A text field of an indicator that can be corrected on its own.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum IndicatorField {
-    FirstSeen,
-    LastSeen,
-    Note,
-}
-
-impl EditableField for IndicatorField {
-    type Entry = Indicator;
-
-    fn key(self) -> &'static str {
-        match self {
-            IndicatorField::FirstSeen => "first_seen",
-            IndicatorField::LastSeen => "last_seen",
-            IndicatorField::Note => "note",
-        }
+editable_fields! {
+    /// A text field of an indicator that can be corrected on its own.
+    pub enum IndicatorField of Indicator {
+        FirstSeen => "first_seen",
+        LastSeen => "last_seen",
+        Note => "note",
     }
 }
 

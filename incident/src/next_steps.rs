@@ -2,7 +2,7 @@
 
 use yrs::{Any, ReadTxn};
 
-use crate::entries::{EditableField, Entry, FieldLabel, Fields, Stored};
+use crate::entries::{editable_fields, Entry, FieldLabel, Fields, Stored};
 use crate::Incident;
 
 /// Where a next step stands.
@@ -73,24 +73,13 @@ impl NextStep {
     }
 }
 
-/// A field of a next step that can be changed on its own.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum StepField {
-    Title,
-    Owner,
-    /// RFC 3339 UTC, or "" for no due time.
-    Due,
-}
-
-impl EditableField for StepField {
-    type Entry = NextStep;
-
-    fn key(self) -> &'static str {
-        match self {
-            StepField::Title => "title",
-            StepField::Owner => "owner",
-            StepField::Due => "due",
-        }
+editable_fields! {
+    /// A field of a next step that can be changed on its own.
+    pub enum StepField of NextStep {
+        Title => "title",
+        Owner => "owner",
+        /// RFC 3339 UTC, or "" for no due time.
+        Due => "due",
     }
 }
 

@@ -3,7 +3,7 @@
 
 use yrs::{Any, ReadTxn};
 
-use crate::entries::{self, EditableField, Entry, FieldLabel, Fields, Stored};
+use crate::entries::{self, editable_fields, Entry, FieldLabel, Fields, Stored};
 use crate::{when, Incident, TypedTime};
 
 /// The seven phases of the Lockheed Martin intrusion kill chain.
@@ -59,29 +59,15 @@ impl KillChainPhase {
     }
 }
 
-/// A text field of a timeline event that can be corrected on its own.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Field {
-    DiscoveredAt,
-    What,
-    Source,
-    DataLink,
-    Phase,
-    Author,
-}
-
-impl EditableField for Field {
-    type Entry = TimelineEvent;
-
-    fn key(self) -> &'static str {
-        match self {
-            Field::DiscoveredAt => "discovered_at",
-            Field::What => "what",
-            Field::Source => "source",
-            Field::DataLink => "data_link",
-            Field::Phase => "phase",
-            Field::Author => "author",
-        }
+editable_fields! {
+    /// A text field of a timeline event that can be corrected on its own.
+    pub enum Field of TimelineEvent {
+        DiscoveredAt => "discovered_at",
+        What => "what",
+        Source => "source",
+        DataLink => "data_link",
+        Phase => "phase",
+        Author => "author",
     }
 }
 
