@@ -122,7 +122,7 @@ const META: &str = "meta";
 /// The map roots of the document: the metadata, then one per structured section (its
 /// [`Entry::ROOT`]). A new structured section registers its root here; the prose sections'
 /// text roots come from [`ProseSection::ALL`].
-const MAP_ROOTS: [&str; 7] = [
+const MAP_ROOTS: &[&str] = &[
     META,
     TimelineEvent::ROOT,
     Indicator::ROOT,

@@ -40,7 +40,7 @@ pub struct Root {
 
 /// Every root of the incident document: the maps, then the prose sections in page order.
 pub fn roots() -> Vec<Root> {
-    let maps = MAP_ROOTS.into_iter().map(|name| Root {
+    let maps = MAP_ROOTS.iter().map(|&name| Root {
         name,
         kind: RootKind::Map,
     });
