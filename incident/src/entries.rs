@@ -55,6 +55,15 @@ pub trait EditableField: Copy {
 
     /// The key in the stored document.
     fn key(self) -> &'static str;
+
+    /// What a responder calls it, from the entry type's [`Entry::FIELDS`].
+    fn label(self) -> &'static str {
+        let key = self.key();
+        Self::Entry::FIELDS
+            .iter()
+            .find(|f| f.key == key)
+            .map_or(key, |f| f.label)
+    }
 }
 
 /// Declares the fields of an entry type that a responder corrects one at a time: an enum
@@ -339,6 +348,23 @@ impl Incident {
     }
 }
 
+/// Checks that every key `sample` writes, and every field that can be edited, is described in
+/// `E::FIELDS` (so an export derived from it misses nothing), and once only. For each
+/// section's tests.
+#[cfg(test)]
+pub(crate) fn assert_described<E: Entry, F: EditableField<Entry = E>>(sample: &E, editable: &[F]) {
+    let described: Vec<&str> = E::FIELDS.iter().map(|f| f.key).collect();
+    let mut unique = described.clone();
+    unique.sort();
+    unique.dedup();
+    assert_eq!(unique.len(), described.len(), "{}: a key twice", E::ROOT);
+    let written = sample.to_fields();
+    for key in written.keys().chain(editable.iter().map(|f| f.key())) {
+        assert!(described.contains(&key), "{}: {key} not in FIELDS", E::ROOT);
+    }
+    assert!(E::FIELDS.iter().all(|f| !f.label.is_empty()));
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -346,21 +372,6 @@ mod tests {
         Indicator, IndicatorField, IndicatorKind, KillChainPhase, NextStep, RoleHolder, StepField,
         StepStatus, TimelineEvent, TimelineField, Tlp,
     };
-
-    /// Every key `sample` writes, and every field that can be edited, is described in
-    /// `E::FIELDS` (so an export derived from it misses nothing), and once only.
-    fn assert_described<E: Entry, F: EditableField<Entry = E>>(sample: &E, editable: &[F]) {
-        let described: Vec<&str> = E::FIELDS.iter().map(|f| f.key).collect();
-        let mut unique = described.clone();
-        unique.sort();
-        unique.dedup();
-        assert_eq!(unique.len(), described.len(), "{}: a key twice", E::ROOT);
-        let written = sample.to_fields();
-        for key in written.keys().chain(editable.iter().map(|f| f.key())) {
-            assert!(described.contains(&key), "{}: {key} not in FIELDS", E::ROOT);
-        }
-        assert!(E::FIELDS.iter().all(|f| !f.label.is_empty()));
-    }
 
     /// Stands in for "no editable fields" in [`assert_described`].
     #[derive(Clone, Copy)]
@@ -402,6 +413,7 @@ mod tests {
             ..Default::default()
         };
         assert_described(&step, StepField::ALL);
+        assert_eq!(StepField::Owner.label(), "Owner");
         let holder = RoleHolder {
             name: "Ana".into(),
             since: "now".into(),
