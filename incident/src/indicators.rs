@@ -2,11 +2,11 @@
 //! value, so the same indicator pasted on two devices at once (offline, say) becomes one entry
 //! when they merge, not two. Values are stored refanged (the real value) and shown defanged.
 
-use yrs::{Any, Map, Transact};
+use yrs::{Any, Map, ReadTxn, Transact};
 
-use crate::entries;
+use crate::entries::{self, editable_fields, Entry, FieldLabel, Fields, Stored};
 use crate::indicator_value::{canonical, detect, parse_bulk, refang, IndicatorKind};
-use crate::{Incident, Tlp};
+use crate::{Incident, TimelineEvent, Tlp};
 
 /// One stored indicator.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -24,21 +24,12 @@ pub struct Indicator {
     pub added_at: String,
 }
 
-/// A text field of an indicator that can be corrected on its own.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum IndicatorField {
-    FirstSeen,
-    LastSeen,
-    Note,
-}
-
-impl IndicatorField {
-    fn key(self) -> &'static str {
-        match self {
-            IndicatorField::FirstSeen => "first_seen",
-            IndicatorField::LastSeen => "last_seen",
-            IndicatorField::Note => "note",
-        }
+editable_fields! {
+    /// A text field of an indicator that can be corrected on its own.
+    pub enum IndicatorField of Indicator {
+        FirstSeen => "first_seen",
+        LastSeen => "last_seen",
+        Note => "note",
     }
 }
 
@@ -73,21 +64,72 @@ pub fn indicator_id(value: &str) -> String {
     format!("ioc-{hash:016x}")
 }
 
-fn read(entry: &yrs::MapRef, txn: &impl yrs::ReadTxn) -> Indicator {
-    let text = |key| entries::string(entry, txn, key);
-    let value = text("value").unwrap_or_default();
-    Indicator {
-        kind: text("kind")
-            .and_then(|k| IndicatorKind::from_key(&k))
-            .unwrap_or_else(|| detect(&value)),
-        value,
-        tlp: text("tlp").and_then(|t| Tlp::parse(&t)),
-        first_seen: text("first_seen").filter(|s| !s.is_empty()),
-        last_seen: text("last_seen").filter(|s| !s.is_empty()),
-        sightings: entries::count(entry, txn, "sightings"),
-        note: text("note").unwrap_or_default(),
-        added_by: text("added_by").unwrap_or_default(),
-        added_at: text("added_at").unwrap_or_default(),
+impl Indicator {
+    /// A newly seen indicator: seen once, nothing else known yet.
+    fn first_sighting(value: String, kind: IndicatorKind, author: &str, now: &str) -> Self {
+        Indicator {
+            value,
+            kind,
+            tlp: None,
+            first_seen: None,
+            last_seen: None,
+            sightings: 1,
+            note: String::new(),
+            added_by: author.to_string(),
+            added_at: now.to_string(),
+        }
+    }
+}
+
+impl Entry for Indicator {
+    const ROOT: &'static str = "indicators";
+
+    const FIELDS: &'static [FieldLabel] = &[
+        FieldLabel::new("value", "Indicator"),
+        FieldLabel::new("kind", "Kind"),
+        FieldLabel::new("tlp", "TLP"),
+        FieldLabel::new("first_seen", "First seen"),
+        FieldLabel::new("last_seen", "Last seen"),
+        FieldLabel::new("sightings", "Sightings"),
+        FieldLabel::new("note", "Note"),
+        FieldLabel::new("added_by", "Added by"),
+        FieldLabel::new("added_at", "Added at"),
+    ];
+
+    fn to_fields(&self) -> Fields {
+        Fields::new()
+            .text("value", &self.value)
+            .text("kind", self.kind.key())
+            .count("sightings", self.sightings)
+            .optional_text("note", Some(self.note.as_str()).filter(|n| !n.is_empty()))
+            .text("added_by", &self.added_by)
+            .text("added_at", &self.added_at)
+            .optional_text("tlp", self.tlp.map(Tlp::as_str))
+            .optional_text("first_seen", self.first_seen.as_deref())
+            .optional_text("last_seen", self.last_seen.as_deref())
+    }
+
+    fn read<T: ReadTxn>(stored: &Stored<'_, T>) -> Indicator {
+        let value = stored.text("value");
+        Indicator {
+            kind: IndicatorKind::from_key(&stored.text("kind")).unwrap_or_else(|| detect(&value)),
+            value,
+            tlp: Tlp::parse(&stored.text("tlp")),
+            first_seen: stored.optional_text("first_seen"),
+            last_seen: stored.optional_text("last_seen"),
+            sightings: stored.count("sightings"),
+            note: stored.text("note"),
+            added_by: stored.text("added_by"),
+            added_at: stored.text("added_at"),
+        }
+    }
+
+    /// By kind, then value.
+    fn sort(indicators: &mut [(String, Self)]) {
+        let order = |k: IndicatorKind| IndicatorKind::ALL.iter().position(|x| *x == k);
+        indicators.sort_by(|(a_id, a), (b_id, b)| {
+            (order(a.kind), &a.value, a_id).cmp(&(order(b.kind), &b.value, b_id))
+        });
     }
 }
 
@@ -108,22 +150,13 @@ impl Incident {
         let kind = kind.unwrap_or_else(|| detect(&real));
         let value = canonical(&real, kind);
         let id = indicator_id(&value);
+        let indicators = self.collection::<Indicator>();
         let mut txn = self.doc.transact_mut();
-        if entries::get(&self.indicators, &txn, &id).is_some() {
+        if entries::get(indicators, &txn, &id).is_some() {
             return Err(IndicatorError::Duplicate { id });
         }
-        entries::insert(
-            &self.indicators,
-            &mut txn,
-            &id,
-            vec![
-                ("value", Any::from(value.as_str())),
-                ("kind", Any::from(kind.key())),
-                ("sightings", Any::from(1.0)),
-                ("added_by", Any::from(author)),
-                ("added_at", Any::from(now)),
-            ],
-        );
+        let indicator = Indicator::first_sighting(value, kind, author, now);
+        entries::insert(indicators, &mut txn, &id, indicator.to_fields());
         Ok(id)
     }
 
@@ -131,93 +164,57 @@ impl Incident {
     /// in the incident, or repeated in the paste, are not added again.
     pub fn paste_indicators(&self, text: &str, author: &str, now: &str) -> PasteResult {
         let mut result = PasteResult::default();
+        let indicators = self.collection::<Indicator>();
         let mut txn = self.doc.transact_mut();
         for parsed in parse_bulk(text) {
             let id = indicator_id(&parsed.value);
-            if entries::get(&self.indicators, &txn, &id).is_some() {
+            if entries::get(indicators, &txn, &id).is_some() {
                 if !result.already_known.contains(&id) {
                     result.already_known.push(id);
                 }
                 continue;
             }
-            entries::insert(
-                &self.indicators,
-                &mut txn,
-                &id,
-                vec![
-                    ("value", Any::from(parsed.value.as_str())),
-                    ("kind", Any::from(parsed.kind.key())),
-                    ("sightings", Any::from(1.0)),
-                    ("added_by", Any::from(author)),
-                    ("added_at", Any::from(now)),
-                ],
-            );
+            let indicator = Indicator::first_sighting(parsed.value, parsed.kind, author, now);
+            entries::insert(indicators, &mut txn, &id, indicator.to_fields());
             result.added.push(id);
         }
         result
     }
 
+    /// A number that changes whenever the indicators change (and only then).
+    pub fn indicators_version(&self) -> u64 {
+        self.version::<Indicator>()
+    }
+
     /// Every indicator, in display order: by kind, then value.
     pub fn indicators(&self) -> Vec<(String, Indicator)> {
-        let txn = self.doc.transact();
-        let mut all: Vec<(String, Indicator)> = entries::all(&self.indicators, &txn)
-            .into_iter()
-            .map(|(id, entry)| (id, read(&entry, &txn)))
-            .collect();
-        let order = |k: IndicatorKind| IndicatorKind::ALL.iter().position(|x| *x == k);
-        all.sort_by(|(a_id, a), (b_id, b)| {
-            (order(a.kind), &a.value, a_id).cmp(&(order(b.kind), &b.value, b_id))
-        });
-        all
+        self.entries()
     }
 
     /// One indicator, if it exists.
     pub fn indicator(&self, id: &str) -> Option<Indicator> {
-        let txn = self.doc.transact();
-        entries::get(&self.indicators, &txn, id).map(|entry| read(&entry, &txn))
+        self.entry(id)
     }
 
     /// Corrects a text field of an indicator. False when it no longer exists.
     pub fn set_indicator_field(&self, id: &str, field: IndicatorField, value: &str) -> bool {
-        let mut txn = self.doc.transact_mut();
-        entries::set_field(
-            &self.indicators,
-            &mut txn,
-            id,
-            field.key(),
-            Any::from(value),
-        )
+        self.set_field(id, field, value)
     }
 
     /// Overrides the detected kind. False when it no longer exists.
     pub fn set_indicator_kind(&self, id: &str, kind: IndicatorKind) -> bool {
-        let mut txn = self.doc.transact_mut();
-        entries::set_field(
-            &self.indicators,
-            &mut txn,
-            id,
-            "kind",
-            Any::from(kind.key()),
-        )
+        self.set_values::<Indicator>(id, [("kind", Any::from(kind.key()))])
     }
 
     /// Sets the indicator's own TLP level (`None`: the incident's). False when it is gone.
     pub fn set_indicator_tlp(&self, id: &str, tlp: Option<Tlp>) -> bool {
         let value = tlp.map_or("", Tlp::as_str);
-        let mut txn = self.doc.transact_mut();
-        entries::set_field(&self.indicators, &mut txn, id, "tlp", Any::from(value))
+        self.set_values::<Indicator>(id, [("tlp", Any::from(value))])
     }
 
     /// Sets how many times it has been seen. False when it is gone.
     pub fn set_indicator_sightings(&self, id: &str, sightings: u32) -> bool {
-        let mut txn = self.doc.transact_mut();
-        entries::set_field(
-            &self.indicators,
-            &mut txn,
-            id,
-            "sightings",
-            Any::from(f64::from(sightings)),
-        )
+        self.set_values::<Indicator>(id, [("sightings", Any::from(f64::from(sightings)))])
     }
 
     /// Corrects an indicator's value: it moves to the id of its new value, keeping its other
@@ -227,49 +224,30 @@ impl Incident {
         if real.is_empty() {
             return Err(IndicatorError::Empty);
         }
+        let indicators = self.collection::<Indicator>();
+        let timeline = self.collection::<TimelineEvent>();
         let mut txn = self.doc.transact_mut();
-        let Some(entry) = entries::get(&self.indicators, &txn, id) else {
+        let Some(entry) = entries::get(indicators, &txn, id) else {
             return Err(IndicatorError::Gone);
         };
-        let old = read(&entry, &txn);
+        let old: Indicator = entries::read(&entry, &txn);
         let value = canonical(&real, old.kind);
         let new_id = indicator_id(&value);
         if new_id == id {
             return Ok(new_id);
         }
-        if entries::get(&self.indicators, &txn, &new_id).is_some() {
+        if entries::get(indicators, &txn, &new_id).is_some() {
             return Err(IndicatorError::Duplicate { id: new_id });
         }
-        let mut fields: Vec<(&'static str, Any)> = vec![
-            ("value", Any::from(value.as_str())),
-            ("kind", Any::from(old.kind.key())),
-            ("sightings", Any::from(f64::from(old.sightings))),
-            ("note", Any::from(old.note.as_str())),
-            ("added_by", Any::from(old.added_by.as_str())),
-            ("added_at", Any::from(old.added_at.as_str())),
-        ];
-        if let Some(tlp) = old.tlp {
-            fields.push(("tlp", Any::from(tlp.as_str())));
-        }
-        if let Some(first) = &old.first_seen {
-            fields.push(("first_seen", Any::from(first.as_str())));
-        }
-        if let Some(last) = &old.last_seen {
-            fields.push(("last_seen", Any::from(last.as_str())));
-        }
-        entries::insert(&self.indicators, &mut txn, &new_id, fields);
-        self.indicators.remove(&mut txn, id);
-        for (event_id, event) in entries::all(&self.timeline, &txn) {
+        let moved = Indicator { value, ..old };
+        entries::insert(indicators, &mut txn, &new_id, moved.to_fields());
+        indicators.remove(&mut txn, id);
+        for (event_id, event) in entries::all(timeline, &txn) {
             let mut links = entries::strings(&event, &txn, "indicators");
             if let Some(slot) = links.iter_mut().find(|l| l.as_str() == id) {
                 *slot = new_id.clone();
-                entries::set_field(
-                    &self.timeline,
-                    &mut txn,
-                    &event_id,
-                    "indicators",
-                    entries::string_list(&links),
-                );
+                let links = entries::string_list(&links);
+                entries::set_values(timeline, &mut txn, &event_id, [("indicators", links)]);
             }
         }
         Ok(new_id)
@@ -277,8 +255,7 @@ impl Incident {
 
     /// Removes an indicator. Removing one that is already gone is not an error.
     pub fn remove_indicator(&self, id: &str) {
-        let mut txn = self.doc.transact_mut();
-        self.indicators.remove(&mut txn, id);
+        self.remove_entry::<Indicator>(id);
     }
 
     /// The ids of the timeline events that link this indicator, in timeline order.

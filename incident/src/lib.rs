@@ -17,11 +17,13 @@ mod indicators;
 mod next_steps;
 mod questions;
 mod roles;
+mod roots;
 mod sections;
 mod text_diff;
 mod timeline;
 pub mod when;
 
+pub use entries::{EditableField, Entry, FieldLabel, Fields, Stored};
 pub use error::ModelError;
 pub use ids::new_id;
 pub use indicator_value::IndicatorKind;
@@ -29,18 +31,18 @@ pub use indicators::{indicator_id, Indicator, IndicatorError, IndicatorField, Pa
 pub use next_steps::{NextStep, StepField, StepStatus};
 pub use questions::{Answer, AnswerStatus, Question, QuestionList, QUESTIONS};
 pub use roles::{Role, RoleHolder};
+pub use roots::{roots, Root, RootKind};
 pub use sections::{IncidentStatus, ProseSection, Tlp};
 pub use text_diff::{splice_between, utf16_len, Splice};
 pub use timeline::{Field as TimelineField, KillChainPhase, TimelineEvent};
 pub use when::TypedTime;
 
+use roots::RootRefs;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
 use yrs::updates::decoder::Decode;
 use yrs::{
-    Any, Assoc, DeepObservable, Doc, GetString, IndexedSequence, Map, MapRef, OffsetKind, Options,
-    Origin, Out, ReadTxn, StateVector, StickyIndex, Text, TextRef, Transact, TransactionMut,
-    Update,
+    Any, Assoc, Doc, GetString, IndexedSequence, Map, MapRef, OffsetKind, Options, Origin, Out,
+    ReadTxn, StateVector, StickyIndex, Text, TextRef, Transact, TransactionMut, Update,
 };
 
 /// The schema version this build writes. Stored in `meta.schema`.
@@ -114,34 +116,26 @@ impl Drop for Subscription {
 
 static NEXT_SUBSCRIPTION: AtomicU64 = AtomicU64::new(0);
 
+/// The incident's metadata: title, classification, TLP, status, zone, schema version.
 const META: &str = "meta";
-const TIMELINE: &str = "timeline";
-const INDICATORS: &str = "indicators";
-const NEXT_STEPS: &str = "next_steps";
-const ROLES: &str = "roles";
-const QUESTIONS_ROOT: &str = "questions";
-const POSTMORTEM: &str = "postmortem";
 
-/// One incident: the shared document and typed handles on each of its parts.
+/// The map roots of the document: the metadata, then one per structured section (its
+/// [`Entry::ROOT`]). A new structured section registers its root here; the prose sections'
+/// text roots come from [`ProseSection::ALL`].
+const MAP_ROOTS: &[&str] = &[
+    META,
+    TimelineEvent::ROOT,
+    Indicator::ROOT,
+    NextStep::ROOT,
+    RoleHolder::ROOT,
+    QuestionList::WillBeAsked.root(),
+    QuestionList::PostMortem.root(),
+];
+
+/// One incident: the shared document and handles on each of its roots.
 pub struct Incident {
     doc: Doc,
-    meta: MapRef,
-    timeline: MapRef,
-    indicators: MapRef,
-    next_steps: MapRef,
-    roles: MapRef,
-    questions: MapRef,
-    postmortem: MapRef,
-    prose: [TextRef; 8],
-    versions: Arc<Versions>,
-}
-
-/// Counters that move whenever a collection changes, from here or from anywhere else, so a
-/// view of thousands of entries can skip re-reading them when someone types elsewhere.
-#[derive(Default)]
-struct Versions {
-    timeline: AtomicU64,
-    indicators: AtomicU64,
+    roots: RootRefs,
 }
 
 impl Default for Incident {
@@ -169,39 +163,22 @@ impl Incident {
 
     fn from_options(options: Options) -> Self {
         let doc = Doc::with_options(options);
-        let meta = doc.get_or_insert_map(META);
-        let timeline = doc.get_or_insert_map(TIMELINE);
-        let indicators = doc.get_or_insert_map(INDICATORS);
-        let next_steps = doc.get_or_insert_map(NEXT_STEPS);
-        let roles = doc.get_or_insert_map(ROLES);
-        let questions = doc.get_or_insert_map(QUESTIONS_ROOT);
-        let postmortem = doc.get_or_insert_map(POSTMORTEM);
-        let prose = ProseSection::ALL.map(|s| doc.get_or_insert_text(s.key()));
-        let versions = Arc::new(Versions::default());
-        for (map, pick) in [
-            (
-                &timeline,
-                (|v: &Versions| &v.timeline) as fn(&Versions) -> &AtomicU64,
-            ),
-            (&indicators, |v: &Versions| &v.indicators),
-        ] {
-            let versions = Arc::clone(&versions);
-            map.observe_deep("firebreak-versions", move |_, _| {
-                pick(&versions).fetch_add(1, Ordering::Relaxed);
-            });
-        }
-        Incident {
-            doc,
-            meta,
-            timeline,
-            indicators,
-            next_steps,
-            roles,
-            questions,
-            postmortem,
-            prose,
-            versions,
-        }
+        let roots = RootRefs::create(&doc);
+        Incident { doc, roots }
+    }
+
+    /// The root map called `name`, as registered in [`roots()`].
+    pub(crate) fn root_map(&self, name: &str) -> &MapRef {
+        self.roots.map(name)
+    }
+
+    /// The change counter of the root map called `name`.
+    fn root_version(&self, name: &str) -> u64 {
+        self.roots.version(name)
+    }
+
+    fn meta(&self) -> &MapRef {
+        self.root_map(META)
     }
 
     /// A new incident, titled and classified, created at `now` (RFC 3339, UTC).
@@ -213,14 +190,13 @@ impl Incident {
 
     /// Writes the fields every new incident starts with.
     pub fn initialize(&self, title: &str, now: &str) {
+        let meta = self.meta();
         let mut txn = self.doc.transact_mut();
-        self.meta
-            .insert(&mut txn, "schema", Any::from(SCHEMA_VERSION as i64));
-        self.meta.insert(&mut txn, "title", title);
-        self.meta.insert(&mut txn, "created_at", now);
-        self.meta
-            .insert(&mut txn, "classification", DEFAULT_CLASSIFICATION);
-        self.meta.insert(&mut txn, "tlp", Tlp::default().as_str());
+        meta.insert(&mut txn, "schema", Any::from(SCHEMA_VERSION as i64));
+        meta.insert(&mut txn, "title", title);
+        meta.insert(&mut txn, "created_at", now);
+        meta.insert(&mut txn, "classification", DEFAULT_CLASSIFICATION);
+        meta.insert(&mut txn, "tlp", Tlp::default().as_str());
     }
 
     /// The underlying document, for the sync protocol only (state vectors, awareness).
@@ -279,7 +255,7 @@ impl Incident {
     /// The schema version written in the document, if any has arrived yet.
     pub fn schema_version(&self) -> Option<u32> {
         let txn = self.doc.transact();
-        match self.meta.get(&txn, "schema")? {
+        match self.meta().get(&txn, "schema")? {
             Out::Any(Any::Number(n)) => n
                 .as_i64()
                 .or_else(|| n.as_f64().map(|f| f as i64))
@@ -302,7 +278,7 @@ impl Incident {
 
     fn meta_string(&self, key: &str) -> Option<String> {
         let txn = self.doc.transact();
-        match self.meta.get(&txn, key)? {
+        match self.meta().get(&txn, key)? {
             Out::Any(Any::String(s)) => Some(s.to_string()),
             _ => None,
         }
@@ -313,7 +289,7 @@ impl Incident {
             return;
         }
         let mut txn = self.doc.transact_mut();
-        self.meta.insert(&mut txn, key, value);
+        self.meta().insert(&mut txn, key, value);
     }
 
     /// The incident's title ("" until one is set or arrives).
@@ -380,11 +356,7 @@ impl Incident {
     }
 
     fn text(&self, section: ProseSection) -> &TextRef {
-        let i = ProseSection::ALL
-            .iter()
-            .position(|s| *s == section)
-            .expect("every section is in ALL");
-        &self.prose[i]
+        self.roots.text(section.key())
     }
 
     /// The current text of a prose section.
@@ -436,98 +408,6 @@ impl Incident {
             .map(|o| o.index)
             .unwrap_or(anchor.fallback)
             .min(len)
-    }
-
-    /// A number that changes whenever the timeline changes (and only then).
-    pub fn timeline_version(&self) -> u64 {
-        self.versions.timeline.load(Ordering::Relaxed)
-    }
-
-    /// A number that changes whenever the indicators change (and only then).
-    pub fn indicators_version(&self) -> u64 {
-        self.versions.indicators.load(Ordering::Relaxed)
-    }
-
-    /// Adds a timeline event under a caller-chosen id (see [`new_id`]).
-    pub fn add_timeline_event(&self, id: &str, event: &TimelineEvent) {
-        let mut txn = self.doc.transact_mut();
-        entries::insert(&self.timeline, &mut txn, id, event.to_fields());
-    }
-
-    /// Removes a timeline event. Removing one that is already gone is not an error.
-    pub fn remove_timeline_event(&self, id: &str) {
-        let mut txn = self.doc.transact_mut();
-        self.timeline.remove(&mut txn, id);
-    }
-
-    /// Every timeline event, in display order: by when it happened, then by id. Events
-    /// whose time cannot be read come last.
-    pub fn timeline(&self) -> Vec<(String, TimelineEvent)> {
-        let txn = self.doc.transact();
-        let mut events: Vec<_> = entries::all(&self.timeline, &txn)
-            .into_iter()
-            .map(|(id, entry)| {
-                let event = TimelineEvent::read(&entry, &txn);
-                let at = when::parse_stored(&event.occurred_at);
-                (at.is_none(), at, id, event)
-            })
-            .collect();
-        events.sort_by(|a, b| (a.0, a.1, &a.2).cmp(&(b.0, b.1, &b.2)));
-        events
-            .into_iter()
-            .map(|(_, _, id, event)| (id, event))
-            .collect()
-    }
-
-    /// One timeline event, if it exists.
-    pub fn timeline_event(&self, id: &str) -> Option<TimelineEvent> {
-        let txn = self.doc.transact();
-        entries::get(&self.timeline, &txn, id).map(|entry| TimelineEvent::read(&entry, &txn))
-    }
-
-    /// Changes one text field of a timeline event; the other fields merge on their own.
-    /// Returns false when the event no longer exists (someone deleted it).
-    pub fn set_timeline_field(&self, id: &str, field: TimelineField, value: &str) -> bool {
-        let mut txn = self.doc.transact_mut();
-        entries::set_field(&self.timeline, &mut txn, id, field.key(), Any::from(value))
-    }
-
-    /// Corrects when an event happened: the UTC time, the zone and the text as typed change
-    /// together. False when the event no longer exists.
-    pub fn set_timeline_time(&self, id: &str, time: &TypedTime) -> bool {
-        let mut txn = self.doc.transact_mut();
-        let fields = [
-            ("occurred_at", time.utc.as_str()),
-            ("occurred_zone", time.zone.as_deref().unwrap_or("")),
-            ("occurred_original", time.original.as_str()),
-        ];
-        fields.into_iter().all(|(key, value)| {
-            entries::set_field(&self.timeline, &mut txn, id, key, Any::from(value))
-        })
-    }
-
-    /// Whether the event goes into the report. False when the event no longer exists.
-    pub fn set_timeline_in_report(&self, id: &str, include: bool) -> bool {
-        let mut txn = self.doc.transact_mut();
-        entries::set_field(
-            &self.timeline,
-            &mut txn,
-            id,
-            "include_in_report",
-            Any::Bool(include),
-        )
-    }
-
-    /// The indicators an event involves. False when the event no longer exists.
-    pub fn set_timeline_indicators(&self, id: &str, indicators: &[String]) -> bool {
-        let mut txn = self.doc.transact_mut();
-        entries::set_field(
-            &self.timeline,
-            &mut txn,
-            id,
-            "indicators",
-            entries::string_list(indicators),
-        )
     }
 }
 

@@ -1,8 +1,8 @@
 //! Next steps: what someone said they would do, who, and by when.
 
-use yrs::{Any, Map, Transact};
+use yrs::{Any, ReadTxn};
 
-use crate::entries;
+use crate::entries::{editable_fields, Entry, FieldLabel, Fields, Stored};
 use crate::Incident;
 
 /// Where a next step stands.
@@ -73,66 +73,52 @@ impl NextStep {
     }
 }
 
-/// A field of a next step that can be changed on its own.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum StepField {
-    Title,
-    Owner,
-    /// RFC 3339 UTC, or "" for no due time.
-    Due,
+editable_fields! {
+    /// A field of a next step that can be changed on its own.
+    pub enum StepField of NextStep {
+        Title => "title",
+        Owner => "owner",
+        /// RFC 3339 UTC, or "" for no due time.
+        Due => "due",
+    }
 }
 
-impl StepField {
-    fn key(self) -> &'static str {
-        match self {
-            StepField::Title => "title",
-            StepField::Owner => "owner",
-            StepField::Due => "due",
+impl Entry for NextStep {
+    const ROOT: &'static str = "next_steps";
+
+    const FIELDS: &'static [FieldLabel] = &[
+        FieldLabel::new("title", "Next step"),
+        FieldLabel::new("owner", "Owner"),
+        FieldLabel::new("status", "Status"),
+        FieldLabel::new("due", "Due"),
+        FieldLabel::new("created_by", "Added by"),
+        FieldLabel::new("created_at", "Added at"),
+    ];
+
+    fn to_fields(&self) -> Fields {
+        Fields::new()
+            .text("title", &self.title)
+            .text("owner", &self.owner)
+            .text("status", self.status.key())
+            .text("due", self.due.as_deref().unwrap_or(""))
+            .text("created_by", &self.created_by)
+            .text("created_at", &self.created_at)
+    }
+
+    fn read<T: ReadTxn>(stored: &Stored<'_, T>) -> NextStep {
+        NextStep {
+            title: stored.text("title"),
+            owner: stored.text("owner"),
+            status: StepStatus::from_key(&stored.text("status")).unwrap_or_default(),
+            due: stored.optional_text("due"),
+            created_by: stored.text("created_by"),
+            created_at: stored.text("created_at"),
         }
     }
-}
 
-fn read(entry: &yrs::MapRef, txn: &impl yrs::ReadTxn) -> NextStep {
-    let text = |key| entries::string(entry, txn, key);
-    NextStep {
-        title: text("title").unwrap_or_default(),
-        owner: text("owner").unwrap_or_default(),
-        status: text("status")
-            .and_then(|s| StepStatus::from_key(&s))
-            .unwrap_or_default(),
-        due: text("due").filter(|d| !d.is_empty()),
-        created_by: text("created_by").unwrap_or_default(),
-        created_at: text("created_at").unwrap_or_default(),
-    }
-}
-
-impl Incident {
-    /// Adds a next step under a caller-chosen id (see [`crate::new_id`]).
-    pub fn add_next_step(&self, id: &str, step: &NextStep) {
-        let mut txn = self.doc.transact_mut();
-        entries::insert(
-            &self.next_steps,
-            &mut txn,
-            id,
-            vec![
-                ("title", Any::from(step.title.as_str())),
-                ("owner", Any::from(step.owner.as_str())),
-                ("status", Any::from(step.status.key())),
-                ("due", Any::from(step.due.as_deref().unwrap_or(""))),
-                ("created_by", Any::from(step.created_by.as_str())),
-                ("created_at", Any::from(step.created_at.as_str())),
-            ],
-        );
-    }
-
-    /// Every next step, in display order: not done before done, then by due time (steps
-    /// with no due time last), then by when they were added.
-    pub fn next_steps(&self) -> Vec<(String, NextStep)> {
-        let txn = self.doc.transact();
-        let mut steps: Vec<(String, NextStep)> = entries::all(&self.next_steps, &txn)
-            .into_iter()
-            .map(|(id, entry)| (id, read(&entry, &txn)))
-            .collect();
+    /// Not done before done, then by due time (steps with no due time last), then by when
+    /// they were added.
+    fn sort(steps: &mut [(String, Self)]) {
         steps.sort_by(|(a_id, a), (b_id, b)| {
             let key = |s: &NextStep| {
                 (
@@ -144,36 +130,33 @@ impl Incident {
             };
             (key(a), a_id).cmp(&(key(b), b_id))
         });
-        steps
+    }
+}
+
+impl Incident {
+    /// Adds a next step under a caller-chosen id (see [`crate::new_id`]).
+    pub fn add_next_step(&self, id: &str, step: &NextStep) {
+        self.add_entry(id, step);
+    }
+
+    /// Every next step, in display order: not done before done, then by due time (steps
+    /// with no due time last), then by when they were added.
+    pub fn next_steps(&self) -> Vec<(String, NextStep)> {
+        self.entries()
     }
 
     /// Changes a text field of a next step. False when it no longer exists.
     pub fn set_next_step_field(&self, id: &str, field: StepField, value: &str) -> bool {
-        let mut txn = self.doc.transact_mut();
-        entries::set_field(
-            &self.next_steps,
-            &mut txn,
-            id,
-            field.key(),
-            Any::from(value),
-        )
+        self.set_field(id, field, value)
     }
 
     /// Moves a next step to `status`. False when it no longer exists.
     pub fn set_next_step_status(&self, id: &str, status: StepStatus) -> bool {
-        let mut txn = self.doc.transact_mut();
-        entries::set_field(
-            &self.next_steps,
-            &mut txn,
-            id,
-            "status",
-            Any::from(status.key()),
-        )
+        self.set_values::<NextStep>(id, [("status", Any::from(status.key()))])
     }
 
     /// Removes a next step. Removing one that is already gone is not an error.
     pub fn remove_next_step(&self, id: &str) {
-        let mut txn = self.doc.transact_mut();
-        self.next_steps.remove(&mut txn, id);
+        self.remove_entry::<NextStep>(id);
     }
 }

@@ -14,6 +14,16 @@ pub enum QuestionList {
     PostMortem,
 }
 
+impl QuestionList {
+    /// The name of the list's root map in the document.
+    pub const fn root(self) -> &'static str {
+        match self {
+            QuestionList::WillBeAsked => "questions",
+            QuestionList::PostMortem => "postmortem",
+        }
+    }
+}
+
 /// One fixed question of the template.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct Question {
@@ -138,10 +148,7 @@ pub struct Answer {
 // touched yet both keep what they wrote (a nested map created twice would keep only one).
 impl Incident {
     fn question_map(&self, list: QuestionList) -> &MapRef {
-        match list {
-            QuestionList::WillBeAsked => &self.questions,
-            QuestionList::PostMortem => &self.postmortem,
-        }
+        self.root_map(list.root())
     }
 
     /// The answer to a question (Unknown and empty until someone answers).

@@ -1,9 +1,9 @@
 //! The people running the response. Anyone may claim a role; every hand-off is written on
 //! the timeline in the same change, so the record of who was in charge when is never lost.
 
-use yrs::{Any, Transact};
+use yrs::{ReadTxn, Transact};
 
-use crate::entries;
+use crate::entries::{self, Entry, FieldLabel, Fields, Stored};
 use crate::{Incident, TimelineEvent};
 
 /// A role in the response.
@@ -57,23 +57,41 @@ impl Role {
     }
 }
 
-/// Who holds a role and since when.
+/// Who holds a role and since when. Stored under the role's key; a name of "" means the
+/// role was given up.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct RoleHolder {
     pub name: String,
     pub since: String,
 }
 
+impl Entry for RoleHolder {
+    const ROOT: &'static str = "roles";
+
+    const FIELDS: &'static [FieldLabel] = &[
+        FieldLabel::new("holder", "Held by"),
+        FieldLabel::new("since", "Since"),
+    ];
+
+    fn to_fields(&self) -> Fields {
+        Fields::new()
+            .text("holder", &self.name)
+            .text("since", &self.since)
+    }
+
+    fn read<T: ReadTxn>(stored: &Stored<'_, T>) -> RoleHolder {
+        RoleHolder {
+            name: stored.text("holder"),
+            since: stored.text("since"),
+        }
+    }
+}
+
 impl Incident {
     /// Who holds `role`, if anyone.
     pub fn role_holder(&self, role: Role) -> Option<RoleHolder> {
-        let txn = self.doc.transact();
-        let entry = entries::get(&self.roles, &txn, role.key())?;
-        let name = entries::string(&entry, &txn, "holder").filter(|n| !n.trim().is_empty())?;
-        Some(RoleHolder {
-            name,
-            since: entries::string(&entry, &txn, "since").unwrap_or_default(),
-        })
+        self.entry::<RoleHolder>(role.key())
+            .filter(|holder| !holder.name.trim().is_empty())
     }
 
     /// `name` takes `role` at `now`; the hand-off goes on the timeline as event `event_id`.
@@ -119,14 +137,17 @@ impl Incident {
             author,
             ..Default::default()
         };
+        let holder = RoleHolder {
+            name: name.to_string(),
+            since: now.to_string(),
+        };
+        let (roles, timeline) = (
+            self.collection::<RoleHolder>(),
+            self.collection::<TimelineEvent>(),
+        );
         let mut txn = self.doc.transact_mut();
         // One entry per role, replaced whole: a claim is one decision, not two fields.
-        entries::insert(
-            &self.roles,
-            &mut txn,
-            role.key(),
-            vec![("holder", Any::from(name)), ("since", Any::from(now))],
-        );
-        entries::insert(&self.timeline, &mut txn, event_id, event.to_fields());
+        entries::insert(roles, &mut txn, role.key(), holder.to_fields());
+        entries::insert(timeline, &mut txn, event_id, event.to_fields());
     }
 }

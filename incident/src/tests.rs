@@ -550,3 +550,32 @@ fn collection_versions_move_only_when_that_collection_changes_here_or_elsewhere(
         .unwrap();
     assert_ne!(b.indicators_version(), i0);
 }
+
+#[test]
+fn every_structured_section_has_a_version_of_its_own() {
+    let (a, b) = pair();
+    let before = (b.version::<NextStep>(), b.version::<RoleHolder>());
+    a.add_next_step("s1", &NextStep::default());
+    sync(&a, &b);
+    assert_ne!(b.version::<NextStep>(), before.0);
+    assert_eq!(b.version::<RoleHolder>(), before.1);
+    let steps = b.version::<NextStep>();
+    a.claim_role(Role::Scribe, "Ana", NOW, "e1");
+    sync(&a, &b);
+    assert_ne!(b.version::<RoleHolder>(), before.1);
+    assert_eq!(b.version::<NextStep>(), steps);
+}
+
+#[test]
+fn every_section_root_is_a_registered_map_and_every_prose_section_a_text() {
+    let all = roots();
+    let kind = |name: &str| all.iter().find(|r| r.name == name).map(|r| r.kind);
+    let sections = [TimelineEvent::ROOT, Indicator::ROOT, NextStep::ROOT];
+    let lists = QUESTIONS.map(|q| q.list.root());
+    for name in sections.into_iter().chain(lists).chain([RoleHolder::ROOT]) {
+        assert_eq!(kind(name), Some(RootKind::Map), "{name}");
+    }
+    for section in ProseSection::ALL {
+        assert_eq!(kind(section.key()), Some(RootKind::Text));
+    }
+}

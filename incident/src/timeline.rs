@@ -1,9 +1,10 @@
 //! Timeline events: what happened when, keyed by random id so concurrent additions never
 //! collide. Each field of an event merges on its own.
 
-use yrs::{Any, MapRef, ReadTxn};
+use yrs::{Any, ReadTxn};
 
-use crate::entries;
+use crate::entries::{self, editable_fields, Entry, FieldLabel, Fields, Stored};
+use crate::{when, Incident, TypedTime};
 
 /// The seven phases of the Lockheed Martin intrusion kill chain.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -58,27 +59,15 @@ impl KillChainPhase {
     }
 }
 
-/// A text field of a timeline event that can be corrected on its own.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Field {
-    DiscoveredAt,
-    What,
-    Source,
-    DataLink,
-    Phase,
-    Author,
-}
-
-impl Field {
-    pub fn key(self) -> &'static str {
-        match self {
-            Field::DiscoveredAt => "discovered_at",
-            Field::What => "what",
-            Field::Source => "source",
-            Field::DataLink => "data_link",
-            Field::Phase => "phase",
-            Field::Author => "author",
-        }
+editable_fields! {
+    /// A text field of a timeline event that can be corrected on its own.
+    pub enum Field of TimelineEvent {
+        DiscoveredAt => "discovered_at",
+        What => "what",
+        Source => "source",
+        DataLink => "data_link",
+        Phase => "phase",
+        Author => "author",
     }
 }
 
@@ -100,48 +89,115 @@ pub struct TimelineEvent {
     pub include_in_report: bool,
 }
 
-impl TimelineEvent {
-    pub(crate) fn to_fields(&self) -> Vec<(&'static str, Any)> {
-        let mut fields = vec![
-            ("occurred_at", Any::from(self.occurred_at.as_str())),
-            ("what", Any::from(self.what.as_str())),
-            ("source", Any::from(self.source.as_str())),
-            ("data_link", Any::from(self.data_link.as_str())),
-            ("author", Any::from(self.author.as_str())),
-            ("include_in_report", Any::Bool(self.include_in_report)),
-        ];
-        let optional = [
-            ("occurred_zone", self.occurred_zone.as_deref()),
-            ("occurred_original", self.occurred_original.as_deref()),
-            ("discovered_at", self.discovered_at.as_deref()),
-            ("phase", self.phase.map(KillChainPhase::key)),
-        ];
-        for (key, value) in optional {
-            if let Some(value) = value {
-                fields.push((key, Any::from(value)));
-            }
-        }
-        if !self.indicators.is_empty() {
-            fields.push(("indicators", entries::string_list(&self.indicators)));
-        }
-        fields
+impl Entry for TimelineEvent {
+    const ROOT: &'static str = "timeline";
+
+    const FIELDS: &'static [FieldLabel] = &[
+        FieldLabel::new("occurred_at", "When (UTC)"),
+        FieldLabel::new("occurred_zone", "Zone typed in"),
+        FieldLabel::new("occurred_original", "When, as typed"),
+        FieldLabel::new("discovered_at", "Discovered"),
+        FieldLabel::new("what", "What happened"),
+        FieldLabel::new("source", "Source"),
+        FieldLabel::new("data_link", "Evidence"),
+        FieldLabel::new("phase", "Kill-chain phase"),
+        FieldLabel::new("indicators", "Indicators"),
+        FieldLabel::new("author", "Added by"),
+        FieldLabel::new("include_in_report", "In the report"),
+    ];
+
+    fn to_fields(&self) -> Fields {
+        Fields::new()
+            .text("occurred_at", &self.occurred_at)
+            .text("what", &self.what)
+            .text("source", &self.source)
+            .text("data_link", &self.data_link)
+            .text("author", &self.author)
+            .flag("include_in_report", self.include_in_report)
+            .optional_text("occurred_zone", self.occurred_zone.as_deref())
+            .optional_text("occurred_original", self.occurred_original.as_deref())
+            .optional_text("discovered_at", self.discovered_at.as_deref())
+            .optional_text("phase", self.phase.map(KillChainPhase::key))
+            .optional_list("indicators", &self.indicators)
     }
 
-    pub(crate) fn read<T: ReadTxn>(entry: &MapRef, txn: &T) -> TimelineEvent {
-        let text = |key| entries::string(entry, txn, key);
-        let optional = |key| text(key).filter(|s: &String| !s.is_empty());
+    fn read<T: ReadTxn>(stored: &Stored<'_, T>) -> TimelineEvent {
         TimelineEvent {
-            occurred_at: text("occurred_at").unwrap_or_default(),
-            occurred_zone: optional("occurred_zone"),
-            occurred_original: optional("occurred_original"),
-            discovered_at: optional("discovered_at"),
-            what: text("what").unwrap_or_default(),
-            source: text("source").unwrap_or_default(),
-            data_link: text("data_link").unwrap_or_default(),
-            phase: text("phase").and_then(|p| KillChainPhase::from_key(&p)),
-            indicators: entries::strings(entry, txn, "indicators"),
-            author: text("author").unwrap_or_default(),
-            include_in_report: entries::flag(entry, txn, "include_in_report"),
+            occurred_at: stored.text("occurred_at"),
+            occurred_zone: stored.optional_text("occurred_zone"),
+            occurred_original: stored.optional_text("occurred_original"),
+            discovered_at: stored.optional_text("discovered_at"),
+            what: stored.text("what"),
+            source: stored.text("source"),
+            data_link: stored.text("data_link"),
+            phase: KillChainPhase::from_key(&stored.text("phase")),
+            indicators: stored.list("indicators"),
+            author: stored.text("author"),
+            include_in_report: stored.flag("include_in_report"),
         }
+    }
+
+    /// By when it happened, then by id. Events whose time cannot be read come last.
+    fn sort(events: &mut [(String, Self)]) {
+        events.sort_by_cached_key(|(id, event)| {
+            let at = when::parse_stored(&event.occurred_at);
+            (at.is_none(), at, id.clone())
+        });
+    }
+}
+
+impl Incident {
+    /// A number that changes whenever the timeline changes (and only then).
+    pub fn timeline_version(&self) -> u64 {
+        self.version::<TimelineEvent>()
+    }
+
+    /// Adds a timeline event under a caller-chosen id (see [`crate::new_id`]).
+    pub fn add_timeline_event(&self, id: &str, event: &TimelineEvent) {
+        self.add_entry(id, event);
+    }
+
+    /// Removes a timeline event. Removing one that is already gone is not an error.
+    pub fn remove_timeline_event(&self, id: &str) {
+        self.remove_entry::<TimelineEvent>(id);
+    }
+
+    /// Every timeline event, in display order: by when it happened, then by id. Events
+    /// whose time cannot be read come last.
+    pub fn timeline(&self) -> Vec<(String, TimelineEvent)> {
+        self.entries()
+    }
+
+    /// One timeline event, if it exists.
+    pub fn timeline_event(&self, id: &str) -> Option<TimelineEvent> {
+        self.entry(id)
+    }
+
+    /// Changes one text field of a timeline event; the other fields merge on their own.
+    /// Returns false when the event no longer exists (someone deleted it).
+    pub fn set_timeline_field(&self, id: &str, field: Field, value: &str) -> bool {
+        self.set_field(id, field, value)
+    }
+
+    /// Corrects when an event happened: the UTC time, the zone and the text as typed change
+    /// together. False when the event no longer exists.
+    pub fn set_timeline_time(&self, id: &str, time: &TypedTime) -> bool {
+        let fields = [
+            ("occurred_at", time.utc.as_str()),
+            ("occurred_zone", time.zone.as_deref().unwrap_or("")),
+            ("occurred_original", time.original.as_str()),
+        ];
+        self.set_values::<TimelineEvent>(id, fields.map(|(key, value)| (key, Any::from(value))))
+    }
+
+    /// Whether the event goes into the report. False when the event no longer exists.
+    pub fn set_timeline_in_report(&self, id: &str, include: bool) -> bool {
+        self.set_values::<TimelineEvent>(id, [("include_in_report", Any::Bool(include))])
+    }
+
+    /// The indicators an event involves. False when the event no longer exists.
+    pub fn set_timeline_indicators(&self, id: &str, indicators: &[String]) -> bool {
+        let value = entries::string_list(indicators);
+        self.set_values::<TimelineEvent>(id, [("indicators", value)])
     }
 }

@@ -307,6 +307,9 @@ message type (0 sync, 1 awareness, 3 query awareness), then for sync a varuint s
 (0 step 1, 1 step 2, 2 update) and a length-prefixed payload; for awareness a length-prefixed
 awareness update (\`[count, (client, clock, JSON state string)*]\`).
 
+\`roots.json\` is not a Yjs recording: it is the model's list of the document's roots (name and
+\`map\` or \`text\`), kept equal to \`incident/src/roots.rs\` by \`cargo test -p incident --test roots\`.
+
 | file | bytes | what it is |
 |---|---|---|
 ${rows}

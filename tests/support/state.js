@@ -4,10 +4,17 @@
 //                        keeps for the incident in IndexedDB (what the app wrote, byte for byte)
 //   fullState(doc)       { snapshot, content }: the Yjs snapshot (state vector + delete set,
 //                        base64) and the canonical JSON of every root type in the document
+import { readFileSync } from 'node:fs';
 import { Y, canonical } from './yjs-client.js';
 
-/** Root maps of the incident document (incident/src/lib.rs); every other root is a text. */
-const MAPS = new Set(['meta', 'timeline', 'indicators', 'next_steps', 'roles', 'questions', 'postmortem']);
+/** Every root of the incident document as the model lists it (`incident/src/roots.rs`,
+ *  checked in by `cargo test -p incident --test roots`): `[{ name, kind: 'map' | 'text' }]`. */
+export const ROOTS = JSON.parse(
+  readFileSync(new URL('../../incident/tests/fixtures/roots.json', import.meta.url), 'utf8'),
+);
+
+/** The root maps; every other root (including one this list does not know yet) is a text. */
+const MAPS = new Set(ROOTS.filter((root) => root.kind === 'map').map((root) => root.name));
 
 /** Every stored update of `incident` in the page's IndexedDB, oldest first, as byte arrays. */
 export async function storedUpdates(page, incident) {
