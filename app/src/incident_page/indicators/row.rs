@@ -6,7 +6,7 @@ use incident::indicator_value::defang;
 use incident::{IndicatorField, IndicatorKind, Tlp};
 use leptos::prelude::*;
 
-use super::super::timeline::shared::{editable_time, read_optional_time, sentence, shown_time};
+use super::super::timeline::shared::{sentence, shown_time, time_field};
 use super::{kind_field, Item};
 use crate::form::{row_editor, Field, Opening, RowMemory};
 use crate::incident_page::clipboard;
@@ -229,20 +229,21 @@ fn indicator_editor(
         }));
     // First seen, last seen: typed times, like the timeline's.
     let seen = |name: &str, label: &'static str, stored: &Option<String>, field: IndicatorField| {
-        let (open, id, zone) = (open.clone(), id.clone(), zone.to_string());
-        let shown = stored.as_deref().map(|s| editable_time(s, &zone));
-        Field::ev(format!("{dom}-{name}"), label)
-            .value(shown.unwrap_or_default())
-            .placeholder("e.g. 2026-11-22 03:14")
-            .wrap("ev-field ev-time")
-            .memory(memory)
-            .commit(Callback::new(move |typed: String| {
-                let at = read_optional_time(&typed, &zone)?;
-                open.incident
-                    .set_indicator_field(&id, field, at.as_deref().unwrap_or(""));
-                Ok(())
-            }))
-            .view()
+        let (open, id) = (open.clone(), id.clone());
+        let write = Callback::new(move |at: String| {
+            open.incident.set_indicator_field(&id, field, &at);
+        });
+        let zone = Signal::stored(zone.to_string());
+        time_field(
+            format!("{dom}-{name}"),
+            label,
+            stored.as_deref(),
+            zone,
+            write,
+        )
+        .placeholder("e.g. 2026-11-22 03:14")
+        .memory(memory)
+        .view()
     };
     let sightings = Field::ev(format!("{dom}-sightings"), "Sightings")
         .value(indicator.sightings.to_string())

@@ -5,7 +5,7 @@ use incident::{KillChainPhase, TimelineEvent, TimelineField};
 use leptos::either::Either;
 use leptos::prelude::*;
 
-use super::shared::{editable_time, read_optional_time, read_time, shown_time, typed_as, Iocs};
+use super::shared::{editable_time, read_time, shown_time, time_field, typed_as, Iocs};
 use super::{phase_field, zone_label, TimelineContext};
 use crate::form::{check, row_editor, Field, Opening};
 
@@ -140,19 +140,15 @@ fn event_editor(
                 Ok(())
             }))
     };
-    let discovered = {
-        let at = event.discovered_at.as_deref();
-        let write = write(TimelineField::DiscoveredAt);
-        Field::ev(format!("{dom}-discovered"), "Discovered at")
-            .value(at.map(|d| editable_time(d, &zone_now)).unwrap_or_default())
-            .placeholder("when we found out")
-            .wrap("ev-field ev-time")
-            .memory(memory)
-            .commit(Callback::new(move |typed: String| {
-                write(read_optional_time(&typed, &zone.get_untracked())?.unwrap_or_default());
-                Ok(())
-            }))
-    };
+    let discovered = time_field(
+        format!("{dom}-discovered"),
+        "Discovered at",
+        event.discovered_at.as_deref(),
+        zone.into(),
+        Callback::new(write(TimelineField::DiscoveredAt)),
+    )
+    .placeholder("when we found out")
+    .memory(memory);
     let phase = {
         let write = write(TimelineField::Phase);
         phase_field(

@@ -1,5 +1,6 @@
 //! What the timeline, the kill-chain view and the indicators share: one read of the model per
-//! change of the collection, typed times and row fingerprints.
+//! change of the collection, typed times (and the field they are typed in) and row
+//! fingerprints.
 
 use std::cell::RefCell;
 use std::collections::hash_map::DefaultHasher;
@@ -10,6 +11,7 @@ use incident::when::{format_in_zone, parse_stored, parse_time};
 use incident::{Incident, Indicator, TimelineEvent, TypedTime};
 use leptos::prelude::*;
 
+use crate::form::Field;
 use crate::platform;
 use crate::session::OpenIncident;
 
@@ -137,6 +139,27 @@ pub fn editable_time(utc: &str, zone: &str) -> String {
         Some(local) => format!("{local} {zone}"),
         None => shown,
     }
+}
+
+/// A field of an optional time, in the timeline's look: `stored` shown as typed in `zone`,
+/// and what is typed read in `zone` (unless it names its own) and given to `write` in the
+/// stored form ("" when emptied, which clears it). A time it cannot read is refused.
+pub fn time_field(
+    id: String,
+    label: &'static str,
+    stored: Option<&str>,
+    zone: Signal<String>,
+    write: Callback<String>,
+) -> Field {
+    let shown = stored.map(|at| editable_time(at, &zone.get_untracked()));
+    Field::ev(id, label)
+        .value(shown.unwrap_or_default())
+        .wrap("ev-field ev-time")
+        .commit(Callback::new(move |typed: String| {
+            let at = read_optional_time(&typed, &zone.get_untracked())?;
+            write.run(at.unwrap_or_default());
+            Ok(())
+        }))
 }
 
 /// "Typed as …" for an event entered in a zone other than the one shown.
