@@ -555,25 +555,22 @@ impl Opening {
         focus_soon(format!("{}-{target}", self.dom));
     }
 
-    /// The row's Edit / Close button (id `{dom}-edit`), described by `described`.
+    /// The row's Edit / Close button (id `{dom}-edit`) as the row is now, described by
+    /// `described`: drawn in a closure, it is drawn again when the row opens or closes.
     pub fn button(&self, class: &'static str, described: String) -> impl IntoView {
+        let open = self.editing.get();
         let opening = self.clone();
-        let id = format!("{}-edit", self.dom);
-        move || {
-            let open = opening.editing.get();
-            let opening = opening.clone();
-            view! {
-                <button
-                    type="button"
-                    class=class
-                    id=id.clone()
-                    aria-expanded=if open { "true" } else { "false" }
-                    aria-describedby=described.clone()
-                    on:click=move |_| opening.set(!open)
-                >
-                    {if open { "Close" } else { "Edit" }}
-                </button>
-            }
+        view! {
+            <button
+                type="button"
+                class=class
+                id=format!("{}-edit", self.dom)
+                aria-expanded=if open { "true" } else { "false" }
+                aria-describedby=described
+                on:click=move |_| opening.set(!open)
+            >
+                {if open { "Close" } else { "Edit" }}
+            </button>
         }
     }
 

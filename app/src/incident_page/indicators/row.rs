@@ -111,7 +111,10 @@ pub(super) fn IndicatorRow(item: Item, open: OpenIncident, memory: RowMemory) ->
         }
     });
     let kind = indicator.kind;
-    let button = opening.button("ev-button", shown_id.clone());
+    let button = {
+        let (opening, described) = (opening.clone(), shown_id.clone());
+        move || opening.button("ev-button", described.clone())
+    };
     let editing = opening.editing;
     let fields = {
         let id = id.clone();

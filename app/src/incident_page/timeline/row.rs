@@ -71,12 +71,17 @@ pub(super) fn EventRow(
     let row_at = at.clone();
     let what_id = format!("{dom}-said");
     let what_el = what_id.clone();
-    let button = opening.button("ev-button tl-edit", what_id);
-    let editing = opening.editing;
-    let editor = move || {
-        editing
+    // The Edit button and, when open, the fields: one reactive spot per row.
+    let actions = move || {
+        let button = opening.button("ev-button tl-edit", what_id.clone());
+        let editor = opening
+            .editing
             .get()
-            .then(|| event_editor(id.clone(), &event, ctx.clone(), opening.closer()))
+            .then(|| event_editor(id.clone(), &event, ctx.clone(), opening.closer()));
+        view! {
+            {button}
+            {editor}
+        }
     };
     view! {
         <li class="tl-event" data-testid="timeline-event" data-event-id=row_id data-at=row_at>
@@ -90,8 +95,7 @@ pub(super) fn EventRow(
             <p class="tl-what" id=what_el data-testid="event-what">{what}</p>
             {(!details.is_empty()).then(|| view! { <p class="tl-meta">{details}</p> })}
             {links.map(|l| view! { <p class="tl-meta tl-links" data-testid="event-indicators">{l}</p> })}
-            {button}
-            {editor}
+            {actions}
         </li>
     }
 }
