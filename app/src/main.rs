@@ -12,6 +12,7 @@
 mod access;
 mod app;
 mod binding;
+mod form;
 mod incident_page;
 mod pages;
 mod platform;

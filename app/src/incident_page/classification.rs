@@ -1,30 +1,18 @@
 //! Data classification: the handling label and the TLP 2.0 level, shown as a coloured banner
 //! so everyone brought in knows how to treat what they read.
 
-use incident::Tlp;
+use incident::{Incident, Tlp};
 use leptos::prelude::*;
 
-use super::choice::options;
+use super::{heading, watch};
+use crate::form::Field;
 use crate::session::use_incident;
 
 #[component]
 pub fn Classification() -> impl IntoView {
     let open = use_incident();
-    let revision = open.revision;
-    let tlp = {
-        let open = open.clone();
-        Memo::new(move |_| {
-            revision.track();
-            open.incident.tlp()
-        })
-    };
-    let label = {
-        let open = open.clone();
-        move || {
-            revision.track();
-            open.incident.classification()
-        }
-    };
+    let tlp = watch(&open, Incident::tlp);
+    let label = watch(&open, Incident::classification);
     let set_label = {
         let open = open.clone();
         move |value: String| open.incident.set_classification(&value)
@@ -33,29 +21,23 @@ pub fn Classification() -> impl IntoView {
         Some(level) => open.incident.set_tlp(level),
         None => crate::platform::log_error(&format!("unknown TLP level {value}")),
     };
+    let levels = Tlp::ALL.into_iter().map(|l| (l.as_str(), l.as_str()));
     view! {
         <section class="classification" aria-labelledby="h-classification">
-            <h2 id="h-classification">"Data classification"</h2>
-            <p class="hint">
-                "Agree on this first: everyone you bring in, from Legal to an outside contractor, reads it before anything else."
-            </p>
+            {heading("classification", "Data classification", "Agree on this first: everyone you bring in, from Legal to an outside contractor, reads it before anything else.")}
             <div class="fields">
-                <div class="field grow">
-                    <label for="classification-label">"Handling label"</label>
-                    <input
-                        id="classification-label"
-                        type="text"
-                        autocomplete="off"
-                        prop:value=label
-                        on:input:target=move |ev| set_label(ev.target().value())
-                    />
-                </div>
-                <div class="field">
-                    <label for="tlp">"TLP"</label>
-                    <select id="tlp" on:change:target=move |ev| set_tlp(ev.target().value())>
-                        {options(Tlp::ALL, Tlp::as_str, Tlp::as_str, tlp)}
-                    </select>
-                </div>
+                {Field::new("classification-label", "Handling label")
+                    .wrap("field grow")
+                    .autocomplete("off")
+                    .bind(label.into())
+                    .on_input(set_label)
+                    .view()}
+                {Field::new("tlp", "TLP")
+                    .wrap("field")
+                    .select(None, levels.collect())
+                    .bind(Signal::derive(move || tlp.get().as_str().to_string()))
+                    .on_change(set_tlp)
+                    .view()}
             </div>
             <p
                 id="tlp-banner"

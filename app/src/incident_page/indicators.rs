@@ -8,16 +8,13 @@ mod row;
 use std::collections::HashMap;
 
 use incident::indicator_value::{detect, refang};
-use incident::{Indicator, IndicatorKind, Tlp};
+use incident::{Incident, Indicator, IndicatorKind, Tlp};
 use leptos::ev::SubmitEvent;
 use leptos::prelude::*;
 
-use super::timeline::fields::{
-    select_field, set_value_of, text_field, value_of, SelectField, TextField,
-};
-use super::timeline::shared::{
-    events_memo, fingerprint, focus_soon, indicators_memo, sentence, tlp_memo, zone_memo, RowMemory,
-};
+use super::timeline::shared::{events_memo, fingerprint, indicators_memo, sentence};
+use super::{heading, watch};
+use crate::form::{focus_soon, set_value_of, value_of, Field, RowMemory};
 use crate::session::{use_incident, OpenIncident};
 use crate::{platform, prefs};
 use row::IndicatorRow;
@@ -57,12 +54,10 @@ impl Item {
     }
 }
 
-/// The options of a type select.
-fn kind_options() -> Vec<(&'static str, &'static str)> {
-    IndicatorKind::ALL
-        .into_iter()
-        .map(|k| (k.key(), k.label()))
-        .collect()
+/// A type select; `lead` names a first option, "" (automatic).
+fn kind_field(id: String, lead: Option<Signal<String>>) -> Field {
+    let options = IndicatorKind::ALL.into_iter().map(|k| (k.key(), k.label()));
+    Field::ev(id, "Type").select(lead, options.collect())
 }
 
 #[component]
@@ -70,8 +65,8 @@ pub fn Indicators() -> impl IntoView {
     let open = use_incident();
     let indicators = indicators_memo(&open);
     let events = events_memo(&open);
-    let zone = zone_memo(&open);
-    let incident_tlp = tlp_memo(&open);
+    let zone = watch(&open, Incident::display_zone);
+    let incident_tlp = watch(&open, Incident::tlp);
     // Which events link each indicator, from the one timeline read (rather than one timeline
     // read per indicator).
     let links = Memo::new(move |_| {
@@ -112,10 +107,7 @@ pub fn Indicators() -> impl IntoView {
     };
     view! {
         <section class="indicators card" aria-labelledby="h-indicators">
-            <h2 id="h-indicators">"Indicators of compromise"</h2>
-            <p class="hint">
-                "Add them as you find them, defanged or not. They are stored as the real value and shown defanged, so nobody opens one by accident."
-            </p>
+            {heading("indicators", "Indicators of compromise", "Add them as you find them, defanged or not. They are stored as the real value and shown defanged, so nobody opens one by accident.")}
             {add_indicator(open.clone())}
             {paste_indicators(open.clone())}
             <ul class="ioc-list" aria-label="Indicators" on:focusin=move |ev| memory.focus_in(&ev)>
@@ -129,17 +121,15 @@ pub fn Indicators() -> impl IntoView {
 /// One indicator: a value, its type detected as it is typed (or chosen).
 fn add_indicator(open: OpenIncident) -> impl IntoView {
     let detected = RwSignal::new(None::<IndicatorKind>);
-    let value = TextField {
-        placeholder: "e.g. hxxps://evil[.]example/login",
-        class: "ev-grow",
-        exact: true,
-        on_input: Some(Callback::new(move |typed: String| {
+    let value = Field::ev("ioc-new-value", "Indicator")
+        .placeholder("e.g. hxxps://evil[.]example/login")
+        .wrap("ev-field ev-grow")
+        .exact()
+        .on_input(move |typed| {
             let real = refang(&typed);
             detected.set((!real.is_empty()).then(|| detect(&real)));
-        })),
-        ..TextField::new("ioc-new-value".into(), "Indicator")
-    };
-    let problem = value.problem;
+        });
+    let problem = value.problem();
     let add = move |ev: SubmitEvent| {
         ev.prevent_default();
         let chosen = IndicatorKind::from_key(&value_of("ioc-new-kind"));
@@ -164,21 +154,15 @@ fn add_indicator(open: OpenIncident) -> impl IntoView {
         Some(k) => format!("Detected: {}", k.label()),
         None => "The type is detected as you type.".to_string(),
     };
+    let automatic = Signal::derive(move || match detected.get() {
+        Some(k) => format!("Automatic ({})", k.label()),
+        None => "Automatic".to_string(),
+    });
     view! {
         <form class="ioc-add" on:submit=add aria-label="Add an indicator">
             <div class="ev-fields">
-                {text_field(value)}
-                {select_field(SelectField {
-                    id: "ioc-new-kind".into(),
-                    label: "Type",
-                    lead: Some(Signal::derive(move || match detected.get() {
-                        Some(k) => format!("Automatic ({})", k.label()),
-                        None => "Automatic".to_string(),
-                    })),
-                    options: kind_options(),
-                    selected: String::new(),
-                    commit: None,
-                })}
+                {value.view()}
+                {kind_field("ioc-new-kind".into(), Some(automatic)).view()}
             </div>
             <p class="ev-hint" id="ioc-new-detected" aria-live="polite">{detected_text}</p>
             <button type="submit" class="ev-add">"Add indicator"</button>
@@ -210,18 +194,13 @@ fn paste_indicators(open: OpenIncident) -> impl IntoView {
     };
     view! {
         <form class="ioc-paste" on:submit=paste aria-label="Paste indicators">
-            <label for="ioc-paste">"Paste indicators, one per line"</label>
-            <textarea
-                id="ioc-paste"
-                class="ioc-paste-text"
-                rows="4"
-                autocapitalize="off"
-                spellcheck="false"
-                aria-describedby="ioc-paste-hint"
-            ></textarea>
-            <p class="ev-hint" id="ioc-paste-hint">
-                "Defanged is fine (hxxp, [.]); lines starting with # are skipped; known ones are not added twice."
-            </p>
+            {Field::new("ioc-paste", "Paste indicators, one per line")
+                .textarea("4")
+                .class("ioc-paste-text")
+                .raw()
+                .hint("Defanged is fine (hxxp, [.]); lines starting with # are skipped; known ones are not added twice.")
+                .hint_class("ev-hint")
+                .view()}
             <button type="submit" class="ev-add">"Add pasted indicators"</button>
             <p class="ioc-paste-result" id="ioc-paste-result" role="status">
                 {move || result.get()}

@@ -6,6 +6,7 @@ use leptos::ev::SubmitEvent;
 use leptos::prelude::*;
 
 use crate::access::Refusal;
+use crate::form::Field;
 use crate::session::{use_incident, Standing};
 use wire::Access;
 
@@ -21,17 +22,7 @@ pub fn JoinName() -> impl IntoView {
     move || {
         let invited = invited.get()?;
         let typed = RwSignal::new(invited.clone());
-        let problem = RwSignal::new(None::<&'static str>);
         let open = open.clone();
-        let submit = move |ev: SubmitEvent| {
-            ev.prevent_default();
-            let name = typed.get_untracked();
-            if name.trim().is_empty() {
-                problem.set(Some("Type the name the other responders will see."));
-                return;
-            }
-            open.named(&name);
-        };
         let hint = if invited.trim().is_empty() {
             "The other responders see this name next to yours while you both have the incident open.".to_string()
         } else {
@@ -39,22 +30,28 @@ pub fn JoinName() -> impl IntoView {
                 "You were invited as “{invited}”. The other responders see this name next to yours while you both have the incident open."
             )
         };
+        let field = Field::new("join-name", "Your name")
+            .autocomplete("name")
+            .maxlength("80")
+            .hint(hint)
+            .two_way(typed);
+        let problem = field.problem();
+        let submit = move |ev: SubmitEvent| {
+            ev.prevent_default();
+            let name = typed.get_untracked();
+            if name.trim().is_empty() {
+                problem.set(Some(
+                    "Type the name the other responders will see.".to_string(),
+                ));
+                return;
+            }
+            open.named(&name);
+        };
         Some(view! {
             <section class="card join" aria-labelledby="h-join">
                 <h1 id="h-join">"You are invited to this incident"</h1>
                 <form on:submit=submit>
-                    <label for="join-name">"Your name"</label>
-                    <input
-                        id="join-name"
-                        type="text"
-                        autocomplete="name"
-                        maxlength="80"
-                        aria-describedby="join-name-hint"
-                        prop:value=move || typed.get()
-                        on:input:target=move |ev| typed.set(ev.target().value())
-                    />
-                    <p class="hint" id="join-name-hint">{hint}</p>
-                    {move || problem.get().map(|m| view! { <p class="field-error" role="alert">{m}</p> })}
+                    {field.view()}
                     <button type="submit">"Open the incident"</button>
                 </form>
             </section>

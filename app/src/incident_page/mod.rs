@@ -1,6 +1,5 @@
 //! The incident page: one incident's template, edited together.
 
-mod choice;
 mod classification;
 mod clipboard;
 mod indicators;
@@ -14,7 +13,7 @@ mod status;
 mod timeline;
 mod title;
 
-use incident::ProseSection;
+use incident::{Incident, ProseSection};
 use leptos::ev;
 use leptos::prelude::*;
 
@@ -118,6 +117,27 @@ pub fn IncidentPage(id: String) -> impl IntoView {
                 </fieldset>
             </Show>
         </main>
+    }
+}
+
+/// One read of the open incident, made again at each change of it; what shows it re-renders
+/// only when the read's result changes.
+fn watch<T>(open: &OpenIncident, read: impl Fn(&Incident) -> T + Send + Sync + 'static) -> Memo<T>
+where
+    T: PartialEq + Send + Sync + 'static,
+{
+    let open = open.clone();
+    Memo::new(move |_| {
+        open.revision.track();
+        read(&open.incident)
+    })
+}
+
+/// A section's heading (id `h-{key}`, what the section is labelled by) and the hint under it.
+fn heading(key: &str, title: &'static str, hint: &'static str) -> impl IntoView {
+    view! {
+        <h2 id=format!("h-{key}")>{title}</h2>
+        <p class="hint">{hint}</p>
     }
 }
 

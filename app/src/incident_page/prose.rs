@@ -4,6 +4,7 @@ use incident::ProseSection;
 use leptos::prelude::*;
 
 use crate::binding::textarea_id;
+use crate::form::Field;
 use crate::session::use_incident;
 
 #[component]
@@ -17,17 +18,15 @@ pub fn ProseField(section: ProseSection) -> impl IntoView {
         <section class="prose" aria-labelledby=format!("h-{key}")>
             <h2 id=format!("h-{key}")>{section.title()}</h2>
             <p class="hint" id=format!("hint-{key}")>{section.hint()}</p>
-            <label class="field-label" for=textarea_id(section)>
-                {format!("{} text", section.title())}
-            </label>
-            <textarea
-                id=textarea_id(section)
-                aria-describedby=format!("hint-{key}")
-                rows="6"
-                spellcheck="true"
-                prop:value=initial
-                on:input:target=move |ev| open.incident.edit_section(section, &ev.target().value())
-            ></textarea>
+            {Field::new(textarea_id(section), "")
+                .label(Signal::stored(format!("{} text", section.title())))
+                .label_class("field-label")
+                .textarea("6")
+                .spellcheck()
+                .described_by(format!("hint-{key}"))
+                .value(initial)
+                .on_input(move |value| open.incident.edit_section(section, &value))
+                .view()}
         </section>
     }
 }

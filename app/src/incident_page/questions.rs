@@ -4,32 +4,41 @@
 use incident::{AnswerStatus, Question, QuestionList};
 use leptos::prelude::*;
 
-use super::choice::options;
+use super::{heading, watch};
+use crate::form::Field;
 use crate::prefs;
 use crate::session::use_incident;
 
 #[component]
 pub fn QuestionsAsked() -> impl IntoView {
-    view! {
-        <section class="questions card" aria-labelledby="h-questions">
-            <h2 id="h-questions">"Questions that will be asked"</h2>
-            <p class="hint">
-                "Someone will ask these within the hour. Keep an answer ready, even if it is \"unknown yet\"."
-            </p>
-            <QuestionItems list=QuestionList::WillBeAsked/>
-        </section>
-    }
+    let hint =
+        "Someone will ask these within the hour. Keep an answer ready, even if it is \"unknown yet\".";
+    questions(
+        "questions",
+        "Questions that will be asked",
+        hint,
+        QuestionList::WillBeAsked,
+    )
 }
 
 #[component]
 pub fn PostMortem() -> impl IntoView {
+    let hint =
+        "Once it is over: what let it happen, and what we do differently. No blame, only causes.";
+    questions("postmortem", "Post-mortem", hint, QuestionList::PostMortem)
+}
+
+/// A section of questions: its heading and hint, then every question of `list`.
+fn questions(
+    key: &'static str,
+    title: &'static str,
+    hint: &'static str,
+    list: QuestionList,
+) -> impl IntoView {
     view! {
-        <section class="questions card" aria-labelledby="h-postmortem">
-            <h2 id="h-postmortem">"Post-mortem"</h2>
-            <p class="hint">
-                "Once it is over: what let it happen, and what we do differently. No blame, only causes."
-            </p>
-            <QuestionItems list=QuestionList::PostMortem/>
+        <section class="questions card" aria-labelledby=format!("h-{key}")>
+            {heading(key, title, hint)}
+            <QuestionItems list=list/>
         </section>
     }
 }
@@ -46,14 +55,7 @@ fn QuestionItems(list: QuestionList) -> impl IntoView {
 #[component]
 fn QuestionItem(question: Question) -> impl IntoView {
     let open = use_incident();
-    let revision = open.revision;
-    let answer = {
-        let open = open.clone();
-        Memo::new(move |_| {
-            revision.track();
-            open.incident.answer(question)
-        })
-    };
+    let answer = watch(&open, move |incident| incident.answer(question));
     let status = Memo::new(move |_| answer.get().status);
     let text = Memo::new(move |_| answer.get().answer);
     let set_status = {
@@ -70,31 +72,26 @@ fn QuestionItem(question: Question) -> impl IntoView {
             .set_answer_text(question, value.trim(), &prefs::display_name());
     };
     let key = question.key;
+    let statuses = AnswerStatus::ALL.into_iter().map(|s| (s.key(), s.label()));
     view! {
         <li class="question" data-testid="question" data-question=key data-status=move || status.get().key()>
             <h3 id=format!("q-{key}")>{question.text}</h3>
             <div class="fields">
-                <div class="field">
-                    <label for=format!("q-{key}-status")>"Status"</label>
-                    <select
-                        id=format!("q-{key}-status")
-                        aria-describedby=format!("q-{key}")
-                        on:change:target=move |ev| set_status(ev.target().value())
-                    >
-                        {options(AnswerStatus::ALL, AnswerStatus::key, AnswerStatus::label, status)}
-                    </select>
-                </div>
-                <div class="field grow">
-                    <label for=format!("q-{key}-answer")>"Answer"</label>
-                    <textarea
-                        id=format!("q-{key}-answer")
-                        class="short"
-                        rows="2"
-                        aria-describedby=format!("q-{key}")
-                        prop:value=text
-                        on:change:target=move |ev| set_text(ev.target().value())
-                    ></textarea>
-                </div>
+                {Field::new(format!("q-{key}-status"), "Status")
+                    .wrap("field")
+                    .select(None, statuses.collect())
+                    .described_by(format!("q-{key}"))
+                    .bind(Signal::derive(move || status.get().key().to_string()))
+                    .on_change(set_status)
+                    .view()}
+                {Field::new(format!("q-{key}-answer"), "Answer")
+                    .wrap("field grow")
+                    .textarea("2")
+                    .class("short")
+                    .described_by(format!("q-{key}"))
+                    .bind(text.into())
+                    .on_change(set_text)
+                    .view()}
             </div>
             {move || {
                 let by = answer.get().by;

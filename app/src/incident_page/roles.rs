@@ -4,6 +4,8 @@
 use incident::Role;
 use leptos::prelude::*;
 
+use super::{heading, watch};
+use crate::form::Field;
 use crate::session::use_incident;
 use crate::{platform, prefs};
 
@@ -12,24 +14,16 @@ pub fn Roles() -> impl IntoView {
     let name = RwSignal::new(prefs::display_name());
     view! {
         <section class="roles card" aria-labelledby="h-roles">
-            <h2 id="h-roles">"Roles"</h2>
-            <p class="hint">
-                "One person commands and keeps this document true. Taking a role over is written on the timeline."
-            </p>
+            {heading("roles", "Roles", "One person commands and keeps this document true. Taking a role over is written on the timeline.")}
             <Show when=move || name.get().trim().is_empty()>
-                <div class="field">
-                    <label for="roles-your-name">"Your name (needed to take a role)"</label>
-                    <input
-                        id="roles-your-name"
-                        type="text"
-                        autocomplete="name"
-                        on:change:target=move |ev| {
-                            let typed = ev.target().value();
-                            prefs::set_display_name(typed.trim());
-                            name.set(typed.trim().to_string());
-                        }
-                    />
-                </div>
+                {Field::new("roles-your-name", "Your name (needed to take a role)")
+                    .wrap("field")
+                    .autocomplete("name")
+                    .on_change(move |typed| {
+                        prefs::set_display_name(typed.trim());
+                        name.set(typed.trim().to_string());
+                    })
+                    .view()}
             </Show>
             <ul class="role-list">
                 {Role::ALL.into_iter().map(|role| view! { <RoleRow role=role name=name/> }).collect_view()}
@@ -41,14 +35,7 @@ pub fn Roles() -> impl IntoView {
 #[component]
 fn RoleRow(role: Role, name: RwSignal<String>) -> impl IntoView {
     let open = use_incident();
-    let revision = open.revision;
-    let holder = {
-        let open = open.clone();
-        Memo::new(move |_| {
-            revision.track();
-            open.incident.role_holder(role)
-        })
-    };
+    let holder = watch(&open, move |incident| incident.role_holder(role));
     let mine = move || {
         let me = name.get();
         holder

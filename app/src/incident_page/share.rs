@@ -11,6 +11,7 @@ use leptos::prelude::*;
 
 use super::clipboard;
 use crate::access::{self, Invite};
+use crate::form::{confirm, Confirm, Field};
 use crate::platform;
 use crate::prefs;
 use crate::session::{use_incident, Standing};
@@ -167,33 +168,24 @@ fn InviteForm(
     view! {
         <form class="invite-form" on:submit=submit>
             <div class="invite-fields">
-                <div class="invite-field grow">
-                    <label for="invite-name">"Name of the person"</label>
-                    <input
-                        id="invite-name"
-                        type="text"
-                        autocomplete="off"
-                        maxlength="80"
-                        prop:value=move || name.get()
-                        on:input:target=move |ev| name.set(ev.target().value())
-                    />
-                </div>
-                <div class="invite-field">
-                    <label for="invite-role">"Role"</label>
-                    <select
-                        id="invite-role"
-                        on:change:target=move |ev| {
-                            role.set(Access::parse(&ev.target().value()).unwrap_or(Access::Viewer))
-                        }
-                    >
-                        <option value="editor" prop:selected=move || role.get() == Access::Editor>
-                            "Editor — reads and changes everything"
-                        </option>
-                        <option value="viewer" prop:selected=move || role.get() == Access::Viewer>
-                            "Viewer — reads only"
-                        </option>
-                    </select>
-                </div>
+                {Field::new("invite-name", "Name of the person")
+                    .wrap("invite-field grow")
+                    .autocomplete("off")
+                    .maxlength("80")
+                    .two_way(name)
+                    .view()}
+                {Field::new("invite-role", "Role")
+                    .wrap("invite-field")
+                    .select(
+                        None,
+                        vec![
+                            ("editor", "Editor — reads and changes everything"),
+                            ("viewer", "Viewer — reads only"),
+                        ],
+                    )
+                    .bind(Signal::derive(move || role.get().as_str().to_string()))
+                    .on_change(move |v| role.set(Access::parse(&v).unwrap_or(Access::Viewer)))
+                    .view()}
             </div>
             {move || problem.get().map(|m| view! { <p class="field-error" role="alert">{m}</p> })}
             <button type="submit" prop:disabled=move || busy.get()>
@@ -242,8 +234,7 @@ fn NewLink(made: Made) -> impl IntoView {
             <p class="new-link-for">
                 "Link for " <strong>{name}</strong> " (" {role.as_str()} ")"
             </p>
-            <label for="invite-link">"Invite link"</label>
-            <input id="invite-link" type="text" readonly prop:value=link.clone()/>
+            {Field::new("invite-link", "Invite link").value(link.clone()).readonly().view()}
             <button type="button" on:click=copy>"Copy link"</button>
             <p class="hint" role="status">{move || feedback.get()}</p>
             <QrCodeSvg text=link label=label/>
@@ -347,45 +338,27 @@ fn InviteRow(
     let actions = (role != Access::Owner && !revoked).then(|| {
         let asking = {
             let key = key.clone();
-            Memo::new(move |_| confirming.get().as_deref() == Some(key.as_str()))
+            Memo::new(move |_| confirming.get().as_deref() == Some(key.as_str())).into()
         };
-        let ask = {
+        let set_asking = {
             let key = key.clone();
-            move |_| confirming.set(Some(key.clone()))
+            Callback::new(move |on: bool| confirming.set(on.then(|| key.clone())))
         };
-        let confirm = {
-            let key = key.clone();
-            move |_| revoke(key.clone())
-        };
-        let question = format!(
-            "Revoke {name}’s link? It stops working at once and {name} is disconnected. What {name} already saw, or kept on their device, cannot be un-seen."
-        );
-        view! {
-            <Show
-                when=move || asking.get()
-                fallback=move || {
-                    view! {
-                        <button type="button" class="secondary revoke" on:click=ask.clone()>
-                            "Revoke"
-                        </button>
-                    }
-                }
-            >
-                <div class="confirm-revoke" role="group" aria-label="Confirm revoking">
-                    <p>{question.clone()}</p>
-                    <button type="button" class="danger" on:click=confirm.clone()>
-                        "Revoke access"
-                    </button>
-                    <button
-                        type="button"
-                        class="secondary"
-                        on:click=move |_| confirming.set(None)
-                    >
-                        "Cancel"
-                    </button>
-                </div>
-            </Show>
-        }
+        let key = key.clone();
+        confirm(Confirm {
+            asking,
+            set_asking,
+            ask: ("Revoke", "secondary revoke"),
+            question: format!(
+                "Revoke {name}’s link? It stops working at once and {name} is disconnected. What {name} already saw, or kept on their device, cannot be un-seen."
+            ),
+            question_class: "confirm-revoke",
+            group: Some("Confirm revoking"),
+            yes: ("Revoke access", "danger"),
+            no: ("Cancel", "secondary"),
+            id: None,
+            on_yes: Callback::new(move |()| revoke(key.clone())),
+        })
     });
     view! {
         <li

@@ -5,26 +5,24 @@
 //! re-renders only the rows it touched; a row shows text and opens its fields for correcting
 //! only when asked, which keeps an incident with thousands of events light.
 
-pub(super) mod fields;
 mod row;
 pub(super) mod shared;
 
 use std::time::Duration;
 
-use incident::{KillChainPhase, TimelineEvent};
+use incident::{Incident, KillChainPhase, TimelineEvent};
 use leptos::either::Either;
 use leptos::ev::SubmitEvent;
 use leptos::prelude::*;
 
+use super::{heading, watch};
+use crate::form::{check, checked, focus_soon, set_value_of, value_of, Field, RowMemory};
 use crate::session::{use_incident, OpenIncident};
 use crate::{platform, prefs};
-use fields::{
-    check_field, select_field, set_value_of, text_field, value_of, SelectField, TextField,
-};
 use row::EventRow;
 use shared::{
-    events_memo, fingerprint, focus_soon, indicators_memo, read_optional_time, read_time,
-    shown_time, zone_memo, Events, Iocs, RowMemory,
+    events_memo, fingerprint, indicators_memo, read_optional_time, read_time, shown_time, Events,
+    Iocs,
 };
 
 pub(super) use row::indicator_picker;
@@ -65,12 +63,19 @@ fn event_fingerprint(event: &TimelineEvent, zone: &str) -> u64 {
     ))
 }
 
-/// The options of a kill-chain phase select (after "—", which is none).
-pub(super) fn phase_options() -> Vec<(&'static str, &'static str)> {
-    KillChainPhase::ALL
+/// A kill-chain phase select ("—" is none), `phase` selected.
+pub(super) fn phase_field(id: String, phase: &str) -> Field {
+    let options = KillChainPhase::ALL
         .into_iter()
-        .map(|p| (p.key(), p.label()))
-        .collect()
+        .map(|p| (p.key(), p.label()));
+    Field::ev(id, "Kill-chain phase")
+        .select(Some(Signal::stored("—".to_string())), options.collect())
+        .value(phase)
+}
+
+/// "`what` (zone)": a label naming the display zone.
+pub(super) fn zone_label(what: &'static str, zone: Memo<String>) -> Signal<String> {
+    Signal::derive(move || format!("{what} ({})", zone.get()))
 }
 
 #[component]
@@ -79,7 +84,7 @@ pub fn Timeline() -> impl IntoView {
     let events = events_memo(&open);
     let ctx = TimelineContext {
         open: open.clone(),
-        zone: zone_memo(&open),
+        zone: watch(&open, Incident::display_zone),
         indicators: indicators_memo(&open),
         memory: RowMemory::new(),
     };
@@ -132,10 +137,7 @@ pub fn Timeline() -> impl IntoView {
     };
     view! {
         <section class="timeline card" aria-labelledby="h-timeline">
-            <h2 id="h-timeline">"Timeline"</h2>
-            <p class="hint">
-                "What happened, when. Type it as it comes in; fix the details later. Empty time means now."
-            </p>
+            {heading("timeline", "Timeline", "What happened, when. Type it as it comes in; fix the details later. Empty time means now.")}
             {add_event(ctx.clone())}
             <p class="tl-zone" id="timeline-zone" data-zone=move || zone.get()>
                 {move || format!("Times in {}", zone.get())}
@@ -170,25 +172,19 @@ pub fn Timeline() -> impl IntoView {
 fn add_event(ctx: TimelineContext) -> impl IntoView {
     let zone = ctx.zone;
     let linked = RwSignal::new(Vec::<String>::new());
-    let what = TextField {
-        placeholder: "e.g. Phishing mail reached 40 inboxes",
-        class: "ev-grow",
-        ..TextField::new("tl-new-what".into(), "What happened")
-    };
-    let when = TextField {
-        label: Signal::derive(move || format!("When ({})", zone.get())),
-        placeholder: "now",
-        class: "ev-time",
-        hint: Some("Empty is now. e.g. 14:05 or 2026-11-22 03:14 Europe/Berlin"),
-        ..TextField::new("tl-new-when".into(), "")
-    };
-    let discovered = TextField {
-        placeholder: "when we found out",
-        class: "ev-time",
-        ..TextField::new("tl-new-discovered".into(), "Discovered at")
-    };
+    let what = Field::ev("tl-new-what", "What happened")
+        .placeholder("e.g. Phishing mail reached 40 inboxes")
+        .wrap("ev-field ev-grow");
+    let when = Field::ev("tl-new-when", "")
+        .label(zone_label("When", zone))
+        .placeholder("now")
+        .wrap("ev-field ev-time")
+        .hint("Empty is now. e.g. 14:05 or 2026-11-22 03:14 Europe/Berlin");
+    let discovered = Field::ev("tl-new-discovered", "Discovered at")
+        .placeholder("when we found out")
+        .wrap("ev-field ev-time");
     let (what_problem, when_problem, discovered_problem) =
-        (what.problem, when.problem, discovered.problem);
+        (what.problem(), when.problem(), discovered.problem());
     let open = ctx.open.clone();
     let ctx_indicators = ctx.indicators;
     let add = move |ev: SubmitEvent| {
@@ -227,7 +223,7 @@ fn add_event(ctx: TimelineContext) -> impl IntoView {
                 .filter(|l| ctx_indicators.with_untracked(|all| all.iter().any(|(i, _)| i == l)))
                 .collect(),
             author: prefs::display_name().trim().to_string(),
-            include_in_report: fields::checked("tl-new-report"),
+            include_in_report: checked("tl-new-report"),
         };
         open.incident
             .add_timeline_event(&platform::new_id(), &event);
@@ -247,30 +243,19 @@ fn add_event(ctx: TimelineContext) -> impl IntoView {
     };
     view! {
         <form class="tl-add" on:submit=add aria-label="Add a timeline event">
-            <div class="ev-fields">{text_field(what)} {text_field(when)}</div>
+            <div class="ev-fields">{what.view()} {when.view()}</div>
             <details class="tl-more">
                 <summary>"More details"</summary>
                 <div class="ev-fields">
-                    {text_field(discovered)}
-                    {text_field(TextField {
-                        placeholder: "e.g. mail gateway log",
-                        ..TextField::new("tl-new-source".into(), "Source")
-                    })}
-                    {text_field(TextField {
-                        placeholder: "link or path to the evidence",
-                        class: "ev-grow",
-                        ..TextField::new("tl-new-link".into(), "How do we know?")
-                    })}
-                    {select_field(SelectField {
-                        id: "tl-new-phase".into(),
-                        label: "Kill-chain phase",
-                        lead: Some(Signal::stored("—".to_string())),
-                        options: phase_options(),
-                        selected: String::new(),
-                        commit: None,
-                    })}
+                    {discovered.view()}
+                    {Field::ev("tl-new-source", "Source").placeholder("e.g. mail gateway log").view()}
+                    {Field::ev("tl-new-link", "How do we know?")
+                        .placeholder("link or path to the evidence")
+                        .wrap("ev-field ev-grow")
+                        .view()}
+                    {phase_field("tl-new-phase".into(), "").view()}
                 </div>
-                {check_field("tl-new-report".into(), "Include in report", true, None)}
+                {check("tl-new-report".into(), "Include in report", "ev-check", Signal::stored(true), None)}
                 {indicator_picker("tl-new".into(), ctx.indicators, linked, None)}
             </details>
             <button type="submit" class="ev-add">"Add event"</button>
@@ -283,13 +268,10 @@ fn add_event(ctx: TimelineContext) -> impl IntoView {
 pub fn KillChainByPhase() -> impl IntoView {
     let open = use_incident();
     let events = events_memo(&open);
-    let zone = zone_memo(&open);
+    let zone = watch(&open, Incident::display_zone);
     view! {
         <section class="kill-chain card" aria-labelledby="h-kill-chain">
-            <h2 id="h-kill-chain">"Kill chain by phase"</h2>
-            <p class="hint">
-                "Timeline events that have a kill-chain phase, grouped by it. Set an event's phase on the timeline."
-            </p>
+            {heading("kill-chain", "Kill chain by phase", "Timeline events that have a kill-chain phase, grouped by it. Set an event's phase on the timeline.")}
             <ol class="kc-phases">
                 {KillChainPhase::ALL
                     .into_iter()

@@ -2,6 +2,7 @@
 
 use leptos::prelude::*;
 
+use crate::form::Field;
 use crate::prefs::{self, KnownIncident};
 use crate::router::{incident_path, use_router};
 use crate::{platform, session};
@@ -79,14 +80,11 @@ fn NewIncident() -> impl IntoView {
         <section class="card" aria-labelledby="h-new">
             <h2 id="h-new">"Start an incident"</h2>
             <form class="new-incident" on:submit=create>
-                <label for="new-title">"Incident title"</label>
-                <input
-                    id="new-title"
-                    type="text"
-                    autocomplete="off"
-                    placeholder="e.g. Phishing wave against finance"
-                    on:input:target=move |ev| title.set(ev.target().value())
-                />
+                {Field::new("new-title", "Incident title")
+                    .autocomplete("off")
+                    .placeholder("e.g. Phishing wave against finance")
+                    .on_input(move |v| title.set(v))
+                    .view()}
                 <button type="submit">"Create incident"</button>
             </form>
             <p class="hint">

@@ -6,11 +6,9 @@ use incident::indicator_value::defang;
 use incident::{IndicatorField, IndicatorKind, Tlp};
 use leptos::prelude::*;
 
-use super::super::timeline::fields::{select_field, text_field, SelectField, TextField};
-use super::super::timeline::shared::{
-    confirm_delete, editable_time, focus_soon, read_optional_time, sentence, shown_time, RowMemory,
-};
-use super::{kind_options, Item};
+use super::super::timeline::shared::{sentence, shown_time, time_field};
+use super::{kind_field, Item};
+use crate::form::{row_editor, Field, Opening, RowMemory};
 use crate::incident_page::clipboard;
 use crate::platform;
 use crate::session::OpenIncident;
@@ -25,17 +23,7 @@ pub(super) fn IndicatorRow(item: Item, open: OpenIncident, memory: RowMemory) ->
         incident_tlp,
     } = item;
     let dom = format!("i-{id}");
-    memory.restore_focus(&format!("{dom}-"));
-    let editing = RwSignal::new(memory.is_open(&id));
-    let set_editing = {
-        let id = id.clone();
-        let dom = dom.clone();
-        move |open: bool| {
-            memory.set_open(&id, open);
-            editing.set(open);
-            focus_soon(format!("{dom}-{}", if open { "value" } else { "edit" }));
-        }
-    };
+    let opening = Opening::new(memory, &id, &dom, "value");
     let defanged = defang(&indicator.value, indicator.kind);
     let (tlp_class, tlp_text) = match indicator.tlp {
         Some(level) => (level.css_class(), format!("TLP:{}", level.as_str())),
@@ -108,7 +96,6 @@ pub(super) fn IndicatorRow(item: Item, open: OpenIncident, memory: RowMemory) ->
         move |_| copy(text.clone(), "raw")
     };
     let shown_id = format!("{dom}-shown");
-    let edit_id = format!("{dom}-edit");
     let note = (!indicator.note.trim().is_empty()).then(|| indicator.note.clone());
     let events = (!links.is_empty()).then(|| {
         view! {
@@ -125,30 +112,14 @@ pub(super) fn IndicatorRow(item: Item, open: OpenIncident, memory: RowMemory) ->
     });
     let kind = indicator.kind;
     let button = {
-        let toggle = set_editing.clone();
-        let described = shown_id.clone();
-        move || {
-            let open_now = editing.get();
-            let toggle = toggle.clone();
-            view! {
-                <button
-                    type="button"
-                    class="ev-button"
-                    id=edit_id.clone()
-                    aria-describedby=described.clone()
-                    aria-expanded=if open_now { "true" } else { "false" }
-                    on:click=move |_| toggle(!open_now)
-                >
-                    {if open_now { "Close" } else { "Edit" }}
-                </button>
-            }
-        }
+        let (opening, described) = (opening.clone(), shown_id.clone());
+        move || opening.button("ev-button", described.clone())
     };
+    let editing = opening.editing;
     let fields = {
         let id = id.clone();
         move || {
             editing.get().then(|| {
-                let close = set_editing.clone();
                 indicator_editor(
                     &id,
                     &indicator,
@@ -156,7 +127,7 @@ pub(super) fn IndicatorRow(item: Item, open: OpenIncident, memory: RowMemory) ->
                     &zone,
                     open.clone(),
                     memory,
-                    Callback::new(move |()| close(false)),
+                    opening.closer(),
                 )
             })
         }
@@ -186,12 +157,11 @@ pub(super) fn IndicatorRow(item: Item, open: OpenIncident, memory: RowMemory) ->
                 manual
                     .get()
                     .map(|text| {
-                        view! {
-                            <div class="ev-field ioc-manual">
-                                <label for=manual_id.clone()>"Copy it from here"</label>
-                                <input id=manual_id type="text" readonly prop:value=text/>
-                            </div>
-                        }
+                        Field::new(manual_id, "Copy it from here")
+                            .wrap("ev-field ioc-manual")
+                            .value(text)
+                            .readonly()
+                            .view()
                     })
             }}
             {fields}
@@ -211,15 +181,19 @@ fn indicator_editor(
 ) -> impl IntoView {
     let dom = format!("i-{id}");
     let id = id.to_string();
-    let value = {
-        let open = open.clone();
-        let id = id.clone();
-        TextField {
-            value: defang(&indicator.value, indicator.kind),
-            class: "ev-grow",
-            exact: true,
-            memory: Some(memory),
-            commit: Some(Callback::new(move |typed: String| {
+    // Writes what was typed with `write`; its error is shown under the field.
+    let commit = |write: fn(&OpenIncident, &str, String) -> Result<(), String>| {
+        let (open, id) = (open.clone(), id.clone());
+        Callback::new(move |typed: String| write(&open, &id, typed))
+    };
+    let value = Field::ev(format!("{dom}-value"), "Value")
+        .value(defang(&indicator.value, indicator.kind))
+        .wrap("ev-field ev-grow")
+        .exact()
+        .memory(memory)
+        .commit({
+            let (open, id) = (open.clone(), id.clone());
+            Callback::new(move |typed: String| {
                 let new_id = open
                     .incident
                     .correct_indicator_value(&id, &typed)
@@ -230,102 +204,72 @@ fn indicator_editor(
                     memory.will_focus(format!("i-{new_id}-value"));
                 }
                 Ok(())
-            })),
-            ..TextField::new(format!("{dom}-value"), "Value")
-        }
-    };
-    let kind = {
-        let open = open.clone();
-        let id = id.clone();
-        SelectField {
-            id: format!("{dom}-kind"),
-            label: "Type",
-            lead: None,
-            options: kind_options(),
-            selected: indicator.kind.key().to_string(),
-            commit: Some(Callback::new(move |value: String| {
-                if let Some(kind) = IndicatorKind::from_key(&value) {
-                    open.incident.set_indicator_kind(&id, kind);
-                }
-            })),
-        }
-    };
-    let tlp = {
-        let open = open.clone();
-        let id = id.clone();
-        SelectField {
-            id: format!("{dom}-tlp"),
-            label: "TLP",
-            lead: Some(Signal::stored(format!(
+            })
+        });
+    let kind = kind_field(format!("{dom}-kind"), None)
+        .value(indicator.kind.key())
+        .commit(commit(|open, id, value| {
+            if let Some(kind) = IndicatorKind::from_key(&value) {
+                open.incident.set_indicator_kind(id, kind);
+            }
+            Ok(())
+        }));
+    let tlp = Field::ev(format!("{dom}-tlp"), "TLP")
+        .select(
+            Some(Signal::stored(format!(
                 "Incident TLP ({})",
                 incident_tlp.as_str()
             ))),
-            options: Tlp::ALL
+            Tlp::ALL
                 .into_iter()
                 .map(|l| (l.as_str(), l.as_str()))
                 .collect(),
-            selected: indicator.tlp.map_or("", Tlp::as_str).to_string(),
-            commit: Some(Callback::new(move |value: String| {
-                open.incident.set_indicator_tlp(&id, Tlp::parse(&value));
-            })),
-        }
-    };
+        )
+        .value(indicator.tlp.map_or("", Tlp::as_str))
+        .commit(commit(|open, id, value| {
+            open.incident.set_indicator_tlp(id, Tlp::parse(&value));
+            Ok(())
+        }));
     // First seen, last seen: typed times, like the timeline's.
     let seen = |name: &str, label: &'static str, stored: &Option<String>, field: IndicatorField| {
-        let open = open.clone();
-        let id = id.clone();
-        let zone = zone.to_string();
-        text_field(TextField {
-            value: stored
-                .as_deref()
-                .map(|s| editable_time(s, &zone))
-                .unwrap_or_default(),
-            placeholder: "e.g. 2026-11-22 03:14",
-            class: "ev-time",
-            memory: Some(memory),
-            commit: Some(Callback::new(move |typed: String| {
-                let at = read_optional_time(&typed, &zone)?;
-                open.incident
-                    .set_indicator_field(&id, field, at.as_deref().unwrap_or(""));
-                Ok(())
-            })),
-            ..TextField::new(format!("{dom}-{name}"), label)
-        })
+        let (open, id) = (open.clone(), id.clone());
+        let write = Callback::new(move |at: String| {
+            open.incident.set_indicator_field(&id, field, &at);
+        });
+        let zone = Signal::stored(zone.to_string());
+        time_field(
+            format!("{dom}-{name}"),
+            label,
+            stored.as_deref(),
+            zone,
+            write,
+        )
+        .placeholder("e.g. 2026-11-22 03:14")
+        .memory(memory)
+        .view()
     };
-    let sightings = {
-        let open = open.clone();
-        let id = id.clone();
-        TextField {
-            value: indicator.sightings.to_string(),
-            class: "ev-narrow",
-            kind: "number",
-            commit: Some(Callback::new(move |typed: String| {
-                let n = typed
-                    .trim()
-                    .parse::<u32>()
-                    .map_err(|_| "Sightings is a whole number, 0 or more.".to_string())?;
-                open.incident.set_indicator_sightings(&id, n);
-                Ok(())
-            })),
-            ..TextField::new(format!("{dom}-sightings"), "Sightings")
-        }
-    };
-    let note = {
-        let open = open.clone();
-        let id = id.clone();
-        TextField {
-            value: indicator.note.clone(),
-            class: "ev-grow",
-            kind: "textarea",
-            memory: Some(memory),
-            commit: Some(Callback::new(move |value: String| {
-                open.incident
-                    .set_indicator_field(&id, IndicatorField::Note, &value);
-                Ok(())
-            })),
-            ..TextField::new(format!("{dom}-note"), "Note")
-        }
-    };
+    let sightings = Field::ev(format!("{dom}-sightings"), "Sightings")
+        .value(indicator.sightings.to_string())
+        .wrap("ev-field ev-narrow")
+        .number()
+        .commit(commit(|open, id, typed| {
+            let n = typed
+                .trim()
+                .parse::<u32>()
+                .map_err(|_| "Sightings is a whole number, 0 or more.".to_string())?;
+            open.incident.set_indicator_sightings(id, n);
+            Ok(())
+        }));
+    let note = Field::ev(format!("{dom}-note"), "Note")
+        .value(indicator.note.clone())
+        .wrap("ev-field ev-grow")
+        .textarea("2")
+        .memory(memory)
+        .commit(commit(|open, id, value| {
+            open.incident
+                .set_indicator_field(id, IndicatorField::Note, &value);
+            Ok(())
+        }));
     let first = seen(
         "first",
         "First seen",
@@ -342,23 +286,22 @@ fn indicator_editor(
         memory.set_open(&id, false);
         open.incident.remove_indicator(&id);
     });
-    view! {
-        <div class="ev-editor" role="group" aria-label="Correct this indicator">
-            <div class="ev-fields">
-                {text_field(value)}
-                {select_field(kind)}
-                {select_field(tlp)}
-                {first}
-                {last}
-                {text_field(sightings)}
-                {text_field(note)}
-            </div>
-            <div class="ev-actions">
-                <button type="button" class="ev-button" on:click=move |_| close.run(())>
-                    "Done"
-                </button>
-                {confirm_delete("indicator", format!("{dom}-delete"), delete)}
-            </div>
-        </div>
-    }
+    let fields = view! {
+        {value.view()}
+        {kind.view()}
+        {tlp.view()}
+        {first}
+        {last}
+        {sightings.view()}
+        {note.view()}
+    };
+    row_editor(
+        "Correct this indicator",
+        "indicator",
+        &dom,
+        fields,
+        (),
+        close,
+        delete,
+    )
 }

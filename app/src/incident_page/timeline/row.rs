@@ -5,12 +5,9 @@ use incident::{KillChainPhase, TimelineEvent, TimelineField};
 use leptos::either::Either;
 use leptos::prelude::*;
 
-use super::fields::{check_field, select_field, text_field, SelectField, TextField};
-use super::shared::{
-    confirm_delete, editable_time, focus_soon, read_optional_time, read_time, shown_time, typed_as,
-    Iocs,
-};
-use super::{phase_options, TimelineContext};
+use super::shared::{editable_time, read_time, shown_time, time_field, typed_as, Iocs};
+use super::{phase_field, zone_label, TimelineContext};
+use crate::form::{check, row_editor, Field, Opening};
 
 #[component]
 pub(super) fn EventRow(
@@ -20,19 +17,8 @@ pub(super) fn EventRow(
     zone: String,
     ctx: TimelineContext,
 ) -> impl IntoView {
-    let memory = ctx.memory;
     let dom = format!("ev-{id}");
-    memory.restore_focus(&format!("{dom}-"));
-    let editing = RwSignal::new(memory.is_open(&id));
-    let set_editing = {
-        let id = id.clone();
-        let dom = dom.clone();
-        move |open: bool| {
-            memory.set_open(&id, open);
-            editing.set(open);
-            focus_soon(format!("{dom}-{}", if open { "when" } else { "edit" }));
-        }
-    };
+    let opening = Opening::new(ctx.memory, &id, &dom, "when");
 
     let at = event.occurred_at.clone();
     let when = shown_time(&at, &zone);
@@ -85,32 +71,13 @@ pub(super) fn EventRow(
     let row_at = at.clone();
     let what_id = format!("{dom}-said");
     let what_el = what_id.clone();
-    let edit_id = format!("{dom}-edit");
     // The Edit button and, when open, the fields: one reactive spot per row.
     let actions = move || {
-        let open = editing.get();
-        let toggle = set_editing.clone();
-        let button = view! {
-            <button
-                type="button"
-                class="ev-button tl-edit"
-                id=edit_id.clone()
-                aria-expanded=if open { "true" } else { "false" }
-                aria-describedby=what_id.clone()
-                on:click=move |_| toggle(!open)
-            >
-                {if open { "Close" } else { "Edit" }}
-            </button>
-        };
-        let editor = open.then(|| {
-            let close = set_editing.clone();
-            event_editor(
-                id.clone(),
-                &event,
-                ctx.clone(),
-                Callback::new(move |()| close(false)),
-            )
-        });
+        let button = opening.button("ev-button tl-edit", what_id.clone());
+        let editor = opening
+            .editing
+            .get()
+            .then(|| event_editor(id.clone(), &event, ctx.clone(), opening.closer()));
         view! {
             {button}
             {editor}
@@ -148,128 +115,98 @@ fn event_editor(
     } = ctx;
     let dom = format!("ev-{id}");
     let zone_now = zone.get_untracked();
-    // A plain text field of the event.
+    // Writes the event's `field` with what was typed, trimmed.
+    let write = |field: TimelineField| {
+        let (open, id) = (open.clone(), id.clone());
+        move |value: String| {
+            open.incident.set_timeline_field(&id, field, value.trim());
+        }
+    };
     let text = |name: &str, label: &'static str, value: &str, field: TimelineField| {
-        let open = open.clone();
-        let id = id.clone();
-        text_field(TextField {
-            value: value.to_string(),
-            class: if field == TimelineField::What {
-                "ev-grow"
-            } else {
-                ""
-            },
-            memory: Some(memory),
-            commit: Some(Callback::new(move |value: String| {
-                open.incident.set_timeline_field(&id, field, value.trim());
-                Ok(())
-            })),
-            ..TextField::new(format!("{dom}-{name}"), label)
-        })
+        Field::ev(format!("{dom}-{name}"), label)
+            .value(value)
+            .memory(memory)
+            .on_change(write(field))
     };
     let when = {
-        let open = open.clone();
-        let id = id.clone();
-        TextField {
-            label: Signal::derive(move || format!("When ({})", zone.get())),
-            value: editable_time(&event.occurred_at, &zone_now),
-            class: "ev-time",
-            memory: Some(memory),
-            commit: Some(Callback::new(move |typed: String| {
+        let (open, id) = (open.clone(), id.clone());
+        Field::ev(format!("{dom}-when"), "")
+            .label(zone_label("When", zone))
+            .value(editable_time(&event.occurred_at, &zone_now))
+            .wrap("ev-field ev-time")
+            .memory(memory)
+            .commit(Callback::new(move |typed: String| {
                 if typed.trim().is_empty() {
                     return Err("Say when it happened (type “now” for now).".to_string());
                 }
                 let time = read_time(&typed, &zone.get_untracked())?;
                 open.incident.set_timeline_time(&id, &time);
                 Ok(())
-            })),
-            ..TextField::new(format!("{dom}-when"), "")
-        }
+            }))
     };
-    let discovered = {
-        let open = open.clone();
-        let id = id.clone();
-        TextField {
-            value: event
-                .discovered_at
-                .as_deref()
-                .map(|d| editable_time(d, &zone_now))
-                .unwrap_or_default(),
-            placeholder: "when we found out",
-            class: "ev-time",
-            memory: Some(memory),
-            commit: Some(Callback::new(move |typed: String| {
-                let at = read_optional_time(&typed, &zone.get_untracked())?;
-                open.incident.set_timeline_field(
-                    &id,
-                    TimelineField::DiscoveredAt,
-                    at.as_deref().unwrap_or(""),
-                );
-                Ok(())
-            })),
-            ..TextField::new(format!("{dom}-discovered"), "Discovered at")
-        }
-    };
+    let discovered = time_field(
+        format!("{dom}-discovered"),
+        "Discovered at",
+        event.discovered_at.as_deref(),
+        zone.into(),
+        Callback::new(write(TimelineField::DiscoveredAt)),
+    )
+    .placeholder("when we found out")
+    .memory(memory);
     let phase = {
-        let open = open.clone();
-        let id = id.clone();
-        SelectField {
-            id: format!("{dom}-phase"),
-            label: "Kill-chain phase",
-            lead: Some(Signal::stored("—".to_string())),
-            options: phase_options(),
-            selected: event.phase.map(KillChainPhase::key).unwrap_or("").into(),
-            commit: Some(Callback::new(move |value: String| {
-                let key = KillChainPhase::from_key(&value).map_or("", KillChainPhase::key);
-                open.incident
-                    .set_timeline_field(&id, TimelineField::Phase, key);
-            })),
-        }
+        let write = write(TimelineField::Phase);
+        phase_field(
+            format!("{dom}-phase"),
+            event.phase.map_or("", KillChainPhase::key),
+        )
+        .on_change(move |v| {
+            write(
+                KillChainPhase::from_key(&v)
+                    .map_or("", KillChainPhase::key)
+                    .into(),
+            )
+        })
     };
     let in_report = {
-        let open = open.clone();
-        let id = id.clone();
+        let (open, id) = (open.clone(), id.clone());
         Callback::new(move |include: bool| {
             open.incident.set_timeline_in_report(&id, include);
         })
     };
     let linked = RwSignal::new(event.indicators.clone());
     let set_links = {
-        let open = open.clone();
-        let id = id.clone();
+        let (open, id) = (open.clone(), id.clone());
         Callback::new(move |links: Vec<String>| {
             open.incident.set_timeline_indicators(&id, &links);
         })
     };
-    let delete = {
-        let open = open.clone();
-        let id = id.clone();
-        Callback::new(move |()| {
-            memory.set_open(&id, false);
-            open.incident.remove_timeline_event(&id);
-        })
+    let fields = view! {
+        {when.view()}
+        {text("what", "What happened", &event.what, TimelineField::What).wrap("ev-field ev-grow").view()}
+        {discovered.view()}
+        {text("source", "Source", &event.source, TimelineField::Source).view()}
+        {text("link", "How do we know?", &event.data_link, TimelineField::DataLink).view()}
+        {phase.view()}
+        {text("author", "Author", &event.author, TimelineField::Author).view()}
     };
-    view! {
-        <div class="ev-editor" role="group" aria-label="Correct this event">
-            <div class="ev-fields">
-                {text_field(when)}
-                {text("what", "What happened", &event.what, TimelineField::What)}
-                {text_field(discovered)}
-                {text("source", "Source", &event.source, TimelineField::Source)}
-                {text("link", "How do we know?", &event.data_link, TimelineField::DataLink)}
-                {select_field(phase)}
-                {text("author", "Author", &event.author, TimelineField::Author)}
-            </div>
-            {check_field(format!("{dom}-report"), "Include in report", event.include_in_report, Some(in_report))}
-            {indicator_picker(dom.clone(), indicators, linked, Some(set_links))}
-            <div class="ev-actions">
-                <button type="button" class="ev-button" on:click=move |_| close.run(())>
-                    "Done"
-                </button>
-                {confirm_delete("event", format!("{dom}-delete"), delete)}
-            </div>
-        </div>
-    }
+    let report = Signal::stored(event.include_in_report);
+    let after = view! {
+        {check(format!("{dom}-report"), "Include in report", "ev-check", report, Some(in_report))}
+        {indicator_picker(dom.clone(), indicators, linked, Some(set_links))}
+    };
+    let delete = Callback::new(move |()| {
+        memory.set_open(&id, false);
+        open.incident.remove_timeline_event(&id);
+    });
+    row_editor(
+        "Correct this event",
+        "event",
+        &dom,
+        fields,
+        after,
+        close,
+        delete,
+    )
 }
 
 /// Checkboxes over the incident's indicators: which ones an event involves. `on_change` gets

@@ -1,19 +1,17 @@
 //! What the timeline, the kill-chain view and the indicators share: one read of the model per
-//! change of the collection, typed times, row fingerprints, and the focus and half-typed text a row keeps
-//! while it is re-rendered.
+//! change of the collection, typed times (and the field they are typed in) and row
+//! fingerprints.
 
 use std::cell::RefCell;
 use std::collections::hash_map::DefaultHasher;
-use std::collections::{HashMap, HashSet};
 use std::hash::{Hash, Hasher};
 use std::sync::Arc;
 
 use incident::when::{format_in_zone, parse_stored, parse_time};
-use incident::{Incident, Indicator, TimelineEvent, Tlp, TypedTime};
-use leptos::either::Either;
+use incident::{Incident, Indicator, TimelineEvent, TypedTime};
 use leptos::prelude::*;
-use wasm_bindgen::JsCast;
 
+use crate::form::Field;
 use crate::platform;
 use crate::session::OpenIncident;
 
@@ -66,46 +64,41 @@ fn forget_reads() {
     INDICATORS.with(|s| s.borrow_mut().take());
 }
 
-/// The timeline in display order, read once per change however many views show it.
+/// A collection in display order, read once per change of it however many views show it.
+/// Typing elsewhere bumps the revision but not the collection's version: the same snapshot
+/// (the same Arc) comes back and nothing downstream re-renders.
+fn collection<T: PartialEq + Send + Sync + 'static>(
+    open: &OpenIncident,
+    slot: &'static std::thread::LocalKey<Slot<T>>,
+    version: fn(&Incident) -> u64,
+    read: fn(&Incident) -> Vec<(String, T)>,
+) -> Memo<Arc<Vec<(String, T)>>> {
+    on_cleanup(forget_reads);
+    let open = open.clone();
+    Memo::new(move |_| {
+        open.revision.track();
+        cached(slot, &open, version(&open.incident), read)
+    })
+}
+
+/// The timeline in display order.
 pub fn events_memo(open: &OpenIncident) -> Memo<Events> {
-    on_cleanup(forget_reads);
-    let open = open.clone();
-    Memo::new(move |_| {
-        open.revision.track();
-        // Typing elsewhere bumps the revision but not the timeline's version: the same
-        // snapshot (the same Arc) comes back and nothing downstream re-renders.
-        let version = open.incident.timeline_version();
-        cached(&EVENTS, &open, version, Incident::timeline)
-    })
+    collection(
+        open,
+        &EVENTS,
+        Incident::timeline_version,
+        Incident::timeline,
+    )
 }
 
-/// The indicators in display order, read once per change.
+/// The indicators in display order.
 pub fn indicators_memo(open: &OpenIncident) -> Memo<Iocs> {
-    on_cleanup(forget_reads);
-    let open = open.clone();
-    Memo::new(move |_| {
-        open.revision.track();
-        let version = open.incident.indicators_version();
-        cached(&INDICATORS, &open, version, Incident::indicators)
-    })
-}
-
-/// The zone every time is shown in.
-pub fn zone_memo(open: &OpenIncident) -> Memo<String> {
-    let open = open.clone();
-    Memo::new(move |_| {
-        open.revision.track();
-        open.incident.display_zone()
-    })
-}
-
-/// The incident's own TLP level (what an indicator without its own level has).
-pub fn tlp_memo(open: &OpenIncident) -> Memo<Tlp> {
-    let open = open.clone();
-    Memo::new(move |_| {
-        open.revision.track();
-        open.incident.tlp()
-    })
+    collection(
+        open,
+        &INDICATORS,
+        Incident::indicators_version,
+        Incident::indicators,
+    )
 }
 
 /// A cheap fingerprint of a row's content, for keyed lists: a row re-renders only when its
@@ -148,6 +141,27 @@ pub fn editable_time(utc: &str, zone: &str) -> String {
     }
 }
 
+/// A field of an optional time, in the timeline's look: `stored` shown as typed in `zone`,
+/// and what is typed read in `zone` (unless it names its own) and given to `write` in the
+/// stored form ("" when emptied, which clears it). A time it cannot read is refused.
+pub fn time_field(
+    id: String,
+    label: &'static str,
+    stored: Option<&str>,
+    zone: Signal<String>,
+    write: Callback<String>,
+) -> Field {
+    let shown = stored.map(|at| editable_time(at, &zone.get_untracked()));
+    Field::ev(id, label)
+        .value(shown.unwrap_or_default())
+        .wrap("ev-field ev-time")
+        .commit(Callback::new(move |typed: String| {
+            let at = read_optional_time(&typed, &zone.get_untracked())?;
+            write.run(at.unwrap_or_default());
+            Ok(())
+        }))
+}
+
 /// "Typed as …" for an event entered in a zone other than the one shown.
 pub fn typed_as(event: &TimelineEvent, zone: &str) -> Option<String> {
     let typed_zone = event.occurred_zone.as_deref()?;
@@ -178,191 +192,4 @@ pub fn sentence(message: &str) -> String {
         }
         None => String::new(),
     }
-}
-
-/// Moves focus to the element with this id once it is on the page.
-pub fn focus_soon(id: String) {
-    request_animation_frame(move || {
-        if let Some(el) = platform::element_by_id::<web_sys::HtmlElement>(&id) {
-            let _ = el.focus();
-        }
-    });
-}
-
-/// What a list remembers across re-rendering one of its rows: which field had focus, and text
-/// typed into a field but not committed yet. A row is rebuilt when its content changes
-/// (someone else's edit, or this person's own commit of another field); with this, the
-/// person typing keeps their place and their words.
-#[derive(Clone, Copy)]
-pub struct RowMemory {
-    /// Rows whose fields are open for correcting.
-    open: StoredValue<HashSet<String>>,
-    focused: StoredValue<Option<String>>,
-    drafts: StoredValue<HashMap<String, String>>,
-    problems: StoredValue<HashMap<String, String>>,
-}
-
-impl RowMemory {
-    pub fn new() -> Self {
-        RowMemory {
-            open: StoredValue::new(HashSet::new()),
-            focused: StoredValue::new(None),
-            drafts: StoredValue::new(HashMap::new()),
-            problems: StoredValue::new(HashMap::new()),
-        }
-    }
-
-    /// Whether the row `id` has its fields open.
-    pub fn is_open(&self, id: &str) -> bool {
-        self.open.with_value(|o| o.contains(id))
-    }
-
-    pub fn set_open(&self, id: &str, open: bool) {
-        self.open.update_value(|o| {
-            if open {
-                o.insert(id.to_string());
-            } else {
-                o.remove(id);
-            }
-        });
-    }
-
-    /// For the list's `focusin`: remembers the focused field.
-    pub fn focus_in(&self, ev: &web_sys::Event) {
-        let id = ev
-            .target()
-            .and_then(|t| t.dyn_into::<web_sys::Element>().ok())
-            .map(|el| el.id())
-            .filter(|id| !id.is_empty());
-        if id.is_some() {
-            self.focused.set_value(id);
-        }
-    }
-
-    /// Points the focus memory at a field (a row about to be rebuilt under a new id).
-    pub fn will_focus(&self, id: String) {
-        self.focused.set_value(Some(id));
-    }
-
-    /// Text typed into the field `id` and not committed yet.
-    pub fn draft(&self, id: &str) -> Option<String> {
-        self.drafts.with_value(|d| d.get(id).cloned())
-    }
-
-    pub fn set_draft(&self, id: &str, value: String) {
-        self.drafts.update_value(|d| {
-            d.insert(id.to_string(), value);
-        });
-    }
-
-    pub fn clear_draft(&self, id: &str) {
-        self.drafts.update_value(|d| {
-            d.remove(id);
-        });
-    }
-
-    /// Why the value typed into the field `id` was refused, if it was.
-    pub fn problem(&self, id: &str) -> Option<String> {
-        self.problems.with_value(|p| p.get(id).cloned())
-    }
-
-    /// Remembers (or forgets) why the text in the field `id` was refused.
-    pub fn note_problem(&self, id: &str, problem: Option<String>) {
-        self.problems.update_value(|p| match problem {
-            Some(message) => {
-                p.insert(id.to_string(), message);
-            }
-            None => {
-                p.remove(id);
-            }
-        });
-    }
-
-    /// The value a field of a freshly built row starts with: a draft, else the stored one.
-    pub fn value_or_draft(&self, id: &str, stored: String) -> String {
-        self.draft(id).unwrap_or(stored)
-    }
-
-    /// Called when a row is built: if the field that had focus belongs to this row (ids
-    /// starting with `prefix`) and focus fell to the page, puts it back.
-    pub fn restore_focus(&self, prefix: &str) {
-        let mine = self
-            .focused
-            .with_value(|f| f.as_deref().is_some_and(|id| id.starts_with(prefix)));
-        if !mine {
-            return;
-        }
-        let focused = self.focused;
-        request_animation_frame(move || {
-            let document = platform::document();
-            let lost = match document.active_element() {
-                None => true,
-                Some(active) => document.body().is_some_and(|body| {
-                    let body: &web_sys::Element = body.as_ref();
-                    *body == active
-                }),
-            };
-            if !lost {
-                return;
-            }
-            if let Some(id) = focused.get_value() {
-                if let Some(el) = platform::element_by_id::<web_sys::HtmlElement>(&id) {
-                    let _ = el.focus();
-                }
-            }
-        });
-    }
-}
-
-/// A Delete button that asks first, in the page: "Delete this …? Yes / No".
-pub fn confirm_delete(what: &'static str, id: String, on_delete: Callback<()>) -> impl IntoView {
-    let asking = RwSignal::new(false);
-    let question_id = format!("{id}-question");
-    let yes_id = format!("{id}-yes");
-    let body = move || {
-        if asking.get() {
-            let back = id.clone();
-            Either::Left(view! {
-                <span class="ev-question" id=question_id.clone()>
-                    {format!("Delete this {what}?")}
-                </span>
-                <button
-                    type="button"
-                    class="ev-button ev-danger"
-                    id=yes_id.clone()
-                    aria-describedby=question_id.clone()
-                    on:click=move |_| on_delete.run(())
-                >
-                    "Yes"
-                </button>
-                <button
-                    type="button"
-                    class="ev-button"
-                    aria-describedby=question_id.clone()
-                    on:click=move |_| {
-                        asking.set(false);
-                        focus_soon(back.clone());
-                    }
-                >
-                    "No"
-                </button>
-            })
-        } else {
-            let yes = yes_id.clone();
-            Either::Right(view! {
-                <button
-                    type="button"
-                    class="ev-button ev-danger-outline"
-                    id=id.clone()
-                    on:click=move |_| {
-                        asking.set(true);
-                        focus_soon(yes.clone());
-                    }
-                >
-                    "Delete"
-                </button>
-            })
-        }
-    };
-    view! { <div class="ev-confirm">{body}</div> }
 }
