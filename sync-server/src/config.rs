@@ -43,6 +43,13 @@ pub struct Config {
     )]
     pub max_connections_per_address: usize,
 
+    /// The reverse proxy (or proxies) in front of the relay, as addresses or blocks
+    /// (`127.0.0.1`, `10.0.0.0/8`), comma-separated or repeated. Only on connections from
+    /// these does the relay take the client's address from `X-Forwarded-For`; without it,
+    /// every client behind a proxy shares the proxy's address in every per-address limit.
+    #[arg(long, env = "FIREBREAK_TRUSTED_PROXY", value_delimiter = ',')]
+    pub trusted_proxy: Vec<String>,
+
     /// Most connections open at once, of every kind (page loads, API calls, websockets); one
     /// more is closed as soon as it arrives. The relay raises its open-file limit to fit, or
     /// lowers this to what that limit allows (and says so at start).

@@ -10,6 +10,7 @@ use tokio_util::sync::CancellationToken;
 use crate::access::gate::Gate;
 use crate::config::Config;
 use crate::error::Error;
+use crate::http::client_addr::TrustedProxies;
 use crate::http::listener::{self, ConnectionLimits};
 use crate::http::ws::AddressLimit;
 use crate::http::{app, AppState};
@@ -43,6 +44,10 @@ pub async fn run(config: Config) -> Result<(), Error> {
             .as_deref()
             .map(|u| u.trim_end_matches('/').to_owned()),
         connections: AddressLimit::new(config.max_connections_per_address),
+        trusted_proxies: Arc::new(
+            TrustedProxies::parse(&config.trusted_proxy)
+                .map_err(|e| Error::BadRequest(format!("--trusted-proxy: {e}")))?,
+        ),
         idle_after: Duration::from_secs(config.idle_timeout),
         dist: config.dist.clone(),
         shutdown: shutdown.clone(),

@@ -200,3 +200,76 @@ fn past_the_connection_limit_new_connections_are_closed_at_once_and_the_relay_re
         .expect("a number");
     assert!(over >= 1.0, "the refused arrival is counted");
 }
+
+/// `GET /api/incidents/{incident}/me` with `token`, as if forwarded for `client`.
+fn me_status(relay: &Relay, incident: &str, token: &str, client: &str) -> u16 {
+    let mut socket = TcpStream::connect(&relay.addr).expect("connect");
+    socket
+        .set_read_timeout(Some(common::TIMEOUT))
+        .expect("timeout");
+    write!(
+        socket,
+        "GET /api/incidents/{incident}/me HTTP/1.1\r\nHost: {}\r\nAuthorization: Bearer {token}\r\n\
+         X-Forwarded-For: {client}\r\nConnection: close\r\n\r\n",
+        relay.addr
+    )
+    .expect("send");
+    let mut answer = String::new();
+    socket.read_to_string(&mut answer).expect("read answer");
+    answer
+        .split(' ')
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| panic!("a status line in {answer:?}"))
+}
+
+fn wrong_secret(token: &str) -> String {
+    let invite = token.split('.').next().expect("an invite id");
+    format!("{invite}.{}", "0".repeat(32))
+}
+
+#[test]
+fn behind_a_trusted_proxy_one_clients_guessing_does_not_lock_out_another() {
+    let (_tmp, data, dist) = dirs();
+    let relay = Relay::start_with(&data, &dist, &["--trusted-proxy", "127.0.0.1"]);
+    let token = relay.owner_token("inc-proxy");
+    let wrong = wrong_secret(&token);
+    let guesses: Vec<u16> = (0..12)
+        .map(|_| me_status(&relay, "inc-proxy", &wrong, "203.0.113.5"))
+        .collect();
+    assert_eq!(&guesses[..10], &[403; 10]);
+    assert_eq!(&guesses[10..], &[429, 429], "the guesser waits");
+    // The owner, another client behind the same proxy, is let in.
+    assert_eq!(me_status(&relay, "inc-proxy", &token, "198.51.100.7"), 200);
+    // An IPv6 guesser cannot start afresh by changing the low bits of its address.
+    for i in 0..10 {
+        me_status(
+            &relay,
+            "inc-proxy",
+            &wrong,
+            &format!("2001:db8:5:5::{}", i + 1),
+        );
+    }
+    assert_eq!(
+        me_status(&relay, "inc-proxy", &token, "2001:db8:5:5::99"),
+        429
+    );
+    assert_eq!(
+        me_status(&relay, "inc-proxy", &token, "2001:db8:5:6::1"),
+        200
+    );
+}
+
+#[test]
+fn without_a_trusted_proxy_a_forwarded_address_is_ignored() {
+    let (_tmp, data, dist) = dirs();
+    let relay = Relay::start(&data, &dist);
+    let token = relay.owner_token("inc-direct");
+    let wrong = wrong_secret(&token);
+    // A guesser cannot spread its failures over made-up addresses.
+    for i in 0..10 {
+        let made_up = format!("203.0.113.{}", i + 1);
+        assert_eq!(me_status(&relay, "inc-direct", &wrong, &made_up), 403);
+    }
+    assert_eq!(me_status(&relay, "inc-direct", &wrong, "203.0.113.99"), 429);
+}

@@ -1,6 +1,8 @@
 //! Slows down guessing: an address with too many failed attempts in a window is refused
 //! without its secret being checked, until the window ends.
 //!
+//! An IPv6 client is counted by its /64 ([`budget_key`]).
+//!
 //! Only failures count: people behind one NAT who open valid links never use up the budget.
 //! Once an address is blocked, though, everyone behind it waits out the window, valid link
 //! or not (checking the secret would tell a guesser when it is right). Times are passed in,
@@ -9,6 +11,8 @@
 use std::collections::HashMap;
 use std::net::IpAddr;
 use std::time::{Duration, Instant};
+
+use crate::http::client_addr::budget_key;
 
 /// Failed attempts an address may make per window.
 pub const MAX_FAILURES: u32 = 10;
@@ -36,7 +40,7 @@ impl Limiter {
 
     /// `Some(seconds to wait)` while `addr` is over its budget.
     pub fn blocked(&self, addr: IpAddr, now: Instant) -> Option<u64> {
-        let entry = self.failures.get(&addr)?;
+        let entry = self.failures.get(&budget_key(addr))?;
         let ends = entry.since + WINDOW;
         (entry.count >= MAX_FAILURES && now < ends)
             .then(|| ends.duration_since(now).as_secs().max(1))
@@ -47,7 +51,7 @@ impl Limiter {
         if self.failures.len() > SWEEP_ABOVE {
             self.failures.retain(|_, f| now < f.since + WINDOW);
         }
-        let entry = self.failures.entry(addr).or_insert(Failures {
+        let entry = self.failures.entry(budget_key(addr)).or_insert(Failures {
             count: 0,
             since: now,
         });
@@ -94,6 +98,23 @@ mod tests {
             limiter.blocked(attacker, after + Duration::from_secs(1)),
             None,
             "a new window starts from zero"
+        );
+    }
+
+    #[test]
+    fn an_ipv6_client_cannot_start_afresh_within_its_64() {
+        let mut limiter = Limiter::new();
+        let now = Instant::now();
+        for i in 0..MAX_FAILURES {
+            let hopping: IpAddr = format!("2001:db8:7:7::{:x}", i + 1).parse().unwrap();
+            limiter.failed(hopping, now);
+        }
+        assert!(limiter
+            .blocked("2001:db8:7:7::ffff".parse().unwrap(), now)
+            .is_some());
+        assert_eq!(
+            limiter.blocked("2001:db8:7:8::1".parse().unwrap(), now),
+            None
         );
     }
 
