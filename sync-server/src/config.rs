@@ -50,6 +50,11 @@ pub struct Config {
     #[arg(long, env = "FIREBREAK_TRUSTED_PROXY", value_delimiter = ',')]
     pub trusted_proxy: Vec<String>,
 
+    /// Incidents one client address may create an hour (each takes disk space for good);
+    /// more are refused with 429 until its hour is over. 0 means no limit.
+    #[arg(long, env = "FIREBREAK_MAX_INCIDENTS_PER_HOUR", default_value_t = crate::access::gate::DEFAULT_INCIDENTS_PER_HOUR)]
+    pub max_incidents_per_hour: u32,
+
     /// Most connections open at once, of every kind (page loads, API calls, websockets); one
     /// more is closed as soon as it arrives. The relay raises its open-file limit to fit, or
     /// lowers this to what that limit allows (and says so at start).

@@ -36,9 +36,11 @@ pub async fn run(config: Config) -> Result<(), Error> {
     );
     tokio::task::spawn_local(rooms);
     let shutdown = CancellationToken::new();
+    let gate = Gate::new(store as Arc<dyn Grants>, config.create_secret.clone());
+    gate.limit_creations(config.max_incidents_per_hour);
     let state = AppState {
         registry: registry.clone(),
-        gate: Gate::new(store as Arc<dyn Grants>, config.create_secret.clone()),
+        gate,
         public_url: config
             .public_url
             .as_deref()

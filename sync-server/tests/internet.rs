@@ -273,3 +273,100 @@ fn without_a_trusted_proxy_a_forwarded_address_is_ignored() {
     }
     assert_eq!(me_status(&relay, "inc-direct", &wrong, "203.0.113.99"), 429);
 }
+
+/// `POST /api/incidents` with `body` of `content_type`, forwarded for `client`: the status.
+fn create_status(relay: &Relay, content_type: Option<&str>, body: &str, client: &str) -> u16 {
+    let mut socket = TcpStream::connect(&relay.addr).expect("connect");
+    socket
+        .set_read_timeout(Some(common::TIMEOUT))
+        .expect("timeout");
+    let content_type = content_type
+        .map(|t| format!("Content-Type: {t}\r\n"))
+        .unwrap_or_default();
+    write!(
+        socket,
+        "POST /api/incidents HTTP/1.1\r\nHost: {}\r\n{content_type}X-Forwarded-For: {client}\r\n\
+         Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        relay.addr,
+        body.len()
+    )
+    .expect("send");
+    let mut answer = String::new();
+    socket.read_to_string(&mut answer).expect("read answer");
+    answer
+        .split(' ')
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| panic!("a status line in {answer:?}"))
+}
+
+fn incidents_stored(data: &std::path::Path) -> i64 {
+    let db = rusqlite::Connection::open(data.join("firebreak.sqlite3")).expect("open db");
+    db.query_row(
+        "SELECT COUNT(DISTINCT incident) FROM incident_grant",
+        [],
+        |row| row.get(0),
+    )
+    .expect("count incidents")
+}
+
+#[test]
+fn another_websites_page_cannot_create_incidents_through_a_visitors_browser() {
+    let (_tmp, data, dist) = dirs();
+    let relay = Relay::start(&data, &dist);
+    // What a cross-site form or a no-CORS fetch can send without asking the relay first.
+    for simple in [
+        None,
+        Some("text/plain"),
+        Some("text/plain;charset=UTF-8"),
+        Some("application/x-www-form-urlencoded"),
+        Some("multipart/form-data; boundary=x"),
+    ] {
+        assert_eq!(
+            create_status(&relay, simple, r#"{"name":"Mallory"}"#, "192.0.2.1"),
+            415,
+            "{simple:?}"
+        );
+    }
+    assert_eq!(incidents_stored(&data), 0, "nothing was created");
+    assert_eq!(
+        create_status(&relay, Some("application/json"), "{}", "192.0.2.1"),
+        201
+    );
+    assert_eq!(
+        create_status(
+            &relay,
+            Some("Application/JSON; charset=utf-8"),
+            "",
+            "192.0.2.1"
+        ),
+        201
+    );
+    assert_eq!(incidents_stored(&data), 2);
+}
+
+#[test]
+fn one_address_creates_at_most_so_many_incidents_an_hour() {
+    let (_tmp, data, dist) = dirs();
+    let relay = Relay::start_with(
+        &data,
+        &dist,
+        &[
+            "--max-incidents-per-hour",
+            "3",
+            "--trusted-proxy",
+            "127.0.0.1",
+        ],
+    );
+    let json = Some("application/json");
+    for _ in 0..3 {
+        assert_eq!(create_status(&relay, json, "{}", "203.0.113.8"), 201);
+    }
+    assert_eq!(create_status(&relay, json, "{}", "203.0.113.8"), 429);
+    assert_eq!(
+        create_status(&relay, json, "{}", "198.51.100.2"),
+        201,
+        "others are not held up"
+    );
+    assert_eq!(incidents_stored(&data), 4);
+}

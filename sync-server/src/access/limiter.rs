@@ -69,6 +69,54 @@ impl Limiter {
     }
 }
 
+/// How long the incidents an address created count against it.
+pub const CREATION_WINDOW: Duration = Duration::from_secs(3600);
+
+/// Incidents created per address and window: every new incident takes disk space for good,
+/// so an address may create at most so many an hour (`--max-incidents-per-hour`).
+#[derive(Debug)]
+pub struct Creations {
+    per_window: u32,
+    created: HashMap<IpAddr, Failures>,
+}
+
+impl Creations {
+    /// `per_window` incidents per address and hour; 0 for no limit.
+    pub fn new(per_window: u32) -> Self {
+        Creations {
+            per_window,
+            created: HashMap::new(),
+        }
+    }
+
+    /// Counts one incident about to be created by `addr`, or says how many seconds it must
+    /// wait for its window to end.
+    pub fn create(&mut self, addr: IpAddr, now: Instant) -> Result<(), u64> {
+        if self.per_window == 0 {
+            return Ok(());
+        }
+        if self.created.len() > SWEEP_ABOVE {
+            self.created.retain(|_, c| now < c.since + CREATION_WINDOW);
+        }
+        let entry = self.created.entry(budget_key(addr)).or_insert(Failures {
+            count: 0,
+            since: now,
+        });
+        if now >= entry.since + CREATION_WINDOW {
+            *entry = Failures {
+                count: 0,
+                since: now,
+            };
+        }
+        if entry.count >= self.per_window {
+            let ends = entry.since + CREATION_WINDOW;
+            return Err(ends.duration_since(now).as_secs().max(1));
+        }
+        entry.count += 1;
+        Ok(())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -116,6 +164,26 @@ mod tests {
             limiter.blocked("2001:db8:7:8::1".parse().unwrap(), now),
             None
         );
+    }
+
+    #[test]
+    fn an_address_creates_at_most_so_many_incidents_an_hour() {
+        let mut creations = Creations::new(3);
+        let now = Instant::now();
+        let busy: IpAddr = "192.0.2.1".parse().unwrap();
+        for _ in 0..3 {
+            assert_eq!(creations.create(busy, now), Ok(()));
+        }
+        assert_eq!(
+            creations.create(busy, now + Duration::from_secs(600)),
+            Err(3000)
+        );
+        assert_eq!(creations.create("192.0.2.2".parse().unwrap(), now), Ok(()));
+        assert_eq!(creations.create(busy, now + CREATION_WINDOW), Ok(()));
+        let mut unlimited = Creations::new(0);
+        for _ in 0..1000 {
+            assert_eq!(unlimited.create(busy, now), Ok(()));
+        }
     }
 
     #[test]
