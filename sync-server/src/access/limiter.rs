@@ -21,16 +21,56 @@ pub const WINDOW: Duration = Duration::from_secs(60);
 /// Beyond this many tracked addresses, expired entries are swept.
 const SWEEP_ABOVE: usize = 10_000;
 
-#[derive(Debug, Clone, Copy)]
-struct Failures {
-    count: u32,
-    since: Instant,
+/// Events per address (by [`budget_key`]) in fixed windows that open with an address's first
+/// event: what both budgets below count.
+#[derive(Debug)]
+struct Counts {
+    window: Duration,
+    by_address: HashMap<IpAddr, (u32, Instant)>,
+}
+
+impl Counts {
+    fn new(window: Duration) -> Self {
+        Counts {
+            window,
+            by_address: HashMap::new(),
+        }
+    }
+
+    /// `Some(seconds until its window ends)` while `addr` has `max` or more events in it.
+    fn over(&self, addr: IpAddr, max: u32, now: Instant) -> Option<u64> {
+        let (count, since) = *self.by_address.get(&budget_key(addr))?;
+        let ends = since + self.window;
+        (count >= max && now < ends).then(|| ends.duration_since(now).as_secs().max(1))
+    }
+
+    /// Counts one event of `addr`.
+    fn count(&mut self, addr: IpAddr, now: Instant) {
+        let window = self.window;
+        if self.by_address.len() > SWEEP_ABOVE {
+            self.by_address
+                .retain(|_, (_, since)| now < *since + window);
+        }
+        let entry = self.by_address.entry(budget_key(addr)).or_insert((0, now));
+        if now >= entry.1 + window {
+            *entry = (0, now);
+        }
+        entry.0 = entry.0.saturating_add(1);
+    }
 }
 
 /// Failed attempts per address.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct Limiter {
-    failures: HashMap<IpAddr, Failures>,
+    failures: Counts,
+}
+
+impl Default for Limiter {
+    fn default() -> Self {
+        Limiter {
+            failures: Counts::new(WINDOW),
+        }
+    }
 }
 
 impl Limiter {
@@ -40,32 +80,16 @@ impl Limiter {
 
     /// `Some(seconds to wait)` while `addr` is over its budget.
     pub fn blocked(&self, addr: IpAddr, now: Instant) -> Option<u64> {
-        let entry = self.failures.get(&budget_key(addr))?;
-        let ends = entry.since + WINDOW;
-        (entry.count >= MAX_FAILURES && now < ends)
-            .then(|| ends.duration_since(now).as_secs().max(1))
+        self.failures.over(addr, MAX_FAILURES, now)
     }
 
     /// Counts one failed attempt from `addr`.
     pub fn failed(&mut self, addr: IpAddr, now: Instant) {
-        if self.failures.len() > SWEEP_ABOVE {
-            self.failures.retain(|_, f| now < f.since + WINDOW);
-        }
-        let entry = self.failures.entry(budget_key(addr)).or_insert(Failures {
-            count: 0,
-            since: now,
-        });
-        if now >= entry.since + WINDOW {
-            *entry = Failures {
-                count: 0,
-                since: now,
-            };
-        }
-        entry.count = entry.count.saturating_add(1);
+        self.failures.count(addr, now);
     }
 
     pub fn tracked(&self) -> usize {
-        self.failures.len()
+        self.failures.by_address.len()
     }
 }
 
@@ -77,7 +101,7 @@ pub const CREATION_WINDOW: Duration = Duration::from_secs(3600);
 #[derive(Debug)]
 pub struct Creations {
     per_window: u32,
-    created: HashMap<IpAddr, Failures>,
+    created: Counts,
 }
 
 impl Creations {
@@ -85,7 +109,7 @@ impl Creations {
     pub fn new(per_window: u32) -> Self {
         Creations {
             per_window,
-            created: HashMap::new(),
+            created: Counts::new(CREATION_WINDOW),
         }
     }
 
@@ -95,24 +119,10 @@ impl Creations {
         if self.per_window == 0 {
             return Ok(());
         }
-        if self.created.len() > SWEEP_ABOVE {
-            self.created.retain(|_, c| now < c.since + CREATION_WINDOW);
+        if let Some(wait) = self.created.over(addr, self.per_window, now) {
+            return Err(wait);
         }
-        let entry = self.created.entry(budget_key(addr)).or_insert(Failures {
-            count: 0,
-            since: now,
-        });
-        if now >= entry.since + CREATION_WINDOW {
-            *entry = Failures {
-                count: 0,
-                since: now,
-            };
-        }
-        if entry.count >= self.per_window {
-            let ends = entry.since + CREATION_WINDOW;
-            return Err(ends.duration_since(now).as_secs().max(1));
-        }
-        entry.count += 1;
+        self.created.count(addr, now);
         Ok(())
     }
 }
