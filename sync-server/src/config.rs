@@ -43,6 +43,12 @@ pub struct Config {
     )]
     pub max_connections_per_address: usize,
 
+    /// When set, `/metrics` is served to whoever sends `Authorization: Bearer TOKEN`, from
+    /// anywhere. Without it, `/metrics` is served only to clients on this machine (a loopback
+    /// address; behind a `--trusted-proxy`, the real client's address counts).
+    #[arg(long, env = "FIREBREAK_METRICS_TOKEN", hide_env_values = true)]
+    pub metrics_token: Option<String>,
+
     /// The reverse proxy (or proxies) in front of the relay, as addresses or blocks
     /// (`127.0.0.1`, `10.0.0.0/8`), comma-separated or repeated. Only on connections from
     /// these does the relay take the client's address from `X-Forwarded-For`; without it,

@@ -47,6 +47,9 @@ pub enum Error {
     #[error("send JSON, with Content-Type: application/json")]
     NotJson,
 
+    #[error("metrics are served to this machine only, or with the relay's metrics token")]
+    MetricsRefused,
+
     #[error("only the incident's owner can do this")]
     NotOwner,
 
@@ -125,9 +128,10 @@ impl Error {
             Error::NotFound | Error::UnknownInvite => StatusCode::NOT_FOUND,
             Error::BadRequest(_) => StatusCode::BAD_REQUEST,
             Error::MissingSecret | Error::CreateSecretRequired => StatusCode::UNAUTHORIZED,
-            Error::UnknownSecret | Error::NotOwner | Error::Protocol(ProtocolError::ReadOnly) => {
-                StatusCode::FORBIDDEN
-            }
+            Error::UnknownSecret
+            | Error::NotOwner
+            | Error::MetricsRefused
+            | Error::Protocol(ProtocolError::ReadOnly) => StatusCode::FORBIDDEN,
             Error::Revoked | Error::Expired => StatusCode::GONE,
             Error::SlowDown { .. } | Error::TooManyIncidents { .. } => {
                 StatusCode::TOO_MANY_REQUESTS
@@ -153,7 +157,7 @@ impl Error {
     pub fn close(&self) -> Close {
         match self {
             Error::MissingSecret => Close::MissingSecret,
-            Error::UnknownSecret | Error::NotOwner => Close::UnknownSecret,
+            Error::UnknownSecret | Error::NotOwner | Error::MetricsRefused => Close::UnknownSecret,
             Error::Protocol(ProtocolError::ReadOnly) => Close::ReadOnly,
             Error::Revoked => Close::Revoked,
             Error::Expired => Close::Expired,

@@ -46,6 +46,7 @@ pub async fn run(config: Config) -> Result<(), Error> {
             .as_deref()
             .map(|u| u.trim_end_matches('/').to_owned()),
         connections: AddressLimit::new(config.max_connections_per_address),
+        metrics_token: config.metrics_token.clone().filter(|t| !t.is_empty()),
         trusted_proxies: Arc::new(
             TrustedProxies::parse(&config.trusted_proxy)
                 .map_err(|e| Error::BadRequest(format!("--trusted-proxy: {e}")))?,

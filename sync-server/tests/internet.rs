@@ -370,3 +370,64 @@ fn one_address_creates_at_most_so_many_incidents_an_hour() {
     );
     assert_eq!(incidents_stored(&data), 4);
 }
+
+/// `GET path` with extra header lines: the status.
+fn get_status(relay: &Relay, path: &str, extra: &str) -> u16 {
+    let mut socket = TcpStream::connect(&relay.addr).expect("connect");
+    socket
+        .set_read_timeout(Some(common::TIMEOUT))
+        .expect("timeout");
+    write!(
+        socket,
+        "GET {path} HTTP/1.1\r\nHost: {}\r\n{extra}Connection: close\r\n\r\n",
+        relay.addr
+    )
+    .expect("send");
+    let mut answer = String::new();
+    socket.read_to_string(&mut answer).expect("read answer");
+    answer
+        .split(' ')
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| panic!("a status line in {answer:?}"))
+}
+
+#[test]
+fn metrics_are_for_this_machine_or_the_holder_of_the_metrics_token() {
+    let (_tmp, data, dist) = dirs();
+    let relay = Relay::start_with(&data, &dist, &["--trusted-proxy", "127.0.0.1"]);
+    assert_eq!(get_status(&relay, "/metrics", ""), 200, "this machine");
+    let remote = "X-Forwarded-For: 203.0.113.4\r\n";
+    assert_eq!(
+        get_status(&relay, "/metrics", remote),
+        403,
+        "a client through the proxy"
+    );
+    assert_eq!(get_status(&relay, "/healthz", remote), 200);
+    drop(relay);
+
+    let (_tmp, data, dist) = dirs();
+    let relay = Relay::start_with(
+        &data,
+        &dist,
+        &[
+            "--trusted-proxy",
+            "127.0.0.1",
+            "--metrics-token",
+            "m-secret",
+        ],
+    );
+    assert_eq!(
+        get_status(&relay, "/metrics", ""),
+        403,
+        "the token is needed"
+    );
+    let with = "Authorization: Bearer m-secret\r\n";
+    assert_eq!(get_status(&relay, "/metrics", with), 200);
+    assert_eq!(
+        get_status(&relay, "/metrics", &format!("{with}{remote}")),
+        200
+    );
+    let wrong = "Authorization: Bearer m-secreT\r\n";
+    assert_eq!(get_status(&relay, "/metrics", wrong), 403);
+}

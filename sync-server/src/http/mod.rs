@@ -28,6 +28,9 @@ pub struct AppState {
     pub public_url: Option<String>,
     /// Open connections per client address.
     pub connections: ws::AddressLimit,
+    /// When set, `/metrics` needs `Authorization: Bearer` this; otherwise it is served to
+    /// loopback clients only.
+    pub metrics_token: Option<String>,
     /// Proxies whose `X-Forwarded-For` names the client (`--trusted-proxy`).
     pub trusted_proxies: std::sync::Arc<client_addr::TrustedProxies>,
     /// A connection silent for this long (no pong either) is closed.
