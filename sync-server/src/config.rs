@@ -43,6 +43,24 @@ pub struct Config {
     )]
     pub max_connections_per_address: usize,
 
+    /// When set, `/metrics` is served to whoever sends `Authorization: Bearer TOKEN`, from
+    /// anywhere. Without it, `/metrics` is served only to clients on this machine (a loopback
+    /// address; behind a `--trusted-proxy`, the real client's address counts).
+    #[arg(long, env = "FIREBREAK_METRICS_TOKEN", hide_env_values = true)]
+    pub metrics_token: Option<String>,
+
+    /// The reverse proxy (or proxies) in front of the relay, as addresses or blocks
+    /// (`127.0.0.1`, `10.0.0.0/8`), comma-separated or repeated. Only on connections from
+    /// these does the relay take the client's address from `X-Forwarded-For`; without it,
+    /// every client behind a proxy shares the proxy's address in every per-address limit.
+    #[arg(long, env = "FIREBREAK_TRUSTED_PROXY", value_delimiter = ',')]
+    pub trusted_proxy: Vec<String>,
+
+    /// Incidents one client address may create an hour (each takes disk space for good);
+    /// more are refused with 429 until its hour is over. 0 means no limit.
+    #[arg(long, env = "FIREBREAK_MAX_INCIDENTS_PER_HOUR", default_value_t = crate::access::gate::DEFAULT_INCIDENTS_PER_HOUR)]
+    pub max_incidents_per_hour: u32,
+
     /// Most connections open at once, of every kind (page loads, API calls, websockets); one
     /// more is closed as soon as it arrives. The relay raises its open-file limit to fit, or
     /// lowers this to what that limit allows (and says so at start).

@@ -41,6 +41,15 @@ pub enum Error {
     #[error("too many failed attempts; wait {retry_after_secs} s")]
     SlowDown { retry_after_secs: u64 },
 
+    #[error("too many incidents created from this address; wait {retry_after_secs} s")]
+    TooManyIncidents { retry_after_secs: u64 },
+
+    #[error("send JSON, with Content-Type: application/json")]
+    NotJson,
+
+    #[error("metrics are served to this machine only, or with the relay's metrics token")]
+    MetricsRefused,
+
     #[error("only the incident's owner can do this")]
     NotOwner,
 
@@ -119,11 +128,15 @@ impl Error {
             Error::NotFound | Error::UnknownInvite => StatusCode::NOT_FOUND,
             Error::BadRequest(_) => StatusCode::BAD_REQUEST,
             Error::MissingSecret | Error::CreateSecretRequired => StatusCode::UNAUTHORIZED,
-            Error::UnknownSecret | Error::NotOwner | Error::Protocol(ProtocolError::ReadOnly) => {
-                StatusCode::FORBIDDEN
-            }
+            Error::UnknownSecret
+            | Error::NotOwner
+            | Error::MetricsRefused
+            | Error::Protocol(ProtocolError::ReadOnly) => StatusCode::FORBIDDEN,
             Error::Revoked | Error::Expired => StatusCode::GONE,
-            Error::SlowDown { .. } => StatusCode::TOO_MANY_REQUESTS,
+            Error::SlowDown { .. } | Error::TooManyIncidents { .. } => {
+                StatusCode::TOO_MANY_REQUESTS
+            }
+            Error::NotJson => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Error::IncidentExists | Error::OwnerNotRevocable => StatusCode::CONFLICT,
             Error::Protocol(_) | Error::TextFrame => StatusCode::BAD_REQUEST,
             Error::MessageTooBig { .. } => StatusCode::PAYLOAD_TOO_LARGE,
@@ -144,7 +157,7 @@ impl Error {
     pub fn close(&self) -> Close {
         match self {
             Error::MissingSecret => Close::MissingSecret,
-            Error::UnknownSecret | Error::NotOwner => Close::UnknownSecret,
+            Error::UnknownSecret | Error::NotOwner | Error::MetricsRefused => Close::UnknownSecret,
             Error::Protocol(ProtocolError::ReadOnly) => Close::ReadOnly,
             Error::Revoked => Close::Revoked,
             Error::Expired => Close::Expired,
@@ -152,11 +165,13 @@ impl Error {
             Error::Protocol(_)
             | Error::TextFrame
             | Error::InvalidIncidentId
-            | Error::BadRequest(_) => Close::UnsupportedData,
+            | Error::BadRequest(_)
+            | Error::NotJson => Close::UnsupportedData,
             Error::MessageTooBig { .. } => Close::MessageTooBig,
             Error::Lagging => Close::TryAgainLater,
             Error::Idle { .. } => Close::GoingAway,
             Error::TooManyConnections { .. } => Close::PolicyViolation,
+            Error::TooManyIncidents { .. } => Close::SlowDown,
             Error::ShuttingDown | Error::RoomGone => Close::GoingAway,
             Error::NotWebSocket(_)
             | Error::NotFound
@@ -206,7 +221,9 @@ impl IntoResponse for Error {
             error: self.to_string(),
         });
         let mut response = (status, body).into_response();
-        if let Error::SlowDown { retry_after_secs } = self {
+        if let Error::SlowDown { retry_after_secs } | Error::TooManyIncidents { retry_after_secs } =
+            self
+        {
             response
                 .headers_mut()
                 .insert(header::RETRY_AFTER, HeaderValue::from(retry_after_secs));

@@ -10,6 +10,7 @@ use tokio_util::sync::CancellationToken;
 use crate::access::gate::Gate;
 use crate::config::Config;
 use crate::error::Error;
+use crate::http::client_addr::TrustedProxies;
 use crate::http::listener::{self, ConnectionLimits};
 use crate::http::ws::AddressLimit;
 use crate::http::{app, AppState};
@@ -35,14 +36,21 @@ pub async fn run(config: Config) -> Result<(), Error> {
     );
     tokio::task::spawn_local(rooms);
     let shutdown = CancellationToken::new();
+    let gate = Gate::new(store as Arc<dyn Grants>, config.create_secret.clone());
+    gate.limit_creations(config.max_incidents_per_hour);
     let state = AppState {
         registry: registry.clone(),
-        gate: Gate::new(store as Arc<dyn Grants>, config.create_secret.clone()),
+        gate,
         public_url: config
             .public_url
             .as_deref()
             .map(|u| u.trim_end_matches('/').to_owned()),
         connections: AddressLimit::new(config.max_connections_per_address),
+        metrics_token: config.metrics_token.clone().filter(|t| !t.is_empty()),
+        trusted_proxies: Arc::new(
+            TrustedProxies::parse(&config.trusted_proxy)
+                .map_err(|e| Error::BadRequest(format!("--trusted-proxy: {e}")))?,
+        ),
         idle_after: Duration::from_secs(config.idle_timeout),
         dist: config.dist.clone(),
         shutdown: shutdown.clone(),

@@ -200,3 +200,234 @@ fn past_the_connection_limit_new_connections_are_closed_at_once_and_the_relay_re
         .expect("a number");
     assert!(over >= 1.0, "the refused arrival is counted");
 }
+
+/// `GET /api/incidents/{incident}/me` with `token`, as if forwarded for `client`.
+fn me_status(relay: &Relay, incident: &str, token: &str, client: &str) -> u16 {
+    let mut socket = TcpStream::connect(&relay.addr).expect("connect");
+    socket
+        .set_read_timeout(Some(common::TIMEOUT))
+        .expect("timeout");
+    write!(
+        socket,
+        "GET /api/incidents/{incident}/me HTTP/1.1\r\nHost: {}\r\nAuthorization: Bearer {token}\r\n\
+         X-Forwarded-For: {client}\r\nConnection: close\r\n\r\n",
+        relay.addr
+    )
+    .expect("send");
+    let mut answer = String::new();
+    socket.read_to_string(&mut answer).expect("read answer");
+    answer
+        .split(' ')
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| panic!("a status line in {answer:?}"))
+}
+
+fn wrong_secret(token: &str) -> String {
+    let invite = token.split('.').next().expect("an invite id");
+    format!("{invite}.{}", "0".repeat(32))
+}
+
+#[test]
+fn behind_a_trusted_proxy_one_clients_guessing_does_not_lock_out_another() {
+    let (_tmp, data, dist) = dirs();
+    let relay = Relay::start_with(&data, &dist, &["--trusted-proxy", "127.0.0.1"]);
+    let token = relay.owner_token("inc-proxy");
+    let wrong = wrong_secret(&token);
+    let guesses: Vec<u16> = (0..12)
+        .map(|_| me_status(&relay, "inc-proxy", &wrong, "203.0.113.5"))
+        .collect();
+    assert_eq!(&guesses[..10], &[403; 10]);
+    assert_eq!(&guesses[10..], &[429, 429], "the guesser waits");
+    // The owner, another client behind the same proxy, is let in.
+    assert_eq!(me_status(&relay, "inc-proxy", &token, "198.51.100.7"), 200);
+    // An IPv6 guesser cannot start afresh by changing the low bits of its address.
+    for i in 0..10 {
+        me_status(
+            &relay,
+            "inc-proxy",
+            &wrong,
+            &format!("2001:db8:5:5::{}", i + 1),
+        );
+    }
+    assert_eq!(
+        me_status(&relay, "inc-proxy", &token, "2001:db8:5:5::99"),
+        429
+    );
+    assert_eq!(
+        me_status(&relay, "inc-proxy", &token, "2001:db8:5:6::1"),
+        200
+    );
+}
+
+#[test]
+fn without_a_trusted_proxy_a_forwarded_address_is_ignored() {
+    let (_tmp, data, dist) = dirs();
+    let relay = Relay::start(&data, &dist);
+    let token = relay.owner_token("inc-direct");
+    let wrong = wrong_secret(&token);
+    // A guesser cannot spread its failures over made-up addresses.
+    for i in 0..10 {
+        let made_up = format!("203.0.113.{}", i + 1);
+        assert_eq!(me_status(&relay, "inc-direct", &wrong, &made_up), 403);
+    }
+    assert_eq!(me_status(&relay, "inc-direct", &wrong, "203.0.113.99"), 429);
+}
+
+/// `POST /api/incidents` with `body` of `content_type`, forwarded for `client`: the status.
+fn create_status(relay: &Relay, content_type: Option<&str>, body: &str, client: &str) -> u16 {
+    let mut socket = TcpStream::connect(&relay.addr).expect("connect");
+    socket
+        .set_read_timeout(Some(common::TIMEOUT))
+        .expect("timeout");
+    let content_type = content_type
+        .map(|t| format!("Content-Type: {t}\r\n"))
+        .unwrap_or_default();
+    write!(
+        socket,
+        "POST /api/incidents HTTP/1.1\r\nHost: {}\r\n{content_type}X-Forwarded-For: {client}\r\n\
+         Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        relay.addr,
+        body.len()
+    )
+    .expect("send");
+    let mut answer = String::new();
+    socket.read_to_string(&mut answer).expect("read answer");
+    answer
+        .split(' ')
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| panic!("a status line in {answer:?}"))
+}
+
+fn incidents_stored(data: &std::path::Path) -> i64 {
+    let db = rusqlite::Connection::open(data.join("firebreak.sqlite3")).expect("open db");
+    db.query_row(
+        "SELECT COUNT(DISTINCT incident) FROM incident_grant",
+        [],
+        |row| row.get(0),
+    )
+    .expect("count incidents")
+}
+
+#[test]
+fn another_websites_page_cannot_create_incidents_through_a_visitors_browser() {
+    let (_tmp, data, dist) = dirs();
+    let relay = Relay::start(&data, &dist);
+    // What a cross-site form or a no-CORS fetch can send without asking the relay first.
+    for simple in [
+        None,
+        Some("text/plain"),
+        Some("text/plain;charset=UTF-8"),
+        Some("application/x-www-form-urlencoded"),
+        Some("multipart/form-data; boundary=x"),
+    ] {
+        assert_eq!(
+            create_status(&relay, simple, r#"{"name":"Mallory"}"#, "192.0.2.1"),
+            415,
+            "{simple:?}"
+        );
+    }
+    assert_eq!(incidents_stored(&data), 0, "nothing was created");
+    assert_eq!(
+        create_status(&relay, Some("application/json"), "{}", "192.0.2.1"),
+        201
+    );
+    assert_eq!(
+        create_status(
+            &relay,
+            Some("Application/JSON; charset=utf-8"),
+            "",
+            "192.0.2.1"
+        ),
+        201
+    );
+    assert_eq!(incidents_stored(&data), 2);
+}
+
+#[test]
+fn one_address_creates_at_most_so_many_incidents_an_hour() {
+    let (_tmp, data, dist) = dirs();
+    let relay = Relay::start_with(
+        &data,
+        &dist,
+        &[
+            "--max-incidents-per-hour",
+            "3",
+            "--trusted-proxy",
+            "127.0.0.1",
+        ],
+    );
+    let json = Some("application/json");
+    for _ in 0..3 {
+        assert_eq!(create_status(&relay, json, "{}", "203.0.113.8"), 201);
+    }
+    assert_eq!(create_status(&relay, json, "{}", "203.0.113.8"), 429);
+    assert_eq!(
+        create_status(&relay, json, "{}", "198.51.100.2"),
+        201,
+        "others are not held up"
+    );
+    assert_eq!(incidents_stored(&data), 4);
+}
+
+/// `GET path` with extra header lines: the status.
+fn get_status(relay: &Relay, path: &str, extra: &str) -> u16 {
+    let mut socket = TcpStream::connect(&relay.addr).expect("connect");
+    socket
+        .set_read_timeout(Some(common::TIMEOUT))
+        .expect("timeout");
+    write!(
+        socket,
+        "GET {path} HTTP/1.1\r\nHost: {}\r\n{extra}Connection: close\r\n\r\n",
+        relay.addr
+    )
+    .expect("send");
+    let mut answer = String::new();
+    socket.read_to_string(&mut answer).expect("read answer");
+    answer
+        .split(' ')
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| panic!("a status line in {answer:?}"))
+}
+
+#[test]
+fn metrics_are_for_this_machine_or_the_holder_of_the_metrics_token() {
+    let (_tmp, data, dist) = dirs();
+    let relay = Relay::start_with(&data, &dist, &["--trusted-proxy", "127.0.0.1"]);
+    assert_eq!(get_status(&relay, "/metrics", ""), 200, "this machine");
+    let remote = "X-Forwarded-For: 203.0.113.4\r\n";
+    assert_eq!(
+        get_status(&relay, "/metrics", remote),
+        403,
+        "a client through the proxy"
+    );
+    assert_eq!(get_status(&relay, "/healthz", remote), 200);
+    drop(relay);
+
+    let (_tmp, data, dist) = dirs();
+    let relay = Relay::start_with(
+        &data,
+        &dist,
+        &[
+            "--trusted-proxy",
+            "127.0.0.1",
+            "--metrics-token",
+            "m-secret",
+        ],
+    );
+    assert_eq!(
+        get_status(&relay, "/metrics", ""),
+        403,
+        "the token is needed"
+    );
+    let with = "Authorization: Bearer m-secret\r\n";
+    assert_eq!(get_status(&relay, "/metrics", with), 200);
+    assert_eq!(
+        get_status(&relay, "/metrics", &format!("{with}{remote}")),
+        200
+    );
+    let wrong = "Authorization: Bearer m-secreT\r\n";
+    assert_eq!(get_status(&relay, "/metrics", wrong), 403);
+}

@@ -8,7 +8,10 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
-use super::limiter::Limiter;
+use super::limiter::{Creations, Limiter};
+
+/// Incidents one address may create an hour, unless `--max-incidents-per-hour` says otherwise.
+pub const DEFAULT_INCIDENTS_PER_HOUR: u32 = 60;
 use super::{check, clean_name, same_secret, Grant, InviteId, Token};
 use crate::error::Error;
 use crate::incident_id::IncidentId;
@@ -38,6 +41,7 @@ struct Inner {
     /// When set, creating an incident needs this secret.
     create_secret: Option<String>,
     limiter: Mutex<Limiter>,
+    creations: Mutex<Creations>,
     live: Mutex<Live>,
     next_connection: AtomicU64,
 }
@@ -86,10 +90,20 @@ impl Gate {
                 store,
                 create_secret: create_secret.filter(|s| !s.is_empty()),
                 limiter: Mutex::new(Limiter::new()),
+                creations: Mutex::new(Creations::new(DEFAULT_INCIDENTS_PER_HOUR)),
                 live: Mutex::new(Live::default()),
                 next_connection: AtomicU64::new(1),
             }),
         }
+    }
+
+    /// Limits the incidents one address may create to `per_hour` (0: no limit).
+    pub fn limit_creations(&self, per_hour: u32) {
+        *self
+            .inner
+            .creations
+            .lock()
+            .unwrap_or_else(|p| p.into_inner()) = Creations::new(per_hour);
     }
 
     /// Whether `token` (absent, or as given) opens `incident`. Failed guesses from one
@@ -148,6 +162,17 @@ impl Gate {
                     self.inner.limiter().failed(addr, Instant::now());
                 }
                 return Err(Error::CreateSecretRequired);
+            }
+        }
+        if let Some(addr) = addr {
+            let counted = self
+                .inner
+                .creations
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .create(addr, Instant::now());
+            if let Err(retry_after_secs) = counted {
+                return Err(Error::TooManyIncidents { retry_after_secs });
             }
         }
         let incident = match incident {

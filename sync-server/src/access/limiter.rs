@@ -1,6 +1,8 @@
 //! Slows down guessing: an address with too many failed attempts in a window is refused
 //! without its secret being checked, until the window ends.
 //!
+//! An IPv6 client is counted by its /64 ([`budget_key`]).
+//!
 //! Only failures count: people behind one NAT who open valid links never use up the budget.
 //! Once an address is blocked, though, everyone behind it waits out the window, valid link
 //! or not (checking the secret would tell a guesser when it is right). Times are passed in,
@@ -10,6 +12,8 @@ use std::collections::HashMap;
 use std::net::IpAddr;
 use std::time::{Duration, Instant};
 
+use crate::http::client_addr::budget_key;
+
 /// Failed attempts an address may make per window.
 pub const MAX_FAILURES: u32 = 10;
 /// Length of the window that failures are counted in.
@@ -17,16 +21,56 @@ pub const WINDOW: Duration = Duration::from_secs(60);
 /// Beyond this many tracked addresses, expired entries are swept.
 const SWEEP_ABOVE: usize = 10_000;
 
-#[derive(Debug, Clone, Copy)]
-struct Failures {
-    count: u32,
-    since: Instant,
+/// Events per address (by [`budget_key`]) in fixed windows that open with an address's first
+/// event: what both budgets below count.
+#[derive(Debug)]
+struct Counts {
+    window: Duration,
+    by_address: HashMap<IpAddr, (u32, Instant)>,
+}
+
+impl Counts {
+    fn new(window: Duration) -> Self {
+        Counts {
+            window,
+            by_address: HashMap::new(),
+        }
+    }
+
+    /// `Some(seconds until its window ends)` while `addr` has `max` or more events in it.
+    fn over(&self, addr: IpAddr, max: u32, now: Instant) -> Option<u64> {
+        let (count, since) = *self.by_address.get(&budget_key(addr))?;
+        let ends = since + self.window;
+        (count >= max && now < ends).then(|| ends.duration_since(now).as_secs().max(1))
+    }
+
+    /// Counts one event of `addr`.
+    fn count(&mut self, addr: IpAddr, now: Instant) {
+        let window = self.window;
+        if self.by_address.len() > SWEEP_ABOVE {
+            self.by_address
+                .retain(|_, (_, since)| now < *since + window);
+        }
+        let entry = self.by_address.entry(budget_key(addr)).or_insert((0, now));
+        if now >= entry.1 + window {
+            *entry = (0, now);
+        }
+        entry.0 = entry.0.saturating_add(1);
+    }
 }
 
 /// Failed attempts per address.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct Limiter {
-    failures: HashMap<IpAddr, Failures>,
+    failures: Counts,
+}
+
+impl Default for Limiter {
+    fn default() -> Self {
+        Limiter {
+            failures: Counts::new(WINDOW),
+        }
+    }
 }
 
 impl Limiter {
@@ -36,32 +80,50 @@ impl Limiter {
 
     /// `Some(seconds to wait)` while `addr` is over its budget.
     pub fn blocked(&self, addr: IpAddr, now: Instant) -> Option<u64> {
-        let entry = self.failures.get(&addr)?;
-        let ends = entry.since + WINDOW;
-        (entry.count >= MAX_FAILURES && now < ends)
-            .then(|| ends.duration_since(now).as_secs().max(1))
+        self.failures.over(addr, MAX_FAILURES, now)
     }
 
     /// Counts one failed attempt from `addr`.
     pub fn failed(&mut self, addr: IpAddr, now: Instant) {
-        if self.failures.len() > SWEEP_ABOVE {
-            self.failures.retain(|_, f| now < f.since + WINDOW);
-        }
-        let entry = self.failures.entry(addr).or_insert(Failures {
-            count: 0,
-            since: now,
-        });
-        if now >= entry.since + WINDOW {
-            *entry = Failures {
-                count: 0,
-                since: now,
-            };
-        }
-        entry.count = entry.count.saturating_add(1);
+        self.failures.count(addr, now);
     }
 
     pub fn tracked(&self) -> usize {
-        self.failures.len()
+        self.failures.by_address.len()
+    }
+}
+
+/// How long the incidents an address created count against it.
+pub const CREATION_WINDOW: Duration = Duration::from_secs(3600);
+
+/// Incidents created per address and window: every new incident takes disk space for good,
+/// so an address may create at most so many an hour (`--max-incidents-per-hour`).
+#[derive(Debug)]
+pub struct Creations {
+    per_window: u32,
+    created: Counts,
+}
+
+impl Creations {
+    /// `per_window` incidents per address and hour; 0 for no limit.
+    pub fn new(per_window: u32) -> Self {
+        Creations {
+            per_window,
+            created: Counts::new(CREATION_WINDOW),
+        }
+    }
+
+    /// Counts one incident about to be created by `addr`, or says how many seconds it must
+    /// wait for its window to end.
+    pub fn create(&mut self, addr: IpAddr, now: Instant) -> Result<(), u64> {
+        if self.per_window == 0 {
+            return Ok(());
+        }
+        if let Some(wait) = self.created.over(addr, self.per_window, now) {
+            return Err(wait);
+        }
+        self.created.count(addr, now);
+        Ok(())
     }
 }
 
@@ -95,6 +157,43 @@ mod tests {
             None,
             "a new window starts from zero"
         );
+    }
+
+    #[test]
+    fn an_ipv6_client_cannot_start_afresh_within_its_64() {
+        let mut limiter = Limiter::new();
+        let now = Instant::now();
+        for i in 0..MAX_FAILURES {
+            let hopping: IpAddr = format!("2001:db8:7:7::{:x}", i + 1).parse().unwrap();
+            limiter.failed(hopping, now);
+        }
+        assert!(limiter
+            .blocked("2001:db8:7:7::ffff".parse().unwrap(), now)
+            .is_some());
+        assert_eq!(
+            limiter.blocked("2001:db8:7:8::1".parse().unwrap(), now),
+            None
+        );
+    }
+
+    #[test]
+    fn an_address_creates_at_most_so_many_incidents_an_hour() {
+        let mut creations = Creations::new(3);
+        let now = Instant::now();
+        let busy: IpAddr = "192.0.2.1".parse().unwrap();
+        for _ in 0..3 {
+            assert_eq!(creations.create(busy, now), Ok(()));
+        }
+        assert_eq!(
+            creations.create(busy, now + Duration::from_secs(600)),
+            Err(3000)
+        );
+        assert_eq!(creations.create("192.0.2.2".parse().unwrap(), now), Ok(()));
+        assert_eq!(creations.create(busy, now + CREATION_WINDOW), Ok(()));
+        let mut unlimited = Creations::new(0);
+        for _ in 0..1000 {
+            assert_eq!(unlimited.create(busy, now), Ok(()));
+        }
     }
 
     #[test]

@@ -20,6 +20,21 @@ use crate::access::{Grant, InviteId, Token};
 use crate::error::Error;
 use crate::incident_id::IncidentId;
 
+/// Refuses a body not marked `Content-Type: application/json`. Another website's page can
+/// make a visitor's browser send a plain-text or form body to the relay without asking first;
+/// a JSON body it can only send after a CORS check, which the relay never passes.
+fn require_json(headers: &HeaderMap) -> Result<(), Error> {
+    let media_type = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .map(str::trim);
+    match media_type {
+        Some(t) if t.eq_ignore_ascii_case("application/json") => Ok(()),
+        _ => Err(Error::NotJson),
+    }
+}
+
 /// Largest accepted request body.
 const MAX_BODY_BYTES: usize = 16 * 1024;
 
@@ -30,6 +45,7 @@ pub async fn create_incident(
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, Error> {
+    require_json(&headers)?;
     let request: CreateIncident = if body.iter().all(u8::is_ascii_whitespace) {
         CreateIncident::default()
     } else {
@@ -66,6 +82,7 @@ pub async fn create_invite(
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, Error> {
+    require_json(&headers)?;
     let request: CreateInvite = parse_json(&body)?;
     let role = Access::parse(&request.role)
         .ok_or_else(|| Error::BadRequest("role: an invite is \"editor\" or \"viewer\"".into()))?;

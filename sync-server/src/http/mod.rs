@@ -2,6 +2,7 @@
 //! unknown API paths, and the static app with its SPA fallback and security headers.
 
 pub mod api;
+pub mod client_addr;
 pub mod listener;
 pub mod routes;
 pub mod static_files;
@@ -12,6 +13,8 @@ use std::path::PathBuf;
 use axum::routing::{any, delete, get, post};
 use axum::Router;
 use tokio_util::sync::CancellationToken;
+
+pub use client_addr::ClientAddr;
 
 use crate::access::gate::Gate;
 use crate::registry::Registry;
@@ -25,6 +28,11 @@ pub struct AppState {
     pub public_url: Option<String>,
     /// Open connections per client address.
     pub connections: ws::AddressLimit,
+    /// When set, `/metrics` needs `Authorization: Bearer` this; otherwise it is served to
+    /// loopback clients only.
+    pub metrics_token: Option<String>,
+    /// Proxies whose `X-Forwarded-For` names the client (`--trusted-proxy`).
+    pub trusted_proxies: std::sync::Arc<client_addr::TrustedProxies>,
     /// A connection silent for this long (no pong either) is closed.
     pub idle_after: std::time::Duration,
     /// Directory of the built app.
@@ -59,26 +67,6 @@ pub fn app(state: AppState) -> Router {
             static_files::security_headers,
         ))
         .with_state(state)
-}
-
-/// The address a request came from, when the server was started with connect info (the
-/// relay always is; router tests without it simply get `None`).
-pub struct ClientAddr(pub Option<std::net::IpAddr>);
-
-impl<S: Send + Sync> axum::extract::FromRequestParts<S> for ClientAddr {
-    type Rejection = std::convert::Infallible;
-
-    async fn from_request_parts(
-        parts: &mut axum::http::request::Parts,
-        _state: &S,
-    ) -> Result<Self, Self::Rejection> {
-        Ok(ClientAddr(
-            parts
-                .extensions
-                .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
-                .map(|info| info.0.ip()),
-        ))
-    }
 }
 
 /// The token in `Authorization: Bearer TOKEN`, if any.

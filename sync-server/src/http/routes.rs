@@ -1,12 +1,13 @@
 //! Small JSON endpoints.
 
 use axum::extract::State;
-use axum::http::header;
+use axum::http::{header, HeaderMap};
 use axum::response::IntoResponse;
 use axum::Json;
 use serde_json::{json, Value};
 
-use super::AppState;
+use super::{bearer, AppState, ClientAddr};
+use crate::access::same_secret;
 use crate::error::Error;
 use crate::metrics::METRICS;
 
@@ -15,9 +16,22 @@ pub async fn healthz() -> Json<Value> {
     Json(json!({ "status": "ok" }))
 }
 
-/// `GET /metrics`: counters in the Prometheus text format.
-pub async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
-    (
+/// `GET /metrics`: counters in the Prometheus text format, for this machine only (a client
+/// whose address is a loopback one, the real client's behind a `--trusted-proxy`), or, with
+/// `--metrics-token`, for whoever shows that token.
+pub async fn metrics(
+    State(state): State<AppState>,
+    ClientAddr(addr): ClientAddr,
+    headers: HeaderMap,
+) -> Result<impl IntoResponse, Error> {
+    let allowed = match &state.metrics_token {
+        Some(expected) => bearer(&headers).is_some_and(|given| same_secret(given, expected)),
+        None => addr.is_none_or(|a| a.is_loopback() || a.to_canonical().is_loopback()),
+    };
+    if !allowed {
+        return Err(Error::MetricsRefused);
+    }
+    Ok((
         [(
             header::CONTENT_TYPE,
             "text/plain; version=0.0.4; charset=utf-8",
@@ -26,7 +40,7 @@ pub async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
             state.registry.open_rooms(),
             state.registry.rooms_in_memory(),
         ),
-    )
+    ))
 }
 
 /// `/sync` without an incident id.

@@ -151,7 +151,9 @@ impl AddressLimit {
 
     /// Takes a place for a connection from `addr`, or refuses it.
     pub fn take(&self, addr: Option<IpAddr>) -> Result<Slot, Error> {
-        let counted = addr.filter(|_| self.limit > 0);
+        let counted = addr
+            .filter(|_| self.limit > 0)
+            .map(super::client_addr::budget_key);
         if let Some(addr) = counted {
             let mut open = self.open();
             let count = open.entry(addr).or_insert(0);
