@@ -472,8 +472,8 @@ impl Room {
     }
 
     /// Removes a peer and returns the frames telling everyone else that the awareness
-    /// states it announced are gone. Its client ids are then forgotten: anyone may announce
-    /// them again (the same tab, reconnected, with its clock started over).
+    /// states it announced are gone. Its client ids are then forgotten: the room takes them
+    /// again from anyone (the same tab reconnected, even with its clock started over).
     pub fn leave(&mut self, peer: PeerId) -> Vec<Vec<u8>> {
         let Some(PeerState { owned, .. }) = self.peers.remove(&peer) else {
             return Vec::new();
