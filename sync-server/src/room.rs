@@ -11,6 +11,12 @@
 //! - Awareness updates are applied and the changed entries are sent to every peer *including
 //!   the sender*: `y-websocket` clients drop a connection that stays silent for 30 s, and their
 //!   own awareness renewal (every 15 s) echoed back is what keeps a lone client connected.
+//! - Awareness is bounded and owned (see [`Room::receive`]): a state (the JSON of one client
+//!   id) must be `null` or a JSON object of at most [`MAX_AWARENESS_STATE_BYTES`], or the
+//!   frame is a [`ProtocolError`]. A client id belongs to the connection that first announced
+//!   it until that connection leaves; another connection's entry for it is dropped unapplied
+//!   and unrelayed, as is a connection's entry for a new id past
+//!   [`MAX_AWARENESS_CLIENTS_PER_PEER`], and a `null` for an id nobody here announced.
 //! - Awareness queries are answered with all awareness states.
 //! - Auth messages and unknown (custom) message types are ignored, like the reference server.
 //! - A frame may hold several messages (yrs clients batch SyncStep1 + awareness). A frame
@@ -22,13 +28,27 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 
 use bytes::Bytes;
 use yrs::encoding::read::Error as ReadError;
-use yrs::sync::{Awareness, Message, MessageReader, SyncMessage};
+use yrs::sync::{Awareness, AwarenessUpdate, Message, MessageReader, SyncMessage};
 use yrs::updates::decoder::{Decode, DecoderV1};
 use yrs::updates::encoder::Encode;
 use yrs::{ClientID, Doc, ReadTxn, StateVector, Transact, Update};
 
 /// Identifies one connection inside a room. Chosen by the caller, unique per room.
 pub type PeerId = u64;
+
+/// The largest awareness state the room takes: the JSON of one client id, in bytes. A name,
+/// a colour, a section and a cursor take a few hundred. A bigger state closes the connection
+/// (a [`ProtocolError::Awareness`], 1003): no client of ours or of stock Yjs sends one, and
+/// every joiner would be sent it.
+pub const MAX_AWARENESS_STATE_BYTES: usize = 4 * 1024;
+
+/// Awareness client ids one connection may announce. Stock y-websocket and our app use one
+/// (the document's client id); a few leave room for a client that switches documents. Entries
+/// for further ids are dropped, not relayed; the connection stays.
+pub const MAX_AWARENESS_CLIENTS_PER_PEER: usize = 4;
+
+/// The JSON of a removed awareness state.
+const LEFT: &str = "null";
 
 /// What the caller must do after [`Room::receive`], in this order: store `store` durably,
 /// then send `reply` to the sender and `broadcast` to every other peer.
@@ -84,14 +104,20 @@ pub enum Access {
 #[derive(Debug)]
 struct PeerState {
     access: Access,
-    /// The awareness client ids this peer has announced (removed when it leaves).
-    controlled: HashSet<ClientID>,
+    /// The awareness client ids this peer announced, whether their state is still present or
+    /// removed by this peer since: they are its own until it leaves, and count towards
+    /// [`MAX_AWARENESS_CLIENTS_PER_PEER`].
+    owned: HashSet<ClientID>,
 }
 
 /// One incident's live state. See the module documentation for the protocol it speaks.
 pub struct Room {
+    /// Holds only states of client ids some present peer owns: a leaving peer's are removed
+    /// and then forgotten (see [`Room::leave`]).
     awareness: Awareness,
     peers: HashMap<PeerId, PeerState>,
+    /// Which peer owns each announced awareness client id: the peers' `owned` sets, inverted.
+    owners: HashMap<ClientID, PeerId>,
     poisoned: bool,
     /// The SyncStep2 answer for a peer that has nothing (a new joiner), kept until the
     /// document changes, so twenty people opening a large incident cost one encoding.
@@ -116,6 +142,7 @@ impl Room {
         Self {
             awareness,
             peers: HashMap::new(),
+            owners: HashMap::new(),
             poisoned: false,
             whole_state: None,
         }
@@ -158,7 +185,7 @@ impl Room {
     pub fn join_with(&mut self, peer: PeerId, access: Access) -> Vec<Vec<u8>> {
         self.peers.entry(peer).or_insert_with(|| PeerState {
             access,
-            controlled: HashSet::new(),
+            owned: HashSet::new(),
         });
         let state_vector = self.awareness.doc().transact().state_vector();
         let mut frames = vec![Message::Sync(SyncMessage::SyncStep1(state_vector)).encode_v1()];
@@ -173,6 +200,13 @@ impl Room {
     /// Handles one websocket frame from `peer`. On error nothing was applied from the
     /// failing message on; updates applied from earlier messages of the same frame are lost
     /// from the outcome, so the caller must treat the error as fatal for that peer only.
+    ///
+    /// Awareness states are checked before anything of the frame is applied: one over
+    /// [`MAX_AWARENESS_STATE_BYTES`], or neither `null` nor a JSON object, refuses the frame
+    /// ([`ProtocolError::Awareness`]). Entries the peer may not set (another peer's client id,
+    /// an id past [`MAX_AWARENESS_CLIENTS_PER_PEER`], a `null` for an id nobody here
+    /// announced) are dropped silently: a reconnecting tab may announce its id while the relay
+    /// still holds its old connection, and is let in once that one is gone.
     pub fn receive(&mut self, peer: PeerId, frame: &[u8]) -> Result<Outcome, ProtocolError> {
         if self.poisoned {
             return Err(ProtocolError::Poisoned);
@@ -191,6 +225,10 @@ impl Room {
             decoded.push(match message {
                 Message::Sync(SyncMessage::SyncStep2(bytes) | SyncMessage::Update(bytes)) => {
                     Some(decode_update(bytes)?)
+                }
+                Message::Awareness(update) => {
+                    check_awareness(update)?;
+                    None
                 }
                 _ => None,
             });
@@ -276,18 +314,15 @@ impl Room {
                 }
             }
             Message::Awareness(update) => {
+                let update = self.own_awareness(peer, update);
+                if update.clients.is_empty() {
+                    return Ok(());
+                }
                 let summary = self
                     .awareness
                     .apply_update_summary(update)
                     .map_err(|e| ProtocolError::Awareness(e.to_string()))?;
                 if let Some(summary) = summary {
-                    if let Some(state) = self.peers.get_mut(&peer) {
-                        let controlled = &mut state.controlled;
-                        controlled.extend(summary.added.iter().chain(&summary.updated));
-                        for id in &summary.removed {
-                            controlled.remove(id);
-                        }
-                    }
                     let changed = self
                         .awareness
                         .update_with_clients(summary.all_changes())
@@ -311,6 +346,30 @@ impl Room {
             Message::Auth(_) | Message::Custom(_, _) => {}
         }
         Ok(())
+    }
+
+    /// The entries of `update` that `peer` may set: those of client ids it owns, and of new
+    /// ids (which it then owns) while it owns fewer than [`MAX_AWARENESS_CLIENTS_PER_PEER`].
+    /// A `null` for an id nobody owns is dropped too: there is nothing to remove, and yrs
+    /// would keep an entry for it.
+    fn own_awareness(&mut self, peer: PeerId, mut update: AwarenessUpdate) -> AwarenessUpdate {
+        let Some(state) = self.peers.get_mut(&peer) else {
+            return AwarenessUpdate {
+                clients: HashMap::new(),
+            };
+        };
+        let owners = &mut self.owners;
+        update.clients.retain(|id, entry| match owners.get(id) {
+            Some(owner) => *owner == peer,
+            None if &*entry.json == LEFT => false,
+            None if state.owned.len() >= MAX_AWARENESS_CLIENTS_PER_PEER => false,
+            None => {
+                owners.insert(*id, peer);
+                state.owned.insert(*id);
+                true
+            }
+        });
+        update
     }
 
     /// Applies one decoded update. `Ok(false)` means it carried nothing (an empty SyncStep2
@@ -413,27 +472,62 @@ impl Room {
     }
 
     /// Removes a peer and returns the frames telling everyone else that the awareness
-    /// states it announced are gone.
+    /// states it announced are gone. Its client ids are then forgotten: the room takes them
+    /// again from anyone (the same tab reconnected, even with its clock started over).
     pub fn leave(&mut self, peer: PeerId) -> Vec<Vec<u8>> {
-        let Some(PeerState { controlled, .. }) = self.peers.remove(&peer) else {
+        let Some(PeerState { owned, .. }) = self.peers.remove(&peer) else {
             return Vec::new();
         };
+        if owned.is_empty() {
+            return Vec::new();
+        }
+        for id in &owned {
+            self.owners.remove(id);
+        }
         let present: Vec<ClientID> = self
             .awareness
             .iter()
-            .filter(|(id, state)| state.data.is_some() && controlled.contains(id))
+            .filter(|(id, state)| state.data.is_some() && owned.contains(id))
             .map(|(id, _)| id)
             .collect();
-        if present.is_empty() {
-            return Vec::new();
-        }
         for id in &present {
             self.awareness.remove_state(*id);
         }
-        match self.awareness.update_with_clients(present) {
-            Ok(update) => vec![Message::Awareness(update).encode_v1()],
-            Err(_) => Vec::new(),
+        let removal = match self.awareness.update_with_clients(present) {
+            Ok(update) if !update.clients.is_empty() => {
+                vec![Message::Awareness(update).encode_v1()]
+            }
+            _ => Vec::new(),
+        };
+        self.forget(&owned);
+        removal
+    }
+
+    /// Drops every trace of the client ids `gone` from the awareness states. yrs keeps the
+    /// entry (the clock) of a removed state for good, so a room that outlives many
+    /// connections would keep one for every id ever announced in it; it has no call to drop
+    /// one, so the states are rebuilt without them.
+    fn forget(&mut self, gone: &HashSet<ClientID>) {
+        let kept: Vec<ClientID> = self
+            .awareness
+            .iter()
+            .map(|(id, _)| id)
+            .filter(|id| !gone.contains(id))
+            .collect();
+        let Ok(kept) = self.awareness.update_with_clients(kept) else {
+            return;
+        };
+        // A removed state of a peer still here comes back as a "null" entry with its clock.
+        let mut fresh = Awareness::with_clock(self.awareness.doc().clone(), || 0);
+        if fresh.apply_update(kept).is_ok() {
+            self.awareness = fresh;
         }
+    }
+
+    /// How many client ids the awareness states hold an entry for, removed ones included.
+    #[cfg(test)]
+    fn awareness_entries(&self) -> usize {
+        self.awareness.iter().count()
     }
 
     /// True once an update broke the document; the room must be dropped and reloaded.
@@ -480,6 +574,11 @@ impl Room {
     ) -> Result<Self, LoadError> {
         let mut room = Self::load(snapshot, updates)?;
         room.peers = dormant.peers;
+        room.owners = room
+            .peers
+            .iter()
+            .flat_map(|(peer, state)| state.owned.iter().map(move |id| (*id, *peer)))
+            .collect();
         if let Some(presence) = dormant.presence {
             // Presence only: should it not apply, clients renew theirs within seconds.
             let _ = room.awareness.apply_update(presence);
@@ -500,9 +599,14 @@ impl Dormant {
         self.peers.len()
     }
 
-    /// Forgets a peer (the last one, leaving: nobody needs telling).
+    /// Forgets a peer and its presence (the last one, leaving: nobody needs telling).
     pub fn remove(&mut self, peer: PeerId) {
-        self.peers.remove(&peer);
+        let Some(state) = self.peers.remove(&peer) else {
+            return;
+        };
+        if let Some(presence) = &mut self.presence {
+            presence.clients.retain(|id, _| !state.owned.contains(id));
+        }
     }
 }
 
@@ -526,6 +630,29 @@ fn decode_update(bytes: &[u8]) -> Result<Update, ProtocolError> {
         ));
     }
     Ok(update)
+}
+
+/// Refuses an awareness update carrying a state that is too big, or that is neither `null`
+/// nor a JSON object: stock Yjs clients parse every state they are sent, and one that does
+/// not parse breaks them.
+fn check_awareness(update: &AwarenessUpdate) -> Result<(), ProtocolError> {
+    for (id, entry) in &update.clients {
+        let json: &str = &entry.json;
+        if json.len() > MAX_AWARENESS_STATE_BYTES {
+            return Err(ProtocolError::Awareness(format!(
+                "state of {id} is {} bytes, over {MAX_AWARENESS_STATE_BYTES}",
+                json.len()
+            )));
+        }
+        let object = json.trim_start().starts_with('{')
+            && serde_json::from_str::<serde::de::IgnoredAny>(json).is_ok();
+        if json != LEFT && !object {
+            return Err(ProtocolError::Awareness(format!(
+                "state of {id} is not a JSON object"
+            )));
+        }
+    }
+    Ok(())
 }
 
 /// The unsigned varint an encoded update starts with: its number of client sections.
@@ -576,20 +703,38 @@ fn decode_frame(frame: &[u8]) -> Result<Vec<Message>, ProtocolError> {
     Ok(messages)
 }
 
-/// The length of `message` encoded (lib0 v1). Updates are counted, not re-encoded: a
-/// joining client's SyncStep2 may hold a whole large incident.
+/// The length of `message` encoded (lib0 v1). Updates and awareness states are counted, not
+/// re-encoded: a joining client's SyncStep2 may hold a whole large incident, and an awareness
+/// message may be as big as a websocket message before its states are checked.
 fn encoded_len(message: &Message) -> usize {
     match message {
         Message::Sync(SyncMessage::SyncStep2(update) | SyncMessage::Update(update)) => {
             // message type, sync step type, then the update as length-prefixed bytes
-            2 + varuint_len(update.len()) + update.len()
+            2 + varuint_len(update.len() as u64) + update.len()
+        }
+        Message::Awareness(update) => {
+            // the number of entries, then per entry the client id, the clock and the JSON
+            // as a length-prefixed string; all that as length-prefixed bytes after the type
+            let entries: usize = update
+                .clients
+                .iter()
+                .map(|(id, entry)| {
+                    let json = entry.json.len();
+                    varuint_len(id.get())
+                        + varuint_len(entry.clock.into())
+                        + varuint_len(json as u64)
+                        + json
+                })
+                .sum();
+            let body = varuint_len(update.clients.len() as u64) + entries;
+            1 + varuint_len(body as u64) + body
         }
         other => other.encode_v1().len(),
     }
 }
 
 /// Bytes of `value` as a lib0 variable-length unsigned integer (7 bits per byte).
-fn varuint_len(value: usize) -> usize {
+fn varuint_len(value: u64) -> usize {
     let bits = usize::BITS - value.leading_zeros();
     (bits.max(1) as usize).div_ceil(7)
 }
@@ -651,7 +796,6 @@ pub fn fuzz_frames(data: &[u8]) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use yrs::sync::AwarenessUpdate;
     use yrs::{GetString, Text};
 
     /// A client-side document that edits the shared text "summary".
@@ -819,6 +963,18 @@ mod tests {
             assert_eq!(encoded_len(&message), message.encode_v1().len(), "{len}");
             let step2 = Message::Sync(SyncMessage::SyncStep2(vec![1; len]));
             assert_eq!(encoded_len(&step2), step2.encode_v1().len(), "{len}");
+            let mut clients = HashMap::new();
+            for (id, clock) in [(0, 0), (1 << 52, u32::MAX), (len as u64, len as u32)] {
+                let json = "x".repeat(len % 1000 + id as usize % 300).into();
+                let entry = yrs::sync::awareness::AwarenessUpdateEntry { clock, json };
+                clients.insert(ClientID::new(id), entry);
+            }
+            let awareness = Message::Awareness(AwarenessUpdate { clients });
+            assert_eq!(
+                encoded_len(&awareness),
+                awareness.encode_v1().len(),
+                "{len}"
+            );
         }
     }
 
@@ -1125,6 +1281,258 @@ mod tests {
         assert_eq!(entry.clock, 2);
         assert_eq!(room.join(4).len(), 1, "nobody present any more");
         assert!(room.leave(1).is_empty(), "leaving twice is a no-op");
+    }
+
+    /// One awareness message setting every `(client, clock, json)`.
+    fn awareness_frame_of(entries: &[(u64, u32, &str)]) -> Vec<u8> {
+        let clients = entries
+            .iter()
+            .map(|&(client, clock, json)| {
+                let entry = yrs::sync::awareness::AwarenessUpdateEntry {
+                    clock,
+                    json: json.into(),
+                };
+                (ClientID::new(client), entry)
+            })
+            .collect();
+        Message::Awareness(AwarenessUpdate { clients }).encode_v1()
+    }
+
+    /// The client ids and states an outgoing awareness frame carries, sorted by id.
+    fn states_in(frame: &[u8]) -> Vec<(u64, String)> {
+        let Message::Awareness(update) = decode_one(frame) else {
+            panic!("expected an awareness message");
+        };
+        let mut states: Vec<(u64, String)> = update
+            .clients
+            .into_iter()
+            .map(|(id, entry)| (id.get(), entry.json.to_string()))
+            .collect();
+        states.sort();
+        states
+    }
+
+    /// The presence a new joiner is sent (empty when nobody is present).
+    fn presence_for_joiner(room: &mut Room, joiner: PeerId) -> Vec<(u64, String)> {
+        let frames = room.join(joiner);
+        let states = frames.get(1).map(|f| states_in(f)).unwrap_or_default();
+        room.leave(joiner);
+        states
+    }
+
+    #[test]
+    fn an_awareness_state_over_the_limit_refuses_the_frame_and_applies_none_of_it() {
+        let mut room = Room::new();
+        room.join(1);
+        room.join(2);
+        // Exactly the limit is taken.
+        let pad = MAX_AWARENESS_STATE_BYTES - r#"{"n":""}"#.len();
+        let largest = format!(r#"{{"n":"{}"}}"#, "a".repeat(pad));
+        assert_eq!(largest.len(), MAX_AWARENESS_STATE_BYTES);
+        let outcome = room.receive(1, &awareness_frame(7, 1, &largest)).unwrap();
+        assert_eq!(outcome.broadcast.len(), 1);
+
+        // One byte more, behind an update in the same frame: nothing of the frame is applied.
+        let bigger = format!(r#"{{"n":"{}"}}"#, "a".repeat(pad + 1));
+        let before = room.snapshot();
+        let mut frame = update_frame(Client::new().type_text("not applied"));
+        frame.extend(awareness_frame(7, 2, &bigger));
+        match room.receive(1, &frame) {
+            Err(ProtocolError::Awareness(reason)) => {
+                assert_eq!(reason, "state of 7 is 4097 bytes, over 4096")
+            }
+            other => panic!("expected a refusal, got {other:?}"),
+        }
+        assert_eq!(room.snapshot(), before);
+        assert_eq!(presence_for_joiner(&mut room, 9), vec![(7, largest)]);
+
+        // Ten megabytes: refused, not kept, not relayed.
+        let huge = format!(r#"{{"n":"{}"}}"#, "a".repeat(10 << 20));
+        assert!(matches!(
+            room.receive(2, &awareness_frame(8, 1, &huge)),
+            Err(ProtocolError::Awareness(_))
+        ));
+        assert_eq!(room.awareness_entries(), 1);
+    }
+
+    #[test]
+    fn an_awareness_state_that_is_not_a_json_object_is_refused() {
+        let mut room = Room::new();
+        room.join(1);
+        for json in [
+            "",
+            "not json",
+            "{",
+            r#"{"a":1} trailing"#,
+            r#"{"a":1}{"b":2}"#,
+            "[1,2]",
+            r#""text""#,
+            "42",
+            "true",
+            " null",
+            "NULL",
+        ] {
+            match room.receive(1, &awareness_frame(5, 1, json)) {
+                Err(ProtocolError::Awareness(reason)) => {
+                    assert_eq!(reason, "state of 5 is not a JSON object", "{json:?}")
+                }
+                other => panic!("{json:?} gave {other:?}"),
+            }
+        }
+        assert_eq!(room.awareness_entries(), 0, "none was kept");
+        // Objects with space around them are JSON objects; `null` removes a state.
+        for (clock, json) in [(1, r#" {"user":{"name":"Ann"}} "#), (2, "null")] {
+            let outcome = room.receive(1, &awareness_frame(5, clock, json)).unwrap();
+            assert_eq!(states_in(&outcome.broadcast[0]), vec![(5, json.to_owned())]);
+        }
+    }
+
+    #[test]
+    fn a_peer_cannot_set_or_remove_a_client_id_another_peer_announced() {
+        let mut room = Room::new();
+        room.join(1);
+        room.join_with(2, Access::ReadOnly);
+        room.receive(1, &awareness_frame(77, 1, r#"{"name":"alice"}"#))
+            .unwrap();
+
+        // Alice's id with a newer clock, or her removal: dropped, relayed to nobody.
+        for json in [r#"{"name":"mallory"}"#, "null"] {
+            let outcome = room.receive(2, &awareness_frame(77, 9, json)).unwrap();
+            assert_eq!(outcome, Outcome::default(), "{json}");
+        }
+        // In one message with the viewer's own id: only its own goes through.
+        let frame = awareness_frame_of(&[(77, 10, r#"{"name":"mallory"}"#), (78, 1, "{}")]);
+        let outcome = room.receive(2, &frame).unwrap();
+        assert_eq!(
+            states_in(&outcome.broadcast[0]),
+            vec![(78, "{}".to_owned())]
+        );
+        assert_eq!(
+            outcome.reply,
+            vec![Bytes::from(outcome.broadcast[0].clone())]
+        );
+        assert_eq!(
+            presence_for_joiner(&mut room, 9),
+            vec![
+                (77, r#"{"name":"alice"}"#.to_owned()),
+                (78, "{}".to_owned())
+            ]
+        );
+        // Alice still renews hers.
+        let outcome = room
+            .receive(1, &awareness_frame(77, 2, r#"{"name":"alice"}"#))
+            .unwrap();
+        assert_eq!(outcome.broadcast.len(), 1);
+
+        // Once she has left, her id is free.
+        room.leave(1);
+        let outcome = room
+            .receive(2, &awareness_frame(77, 1, r#"{"name":"alice, again"}"#))
+            .unwrap();
+        assert_eq!(outcome.broadcast.len(), 1);
+    }
+
+    #[test]
+    fn a_peer_announces_at_most_a_few_client_ids() {
+        let mut room = Room::new();
+        room.join(1);
+        let ten: Vec<(u64, u32, &str)> = (100..110).map(|id| (id, 1, "{}")).collect();
+        let outcome = room.receive(1, &awareness_frame_of(&ten)).unwrap();
+        let relayed = states_in(&outcome.broadcast[0]);
+        assert_eq!(relayed.len(), MAX_AWARENESS_CLIENTS_PER_PEER);
+        assert_eq!(room.awareness_entries(), MAX_AWARENESS_CLIENTS_PER_PEER);
+
+        // A fifth id later: dropped. Its own ids still renew.
+        let fifth = (100..110)
+            .find(|id| !relayed.iter().any(|(r, _)| r == id))
+            .unwrap();
+        let outcome = room.receive(1, &awareness_frame(fifth, 1, "{}")).unwrap();
+        assert_eq!(outcome, Outcome::default());
+        let (kept, _) = relayed[0];
+        let outcome = room.receive(1, &awareness_frame(kept, 2, "{}")).unwrap();
+        assert_eq!(outcome.broadcast.len(), 1);
+
+        // Removing one of its states does not free its place: the id stays its own.
+        let outcome = room.receive(1, &awareness_frame(kept, 3, "null")).unwrap();
+        assert_eq!(outcome.broadcast.len(), 1);
+        let outcome = room.receive(1, &awareness_frame(fifth, 2, "{}")).unwrap();
+        assert_eq!(outcome, Outcome::default());
+        let outcome = room.receive(1, &awareness_frame(kept, 4, "{}")).unwrap();
+        assert_eq!(outcome.broadcast.len(), 1);
+
+        // Another peer has places of its own.
+        room.join(2);
+        let outcome = room.receive(2, &awareness_frame(fifth, 1, "{}")).unwrap();
+        assert_eq!(outcome.broadcast.len(), 1);
+    }
+
+    #[test]
+    fn removing_client_ids_nobody_announced_leaves_nothing_behind() {
+        let mut room = Room::new();
+        room.join(1);
+        let removals: Vec<(u64, u32, &str)> = (0..1000).map(|id| (id, 1, "null")).collect();
+        let outcome = room.receive(1, &awareness_frame_of(&removals)).unwrap();
+        assert_eq!(outcome, Outcome::default());
+        assert_eq!(room.awareness_entries(), 0);
+    }
+
+    #[test]
+    fn a_leaving_peers_client_ids_are_forgotten_so_a_reconnected_tab_is_seen_again() {
+        let mut room = Room::new();
+        room.join(1);
+        room.join(2);
+        room.receive(2, &awareness_frame(5, 1, r#"{"name":"bob"}"#))
+            .unwrap();
+        room.receive(2, &awareness_frame(5, 2, "null")).unwrap();
+        // The old connection of Ann's tab, far along in its clock.
+        room.receive(1, &awareness_frame(77, 40, r#"{"name":"ann"}"#))
+            .unwrap();
+        let removal = room.leave(1);
+        assert_eq!(states_in(&removal[0]), vec![(77, "null".to_owned())]);
+        // Only Bob's removed state (its clock) is still held.
+        assert_eq!(room.awareness_entries(), 1);
+        let outcome = room.receive(2, &awareness_frame(5, 1, "{}")).unwrap();
+        assert_eq!(outcome, Outcome::default(), "Bob's clock was kept");
+
+        // The tab reconnects with its clock started over: it is relayed, not taken as stale.
+        room.join(3);
+        let outcome = room
+            .receive(3, &awareness_frame(77, 1, r#"{"name":"ann"}"#))
+            .unwrap();
+        assert_eq!(outcome.broadcast.len(), 1);
+        // Many connections coming and going leave nothing behind.
+        for peer in 10..110 {
+            room.join(peer);
+            room.receive(peer, &awareness_frame(peer, 1, "{}")).unwrap();
+            room.leave(peer);
+        }
+        assert_eq!(room.awareness_entries(), 2);
+    }
+
+    #[test]
+    fn ownership_survives_a_room_sleeping_and_waking() {
+        let mut room = Room::new();
+        room.join(1);
+        room.join(2);
+        room.join(3);
+        room.receive(1, &awareness_frame(77, 1, r#"{"name":"ann"}"#))
+            .unwrap();
+        room.receive(3, &awareness_frame(99, 1, r#"{"name":"cy"}"#))
+            .unwrap();
+        let snapshot = room.snapshot();
+        let mut dormant = room.into_dormant();
+        // Cy leaves while the room sleeps: its presence goes with it.
+        dormant.remove(3);
+        let mut room = Room::wake(dormant, Some(&snapshot), []).unwrap();
+        let outcome = room
+            .receive(2, &awareness_frame(77, 5, r#"{"name":"mallory"}"#))
+            .unwrap();
+        assert_eq!(outcome, Outcome::default());
+        assert_eq!(
+            presence_for_joiner(&mut room, 9),
+            vec![(77, r#"{"name":"ann"}"#.to_owned())]
+        );
+        assert_eq!(states_in(&room.leave(1)[0]), vec![(77, "null".to_owned())]);
     }
 
     #[test]

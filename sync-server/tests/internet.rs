@@ -371,6 +371,101 @@ fn one_address_creates_at_most_so_many_incidents_an_hour() {
     assert_eq!(incidents_stored(&data), 4);
 }
 
+#[tokio::test]
+async fn viewers_cannot_make_the_relay_hold_or_pass_on_big_invalid_or_borrowed_presence() {
+    use yrs::sync::awareness::AwarenessUpdateEntry;
+    use yrs::sync::{AwarenessUpdate, Message};
+
+    let (_tmp, data, dist) = dirs();
+    let relay = Relay::start(&data, &dist);
+    let incident = "inc-presence";
+    let mut ann = Client::connect_synced(&relay, incident).await;
+    ann.set_awareness(1, r#"{"user":{"name":"Ann"}}"#).await;
+    ann.pump_until(|c| c.awareness.len() == 1).await;
+    let viewer_token = relay.invite(incident, "Vic", "viewer")["token"]
+        .as_str()
+        .expect("token")
+        .to_owned();
+    // Warm up a viewer's path (a connection, a refused state), then take the baseline.
+    let mut warm = Client::connect_with(&relay, incident, Some(&viewer_token)).await;
+    warm.set_awareness(1, "not json").await;
+    assert_eq!(warm.expect_closed().await.code, 1003);
+    let before = relay.memory_kb("VmHWM");
+
+    // Ten viewers, one after another, each announcing a 10 MB state: each is closed, 1003.
+    const VIEWERS: usize = 10;
+    let huge = format!(r#"{{"user":{{"name":"{}"}}}}"#, "V".repeat(10_000_000));
+    for _ in 0..VIEWERS {
+        let mut viewer = Client::connect_with(&relay, incident, Some(&viewer_token)).await;
+        viewer.set_awareness(1, &huge).await;
+        let closed = viewer.expect_closed().await;
+        assert_eq!(closed.code, 1003, "{closed:?}");
+        assert_eq!(
+            closed.reason,
+            format!(
+                "awareness update rejected: state of {} is 10000020 bytes, over 4096",
+                viewer.client_id()
+            )
+        );
+    }
+    let grown_kb = relay.memory_kb("VmHWM").saturating_sub(before);
+    println!("{VIEWERS} viewers each sending a 10 MB presence state: peak memory +{grown_kb} kB");
+    assert!(
+        grown_kb < 48 * 1024,
+        "refused 10 MB states took the relay's peak up by {grown_kb} kB (limit 48 MiB)"
+    );
+
+    // A state that is not JSON: closed, never passed on.
+    let mut broken = Client::connect_with(&relay, incident, Some(&viewer_token)).await;
+    broken.set_awareness(1, r#"{"user":"#).await;
+    assert_eq!(broken.expect_closed().await.code, 1003);
+
+    // A viewer announcing Ann's client id under another name, and removing it: dropped, and
+    // the viewer's own state in the same message goes through.
+    let mut mallory = Client::connect_with(&relay, incident, Some(&viewer_token)).await;
+    mallory.pump_until(|c| c.awareness.len() == 1).await;
+    for json in [r#"{"user":{"name":"Mallory"}}"#, "null"] {
+        let clients = [
+            (
+                ann.client_id(),
+                AwarenessUpdateEntry {
+                    clock: 1000,
+                    json: json.into(),
+                },
+            ),
+            (
+                mallory.client_id(),
+                AwarenessUpdateEntry {
+                    clock: 1,
+                    json: r#"{"user":{"name":"Vic"}}"#.into(),
+                },
+            ),
+        ]
+        .into_iter()
+        .collect();
+        mallory
+            .send_message(Message::Awareness(AwarenessUpdate { clients }))
+            .await;
+    }
+
+    // A new joiner sees Ann as Ann, and Vic; nothing big, broken or borrowed reached anyone.
+    let mut late = Client::connect_synced(&relay, incident).await;
+    late.pump_until(|c| c.awareness.len() == 2).await;
+    ann.pump_until(|c| c.awareness.len() == 2).await;
+    late.pump_for(Duration::from_millis(300)).await;
+    ann.pump_for(Duration::from_millis(300)).await;
+    for (who, client) in [("Ann", &ann), ("a new joiner", &late)] {
+        let mut seen: Vec<&str> = client.awareness.values().map(String::as_str).collect();
+        seen.sort();
+        assert_eq!(
+            seen,
+            [r#"{"user":{"name":"Ann"}}"#, r#"{"user":{"name":"Vic"}}"#],
+            "{who} sees"
+        );
+    }
+    assert!(ann.closed.is_none() && mallory.closed.is_none());
+}
+
 /// `GET path` with extra header lines: the status.
 fn get_status(relay: &Relay, path: &str, extra: &str) -> u16 {
     let mut socket = TcpStream::connect(&relay.addr).expect("connect");
