@@ -201,17 +201,18 @@ fn past_the_connection_limit_new_connections_are_closed_at_once_and_the_relay_re
     assert!(over >= 1.0, "the refused arrival is counted");
 }
 
-/// `GET /api/incidents/{incident}/me` with `token`, as if forwarded for `client`.
-fn me_status(relay: &Relay, incident: &str, token: &str, client: &str) -> u16 {
+/// Sends one raw HTTP/1.1 request (`head` without its final blank line, then `body`) and
+/// returns the answer's status.
+fn status_of(relay: &Relay, head: &str, body: &str) -> u16 {
     let mut socket = TcpStream::connect(&relay.addr).expect("connect");
     socket
         .set_read_timeout(Some(common::TIMEOUT))
         .expect("timeout");
     write!(
         socket,
-        "GET /api/incidents/{incident}/me HTTP/1.1\r\nHost: {}\r\nAuthorization: Bearer {token}\r\n\
-         X-Forwarded-For: {client}\r\nConnection: close\r\n\r\n",
-        relay.addr
+        "{head}Host: {}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        relay.addr,
+        body.len()
     )
     .expect("send");
     let mut answer = String::new();
@@ -221,6 +222,15 @@ fn me_status(relay: &Relay, incident: &str, token: &str, client: &str) -> u16 {
         .nth(1)
         .and_then(|s| s.parse().ok())
         .unwrap_or_else(|| panic!("a status line in {answer:?}"))
+}
+
+/// `GET /api/incidents/{incident}/me` with `token`, as if forwarded for `client`.
+fn me_status(relay: &Relay, incident: &str, token: &str, client: &str) -> u16 {
+    let head = format!(
+        "GET /api/incidents/{incident}/me HTTP/1.1\r\nAuthorization: Bearer {token}\r\n\
+         X-Forwarded-For: {client}\r\n"
+    );
+    status_of(relay, &head, "")
 }
 
 fn wrong_secret(token: &str) -> String {
@@ -276,28 +286,12 @@ fn without_a_trusted_proxy_a_forwarded_address_is_ignored() {
 
 /// `POST /api/incidents` with `body` of `content_type`, forwarded for `client`: the status.
 fn create_status(relay: &Relay, content_type: Option<&str>, body: &str, client: &str) -> u16 {
-    let mut socket = TcpStream::connect(&relay.addr).expect("connect");
-    socket
-        .set_read_timeout(Some(common::TIMEOUT))
-        .expect("timeout");
     let content_type = content_type
         .map(|t| format!("Content-Type: {t}\r\n"))
         .unwrap_or_default();
-    write!(
-        socket,
-        "POST /api/incidents HTTP/1.1\r\nHost: {}\r\n{content_type}X-Forwarded-For: {client}\r\n\
-         Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
-        relay.addr,
-        body.len()
-    )
-    .expect("send");
-    let mut answer = String::new();
-    socket.read_to_string(&mut answer).expect("read answer");
-    answer
-        .split(' ')
-        .nth(1)
-        .and_then(|s| s.parse().ok())
-        .unwrap_or_else(|| panic!("a status line in {answer:?}"))
+    let head =
+        format!("POST /api/incidents HTTP/1.1\r\n{content_type}X-Forwarded-For: {client}\r\n");
+    status_of(relay, &head, body)
 }
 
 fn incidents_stored(data: &std::path::Path) -> i64 {
@@ -468,23 +462,7 @@ async fn viewers_cannot_make_the_relay_hold_or_pass_on_big_invalid_or_borrowed_p
 
 /// `GET path` with extra header lines: the status.
 fn get_status(relay: &Relay, path: &str, extra: &str) -> u16 {
-    let mut socket = TcpStream::connect(&relay.addr).expect("connect");
-    socket
-        .set_read_timeout(Some(common::TIMEOUT))
-        .expect("timeout");
-    write!(
-        socket,
-        "GET {path} HTTP/1.1\r\nHost: {}\r\n{extra}Connection: close\r\n\r\n",
-        relay.addr
-    )
-    .expect("send");
-    let mut answer = String::new();
-    socket.read_to_string(&mut answer).expect("read answer");
-    answer
-        .split(' ')
-        .nth(1)
-        .and_then(|s| s.parse().ok())
-        .unwrap_or_else(|| panic!("a status line in {answer:?}"))
+    status_of(relay, &format!("GET {path} HTTP/1.1\r\n{extra}"), "")
 }
 
 #[test]
