@@ -58,6 +58,8 @@ impl Socket {
 
 struct Inner {
     url: String,
+    /// The subprotocols offered on every connection (see [`relay_protocols`]).
+    protocols: Vec<String>,
     host: Weak<dyn Host>,
     core: RefCell<SyncCore>,
     socket: RefCell<Option<Socket>>,
@@ -73,16 +75,34 @@ pub struct SyncClient {
     inner: Rc<Inner>,
 }
 
-/// `ws(s)://{host}/sync/{incident}?token={token}` for the page's own origin.
-pub fn relay_url(incident_id: &str, token: &str) -> String {
+/// `ws(s)://{host}/sync/{incident}` for the page's own origin. The token is not in it:
+/// proxies write URLs to their access logs ([`relay_protocols`] carries it instead).
+pub fn relay_url(incident_id: &str) -> String {
     let location = platform::window().location();
     let scheme = match location.protocol().as_deref() {
         Ok("https:") => "wss:",
         _ => "ws:",
     };
     let host = location.host().unwrap_or_default();
-    let token = String::from(js_sys::encode_uri_component(token));
-    format!("{scheme}//{host}/sync/{incident_id}?token={token}")
+    let incident_id = String::from(js_sys::encode_uri_component(incident_id));
+    format!("{scheme}//{host}/sync/{incident_id}")
+}
+
+/// The subprotocols the app offers: `firebreak`, which the relay picks (a browser fails a
+/// connection whose relay picks none of those offered), and `firebreak.token.{token}`, which
+/// carries the secret in a header proxies do not log. A token with a character a subprotocol
+/// cannot hold is not a token the relay issued; it is left out, and the relay says 4401.
+pub fn relay_protocols(token: &str) -> Vec<String> {
+    let mut protocols = vec![wire::SYNC_PROTOCOL.to_string()];
+    if !token.is_empty() && token.bytes().all(is_protocol_char) {
+        protocols.push(format!("{}{token}", wire::TOKEN_PROTOCOL_PREFIX));
+    }
+    protocols
+}
+
+/// What a subprotocol name may hold (RFC 6455 4.1: an RFC 2616 token).
+fn is_protocol_char(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b)
 }
 
 impl SyncClient {
@@ -90,6 +110,7 @@ impl SyncClient {
     /// state (`{"user":{"name":..,"color":..}}`).
     pub fn start(
         url: String,
+        protocols: Vec<String>,
         client_id: yrs::ClientID,
         host: Weak<dyn Host>,
         user: serde_json::Value,
@@ -102,6 +123,7 @@ impl SyncClient {
         });
         let inner = Rc::new(Inner {
             url,
+            protocols,
             host,
             core: RefCell::new(core),
             socket: RefCell::new(None),
@@ -183,7 +205,12 @@ impl Inner {
 
     fn open_socket(this: &Rc<Inner>) {
         this.retired.borrow_mut().take();
-        let ws = match WebSocket::new(&this.url) {
+        let protocols: js_sys::Array = this
+            .protocols
+            .iter()
+            .map(|p| JsValue::from_str(p))
+            .collect();
+        let ws = match WebSocket::new_with_str_sequence(&this.url, &protocols) {
             Ok(ws) => ws,
             Err(e) => {
                 let error = platform::js_error_text(&e);

@@ -9,6 +9,8 @@
 mod access;
 pub mod api;
 mod close;
+mod protocol;
 
 pub use access::Access;
 pub use close::{wait_seconds, AfterClose, Close};
+pub use protocol::{SYNC_PROTOCOL, TOKEN_PROTOCOL_PREFIX};

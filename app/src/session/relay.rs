@@ -70,7 +70,8 @@ impl Session {
         let user = serde_json::json!({"user": {"name": name, "color": prefs::presence_color()}});
         let me: Rc<dyn Host> = self.clone();
         let client = SyncClient::start(
-            sync::relay_url(&self.id, &access.token),
+            sync::relay_url(&self.id),
+            sync::relay_protocols(&access.token),
             self.incident.doc().client_id(),
             Rc::downgrade(&me),
             user,

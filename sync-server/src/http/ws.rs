@@ -58,9 +58,34 @@ const READ_BUFFER_BYTES: usize = 2 * 1024;
 const WRITER_GRACE: Duration = Duration::from_secs(5);
 
 /// The secret as stock y-websocket clients send it: `?token=` (their `params: { token }`).
+/// Kept for them; the app sends its secret as a subprotocol ([`TOKEN_PROTOCOL`]), which
+/// proxies do not write to their access logs the way they write URLs.
 #[derive(Deserialize)]
 pub struct TokenQuery {
     token: Option<String>,
+}
+
+/// The subprotocol the relay answers with when a client offers it: a browser that offers
+/// subprotocols fails the connection unless the relay picks one of them.
+const PROTOCOL: &str = wire::SYNC_PROTOCOL;
+
+/// A subprotocol offering the token: `firebreak.token.{invite}.{secret}`.
+const TOKEN_PROTOCOL: &str = wire::TOKEN_PROTOCOL_PREFIX;
+
+/// The subprotocols the client offered, in order (`Sec-WebSocket-Protocol`, comma-separated,
+/// possibly over several header lines).
+fn offered_protocols(headers: &HeaderMap) -> impl Iterator<Item = &str> {
+    headers
+        .get_all(axum::http::header::SEC_WEBSOCKET_PROTOCOL)
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .flat_map(|value| value.split(','))
+        .map(str::trim)
+}
+
+/// The value of the first offered subprotocol starting with `prefix`.
+fn from_protocols<'a>(headers: &'a HeaderMap, prefix: &str) -> Option<&'a str> {
+    offered_protocols(headers).find_map(|p| p.strip_prefix(prefix))
 }
 
 /// Validates the incident id (400 JSON before any upgrade), checks the secret, then
@@ -90,7 +115,11 @@ pub async fn sync_socket(
         Err(rejection) => return Error::NotWebSocket(rejection.body_text()).into_response(),
     };
     let query_token = query.ok().and_then(|Query(q)| q.token);
-    let token = query_token.as_deref().or_else(|| bearer(&headers));
+    // The secret from wherever the client put it: a subprotocol (the app), an
+    // `Authorization` header, or the query (stock clients). None of them is ever logged.
+    let token = from_protocols(&headers, TOKEN_PROTOCOL)
+        .or_else(|| bearer(&headers))
+        .or(query_token.as_deref());
     // The connection's places (in the relay's count and in its address's) are held until
     // the socket is gone, refused or not.
     let place = place.map(|Extension(place)| place);
@@ -101,7 +130,9 @@ pub async fn sync_socket(
         ),
         Err(error) => (Err(error), None),
     };
-    let upgrade = upgrade.read_buffer_size(READ_BUFFER_BYTES);
+    let upgrade = upgrade
+        .read_buffer_size(READ_BUFFER_BYTES)
+        .protocols([PROTOCOL]);
     match access {
         Ok(grant) => upgrade
             .max_message_size(SOCKET_READ_LIMIT)

@@ -48,6 +48,18 @@ impl Relay {
         Relay::spawn(data, dist, &[], "debug", Stdio::from(file))
     }
 
+    /// Starts the relay with `flags`, logging at `level` (`RUST_LOG`) into the file `log`.
+    pub fn start_logging_at(
+        data: &Path,
+        dist: &Path,
+        flags: &[&str],
+        level: &str,
+        log: &Path,
+    ) -> Relay {
+        let file = std::fs::File::create(log).expect("create log file");
+        Relay::spawn(data, dist, flags, level, Stdio::from(file))
+    }
+
     fn spawn(data: &Path, dist: &Path, flags: &[&str], log_level: &str, stderr: Stdio) -> Relay {
         let mut child = Command::new(env!("CARGO_BIN_EXE_sync-server"))
             .args(["--listen", "127.0.0.1:0", "--data"])
@@ -344,6 +356,32 @@ impl Client {
             .send_message(Message::Sync(SyncMessage::SyncStep1(sv)))
             .await;
         client
+    }
+
+    /// Connects with a request of the caller's making (headers, subprotocols) and sends
+    /// SyncStep1; also returns the relay's handshake answer.
+    pub async fn connect_request(
+        request: tokio_tungstenite::tungstenite::handshake::client::Request,
+    ) -> (
+        Client,
+        tokio_tungstenite::tungstenite::handshake::client::Response,
+    ) {
+        let (socket, response) = tokio_tungstenite::connect_async_with_config(request, None, true)
+            .await
+            .expect("websocket connects");
+        let mut client = Client {
+            doc: Doc::new(),
+            socket,
+            synced: false,
+            closed: None,
+            awareness: HashMap::new(),
+            frames_received: 0,
+        };
+        let sv = client.doc.transact().state_vector();
+        client
+            .send_message(Message::Sync(SyncMessage::SyncStep1(sv)))
+            .await;
+        (client, response)
     }
 
     /// Connects and waits for the relay's SyncStep2 (the y-websocket "synced" event).

@@ -1,0 +1,13 @@
+//! How a sync connection says who it is without putting a secret in its URL: websocket
+//! subprotocols. Proxies write URLs to their access logs by default, and not this header.
+//!
+//! The app offers [`SYNC_PROTOCOL`] and `{TOKEN_PROTOCOL_PREFIX}{token}`; the relay answers
+//! with [`SYNC_PROTOCOL`] (a browser fails a connection whose server picks none of the
+//! subprotocols it offered). Stock y-websocket clients, which cannot offer subprotocols, keep
+//! sending `?token=`.
+
+/// The subprotocol the relay picks.
+pub const SYNC_PROTOCOL: &str = "firebreak";
+
+/// Followed by the token (`{invite}.{secret}`: hex and one dot, all allowed in a subprotocol).
+pub const TOKEN_PROTOCOL_PREFIX: &str = "firebreak.token.";
