@@ -83,6 +83,12 @@ pub struct Config {
     #[arg(long, env = "FIREBREAK_MAX_ROOMS_IN_MEMORY", default_value_t = crate::registry::DEFAULT_MAX_IN_MEMORY as u64, value_parser = clap::value_parser!(u64).range(1..))]
     pub max_rooms_in_memory: u64,
 
+    /// Wrong secrets that may name one invite per minute, from any number of addresses;
+    /// past it, wrong secrets for that invite get 4429 / 429 until the minute is over. The
+    /// invite's own holder is let in all along. 0 means no limit.
+    #[arg(long, env = "FIREBREAK_MAX_FAILURES_PER_INVITE", default_value_t = crate::access::limiter::DEFAULT_MAX_FAILURES_PER_INVITE)]
+    pub max_failures_per_invite: u32,
+
     /// The address people open Firebreak at (e.g. `https://firebreak.example.org`), used in
     /// invite links the API returns. Without it, links use the request's `Host` over http.
     #[arg(long, env = "FIREBREAK_PUBLIC_URL")]

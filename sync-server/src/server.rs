@@ -38,6 +38,7 @@ pub async fn run(config: Config) -> Result<(), Error> {
     let shutdown = CancellationToken::new();
     let gate = Gate::new(store as Arc<dyn Grants>, config.create_secret.clone());
     gate.limit_creations(config.max_incidents_per_hour);
+    gate.limit_invite_failures(config.max_failures_per_invite);
     let state = AppState {
         registry: registry.clone(),
         gate,

@@ -251,21 +251,28 @@ fn behind_a_trusted_proxy_one_clients_guessing_does_not_lock_out_another() {
     assert_eq!(&guesses[10..], &[429, 429], "the guesser waits");
     // The owner, another client behind the same proxy, is let in.
     assert_eq!(me_status(&relay, "inc-proxy", &token, "198.51.100.7"), 200);
-    // An IPv6 guesser cannot start afresh by changing the low bits of its address.
+    // An IPv6 guesser cannot start afresh by changing the low bits of its address. (Its
+    // guesses name no invite, so only its address's budget is spent.)
+    let unknown = format!("{}.{}", "0".repeat(16), "0".repeat(32));
     for i in 0..10 {
         me_status(
             &relay,
             "inc-proxy",
-            &wrong,
+            &unknown,
             &format!("2001:db8:5:5::{}", i + 1),
         );
     }
     assert_eq!(
-        me_status(&relay, "inc-proxy", &token, "2001:db8:5:5::99"),
+        me_status(&relay, "inc-proxy", &unknown, "2001:db8:5:5::99"),
         429
     );
     assert_eq!(
-        me_status(&relay, "inc-proxy", &token, "2001:db8:5:6::1"),
+        me_status(&relay, "inc-proxy", &unknown, "2001:db8:5:6::1"),
+        403
+    );
+    // A right secret is let in even from a blocked /64.
+    assert_eq!(
+        me_status(&relay, "inc-proxy", &token, "2001:db8:5:5::99"),
         200
     );
 }

@@ -151,3 +151,162 @@ async fn a_client_offering_other_subprotocols_is_not_refused_for_it() {
     assert_eq!(response.headers()["sec-websocket-protocol"], "firebreak");
     client.pump_until(|c| c.synced).await;
 }
+
+/// `GET /api/incidents/{incident}/me` with `token`, forwarded for `client` (the relay believes
+/// it only with `--trusted-proxy 127.0.0.1`): the status.
+fn me_status(relay: &Relay, incident: &str, token: &str, client: Option<&str>) -> u16 {
+    use std::io::{Read, Write};
+    let mut socket = std::net::TcpStream::connect(&relay.addr).expect("connect");
+    socket
+        .set_read_timeout(Some(common::TIMEOUT))
+        .expect("timeout");
+    let forwarded = client
+        .map(|c| format!("X-Forwarded-For: {c}\r\n"))
+        .unwrap_or_default();
+    write!(
+        socket,
+        "GET /api/incidents/{incident}/me HTTP/1.1\r\nHost: {}\r\nAuthorization: Bearer {token}\r\n\
+         {forwarded}Connection: close\r\n\r\n",
+        relay.addr
+    )
+    .expect("send");
+    let mut answer = String::new();
+    socket.read_to_string(&mut answer).expect("read answer");
+    answer
+        .split(' ')
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .expect("a status line")
+}
+
+/// A wrong secret naming `token`'s invite.
+fn wrong_for(token: &str, n: u32) -> String {
+    format!("{}.{n:032x}", token.split('.').next().unwrap())
+}
+
+#[tokio::test]
+async fn someone_elses_guessing_never_locks_out_a_valid_token() {
+    // Behind a proxy the relay is not told about, everyone shares one address: the issue's
+    // "12 wrong secrets and then the valid owner token gets 429 for a minute".
+    let (_tmp, data, dist) = dirs();
+    let relay = Relay::start(&data, &dist);
+    let incident = "inc-shared-address";
+    let mut owner = Client::connect_synced(&relay, incident).await;
+    owner.type_text("still here").await;
+    let token = relay.owner_token(incident);
+    let codes: Vec<u16> = {
+        let mut codes = Vec::new();
+        for n in 0..12 {
+            let wrong = wrong_for(&token, n);
+            let mut guesser = Client::connect_with(&relay, incident, Some(&wrong)).await;
+            codes.push(guesser.expect_closed().await.code);
+        }
+        codes
+    };
+    assert_eq!(&codes[..10], &[4403; 10]);
+    assert_eq!(&codes[10..], &[4429, 4429], "the guesser is told to wait");
+    let mut guesser = Client::connect_with(&relay, incident, Some(&wrong_for(&token, 77))).await;
+    let slowed = guesser.expect_closed().await;
+    assert!(
+        slowed.reason.starts_with("too many failed attempts; wait "),
+        "{slowed:?}"
+    );
+    assert_eq!(guesser.frames_received, 0);
+
+    // The owner, from the same address, opens the incident at once, over both routes.
+    let started = std::time::Instant::now();
+    let mut again = Client::connect_with(&relay, incident, Some(&token)).await;
+    again.pump_until(|c| c.synced).await;
+    assert_eq!(again.summary(), "still here");
+    println!(
+        "valid token after 13 wrong ones from its address: synced in {} ms",
+        started.elapsed().as_millis()
+    );
+    assert_eq!(me_status(&relay, incident, &token, None), 200);
+    assert_eq!(
+        me_status(&relay, incident, &wrong_for(&token, 78), None),
+        429
+    );
+}
+
+#[tokio::test]
+async fn a_guess_spread_over_many_addresses_is_slowed_per_invite_and_shown_to_the_owner() {
+    let (_tmp, data, dist) = dirs();
+    let relay = Relay::start_with(
+        &data,
+        &dist,
+        &[
+            "--trusted-proxy",
+            "127.0.0.1",
+            "--max-failures-per-invite",
+            "5",
+        ],
+    );
+    let incident = "inc-spread";
+    let owner = relay.owner_token(incident);
+    let bob = relay.invite(incident, "Bob", "editor");
+    let bob_token = bob["token"].as_str().unwrap();
+    let carol = relay.invite(incident, "Carol", "viewer");
+    let carol_token = carol["token"].as_str().unwrap();
+
+    // Seven wrong secrets for Bob's invite, each from its own address.
+    let statuses: Vec<u16> = (0..7)
+        .map(|n| {
+            let client = format!("203.0.113.{}", n + 1);
+            me_status(&relay, incident, &wrong_for(bob_token, n), Some(&client))
+        })
+        .collect();
+    assert_eq!(statuses, [403, 403, 403, 403, 403, 429, 429]);
+    // Bob is let in, from anywhere; a wrong secret for Carol's invite is merely wrong.
+    assert_eq!(
+        me_status(&relay, incident, bob_token, Some("203.0.113.1")),
+        200
+    );
+    assert_eq!(
+        me_status(
+            &relay,
+            incident,
+            &wrong_for(carol_token, 1),
+            Some("198.51.100.1")
+        ),
+        403
+    );
+    assert_eq!(
+        me_status(&relay, incident, carol_token, Some("198.51.100.1")),
+        200
+    );
+    // And on the websocket.
+    let mut bob_client = Client::connect_with(&relay, incident, Some(bob_token)).await;
+    bob_client.pump_until(|c| c.synced).await;
+    let mut guesser = Client::connect_with(&relay, incident, Some(&wrong_for(bob_token, 99))).await;
+    assert_eq!(guesser.expect_closed().await.code, 4429);
+
+    // The owner sees who is being guessed at.
+    let (status, _, body) = relay.request(
+        "GET",
+        &format!("/api/incidents/{incident}/invites"),
+        Some(&owner),
+        None,
+    );
+    assert_eq!(status, 200, "{body}");
+    let list: serde_json::Value = serde_json::from_str(&body).unwrap();
+    let failed: Vec<(String, u64)> = list["invites"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| {
+            (
+                i["name"].as_str().unwrap().to_owned(),
+                i["failed_attempts"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        failed,
+        [
+            ("Owner".to_owned(), 0),
+            ("Bob".to_owned(), 8),
+            ("Carol".to_owned(), 1)
+        ]
+    );
+}

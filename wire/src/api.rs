@@ -54,6 +54,9 @@ pub struct Invite {
     pub connected: u32,
     pub created_at: i64,
     pub expires_at: Option<i64>,
+    /// Wrong secrets that named this grant since the relay started: someone is guessing.
+    #[serde(default)]
+    pub failed_attempts: u32,
     /// The grant's public id (the part of its token before the dot).
     pub invite: String,
     pub last_seen_at: Option<i64>,
@@ -75,6 +78,8 @@ pub struct NewInvite {
     pub connected: u32,
     pub created_at: i64,
     pub expires_at: Option<i64>,
+    #[serde(default)]
+    pub failed_attempts: u32,
     pub invite: String,
     pub last_seen_at: Option<i64>,
     /// `{public url}/incident/{id}#invite={token}`.
@@ -92,6 +97,7 @@ impl NewInvite {
             connected,
             created_at,
             expires_at,
+            failed_attempts,
             invite,
             last_seen_at,
             name,
@@ -102,6 +108,7 @@ impl NewInvite {
             connected,
             created_at,
             expires_at,
+            failed_attempts,
             invite,
             last_seen_at,
             link,
@@ -147,6 +154,7 @@ mod tests {
             connected: 2,
             created_at: 1_764_000_000_000,
             expires_at: None,
+            failed_attempts: 3,
             invite: "0123456789abcdef".into(),
             last_seen_at: Some(1_764_000_360_000),
             name: "Bob".into(),
@@ -207,7 +215,7 @@ mod tests {
     fn invites_show_times_as_integers_and_unset_times_as_null() {
         pinned(
             &bob(),
-            r#"{"connected":2,"created_at":1764000000000,"expires_at":null,"invite":"0123456789abcdef","last_seen_at":1764000360000,"name":"Bob","revoked_at":null,"role":"editor"}"#,
+            r#"{"connected":2,"created_at":1764000000000,"expires_at":null,"failed_attempts":3,"invite":"0123456789abcdef","last_seen_at":1764000360000,"name":"Bob","revoked_at":null,"role":"editor"}"#,
         );
         pinned(
             &InviteList {
@@ -226,6 +234,7 @@ mod tests {
         let new = NewInvite::new(
             Invite {
                 connected: 0,
+                failed_attempts: 0,
                 last_seen_at: None,
                 expires_at: Some(1_764_259_200_000),
                 ..bob()
@@ -235,7 +244,7 @@ mod tests {
         );
         pinned(
             &new,
-            r#"{"connected":0,"created_at":1764000000000,"expires_at":1764259200000,"invite":"0123456789abcdef","last_seen_at":null,"link":"http://h/incident/inc-1#invite=0123456789abcdef.00","name":"Bob","revoked_at":null,"role":"editor","token":"0123456789abcdef.00"}"#,
+            r#"{"connected":0,"created_at":1764000000000,"expires_at":1764259200000,"failed_attempts":0,"invite":"0123456789abcdef","last_seen_at":null,"link":"http://h/incident/inc-1#invite=0123456789abcdef.00","name":"Bob","revoked_at":null,"role":"editor","token":"0123456789abcdef.00"}"#,
         );
     }
 

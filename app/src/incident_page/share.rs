@@ -262,6 +262,19 @@ fn seen(invite: &Invite, now: f64) -> String {
     }
 }
 
+/// A warning when wrong secrets named this link: someone is guessing at it. They cannot get
+/// in (the secret is 128 random bits), and its holder is never locked out by it.
+fn guessed(invite: &Invite) -> Option<impl IntoView> {
+    let count = invite.failed_attempts;
+    (count > 0).then(|| {
+        let text = match count {
+            1 => "1 wrong secret tried for this link".to_string(),
+            n => format!("{n} wrong secrets tried for this link"),
+        };
+        view! { <span class="invite-warning" data-testid="failed-attempts">{text}</span> }
+    })
+}
+
 #[component]
 fn InviteList(
     id: String,
@@ -370,6 +383,7 @@ fn InviteRow(
             <span class="invite-name">{invite.name.clone()}</span>
             <span class="role-chip">{role_text}</span>
             <span class="invite-seen">{status}</span>
+            {guessed(&invite)}
             {actions}
         </li>
     }

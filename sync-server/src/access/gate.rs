@@ -81,6 +81,8 @@ pub struct Listed {
     pub grant: Grant,
     /// Connections open right now with this grant.
     pub connected: usize,
+    /// Wrong secrets that named this grant since the relay started.
+    pub failed_attempts: u64,
 }
 
 impl Gate {
@@ -106,35 +108,58 @@ impl Gate {
             .unwrap_or_else(|p| p.into_inner()) = Creations::new(per_hour);
     }
 
-    /// Whether `token` (absent, or as given) opens `incident`. Failed guesses from one
-    /// address are counted, and an address over its budget is refused without a check.
+    /// Whether `token` (absent, or as given) opens `incident`. A right secret is always let
+    /// in. A wrong one is counted against its address and, when it names an invite that
+    /// exists, against that invite; while either is over its budget, wrong secrets (and
+    /// missing ones from such an address) get "slow down" instead of "unknown".
     pub async fn authorize(
         &self,
         incident: &IncidentId,
         token: Option<&str>,
         addr: Option<IpAddr>,
     ) -> Result<Grant, Error> {
-        if let Some(addr) = addr {
-            if let Some(retry_after_secs) = self.inner.limiter().blocked(addr, Instant::now()) {
-                return Err(Error::SlowDown { retry_after_secs });
-            }
-        }
+        let address_wait = addr.and_then(|a| self.inner.limiter().blocked(a, Instant::now()));
         let token = match token.map(str::trim) {
-            None | Some("") => return Err(Error::MissingSecret),
+            None | Some("") => {
+                return Err(match address_wait {
+                    Some(retry_after_secs) => Error::SlowDown { retry_after_secs },
+                    None => Error::MissingSecret,
+                })
+            }
             Some(raw) => Token::parse(raw),
         };
-        let result = match token {
-            None => Err(Error::UnknownSecret),
+        let (named, result) = match token {
+            None => (None, Err(Error::UnknownSecret)),
             Some(token) => {
                 let invite = token.invite.clone();
                 let stored = self.blocking(move |s| s.grant(&invite)).await?;
-                check(stored, &token, incident, now_ms())
+                let named = stored.as_ref().map(|g| g.invite.clone());
+                (named, check(stored, &token, incident, now_ms()))
             }
         };
-        if let (Err(Error::UnknownSecret), Some(addr)) = (&result, addr) {
-            self.inner.limiter().failed(addr, Instant::now());
+        if let Err(Error::UnknownSecret) = result {
+            let now = Instant::now();
+            let mut limiter = self.inner.limiter();
+            let invite_wait = named
+                .as_ref()
+                .and_then(|invite| limiter.invite_blocked(invite, now));
+            if let Some(addr) = addr {
+                limiter.failed(addr, now);
+            }
+            if let Some(invite) = &named {
+                limiter.invite_failed(invite, now);
+            }
+            if let Some(retry_after_secs) = address_wait.max(invite_wait) {
+                return Err(Error::SlowDown { retry_after_secs });
+            }
         }
         result
+    }
+
+    /// Wrong secrets one invite may be named with per minute before they get "slow down"
+    /// (`--max-failures-per-invite`; 0: no limit).
+    pub fn limit_invite_failures(&self, per_minute: u32) {
+        *self.inner.limiter() = Limiter::with_invite_budget(per_minute);
     }
 
     /// Counts a failed attempt that never reached [`Gate::authorize`] (a wrong creation
@@ -235,10 +260,12 @@ impl Gate {
         let incident = owner.incident.clone();
         let grants = self.blocking(move |s| s.grants(&incident)).await?;
         let live = self.inner.live();
+        let limiter = self.inner.limiter();
         Ok(grants
             .into_iter()
             .map(|grant| Listed {
                 connected: live.connections.get(&grant.invite).map_or(0, HashMap::len),
+                failed_attempts: limiter.invite_failures(&grant.invite),
                 grant,
             })
             .collect())
@@ -280,9 +307,11 @@ impl Gate {
             open.len()
         };
         tracing::info!(incident = %owner.incident, %invite, closed, "invite revoked");
+        let failed_attempts = self.inner.limiter().invite_failures(invite);
         Ok(Listed {
             grant: revoked,
             connected: 0,
+            failed_attempts,
         })
     }
 
@@ -472,11 +501,20 @@ mod tests {
                 Err(Error::UnknownSecret)
             ));
         }
+        // Wrong secrets from it now get "slow down"; the right one is still let in.
+        let guess = Token::generate().unwrap().reveal();
         assert!(matches!(
-            gate.authorize(&inc, Some(&owner_token.reveal()), Some(addr))
-                .await,
+            gate.authorize(&inc, Some(&guess), Some(addr)).await,
             Err(Error::SlowDown { .. })
         ));
+        assert!(matches!(
+            gate.authorize(&inc, None, Some(addr)).await,
+            Err(Error::SlowDown { .. })
+        ));
+        assert!(gate
+            .authorize(&inc, Some(&owner_token.reveal()), Some(addr))
+            .await
+            .is_ok());
         let elsewhere: IpAddr = "192.0.2.10".parse().unwrap();
         assert!(gate
             .authorize(&inc, Some(&owner_token.reveal()), Some(elsewhere))
@@ -486,6 +524,48 @@ mod tests {
             gate.authorize(&inc, None, Some(elsewhere)).await,
             Err(Error::MissingSecret)
         ));
+    }
+
+    #[tokio::test]
+    async fn guessing_one_invite_from_many_addresses_is_slowed_down_and_listed() {
+        let gate = gate();
+        gate.limit_invite_failures(5);
+        let inc = incident("inc-spread");
+        let (owner, owner_token) = gate
+            .create_incident(Some(inc.clone()), "A", None, None)
+            .await
+            .unwrap();
+        let (bob, bob_token) = gate
+            .invite(&owner, "Bob", Access::Editor, None)
+            .await
+            .unwrap();
+        let wrong = format!("{}.{}", bob.invite, "0".repeat(32));
+        for i in 0..5u8 {
+            let addr = IpAddr::from([198, 51, 100, i]);
+            assert!(matches!(
+                gate.authorize(&inc, Some(&wrong), Some(addr)).await,
+                Err(Error::UnknownSecret)
+            ));
+        }
+        let fresh: IpAddr = "203.0.113.1".parse().unwrap();
+        assert!(matches!(
+            gate.authorize(&inc, Some(&wrong), Some(fresh)).await,
+            Err(Error::SlowDown { .. })
+        ));
+        // Bob, and the owner, are let in all along.
+        assert!(gate
+            .authorize(&inc, Some(&bob_token.reveal()), Some(fresh))
+            .await
+            .is_ok());
+        assert!(gate
+            .authorize(&inc, Some(&owner_token.reveal()), Some(fresh))
+            .await
+            .is_ok());
+        let listed = gate.list(&owner).await.unwrap();
+        assert_eq!(
+            listed.iter().map(|l| l.failed_attempts).collect::<Vec<_>>(),
+            [0, 6]
+        );
     }
 
     #[tokio::test]

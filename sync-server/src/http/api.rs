@@ -94,6 +94,7 @@ pub async fn create_invite(
     let listed = Listed {
         grant,
         connected: 0,
+        failed_attempts: 0,
     };
     let body = NewInvite::new(shown(&listed), token.reveal(), link);
     Ok((StatusCode::CREATED, Json(body)).into_response())
@@ -177,6 +178,7 @@ fn shown(listed: &Listed) -> Invite {
         connected: u32::try_from(listed.connected).unwrap_or(u32::MAX),
         created_at: grant.created_at_ms,
         expires_at: grant.expires_at_ms,
+        failed_attempts: u32::try_from(listed.failed_attempts).unwrap_or(u32::MAX),
         invite: grant.invite.as_str().to_owned(),
         last_seen_at: grant.last_seen_at_ms,
         name: grant.name.clone(),
