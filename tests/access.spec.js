@@ -19,7 +19,9 @@ import {
   me,
   request,
   revoke,
+  deviceFor,
   secretOf,
+  withStockDevice,
 } from './support/access.js';
 import { Y } from './support/yjs-client.js';
 
@@ -37,7 +39,19 @@ const REFUSED = {
 const SLOW_DOWN_REASON = /^too many failed attempts; wait \d+ s$/;
 
 const TOKEN_SHAPE = /^[0-9a-f]{16}\.[0-9a-f]{32}$/;
-const LISTED_FIELDS = ['connected', 'created_at', 'expires_at', 'invite', 'last_seen_at', 'name', 'revoked_at', 'role'];
+const LISTED_FIELDS = [
+  'connected',
+  'created_at',
+  'expires_at',
+  'failed_attempts',
+  'invite',
+  'last_seen_at',
+  'name',
+  'other_device_attempts',
+  'other_device_last_at',
+  'revoked_at',
+  'role',
+];
 
 // ---------------------------------------------------------------------------------------------
 // Messages of the Yjs websocket protocol, written with y-protocols as any client writes them.
@@ -246,7 +260,8 @@ async function neverContains(read, needle, ms, what) {
   }
 }
 
-const sync = (relay, room, query = '') => `${relay.wsUrl}/${room}${query}`;
+// With a token, the stock device id of support/access.js (an invite is bound to one device).
+const sync = (relay, room, query = '') => `${relay.wsUrl}/${room}${withStockDevice(query)}`;
 
 // ---------------------------------------------------------------------------------------------
 
@@ -433,9 +448,10 @@ test.describe('who may open an incident', () => {
     const seeded = await seededIncident(relay, yclients);
     const bob = await invite(relay.url, seeded.incident, seeded.token, { name: 'Bob', role: 'editor' });
 
-    // A raw socket: asks for everything and gets the document.
+    // A raw socket: asks for everything and gets the document. (An invite opens on one
+    // device, named here in a header too.)
     const raw = openRaw(sync(relay, seeded.incident), {
-      headers: { authorization: `Bearer ${bob.token}` },
+      headers: { authorization: `Bearer ${bob.token}`, 'x-firebreak-device': deviceFor(bob.token) },
       send: [askForEverything()],
     });
     const doc = new Y.Doc();

@@ -76,6 +76,10 @@ async fn call<T: DeserializeOwned>(
         headers
             .set("authorization", &format!("Bearer {token}"))
             .map_err(unreachable)?;
+        // An invite answers only on the device it is bound to (the first that opened it).
+        headers
+            .set(wire::DEVICE_HEADER, &crate::prefs::device_id())
+            .map_err(unreachable)?;
     }
     let init = RequestInit::new();
     init.set_method(method);
@@ -257,6 +261,8 @@ pub enum Refusal {
     ReadOnly,
     /// The incident made here could not be registered: its id is taken on the relay (409).
     Taken,
+    /// The invite was first opened on another device, and is bound to it (4409, 409).
+    InUseElsewhere,
 }
 
 impl Refusal {
@@ -269,6 +275,9 @@ impl Refusal {
             Close::ReadOnly => Some(Refusal::ReadOnly),
             Close::Revoked => Some(Refusal::Revoked),
             Close::Expired => Some(Refusal::Expired),
+            Close::InUseElsewhere => Some(Refusal::InUseElsewhere),
+            // The app always sends its device id; a relay asking for one does not know it.
+            Close::DeviceRequired => Some(Refusal::Unknown),
             Close::GoingAway
             | Close::UnsupportedData
             | Close::PolicyViolation
@@ -279,7 +288,8 @@ impl Refusal {
         }
     }
 
-    /// The refusal an API error stands for; `None` when it is not about access.
+    /// The refusal an API error stands for; `None` when it is not about access. (Only asking
+    /// what a token is comes here: a 409 there is an invite bound to another device.)
     pub fn from_api(error: &ApiError) -> Option<Refusal> {
         match error {
             ApiError::Refused { status: 401, .. } => Some(Refusal::NeedInvite),
@@ -290,6 +300,7 @@ impl Refusal {
                 ..
             } if message.contains("expired") => Some(Refusal::Expired),
             ApiError::Refused { status: 410, .. } => Some(Refusal::Revoked),
+            ApiError::Refused { status: 409, .. } => Some(Refusal::InUseElsewhere),
             _ => None,
         }
     }
@@ -303,6 +314,7 @@ impl Refusal {
             Refusal::Revoked => "Your access was revoked by the incident commander. What is on this device stays here; nothing more will sync.",
             Refusal::Expired => "Your invite has expired. Ask the incident commander for a new link. What is on this device stays here; nothing more will sync.",
             Refusal::ReadOnly => "The relay refused a change from this device: you can read this incident but not change it. Nothing more will sync; reload the page to see it as it is.",
+            Refusal::InUseElsewhere => "This invite is already in use on another device — ask for your own link. Each link works only on the first device that opens it; the incident commander has been shown this attempt and can send you one.",
             Refusal::Taken => "This incident could not be published: the relay already has an incident with its id, and this device has no access to it. What you wrote is saved on this device only.",
         }
     }
@@ -316,6 +328,7 @@ impl Refusal {
             Refusal::Expired => "expired",
             Refusal::ReadOnly => "read-only",
             Refusal::Taken => "taken",
+            Refusal::InUseElsewhere => "in-use-elsewhere",
         }
     }
 }

@@ -89,13 +89,19 @@ pub fn relay_url(incident_id: &str) -> String {
 }
 
 /// The subprotocols the app offers: `firebreak`, which the relay picks (a browser fails a
-/// connection whose relay picks none of those offered), and `firebreak.token.{token}`, which
-/// carries the secret in a header proxies do not log. A token with a character a subprotocol
-/// cannot hold is not a token the relay issued; it is left out, and the relay says 4401.
-pub fn relay_protocols(token: &str) -> Vec<String> {
+/// connection whose relay picks none of those offered), `firebreak.token.{token}`, which
+/// carries the secret in a header proxies do not log, and `firebreak.device.{device}`, this
+/// device's id, which an invite is bound to. A value with a character a subprotocol cannot
+/// hold is not one the relay issued or accepts; it is left out, and the relay says why.
+pub fn relay_protocols(token: &str, device: &str) -> Vec<String> {
     let mut protocols = vec![wire::SYNC_PROTOCOL.to_string()];
-    if !token.is_empty() && token.bytes().all(is_protocol_char) {
-        protocols.push(format!("{}{token}", wire::TOKEN_PROTOCOL_PREFIX));
+    for (prefix, value) in [
+        (wire::TOKEN_PROTOCOL_PREFIX, token),
+        (wire::DEVICE_PROTOCOL_PREFIX, device),
+    ] {
+        if !value.is_empty() && value.bytes().all(is_protocol_char) {
+            protocols.push(format!("{prefix}{value}"));
+        }
     }
     protocols
 }

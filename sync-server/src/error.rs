@@ -65,6 +65,14 @@ pub enum Error {
     #[error("the owner's own access cannot be revoked")]
     OwnerNotRevocable,
 
+    #[error("this invite is already in use on another device; ask for your own link")]
+    InUseElsewhere,
+
+    #[error(
+        "an invite is opened with this device's id: add ?device= and 16 to 64 of A-Z a-z 0-9 _ -"
+    )]
+    DeviceRequired,
+
     #[error(transparent)]
     Protocol(#[from] ProtocolError),
 
@@ -138,6 +146,8 @@ impl Error {
             }
             Error::NotJson => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Error::IncidentExists | Error::OwnerNotRevocable => StatusCode::CONFLICT,
+            Error::InUseElsewhere => StatusCode::CONFLICT,
+            Error::DeviceRequired => StatusCode::PRECONDITION_REQUIRED,
             Error::Protocol(_) | Error::TextFrame => StatusCode::BAD_REQUEST,
             Error::MessageTooBig { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             Error::Lagging | Error::ShuttingDown | Error::RoomGone | Error::Idle { .. } => {
@@ -162,6 +172,8 @@ impl Error {
             Error::Revoked => Close::Revoked,
             Error::Expired => Close::Expired,
             Error::SlowDown { .. } => Close::SlowDown,
+            Error::InUseElsewhere => Close::InUseElsewhere,
+            Error::DeviceRequired => Close::DeviceRequired,
             Error::Protocol(_)
             | Error::TextFrame
             | Error::InvalidIncidentId

@@ -310,3 +310,178 @@ async fn a_guess_spread_over_many_addresses_is_slowed_per_invite_and_shown_to_th
         ]
     );
 }
+
+/// The sync websocket of `incident` with `token` and this `device` id, each sent the way the
+/// app sends them (subprotocols).
+fn app_request(relay: &Relay, incident: &str, token: &str, device: Option<&str>) -> Request {
+    let mut protocols = format!("firebreak, firebreak.token.{token}");
+    if let Some(device) = device {
+        protocols.push_str(&format!(", firebreak.device.{device}"));
+    }
+    request(
+        relay,
+        incident,
+        "",
+        &[("sec-websocket-protocol", &protocols)],
+    )
+}
+
+/// `GET /api/incidents/{incident}/me` with `token`, and a device id if given: the status.
+fn me_on(relay: &Relay, incident: &str, token: &str, device: Option<&str>) -> u16 {
+    use std::io::{Read, Write};
+    let mut socket = std::net::TcpStream::connect(&relay.addr).expect("connect");
+    socket
+        .set_read_timeout(Some(common::TIMEOUT))
+        .expect("timeout");
+    let device = device
+        .map(|d| format!("X-Firebreak-Device: {d}\r\n"))
+        .unwrap_or_default();
+    write!(
+        socket,
+        "GET /api/incidents/{incident}/me HTTP/1.1\r\nHost: {}\r\nAuthorization: Bearer {token}\r\n\
+         {device}Connection: close\r\n\r\n",
+        relay.addr
+    )
+    .expect("send");
+    let mut answer = String::new();
+    socket.read_to_string(&mut answer).expect("read answer");
+    answer
+        .split(' ')
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .expect("a status line")
+}
+
+fn invites(relay: &Relay, incident: &str) -> Vec<serde_json::Value> {
+    let owner = relay.owner_token(incident);
+    let (status, _, body) = relay.request(
+        "GET",
+        &format!("/api/incidents/{incident}/invites"),
+        Some(&owner),
+        None,
+    );
+    assert_eq!(status, 200, "{body}");
+    let list: serde_json::Value = serde_json::from_str(&body).unwrap();
+    list["invites"].as_array().unwrap().clone()
+}
+
+#[tokio::test]
+async fn a_forwarded_invite_link_works_only_on_the_device_that_first_opened_it() {
+    let (tmp, data, dist) = dirs();
+    let log = tmp.path().join("relay.log");
+    let relay = Relay::start_logging_at(&data, &dist, &[], "debug", &log);
+    let incident = "inc-forwarded";
+    let mut owner = Client::connect_synced(&relay, incident).await;
+    owner.type_text("for Bob only").await;
+    let bob = relay.invite(incident, "Bob", "editor");
+    let bob_token = bob["token"].as_str().unwrap();
+    let bobs_laptop = "bobslaptop0000000000000001";
+    let someone_else = "otherphone0000000000000002";
+
+    // Bob opens his link: his device is bound to it.
+    let (mut laptop, _) =
+        Client::connect_request(app_request(&relay, incident, bob_token, Some(bobs_laptop))).await;
+    laptop.pump_until(|c| c.synced).await;
+    assert_eq!(laptop.summary(), "for Bob only");
+
+    // The link, forwarded, opened on another device: refused before a byte of the document.
+    let (mut forwarded, _) =
+        Client::connect_request(app_request(&relay, incident, bob_token, Some(someone_else))).await;
+    let closed = forwarded.expect_closed().await;
+    assert_eq!(closed.code, 4409, "{closed:?}");
+    assert_eq!(
+        closed.reason,
+        "this invite is already in use on another device; ask for your own link"
+    );
+    assert_eq!(forwarded.frames_received, 0);
+    assert_eq!(forwarded.summary(), "");
+    // Through the API too, and the same for a stock client's `?device=`.
+    assert_eq!(me_on(&relay, incident, bob_token, Some(someone_else)), 409);
+    let stock = request(
+        &relay,
+        incident,
+        &format!("?token={bob_token}&device={someone_else}"),
+        &[],
+    );
+    let (mut stock, _) = Client::connect_request(stock).await;
+    assert_eq!(stock.expect_closed().await.code, 4409);
+    // Without any device id, an invite does not open the incident at all.
+    let (mut anonymous, _) =
+        Client::connect_request(app_request(&relay, incident, bob_token, None)).await;
+    let closed = anonymous.expect_closed().await;
+    assert_eq!(closed.code, 4428, "{closed:?}");
+    assert!(closed.reason.contains("?device="), "{closed:?}");
+    // `me` without one tells who the link is for, and reaches nothing else.
+    assert_eq!(me_on(&relay, incident, bob_token, None), 200);
+
+    // Bob, meanwhile, is undisturbed and can reconnect.
+    assert_eq!(me_on(&relay, incident, bob_token, Some(bobs_laptop)), 200);
+    let (mut again, _) =
+        Client::connect_request(app_request(&relay, incident, bob_token, Some(bobs_laptop))).await;
+    again.pump_until(|c| c.synced).await;
+    laptop.type_text(" (Bob)").await;
+    owner
+        .pump_until(|c| c.summary() == "for Bob only (Bob)")
+        .await;
+
+    // The owner sees the attempts, and re-issues Bob's link: revoke and invite again.
+    let listed = invites(&relay, incident);
+    let bob_row = listed.iter().find(|i| i["name"] == "Bob").unwrap();
+    assert_eq!(bob_row["other_device_attempts"], 3, "{bob_row}");
+    assert!(bob_row["other_device_last_at"].as_i64().unwrap() > 0);
+    let owner_token = relay.owner_token(incident);
+    let (status, _, _) = relay.request(
+        "DELETE",
+        &format!(
+            "/api/incidents/{incident}/invites/{}",
+            bob["invite"].as_str().unwrap()
+        ),
+        Some(&owner_token),
+        None,
+    );
+    assert_eq!(status, 200);
+    assert_eq!(laptop.expect_closed().await.code, 4410);
+    let reissued = relay.invite(incident, "Bob", "editor");
+    let new_token = reissued["token"].as_str().unwrap();
+    // The new link is a new invite: whichever device opens it first has it.
+    let (mut phone, _) =
+        Client::connect_request(app_request(&relay, incident, new_token, Some(someone_else))).await;
+    phone.pump_until(|c| c.synced).await;
+    assert_eq!(me_on(&relay, incident, new_token, Some(bobs_laptop)), 409);
+
+    // The owner's own grant is not bound: it opens the incident from any device.
+    for device in [bobs_laptop, someone_else] {
+        let (mut client, _) =
+            Client::connect_request(app_request(&relay, incident, &owner_token, Some(device)))
+                .await;
+        client.pump_until(|c| c.synced).await;
+    }
+    owner.close().await;
+    relay.terminate();
+
+    // The relay keeps only hashes of device ids, and logs none.
+    let db = rusqlite::Connection::open(data.join("firebreak.sqlite3")).unwrap();
+    let stored: Vec<Vec<u8>> = db
+        .prepare("SELECT device_sha256 FROM incident_grant WHERE device_sha256 IS NOT NULL")
+        .unwrap()
+        .query_map([], |row| row.get(0))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    use sha2::{Digest, Sha256};
+    let mut expected: Vec<Vec<u8>> = [bobs_laptop, someone_else]
+        .iter()
+        .map(|d| Sha256::digest(d.as_bytes()).to_vec())
+        .collect();
+    let mut stored = stored;
+    stored.sort();
+    expected.sort();
+    assert_eq!(
+        stored, expected,
+        "Bob's old invite and the re-issued one, by hash"
+    );
+    let logged = std::fs::read_to_string(&log).unwrap();
+    for device in [bobs_laptop, someone_else] {
+        assert!(!logged.contains(device), "a device id in the log");
+    }
+}

@@ -121,3 +121,21 @@ export function me(baseUrl, id, token) {
 export function secretOf(token) {
   return token.slice(token.indexOf('.') + 1);
 }
+
+/**
+ * The device id a stock client holding `token` sends (`?device=`): an invite works only on the
+ * first device that opens it. Made of the token's public invite id, never its secret, so every
+ * stock client with the same token counts as one device.
+ */
+export function deviceFor(token) {
+  const invite = String(token).split('.')[0].replace(/[^0-9A-Za-z]/g, '');
+  return `stock-device-${invite}`;
+}
+
+/** A websocket query string (`?token=…`) with the stock device id added when it has a token and no device. */
+export function withStockDevice(query) {
+  const params = new URLSearchParams(query);
+  const token = params.get('token');
+  if (token === null || params.has('device')) return query;
+  return `${query}&device=${deviceFor(token)}`;
+}

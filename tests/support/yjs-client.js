@@ -4,6 +4,7 @@
 import * as Y from 'yjs';
 import { WebsocketProvider } from 'y-websocket';
 import WebSocket from 'ws';
+import { deviceFor } from './access.js';
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
@@ -12,7 +13,9 @@ export class YClient {
    * @param {string} wsUrl  ws://host:port/sync — the provider appends `/${room}`
    * @param {string} room   the incident id
    * @param {object} [options]
-   *   params   query parameters; `{ token }` is how a stock client passes its invite secret
+   *   params   query parameters; `{ token }` is how a stock client passes its invite secret,
+   *            `{ device }` its device id (an invite works only on the first device that opens
+   *            it): by default one made of the token's invite id (deviceFor), none if null
    *   headers  HTTP headers for the websocket upgrade (e.g. `authorization: 'Bearer …'`)
    *   connect  false to create the client without connecting
    *   name     label in error messages
@@ -25,13 +28,18 @@ export class YClient {
     /** Closes after which the provider gave up reconnecting (y-websocket: codes 4400-4499). */
     this.terminalCloses = [];
     const headers = options.headers;
+    const params = { ...(options.params || {}) };
+    const bearer = /^Bearer\s+(\S+)$/i.exec(headers?.authorization || '')?.[1];
+    const token = params.token || bearer;
+    if (token && params.device === undefined) params.device = deviceFor(token);
+    if (params.device === null) delete params.device;
     this.provider = new WebsocketProvider(wsUrl, room, this.doc, {
       WebSocketPolyfill: headers ? withHeaders(headers) : WebSocket,
       // Node has a global BroadcastChannel: without this, two clients in this one process
       // would sync with each other directly and never need the relay.
       disableBc: true,
       connect: options.connect !== false,
-      params: options.params || {},
+      params,
       maxBackoffTime: 500,
       resyncInterval: -1,
     });

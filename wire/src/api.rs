@@ -61,6 +61,13 @@ pub struct Invite {
     pub invite: String,
     pub last_seen_at: Option<i64>,
     pub name: String,
+    /// Times another device than the one the invite is bound to tried to open it: the link
+    /// was passed on (the owner can re-issue it).
+    #[serde(default)]
+    pub other_device_attempts: u32,
+    /// When another device last tried it.
+    #[serde(default)]
+    pub other_device_last_at: Option<i64>,
     pub revoked_at: Option<i64>,
     pub role: Access,
 }
@@ -85,6 +92,10 @@ pub struct NewInvite {
     /// `{public url}/incident/{id}#invite={token}`.
     pub link: String,
     pub name: String,
+    #[serde(default)]
+    pub other_device_attempts: u32,
+    #[serde(default)]
+    pub other_device_last_at: Option<i64>,
     pub revoked_at: Option<i64>,
     pub role: Access,
     pub token: String,
@@ -101,6 +112,8 @@ impl NewInvite {
             invite,
             last_seen_at,
             name,
+            other_device_attempts,
+            other_device_last_at,
             revoked_at,
             role,
         } = invite;
@@ -113,6 +126,8 @@ impl NewInvite {
             last_seen_at,
             link,
             name,
+            other_device_attempts,
+            other_device_last_at,
             revoked_at,
             role,
             token,
@@ -158,6 +173,8 @@ mod tests {
             invite: "0123456789abcdef".into(),
             last_seen_at: Some(1_764_000_360_000),
             name: "Bob".into(),
+            other_device_attempts: 2,
+            other_device_last_at: Some(1_764_000_720_000),
             revoked_at: None,
             role: Access::Editor,
         }
@@ -215,7 +232,7 @@ mod tests {
     fn invites_show_times_as_integers_and_unset_times_as_null() {
         pinned(
             &bob(),
-            r#"{"connected":2,"created_at":1764000000000,"expires_at":null,"failed_attempts":3,"invite":"0123456789abcdef","last_seen_at":1764000360000,"name":"Bob","revoked_at":null,"role":"editor"}"#,
+            r#"{"connected":2,"created_at":1764000000000,"expires_at":null,"failed_attempts":3,"invite":"0123456789abcdef","last_seen_at":1764000360000,"name":"Bob","other_device_attempts":2,"other_device_last_at":1764000720000,"revoked_at":null,"role":"editor"}"#,
         );
         pinned(
             &InviteList {
@@ -236,6 +253,8 @@ mod tests {
                 connected: 0,
                 failed_attempts: 0,
                 last_seen_at: None,
+                other_device_attempts: 0,
+                other_device_last_at: None,
                 expires_at: Some(1_764_259_200_000),
                 ..bob()
             },
@@ -244,7 +263,7 @@ mod tests {
         );
         pinned(
             &new,
-            r#"{"connected":0,"created_at":1764000000000,"expires_at":1764259200000,"failed_attempts":0,"invite":"0123456789abcdef","last_seen_at":null,"link":"http://h/incident/inc-1#invite=0123456789abcdef.00","name":"Bob","revoked_at":null,"role":"editor","token":"0123456789abcdef.00"}"#,
+            r#"{"connected":0,"created_at":1764000000000,"expires_at":1764259200000,"failed_attempts":0,"invite":"0123456789abcdef","last_seen_at":null,"link":"http://h/incident/inc-1#invite=0123456789abcdef.00","name":"Bob","other_device_attempts":0,"other_device_last_at":null,"revoked_at":null,"role":"editor","token":"0123456789abcdef.00"}"#,
         );
     }
 

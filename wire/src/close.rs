@@ -29,6 +29,11 @@ pub enum Close {
     Expired,
     /// 4429: too many failed attempts from this address; the reason says how long to wait.
     SlowDown,
+    /// 4409: the invite is bound to another device (the first that opened it); the attempt
+    /// is shown to the owner, who can re-issue the link.
+    InUseElsewhere,
+    /// 4428: an invite was opened without a device id (`?device=`, or the app's subprotocol).
+    DeviceRequired,
 }
 
 /// What a client does once the relay closed its connection.
@@ -43,7 +48,7 @@ pub enum AfterClose {
 }
 
 impl Close {
-    pub const ALL: [Close; 12] = [
+    pub const ALL: [Close; 14] = [
         Close::GoingAway,
         Close::UnsupportedData,
         Close::PolicyViolation,
@@ -56,6 +61,8 @@ impl Close {
         Close::Revoked,
         Close::Expired,
         Close::SlowDown,
+        Close::InUseElsewhere,
+        Close::DeviceRequired,
     ];
 
     /// The numeric code on the wire.
@@ -73,6 +80,8 @@ impl Close {
             Close::Revoked => 4410,
             Close::Expired => 4411,
             Close::SlowDown => 4429,
+            Close::InUseElsewhere => 4409,
+            Close::DeviceRequired => 4428,
         }
     }
 
@@ -91,6 +100,8 @@ impl Close {
                 | Close::ReadOnly
                 | Close::Revoked
                 | Close::Expired
+                | Close::InUseElsewhere
+                | Close::DeviceRequired
         )
     }
 
@@ -137,7 +148,7 @@ mod tests {
 
     #[test]
     fn refusals_stop_and_everything_else_reconnects() {
-        for code in [4401, 4403, 4405, 4410, 4411] {
+        for code in [4401, 4403, 4405, 4409, 4410, 4411, 4428] {
             assert!(matches!(Close::after(code, ""), AfterClose::Stop(c) if c.code() == code));
         }
         for code in [1000, 1001, 1003, 1006, 1008, 1009, 1011, 1013, 4000] {

@@ -13,4 +13,4 @@ mod protocol;
 
 pub use access::Access;
 pub use close::{wait_seconds, AfterClose, Close};
-pub use protocol::{SYNC_PROTOCOL, TOKEN_PROTOCOL_PREFIX};
+pub use protocol::{DEVICE_HEADER, DEVICE_PROTOCOL_PREFIX, SYNC_PROTOCOL, TOKEN_PROTOCOL_PREFIX};

@@ -11,3 +11,11 @@ pub const SYNC_PROTOCOL: &str = "firebreak";
 
 /// Followed by the token (`{invite}.{secret}`: hex and one dot, all allowed in a subprotocol).
 pub const TOKEN_PROTOCOL_PREFIX: &str = "firebreak.token.";
+
+/// Followed by this device's id: a random id (128 bits or more) the app makes once and keeps
+/// with its preferences. An invite is bound to the first device that opens it with its id.
+pub const DEVICE_PROTOCOL_PREFIX: &str = "firebreak.device.";
+
+/// The header carrying the device id on API calls (stock clients may send `?device=` on the
+/// websocket instead).
+pub const DEVICE_HEADER: &str = "x-firebreak-device";

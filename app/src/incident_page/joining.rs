@@ -71,6 +71,7 @@ pub fn NoAccess() -> impl IntoView {
         let heading = match why {
             Refusal::NeedInvite => "You need an invite link to open this incident",
             Refusal::BrokenLink => "This invite link is incomplete",
+            Refusal::InUseElsewhere => "This invite is already in use on another device",
             _ => "This incident cannot be opened here",
         };
         Some(view! {

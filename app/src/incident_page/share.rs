@@ -115,7 +115,7 @@ fn Panel(id: String, sharing: RwSignal<bool>) -> impl IntoView {
             <p class="hint" id="revoke-note">
                 "Revoking a link stops it at once and disconnects that person. What they already saw, or kept on their device, cannot be un-seen."
             </p>
-            <InviteList id=id token=token invites=invites on_change=refresh/>
+            <InviteList id=id token=token invites=invites made=made on_change=refresh/>
         </section>
     }
 }
@@ -275,15 +275,80 @@ fn guessed(invite: &Invite) -> Option<impl IntoView> {
     })
 }
 
+/// When another device tried this link (it was passed on: a link works only on the first
+/// device that opens it): how often and when last, and a button for a new link for the
+/// same person and role (the old one revoked).
+fn passed_on(
+    invite: &Invite,
+    reissue: impl Fn(Invite) + Clone + Send + Sync + 'static,
+) -> Option<impl IntoView> {
+    let revoked = invite.revoked_at.is_some();
+    (invite.other_device_attempts > 0 && invite.role != Access::Owner).then(|| {
+        let times = match invite.other_device_attempts {
+            1 => "once".to_string(),
+            n => format!("{n} times"),
+        };
+        let last = invite
+            .other_device_last_at
+            .map(|at| format!(", last {}", access::shown_time(at)))
+            .unwrap_or_default();
+        let text = format!("Another device tried to open this link {times}{last}.");
+        let old = invite.clone();
+        let label = format!("Re-issue {}’s link", invite.name);
+        view! {
+            <span class="invite-warning" data-testid="other-device">{text}</span>
+            {(!revoked).then(|| view! {
+                <button
+                    type="button"
+                    class="secondary reissue"
+                    aria-label=label
+                    on:click=move |_| reissue(old.clone())
+                >
+                    "Re-issue link"
+                </button>
+            })}
+        }
+    })
+}
+
 #[component]
 fn InviteList(
     id: String,
     token: String,
     invites: RwSignal<Option<Result<Vec<Invite>, String>>>,
+    made: RwSignal<Option<Made>>,
     on_change: impl Fn() + Clone + Send + Sync + 'static,
 ) -> impl IntoView {
     let confirming = RwSignal::new(None::<String>);
     let problem = RwSignal::new(None::<String>);
+    // A new link for the same person and role, the old one revoked: for a link passed on
+    // to another device (or lost).
+    let reissue = {
+        let (id, token, on_change) = (id.clone(), token.clone(), on_change.clone());
+        move |old: Invite| {
+            let (id, token, on_change) = (id.clone(), token.clone(), on_change.clone());
+            leptos::task::spawn_local(async move {
+                let answer = match access::revoke(&id, &token, &old.invite).await {
+                    Ok(_) => access::invite(&id, &token, &old.name, old.role).await,
+                    Err(e) => Err(e),
+                };
+                match answer {
+                    Ok(new) => {
+                        made.try_set(Some(Made {
+                            link: access::invite_link(&id, &new.token),
+                            name: new.name,
+                            role: new.role,
+                        }));
+                        problem.try_set(None);
+                    }
+                    Err(e) => {
+                        problem.try_set(Some(format!("Could not re-issue the link: {e}.")));
+                    }
+                }
+                on_change();
+            });
+        }
+    };
     let revoke = move |invite: String| {
         let (id, token, on_change) = (id.clone(), token.clone(), on_change.clone());
         leptos::task::spawn_local(async move {
@@ -307,6 +372,7 @@ fn InviteList(
         Some(Ok(list)) => {
             let now = platform::now_millis();
             let revoke = revoke.clone();
+            let reissue = reissue.clone();
             view! {
                 <ul class="invite-list" aria-labelledby="h-invited">
                     {list
@@ -318,6 +384,7 @@ fn InviteList(
                                     invite=invite
                                     confirming=confirming
                                     revoke=revoke.clone()
+                                    reissue=reissue.clone()
                                 />
                             }
                         })
@@ -339,7 +406,9 @@ fn InviteRow(
     status: String,
     confirming: RwSignal<Option<String>>,
     revoke: impl Fn(String) + Clone + Send + Sync + 'static,
+    reissue: impl Fn(Invite) + Clone + Send + Sync + 'static,
 ) -> impl IntoView {
+    let passed_on = passed_on(&invite, reissue);
     let role = invite.role;
     let revoked = invite.revoked_at.is_some();
     let key = invite.invite.clone();
@@ -384,6 +453,7 @@ fn InviteRow(
             <span class="role-chip">{role_text}</span>
             <span class="invite-seen">{status}</span>
             {guessed(&invite)}
+            {passed_on}
             {actions}
         </li>
     }

@@ -71,7 +71,7 @@ impl Session {
         let me: Rc<dyn Host> = self.clone();
         let client = SyncClient::start(
             sync::relay_url(&self.id),
-            sync::relay_protocols(&access.token),
+            sync::relay_protocols(&access.token, &prefs::device_id()),
             self.incident.doc().client_id(),
             Rc::downgrade(&me),
             user,

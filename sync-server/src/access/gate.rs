@@ -12,11 +12,12 @@ use super::limiter::{Creations, Limiter};
 
 /// Incidents one address may create an hour, unless `--max-incidents-per-hour` says otherwise.
 pub const DEFAULT_INCIDENTS_PER_HOUR: u32 = 60;
-use super::{check, clean_name, same_secret, Grant, InviteId, Token};
+use super::{check, clean_name, same_secret, DeviceId, Grant, InviteId, Token};
 use crate::error::Error;
 use crate::incident_id::IncidentId;
 use crate::peer::CloseSignal;
 use crate::store::Grants;
+use subtle::ConstantTimeEq;
 use wire::Access;
 
 /// Longest invite lifetime that can be asked for: one year.
@@ -154,6 +155,55 @@ impl Gate {
             }
         }
         result
+    }
+
+    /// Admits `grant`'s holder on this device. An invite (not the owner's grant) belongs to
+    /// the first device that opens it with its id: that device is recorded (the id's hash),
+    /// and any other device is refused with [`Error::InUseElsewhere`], the attempt counted
+    /// for the owner's list. Without a device id, an invite is refused with
+    /// [`Error::DeviceRequired`] when `required` (a sync connection, which reaches the
+    /// document), and let through unbound otherwise (the API's `me`, which reaches nothing).
+    pub async fn bind(
+        &self,
+        grant: Grant,
+        device: Option<&str>,
+        required: bool,
+    ) -> Result<Grant, Error> {
+        if grant.role == Access::Owner {
+            return Ok(grant);
+        }
+        let device = match device.map(str::trim).filter(|d| !d.is_empty()) {
+            Some(raw) => DeviceId::parse(raw)?,
+            None if required => return Err(Error::DeviceRequired),
+            None => return Ok(grant),
+        };
+        let hash = device.hash();
+        let bound = match grant.device_hash {
+            Some(bound) => bound,
+            None => {
+                let invite = grant.invite.clone();
+                let bound = self
+                    .blocking(move |s| s.bind_device(&invite, &hash))
+                    .await?
+                    .ok_or(Error::UnknownSecret)?;
+                if bound == hash {
+                    tracing::info!(incident = %grant.incident, invite = %grant.invite, "invite bound to the device that opened it");
+                }
+                bound
+            }
+        };
+        if bound.ct_eq(&hash).into() {
+            return Ok(Grant {
+                device_hash: Some(bound),
+                ..grant
+            });
+        }
+        let invite = grant.invite.clone();
+        let now = now_ms();
+        self.blocking(move |s| s.other_device_tried(&invite, now))
+            .await?;
+        tracing::info!(incident = %grant.incident, invite = %grant.invite, "invite refused to another device");
+        Err(Error::InUseElsewhere)
     }
 
     /// Wrong secrets one invite may be named with per minute before they get "slow down"
@@ -566,6 +616,61 @@ mod tests {
             listed.iter().map(|l| l.failed_attempts).collect::<Vec<_>>(),
             [0, 6]
         );
+    }
+
+    #[tokio::test]
+    async fn an_invite_belongs_to_the_first_device_that_opens_it() {
+        let gate = gate();
+        let inc = incident("inc-bind");
+        let (owner, owner_token) = gate
+            .create_incident(Some(inc.clone()), "A", None, None)
+            .await
+            .unwrap();
+        let (_, bob_token) = gate
+            .invite(&owner, "Bob", Access::Editor, None)
+            .await
+            .unwrap();
+        let laptop = "laptop0000000000000000000a";
+        let phone = "phone00000000000000000000b";
+        let admit = |device: Option<&'static str>, required: bool| {
+            let gate = gate.clone();
+            let (inc, token) = (inc.clone(), bob_token.reveal());
+            async move {
+                let grant = gate.authorize(&inc, Some(&token), None).await?;
+                gate.bind(grant, device, required).await
+            }
+        };
+        assert!(matches!(
+            admit(None, true).await,
+            Err(Error::DeviceRequired)
+        ));
+        assert!(matches!(
+            admit(Some("bad id"), false).await,
+            Err(Error::DeviceRequired)
+        ));
+        // `me` without a device id: answered, nothing bound.
+        assert_eq!(admit(None, false).await.unwrap().device_hash, None);
+        assert!(admit(Some(laptop), true).await.is_ok());
+        assert!(admit(Some(laptop), true).await.is_ok());
+        assert!(matches!(
+            admit(Some(phone), true).await,
+            Err(Error::InUseElsewhere)
+        ));
+        assert!(matches!(
+            admit(Some(phone), false).await,
+            Err(Error::InUseElsewhere)
+        ));
+        let listed = gate.list(&owner).await.unwrap();
+        assert_eq!(listed[1].grant.other_device_attempts, 2);
+        assert!(listed[1].grant.other_device_last_at_ms.is_some());
+        // The owner's grant is never bound.
+        for device in [Some(laptop), Some(phone), None] {
+            let grant = gate
+                .authorize(&inc, Some(&owner_token.reveal()), None)
+                .await
+                .unwrap();
+            assert!(gate.bind(grant, device, true).await.is_ok());
+        }
     }
 
     #[tokio::test]

@@ -103,6 +103,40 @@ impl Token {
     }
 }
 
+/// A device's id as the app sends it: 16 to 64 of `A-Za-z0-9_-` (the app's is 26 characters
+/// of 128 random bits). The relay keeps only its SHA-256 ([`DeviceId::hash`]).
+#[derive(Clone, PartialEq, Eq)]
+pub struct DeviceId(String);
+
+/// Shortest and longest device id accepted.
+pub const DEVICE_ID_CHARS: std::ops::RangeInclusive<usize> = 16..=64;
+
+impl fmt::Debug for DeviceId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // A device id works like a second secret for its invite: never printed.
+        f.write_str("DeviceId(…)")
+    }
+}
+
+impl DeviceId {
+    pub fn parse(raw: &str) -> Result<DeviceId, Error> {
+        let raw = raw.trim();
+        let valid = DEVICE_ID_CHARS.contains(&raw.len())
+            && raw
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
+        if valid {
+            Ok(DeviceId(raw.to_owned()))
+        } else {
+            Err(Error::DeviceRequired)
+        }
+    }
+
+    pub fn hash(&self) -> SecretHash {
+        Sha256::digest(self.0.as_bytes()).into()
+    }
+}
+
 /// A role on one incident, given to one named person (or the owner's device).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Grant {
@@ -115,6 +149,12 @@ pub struct Grant {
     pub expires_at_ms: Option<i64>,
     pub revoked_at_ms: Option<i64>,
     pub last_seen_at_ms: Option<i64>,
+    /// The SHA-256 of the id of the device that first opened this invite: only that device
+    /// may use it. Owner grants are never bound.
+    pub device_hash: Option<SecretHash>,
+    /// How often another device tried to open this invite, and when it last did.
+    pub other_device_attempts: u32,
+    pub other_device_last_at_ms: Option<i64>,
 }
 
 impl Grant {
@@ -136,6 +176,9 @@ impl Grant {
             expires_at_ms: None,
             revoked_at_ms: None,
             last_seen_at_ms: None,
+            device_hash: None,
+            other_device_attempts: 0,
+            other_device_last_at_ms: None,
         }
     }
 }
@@ -312,6 +355,37 @@ mod tests {
             assert_eq!(got, expected);
         }
         assert!(check(Some(grant), &token, &inc, 1_999).is_ok());
+    }
+
+    #[test]
+    fn device_ids_are_checked_and_never_printed() {
+        let id = DeviceId::parse("0123456789abcdefghjkmnpqrs").unwrap();
+        assert!(!format!("{id:?}").contains("0123"));
+        assert_eq!(
+            id.hash(),
+            DeviceId::parse(" 0123456789abcdefghjkmnpqrs ")
+                .unwrap()
+                .hash()
+        );
+        assert_ne!(
+            id.hash(),
+            DeviceId::parse("0123456789abcdefghjkmnpqrt")
+                .unwrap()
+                .hash()
+        );
+        for bad in [
+            "",
+            "short",
+            &"x".repeat(65),
+            "0123456789abcdef ghij",
+            "0123456789abcdef.ghij",
+        ] {
+            assert!(
+                matches!(DeviceId::parse(bad), Err(Error::DeviceRequired)),
+                "{bad:?}"
+            );
+        }
+        assert!(DeviceId::parse("Stock_client-0001").is_ok());
     }
 
     #[test]

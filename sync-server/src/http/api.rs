@@ -154,11 +154,14 @@ impl FromRequestParts<AppState> for Caller {
             Err(never) => match never {},
         };
         let token = bearer(&parts.headers);
-        state
-            .gate
-            .authorize(&incident, token, addr)
-            .await
-            .map(Caller)
+        let grant = state.gate.authorize(&incident, token, addr).await?;
+        // An invite answers only on its own device; a call without a device id reaches
+        // no document (`me`, or an owner route the owner's grant is not bound for).
+        let device = parts
+            .headers
+            .get(wire::DEVICE_HEADER)
+            .and_then(|v| v.to_str().ok());
+        state.gate.bind(grant, device, false).await.map(Caller)
     }
 }
 
@@ -182,6 +185,8 @@ fn shown(listed: &Listed) -> Invite {
         invite: grant.invite.as_str().to_owned(),
         last_seen_at: grant.last_seen_at_ms,
         name: grant.name.clone(),
+        other_device_attempts: grant.other_device_attempts,
+        other_device_last_at: grant.other_device_last_at_ms,
         revoked_at: grant.revoked_at_ms,
         role: grant.role,
     }

@@ -63,7 +63,12 @@ const WRITER_GRACE: Duration = Duration::from_secs(5);
 #[derive(Deserialize)]
 pub struct TokenQuery {
     token: Option<String>,
+    /// This device's id, for stock clients (the app sends [`DEVICE_PROTOCOL`]).
+    device: Option<String>,
 }
+
+/// A subprotocol offering this device's id: `firebreak.device.{id}`.
+const DEVICE_PROTOCOL: &str = wire::DEVICE_PROTOCOL_PREFIX;
 
 /// The subprotocol the relay answers with when a client offers it: a browser that offers
 /// subprotocols fails the connection unless the relay picks one of them.
@@ -114,7 +119,17 @@ pub async fn sync_socket(
         Ok(upgrade) => upgrade,
         Err(rejection) => return Error::NotWebSocket(rejection.body_text()).into_response(),
     };
-    let query_token = query.ok().and_then(|Query(q)| q.token);
+    let (query_token, query_device) = match query {
+        Ok(Query(q)) => (q.token, q.device),
+        Err(_) => (None, None),
+    };
+    let device = from_protocols(&headers, DEVICE_PROTOCOL)
+        .or_else(|| {
+            headers
+                .get(wire::DEVICE_HEADER)
+                .and_then(|v| v.to_str().ok())
+        })
+        .or(query_device.as_deref());
     // The secret from wherever the client put it: a subprotocol (the app), an
     // `Authorization` header, or the query (stock clients). None of them is ever logged.
     let token = from_protocols(&headers, TOKEN_PROTOCOL)
@@ -124,10 +139,13 @@ pub async fn sync_socket(
     // the socket is gone, refused or not.
     let place = place.map(|Extension(place)| place);
     let (access, slot) = match state.connections.take(addr) {
-        Ok(slot) => (
-            state.gate.authorize(&incident, token, addr).await,
-            Some(slot),
-        ),
+        Ok(slot) => {
+            let admitted = match state.gate.authorize(&incident, token, addr).await {
+                Ok(grant) => state.gate.bind(grant, device, true).await,
+                Err(error) => Err(error),
+            };
+            (admitted, Some(slot))
+        }
         Err(error) => (Err(error), None),
     };
     let upgrade = upgrade

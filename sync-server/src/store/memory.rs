@@ -4,7 +4,7 @@ use std::collections::HashMap;
 use std::sync::Mutex;
 
 use super::{Grants, Store, StoredIncident};
-use crate::access::{Grant, InviteId};
+use crate::access::{Grant, InviteId, SecretHash};
 use crate::error::Error;
 use crate::incident_id::IncidentId;
 use wire::Access;
@@ -125,6 +125,27 @@ impl Grants for MemoryStore {
         self.with_grants(|grants| {
             if let Some(grant) = grants.iter_mut().find(|g| &g.invite == invite) {
                 grant.last_seen_at_ms = Some(now_ms);
+            }
+        });
+        Ok(())
+    }
+
+    fn bind_device(
+        &self,
+        invite: &InviteId,
+        device_hash: &SecretHash,
+    ) -> Result<Option<SecretHash>, Error> {
+        Ok(self.with_grants(|grants| {
+            let grant = grants.iter_mut().find(|g| &g.invite == invite)?;
+            Some(*grant.device_hash.get_or_insert(*device_hash))
+        }))
+    }
+
+    fn other_device_tried(&self, invite: &InviteId, now_ms: i64) -> Result<(), Error> {
+        self.with_grants(|grants| {
+            if let Some(grant) = grants.iter_mut().find(|g| &g.invite == invite) {
+                grant.other_device_attempts = grant.other_device_attempts.saturating_add(1);
+                grant.other_device_last_at_ms = Some(now_ms);
             }
         });
         Ok(())

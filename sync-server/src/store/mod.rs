@@ -14,7 +14,7 @@ pub mod sqlite;
 pub use memory::MemoryStore;
 pub use sqlite::SqliteStore;
 
-use crate::access::{Grant, InviteId};
+use crate::access::{Grant, InviteId, SecretHash};
 use crate::error::Error;
 use crate::incident_id::IncidentId;
 
@@ -75,6 +75,17 @@ pub trait Grants: Send + Sync + 'static {
 
     /// Records that the grant's holder was connected at `now_ms`.
     fn touch(&self, invite: &InviteId, now_ms: i64) -> Result<(), Error>;
+
+    /// Binds the invite to the device with this id hash unless it is bound already (check
+    /// and write are one step): the hash it is bound to afterwards, `None` if no such invite.
+    fn bind_device(
+        &self,
+        invite: &InviteId,
+        device_hash: &SecretHash,
+    ) -> Result<Option<SecretHash>, Error>;
+
+    /// Records that another device tried to open the invite at `now_ms`.
+    fn other_device_tried(&self, invite: &InviteId, now_ms: i64) -> Result<(), Error>;
 }
 
 /// The conformance suite every backend must pass. Each backend's tests call [`run`].
@@ -103,6 +114,28 @@ pub(crate) mod conformance {
         grants_round_trip(store);
         an_incident_is_registered_once(store);
         revoking_keeps_the_first_time_and_stays_in_its_incident(store);
+        an_invite_binds_to_its_first_device(store);
+    }
+
+    fn an_invite_binds_to_its_first_device(store: &dyn Grants) {
+        let inc = id("bind");
+        let bob = Grant::new(&token(), &inc, "Bob", Access::Editor, 1);
+        store.add_grant(&bob).unwrap();
+        assert_eq!(store.grant(&bob.invite).unwrap().unwrap().device_hash, None);
+        let (first, second) = ([1u8; 32], [2u8; 32]);
+        assert_eq!(store.bind_device(&bob.invite, &first).unwrap(), Some(first));
+        assert_eq!(
+            store.bind_device(&bob.invite, &second).unwrap(),
+            Some(first)
+        );
+        assert_eq!(store.bind_device(&token().invite, &first).unwrap(), None);
+        store.other_device_tried(&bob.invite, 7).unwrap();
+        store.other_device_tried(&bob.invite, 9).unwrap();
+        let stored = store.grant(&bob.invite).unwrap().unwrap();
+        assert_eq!(stored.device_hash, Some(first));
+        assert_eq!(stored.other_device_attempts, 2);
+        assert_eq!(stored.other_device_last_at_ms, Some(9));
+        assert_eq!(store.grants(&inc).unwrap(), vec![stored]);
     }
 
     fn token() -> Token {

@@ -16,7 +16,7 @@ use std::time::Duration;
 use rusqlite::{params, Connection, OptionalExtension};
 
 use super::{Grants, Store, StoredIncident};
-use crate::access::{Grant, InviteId};
+use crate::access::{Grant, InviteId, SecretHash};
 use crate::error::Error;
 use crate::incident_id::IncidentId;
 use wire::Access;
@@ -53,7 +53,38 @@ CREATE INDEX IF NOT EXISTS incident_grant_by_incident
 ";
 
 const GRANT_COLUMNS: &str = "invite, incident, name, role, secret_sha256, created_at_ms, \
-     expires_at_ms, revoked_at_ms, last_seen_at_ms";
+     expires_at_ms, revoked_at_ms, last_seen_at_ms, device_sha256, other_device_attempts, \
+     other_device_last_at_ms";
+
+/// Columns added to `incident_grant` after its first release, each with the `ALTER TABLE`
+/// clause that adds it to a database made before: an invite's device binding (the SHA-256
+/// of the first device's id) and the attempts of other devices.
+const ADDED_GRANT_COLUMNS: [(&str, &str); 3] = [
+    ("device_sha256", "device_sha256 BLOB"),
+    (
+        "other_device_attempts",
+        "other_device_attempts INTEGER NOT NULL DEFAULT 0",
+    ),
+    ("other_device_last_at_ms", "other_device_last_at_ms INTEGER"),
+];
+
+/// Adds the [`ADDED_GRANT_COLUMNS`] a database does not have yet, in one transaction.
+fn add_grant_columns(conn: &mut Connection) -> rusqlite::Result<()> {
+    let txn = conn.transaction()?;
+    let present: Vec<String> = {
+        let mut stmt = txn.prepare("SELECT name FROM pragma_table_info('incident_grant')")?;
+        let rows = stmt.query_map([], |row| row.get(0))?;
+        rows.collect::<Result<_, _>>()?
+    };
+    for (name, definition) in ADDED_GRANT_COLUMNS {
+        if !present.iter().any(|p| p == name) {
+            txn.execute_batch(&format!(
+                "ALTER TABLE incident_grant ADD COLUMN {definition}"
+            ))?;
+        }
+    }
+    txn.commit()
+}
 
 fn grant_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<Grant> {
     let bad = |index: usize, what: &str| {
@@ -77,12 +108,19 @@ fn grant_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<Grant> {
         expires_at_ms: row.get(6)?,
         revoked_at_ms: row.get(7)?,
         last_seen_at_ms: row.get(8)?,
+        device_hash: row
+            .get::<_, Option<Vec<u8>>>(9)?
+            .map(|h| h.try_into().map_err(|_| bad(9, "device hash")))
+            .transpose()?,
+        other_device_attempts: row.get(10)?,
+        other_device_last_at_ms: row.get(11)?,
     })
 }
 
 fn insert_grant(conn: &Connection, grant: &Grant) -> rusqlite::Result<()> {
     conn.prepare_cached(&format!(
-        "INSERT INTO incident_grant ({GRANT_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)"
+        "INSERT INTO incident_grant ({GRANT_COLUMNS})
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)"
     ))?
     .execute(params![
         grant.invite.as_str(),
@@ -94,6 +132,9 @@ fn insert_grant(conn: &Connection, grant: &Grant) -> rusqlite::Result<()> {
         grant.expires_at_ms,
         grant.revoked_at_ms,
         grant.last_seen_at_ms,
+        grant.device_hash.as_ref().map(|h| &h[..]),
+        grant.other_device_attempts,
+        grant.other_device_last_at_ms,
     ])?;
     Ok(())
 }
@@ -126,6 +167,8 @@ impl SqliteStore {
         }
         conn.pragma_update(None, "synchronous", SYNCHRONOUS)?;
         conn.execute_batch(SCHEMA)?;
+        let mut conn = conn;
+        add_grant_columns(&mut conn)?;
         Ok(Self {
             conn: Mutex::new(conn),
         })
@@ -278,6 +321,44 @@ impl Grants for SqliteStore {
         )?;
         Ok(())
     }
+
+    fn bind_device(
+        &self,
+        invite: &InviteId,
+        device_hash: &SecretHash,
+    ) -> Result<Option<SecretHash>, Error> {
+        let mut conn = self.conn();
+        let txn = conn.transaction()?;
+        txn.execute(
+            "UPDATE incident_grant SET device_sha256 = ?2
+             WHERE invite = ?1 AND device_sha256 IS NULL",
+            params![invite.as_str(), &device_hash[..]],
+        )?;
+        let bound: Option<Option<Vec<u8>>> = txn
+            .query_row(
+                "SELECT device_sha256 FROM incident_grant WHERE invite = ?1",
+                params![invite.as_str()],
+                |row| row.get(0),
+            )
+            .optional()?;
+        txn.commit()?;
+        bound
+            .map(|hash| {
+                hash.and_then(|h| h.try_into().ok())
+                    .ok_or_else(|| Error::Storage("stored grant has an invalid device hash".into()))
+            })
+            .transpose()
+    }
+
+    fn other_device_tried(&self, invite: &InviteId, now_ms: i64) -> Result<(), Error> {
+        self.conn().execute(
+            "UPDATE incident_grant
+             SET other_device_attempts = other_device_attempts + 1, other_device_last_at_ms = ?2
+             WHERE invite = ?1",
+            params![invite.as_str(), now_ms],
+        )?;
+        Ok(())
+    }
 }
 
 #[cfg(test)]
@@ -303,5 +384,38 @@ mod tests {
         }
         let store = SqliteStore::open(&path).unwrap();
         assert_eq!(store.load(&inc).unwrap().updates, vec![vec![1, 2, 3]]);
+    }
+
+    #[test]
+    fn grants_from_before_device_binding_are_kept_and_can_be_bound() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("firebreak.sqlite3");
+        {
+            // The grant table as the first release made it, with one invite in it.
+            let conn = Connection::open(&path).unwrap();
+            conn.execute_batch(
+                "CREATE TABLE incident_grant (
+                    invite TEXT PRIMARY KEY, incident TEXT NOT NULL, name TEXT NOT NULL,
+                    role TEXT NOT NULL CHECK (role IN ('owner', 'editor', 'viewer')),
+                    secret_sha256 BLOB NOT NULL, created_at_ms INTEGER NOT NULL,
+                    expires_at_ms INTEGER, revoked_at_ms INTEGER, last_seen_at_ms INTEGER);
+                 INSERT INTO incident_grant VALUES
+                    ('0123456789abcdef', 'old-inc', 'Bob', 'editor', zeroblob(32), 5, NULL, NULL, 6);",
+            )
+            .unwrap();
+        }
+        let invite = InviteId::parse("0123456789abcdef").unwrap();
+        for _ in 0..2 {
+            // Opening twice: the columns are added once.
+            let store = SqliteStore::open(&path).unwrap();
+            let bob = store.grant(&invite).unwrap().unwrap();
+            assert_eq!((bob.name.as_str(), bob.last_seen_at_ms), ("Bob", Some(6)));
+            assert_eq!(store.bind_device(&invite, &[4; 32]).unwrap(), Some([4; 32]));
+        }
+        let store = SqliteStore::open(&path).unwrap();
+        assert_eq!(
+            store.grant(&invite).unwrap().unwrap().device_hash,
+            Some([4; 32])
+        );
     }
 }

@@ -310,6 +310,18 @@ async fn open_socket(
         .expect("websocket connects")
 }
 
+/// The device id the test clients holding `token` use: made of its invite id, never its secret.
+pub fn device_for(token: &str) -> String {
+    let invite: String = token
+        .split('.')
+        .next()
+        .unwrap_or_default()
+        .chars()
+        .filter(char::is_ascii_alphanumeric)
+        .collect();
+    format!("test-device-{invite}")
+}
+
 /// How a connection ended.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Closed {
@@ -336,10 +348,16 @@ impl Client {
         Client::connect_with(relay, incident, Some(&token)).await
     }
 
-    /// Connects with `token` in the query (or none) and sends SyncStep1.
+    /// Connects with `token` in the query (or none) and sends SyncStep1. An invite is opened
+    /// on one device (its id in `?device=`): one made of the token's invite id, so every
+    /// client with the same token is the same device.
     pub async fn connect_with(relay: &Relay, incident: &str, token: Option<&str>) -> Client {
         let url = match token {
-            Some(token) => format!("{}?token={token}", relay.ws_url(incident)),
+            Some(token) => format!(
+                "{}?token={token}&device={}",
+                relay.ws_url(incident),
+                device_for(token)
+            ),
             None => relay.ws_url(incident),
         };
         let (socket, _) = open_socket(url).await;
