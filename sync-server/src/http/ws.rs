@@ -95,7 +95,7 @@ fn from_protocols<'a>(headers: &'a HeaderMap, prefix: &str) -> Option<&'a str> {
 
 /// Validates the incident id (400 JSON before any upgrade), checks the secret, then
 /// upgrades. A refused secret still gets the upgrade, then at once a close frame with the
-/// refusal's code and reason (4401, 4403, 4410, 4411, 4429): browsers show websocket
+/// refusal's code and reason (4401, 4403, 4409, 4410, 4411, 4428, 4429): browsers show websocket
 /// clients a close code, never an HTTP status. Nothing of the document is sent, at most
 /// [`REFUSED_READ_LIMIT`] bytes a message are read, and the connection keeps its place in its
 /// address's count until it is gone.
