@@ -846,17 +846,13 @@ test.describe('the access API', () => {
     );
     // The owner, connected all along, is not disturbed.
     expect(seeded.owner.closeEvents).toEqual([]);
-    // The contract does not say whether a valid token from the same address is let in while
-    // the address is slowed down; record what the relay does (asking only, never writing).
+    // A valid token from the same address is let in all the same: only wrong secrets wait,
+    // so nobody's guessing locks out a real link (asking only, never writing).
     const holder = openRaw(sync(relay, seeded.incident, `?token=${seeded.token}`), { send: [askForEverything()] });
-    const outcome = await Promise.race([holder.closed, sleep(1_000).then(() => null)]);
+    await expect.poll(() => holder.messages.length).toBeGreaterThan(0);
+    const outcome = await Promise.race([holder.closed, sleep(500).then(() => null)]);
     holder.ws.terminate();
-    test.info().annotations.push({
-      type: 'slow down',
-      description: `the owner's valid token from the same address meanwhile: ${
-        outcome ? `closed ${outcome.code} ${outcome.reason}` : `let in (${holder.messages.length} frames)`
-      }`,
-    });
+    expect(outcome, 'the valid token from a slowed-down address stays connected').toBeNull();
   });
 });
 
