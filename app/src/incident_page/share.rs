@@ -294,7 +294,7 @@ fn passed_on(
             .unwrap_or_default();
         let text = format!("Another device tried to open this link {times}{last}.");
         let old = invite.clone();
-        let label = format!("Re-issue {}’s link", invite.name);
+        let label = format!("Re-issue link for {}", invite.name);
         view! {
             <span class="invite-warning" data-testid="other-device">{text}</span>
             {(!revoked).then(|| view! {
