@@ -60,6 +60,11 @@ setup_test() {
     as_root apt-get update -qq
     as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver
   fi
+  if ! command -v pdftotext >/dev/null 2>&1; then
+    say "installing Debian's poppler-utils (pdftotext reads the printed report back)"
+    as_root apt-get update -qq
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq poppler-utils
+  fi
   npm_install_in "$ROOT/tests"
   setup_format_checkers
   # libFuzzer through cargo-fuzz; runs on stable with `--sanitizer none`.
