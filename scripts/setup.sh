@@ -60,12 +60,37 @@ setup_test() {
     as_root apt-get update -qq
     as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver
   fi
+  if ! command -v pdftotext >/dev/null 2>&1; then
+    say "installing Debian's poppler-utils (pdftotext reads the printed report back)"
+    as_root apt-get update -qq
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq poppler-utils
+  fi
   npm_install_in "$ROOT/tests"
+  setup_format_checkers
   # libFuzzer through cargo-fuzz; runs on stable with `--sanitizer none`.
   if [ "$(cargo fuzz --version 2>/dev/null || true)" != "cargo-fuzz $CARGO_FUZZ_VERSION" ]; then
     say "installing cargo-fuzz $CARGO_FUZZ_VERSION (about 3 minutes, once)"
     cargo install cargo-fuzz --version "$CARGO_FUZZ_VERSION" --locked
   fi
+}
+
+# The tools that consume Firebreak's exports (STIX validator, PyMISP), in a virtual
+# environment of their own under .venv; reinstalled only when tests/formats/requirements.txt
+# changes. tests/exports.spec.js finds its Python through FIREBREAK_PYTHON.
+setup_format_checkers() {
+  local venv="$ROOT/.venv" wanted="$ROOT/tests/formats/requirements.txt"
+  if ! python3 -c 'import ensurepip' >/dev/null 2>&1; then
+    say "installing Debian's python3-venv for the format checkers"
+    as_root apt-get update -qq
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-venv
+  fi
+  if [ ! -x "$venv/bin/python" ] || ! cmp -s "$wanted" "$venv/.installed-requirements"; then
+    say "installing the format checkers (stix2-validator, PyMISP) into .venv"
+    python3 -m venv "$venv"
+    "$venv/bin/pip" install --quiet --disable-pip-version-check -r "$wanted"
+    cp "$wanted" "$venv/.installed-requirements"
+  fi
+  export FIREBREAK_PYTHON="$venv/bin/python"
 }
 
 # Builds the app into dist/ and the relay, both in release mode.

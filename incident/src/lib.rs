@@ -11,6 +11,7 @@
 
 mod entries;
 mod error;
+pub mod export;
 mod ids;
 pub mod indicator_value;
 mod indicators;

@@ -584,6 +584,15 @@ pub fn canonical_zone(zone: &str) -> Option<String> {
     lookup_zone(zone_database(), zone)
 }
 
+/// The stored form (RFC 3339 UTC, whole seconds, `Z`) of `secs` seconds since the Unix
+/// epoch; for callers whose clock gives numbers, such as the relay.
+pub fn utc_from_unix_seconds(secs: i64) -> String {
+    DateTime::<Utc>::from_timestamp(secs, 0)
+        .unwrap_or_default()
+        .format("%Y-%m-%dT%H:%M:%SZ")
+        .to_string()
+}
+
 /// A stored RFC 3339 time as an instant (for sorting and comparing); `None` if unreadable.
 pub fn parse_stored(utc: &str) -> Option<DateTime<Utc>> {
     DateTime::parse_from_rfc3339(utc.trim())

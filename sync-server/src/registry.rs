@@ -181,6 +181,12 @@ impl Registry {
         }
     }
 
+    /// The store rooms load from and write to (for readers of whole documents, such as
+    /// exports: everything acknowledged to a client is in it).
+    pub fn store(&self) -> Arc<dyn Store> {
+        Arc::clone(&self.inner.store)
+    }
+
     /// Joins `incident`'s room (loading it if needed). The room sends its greeting frames to
     /// `conn.frames` and closes the connection through `conn.close` when it must.
     pub async fn join(&self, incident: &IncidentId, conn: PeerConn) -> Result<RoomLink, Error> {

@@ -2,6 +2,7 @@
 
 mod classification;
 mod clipboard;
+mod export;
 mod indicators;
 mod joining;
 mod next_steps;
@@ -19,6 +20,7 @@ use leptos::prelude::*;
 
 use crate::session::{use_incident, OpenIncident, Standing};
 use classification::Classification;
+use export::{ExportButton, ExportPanel, Printing, ReportView};
 use indicators::Indicators;
 use joining::{JoinName, NoAccess, ReadOnlyNote};
 use next_steps::NextSteps;
@@ -87,17 +89,32 @@ pub fn IncidentPage(id: String) -> impl IntoView {
     };
     let read_only = Memo::new(move |_| !standing.get().may_edit());
     let sharing = RwSignal::new(false);
+    let exporting = RwSignal::new(false);
+    let printing = RwSignal::new(None::<Printing>);
     view! {
-        <main class="page incident-page" data-access=move || access_key(&standing.get())>
+        <Show when=move || printing.get().is_some()>
+            <main class="page report-page">
+                <ReportView printing=printing/>
+            </main>
+        </Show>
+        <main
+            class="page incident-page"
+            class:hidden-for-report=move || printing.get().is_some()
+            data-access=move || access_key(&standing.get())
+        >
             <div class="incident-bar">
                 <nav class="top-nav" aria-label="Incident">
                     <a href="/">"← All incidents"</a>
                 </nav>
+                <Show when=move || shows_editor.get()>
+                    <ExportButton exporting=exporting/>
+                </Show>
                 <ShareButton sharing=sharing/>
             </div>
             <SyncStatus/>
             <Problems/>
             <SharePanel sharing=sharing/>
+            <ExportPanel exporting=exporting printing=printing/>
             <JoinName/>
             <Show
                 when=move || shows_editor.get()

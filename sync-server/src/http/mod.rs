@@ -3,6 +3,7 @@
 
 pub mod api;
 pub mod client_addr;
+pub mod export;
 pub mod listener;
 pub mod routes;
 pub mod static_files;
@@ -60,6 +61,10 @@ pub fn app(state: AppState) -> Router {
             delete(api::revoke_invite),
         )
         .route("/api/incidents/{incident}/me", get(api::me))
+        .route(
+            "/api/incidents/{incident}/export/{format}",
+            get(export::export),
+        )
         .route("/api", any(routes::api_not_found))
         .route("/api/{*rest}", any(routes::api_not_found))
         .fallback_service(static_app)

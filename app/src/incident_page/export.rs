@@ -1,0 +1,376 @@
+//! What leaves the app: the report to print or save as PDF, and files for other tools, all
+//! made on this device from its copy of the incident (offline too) by the model's exporter,
+//! the same code the relay's export API runs. Every export is for an audience: the TLP level
+//! its readers may receive; what is marked above it is left out and the export says so.
+
+use incident::export::{self, Audience, Block, Report, ReportKind};
+use incident::{Incident, Tlp};
+use leptos::prelude::*;
+use wasm_bindgen::JsCast;
+
+use super::watch;
+use crate::form::Field;
+use crate::platform;
+use crate::session::use_incident;
+
+/// "Export", in the incident's header bar; every member has it, viewers too.
+#[component]
+pub fn ExportButton(exporting: RwSignal<bool>) -> impl IntoView {
+    view! {
+        <button
+            type="button"
+            id="export-button"
+            class="share-button"
+            aria-controls="export-panel"
+            aria-expanded=move || exporting.get().to_string()
+            on:click=move |_| exporting.update(|e| *e = !*e)
+        >
+            "Export"
+        </button>
+    }
+}
+
+/// A file the panel offers: its button, the format's name for the file and how it is made.
+struct Download {
+    id: &'static str,
+    label: &'static str,
+    suffix: &'static str,
+    media_type: &'static str,
+    make: fn(&Incident, &Audience<'_>) -> String,
+}
+
+const DOWNLOADS: [Download; 6] = [
+    Download {
+        id: "export-markdown",
+        label: "Report (Markdown)",
+        suffix: ".md",
+        media_type: "text/markdown",
+        make: |i, a| export::to_markdown(&export::report(i, a, ReportKind::Full)),
+    },
+    Download {
+        id: "export-summary",
+        label: "Executive summary (Markdown)",
+        suffix: "-summary.md",
+        media_type: "text/markdown",
+        make: |i, a| export::to_markdown(&export::report(i, a, ReportKind::Executive)),
+    },
+    Download {
+        id: "export-stix",
+        label: "Indicators (STIX 2.1)",
+        suffix: ".stix.json",
+        media_type: "application/json",
+        make: export::stix_bundle,
+    },
+    Download {
+        id: "export-misp",
+        label: "Indicators (MISP event)",
+        suffix: ".misp.json",
+        media_type: "application/json",
+        make: export::misp_event,
+    },
+    Download {
+        id: "export-indicators-csv",
+        label: "Indicators (CSV)",
+        suffix: "-indicators.csv",
+        media_type: "text/csv",
+        make: export::indicators_csv,
+    },
+    Download {
+        id: "export-timeline-csv",
+        label: "Timeline (CSV)",
+        suffix: "-timeline.csv",
+        media_type: "text/csv",
+        make: export::timeline_csv,
+    },
+];
+
+/// The export panel: the audience, the report to print, the files to download.
+#[component]
+pub fn ExportPanel(
+    exporting: RwSignal<bool>,
+    printing: RwSignal<Option<Printing>>,
+) -> impl IntoView {
+    let open = use_incident();
+    let own_level = watch(&open, Incident::tlp);
+    // None: the incident's own level, followed as it changes.
+    let chosen = RwSignal::new(None::<Tlp>);
+    let audience = Memo::new(move |_| chosen.get().unwrap_or_else(|| own_level.get()));
+    let left_out = {
+        let open = open.clone();
+        Memo::new(move |_| {
+            open.revision.track();
+            let now = platform::now_rfc3339();
+            let audience = Audience {
+                incident_id: &open.id,
+                tlp: audience.get(),
+                now: &now,
+            };
+            export::Snapshot::read(&open.incident, &audience)
+                .left_out
+                .describe()
+        })
+    };
+    let levels = Tlp::ALL.into_iter().map(|l| (l.as_str(), l.as_str()));
+    move || {
+        exporting.get().then(|| {
+            let downloads = download_buttons(&open, audience);
+            view! {
+                <section id="export-panel" class="share-panel export-panel" aria-labelledby="h-export">
+                    <h2 id="h-export">"Export"</h2>
+                    <p class="hint">
+                        "Made on this device from what it holds, online or not. Choose who it is for: anything marked above that level is left out."
+                    </p>
+                    {Field::new("export-tlp", "For readers cleared for")
+                        .wrap("field")
+                        .select(None, levels.clone().collect())
+                        .bind(Signal::derive(move || audience.get().as_str().to_string()))
+                        .on_change(move |value: String| chosen.set(Tlp::parse(&value)))
+                        .view()}
+                    <p id="export-left-out" class="hint">
+                        {move || match left_out.get() {
+                            Some(what) => format!("Left out for TLP:{}: {what}.", audience.get().as_str()),
+                            None => format!("Nothing is marked above TLP:{}.", audience.get().as_str()),
+                        }}
+                    </p>
+                    <div class="export-actions">
+                        <button
+                            type="button"
+                            id="export-print"
+                            on:click=move |_| printing.set(Some(Printing { kind: ReportKind::Full, tlp: audience.get_untracked() }))
+                        >
+                            "Print / Save as PDF"
+                        </button>
+                        <button
+                            type="button"
+                            id="export-print-summary"
+                            on:click=move |_| printing.set(Some(Printing { kind: ReportKind::Executive, tlp: audience.get_untracked() }))
+                        >
+                            "Print executive summary"
+                        </button>
+                        {downloads}
+                    </div>
+                </section>
+            }
+        })
+    }
+}
+
+/// One button a file, each making its file when pressed.
+fn download_buttons(open: &crate::session::OpenIncident, audience: Memo<Tlp>) -> impl IntoView {
+    DOWNLOADS
+        .iter()
+        .map(|d| {
+            let open = open.clone();
+            let click = move |_| {
+                let now = platform::now_rfc3339();
+                let audience = Audience {
+                    incident_id: &open.id,
+                    tlp: audience.get_untracked(),
+                    now: &now,
+                };
+                let stem = export::Snapshot::read(&open.incident, &audience).file_stem();
+                let text = (d.make)(&open.incident, &audience);
+                if let Err(e) = save(&format!("{stem}{}", d.suffix), d.media_type, &text) {
+                    platform::log_error(&platform::js_error_text(&e));
+                }
+            };
+            view! { <button type="button" id=d.id on:click=click>{d.label}</button> }
+        })
+        .collect_view()
+}
+
+/// Which report is shown for printing.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Printing {
+    pub kind: ReportKind,
+    pub tlp: Tlp,
+}
+
+/// The report as pages: shown instead of the editor, with the marking at the top and bottom
+/// of every printed page and page numbers (CSS page margin boxes).
+#[component]
+pub fn ReportView(printing: RwSignal<Option<Printing>>) -> impl IntoView {
+    let open = use_incident();
+    let report = Memo::new(move |_| {
+        open.revision.track();
+        let chosen = printing.get()?;
+        let now = platform::now_rfc3339();
+        let audience = Audience {
+            incident_id: &open.id,
+            tlp: chosen.tlp,
+            now: &now,
+        };
+        Some(export::report(&open.incident, &audience, chosen.kind))
+    });
+    // The page rules go into the app's own report stylesheet through the CSSOM: the page's
+    // Content-Security-Policy (style-src 'self') refuses a <style> element, rightly.
+    let installed = StoredValue::new(None::<PageRule>);
+    Effect::new(move |_| {
+        let rule = report.get().map(|r| page_style(&r));
+        installed.update_value(|current| {
+            if let Some(old) = current.take() {
+                old.remove();
+            }
+            *current = rule.and_then(|rule| PageRule::install(&rule));
+        });
+    });
+    on_cleanup(move || {
+        installed.update_value(|current| {
+            if let Some(old) = current.take() {
+                old.remove();
+            }
+        })
+    });
+    move || {
+        report.get().map(|report| {
+            view! {
+                <div class="report-actions no-print">
+                    <button type="button" id="report-print" on:click=|_| {
+                        if let Err(e) = platform::window().print() {
+                            platform::log_error(&platform::js_error_text(&e));
+                        }
+                    }>"Print / Save as PDF"</button>
+                    <button type="button" id="report-close" on:click=move |_| printing.set(None)>
+                        "Back to the incident"
+                    </button>
+                </div>
+                {report_view(&report)}
+            }
+        })
+    }
+}
+
+fn report_view(report: &Report) -> impl IntoView {
+    let marking = report.marking.clone();
+    let blocks = report.blocks.iter().map(block_view).collect_view();
+    view! {
+        <article class="report" data-marking=marking.clone()>
+            <p class="report-marking">{marking.clone()}</p>
+            {report.classification.clone().map(|c| view! { <p class="report-classification">{c}</p> })}
+            <h1>{report.title.clone()}</h1>
+            {blocks}
+        </article>
+    }
+}
+
+fn block_view(block: &Block) -> AnyView {
+    match block {
+        Block::Heading(text) => view! { <h2>{text.clone()}</h2> }.into_any(),
+        Block::Text(text) => {
+            let paragraphs = text
+                .split("\n\n")
+                .filter(|p| !p.trim().is_empty())
+                .map(|p| view! { <p class="report-text">{p.to_string()}</p> })
+                .collect_view();
+            paragraphs.into_any()
+        }
+        Block::Facts(facts) => {
+            let rows = facts
+                .iter()
+                .map(|(label, value)| view! { <dt>{label.clone()}</dt><dd>{value.clone()}</dd> })
+                .collect_view();
+            view! { <dl class="report-facts">{rows}</dl> }.into_any()
+        }
+        Block::Table { headers, rows } => {
+            let head = headers
+                .iter()
+                .map(|h| view! { <th scope="col">{h.clone()}</th> })
+                .collect_view();
+            let body = rows
+                .iter()
+                .map(|row| {
+                    let cells = row
+                        .iter()
+                        .map(|c| view! { <td>{c.clone()}</td> })
+                        .collect_view();
+                    view! { <tr>{cells}</tr> }
+                })
+                .collect_view();
+            view! { <table class="report-table"><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table> }.into_any()
+        }
+        Block::Note(text) => view! { <p class="report-note">{text.clone()}</p> }.into_any(),
+    }
+}
+
+/// `@page` rules that print the marking (and the classification) at the top and bottom of
+/// every page and "Page N of M" at the bottom. Text from the incident is written as CSS
+/// escapes, so it can never end the string it is in.
+fn page_style(report: &Report) -> String {
+    let marking = css_string(&report.marking);
+    let classification = css_string(report.classification.as_deref().unwrap_or(""));
+    format!(
+        "@page {{ size: auto; margin: 18mm 14mm; \
+         @top-left {{ content: {marking}; font: bold 10pt sans-serif; }} \
+         @top-right {{ content: {classification}; font: 9pt sans-serif; }} \
+         @bottom-left {{ content: {marking}; font: bold 10pt sans-serif; }} \
+         @bottom-right {{ content: \"Page \" counter(page) \" of \" counter(pages); font: 9pt sans-serif; }} }}"
+    )
+}
+
+/// An `@page` rule added to the report stylesheet, removed again with [`PageRule::remove`].
+struct PageRule(send_wrapper::SendWrapper<web_sys::CssStyleSheet>);
+
+impl PageRule {
+    /// Appends `rule` to the stylesheet whose file name starts with `report`.
+    fn install(rule: &str) -> Option<PageRule> {
+        let sheets = platform::document().style_sheets();
+        let sheet = (0..sheets.length())
+            .filter_map(|i| sheets.item(i))
+            .find(|s| {
+                s.href()
+                    .ok()
+                    .flatten()
+                    .and_then(|h| h.rsplit('/').next().map(|f| f.starts_with("report")))
+                    .unwrap_or(false)
+            })?
+            .unchecked_into::<web_sys::CssStyleSheet>();
+        let at = sheet.css_rules().ok()?.length();
+        match sheet.insert_rule_with_index(rule, at) {
+            Ok(_) => Some(PageRule(send_wrapper::SendWrapper::new(sheet))),
+            Err(e) => {
+                platform::log_error(&platform::js_error_text(&e));
+                None
+            }
+        }
+    }
+
+    /// Removes the last `@page` rule of the sheet (the one [`PageRule::install`] added).
+    fn remove(self) {
+        let Ok(rules) = self.0.css_rules() else {
+            return;
+        };
+        let last = rules.length().checked_sub(1);
+        if let Some(at) = last.filter(|&at| rules.item(at).is_some_and(|r| r.type_() == 6)) {
+            let _ = self.0.delete_rule(at);
+        }
+    }
+}
+
+fn css_string(text: &str) -> String {
+    let mut out = String::from("\"");
+    for c in text.chars().take(200) {
+        if c.is_ascii_alphanumeric() || c == ' ' {
+            out.push(c);
+        } else {
+            out.push_str(&format!("\\{:x} ", c as u32));
+        }
+    }
+    out.push('"');
+    out
+}
+
+/// Hands `text` to the browser as a download named `name`.
+fn save(name: &str, media_type: &str, text: &str) -> Result<(), wasm_bindgen::JsValue> {
+    let parts = js_sys::Array::of1(&wasm_bindgen::JsValue::from_str(text));
+    let options = web_sys::BlobPropertyBag::new();
+    options.set_type(&format!("{media_type};charset=utf-8"));
+    let blob = web_sys::Blob::new_with_str_sequence_and_options(&parts, &options)?;
+    let url = web_sys::Url::create_object_url_with_blob(&blob)?;
+    let link: web_sys::HtmlAnchorElement =
+        platform::document().create_element("a")?.unchecked_into();
+    link.set_href(&url);
+    link.set_download(name);
+    link.click();
+    web_sys::Url::revoke_object_url(&url)?;
+    Ok(())
+}

@@ -1,0 +1,103 @@
+//! Indicators as a MISP event (the JSON MISP's "Add event from JSON" and PyMISP load).
+//!
+//! Each indicator becomes an attribute of the MISP type and category MISP defines for it;
+//! values MISP would use to detect (addresses, domains, URLs, hashes, file names, mail
+//! senders) are marked `to_ids`, context (accounts, other text) is not. TLP is written as
+//! MISP's `tlp:` tags on the event (the export's marking) and on every attribute (its own).
+//! The event and attribute UUIDs are derived from the incident and indicator ids, so importing
+//! again updates the same event. The event is not published.
+
+use serde_json::{json, Value};
+use uuid::Uuid;
+
+use super::{Audience, Snapshot};
+use crate::indicator_value::IndicatorKind;
+use crate::{Incident, IncidentStatus, Tlp};
+
+const NAMESPACE: Uuid = Uuid::from_u128(0x9a6c_0d2e_5f41_4c8b_a7e3_51d2_8e0f_6b19);
+
+/// MISP's type, category and whether to use it for detection, for each kind.
+pub fn misp_type(kind: IndicatorKind) -> (&'static str, &'static str, bool) {
+    match kind {
+        IndicatorKind::Ipv4 | IndicatorKind::Ipv6 => ("ip-dst", "Network activity", true),
+        IndicatorKind::Domain => ("domain", "Network activity", true),
+        IndicatorKind::Hostname => ("hostname", "Network activity", true),
+        IndicatorKind::Url => ("url", "Network activity", true),
+        IndicatorKind::Email => ("email-src", "Payload delivery", true),
+        IndicatorKind::Md5 => ("md5", "Payload delivery", true),
+        IndicatorKind::Sha1 => ("sha1", "Payload delivery", true),
+        IndicatorKind::Sha256 => ("sha256", "Payload delivery", true),
+        IndicatorKind::FileName => ("filename", "Payload delivery", true),
+        IndicatorKind::Account => ("target-user", "Targeting data", false),
+        IndicatorKind::Other => ("text", "Other", false),
+    }
+}
+
+fn tag(tlp: Tlp) -> Value {
+    json!({ "name": format!("tlp:{}", tlp.as_str().to_ascii_lowercase()) })
+}
+
+fn seconds(value: &str, fallback: &str) -> i64 {
+    crate::when::parse_stored(value)
+        .or_else(|| crate::when::parse_stored(fallback))
+        .map(|t| t.timestamp())
+        .unwrap_or(0)
+}
+
+fn iso(value: &str) -> Option<String> {
+    crate::when::parse_stored(value).map(|t| t.format("%Y-%m-%dT%H:%M:%S%.6f+00:00").to_string())
+}
+
+/// The indicators of `incident` the audience may receive, as a MISP event (JSON).
+pub fn misp_event(incident: &Incident, audience: &Audience<'_>) -> String {
+    let s = Snapshot::read(incident, audience);
+    let now = seconds(&s.now, &s.now);
+    let date = crate::when::parse_stored(s.created_at.as_deref().unwrap_or(&s.now))
+        .or_else(|| crate::when::parse_stored(&s.now))
+        .map(|t| t.format("%Y-%m-%d").to_string())
+        .unwrap_or_else(|| "1970-01-01".to_string());
+    let attributes: Vec<Value> = s
+        .indicators
+        .iter()
+        .map(|(id, indicator, tlp)| {
+            let (kind, category, to_ids) = misp_type(indicator.kind);
+            let mut attribute = json!({
+                "uuid": Uuid::new_v5(&NAMESPACE, format!("{}/{id}", s.incident_id).as_bytes()).to_string(),
+                "type": kind,
+                "category": category,
+                "value": indicator.value,
+                "to_ids": to_ids,
+                "comment": indicator.note,
+                "distribution": "5",
+                "timestamp": now.to_string(),
+                "Tag": [tag(*tlp)],
+            });
+            if let Some(first) = indicator.first_seen.as_deref().and_then(iso) {
+                attribute["first_seen"] = Value::String(first);
+            }
+            if let Some(last) = indicator.last_seen.as_deref().and_then(iso) {
+                attribute["last_seen"] = Value::String(last);
+            }
+            attribute
+        })
+        .collect();
+    let analysis = match s.status {
+        IncidentStatus::Open | IncidentStatus::Contained => "1",
+        IncidentStatus::Resolved | IncidentStatus::Closed => "2",
+    };
+    let event = json!({
+        "Event": {
+            "uuid": Uuid::new_v5(&NAMESPACE, s.incident_id.as_bytes()).to_string(),
+            "info": s.display_title(),
+            "date": date,
+            "timestamp": now.to_string(),
+            "published": false,
+            "analysis": analysis,
+            "threat_level_id": "4",
+            "distribution": "0",
+            "Tag": [tag(s.marking())],
+            "Attribute": attributes,
+        }
+    });
+    serde_json::to_string_pretty(&event).unwrap_or_default()
+}

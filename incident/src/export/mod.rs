@@ -1,0 +1,256 @@
+//! What leaves Firebreak: the incident as a report (Markdown, or blocks the app prints), its
+//! indicators for other tools (STIX 2.1, MISP, CSV) and its timeline as CSV.
+//!
+//! Every export is made for an audience: the highest TLP level its readers may receive.
+//! Whatever is marked above it is left out, and the export says how much was. An indicator
+//! may carry its own level; everything else in an incident (its title, sections, timeline,
+//! next steps, answers) carries the incident's. So a TLP:GREEN export of a TLP:AMBER incident
+//! holds only the indicators someone marked GREEN or CLEAR, and says that the rest was
+//! withheld. The export's own marking is the highest level of what it holds.
+//!
+//! The same code runs in the browser app and in the relay, so a download and an API call
+//! give the same bytes for the same document, audience and time.
+
+mod csv;
+mod markdown;
+mod misp;
+mod report;
+mod stix;
+
+pub use csv::{
+    import_timeline_csv, indicators_csv, timeline_csv, ImportedRow, RejectedRow, TimelineImport,
+};
+pub use markdown::to_markdown;
+pub use misp::misp_event;
+pub use report::{report, Block, Report, ReportKind};
+pub use stix::{stix_bundle, TLP_MARKING_IDS};
+
+use crate::{
+    when, Answer, Incident, IncidentStatus, Indicator, NextStep, ProseSection, Question,
+    QuestionList, Role, RoleHolder, TimelineEvent, Tlp, QUESTIONS,
+};
+
+/// For whom and when an export is made.
+#[derive(Clone, Debug)]
+pub struct Audience<'a> {
+    /// The incident's id, as in its link; stable ids in STIX and MISP are derived from it.
+    pub incident_id: &'a str,
+    /// The highest TLP level the readers may receive.
+    pub tlp: Tlp,
+    /// When the export is made (RFC 3339 UTC).
+    pub now: &'a str,
+}
+
+/// How much an export left out because it was marked above the audience's level.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct LeftOut {
+    pub indicators: usize,
+    pub events: usize,
+    pub sections: usize,
+    pub next_steps: usize,
+    pub answers: usize,
+}
+
+impl LeftOut {
+    pub fn total(&self) -> usize {
+        self.indicators + self.events + self.sections + self.next_steps + self.answers
+    }
+
+    /// "3 indicators and 1 section" — what was left out, in words; `None` when nothing was.
+    pub fn describe(&self) -> Option<String> {
+        let parts: Vec<String> = [
+            (self.indicators, "indicator", "indicators"),
+            (self.events, "timeline event", "timeline events"),
+            (self.sections, "section", "sections"),
+            (self.next_steps, "next step", "next steps"),
+            (self.answers, "answer", "answers"),
+        ]
+        .into_iter()
+        .filter(|(n, _, _)| *n > 0)
+        .map(|(n, one, many)| format!("{n} {}", if n == 1 { one } else { many }))
+        .collect();
+        match parts.len() {
+            0 => None,
+            1 => Some(parts[0].clone()),
+            n => Some(format!(
+                "{} and {}",
+                parts[..n - 1].join(", "),
+                parts[n - 1]
+            )),
+        }
+    }
+}
+
+/// The position of a level in TLP's order, from CLEAR (anyone) to RED (named people only).
+pub fn tlp_rank(tlp: Tlp) -> u8 {
+    match tlp {
+        Tlp::Clear => 0,
+        Tlp::Green => 1,
+        Tlp::Amber => 2,
+        Tlp::AmberStrict => 3,
+        Tlp::Red => 4,
+    }
+}
+
+/// Whether something marked `marking` may go to readers cleared for `audience`.
+pub fn may_receive(audience: Tlp, marking: Tlp) -> bool {
+    tlp_rank(marking) <= tlp_rank(audience)
+}
+
+/// The incident as one export sees it: read once from the document, filtered for the
+/// audience. Formats are written from this, never from the document directly.
+#[derive(Clone, Debug)]
+pub struct Snapshot {
+    pub incident_id: String,
+    pub now: String,
+    pub audience: Tlp,
+    /// The incident's own level.
+    pub incident_tlp: Tlp,
+    /// Whether the incident's own content (title, sections, timeline…) may be included.
+    pub content_allowed: bool,
+    /// `None` when withheld for the audience.
+    pub title: Option<String>,
+    pub classification: Option<String>,
+    pub status: IncidentStatus,
+    pub created_at: Option<String>,
+    pub zone: String,
+    /// Non-empty prose sections, in the page's order.
+    pub sections: Vec<(ProseSection, String)>,
+    pub roles: Vec<(Role, RoleHolder)>,
+    /// Every timeline event, in time order.
+    pub timeline: Vec<(String, TimelineEvent)>,
+    /// Indicators the audience may receive, with the level each is marked at.
+    pub indicators: Vec<(String, Indicator, Tlp)>,
+    pub next_steps: Vec<(String, NextStep)>,
+    /// Answered questions (status or text set), in the template's order.
+    pub answers: Vec<(Question, Answer)>,
+    pub left_out: LeftOut,
+}
+
+impl Snapshot {
+    /// Reads `incident` for `audience`.
+    pub fn read(incident: &Incident, audience: &Audience<'_>) -> Snapshot {
+        let incident_tlp = incident.tlp();
+        let content_allowed = may_receive(audience.tlp, incident_tlp);
+        let mut left_out = LeftOut::default();
+
+        let mut indicators = Vec::new();
+        for (id, indicator) in incident.indicators() {
+            let marking = indicator.tlp.unwrap_or(incident_tlp);
+            if may_receive(audience.tlp, marking) {
+                indicators.push((id, indicator, marking));
+            } else {
+                left_out.indicators += 1;
+            }
+        }
+
+        let sections: Vec<(ProseSection, String)> = ProseSection::ALL
+            .into_iter()
+            .map(|s| (s, incident.section_text(s)))
+            .filter(|(_, text)| !text.trim().is_empty())
+            .collect();
+        let timeline = incident.timeline();
+        let next_steps = incident.next_steps();
+        let answers: Vec<(Question, Answer)> = QUESTIONS
+            .into_iter()
+            .map(|q| (q, incident.answer(q)))
+            .filter(|(_, a)| !a.answer.trim().is_empty() || a.status != Default::default())
+            .collect();
+        let roles: Vec<(Role, RoleHolder)> = Role::ALL
+            .into_iter()
+            .filter_map(|r| incident.role_holder(r).map(|h| (r, h)))
+            .collect();
+
+        let (sections, timeline, next_steps, answers, roles) = if content_allowed {
+            (sections, timeline, next_steps, answers, roles)
+        } else {
+            left_out.sections = sections.len();
+            left_out.events = timeline.len();
+            left_out.next_steps = next_steps.len();
+            left_out.answers = answers.len();
+            Default::default()
+        };
+
+        Snapshot {
+            incident_id: audience.incident_id.to_string(),
+            now: audience.now.to_string(),
+            audience: audience.tlp,
+            incident_tlp,
+            content_allowed,
+            title: content_allowed.then(|| incident.title()),
+            classification: content_allowed.then(|| incident.classification()),
+            status: incident.status(),
+            created_at: incident.created_at(),
+            zone: incident.display_zone(),
+            sections,
+            roles,
+            timeline,
+            indicators,
+            next_steps,
+            answers,
+            left_out,
+        }
+    }
+
+    /// The marking the export carries: the highest level of what it holds (CLEAR when it
+    /// holds nothing marked).
+    pub fn marking(&self) -> Tlp {
+        let mut marking = Tlp::Clear;
+        let mut raise = |tlp: Tlp| {
+            if tlp_rank(tlp) > tlp_rank(marking) {
+                marking = tlp;
+            }
+        };
+        if self.content_allowed {
+            raise(self.incident_tlp);
+        }
+        for (_, _, tlp) in &self.indicators {
+            raise(*tlp);
+        }
+        marking
+    }
+
+    /// The title to print: the incident's, or a neutral one when it is withheld.
+    pub fn display_title(&self) -> String {
+        match &self.title {
+            Some(title) if !title.trim().is_empty() => title.trim().to_string(),
+            Some(_) => "Untitled incident".to_string(),
+            None => format!("Incident {}", self.incident_id),
+        }
+    }
+
+    /// A stored UTC time in the incident's display zone ("2026-11-30 03:00 CET").
+    pub fn local_time(&self, utc: &str) -> String {
+        when::format_in_zone(utc, &self.zone)
+    }
+
+    /// The questions of one list that have answers.
+    pub fn answers_in(&self, list: QuestionList) -> impl Iterator<Item = &(Question, Answer)> {
+        self.answers.iter().filter(move |(q, _)| q.list == list)
+    }
+
+    /// A name for files: the title's letters and digits, or the incident id.
+    pub fn file_stem(&self) -> String {
+        let from_title: String = self
+            .title
+            .as_deref()
+            .unwrap_or("")
+            .chars()
+            .map(|c| {
+                if c.is_alphanumeric() {
+                    c.to_ascii_lowercase()
+                } else {
+                    '-'
+                }
+            })
+            .collect();
+        let words: Vec<&str> = from_title.split('-').filter(|w| !w.is_empty()).collect();
+        let stem = words.join("-");
+        let stem: String = stem.chars().take(60).collect();
+        if stem.is_empty() {
+            format!("incident-{}", self.incident_id)
+        } else {
+            stem
+        }
+    }
+}

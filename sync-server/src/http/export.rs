@@ -1,0 +1,137 @@
+//! `GET /api/incidents/{id}/export/{format}?tlp=…`: the incident's exports for automation (a
+//! SIEM pipeline, a MISP sync job), made by the same code as the app's downloads
+//! ([`incident::export`]). Any valid token of the incident may export (a viewer reads the
+//! whole document anyway); the audience's TLP defaults to the incident's own level.
+//!
+//! The document is read from the store (everything acknowledged is there) and the export is
+//! made on a blocking thread, so a big incident never holds up the sync thread. At most
+//! [`EXPORTS_AT_ONCE`] run at a time; more wait their turn.
+
+use std::sync::Arc;
+
+use axum::extract::{Path, Query, State};
+use axum::http::{header, HeaderValue};
+use axum::response::{IntoResponse, Response};
+use incident::export::{self, Audience, ReportKind};
+use incident::{Incident, Tlp, UpdateOrigin};
+use serde::Deserialize;
+use tokio::sync::Semaphore;
+
+use super::api::Caller;
+use super::AppState;
+use crate::access::gate::now_ms;
+use crate::error::Error;
+
+/// Exports made at the same time; each holds one document in memory.
+pub const EXPORTS_AT_ONCE: usize = 2;
+
+/// The formats, as named in the path.
+pub const FORMATS: [&str; 6] = [
+    "markdown",
+    "summary",
+    "stix",
+    "misp",
+    "timeline.csv",
+    "indicators.csv",
+];
+
+#[derive(Deserialize)]
+pub struct ExportQuery {
+    tlp: Option<String>,
+}
+
+fn running() -> &'static Arc<Semaphore> {
+    static SLOTS: std::sync::OnceLock<Arc<Semaphore>> = std::sync::OnceLock::new();
+    SLOTS.get_or_init(|| Arc::new(Semaphore::new(EXPORTS_AT_ONCE)))
+}
+
+pub async fn export(
+    State(state): State<AppState>,
+    Caller(grant): Caller,
+    Path((_, format)): Path<(String, String)>,
+    Query(query): Query<ExportQuery>,
+) -> Result<Response, Error> {
+    if !FORMATS.contains(&format.as_str()) {
+        return Err(Error::BadRequest(format!(
+            "unknown export format {format:?}: use one of {}",
+            FORMATS.join(", ")
+        )));
+    }
+    let tlp = match query.tlp.as_deref() {
+        None | Some("") => None,
+        Some(raw) => Some(Tlp::parse(raw).ok_or_else(|| {
+            Error::BadRequest(format!(
+                "tlp: {raw:?} is not a TLP level (clear, green, amber, amber+strict, red)"
+            ))
+        })?),
+    };
+    let _slot = running().acquire().await.map_err(|_| Error::ShuttingDown)?;
+    let store = state.registry.store();
+    let id = grant.incident.clone();
+    let (body, media_type, file_name) = tokio::task::spawn_blocking(move || {
+        let stored = store.load(&id)?;
+        let doc = Incident::new();
+        for update in stored.snapshot.iter().chain(stored.updates.iter()) {
+            doc.apply_update(update, UpdateOrigin::Storage)
+                .map_err(|e| Error::Load(e.to_string()))?;
+        }
+        let now = chrono_now();
+        let audience = Audience {
+            incident_id: id.as_str(),
+            tlp: tlp.unwrap_or_else(|| doc.tlp()),
+            now: &now,
+        };
+        let stem = export::Snapshot::read(&doc, &audience).file_stem();
+        let made = match format.as_str() {
+            "markdown" => (
+                export::to_markdown(&export::report(&doc, &audience, ReportKind::Full)),
+                "text/markdown; charset=utf-8",
+                format!("{stem}.md"),
+            ),
+            "summary" => (
+                export::to_markdown(&export::report(&doc, &audience, ReportKind::Executive)),
+                "text/markdown; charset=utf-8",
+                format!("{stem}-summary.md"),
+            ),
+            "stix" => (
+                export::stix_bundle(&doc, &audience),
+                "application/stix+json;version=2.1",
+                format!("{stem}.stix.json"),
+            ),
+            "misp" => (
+                export::misp_event(&doc, &audience),
+                "application/json",
+                format!("{stem}.misp.json"),
+            ),
+            "timeline.csv" => (
+                export::timeline_csv(&doc, &audience),
+                "text/csv; charset=utf-8",
+                format!("{stem}-timeline.csv"),
+            ),
+            _ => (
+                export::indicators_csv(&doc, &audience),
+                "text/csv; charset=utf-8",
+                format!("{stem}-indicators.csv"),
+            ),
+        };
+        Ok::<_, Error>(made)
+    })
+    .await
+    .map_err(|e| Error::Load(format!("the export stopped: {e}")))??;
+    let disposition = format!("attachment; filename=\"{file_name}\"");
+    let mut response = body.into_response();
+    let headers = response.headers_mut();
+    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(media_type));
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    if let Ok(value) = HeaderValue::from_str(&disposition) {
+        headers.insert(header::CONTENT_DISPOSITION, value);
+    }
+    Ok(response)
+}
+
+/// Now as the model stores times: RFC 3339 UTC, whole seconds.
+fn chrono_now() -> String {
+    let ms = now_ms();
+    let secs = ms.div_euclid(1000);
+    incident::when::utc_from_unix_seconds(secs)
+}

@@ -1,0 +1,104 @@
+// The report and the downloads, in real Chromium: made on the device from its copy (offline
+// too), printed to PDF with the marking on every page (read back with pdftotext), and the
+// Markdown download rendered by a CommonMark renderer with nothing of the incident as markup.
+import { execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import MarkdownIt from 'markdown-it';
+import { test, expect } from './support/fixtures.js';
+import { createIncident, expectSynced, joinFromLink, section, shareLink } from './support/app.js';
+import { addEvent, addIndicator } from './support/evidence.js';
+
+const XSS = '<img src=x onerror="window.__xss=1"> <script>window.__xss=2</script> [x](javascript:window.__xss=3)';
+
+async function download(page, buttonId) {
+  const [file] = await Promise.all([page.waitForEvent('download'), page.locator(`#${buttonId}`).click()]);
+  const where = await file.path();
+  return { name: file.suggestedFilename(), text: fs.readFileSync(where, 'utf8') };
+}
+
+test.describe('report and downloads', () => {
+  test('print a multi-page report with the marking on every page; download Markdown offline', async ({ person, relay }) => {
+    const a = await person('Alice');
+    await createIncident(a.page, relay.url, { name: 'Alice', title: `Ransomware ${XSS}` });
+    await a.page.locator('#tlp').selectOption('AMBER');
+    await section(a.page, 'summary').fill(`A clerk opened a fake invoice.\n${XSS}`);
+    // Long enough for several printed pages.
+    const appendix = Array.from({ length: 160 }, (_, i) => `Log line ${i + 1}: beacon to 203.0.113.7 from host-${i}`).join('\n');
+    await section(a.page, 'appendix').fill(appendix);
+    await addEvent(a.page, { what: 'Clerk opens the invoice', when: '2026-11-29 22:05' });
+    await addIndicator(a.page, '203.0.113.7');
+    await expectSynced(a.page);
+
+    // Offline: everything below is made on the device.
+    await a.context.setOffline(true);
+    await a.page.locator('#export-button').click();
+    await expect(a.page.locator('#export-left-out')).toContainText('Nothing is marked above TLP:AMBER');
+
+    const markdown = await download(a.page, 'export-markdown');
+    expect(markdown.name).toMatch(/^ransomware-.*\.md$/);
+    const html = new MarkdownIt({ html: true, linkify: true }).render(markdown.text);
+    expect(html).toContain('<h2>Summary</h2>');
+    expect(html).toContain('<h2>Timeline</h2>');
+    expect(html).toMatch(/<td>203\[\.\]0\[\.\]113\[\.\]7<\/td>/);
+    expect(html).not.toMatch(/<img|<script|href="javascript/i);
+
+    const stix = JSON.parse((await download(a.page, 'export-stix')).text);
+    expect(stix.objects.filter((o) => o.type === 'indicator').map((o) => o.pattern)).toEqual(["[ipv4-addr:value = '203.0.113.7']"]);
+
+    // A GREEN audience: the AMBER incident's content is withheld and the panel says so.
+    await a.page.locator('#export-tlp').selectOption('GREEN');
+    await expect(a.page.locator('#export-left-out')).toContainText('Left out for TLP:GREEN: 1 indicator');
+    const green = await download(a.page, 'export-markdown');
+    expect(green.text).not.toContain('Ransomware');
+    expect(green.text).not.toContain('fake invoice');
+
+    await a.page.locator('#export-tlp').selectOption('AMBER');
+    await a.page.locator('#export-print').click();
+    const report = a.page.locator('article.report');
+    await expect(report).toHaveAttribute('data-marking', 'TLP:AMBER');
+    await expect(report.locator('h1')).toHaveText(`Ransomware ${XSS}`);
+    await expect(a.page.locator('#text-summary')).toBeHidden();
+    expect(await a.page.evaluate(() => window.__xss)).toBeUndefined();
+
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'firebreak-report-'));
+    try {
+      for (const format of ['A4', 'Letter']) {
+        const pdf = path.join(dir, `report-${format}.pdf`);
+        // As a person's print dialog does: the page's own margins, where the marking is printed.
+        await a.page.pdf({ path: pdf, format, margin: { top: '18mm', bottom: '18mm', left: '14mm', right: '14mm' } });
+        const text = execFileSync('pdftotext', ['-layout', pdf, '-'], { encoding: 'utf8' });
+        const pages = text.split('\f').filter((p) => p.trim());
+        expect(pages.length, `${format}: several pages`).toBeGreaterThan(2);
+        pages.forEach((page, i) => {
+          expect(page, `${format} page ${i + 1} carries the marking`).toContain('TLP:AMBER');
+          expect(page, `${format} page ${i + 1} is numbered`).toContain(`Page ${i + 1} of ${pages.length}`);
+        });
+        expect(text).not.toContain('All incidents');
+        expect(text).not.toContain('Print / Save as PDF');
+        expect(text).toContain('Log line 160');
+      }
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+    await a.page.locator('#report-close').click();
+    await expect(a.page.locator('#text-summary')).toBeVisible();
+  });
+
+  test('a viewer can export and print though it cannot edit', async ({ person, relay }) => {
+    const a = await person('Alice');
+    const v = await person('Victor');
+    await createIncident(a.page, relay.url, { name: 'Alice', title: 'Board briefing' });
+    await section(a.page, 'summary').fill('Contained at 04:00; no customer data involved.');
+    await expectSynced(a.page);
+    await joinFromLink(v.page, await shareLink(a.page, { role: 'viewer', name: 'Victor' }), { name: 'Victor' });
+    await expect(section(v.page, 'summary')).toHaveValue('Contained at 04:00; no customer data involved.');
+    await expect(section(v.page, 'summary')).toBeDisabled();
+    await v.page.locator('#export-button').click();
+    const summary = await download(v.page, 'export-summary');
+    expect(summary.text).toContain('Contained at 04:00');
+    await v.page.locator('#export-print-summary').click();
+    await expect(v.page.locator('article.report h1')).toHaveText('Board briefing');
+  });
+});
