@@ -14,6 +14,7 @@ export class YClient {
    * @param {object} [options]
    *   params   query parameters; `{ token }` is how a stock client passes its invite secret
    *   headers  HTTP headers for the websocket upgrade (e.g. `authorization: 'Bearer …'`)
+   *   socket   more options for the `ws` socket, e.g. `{ ca, localAddress: '127.0.0.2' }`
    *   connect  false to create the client without connecting
    *   name     label in error messages
    */
@@ -25,8 +26,9 @@ export class YClient {
     /** Closes after which the provider gave up reconnecting (y-websocket: codes 4400-4499). */
     this.terminalCloses = [];
     const headers = options.headers;
+    const socket = headers || options.socket ? { ...(options.socket || {}), ...(headers ? { headers } : {}) } : null;
     this.provider = new WebsocketProvider(wsUrl, room, this.doc, {
-      WebSocketPolyfill: headers ? withHeaders(headers) : WebSocket,
+      WebSocketPolyfill: socket ? withOptions(socket) : WebSocket,
       // Node has a global BroadcastChannel: without this, two clients in this one process
       // would sync with each other directly and never need the relay.
       disableBc: true,
@@ -133,11 +135,11 @@ export class YClient {
   }
 }
 
-/** A `ws` WebSocket class that sends `headers` with its upgrade request, for the provider. */
-function withHeaders(headers) {
+/** A `ws` WebSocket class that opens every socket with `options` (headers, ca, localAddress…). */
+function withOptions(options) {
   return class extends WebSocket {
     constructor(url, protocols) {
-      super(url, protocols, { headers });
+      super(url, protocols, options);
     }
   };
 }
