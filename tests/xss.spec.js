@@ -17,6 +17,7 @@ import {
   tokenOf,
 } from './support/app.js';
 import { addEvent, editEvent, eventWhats, indicatorList, indicators, pasteIndicators } from './support/evidence.js';
+import { ROOTS } from './support/state.js';
 import { Y } from './support/yjs-client.js';
 
 // Every payload calls xss(tag) (or alert) if it ever runs; the init script below records it.
@@ -281,8 +282,7 @@ test('an XSS corpus in every field, typed and written past the UI, shows as text
   // A stock Yjs client with an editor's link writes the corpus past every check the UI makes.
   const mallory = yclients(relay.wsUrl, id, { name: 'Mallory', params: { token: tokenOf(await shareLink(page, { name: 'Mallory' })) } });
   await mallory.synced();
-  const roots = (await import('./support/state.js')).ROOTS;
-  const written = writeEverywhere(mallory, roots);
+  const written = writeEverywhere(mallory, ROOTS);
   mallory.awareness.setLocalState({ user: { name: `<img src=x onerror=xss('presence')>`, color: `red;background:url(javascript:xss('color'))` } });
   await expect(page.locator('#presence')).toContainText(`<img src=x onerror=xss('presence')>`);
   await expect(section(page, 'appendix')).toHaveValue(new RegExp(`^${escapeRegExp(SHORT.join('\n'))}`), { timeout: 30_000 });
