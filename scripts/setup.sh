@@ -65,6 +65,14 @@ setup_test() {
     as_root apt-get update -qq
     as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq poppler-utils
   fi
+  # nginx for nginx.spec.js, which runs the README's proxy config privately in front of the
+  # relay: only the binary is used, with its own config on a free port, whatever the
+  # package's own service does.
+  if [ ! -x /usr/sbin/nginx ]; then
+    say "installing Debian's nginx for the reverse-proxy test"
+    as_root apt-get update -qq
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nginx
+  fi
   npm_install_in "$ROOT/tests"
   setup_format_checkers
   # libFuzzer through cargo-fuzz; runs on stable with `--sanitizer none`.

@@ -17,6 +17,7 @@ export class YClient {
    *            `{ device }` its device id (an invite works only on the first device that opens
    *            it): by default one made of the token's invite id (deviceFor), none if null
    *   headers  HTTP headers for the websocket upgrade (e.g. `authorization: 'Bearer …'`)
+   *   socket   more options for the `ws` socket, e.g. `{ ca, localAddress: '127.0.0.2' }`
    *   connect  false to create the client without connecting
    *   name     label in error messages
    */
@@ -33,8 +34,9 @@ export class YClient {
     const token = params.token || bearer;
     if (token && params.device === undefined) params.device = deviceFor(token);
     if (params.device === null) delete params.device;
+    const socket = headers || options.socket ? { ...(options.socket || {}), ...(headers ? { headers } : {}) } : null;
     this.provider = new WebsocketProvider(wsUrl, room, this.doc, {
-      WebSocketPolyfill: headers ? withHeaders(headers) : WebSocket,
+      WebSocketPolyfill: socket ? withOptions(socket) : WebSocket,
       // Node has a global BroadcastChannel: without this, two clients in this one process
       // would sync with each other directly and never need the relay.
       disableBc: true,
@@ -141,11 +143,11 @@ export class YClient {
   }
 }
 
-/** A `ws` WebSocket class that sends `headers` with its upgrade request, for the provider. */
-function withHeaders(headers) {
+/** A `ws` WebSocket class that opens every socket with `options` (headers, ca, localAddress…). */
+function withOptions(options) {
   return class extends WebSocket {
     constructor(url, protocols) {
-      super(url, protocols, { headers });
+      super(url, protocols, options);
     }
   };
 }
