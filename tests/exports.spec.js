@@ -11,7 +11,7 @@ import { fileURLToPath } from 'node:url';
 import MarkdownIt from 'markdown-it';
 import { test, expect } from './support/fixtures.js';
 import { registeredIncident } from './support/incidents.js';
-import { request } from './support/access.js';
+import { deviceFor, request } from './support/access.js';
 import { Y } from './support/yjs-client.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -54,11 +54,11 @@ function writeIncident(client) {
   });
 }
 
-async function exported(relay, incident, token, format, tlp) {
+async function exported(relay, incident, token, format, tlp, device) {
   const query = tlp ? `?tlp=${encodeURIComponent(tlp)}` : '';
-  const response = await fetch(`${relay.url}/api/incidents/${incident}/export/${format}${query}`, {
-    headers: { authorization: `Bearer ${token}` },
-  });
+  const headers = { authorization: `Bearer ${token}` };
+  if (device) headers['x-firebreak-device'] = device;
+  const response = await fetch(`${relay.url}/api/incidents/${incident}/export/${format}${query}`, { headers });
   return { status: response.status, type: response.headers.get('content-type'), disposition: response.headers.get('content-disposition'), text: await response.text() };
 }
 
@@ -139,12 +139,16 @@ test.describe('exports through the relay, checked by their consumers', () => {
     }
   });
 
-  test('a viewer may export, a stranger may not, and bad requests say why', async ({ relay }) => {
+  test('a viewer may export on its own device, a stranger may not, and bad requests say why', async ({ relay }) => {
     const { incident, token } = await registeredIncident(relay);
     const viewer = (await request(relay.url, 'POST', `/api/incidents/${incident}/invites`, {
       token, body: { name: 'Exec', role: 'viewer' },
     })).json;
-    expect((await exported(relay, incident, viewer.token, 'summary')).status).toBe(200);
+    // An invite exports only with its device id, and only on the device it is bound to.
+    expect((await exported(relay, incident, viewer.token, 'summary')).status).toBe(428);
+    expect((await exported(relay, incident, viewer.token, 'summary', undefined, deviceFor(viewer.token))).status).toBe(200);
+    const elsewhere = await exported(relay, incident, viewer.token, 'summary', undefined, 'another-device-0123456789');
+    expect(elsewhere.status).toBe(409);
     expect((await exported(relay, incident, 'nonsense', 'stix')).status).toBe(403);
     const missing = await fetch(`${relay.url}/api/incidents/${incident}/export/stix`);
     expect(missing.status).toBe(401);

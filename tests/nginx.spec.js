@@ -144,11 +144,12 @@ test('through nginx: the app loads over TLS, opens an invite link and syncs with
     await expect
       .poll(() => nginx.accessLog().match(/"GET \/sync\/[^ ]+ HTTP\/1\.1" 101 /g)?.length ?? 0)
       .toBeGreaterThanOrEqual(2);
-    // Recorded, not asserted (issue 13, finding 8): the token in the socket's URL is in the
-    // proxy's default access log until it leaves the URL.
-    const logged = [invites.Alice, invites.Bob].filter((i) => nginx.accessLog().includes(i.token.split('.')[1])).length;
-    testInfo.annotations.push({ type: 'tokens in nginx access log', description: `${logged} of 2 invite secrets` });
-    console.log(`nginx: ${logged} of 2 invite secrets appear in nginx's default access log`);
+    // The app sends its secret as a subprotocol, never in the URL: nginx's default access log
+    // does not hold Alice's. A stock client's `?token=` (kept for compatibility) is logged,
+    // as README warns.
+    const secret = (invite) => invite.token.split('.')[1];
+    expect(nginx.accessLog()).not.toContain(secret(invites.Alice));
+    expect(nginx.accessLog()).toContain(secret(invites.Bob));
   } catch (err) {
     await testInfo.attach('console of Alice', { body: log.join('\n') || '(empty)', contentType: 'text/plain' });
     throw err;

@@ -1,7 +1,10 @@
 //! `GET /api/incidents/{id}/export/{format}?tlp=…`: the incident's exports for automation (a
 //! SIEM pipeline, a MISP sync job), made by the same code as the app's downloads
 //! ([`incident::export`]). Any valid token of the incident may export (a viewer reads the
-//! whole document anyway); the audience's TLP defaults to the incident's own level.
+//! whole document anyway); the audience's TLP defaults to the incident's own level. An
+//! invite's token must come with its device id (`X-Firebreak-Device`, or `?device=`), like a
+//! sync connection: an export reaches the whole document, so a link passed on to another
+//! device gets no more here than it gets by syncing.
 //!
 //! The document is read from the store (everything acknowledged is there) and the export is
 //! made on a blocking thread, so a big incident never holds up the sync thread. At most
@@ -10,7 +13,7 @@
 use std::sync::Arc;
 
 use axum::extract::{Path, Query, State};
-use axum::http::{header, HeaderValue};
+use axum::http::{header, HeaderMap, HeaderValue};
 use axum::response::{IntoResponse, Response};
 use incident::export::{self, Audience, ReportKind};
 use incident::{Incident, Tlp, UpdateOrigin};
@@ -38,6 +41,7 @@ pub const FORMATS: [&str; 6] = [
 #[derive(Deserialize)]
 pub struct ExportQuery {
     tlp: Option<String>,
+    device: Option<String>,
 }
 
 fn running() -> &'static Arc<Semaphore> {
@@ -50,7 +54,13 @@ pub async fn export(
     Caller(grant): Caller,
     Path((_, format)): Path<(String, String)>,
     Query(query): Query<ExportQuery>,
+    headers: HeaderMap,
 ) -> Result<Response, Error> {
+    let device = headers
+        .get(wire::DEVICE_HEADER)
+        .and_then(|v| v.to_str().ok())
+        .or(query.device.as_deref());
+    let grant = state.gate.bind(grant, device, true).await?;
     if !FORMATS.contains(&format.as_str()) {
         return Err(Error::BadRequest(format!(
             "unknown export format {format:?}: use one of {}",
