@@ -356,6 +356,7 @@ mod tests {
         let close = Arc::new(CloseSignal::new());
         let conn = PeerConn {
             frames,
+            meter: Arc::new(crate::peer::QueueMeter::new(usize::MAX / 2)),
             close: Arc::clone(&close),
             access: crate::room::Access::ReadWrite,
         };

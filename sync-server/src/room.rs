@@ -4,7 +4,14 @@
 //! Protocol decisions (matching the reference `y-websocket` server, so stock Yjs clients work):
 //! - On [`Room::join`] the peer gets our SyncStep1 (state vector) and, if anyone is present,
 //!   the current awareness states.
-//! - SyncStep1 from a peer is answered with SyncStep2 (the diff it lacks).
+//! - SyncStep1 from a peer is answered with SyncStep2 (the diff it lacks). What that costs is
+//!   bounded, since any viewer may ask: when the diff would be more than half the document
+//!   (by the clocks of the state vectors), the whole document is sent instead, from one
+//!   encoding shared by every peer until the document changes. And a peer has at most one
+//!   answer on its way: while the previous one is unwritten (until the caller reports
+//!   [`Room::answer_written`]), a SyncStep1 is answered with an empty SyncStep2, which is
+//!   complete: the unwritten answer and the updates queued after it bring the peer
+//!   everything the room has that the peer did not send itself.
 //! - SyncStep2 and Update from a peer are decoded and applied; non-empty ones are returned as
 //!   [`Outcome::store`] (to be stored durably by the caller) and as an Update broadcast to the
 //!   other peers. They are not echoed to the sender.
@@ -50,6 +57,9 @@ pub const MAX_AWARENESS_CLIENTS_PER_PEER: usize = 4;
 /// The JSON of a removed awareness state.
 const LEFT: &str = "null";
 
+/// A SyncStep2 carrying an empty update (no clients, no deletions).
+const EMPTY_SYNC_STEP2: &[u8] = &[0, 1, 2, 0, 0];
+
 /// What the caller must do after [`Room::receive`], in this order: store `store` durably,
 /// then send `reply` to the sender and `broadcast` to every other peer.
 #[derive(Debug, Default, PartialEq, Eq)]
@@ -59,6 +69,9 @@ pub struct Outcome {
     pub reply: Vec<Bytes>,
     /// Frames for every other peer in the room.
     pub broadcast: Vec<Vec<u8>>,
+    /// A SyncStep2 answer is in `reply`: the peer gets no other until the caller reports it
+    /// written ([`Room::answer_written`]).
+    pub answered: bool,
     /// Yjs v1 updates that were applied and must be stored before anything is sent.
     pub store: Vec<Vec<u8>>,
 }
@@ -108,6 +121,8 @@ struct PeerState {
     /// removed by this peer since: they are its own until it leaves, and count towards
     /// [`MAX_AWARENESS_CLIENTS_PER_PEER`].
     owned: HashSet<ClientID>,
+    /// A SyncStep2 answer to this peer is not written yet.
+    answering: bool,
 }
 
 /// One incident's live state. See the module documentation for the protocol it speaks.
@@ -186,6 +201,7 @@ impl Room {
         self.peers.entry(peer).or_insert_with(|| PeerState {
             access,
             owned: HashSet::new(),
+            answering: false,
         });
         let state_vector = self.awareness.doc().transact().state_vector();
         let mut frames = vec![Message::Sync(SyncMessage::SyncStep1(state_vector)).encode_v1()];
@@ -251,11 +267,25 @@ impl Room {
         let is_update = matches!(message, Message::Sync(SyncMessage::Update(_)));
         match message {
             Message::Sync(SyncMessage::SyncStep1(state_vector)) => {
-                let joiner = state_vector.is_empty();
-                if let (true, Some(cached)) = (joiner, &self.whole_state) {
+                let Some(state) = self.peers.get_mut(&peer) else {
+                    return Err(ProtocolError::UnknownPeer(peer));
+                };
+                if state.answering {
+                    outcome.reply.push(Bytes::from_static(EMPTY_SYNC_STEP2));
+                    return Ok(());
+                }
+                state.answering = true;
+                outcome.answered = true;
+                let whole = self.mostly_missing(&state_vector);
+                if let (true, Some(cached)) = (whole, &self.whole_state) {
                     outcome.reply.push(cached.clone());
                     return Ok(());
                 }
+                let state_vector = if whole {
+                    StateVector::default()
+                } else {
+                    state_vector
+                };
                 // With pending parts, yrs may panic encoding some diffs (see `still_encodes`).
                 let doc = self.awareness.doc();
                 let diff = catch_unwind(AssertUnwindSafe(|| {
@@ -266,7 +296,7 @@ impl Room {
                     ProtocolError::Poisoned
                 })?;
                 let frame = Bytes::from(Message::Sync(SyncMessage::SyncStep2(diff)).encode_v1());
-                if joiner {
+                if whole {
                     self.whole_state = Some(frame.clone());
                 }
                 outcome.reply.push(frame);
@@ -405,6 +435,30 @@ impl Room {
                 self.poisoned = true;
                 Err(ProtocolError::Poisoned)
             }
+        }
+    }
+
+    /// Whether a peer with `state_vector` lacks more than half of the document, counted in
+    /// the clocks of its clients: then the whole document, encoded once for everyone, is
+    /// hardly bigger than its diff.
+    fn mostly_missing(&self, state_vector: &StateVector) -> bool {
+        if state_vector.is_empty() {
+            return true;
+        }
+        let ours = self.state_vector();
+        let (mut total, mut missing) = (0u64, 0u64);
+        for (client, &clock) in ours.iter() {
+            total += u64::from(clock);
+            missing += u64::from(clock.saturating_sub(state_vector.get(client)));
+        }
+        missing * 2 > total
+    }
+
+    /// The answer to `peer`'s SyncStep1 has been written to it (or given up on): its next
+    /// SyncStep1 gets an answer of its own again.
+    pub fn answer_written(&mut self, peer: PeerId) {
+        if let Some(state) = self.peers.get_mut(&peer) {
+            state.answering = false;
         }
     }
 
@@ -1008,6 +1062,79 @@ mod tests {
             "first second",
             "a change drops the kept answer"
         );
+    }
+
+    #[test]
+    fn a_peer_has_one_answer_on_its_way_and_later_asks_get_an_empty_one() {
+        assert_eq!(
+            EMPTY_SYNC_STEP2,
+            Message::Sync(SyncMessage::SyncStep2(Update::new().encode_v1())).encode_v1()
+        );
+        let mut room = Room::new();
+        let editor = Client::new();
+        room.join(1);
+        room.receive(1, &update_frame(editor.type_text("whole incident")))
+            .unwrap();
+        room.join_with(2, Access::ReadOnly);
+        let viewer = Client::new();
+        let first = room.receive(2, &viewer.sync_step1()).unwrap();
+        assert!(first.answered);
+        for _ in 0..40 {
+            let again = room.receive(2, &viewer.sync_step1()).unwrap();
+            assert!(!again.answered);
+            assert_eq!(again.reply, vec![Bytes::from_static(EMPTY_SYNC_STEP2)]);
+        }
+        viewer.apply_frames(&first.reply);
+        assert_eq!(viewer.summary(), "whole incident");
+
+        room.answer_written(2);
+        room.receive(1, &update_frame(editor.type_text(", more")))
+            .unwrap();
+        let fresh = Client::new();
+        let next = room.receive(2, &fresh.sync_step1()).unwrap();
+        assert!(next.answered);
+        fresh.apply_frames(&next.reply);
+        assert_eq!(fresh.summary(), "whole incident, more");
+    }
+
+    #[test]
+    fn an_answer_that_would_be_most_of_the_document_is_the_shared_whole_one() {
+        let mut room = Room::new();
+        let editor = Client::new();
+        room.join(1);
+        let report = "a long incident report. ".repeat(40);
+        room.receive(1, &update_frame(editor.type_text(&report)))
+            .unwrap();
+        // A state vector naming a client the room never saw: the diff is everything.
+        let stranger = Client::new();
+        stranger.type_text("x");
+        room.join(2);
+        room.join(3);
+        let whole = room.receive(2, &Client::new().sync_step1()).unwrap().reply;
+        let partial = room.receive(3, &stranger.sync_step1()).unwrap().reply;
+        assert_eq!(
+            whole[0].as_ptr(),
+            partial[0].as_ptr(),
+            "one shared encoding"
+        );
+        stranger.apply_frames(&partial);
+        let merged = stranger.summary();
+        assert!(merged.contains(&report) && merged.len() == report.len() + 1);
+
+        // A peer that has nearly everything gets only what it lacks.
+        let close = Client::new();
+        close.apply_frames(&whole);
+        let tail = editor.type_text("!");
+        room.receive(1, &update_frame(tail)).unwrap();
+        room.join(4);
+        let diff = room.receive(4, &close.sync_step1()).unwrap().reply;
+        assert!(
+            diff[0].len() < whole[0].len() / 2,
+            "{} bytes",
+            diff[0].len()
+        );
+        close.apply_frames(&diff);
+        assert_eq!(close.summary(), format!("{report}!"));
     }
 
     #[test]

@@ -53,6 +53,8 @@ pub async fn run(config: Config) -> Result<(), Error> {
         ),
         idle_after: Duration::from_secs(config.idle_timeout),
         dist: config.dist.clone(),
+        max_queued_bytes: usize::try_from(config.max_queued_bytes_per_connection)
+            .unwrap_or(usize::MAX),
         shutdown: shutdown.clone(),
     };
 

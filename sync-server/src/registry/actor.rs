@@ -111,6 +111,7 @@ pub(super) async fn run_room(job: SpawnRoom) {
         room: Some(room),
         dormant: None,
         peers: HashMap::new(),
+        answers: HashMap::new(),
         joins_handled: 0,
         dirty: has_log,
         registry,
@@ -141,6 +142,8 @@ struct Batch {
     commands: usize,
     store: Vec<Vec<u8>>,
     deliveries: Vec<(Target, Bytes)>,
+    /// Peers whose SyncStep1 was answered in this batch.
+    answered: Vec<PeerId>,
 }
 
 struct RoomActor {
@@ -150,6 +153,9 @@ struct RoomActor {
     room: Option<Room>,
     dormant: Option<Dormant>,
     peers: HashMap<PeerId, PeerConn>,
+    /// Peers with a SyncStep2 answer on its way: written once their queue has written this
+    /// many frames (see [`Room::answer_written`]).
+    answers: HashMap<PeerId, u64>,
     joins_handled: u64,
     /// The store holds log rows that compaction would fold into the snapshot.
     dirty: bool,
@@ -203,6 +209,11 @@ impl RoomActor {
                 self.dirty = true;
             }
             self.deliver(batch.deliveries);
+            for peer in batch.answered {
+                if let Some(conn) = self.peers.get(&peer) {
+                    self.answers.insert(peer, conn.meter.queued_count());
+                }
+            }
 
             if self.room.as_ref().is_some_and(Room::is_poisoned) {
                 tracing::error!(incident = %self.incident, "an update broke the room; reloading it from storage");
@@ -290,11 +301,23 @@ impl RoomActor {
                 let Some(room) = self.room.as_mut() else {
                     return;
                 };
-                if !self.peers.contains_key(&peer) || room.is_poisoned() {
+                let Some(conn) = self.peers.get(&peer) else {
                     return;
+                };
+                if room.is_poisoned() {
+                    return;
+                }
+                if let Some(&count) = self.answers.get(&peer) {
+                    if conn.has_written(count) {
+                        self.answers.remove(&peer);
+                        room.answer_written(peer);
+                    }
                 }
                 match room.receive(peer, &bytes) {
                     Ok(outcome) => {
+                        if outcome.answered {
+                            batch.answered.push(peer);
+                        }
                         batch.store.extend(outcome.store);
                         let reply = outcome.reply.into_iter();
                         batch
@@ -313,6 +336,7 @@ impl RoomActor {
                 }
             }
             Command::Leave { peer } => {
+                self.answers.remove(&peer);
                 if self.peers.remove(&peer).is_some() {
                     if let Some(room) = self.room.as_mut() {
                         let removal = room.leave(peer);
@@ -333,6 +357,7 @@ impl RoomActor {
         error: &Error,
         deliveries: &mut impl Extend<(Target, Bytes)>,
     ) {
+        self.answers.remove(&peer);
         if let Some(conn) = self.peers.remove(&peer) {
             conn.close.close_with(error);
         }
