@@ -43,6 +43,9 @@ pub const ROOM_MAILBOX: usize = 1024;
 /// Documents held in memory at once unless configured otherwise.
 pub const DEFAULT_MAX_IN_MEMORY: usize = 1000;
 
+/// Log rows after which a room with peers compacts, unless configured otherwise.
+pub const DEFAULT_COMPACT_AFTER_UPDATES: usize = 1000;
+
 /// Shared handle to every open room. Cheap to clone.
 #[derive(Clone)]
 pub struct Registry {
@@ -61,6 +64,8 @@ struct Inner {
     in_memory: AtomicUsize,
     /// Counts handled batches: a room's last one orders rooms by recent activity.
     tick: AtomicU64,
+    /// Log rows after which a room with peers compacts.
+    compact_after_updates: AtomicUsize,
 }
 
 struct Entry {
@@ -177,6 +182,7 @@ impl Registry {
                 max_in_memory: max_in_memory.max(1),
                 in_memory: AtomicUsize::new(0),
                 tick: AtomicU64::new(0),
+                compact_after_updates: AtomicUsize::new(DEFAULT_COMPACT_AFTER_UPDATES),
             }),
         }
     }
@@ -218,6 +224,14 @@ impl Registry {
         Ok(RoomLink { mailbox, peer })
     }
 
+    /// Makes a room with peers compact once its log has grown by `rows` updates (at least 1)
+    /// since its last compaction; see [`actor`].
+    pub fn set_compact_after_updates(&self, rows: usize) {
+        self.inner
+            .compact_after_updates
+            .store(rows.max(1), Ordering::Relaxed);
+    }
+
     /// Number of rooms open (with peers, or on their way out), asleep or not.
     pub fn open_rooms(&self) -> usize {
         self.inner.rooms().len()
@@ -243,6 +257,10 @@ impl Registry {
 }
 
 impl Inner {
+    fn compact_after_updates(&self) -> usize {
+        self.compact_after_updates.load(Ordering::Relaxed)
+    }
+
     fn rooms(&self) -> MutexGuard<'_, HashMap<IncidentId, Entry>> {
         self.rooms.lock().unwrap_or_else(|p| p.into_inner())
     }

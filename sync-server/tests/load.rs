@@ -140,3 +140,43 @@ async fn a_peer_that_stops_reading_is_closed_as_lagging_and_gets_everything_on_r
     slow.pump_until(|c| c.summary() == expected).await;
     assert_eq!(slow.summary().len(), 28 * chunk.len());
 }
+
+#[tokio::test]
+async fn the_log_of_an_incident_somebody_never_leaves_stays_short_and_nothing_is_lost() {
+    let (_tmp, data, dist) = dirs();
+    let relay = Relay::start_with(&data, &dist, &["--compact-after-updates", "100"]);
+    let mut editor = Client::connect_synced(&relay, "inc-stay").await;
+    const EDITS: usize = 2_000;
+    let mut most_rows = 0;
+    for i in 0..EDITS {
+        editor.type_text(&format!("{i},")).await;
+        if i % 37 == 36 {
+            confirm(&mut editor).await;
+            most_rows = most_rows.max(common::db_counts(&data, "inc-stay").0);
+        }
+    }
+    confirm(&mut editor).await;
+    let (rows, snapshots) = common::db_counts(&data, "inc-stay");
+    println!(
+        "{EDITS} edits from one editor who stays: at most {most_rows} log rows seen, {rows} at \
+         the end, {snapshots} snapshot"
+    );
+    assert!(
+        most_rows <= 300,
+        "the log grew to {most_rows} rows while the editor stayed"
+    );
+    assert_eq!(snapshots, 1);
+
+    // Someone opening it now gets everything, while the editor is still there.
+    let reader = Client::connect_synced(&relay, "inc-stay").await;
+    assert_eq!(reader.summary(), editor.summary());
+    let expected: String = (0..EDITS).map(|i| format!("{i},")).collect();
+    assert_eq!(reader.summary(), expected);
+
+    // And so does a relay started again on the same data.
+    drop(reader);
+    relay.kill_9();
+    let relay = Relay::start(&data, &dist);
+    let again = Client::connect_synced(&relay, "inc-stay").await;
+    assert_eq!(again.summary(), expected);
+}

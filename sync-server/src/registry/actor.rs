@@ -13,6 +13,13 @@
 //!
 //! When the last peer leaves, the actor compacts the incident (the whole document as one
 //! snapshot, the log emptied) and drops the room, unless a new peer is already on its way.
+//! While peers stay, it compacts too, once the log has grown by so many rows (the registry's
+//! `compact_after_updates`) or by as many bytes as the last snapshot (at least
+//! [`MIN_COMPACT_BYTES`]): the snapshot is taken on the room's thread with the log's end
+//! ([`Store::log_end`]), and written on a blocking thread while the room goes on; the rows
+//! appended meanwhile stay in the log ([`Store::compact_through`]). One such compaction runs at
+//! a time, and any other compaction waits for it, so an older snapshot never replaces a newer
+//! one.
 //! Asked to sleep (see the registry's limit on documents in memory), it compacts and drops
 //! the document but keeps its peers ([`Dormant`]), and wakes it for the next message that
 //! needs it.
@@ -22,6 +29,7 @@ use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
 use bytes::Bytes;
+use futures_util::FutureExt;
 use tokio::sync::mpsc;
 
 use super::{Inner, RoomStatus};
@@ -34,6 +42,9 @@ use crate::store::{Store, StoredIncident};
 
 /// Most commands handled (and updates stored) in one batch.
 const MAX_BATCH: usize = 256;
+
+/// Log bytes that, grown past the last snapshot's size too, make a room with peers compact.
+pub const MIN_COMPACT_BYTES: usize = 1024 * 1024;
 
 /// What a room's mailbox carries.
 pub(super) enum Command {
@@ -85,8 +96,14 @@ pub(super) async fn run_room(job: SpawnRoom) {
         let id = incident.clone();
         blocking(&registry.store, move |store| store.load(&id)).await
     };
+    let mut stored_rows = 0;
+    let mut stored_bytes = 0;
+    let mut snapshot_bytes = 0;
     let room = loaded.and_then(|stored: StoredIncident| {
         let has_log = !stored.updates.is_empty();
+        stored_rows = stored.updates.len();
+        stored_bytes = stored.updates.iter().map(Vec::len).sum();
+        snapshot_bytes = stored.snapshot.as_ref().map_or(0, Vec::len);
         Room::load(
             stored.snapshot.as_deref(),
             stored.updates.iter().map(Vec::as_slice),
@@ -114,6 +131,12 @@ pub(super) async fn run_room(job: SpawnRoom) {
         answers: HashMap::new(),
         joins_handled: 0,
         dirty: has_log,
+        log: LogGrowth {
+            rows: stored_rows,
+            bytes: stored_bytes,
+            snapshot_bytes,
+        },
+        compacting: None,
         registry,
         status,
     };
@@ -129,6 +152,14 @@ async fn refuse_remaining(mailbox: &mut mpsc::Receiver<Command>, reason: CloseRe
             conn.close.close(reason.clone());
         }
     }
+}
+
+/// What the stored log holds beyond the snapshot, as far as this room knows.
+#[derive(Default)]
+struct LogGrowth {
+    rows: usize,
+    bytes: usize,
+    snapshot_bytes: usize,
 }
 
 enum Target {
@@ -159,6 +190,10 @@ struct RoomActor {
     joins_handled: u64,
     /// The store holds log rows that compaction would fold into the snapshot.
     dirty: bool,
+    /// How much the log grew since the last compaction.
+    log: LogGrowth,
+    /// A compaction with peers connected, being written.
+    compacting: Option<tokio::task::JoinHandle<Result<(), Error>>>,
     registry: Arc<Inner>,
     status: Arc<RoomStatus>,
 }
@@ -193,6 +228,8 @@ impl RoomActor {
             if !batch.store.is_empty() {
                 let updates = std::mem::take(&mut batch.store);
                 let count = updates.len();
+                self.log.rows += count;
+                self.log.bytes += updates.iter().map(Vec::len).sum::<usize>();
                 let started = std::time::Instant::now();
                 // On this room worker's own thread: an append is one short SQLite
                 // transaction (WAL, no fsync), cheaper than handing it to another thread
@@ -228,6 +265,7 @@ impl RoomActor {
                 self.sleep().await;
             } else {
                 self.status.asked_to_sleep.store(false, Ordering::Release);
+                self.compact_if_grown();
             }
         }
     }
@@ -276,6 +314,11 @@ impl RoomActor {
         )
         .map_err(|e| Error::Load(e.to_string()))?;
         self.dirty = !stored.updates.is_empty();
+        self.log = LogGrowth {
+            rows: stored.updates.len(),
+            bytes: stored.updates.iter().map(Vec::len).sum(),
+            snapshot_bytes: stored.snapshot.as_ref().map_or(0, Vec::len),
+        };
         self.room = Some(room);
         METRICS.room_woken();
         self.registry.loaded(&self.incident, &self.status);
@@ -405,15 +448,82 @@ impl RoomActor {
     /// Stores the document in memory as one snapshot, if the log has anything since the last.
     /// On failure the log is still complete, so nothing is lost; it is retried next time.
     async fn compact(&mut self) {
+        self.finish_compacting().await;
         let Some(room) = self.room.as_ref().filter(|_| self.dirty) else {
             return;
         };
         let snapshot = room.snapshot();
+        let snapshot_bytes = snapshot.len();
         let id = self.incident.clone();
         match blocking(&self.registry.store, move |s| s.compact(&id, &snapshot)).await {
-            Ok(()) => self.dirty = false,
+            Ok(()) => {
+                self.dirty = false;
+                self.log = LogGrowth {
+                    snapshot_bytes,
+                    ..LogGrowth::default()
+                };
+            }
             Err(error) => {
                 tracing::error!(incident = %self.incident, %error, "could not compact incident")
+            }
+        }
+    }
+
+    /// With peers connected: once the log has grown enough, starts writing a snapshot of the
+    /// document now, covering the log up to now; the room goes on meanwhile.
+    fn compact_if_grown(&mut self) {
+        let rows_due = self.log.rows >= self.registry.compact_after_updates();
+        let bytes_due = self.log.bytes >= self.log.snapshot_bytes.max(MIN_COMPACT_BYTES);
+        if !(rows_due || bytes_due) {
+            return;
+        }
+        if let Some(running) = self.compacting.take() {
+            if !running.is_finished() {
+                self.compacting = Some(running);
+                return;
+            }
+            self.compacted(running.now_or_never());
+        }
+        let Some(room) = self.room.as_ref() else {
+            return;
+        };
+        // Read on this thread, where the room appends: every row before `end` is in the
+        // snapshot, every row appended after it stays in the log.
+        let end = match self.registry.store.log_end(&self.incident) {
+            Ok(end) => end,
+            Err(error) => {
+                tracing::error!(incident = %self.incident, %error, "could not read the log's end");
+                return;
+            }
+        };
+        let snapshot = room.snapshot();
+        self.log = LogGrowth {
+            snapshot_bytes: snapshot.len(),
+            ..LogGrowth::default()
+        };
+        let store = Arc::clone(&self.registry.store);
+        let id = self.incident.clone();
+        self.compacting = Some(tokio::task::spawn_blocking(move || {
+            store.compact_through(&id, &snapshot, end)
+        }));
+    }
+
+    /// Waits for a compaction started with peers connected, if one is being written.
+    async fn finish_compacting(&mut self) {
+        if let Some(running) = self.compacting.take() {
+            let done = running.await;
+            self.compacted(Some(done));
+        }
+    }
+
+    fn compacted(&self, done: Option<Result<Result<(), Error>, tokio::task::JoinError>>) {
+        match done {
+            Some(Ok(Ok(()))) | None => {}
+            Some(Ok(Err(error))) => {
+                tracing::error!(incident = %self.incident, %error, "could not compact incident")
+            }
+            Some(Err(error)) => {
+                tracing::error!(incident = %self.incident, %error, "compaction task failed")
             }
         }
     }
@@ -434,6 +544,8 @@ impl RoomActor {
     /// Stops the room after a failure: every peer is closed with `error`, and the next
     /// connection reloads the incident from storage.
     async fn stop(&mut self, mailbox: &mut mpsc::Receiver<Command>, error: &Error) {
+        // The next room for this incident must not see this one's snapshot land after its own.
+        self.finish_compacting().await;
         for conn in self.peers.values() {
             conn.close.close_with(error);
         }
@@ -504,6 +616,17 @@ mod tests {
         fn compact(&self, incident: &IncidentId, snapshot: &[u8]) -> Result<(), Error> {
             self.inner.compact(incident, snapshot)
         }
+        fn log_end(&self, incident: &IncidentId) -> Result<u64, Error> {
+            self.inner.log_end(incident)
+        }
+        fn compact_through(
+            &self,
+            incident: &IncidentId,
+            snapshot: &[u8],
+            end: u64,
+        ) -> Result<(), Error> {
+            self.inner.compact_through(incident, snapshot, end)
+        }
     }
 
     #[tokio::test]
@@ -554,6 +677,12 @@ mod tests {
             Err(Error::Storage("disk full".into()))
         }
         fn compact(&self, _: &IncidentId, _: &[u8]) -> Result<(), Error> {
+            Err(Error::Storage("disk full".into()))
+        }
+        fn log_end(&self, _: &IncidentId) -> Result<u64, Error> {
+            Ok(0)
+        }
+        fn compact_through(&self, _: &IncidentId, _: &[u8], _: u64) -> Result<(), Error> {
             Err(Error::Storage("disk full".into()))
         }
     }
