@@ -7,8 +7,10 @@
 //! binary runs one worker on its only thread ([`Registry::on_this_thread`]), so sockets and
 //! rooms share that thread and no message crosses threads on its way through: under load the
 //! relay's CPU went mostly to waking threads, and this is what cut it (the runs before and
-//! after are in `docs/benchmarks.md`). [`Registry::new`] starts worker threads of their own
-//! instead, for use inside any runtime.
+//! after are in `docs/benchmarks.md`). Heavy work is the exception: a big frame is decoded
+//! and applied, and big appends and snapshots are written, on blocking threads while its
+//! room waits (see [`actor`]), so one incident's large paste does not hold up the others.
+//! [`Registry::new`] starts worker threads of their own instead, for use inside any runtime.
 //!
 //! At most `max_in_memory` documents are held at once. Loading one more asks the least
 //! recently active other room to sleep: it compacts its document and drops it from memory
@@ -66,6 +68,9 @@ struct Inner {
     tick: AtomicU64,
     /// Log rows after which a room with peers compacts.
     compact_after_updates: AtomicUsize,
+    /// Big writes to the store (appends and snapshots of [`crate::room::HEAVY_FRAME_BYTES`]
+    /// or more) in progress on blocking threads.
+    heavy_writes: AtomicUsize,
 }
 
 struct Entry {
@@ -183,6 +188,7 @@ impl Registry {
                 in_memory: AtomicUsize::new(0),
                 tick: AtomicU64::new(0),
                 compact_after_updates: AtomicUsize::new(DEFAULT_COMPACT_AFTER_UPDATES),
+                heavy_writes: AtomicUsize::new(0),
             }),
         }
     }
@@ -257,6 +263,12 @@ impl Registry {
 }
 
 impl Inner {
+    /// Whether a big write holds the store: a room worker's own append would wait for it
+    /// (the SQLite store has one connection), so rooms append on blocking threads meanwhile.
+    fn heavy_writing(&self) -> bool {
+        self.heavy_writes.load(Ordering::Acquire) > 0
+    }
+
     fn compact_after_updates(&self) -> usize {
         self.compact_after_updates.load(Ordering::Relaxed)
     }

@@ -180,3 +180,66 @@ async fn the_log_of_an_incident_somebody_never_leaves_stays_short_and_nothing_is
     let again = Client::connect_synced(&relay, "inc-stay").await;
     assert_eq!(again.summary(), expected);
 }
+
+/// One update of about `megabytes` MB made of many small entries (a big paste into the
+/// timeline): what makes decoding and applying it slow.
+fn many_entries_update(megabytes: usize) -> Vec<u8> {
+    let doc = Doc::new();
+    let timeline = doc.get_or_insert_map("timeline");
+    let mut txn = doc.transact_mut();
+    let entry = "x".repeat(90);
+    for i in 0..megabytes * 9_000 {
+        yrs::Map::insert(&timeline, &mut txn, format!("{i:08}"), entry.as_str());
+    }
+    txn.encode_update_v1()
+}
+
+#[tokio::test]
+async fn a_big_edit_in_one_incident_does_not_hold_up_another() {
+    let (_tmp, data, dist) = dirs();
+    let relay = Relay::start(&data, &dist);
+    let mut editor = Client::connect_synced(&relay, "inc-heavy").await;
+    let _watcher = Client::connect_synced(&relay, "inc-heavy").await;
+    let mut a = Client::connect_synced(&relay, "inc-light").await;
+    let mut b = Client::connect_synced(&relay, "inc-light").await;
+    let quiet = slowest_round_trip(&mut a, &mut b, Duration::from_secs(1)).await;
+
+    const MEGABYTES: usize = 15;
+    let update = many_entries_update(MEGABYTES);
+    let size = update.len();
+    editor
+        .send_message(Message::Sync(SyncMessage::Update(update)))
+        .await;
+    let meanwhile = slowest_round_trip(&mut a, &mut b, Duration::from_secs(4)).await;
+    println!(
+        "a {:.1} MB update ({} entries) in one incident: another incident's slowest round \
+         trip {quiet:?} quiet, {meanwhile:?} meanwhile",
+        size as f64 / 1e6,
+        MEGABYTES * 9_000
+    );
+    confirm(&mut editor).await;
+    assert!(
+        meanwhile < Duration::from_millis(1500),
+        "another incident waited {meanwhile:?}"
+    );
+
+    // Applied whole: whoever opens the incident now gets every entry.
+    let reader = Client::connect_synced(&relay, "inc-heavy").await;
+    let entries = {
+        let timeline = reader.doc.get_or_insert_map("timeline");
+        yrs::Map::len(&timeline, &reader.doc.transact())
+    };
+    assert_eq!(entries as usize, MEGABYTES * 9_000);
+
+    // A viewer's big change goes the same way, and is refused all the same.
+    let viewer = relay.invite("inc-heavy", "Vic", "viewer");
+    let token = viewer["token"].as_str().expect("viewer token");
+    let mut intruder = Client::connect_with(&relay, "inc-heavy", Some(token)).await;
+    intruder.pump_until(|c| c.synced).await;
+    let (rows_before, _) = common::db_counts(&data, "inc-heavy");
+    intruder
+        .send_message(Message::Sync(SyncMessage::Update(many_entries_update(1))))
+        .await;
+    assert_eq!(intruder.expect_closed().await.code, 4405);
+    assert_eq!(common::db_counts(&data, "inc-heavy").0, rows_before);
+}

@@ -11,6 +11,14 @@
 //! (measured in `docs/benchmarks.md`). Loading and compacting, which can take long, run on
 //! blocking threads.
 //!
+//! Heavy work leaves the room worker, which serves every incident on its thread: a frame of
+//! [`HEAVY_FRAME_BYTES`] or more is decoded and checked on a blocking thread, and each of its
+//! updates judged and applied to the document there ([`room::judge_and_apply`]) while this
+//! actor waits, so nothing else touches the document meanwhile and the order of the room's
+//! commands is kept. An append or a snapshot of that size is written on a blocking thread
+//! too; while one is, every room's appends go to blocking threads, rather than wait on the
+//! room worker for the store's one connection.
+//!
 //! When the last peer leaves, the actor compacts the incident (the whole document as one
 //! snapshot, the log emptied) and drops the room, unless a new peer is already on its way.
 //! While peers stay, it compacts too, once the log has grown by so many rows (the registry's
@@ -37,7 +45,7 @@ use crate::error::Error;
 use crate::incident_id::IncidentId;
 use crate::metrics::METRICS;
 use crate::peer::{CloseReason, Offer, PeerConn};
-use crate::room::{Dormant, PeerId, Room};
+use crate::room::{self, Dormant, Outcome, PeerId, ProtocolError, Room, HEAVY_FRAME_BYTES};
 use crate::store::{Store, StoredIncident};
 
 /// Most commands handled (and updates stored) in one batch.
@@ -81,6 +89,22 @@ where
     tokio::task::spawn_blocking(move || f(store.as_ref()))
         .await
         .map_err(|e| Error::Storage(format!("storage task failed: {e}")))?
+}
+
+/// Marks a big write to the store in progress (see [`Inner::heavy_writing`]) until dropped.
+struct HeavyWrite(Arc<Inner>);
+
+impl HeavyWrite {
+    fn new(registry: &Arc<Inner>) -> Self {
+        registry.heavy_writes.fetch_add(1, Ordering::AcqRel);
+        Self(Arc::clone(registry))
+    }
+}
+
+impl Drop for HeavyWrite {
+    fn drop(&mut self) {
+        self.0.heavy_writes.fetch_sub(1, Ordering::AcqRel);
+    }
 }
 
 /// Loads the incident and runs its actor until the room stops.
@@ -216,7 +240,12 @@ impl RoomActor {
                             return;
                         }
                     }
-                    self.handle(command, &mut batch);
+                    match command {
+                        Command::Frame { peer, bytes } if bytes.len() >= HEAVY_FRAME_BYTES => {
+                            self.handle_heavy(peer, bytes, &mut batch).await;
+                        }
+                        command => self.handle(command, &mut batch),
+                    }
                 }
                 if batch.commands < MAX_BATCH {
                     next = mailbox.try_recv().ok();
@@ -230,11 +259,21 @@ impl RoomActor {
                 let count = updates.len();
                 self.log.rows += count;
                 self.log.bytes += updates.iter().map(Vec::len).sum::<usize>();
+                let bytes: usize = updates.iter().map(Vec::len).sum();
                 let started = std::time::Instant::now();
-                // On this room worker's own thread: an append is one short SQLite
-                // transaction (WAL, no fsync), cheaper than handing it to another thread
-                // and back for every batch (see the module documentation).
-                let stored = self.registry.store.append(&self.incident, &updates);
+                let stored = if bytes >= HEAVY_FRAME_BYTES || self.registry.heavy_writing() {
+                    // A big append goes to a blocking thread, and so does any while one is
+                    // being written (they share the database's one connection).
+                    let _heavy =
+                        (bytes >= HEAVY_FRAME_BYTES).then(|| HeavyWrite::new(&self.registry));
+                    let id = self.incident.clone();
+                    blocking(&self.registry.store, move |s| s.append(&id, &updates)).await
+                } else {
+                    // On this room worker's own thread: an append is one short SQLite
+                    // transaction (WAL, no fsync), cheaper than handing it to another thread
+                    // and back for every batch (see the module documentation).
+                    self.registry.store.append(&self.incident, &updates)
+                };
                 if stored.is_ok() {
                     METRICS.stored(count, started.elapsed());
                 }
@@ -265,7 +304,7 @@ impl RoomActor {
                 self.sleep().await;
             } else {
                 self.status.asked_to_sleep.store(false, Ordering::Release);
-                self.compact_if_grown();
+                self.compact_if_grown().await;
             }
         }
     }
@@ -341,42 +380,11 @@ impl RoomActor {
                     .extend(greeting.into_iter().map(|f| (Target::Peer(peer), f.into())));
             }
             Command::Frame { peer, bytes } => {
-                let Some(room) = self.room.as_mut() else {
+                let Some(room) = self.ready_for(peer) else {
                     return;
                 };
-                let Some(conn) = self.peers.get(&peer) else {
-                    return;
-                };
-                if room.is_poisoned() {
-                    return;
-                }
-                if let Some(&count) = self.answers.get(&peer) {
-                    if conn.has_written(count) {
-                        self.answers.remove(&peer);
-                        room.answer_written(peer);
-                    }
-                }
-                match room.receive(peer, &bytes) {
-                    Ok(outcome) => {
-                        if outcome.answered {
-                            batch.answered.push(peer);
-                        }
-                        batch.store.extend(outcome.store);
-                        let reply = outcome.reply.into_iter();
-                        batch
-                            .deliveries
-                            .extend(reply.map(|f| (Target::Peer(peer), f)));
-                        let broadcast = outcome.broadcast.into_iter();
-                        batch
-                            .deliveries
-                            .extend(broadcast.map(|f| (Target::Others(peer), f.into())));
-                    }
-                    Err(error) => {
-                        tracing::info!(incident = %self.incident, peer, %error, "closing peer after a bad message");
-                        let error = Error::Protocol(error);
-                        self.drop_peer(peer, &error, &mut batch.deliveries);
-                    }
-                }
+                let outcome = room.receive(peer, &bytes);
+                self.take_outcome(peer, outcome, batch);
             }
             Command::Leave { peer } => {
                 self.answers.remove(&peer);
@@ -391,6 +399,120 @@ impl RoomActor {
             }
             Command::Sleep => {}
         }
+    }
+
+    /// The room, if `peer` is in it and a frame of it can be handled; notes first whether the
+    /// peer's last SyncStep1 answer has been written.
+    fn ready_for(&mut self, peer: PeerId) -> Option<&mut Room> {
+        let room = self.room.as_mut().filter(|r| !r.is_poisoned())?;
+        let conn = self.peers.get(&peer)?;
+        if let Some(&count) = self.answers.get(&peer) {
+            if conn.has_written(count) {
+                self.answers.remove(&peer);
+                room.answer_written(peer);
+            }
+        }
+        Some(room)
+    }
+
+    /// Adds what the room made of `peer`'s frame to the batch, or closes the peer.
+    fn take_outcome(
+        &mut self,
+        peer: PeerId,
+        outcome: Result<Outcome, ProtocolError>,
+        batch: &mut Batch,
+    ) {
+        match outcome {
+            Ok(outcome) => {
+                if outcome.answered {
+                    batch.answered.push(peer);
+                }
+                batch.store.extend(outcome.store);
+                let reply = outcome.reply.into_iter();
+                batch
+                    .deliveries
+                    .extend(reply.map(|f| (Target::Peer(peer), f)));
+                let broadcast = outcome.broadcast.into_iter();
+                batch
+                    .deliveries
+                    .extend(broadcast.map(|f| (Target::Others(peer), f.into())));
+            }
+            Err(error) => {
+                tracing::info!(incident = %self.incident, peer, %error, "closing peer after a bad message");
+                let error = Error::Protocol(error);
+                self.drop_peer(peer, &error, &mut batch.deliveries);
+            }
+        }
+    }
+
+    /// A frame of at least [`HEAVY_FRAME_BYTES`]: handled as [`Room::receive`] would, but
+    /// decoded and applied on blocking threads, so that the thread running the rooms goes on
+    /// serving the other incidents. This room waits meanwhile; its order is kept.
+    async fn handle_heavy(&mut self, peer: PeerId, bytes: Bytes, batch: &mut Batch) {
+        batch.commands += 1;
+        if self.ready_for(peer).is_none() {
+            return;
+        }
+        let decoded = tokio::task::spawn_blocking(move || room::decode_checked(&bytes))
+            .await
+            .unwrap_or_else(|_| {
+                Err(ProtocolError::Malformed(
+                    "message crashed the decoder".to_owned(),
+                ))
+            });
+        let outcome = self.apply_heavy(peer, decoded).await;
+        self.take_outcome(peer, outcome, batch);
+    }
+
+    async fn apply_heavy(
+        &mut self,
+        peer: PeerId,
+        messages: Result<Vec<yrs::sync::Message>, ProtocolError>,
+    ) -> Result<Outcome, ProtocolError> {
+        let messages = messages?;
+        let mut outcome = Outcome::default();
+        let Some(room) = self.room.as_mut() else {
+            return Ok(outcome);
+        };
+        room.begin(peer)?;
+        // Every update is decoded once before any is applied, so a frame is refused whole.
+        let updates: Vec<Vec<u8>> = messages
+            .iter()
+            .filter_map(|m| match m {
+                yrs::sync::Message::Sync(
+                    yrs::sync::SyncMessage::Update(bytes)
+                    | yrs::sync::SyncMessage::SyncStep2(bytes),
+                ) => Some(bytes.clone()),
+                _ => None,
+            })
+            .collect();
+        if messages.len() > 1 && !updates.is_empty() {
+            tokio::task::spawn_blocking(move || {
+                updates.iter().try_for_each(|u| room::check_update(u))
+            })
+            .await
+            .unwrap_or_else(|_| {
+                Err(ProtocolError::Malformed(
+                    "message crashed the decoder".to_owned(),
+                ))
+            })?;
+        }
+        for message in messages {
+            let Some(heavy) = room.step(peer, message, &mut outcome)? else {
+                continue;
+            };
+            let doc = room.doc();
+            // The room is not touched until the update is in: this task waits for it.
+            let (bytes, judged) =
+                tokio::task::spawn_blocking(move || room::judge_and_apply(&doc, heavy))
+                    .await
+                    .map_err(|_| {
+                        room.poison();
+                        ProtocolError::Poisoned
+                    })?;
+            room.finish(bytes, judged, &mut outcome)?;
+        }
+        Ok(outcome)
     }
 
     /// Closes `peer` with `error` and tells the others its presence is gone.
@@ -449,12 +571,15 @@ impl RoomActor {
     /// On failure the log is still complete, so nothing is lost; it is retried next time.
     async fn compact(&mut self) {
         self.finish_compacting().await;
-        let Some(room) = self.room.as_ref().filter(|_| self.dirty) else {
+        if !self.dirty {
+            return;
+        }
+        let Some(snapshot) = self.encode_snapshot().await else {
             return;
         };
-        let snapshot = room.snapshot();
         let snapshot_bytes = snapshot.len();
         let id = self.incident.clone();
+        let _heavy = (snapshot_bytes >= HEAVY_FRAME_BYTES).then(|| HeavyWrite::new(&self.registry));
         match blocking(&self.registry.store, move |s| s.compact(&id, &snapshot)).await {
             Ok(()) => {
                 self.dirty = false;
@@ -469,9 +594,22 @@ impl RoomActor {
         }
     }
 
+    /// The whole document as one update. A big one is encoded on a blocking thread while the
+    /// room waits, so the rooms' thread goes on serving the other incidents.
+    async fn encode_snapshot(&self) -> Option<Vec<u8>> {
+        let room = self.room.as_ref()?;
+        if self.log.snapshot_bytes + self.log.bytes < HEAVY_FRAME_BYTES {
+            return Some(room.snapshot());
+        }
+        let doc = room.doc();
+        tokio::task::spawn_blocking(move || room::snapshot_of(&doc))
+            .await
+            .ok()
+    }
+
     /// With peers connected: once the log has grown enough, starts writing a snapshot of the
     /// document now, covering the log up to now; the room goes on meanwhile.
-    fn compact_if_grown(&mut self) {
+    async fn compact_if_grown(&mut self) {
         let rows_due = self.log.rows >= self.registry.compact_after_updates();
         let bytes_due = self.log.bytes >= self.log.snapshot_bytes.max(MIN_COMPACT_BYTES);
         if !(rows_due || bytes_due) {
@@ -484,26 +622,28 @@ impl RoomActor {
             }
             self.compacted(running.now_or_never());
         }
-        let Some(room) = self.room.as_ref() else {
-            return;
-        };
-        // Read on this thread, where the room appends: every row before `end` is in the
+        // Read while this room waits, and only it appends: every row before `end` is in the
         // snapshot, every row appended after it stays in the log.
-        let end = match self.registry.store.log_end(&self.incident) {
+        let id = self.incident.clone();
+        let end = match blocking(&self.registry.store, move |s| s.log_end(&id)).await {
             Ok(end) => end,
             Err(error) => {
                 tracing::error!(incident = %self.incident, %error, "could not read the log's end");
                 return;
             }
         };
-        let snapshot = room.snapshot();
+        let Some(snapshot) = self.encode_snapshot().await else {
+            return;
+        };
         self.log = LogGrowth {
             snapshot_bytes: snapshot.len(),
             ..LogGrowth::default()
         };
         let store = Arc::clone(&self.registry.store);
         let id = self.incident.clone();
+        let heavy = (snapshot.len() >= HEAVY_FRAME_BYTES).then(|| HeavyWrite::new(&self.registry));
         self.compacting = Some(tokio::task::spawn_blocking(move || {
+            let _heavy = heavy;
             store.compact_through(&id, &snapshot, end)
         }));
     }
