@@ -23,9 +23,10 @@
 //! snapshot, the log emptied) and drops the room, unless a new peer is already on its way.
 //! While peers stay, it compacts too, once the log has grown by so many rows (the registry's
 //! `compact_after_updates`) or by as many bytes as the last snapshot (at least
-//! [`MIN_COMPACT_BYTES`]): the snapshot is taken on the room's thread with the log's end
-//! ([`Store::log_end`]), and written on a blocking thread while the room goes on; the rows
-//! appended meanwhile stay in the log ([`Store::compact_through`]). One such compaction runs at
+//! [`MIN_COMPACT_BYTES`]): the log's end ([`Store::log_end`]) is read and the snapshot taken
+//! while the room waits (only this room appends to its log), then written on a blocking
+//! thread while the room goes on; the rows appended meanwhile stay in the log
+//! ([`Store::compact_through`]). One such compaction runs at
 //! a time, and any other compaction waits for it, so an older snapshot never replaces a newer
 //! one.
 //! Asked to sleep (see the registry's limit on documents in memory), it compacts and drops
@@ -257,9 +258,9 @@ impl RoomActor {
             if !batch.store.is_empty() {
                 let updates = std::mem::take(&mut batch.store);
                 let count = updates.len();
-                self.log.rows += count;
-                self.log.bytes += updates.iter().map(Vec::len).sum::<usize>();
                 let bytes: usize = updates.iter().map(Vec::len).sum();
+                self.log.rows += count;
+                self.log.bytes += bytes;
                 let started = std::time::Instant::now();
                 let stored = if bytes >= HEAVY_FRAME_BYTES || self.registry.heavy_writing() {
                     // A big append goes to a blocking thread, and so does any while one is
