@@ -93,6 +93,20 @@ pub struct Config {
     /// invite links the API returns. Without it, links use the request's `Host` over http.
     #[arg(long, env = "FIREBREAK_PUBLIC_URL")]
     pub public_url: Option<String>,
+
+    /// Bytes of outgoing frames that may wait for one connection that reads slowly (or not
+    /// at all); past it the connection is closed with 1013 and the client resyncs when it
+    /// reconnects. One frame bigger than this (the whole document for a new joiner) is still
+    /// sent, one at a time.
+    #[arg(long, env = "FIREBREAK_MAX_QUEUED_BYTES_PER_CONNECTION", default_value_t = crate::peer::DEFAULT_MAX_QUEUED_BYTES as u64, value_parser = clap::value_parser!(u64).range(1..))]
+    pub max_queued_bytes_per_connection: u64,
+
+    /// Updates an incident's log may grow by while people stay connected before the relay
+    /// compacts it (the whole document stored as one snapshot; updates arriving meanwhile stay
+    /// in the log). A log that grows by as many bytes as the last snapshot (at least 1 MiB)
+    /// is compacted too. An incident is always compacted when its last person leaves.
+    #[arg(long, env = "FIREBREAK_COMPACT_AFTER_UPDATES", default_value_t = crate::registry::DEFAULT_COMPACT_AFTER_UPDATES as u64, value_parser = clap::value_parser!(u64).range(1..))]
+    pub compact_after_updates: u64,
 }
 
 impl Config {

@@ -7,8 +7,10 @@
 //! binary runs one worker on its only thread ([`Registry::on_this_thread`]), so sockets and
 //! rooms share that thread and no message crosses threads on its way through: under load the
 //! relay's CPU went mostly to waking threads, and this is what cut it (the runs before and
-//! after are in `docs/benchmarks.md`). [`Registry::new`] starts worker threads of their own
-//! instead, for use inside any runtime.
+//! after are in `docs/benchmarks.md`). Heavy work is the exception: a big frame is decoded
+//! and applied, and big appends and snapshots are written, on blocking threads while its
+//! room waits (see [`actor`]), so one incident's large paste does not hold up the others.
+//! [`Registry::new`] starts worker threads of their own instead, for use inside any runtime.
 //!
 //! At most `max_in_memory` documents are held at once. Loading one more asks the least
 //! recently active other room to sleep: it compacts its document and drops it from memory
@@ -43,6 +45,9 @@ pub const ROOM_MAILBOX: usize = 1024;
 /// Documents held in memory at once unless configured otherwise.
 pub const DEFAULT_MAX_IN_MEMORY: usize = 1000;
 
+/// Log rows after which a room with peers compacts, unless configured otherwise.
+pub const DEFAULT_COMPACT_AFTER_UPDATES: usize = 1000;
+
 /// Shared handle to every open room. Cheap to clone.
 #[derive(Clone)]
 pub struct Registry {
@@ -61,6 +66,11 @@ struct Inner {
     in_memory: AtomicUsize,
     /// Counts handled batches: a room's last one orders rooms by recent activity.
     tick: AtomicU64,
+    /// Log rows after which a room with peers compacts.
+    compact_after_updates: AtomicUsize,
+    /// Big writes to the store (appends and snapshots of [`crate::room::HEAVY_FRAME_BYTES`]
+    /// or more) in progress on blocking threads.
+    heavy_writes: AtomicUsize,
 }
 
 struct Entry {
@@ -177,6 +187,8 @@ impl Registry {
                 max_in_memory: max_in_memory.max(1),
                 in_memory: AtomicUsize::new(0),
                 tick: AtomicU64::new(0),
+                compact_after_updates: AtomicUsize::new(DEFAULT_COMPACT_AFTER_UPDATES),
+                heavy_writes: AtomicUsize::new(0),
             }),
         }
     }
@@ -224,6 +236,14 @@ impl Registry {
         Ok(RoomLink { mailbox, peer })
     }
 
+    /// Makes a room with peers compact once its log has grown by `rows` updates (at least 1)
+    /// since its last compaction; see [`actor`].
+    pub fn set_compact_after_updates(&self, rows: usize) {
+        self.inner
+            .compact_after_updates
+            .store(rows.max(1), Ordering::Relaxed);
+    }
+
     /// Number of rooms open (with peers, or on their way out), asleep or not.
     pub fn open_rooms(&self) -> usize {
         self.inner.rooms().len()
@@ -249,6 +269,16 @@ impl Registry {
 }
 
 impl Inner {
+    /// Whether a big write holds the store: a room worker's own append would wait for it
+    /// (the SQLite store has one connection), so rooms append on blocking threads meanwhile.
+    fn heavy_writing(&self) -> bool {
+        self.heavy_writes.load(Ordering::Acquire) > 0
+    }
+
+    fn compact_after_updates(&self) -> usize {
+        self.compact_after_updates.load(Ordering::Relaxed)
+    }
+
     fn rooms(&self) -> MutexGuard<'_, HashMap<IncidentId, Entry>> {
         self.rooms.lock().unwrap_or_else(|p| p.into_inner())
     }
@@ -362,6 +392,7 @@ mod tests {
         let close = Arc::new(CloseSignal::new());
         let conn = PeerConn {
             frames,
+            meter: Arc::new(crate::peer::QueueMeter::new(usize::MAX / 2)),
             close: Arc::clone(&close),
             access: crate::room::Access::ReadWrite,
         };

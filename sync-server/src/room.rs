@@ -4,7 +4,14 @@
 //! Protocol decisions (matching the reference `y-websocket` server, so stock Yjs clients work):
 //! - On [`Room::join`] the peer gets our SyncStep1 (state vector) and, if anyone is present,
 //!   the current awareness states.
-//! - SyncStep1 from a peer is answered with SyncStep2 (the diff it lacks).
+//! - SyncStep1 from a peer is answered with SyncStep2 (the diff it lacks). What that costs is
+//!   bounded, since any viewer may ask: when the diff would be more than half the document
+//!   (by the clocks of the state vectors), the whole document is sent instead, from one
+//!   encoding shared by every peer until the document changes. And a peer has at most one
+//!   answer on its way: while the previous one is unwritten (until the caller reports
+//!   [`Room::answer_written`]), a SyncStep1 is answered with an empty SyncStep2, which is
+//!   complete: the unwritten answer and the updates queued after it bring the peer
+//!   everything the room has that the peer did not send itself.
 //! - SyncStep2 and Update from a peer are decoded and applied; non-empty ones are returned as
 //!   [`Outcome::store`] (to be stored durably by the caller) and as an Update broadcast to the
 //!   other peers. They are not echoed to the sender.
@@ -50,6 +57,9 @@ pub const MAX_AWARENESS_CLIENTS_PER_PEER: usize = 4;
 /// The JSON of a removed awareness state.
 const LEFT: &str = "null";
 
+/// A SyncStep2 carrying an empty update (no clients, no deletions).
+const EMPTY_SYNC_STEP2: &[u8] = &[0, 1, 2, 0, 0];
+
 /// What the caller must do after [`Room::receive`], in this order: store `store` durably,
 /// then send `reply` to the sender and `broadcast` to every other peer.
 #[derive(Debug, Default, PartialEq, Eq)]
@@ -59,6 +69,9 @@ pub struct Outcome {
     pub reply: Vec<Bytes>,
     /// Frames for every other peer in the room.
     pub broadcast: Vec<Vec<u8>>,
+    /// A SyncStep2 answer is in `reply`: the peer gets no other until the caller reports it
+    /// written ([`Room::answer_written`]).
+    pub answered: bool,
     /// Yjs v1 updates that were applied and must be stored before anything is sent.
     pub store: Vec<Vec<u8>>,
 }
@@ -108,6 +121,8 @@ struct PeerState {
     /// removed by this peer since: they are its own until it leaves, and count towards
     /// [`MAX_AWARENESS_CLIENTS_PER_PEER`].
     owned: HashSet<ClientID>,
+    /// A SyncStep2 answer to this peer is not written yet.
+    answering: bool,
 }
 
 /// One incident's live state. See the module documentation for the protocol it speaks.
@@ -186,6 +201,7 @@ impl Room {
         self.peers.entry(peer).or_insert_with(|| PeerState {
             access,
             owned: HashSet::new(),
+            answering: false,
         });
         let state_vector = self.awareness.doc().transact().state_vector();
         let mut frames = vec![Message::Sync(SyncMessage::SyncStep1(state_vector)).encode_v1()];
@@ -214,10 +230,7 @@ impl Room {
         if !self.peers.contains_key(&peer) {
             return Err(ProtocolError::UnknownPeer(peer));
         }
-        // yrs asserts on some invalid input (e.g. client ids over 53 bits) instead of
-        // returning an error. Decoding changes no state, so a panic here is just bad input.
-        let messages = catch_unwind(|| decode_frame(frame))
-            .map_err(|_| ProtocolError::Malformed("message crashed the decoder".to_owned()))??;
+        let messages = decode_checked(frame)?;
         // Every update of the frame is decoded before anything is applied, so a frame is
         // refused as a whole: never half applied with the applied half left unstored.
         let mut decoded = Vec::with_capacity(messages.len());
@@ -225,10 +238,6 @@ impl Room {
             decoded.push(match message {
                 Message::Sync(SyncMessage::SyncStep2(bytes) | SyncMessage::Update(bytes)) => {
                     Some(decode_update(bytes)?)
-                }
-                Message::Awareness(update) => {
-                    check_awareness(update)?;
-                    None
                 }
                 _ => None,
             });
@@ -238,6 +247,106 @@ impl Room {
             self.handle(peer, message, update, &mut outcome)?;
         }
         Ok(outcome)
+    }
+
+    /// Starts handling a frame checked elsewhere ([`decode_checked`], on any thread), for a
+    /// caller that decodes and applies updates off the room's thread: then each message goes
+    /// to [`Room::step`].
+    pub fn begin(&self, peer: PeerId) -> Result<(), ProtocolError> {
+        if self.poisoned {
+            return Err(ProtocolError::Poisoned);
+        }
+        if !self.peers.contains_key(&peer) {
+            return Err(ProtocolError::UnknownPeer(peer));
+        }
+        Ok(())
+    }
+
+    /// Handles one message of a checked frame as [`Room::receive`] would, except a document
+    /// update: that is handed back, to be judged and applied with [`judge_and_apply`] (on any
+    /// thread, with [`Room::doc`], the room left alone meanwhile) and finished with
+    /// [`Room::finish`].
+    pub fn step(
+        &mut self,
+        peer: PeerId,
+        message: Message,
+        outcome: &mut Outcome,
+    ) -> Result<Option<HeavyUpdate>, ProtocolError> {
+        let read_only = self.is_read_only(peer);
+        match message {
+            Message::Sync(SyncMessage::SyncStep2(bytes)) => Ok(Some(HeavyUpdate {
+                bytes,
+                is_update: false,
+                read_only,
+            })),
+            Message::Sync(SyncMessage::Update(bytes)) => Ok(Some(HeavyUpdate {
+                bytes,
+                is_update: true,
+                read_only,
+            })),
+            other => self.handle(peer, other, None, outcome).map(|()| None),
+        }
+    }
+
+    /// Marks the room broken (applying an update crashed beyond catching): it must be
+    /// dropped and reloaded.
+    pub fn poison(&mut self) {
+        self.poisoned = true;
+    }
+
+    /// The document, for [`judge_and_apply`].
+    pub fn doc(&self) -> Doc {
+        self.awareness.doc().clone()
+    }
+
+    /// Finishes an update [`Room::step`] handed back, with what [`judge_and_apply`] made of
+    /// it.
+    pub fn finish(
+        &mut self,
+        bytes: Vec<u8>,
+        judged: Result<Judged, ProtocolError>,
+        outcome: &mut Outcome,
+    ) -> Result<(), ProtocolError> {
+        self.settle(bytes, judged?, outcome)
+    }
+
+    fn is_read_only(&self, peer: PeerId) -> bool {
+        self.peers.get(&peer).map(|p| p.access) == Some(Access::ReadOnly)
+    }
+
+    /// Acts on what was decided about (and done with) one update of the peer's.
+    fn settle(
+        &mut self,
+        bytes: Vec<u8>,
+        judged: Judged,
+        outcome: &mut Outcome,
+    ) -> Result<(), ProtocolError> {
+        match judged.verdict {
+            Verdict::Nothing => Ok(()),
+            Verdict::ReadOnly => Err(ProtocolError::ReadOnly),
+            Verdict::Gap => Err(ProtocolError::Malformed(
+                "changes arrived without the changes they build on".to_owned(),
+            )),
+            Verdict::AskSync => {
+                let state_vector = self.state_vector();
+                outcome.reply.push(
+                    Message::Sync(SyncMessage::SyncStep1(state_vector))
+                        .encode_v1()
+                        .into(),
+                );
+                Ok(())
+            }
+            Verdict::Apply => {
+                self.whole_state = None;
+                self.after_apply(judged.applied.unwrap_or_else(Applied::crashed))?;
+                let frame = judged.frame.unwrap_or_else(|| {
+                    Message::Sync(SyncMessage::Update(bytes.clone())).encode_v1()
+                });
+                outcome.broadcast.push(frame);
+                outcome.store.push(bytes);
+                Ok(())
+            }
+        }
     }
 
     /// Handles one message; `update` is the decoded update of a SyncStep2 or Update.
@@ -251,11 +360,25 @@ impl Room {
         let is_update = matches!(message, Message::Sync(SyncMessage::Update(_)));
         match message {
             Message::Sync(SyncMessage::SyncStep1(state_vector)) => {
-                let joiner = state_vector.is_empty();
-                if let (true, Some(cached)) = (joiner, &self.whole_state) {
+                let Some(state) = self.peers.get_mut(&peer) else {
+                    return Err(ProtocolError::UnknownPeer(peer));
+                };
+                if state.answering {
+                    outcome.reply.push(Bytes::from_static(EMPTY_SYNC_STEP2));
+                    return Ok(());
+                }
+                state.answering = true;
+                outcome.answered = true;
+                let whole = self.mostly_missing(&state_vector);
+                if let (true, Some(cached)) = (whole, &self.whole_state) {
                     outcome.reply.push(cached.clone());
                     return Ok(());
                 }
+                let state_vector = if whole {
+                    StateVector::default()
+                } else {
+                    state_vector
+                };
                 // With pending parts, yrs may panic encoding some diffs (see `still_encodes`).
                 let doc = self.awareness.doc();
                 let diff = catch_unwind(AssertUnwindSafe(|| {
@@ -266,7 +389,7 @@ impl Room {
                     ProtocolError::Poisoned
                 })?;
                 let frame = Bytes::from(Message::Sync(SyncMessage::SyncStep2(diff)).encode_v1());
-                if joiner {
+                if whole {
                     self.whole_state = Some(frame.clone());
                 }
                 outcome.reply.push(frame);
@@ -277,41 +400,15 @@ impl Room {
                     Some(update) => update,
                     None => decode_update(&bytes)?,
                 };
-                if self.peers.get(&peer).map(|p| p.access) == Some(Access::ReadOnly) {
-                    // Nothing new (a viewer answering our SyncStep1 with what it got from
-                    // us) is fine and ignored; anything new is refused before it is applied.
-                    return if self.adds_anything(&update) {
-                        Err(ProtocolError::ReadOnly)
-                    } else {
-                        Ok(())
-                    };
-                }
-                if self.lacks_predecessors(&update) {
-                    // Out of order (typed while the connection was still syncing, say). yrs
-                    // would keep it pending, and its pending path uses freed memory on
-                    // crafted input (yrs 0.28), so it is not applied. An Update is answered
-                    // with our state vector: the peer's SyncStep2 brings everything in order.
-                    // A SyncStep2 is that answer already: one with a gap is refused, so the
-                    // peer is not left believing the relay has it.
-                    if !is_update {
-                        return Err(ProtocolError::Malformed(
-                            "changes arrived without the changes they build on".to_owned(),
-                        ));
-                    }
-                    let state_vector = self.state_vector();
-                    outcome.reply.push(
-                        Message::Sync(SyncMessage::SyncStep1(state_vector))
-                            .encode_v1()
-                            .into(),
-                    );
-                    return Ok(());
-                }
-                if self.apply(update)? {
-                    outcome
-                        .broadcast
-                        .push(Message::Sync(SyncMessage::Update(bytes.clone())).encode_v1());
-                    outcome.store.push(bytes);
-                }
+                let doc = self.awareness.doc();
+                let verdict = judge(doc, self.is_read_only(peer), is_update, &update);
+                let applied = (verdict == Verdict::Apply).then(|| apply_to(doc, update));
+                let judged = Judged {
+                    verdict,
+                    applied,
+                    frame: None,
+                };
+                self.settle(bytes, judged, outcome)?;
             }
             Message::Awareness(update) => {
                 let update = self.own_awareness(peer, update);
@@ -372,20 +469,10 @@ impl Room {
         update
     }
 
-    /// Applies one decoded update. `Ok(false)` means it carried nothing (an empty SyncStep2
-    /// is what a client with nothing new answers our SyncStep1 with).
-    fn apply(&mut self, update: Update) -> Result<bool, ProtocolError> {
-        if update.is_empty() {
-            return Ok(false);
-        }
-        self.whole_state = None;
-        let doc = self.awareness.doc();
-        let applied = catch_unwind(AssertUnwindSafe(|| {
-            let mut txn = doc.transact_mut();
-            txn.apply_update(update)
-        }));
-        match applied {
-            Ok(Ok(())) if !self.has_pending() => Ok(true),
+    /// What applying an update left behind: the room is poisoned unless it went in whole.
+    fn after_apply(&mut self, applied: Applied) -> Result<(), ProtocolError> {
+        match applied.0 {
+            Ok(Ok(())) if !self.has_pending() => Ok(()),
             // It depended on something the room does not have (an origin of another client,
             // say). A room with pending parts is not kept: yrs 0.28 can fail to encode it again
             // (found by fuzzing) and uses freed memory when a later update meets them (found
@@ -399,76 +486,42 @@ impl Room {
             // matches storage, so the room must be reloaded as well.
             Ok(Err(e)) => {
                 self.poisoned = true;
-                Err(ProtocolError::UpdateRejected(e.to_string()))
+                Err(ProtocolError::UpdateRejected(e))
             }
-            Err(_) => {
+            Err(()) => {
                 self.poisoned = true;
                 Err(ProtocolError::Poisoned)
             }
         }
     }
 
+    /// Whether a peer with `state_vector` lacks more than half of the document, counted in
+    /// the clocks of its clients: then the whole document, encoded once for everyone, is
+    /// hardly bigger than its diff.
+    fn mostly_missing(&self, state_vector: &StateVector) -> bool {
+        if state_vector.is_empty() {
+            return true;
+        }
+        let ours = self.state_vector();
+        let (mut total, mut missing) = (0u64, 0u64);
+        for (client, &clock) in ours.iter() {
+            total += u64::from(clock);
+            missing += u64::from(clock.saturating_sub(state_vector.get(client)));
+        }
+        missing * 2 > total
+    }
+
+    /// The answer to `peer`'s SyncStep1 has been written to it (or given up on): its next
+    /// SyncStep1 gets an answer of its own again.
+    pub fn answer_written(&mut self, peer: PeerId) {
+        if let Some(state) = self.peers.get_mut(&peer) {
+            state.answering = false;
+        }
+    }
+
     /// Whether the document holds parts waiting for something it does not have.
     fn has_pending(&self) -> bool {
         self.awareness.doc().transact().has_missing_updates()
-    }
-
-    /// Whether `update` starts past what the room has of one of its clients, or deletes
-    /// something the room has not seen: applying it would leave it pending.
-    fn lacks_predecessors(&self, update: &Update) -> bool {
-        let mut known = self.state_vector();
-        let starts_late = update
-            .state_vector_lower()
-            .iter()
-            .any(|(client, &clock)| clock > known.get(client));
-        if starts_late {
-            return true;
-        }
-        // It may delete what it inserts itself (typed, then erased, while offline).
-        for (client, ranges) in update.insertions(true).iter() {
-            if let Some(end) = ranges.iter().map(|r| r.end).max() {
-                known.set_max(*client, end);
-            }
-        }
-        update
-            .delete_set()
-            .iter()
-            .any(|(client, ranges)| ranges.iter().any(|r| r.end > known.get(client)))
-    }
-
-    /// Whether applying `bytes` would change the document: an insertion it does not have, or
-    /// a deletion of something not yet deleted. Changes nothing.
-    fn adds_anything(&self, update: &Update) -> bool {
-        if update.is_empty() {
-            return false;
-        }
-        let txn = self.awareness.doc().transact();
-        let known = txn.state_vector();
-        let inserts_new = update
-            .insertions(true)
-            .iter()
-            .any(|(client, ranges)| ranges.iter().any(|r| r.end > known.get(client)));
-        if inserts_new {
-            return true;
-        }
-        if update.delete_set().is_empty() {
-            return false;
-        }
-        let deleted = txn.snapshot().delete_set;
-        for (client, ranges) in update.delete_set().iter() {
-            let mut have: Vec<(u32, u32)> = deleted
-                .iter()
-                .filter(|(c, _)| *c == client)
-                .flat_map(|(_, r)| r.iter().map(|r| (r.start, r.end)).collect::<Vec<_>>())
-                .collect();
-            have.sort_unstable();
-            for wanted in ranges.iter() {
-                if !covered(&have, wanted.start, wanted.end) {
-                    return true;
-                }
-            }
-        }
-        false
     }
 
     /// Removes a peer and returns the frames telling everyone else that the awareness
@@ -545,10 +598,7 @@ impl Room {
 
     /// The whole document as one Yjs v1 update: what compaction stores.
     pub fn snapshot(&self) -> Vec<u8> {
-        self.awareness
-            .doc()
-            .transact()
-            .encode_state_as_update_v1(&StateVector::default())
+        snapshot_of(self.awareness.doc())
     }
 
     pub fn state_vector(&self) -> StateVector {
@@ -585,6 +635,187 @@ impl Room {
         }
         Ok(room)
     }
+}
+
+/// Frames at least this big are decoded and applied off the room's thread by the relay (see
+/// `registry/actor.rs`): a 15 MB paste takes the better part of a second to apply, and the
+/// thread that runs rooms serves every incident.
+pub const HEAVY_FRAME_BYTES: usize = 256 * 1024;
+
+/// Decodes a frame and checks it whole: every update in it decodes, every awareness state is
+/// within bounds. Changes nothing, needs no room: runs on any thread.
+pub fn decode_checked(frame: &[u8]) -> Result<Vec<Message>, ProtocolError> {
+    // yrs asserts on some invalid input (e.g. client ids over 53 bits) instead of returning
+    // an error. Decoding changes no state, so a panic here is just bad input.
+    let messages = catch_unwind(|| decode_frame(frame))
+        .map_err(|_| ProtocolError::Malformed("message crashed the decoder".to_owned()))??;
+    for message in &messages {
+        if let Message::Awareness(update) = message {
+            check_awareness(update)?;
+        }
+    }
+    Ok(messages)
+}
+
+/// The whole of `doc` as one Yjs v1 update ([`Room::snapshot`] of [`Room::doc`], on any
+/// thread while the room is left alone).
+pub fn snapshot_of(doc: &Doc) -> Vec<u8> {
+    doc.transact()
+        .encode_state_as_update_v1(&StateVector::default())
+}
+
+/// Checks that an update decodes. Changes nothing, needs no room: runs on any thread.
+pub fn check_update(bytes: &[u8]) -> Result<(), ProtocolError> {
+    decode_update(bytes).map(drop)
+}
+
+/// What to do with one update of a peer's, decided from the document alone.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Verdict {
+    /// It carries nothing new (an empty SyncStep2, a viewer echoing what it got).
+    Nothing,
+    /// A viewer's change: refused before anything of it is applied.
+    ReadOnly,
+    /// A SyncStep2 with a gap: refused, so the peer is not left believing the relay has it.
+    Gap,
+    /// An Update out of order: not applied; the peer is sent our state vector, and its
+    /// SyncStep2 brings everything in order.
+    AskSync,
+    Apply,
+}
+
+/// Decides what to do with `update`. Out of order (typed while the connection was still
+/// syncing, say), yrs would keep it pending, and its pending path uses freed memory on
+/// crafted input (yrs 0.28), so it is never applied.
+fn judge(doc: &Doc, read_only: bool, is_update: bool, update: &Update) -> Verdict {
+    if read_only {
+        return if adds_anything(doc, update) {
+            Verdict::ReadOnly
+        } else {
+            Verdict::Nothing
+        };
+    }
+    if lacks_predecessors(doc, update) {
+        return if is_update {
+            Verdict::AskSync
+        } else {
+            Verdict::Gap
+        };
+    }
+    if update.is_empty() {
+        return Verdict::Nothing;
+    }
+    Verdict::Apply
+}
+
+/// What was decided about one update, and what applying it did if it was applied.
+pub struct Judged {
+    verdict: Verdict,
+    applied: Option<Applied>,
+    /// The Update frame for the other peers, if already encoded.
+    frame: Option<Vec<u8>>,
+}
+
+/// A document update of a peer's, handed back by [`Room::step`].
+pub struct HeavyUpdate {
+    bytes: Vec<u8>,
+    is_update: bool,
+    read_only: bool,
+}
+
+/// Decodes, judges and (if it should be) applies a [`HeavyUpdate`] to the room's document
+/// ([`Room::doc`]). Runs on any thread; the room must not be used until it returns. Gives
+/// back the update's bytes for [`Room::finish`].
+pub fn judge_and_apply(doc: &Doc, heavy: HeavyUpdate) -> (Vec<u8>, Result<Judged, ProtocolError>) {
+    let judged = decode_update(&heavy.bytes).map(|update| {
+        let verdict = judge(doc, heavy.read_only, heavy.is_update, &update);
+        let applied = (verdict == Verdict::Apply).then(|| apply_to(doc, update));
+        let frame = applied
+            .is_some()
+            .then(|| Message::Sync(SyncMessage::Update(heavy.bytes.clone())).encode_v1());
+        Judged {
+            verdict,
+            applied,
+            frame,
+        }
+    });
+    (heavy.bytes, judged)
+}
+
+/// What applying an update did: an error, or a panic inside yrs.
+struct Applied(Result<Result<(), String>, ()>);
+
+impl Applied {
+    fn crashed() -> Self {
+        Self(Err(()))
+    }
+}
+
+/// Applies an update to the document, in one transaction.
+fn apply_to(doc: &Doc, update: Update) -> Applied {
+    let applied = catch_unwind(AssertUnwindSafe(|| {
+        let mut txn = doc.transact_mut();
+        txn.apply_update(update).map_err(|e| e.to_string())
+    }));
+    Applied(applied.map_err(|_| ()))
+}
+
+/// Whether `update` starts past what the room has of one of its clients, or deletes
+/// something the room has not seen: applying it would leave it pending.
+fn lacks_predecessors(doc: &Doc, update: &Update) -> bool {
+    let mut known = doc.transact().state_vector();
+    let starts_late = update
+        .state_vector_lower()
+        .iter()
+        .any(|(client, &clock)| clock > known.get(client));
+    if starts_late {
+        return true;
+    }
+    // It may delete what it inserts itself (typed, then erased, while offline).
+    for (client, ranges) in update.insertions(true).iter() {
+        if let Some(end) = ranges.iter().map(|r| r.end).max() {
+            known.set_max(*client, end);
+        }
+    }
+    update
+        .delete_set()
+        .iter()
+        .any(|(client, ranges)| ranges.iter().any(|r| r.end > known.get(client)))
+}
+
+/// Whether applying `bytes` would change the document: an insertion it does not have, or
+/// a deletion of something not yet deleted. Changes nothing.
+fn adds_anything(doc: &Doc, update: &Update) -> bool {
+    if update.is_empty() {
+        return false;
+    }
+    let txn = doc.transact();
+    let known = txn.state_vector();
+    let inserts_new = update
+        .insertions(true)
+        .iter()
+        .any(|(client, ranges)| ranges.iter().any(|r| r.end > known.get(client)));
+    if inserts_new {
+        return true;
+    }
+    if update.delete_set().is_empty() {
+        return false;
+    }
+    let deleted = txn.snapshot().delete_set;
+    for (client, ranges) in update.delete_set().iter() {
+        let mut have: Vec<(u32, u32)> = deleted
+            .iter()
+            .filter(|(c, _)| *c == client)
+            .flat_map(|(_, r)| r.iter().map(|r| (r.start, r.end)).collect::<Vec<_>>())
+            .collect();
+        have.sort_unstable();
+        for wanted in ranges.iter() {
+            if !covered(&have, wanted.start, wanted.end) {
+                return true;
+            }
+        }
+    }
+    false
 }
 
 /// A room whose document is not in memory: its peers and their presence. See
@@ -1007,6 +1238,151 @@ mod tests {
             late.summary(),
             "first second",
             "a change drops the kept answer"
+        );
+    }
+
+    #[test]
+    fn a_peer_has_one_answer_on_its_way_and_later_asks_get_an_empty_one() {
+        assert_eq!(
+            EMPTY_SYNC_STEP2,
+            Message::Sync(SyncMessage::SyncStep2(Update::new().encode_v1())).encode_v1()
+        );
+        let mut room = Room::new();
+        let editor = Client::new();
+        room.join(1);
+        room.receive(1, &update_frame(editor.type_text("whole incident")))
+            .unwrap();
+        room.join_with(2, Access::ReadOnly);
+        let viewer = Client::new();
+        let first = room.receive(2, &viewer.sync_step1()).unwrap();
+        assert!(first.answered);
+        for _ in 0..40 {
+            let again = room.receive(2, &viewer.sync_step1()).unwrap();
+            assert!(!again.answered);
+            assert_eq!(again.reply, vec![Bytes::from_static(EMPTY_SYNC_STEP2)]);
+        }
+        viewer.apply_frames(&first.reply);
+        assert_eq!(viewer.summary(), "whole incident");
+
+        room.answer_written(2);
+        room.receive(1, &update_frame(editor.type_text(", more")))
+            .unwrap();
+        let fresh = Client::new();
+        let next = room.receive(2, &fresh.sync_step1()).unwrap();
+        assert!(next.answered);
+        fresh.apply_frames(&next.reply);
+        assert_eq!(fresh.summary(), "whole incident, more");
+    }
+
+    #[test]
+    fn an_answer_that_would_be_most_of_the_document_is_the_shared_whole_one() {
+        let mut room = Room::new();
+        let editor = Client::new();
+        room.join(1);
+        let report = "a long incident report. ".repeat(40);
+        room.receive(1, &update_frame(editor.type_text(&report)))
+            .unwrap();
+        // A state vector naming a client the room never saw: the diff is everything.
+        let stranger = Client::new();
+        stranger.type_text("x");
+        room.join(2);
+        room.join(3);
+        let whole = room.receive(2, &Client::new().sync_step1()).unwrap().reply;
+        let partial = room.receive(3, &stranger.sync_step1()).unwrap().reply;
+        assert_eq!(
+            whole[0].as_ptr(),
+            partial[0].as_ptr(),
+            "one shared encoding"
+        );
+        stranger.apply_frames(&partial);
+        let merged = stranger.summary();
+        assert!(merged.contains(&report) && merged.len() == report.len() + 1);
+
+        // A peer that has nearly everything gets only what it lacks.
+        let close = Client::new();
+        close.apply_frames(&whole);
+        let tail = editor.type_text("!");
+        room.receive(1, &update_frame(tail)).unwrap();
+        room.join(4);
+        let diff = room.receive(4, &close.sync_step1()).unwrap().reply;
+        assert!(
+            diff[0].len() < whole[0].len() / 2,
+            "{} bytes",
+            diff[0].len()
+        );
+        close.apply_frames(&diff);
+        assert_eq!(close.summary(), format!("{report}!"));
+    }
+
+    /// What the relay does with a heavy frame: checked, then each update judged and applied
+    /// on another thread while the room waits.
+    fn receive_in_steps(
+        room: &mut Room,
+        peer: PeerId,
+        frame: &[u8],
+    ) -> Result<Outcome, ProtocolError> {
+        let owned = frame.to_vec();
+        let messages = std::thread::spawn(move || decode_checked(&owned))
+            .join()
+            .unwrap()?;
+        room.begin(peer)?;
+        let mut outcome = Outcome::default();
+        for message in messages {
+            if let Some(heavy) = room.step(peer, message, &mut outcome)? {
+                let doc = room.doc();
+                let (bytes, judged) = std::thread::spawn(move || judge_and_apply(&doc, heavy))
+                    .join()
+                    .unwrap();
+                room.finish(bytes, judged, &mut outcome)?;
+            }
+        }
+        Ok(outcome)
+    }
+
+    #[test]
+    fn updates_applied_on_another_thread_go_as_they_do_on_the_rooms() {
+        let mut inline = Room::new();
+        let mut stepped = Room::new();
+        for room in [&mut inline, &mut stepped] {
+            room.join(1);
+            room.join(2);
+            room.join_with(3, Access::ReadOnly);
+        }
+        let alice = Client::new();
+        let first = update_frame(alice.type_text("first"));
+        let second = update_frame(alice.type_text(" second"));
+        // In order, out of order (answered with our state vector), a viewer's change.
+        let a = inline.receive(1, &first).unwrap();
+        let b = receive_in_steps(&mut stepped, 1, &first).unwrap();
+        assert_eq!(a, b);
+        assert_eq!(b.store.len(), 1);
+        let gap = update_frame(Client::new().type_text("x"));
+        let later = Client::new();
+        later.type_text("y");
+        let orphan = update_frame(later.type_text("z"));
+        let asked = receive_in_steps(&mut stepped, 2, &orphan).unwrap();
+        assert_eq!(inline.receive(2, &orphan).unwrap(), asked);
+        assert!(matches!(
+            decode_one(&asked.reply[0]),
+            Message::Sync(SyncMessage::SyncStep1(_))
+        ));
+        assert!(asked.store.is_empty());
+        assert_eq!(
+            inline.receive(3, &gap),
+            receive_in_steps(&mut stepped, 3, &gap)
+        );
+        assert_eq!(
+            receive_in_steps(&mut stepped, 3, &gap),
+            Err(ProtocolError::ReadOnly)
+        );
+        assert_eq!(
+            inline.receive(1, &second).unwrap(),
+            receive_in_steps(&mut stepped, 1, &second).unwrap()
+        );
+        assert_eq!(inline.snapshot(), stepped.snapshot());
+        assert_eq!(
+            receive_in_steps(&mut stepped, 1, &[0, 0, 5, 1]).map(|_| ()),
+            inline.receive(1, &[0, 0, 5, 1]).map(|_| ())
         );
     }
 

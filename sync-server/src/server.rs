@@ -34,6 +34,9 @@ pub async fn run(config: Config) -> Result<(), Error> {
         Arc::clone(&store) as Arc<dyn Store>,
         usize::try_from(config.max_rooms_in_memory).unwrap_or(usize::MAX),
     );
+    registry.set_compact_after_updates(
+        usize::try_from(config.compact_after_updates).unwrap_or(usize::MAX),
+    );
     tokio::task::spawn_local(rooms);
     let shutdown = CancellationToken::new();
     let gate = Gate::new(store as Arc<dyn Grants>, config.create_secret.clone());
@@ -54,6 +57,8 @@ pub async fn run(config: Config) -> Result<(), Error> {
         ),
         idle_after: Duration::from_secs(config.idle_timeout),
         dist: config.dist.clone(),
+        max_queued_bytes: usize::try_from(config.max_queued_bytes_per_connection)
+            .unwrap_or(usize::MAX),
         shutdown: shutdown.clone(),
     };
 

@@ -38,6 +38,9 @@ pub struct AppState {
     pub idle_after: std::time::Duration,
     /// Directory of the built app.
     pub dist: PathBuf,
+    /// Bytes of outgoing frames that may wait for one websocket (beside one bigger frame)
+    /// before it is closed as lagging (`--max-queued-bytes-per-connection`).
+    pub max_queued_bytes: usize,
     /// Cancelled when the relay shuts down; open websockets close with 1001.
     pub shutdown: CancellationToken,
 }

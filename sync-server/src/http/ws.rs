@@ -30,7 +30,7 @@ use crate::access::Grant;
 use crate::error::Error;
 use crate::incident_id::IncidentId;
 use crate::metrics::METRICS;
-use crate::peer::{CloseSignal, PeerConn, PEER_QUEUE_FRAMES};
+use crate::peer::{CloseSignal, PeerConn, QueueMeter, PEER_QUEUE_FRAMES};
 use crate::registry::RoomLink;
 use crate::room::Access;
 
@@ -254,6 +254,7 @@ pub async fn serve(socket: WebSocket, grant: Grant, state: AppState) {
     let incident = grant.incident.clone();
     let (sink, mut stream) = socket.split();
     let (frames, queued) = mpsc::channel(PEER_QUEUE_FRAMES);
+    let meter = Arc::new(QueueMeter::new(state.max_queued_bytes));
     let close = Arc::new(CloseSignal::new());
     // Pings every third of the idle time; browsers and stock clients answer with a pong. A
     // connection silent for the whole idle time (a phone that lost its network leaves a
@@ -262,6 +263,7 @@ pub async fn serve(socket: WebSocket, grant: Grant, state: AppState) {
     let mut writer = tokio::spawn(write_frames(
         sink,
         queued,
+        Arc::clone(&meter),
         Arc::clone(&close),
         idle_after / 3,
     ));
@@ -279,6 +281,7 @@ pub async fn serve(socket: WebSocket, grant: Grant, state: AppState) {
 
     let conn = PeerConn {
         frames,
+        meter,
         close: Arc::clone(&close),
         access: if grant.role.may_write() {
             Access::ReadWrite
@@ -389,10 +392,12 @@ fn is_too_big(error: axum::Error) -> bool {
     )
 }
 
-/// Writes the room's frames to the socket; on close, sends the close frame with its reason.
+/// Writes the room's frames to the socket, telling `meter` what went out once flushed; on
+/// close, sends the close frame with its reason.
 async fn write_frames(
     mut sink: SplitSink<WebSocket, Message>,
     mut queued: mpsc::Receiver<Bytes>,
+    meter: Arc<QueueMeter>,
     close: Arc<CloseSignal>,
     ping_every: Duration,
 ) {
@@ -411,12 +416,15 @@ async fn write_frames(
                 Some(frame) => {
                     // Everything already queued goes out in one flush: one write, one
                     // wake-up of the peer, however many updates the room sent meanwhile.
+                    let mut lengths = Vec::with_capacity(MAX_WRITE_BATCH);
                     let batch = async {
                         METRICS.frame_out(frame.len());
+                        lengths.push(frame.len());
                         sink.feed(Message::Binary(frame)).await?;
                         for _ in 1..MAX_WRITE_BATCH {
                             let Ok(frame) = queued.try_recv() else { break };
                             METRICS.frame_out(frame.len());
+                            lengths.push(frame.len());
                             sink.feed(Message::Binary(frame)).await?;
                         }
                         sink.flush().await
@@ -428,6 +436,9 @@ async fn write_frames(
                             if sent.is_err() {
                                 close.finish();
                                 return;
+                            }
+                            for len in lengths.drain(..) {
+                                meter.written(len);
                             }
                         }
                     }

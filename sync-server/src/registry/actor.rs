@@ -11,8 +11,24 @@
 //! (measured in `docs/benchmarks.md`). Loading and compacting, which can take long, run on
 //! blocking threads.
 //!
+//! Heavy work leaves the room worker, which serves every incident on its thread: a frame of
+//! [`HEAVY_FRAME_BYTES`] or more is decoded and checked on a blocking thread, and each of its
+//! updates judged and applied to the document there ([`room::judge_and_apply`]) while this
+//! actor waits, so nothing else touches the document meanwhile and the order of the room's
+//! commands is kept. An append or a snapshot of that size is written on a blocking thread
+//! too; while one is, every room's appends go to blocking threads, rather than wait on the
+//! room worker for the store's one connection.
+//!
 //! When the last peer leaves, the actor compacts the incident (the whole document as one
 //! snapshot, the log emptied) and drops the room, unless a new peer is already on its way.
+//! While peers stay, it compacts too, once the log has grown by so many rows (the registry's
+//! `compact_after_updates`) or by as many bytes as the last snapshot (at least
+//! [`MIN_COMPACT_BYTES`]): the log's end ([`Store::log_end`]) is read and the snapshot taken
+//! while the room waits (only this room appends to its log), then written on a blocking
+//! thread while the room goes on; the rows appended meanwhile stay in the log
+//! ([`Store::compact_through`]). One such compaction runs at
+//! a time, and any other compaction waits for it, so an older snapshot never replaces a newer
+//! one.
 //! Asked to sleep (see the registry's limit on documents in memory), it compacts and drops
 //! the document but keeps its peers ([`Dormant`]), and wakes it for the next message that
 //! needs it.
@@ -22,6 +38,7 @@ use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
 use bytes::Bytes;
+use futures_util::FutureExt;
 use tokio::sync::mpsc;
 
 use super::{Inner, RoomStatus};
@@ -29,11 +46,14 @@ use crate::error::Error;
 use crate::incident_id::IncidentId;
 use crate::metrics::METRICS;
 use crate::peer::{CloseReason, Offer, PeerConn};
-use crate::room::{Dormant, PeerId, Room};
+use crate::room::{self, Dormant, Outcome, PeerId, ProtocolError, Room, HEAVY_FRAME_BYTES};
 use crate::store::{Store, StoredIncident};
 
 /// Most commands handled (and updates stored) in one batch.
 const MAX_BATCH: usize = 256;
+
+/// Log bytes that, grown past the last snapshot's size too, make a room with peers compact.
+pub const MIN_COMPACT_BYTES: usize = 1024 * 1024;
 
 /// What a room's mailbox carries.
 pub(super) enum Command {
@@ -72,6 +92,22 @@ where
         .map_err(|e| Error::Storage(format!("storage task failed: {e}")))?
 }
 
+/// Marks a big write to the store in progress (see [`Inner::heavy_writing`]) until dropped.
+struct HeavyWrite(Arc<Inner>);
+
+impl HeavyWrite {
+    fn new(registry: &Arc<Inner>) -> Self {
+        registry.heavy_writes.fetch_add(1, Ordering::AcqRel);
+        Self(Arc::clone(registry))
+    }
+}
+
+impl Drop for HeavyWrite {
+    fn drop(&mut self) {
+        self.0.heavy_writes.fetch_sub(1, Ordering::AcqRel);
+    }
+}
+
 /// Loads the incident and runs its actor until the room stops.
 pub(super) async fn run_room(job: SpawnRoom) {
     let SpawnRoom {
@@ -85,8 +121,14 @@ pub(super) async fn run_room(job: SpawnRoom) {
         let id = incident.clone();
         blocking(&registry.store, move |store| store.load(&id)).await
     };
+    let mut stored_rows = 0;
+    let mut stored_bytes = 0;
+    let mut snapshot_bytes = 0;
     let room = loaded.and_then(|stored: StoredIncident| {
         let has_log = !stored.updates.is_empty();
+        stored_rows = stored.updates.len();
+        stored_bytes = stored.updates.iter().map(Vec::len).sum();
+        snapshot_bytes = stored.snapshot.as_ref().map_or(0, Vec::len);
         Room::load(
             stored.snapshot.as_deref(),
             stored.updates.iter().map(Vec::as_slice),
@@ -111,8 +153,15 @@ pub(super) async fn run_room(job: SpawnRoom) {
         room: Some(room),
         dormant: None,
         peers: HashMap::new(),
+        answers: HashMap::new(),
         joins_handled: 0,
         dirty: has_log,
+        log: LogGrowth {
+            rows: stored_rows,
+            bytes: stored_bytes,
+            snapshot_bytes,
+        },
+        compacting: None,
         registry,
         status,
     };
@@ -130,6 +179,14 @@ async fn refuse_remaining(mailbox: &mut mpsc::Receiver<Command>, reason: CloseRe
     }
 }
 
+/// What the stored log holds beyond the snapshot, as far as this room knows.
+#[derive(Default)]
+struct LogGrowth {
+    rows: usize,
+    bytes: usize,
+    snapshot_bytes: usize,
+}
+
 enum Target {
     Peer(PeerId),
     Others(PeerId),
@@ -141,6 +198,8 @@ struct Batch {
     commands: usize,
     store: Vec<Vec<u8>>,
     deliveries: Vec<(Target, Bytes)>,
+    /// Peers whose SyncStep1 was answered in this batch.
+    answered: Vec<PeerId>,
 }
 
 struct RoomActor {
@@ -150,9 +209,16 @@ struct RoomActor {
     room: Option<Room>,
     dormant: Option<Dormant>,
     peers: HashMap<PeerId, PeerConn>,
+    /// Peers with a SyncStep2 answer on its way: written once their queue has written this
+    /// many frames (see [`Room::answer_written`]).
+    answers: HashMap<PeerId, u64>,
     joins_handled: u64,
     /// The store holds log rows that compaction would fold into the snapshot.
     dirty: bool,
+    /// How much the log grew since the last compaction.
+    log: LogGrowth,
+    /// A compaction with peers connected, being written.
+    compacting: Option<tokio::task::JoinHandle<Result<(), Error>>>,
     registry: Arc<Inner>,
     status: Arc<RoomStatus>,
 }
@@ -175,7 +241,12 @@ impl RoomActor {
                             return;
                         }
                     }
-                    self.handle(command, &mut batch);
+                    match command {
+                        Command::Frame { peer, bytes } if bytes.len() >= HEAVY_FRAME_BYTES => {
+                            self.handle_heavy(peer, bytes, &mut batch).await;
+                        }
+                        command => self.handle(command, &mut batch),
+                    }
                 }
                 if batch.commands < MAX_BATCH {
                     next = mailbox.try_recv().ok();
@@ -187,11 +258,23 @@ impl RoomActor {
             if !batch.store.is_empty() {
                 let updates = std::mem::take(&mut batch.store);
                 let count = updates.len();
+                let bytes: usize = updates.iter().map(Vec::len).sum();
+                self.log.rows += count;
+                self.log.bytes += bytes;
                 let started = std::time::Instant::now();
-                // On this room worker's own thread: an append is one short SQLite
-                // transaction (WAL, no fsync), cheaper than handing it to another thread
-                // and back for every batch (see the module documentation).
-                let stored = self.registry.store.append(&self.incident, &updates);
+                let stored = if bytes >= HEAVY_FRAME_BYTES || self.registry.heavy_writing() {
+                    // A big append goes to a blocking thread, and so does any while one is
+                    // being written (they share the database's one connection).
+                    let _heavy =
+                        (bytes >= HEAVY_FRAME_BYTES).then(|| HeavyWrite::new(&self.registry));
+                    let id = self.incident.clone();
+                    blocking(&self.registry.store, move |s| s.append(&id, &updates)).await
+                } else {
+                    // On this room worker's own thread: an append is one short SQLite
+                    // transaction (WAL, no fsync), cheaper than handing it to another thread
+                    // and back for every batch (see the module documentation).
+                    self.registry.store.append(&self.incident, &updates)
+                };
                 if stored.is_ok() {
                     METRICS.stored(count, started.elapsed());
                 }
@@ -203,6 +286,11 @@ impl RoomActor {
                 self.dirty = true;
             }
             self.deliver(batch.deliveries);
+            for peer in batch.answered {
+                if let Some(conn) = self.peers.get(&peer) {
+                    self.answers.insert(peer, conn.meter.queued_count());
+                }
+            }
 
             if self.room.as_ref().is_some_and(Room::is_poisoned) {
                 tracing::error!(incident = %self.incident, "an update broke the room; reloading it from storage");
@@ -217,6 +305,7 @@ impl RoomActor {
                 self.sleep().await;
             } else {
                 self.status.asked_to_sleep.store(false, Ordering::Release);
+                self.compact_if_grown().await;
             }
         }
     }
@@ -265,6 +354,11 @@ impl RoomActor {
         )
         .map_err(|e| Error::Load(e.to_string()))?;
         self.dirty = !stored.updates.is_empty();
+        self.log = LogGrowth {
+            rows: stored.updates.len(),
+            bytes: stored.updates.iter().map(Vec::len).sum(),
+            snapshot_bytes: stored.snapshot.as_ref().map_or(0, Vec::len),
+        };
         self.room = Some(room);
         METRICS.room_woken();
         self.registry.loaded(&self.incident, &self.status);
@@ -287,32 +381,14 @@ impl RoomActor {
                     .extend(greeting.into_iter().map(|f| (Target::Peer(peer), f.into())));
             }
             Command::Frame { peer, bytes } => {
-                let Some(room) = self.room.as_mut() else {
+                let Some(room) = self.ready_for(peer) else {
                     return;
                 };
-                if !self.peers.contains_key(&peer) || room.is_poisoned() {
-                    return;
-                }
-                match room.receive(peer, &bytes) {
-                    Ok(outcome) => {
-                        batch.store.extend(outcome.store);
-                        let reply = outcome.reply.into_iter();
-                        batch
-                            .deliveries
-                            .extend(reply.map(|f| (Target::Peer(peer), f)));
-                        let broadcast = outcome.broadcast.into_iter();
-                        batch
-                            .deliveries
-                            .extend(broadcast.map(|f| (Target::Others(peer), f.into())));
-                    }
-                    Err(error) => {
-                        tracing::info!(incident = %self.incident, peer, %error, "closing peer after a bad message");
-                        let error = Error::Protocol(error);
-                        self.drop_peer(peer, &error, &mut batch.deliveries);
-                    }
-                }
+                let outcome = room.receive(peer, &bytes);
+                self.take_outcome(peer, outcome, batch);
             }
             Command::Leave { peer } => {
+                self.answers.remove(&peer);
                 if self.peers.remove(&peer).is_some() {
                     if let Some(room) = self.room.as_mut() {
                         let removal = room.leave(peer);
@@ -326,6 +402,120 @@ impl RoomActor {
         }
     }
 
+    /// The room, if `peer` is in it and a frame of it can be handled; notes first whether the
+    /// peer's last SyncStep1 answer has been written.
+    fn ready_for(&mut self, peer: PeerId) -> Option<&mut Room> {
+        let room = self.room.as_mut().filter(|r| !r.is_poisoned())?;
+        let conn = self.peers.get(&peer)?;
+        if let Some(&count) = self.answers.get(&peer) {
+            if conn.has_written(count) {
+                self.answers.remove(&peer);
+                room.answer_written(peer);
+            }
+        }
+        Some(room)
+    }
+
+    /// Adds what the room made of `peer`'s frame to the batch, or closes the peer.
+    fn take_outcome(
+        &mut self,
+        peer: PeerId,
+        outcome: Result<Outcome, ProtocolError>,
+        batch: &mut Batch,
+    ) {
+        match outcome {
+            Ok(outcome) => {
+                if outcome.answered {
+                    batch.answered.push(peer);
+                }
+                batch.store.extend(outcome.store);
+                let reply = outcome.reply.into_iter();
+                batch
+                    .deliveries
+                    .extend(reply.map(|f| (Target::Peer(peer), f)));
+                let broadcast = outcome.broadcast.into_iter();
+                batch
+                    .deliveries
+                    .extend(broadcast.map(|f| (Target::Others(peer), f.into())));
+            }
+            Err(error) => {
+                tracing::info!(incident = %self.incident, peer, %error, "closing peer after a bad message");
+                let error = Error::Protocol(error);
+                self.drop_peer(peer, &error, &mut batch.deliveries);
+            }
+        }
+    }
+
+    /// A frame of at least [`HEAVY_FRAME_BYTES`]: handled as [`Room::receive`] would, but
+    /// decoded and applied on blocking threads, so that the thread running the rooms goes on
+    /// serving the other incidents. This room waits meanwhile; its order is kept.
+    async fn handle_heavy(&mut self, peer: PeerId, bytes: Bytes, batch: &mut Batch) {
+        batch.commands += 1;
+        if self.ready_for(peer).is_none() {
+            return;
+        }
+        let decoded = tokio::task::spawn_blocking(move || room::decode_checked(&bytes))
+            .await
+            .unwrap_or_else(|_| {
+                Err(ProtocolError::Malformed(
+                    "message crashed the decoder".to_owned(),
+                ))
+            });
+        let outcome = self.apply_heavy(peer, decoded).await;
+        self.take_outcome(peer, outcome, batch);
+    }
+
+    async fn apply_heavy(
+        &mut self,
+        peer: PeerId,
+        messages: Result<Vec<yrs::sync::Message>, ProtocolError>,
+    ) -> Result<Outcome, ProtocolError> {
+        let messages = messages?;
+        let mut outcome = Outcome::default();
+        let Some(room) = self.room.as_mut() else {
+            return Ok(outcome);
+        };
+        room.begin(peer)?;
+        // Every update is decoded once before any is applied, so a frame is refused whole.
+        let updates: Vec<Vec<u8>> = messages
+            .iter()
+            .filter_map(|m| match m {
+                yrs::sync::Message::Sync(
+                    yrs::sync::SyncMessage::Update(bytes)
+                    | yrs::sync::SyncMessage::SyncStep2(bytes),
+                ) => Some(bytes.clone()),
+                _ => None,
+            })
+            .collect();
+        if messages.len() > 1 && !updates.is_empty() {
+            tokio::task::spawn_blocking(move || {
+                updates.iter().try_for_each(|u| room::check_update(u))
+            })
+            .await
+            .unwrap_or_else(|_| {
+                Err(ProtocolError::Malformed(
+                    "message crashed the decoder".to_owned(),
+                ))
+            })?;
+        }
+        for message in messages {
+            let Some(heavy) = room.step(peer, message, &mut outcome)? else {
+                continue;
+            };
+            let doc = room.doc();
+            // The room is not touched until the update is in: this task waits for it.
+            let (bytes, judged) =
+                tokio::task::spawn_blocking(move || room::judge_and_apply(&doc, heavy))
+                    .await
+                    .map_err(|_| {
+                        room.poison();
+                        ProtocolError::Poisoned
+                    })?;
+            room.finish(bytes, judged, &mut outcome)?;
+        }
+        Ok(outcome)
+    }
+
     /// Closes `peer` with `error` and tells the others its presence is gone.
     fn drop_peer(
         &mut self,
@@ -333,6 +523,7 @@ impl RoomActor {
         error: &Error,
         deliveries: &mut impl Extend<(Target, Bytes)>,
     ) {
+        self.answers.remove(&peer);
         if let Some(conn) = self.peers.remove(&peer) {
             conn.close.close_with(error);
         }
@@ -380,15 +571,100 @@ impl RoomActor {
     /// Stores the document in memory as one snapshot, if the log has anything since the last.
     /// On failure the log is still complete, so nothing is lost; it is retried next time.
     async fn compact(&mut self) {
-        let Some(room) = self.room.as_ref().filter(|_| self.dirty) else {
+        self.finish_compacting().await;
+        if !self.dirty {
+            return;
+        }
+        let Some(snapshot) = self.encode_snapshot().await else {
             return;
         };
-        let snapshot = room.snapshot();
+        let snapshot_bytes = snapshot.len();
         let id = self.incident.clone();
+        let _heavy = (snapshot_bytes >= HEAVY_FRAME_BYTES).then(|| HeavyWrite::new(&self.registry));
         match blocking(&self.registry.store, move |s| s.compact(&id, &snapshot)).await {
-            Ok(()) => self.dirty = false,
+            Ok(()) => {
+                self.dirty = false;
+                self.log = LogGrowth {
+                    snapshot_bytes,
+                    ..LogGrowth::default()
+                };
+            }
             Err(error) => {
                 tracing::error!(incident = %self.incident, %error, "could not compact incident")
+            }
+        }
+    }
+
+    /// The whole document as one update. A big one is encoded on a blocking thread while the
+    /// room waits, so the rooms' thread goes on serving the other incidents.
+    async fn encode_snapshot(&self) -> Option<Vec<u8>> {
+        let room = self.room.as_ref()?;
+        if self.log.snapshot_bytes + self.log.bytes < HEAVY_FRAME_BYTES {
+            return Some(room.snapshot());
+        }
+        let doc = room.doc();
+        tokio::task::spawn_blocking(move || room::snapshot_of(&doc))
+            .await
+            .ok()
+    }
+
+    /// With peers connected: once the log has grown enough, starts writing a snapshot of the
+    /// document now, covering the log up to now; the room goes on meanwhile.
+    async fn compact_if_grown(&mut self) {
+        let rows_due = self.log.rows >= self.registry.compact_after_updates();
+        let bytes_due = self.log.bytes >= self.log.snapshot_bytes.max(MIN_COMPACT_BYTES);
+        if !(rows_due || bytes_due) {
+            return;
+        }
+        if let Some(running) = self.compacting.take() {
+            if !running.is_finished() {
+                self.compacting = Some(running);
+                return;
+            }
+            self.compacted(running.now_or_never());
+        }
+        // Read while this room waits, and only it appends: every row before `end` is in the
+        // snapshot, every row appended after it stays in the log.
+        let id = self.incident.clone();
+        let end = match blocking(&self.registry.store, move |s| s.log_end(&id)).await {
+            Ok(end) => end,
+            Err(error) => {
+                tracing::error!(incident = %self.incident, %error, "could not read the log's end");
+                return;
+            }
+        };
+        let Some(snapshot) = self.encode_snapshot().await else {
+            return;
+        };
+        self.log = LogGrowth {
+            snapshot_bytes: snapshot.len(),
+            ..LogGrowth::default()
+        };
+        let store = Arc::clone(&self.registry.store);
+        let id = self.incident.clone();
+        let heavy = (snapshot.len() >= HEAVY_FRAME_BYTES).then(|| HeavyWrite::new(&self.registry));
+        self.compacting = Some(tokio::task::spawn_blocking(move || {
+            let _heavy = heavy;
+            store.compact_through(&id, &snapshot, end)
+        }));
+    }
+
+    /// Waits for a compaction started with peers connected, if one is being written.
+    async fn finish_compacting(&mut self) {
+        if let Some(running) = self.compacting.take() {
+            let done = running.await;
+            self.compacted(Some(done));
+        }
+    }
+
+    fn compacted(&self, done: Option<Result<Result<(), Error>, tokio::task::JoinError>>) {
+        match done {
+            Some(Ok(Ok(()))) | None => {}
+            Some(Ok(Err(error))) => {
+                tracing::error!(incident = %self.incident, %error, "could not compact incident")
+            }
+            Some(Err(error)) => {
+                tracing::error!(incident = %self.incident, %error, "compaction task failed")
             }
         }
     }
@@ -409,6 +685,8 @@ impl RoomActor {
     /// Stops the room after a failure: every peer is closed with `error`, and the next
     /// connection reloads the incident from storage.
     async fn stop(&mut self, mailbox: &mut mpsc::Receiver<Command>, error: &Error) {
+        // The next room for this incident must not see this one's snapshot land after its own.
+        self.finish_compacting().await;
         for conn in self.peers.values() {
             conn.close.close_with(error);
         }
@@ -479,6 +757,17 @@ mod tests {
         fn compact(&self, incident: &IncidentId, snapshot: &[u8]) -> Result<(), Error> {
             self.inner.compact(incident, snapshot)
         }
+        fn log_end(&self, incident: &IncidentId) -> Result<u64, Error> {
+            self.inner.log_end(incident)
+        }
+        fn compact_through(
+            &self,
+            incident: &IncidentId,
+            snapshot: &[u8],
+            end: u64,
+        ) -> Result<(), Error> {
+            self.inner.compact_through(incident, snapshot, end)
+        }
     }
 
     #[tokio::test]
@@ -529,6 +818,12 @@ mod tests {
             Err(Error::Storage("disk full".into()))
         }
         fn compact(&self, _: &IncidentId, _: &[u8]) -> Result<(), Error> {
+            Err(Error::Storage("disk full".into()))
+        }
+        fn log_end(&self, _: &IncidentId) -> Result<u64, Error> {
+            Ok(0)
+        }
+        fn compact_through(&self, _: &IncidentId, _: &[u8], _: u64) -> Result<(), Error> {
             Err(Error::Storage("disk full".into()))
         }
     }

@@ -12,6 +12,8 @@ use wire::Access;
 #[derive(Default)]
 pub struct MemoryStore {
     incidents: Mutex<HashMap<IncidentId, StoredIncident>>,
+    /// Log rows of each incident ever compacted away: the position of its first kept row.
+    dropped: Mutex<HashMap<IncidentId, u64>>,
     /// Grants in creation order.
     grants: Mutex<Vec<Grant>>,
 }
@@ -19,6 +21,14 @@ pub struct MemoryStore {
 impl MemoryStore {
     pub fn new() -> Self {
         Self::default()
+    }
+
+    fn dropped_before(&self, incident: &IncidentId) -> u64 {
+        let dropped = self
+            .dropped
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        dropped.get(incident).copied().unwrap_or(0)
     }
 
     fn with<T>(&self, f: impl FnOnce(&mut HashMap<IncidentId, StoredIncident>) -> T) -> T {
@@ -56,14 +66,34 @@ impl Store for MemoryStore {
     }
 
     fn compact(&self, incident: &IncidentId, snapshot: &[u8]) -> Result<(), Error> {
+        let end = self.log_end(incident)?;
+        self.compact_through(incident, snapshot, end)
+    }
+
+    fn log_end(&self, incident: &IncidentId) -> Result<u64, Error> {
+        let kept = self.with(|all| all.get(incident).map_or(0, |s| s.updates.len()));
+        Ok(self.dropped_before(incident) + kept as u64)
+    }
+
+    fn compact_through(
+        &self,
+        incident: &IncidentId,
+        snapshot: &[u8],
+        end: u64,
+    ) -> Result<(), Error> {
+        let mut dropped = self
+            .dropped
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        let first = dropped.entry(incident.clone()).or_insert(0);
         self.with(|all| {
-            all.insert(
-                incident.clone(),
-                StoredIncident {
-                    snapshot: Some(snapshot.to_vec()),
-                    updates: Vec::new(),
-                },
-            )
+            let stored = all.entry(incident.clone()).or_default();
+            let drop = usize::try_from(end.saturating_sub(*first))
+                .unwrap_or(usize::MAX)
+                .min(stored.updates.len());
+            stored.updates.drain(..drop);
+            stored.snapshot = Some(snapshot.to_vec());
+            *first += drop as u64;
         });
         Ok(())
     }

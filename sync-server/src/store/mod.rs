@@ -5,6 +5,8 @@
 //! update) plus an append log of the updates received since. Loading applies the snapshot,
 //! then the log, to a fresh document. The relay runs at most one room per incident in a
 //! process, and only that room writes the incident, so `compact` may drop the whole log.
+//! While people stay connected the room compacts with `compact_through`: the snapshot covers
+//! the log up to a position read when it was taken, and rows appended since stay.
 //!
 //! The methods block; the relay calls them from a blocking thread, never on the async runtime.
 
@@ -45,6 +47,20 @@ pub trait Store: Send + Sync + 'static {
     /// Replaces the snapshot of `incident` with `snapshot` and empties its log, atomically.
     /// `snapshot` must contain everything the old snapshot and log contained.
     fn compact(&self, incident: &IncidentId, snapshot: &[u8]) -> Result<(), Error>;
+
+    /// The log's end: a position every row appended so far lies before, and every row
+    /// appended later does not.
+    fn log_end(&self, incident: &IncidentId) -> Result<u64, Error>;
+
+    /// Replaces the snapshot of `incident` with `snapshot` and drops the log rows before
+    /// `end` (a [`Store::log_end`]), atomically; rows appended after `end` was read stay.
+    /// `snapshot` must contain the old snapshot and every row before `end`.
+    fn compact_through(
+        &self,
+        incident: &IncidentId,
+        snapshot: &[u8],
+        end: u64,
+    ) -> Result<(), Error>;
 }
 
 /// Who may open which incident: the owner grant and the invites of each incident. The same
@@ -107,6 +123,8 @@ pub(crate) mod conformance {
         append_after_compact_goes_to_the_log(store);
         large_updates_round_trip(store);
         empty_append_is_a_no_op(store);
+        compacting_through_a_position_keeps_the_rows_after_it(store);
+        the_log_end_moves_past_every_append_even_after_compaction(store);
     }
 
     /// The conformance suite for [`Grants`] backends.
@@ -258,6 +276,57 @@ pub(crate) mod conformance {
         let big: Vec<u8> = (0..2 * 1024 * 1024).map(|i| (i % 251) as u8).collect();
         store.append(&inc, std::slice::from_ref(&big)).unwrap();
         assert_eq!(store.load(&inc).unwrap().updates, vec![big]);
+    }
+
+    fn compacting_through_a_position_keeps_the_rows_after_it(store: &dyn Store) {
+        let inc = id("compact-through");
+        store.append(&inc, &[vec![1], vec![2]]).unwrap();
+        let end = store.log_end(&inc).unwrap();
+        // Appended while the snapshot of [1, 2] was being written.
+        store.append(&inc, &[vec![3]]).unwrap();
+        store.append(&inc, &[vec![4]]).unwrap();
+        store.compact_through(&inc, &[1, 2], end).unwrap();
+        assert_eq!(
+            store.load(&inc).unwrap(),
+            StoredIncident {
+                snapshot: Some(vec![1, 2]),
+                updates: vec![vec![3], vec![4]]
+            }
+        );
+        // Again, through everything: the log empties.
+        let end = store.log_end(&inc).unwrap();
+        store.compact_through(&inc, &[1, 2, 3, 4], end).unwrap();
+        assert_eq!(store.load(&inc).unwrap().updates, Vec::<Vec<u8>>::new());
+        // A stale position drops nothing new.
+        store.append(&inc, &[vec![5]]).unwrap();
+        store.compact_through(&inc, &[1, 2, 3, 4], end).unwrap();
+        assert_eq!(store.load(&inc).unwrap().updates, vec![vec![5]]);
+        // Other incidents keep their logs.
+        store
+            .append(&id("compact-through-other"), &[vec![9]])
+            .unwrap();
+        let end = store.log_end(&inc).unwrap();
+        store.compact_through(&inc, &[1, 2, 3, 4, 5], end).unwrap();
+        assert_eq!(
+            store.load(&id("compact-through-other")).unwrap().updates,
+            vec![vec![9]]
+        );
+    }
+
+    fn the_log_end_moves_past_every_append_even_after_compaction(store: &dyn Store) {
+        let inc = id("log-end");
+        let empty = store.log_end(&inc).unwrap();
+        store.append(&inc, &[vec![1]]).unwrap();
+        let one = store.log_end(&inc).unwrap();
+        assert!(one > empty);
+        store.compact(&inc, &[1]).unwrap();
+        store.append(&inc, &[vec![2]]).unwrap();
+        let two = store.log_end(&inc).unwrap();
+        assert!(two > one);
+        // A position read before compaction still keeps what came after it.
+        store.append(&inc, &[vec![3]]).unwrap();
+        store.compact_through(&inc, &[1, 2], two).unwrap();
+        assert_eq!(store.load(&inc).unwrap().updates, vec![vec![3]]);
     }
 
     fn empty_append_is_a_no_op(store: &dyn Store) {

@@ -241,6 +241,39 @@ impl Store for SqliteStore {
         txn.commit()?;
         Ok(())
     }
+
+    fn log_end(&self, incident: &IncidentId) -> Result<u64, Error> {
+        let end: i64 = self.conn().query_row(
+            "SELECT COALESCE(MAX(seq), 0) + 1 FROM incident_update_log WHERE incident = ?1",
+            params![incident.as_str()],
+            |row| row.get(0),
+        )?;
+        Ok(u64::try_from(end).unwrap_or(0))
+    }
+
+    fn compact_through(
+        &self,
+        incident: &IncidentId,
+        snapshot: &[u8],
+        end: u64,
+    ) -> Result<(), Error> {
+        let end = i64::try_from(end).unwrap_or(i64::MAX);
+        let mut conn = self.conn();
+        let txn = conn.transaction()?;
+        txn.execute(
+            "INSERT INTO incident_snapshot (incident, snapshot_v1) VALUES (?1, ?2)
+             ON CONFLICT (incident) DO UPDATE SET
+                snapshot_v1 = excluded.snapshot_v1,
+                compacted_at = excluded.compacted_at",
+            params![incident.as_str(), snapshot],
+        )?;
+        txn.execute(
+            "DELETE FROM incident_update_log WHERE incident = ?1 AND seq < ?2",
+            params![incident.as_str(), end],
+        )?;
+        txn.commit()?;
+        Ok(())
+    }
 }
 
 impl Grants for SqliteStore {
