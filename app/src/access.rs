@@ -187,6 +187,39 @@ pub async fn revoke(id: &str, token: &str, invite: &str) -> Result<Invite, ApiEr
     call("DELETE", &path, Some(token), None, 200).await
 }
 
+/// Deletes the incident on the relay (owner only): everyone connected is disconnected, and
+/// nothing of it stays there.
+pub async fn delete_incident(id: &str, token: &str) -> Result<(), ApiError> {
+    call_no_body("DELETE", &incident_path(id, ""), Some(token), 204).await
+}
+
+/// A new owner token in place of `token` (owner only); `token` stops working at once.
+pub async fn rotate_owner(id: &str, token: &str) -> Result<IncidentCreated, ApiError> {
+    call(
+        "POST",
+        &incident_path(id, "/owner-token"),
+        Some(token),
+        Some("{}".to_string()),
+        201,
+    )
+    .await
+}
+
+/// [`call`] for an answer with no body.
+async fn call_no_body(
+    method: &str,
+    path: &str,
+    token: Option<&str>,
+    expected: u16,
+) -> Result<(), ApiError> {
+    match call::<serde_json::Value>(method, path, token, None, expected).await {
+        Ok(_) => Ok(()),
+        // The expected status with an empty body: not JSON, and fine.
+        Err(ApiError::Refused { status, .. }) if status == expected => Ok(()),
+        Err(e) => Err(e),
+    }
+}
+
 /// The link a person opens to join: this page's origin, the incident, the token in the
 /// fragment (the same form as the relay's `link`).
 pub fn invite_link(id: &str, token: &str) -> String {
@@ -257,6 +290,8 @@ pub enum Refusal {
     ReadOnly,
     /// The incident made here could not be registered: its id is taken on the relay (409).
     Taken,
+    /// The owner deleted the incident (4404, 404).
+    Deleted,
 }
 
 impl Refusal {
@@ -269,6 +304,7 @@ impl Refusal {
             Close::ReadOnly => Some(Refusal::ReadOnly),
             Close::Revoked => Some(Refusal::Revoked),
             Close::Expired => Some(Refusal::Expired),
+            Close::Deleted => Some(Refusal::Deleted),
             Close::GoingAway
             | Close::UnsupportedData
             | Close::PolicyViolation
@@ -290,6 +326,11 @@ impl Refusal {
                 ..
             } if message.contains("expired") => Some(Refusal::Expired),
             ApiError::Refused { status: 410, .. } => Some(Refusal::Revoked),
+            ApiError::Refused {
+                status: 404,
+                message,
+                ..
+            } if message.contains("deleted") => Some(Refusal::Deleted),
             _ => None,
         }
     }
@@ -304,6 +345,7 @@ impl Refusal {
             Refusal::Expired => "Your invite has expired. Ask the incident commander for a new link. What is on this device stays here; nothing more will sync.",
             Refusal::ReadOnly => "The relay refused a change from this device: you can read this incident but not change it. Nothing more will sync; reload the page to see it as it is.",
             Refusal::Taken => "This incident could not be published: the relay already has an incident with its id, and this device has no access to it. What you wrote is saved on this device only.",
+            Refusal::Deleted => "This incident was deleted by its owner. Nothing of it is on the relay any more; the copy on this device stays until you remove it.",
         }
     }
 
@@ -316,6 +358,7 @@ impl Refusal {
             Refusal::Expired => "expired",
             Refusal::ReadOnly => "read-only",
             Refusal::Taken => "taken",
+            Refusal::Deleted => "deleted",
         }
     }
 }

@@ -206,3 +206,21 @@ pub fn set_unpublished(id: &str, waiting: bool) {
         LocalStorage::delete(&key);
     }
 }
+
+/// Forgets everything this device kept about the incident: it leaves the home page's list,
+/// and its token, counts and flags go.
+pub fn forget(id: &str) {
+    let list: Vec<KnownIncident> = known_incidents()
+        .into_iter()
+        .filter(|k| k.id != id)
+        .collect();
+    save(INCIDENTS_KEY, &list);
+    for prefix in [
+        PENDING_PREFIX,
+        SYNCED_PREFIX,
+        ACCESS_PREFIX,
+        UNPUBLISHED_PREFIX,
+    ] {
+        LocalStorage::delete(format!("{prefix}{id}"));
+    }
+}

@@ -104,6 +104,9 @@ pub enum Error {
     #[error("storage: {0}")]
     Storage(String),
 
+    #[error("this incident was deleted by its owner")]
+    IncidentDeleted,
+
     #[error("{context}: {source}")]
     Io {
         context: String,
@@ -125,7 +128,9 @@ impl Error {
         match self {
             Error::InvalidIncidentId => StatusCode::BAD_REQUEST,
             Error::NotWebSocket(_) => StatusCode::UPGRADE_REQUIRED,
-            Error::NotFound | Error::UnknownInvite => StatusCode::NOT_FOUND,
+            Error::NotFound | Error::UnknownInvite | Error::IncidentDeleted => {
+                StatusCode::NOT_FOUND
+            }
             Error::BadRequest(_) => StatusCode::BAD_REQUEST,
             Error::MissingSecret | Error::CreateSecretRequired => StatusCode::UNAUTHORIZED,
             Error::UnknownSecret
@@ -162,6 +167,7 @@ impl Error {
             Error::Revoked => Close::Revoked,
             Error::Expired => Close::Expired,
             Error::SlowDown { .. } => Close::SlowDown,
+            Error::IncidentDeleted => Close::Deleted,
             Error::Protocol(_)
             | Error::TextFrame
             | Error::InvalidIncidentId

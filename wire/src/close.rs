@@ -29,6 +29,9 @@ pub enum Close {
     Expired,
     /// 4429: too many failed attempts from this address; the reason says how long to wait.
     SlowDown,
+    /// 4404: the incident was deleted by its owner (also sent to its open connections when
+    /// it is deleted). Nothing of it is on the relay any more.
+    Deleted,
 }
 
 /// What a client does once the relay closed its connection.
@@ -43,7 +46,7 @@ pub enum AfterClose {
 }
 
 impl Close {
-    pub const ALL: [Close; 12] = [
+    pub const ALL: [Close; 13] = [
         Close::GoingAway,
         Close::UnsupportedData,
         Close::PolicyViolation,
@@ -56,6 +59,7 @@ impl Close {
         Close::Revoked,
         Close::Expired,
         Close::SlowDown,
+        Close::Deleted,
     ];
 
     /// The numeric code on the wire.
@@ -73,6 +77,7 @@ impl Close {
             Close::Revoked => 4410,
             Close::Expired => 4411,
             Close::SlowDown => 4429,
+            Close::Deleted => 4404,
         }
     }
 
@@ -91,6 +96,7 @@ impl Close {
                 | Close::ReadOnly
                 | Close::Revoked
                 | Close::Expired
+                | Close::Deleted
         )
     }
 
@@ -137,7 +143,7 @@ mod tests {
 
     #[test]
     fn refusals_stop_and_everything_else_reconnects() {
-        for code in [4401, 4403, 4405, 4410, 4411] {
+        for code in [4401, 4403, 4404, 4405, 4410, 4411] {
             assert!(matches!(Close::after(code, ""), AfterClose::Stop(c) if c.code() == code));
         }
         for code in [1000, 1001, 1003, 1006, 1008, 1009, 1011, 1013, 4000] {

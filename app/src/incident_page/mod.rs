@@ -5,6 +5,7 @@ mod clipboard;
 mod indicators;
 mod joining;
 mod next_steps;
+mod owner_actions;
 mod prose;
 mod questions;
 mod roles;
@@ -22,6 +23,7 @@ use classification::Classification;
 use indicators::Indicators;
 use joining::{JoinName, NoAccess, ReadOnlyNote};
 use next_steps::NextSteps;
+use owner_actions::DeletedNotice;
 use prose::ProseField;
 use questions::{PostMortem, QuestionsAsked};
 use roles::Roles;
@@ -98,6 +100,7 @@ pub fn IncidentPage(id: String) -> impl IntoView {
             <SyncStatus/>
             <Problems/>
             <SharePanel sharing=sharing/>
+            <DeletedNotice/>
             <JoinName/>
             <Show
                 when=move || shows_editor.get()

@@ -144,7 +144,7 @@ impl Session {
     }
 
     /// Syncs in `role`.
-    fn join(self: &Rc<Self>, role: Access) {
+    pub(super) fn join(self: &Rc<Self>, role: Access) {
         self.admission.cancel_retry();
         self.admission.attempts.set(0);
         self.standing.try_set(Standing::Member(role));
@@ -248,6 +248,9 @@ impl Session {
                         Some(role) => session.join(role),
                         None => session.refuse(Refusal::Taken),
                     }
+                }
+                Err(e) if Refusal::from_api(&e) == Some(Refusal::Deleted) => {
+                    session.refuse(Refusal::Deleted);
                 }
                 Err(e) => {
                     session.standing.try_set(Standing::Unpublished);

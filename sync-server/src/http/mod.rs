@@ -60,6 +60,11 @@ pub fn app(state: AppState) -> Router {
             delete(api::revoke_invite),
         )
         .route("/api/incidents/{incident}/me", get(api::me))
+        .route("/api/incidents/{incident}", delete(api::delete_incident))
+        .route(
+            "/api/incidents/{incident}/owner-token",
+            post(api::rotate_owner_token),
+        )
         .route("/api", any(routes::api_not_found))
         .route("/api/{*rest}", any(routes::api_not_found))
         .fallback_service(static_app)

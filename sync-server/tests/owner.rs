@@ -1,0 +1,210 @@
+//! What only an incident's owner can do to the incident itself, end to end against the relay
+//! binary: delete it (every connection closed with 4404, nothing of it left in the database,
+//! every later call refused) and rotate their own token (the old one refused with 4410 and
+//! its connections closed). Also how the relay starts on a reachable address, the invite
+//! links a forged `Host` cannot redirect, and storage failures logged without a flood.
+
+mod common;
+
+use std::time::Duration;
+
+use common::{db_counts, Client, Relay};
+use serde_json::{json, Value};
+
+fn dirs() -> (tempfile::TempDir, std::path::PathBuf, std::path::PathBuf) {
+    let tmp = tempfile::tempdir().expect("temp dir");
+    let data = tmp.path().join("data");
+    let dist = tmp.path().join("dist");
+    (tmp, data, dist)
+}
+
+fn grant_rows(data: &std::path::Path, incident: &str) -> i64 {
+    let conn = rusqlite::Connection::open(data.join("firebreak.sqlite3")).expect("open db");
+    conn.query_row(
+        "SELECT COUNT(*) FROM incident_grant WHERE incident = ?1",
+        [incident],
+        |r| r.get(0),
+    )
+    .expect("count grants")
+}
+
+fn error_of(body: &str) -> String {
+    serde_json::from_str::<Value>(body).expect("JSON error")["error"]
+        .as_str()
+        .expect("error text")
+        .to_owned()
+}
+
+#[tokio::test]
+async fn the_owner_deletes_an_incident_its_connections_close_with_4404_and_nothing_of_it_stays() {
+    let (_tmp, data, dist) = dirs();
+    let relay = Relay::start(&data, &dist);
+    let owner_token = relay.owner_token("inc-delete");
+    let editor = relay.invite("inc-delete", "Eddie", "editor");
+    let editor_token = editor["token"].as_str().unwrap().to_owned();
+    let viewer = relay.invite("inc-delete", "Vera", "viewer");
+    let viewer_token = viewer["token"].as_str().unwrap().to_owned();
+    // Another incident, to show it is untouched.
+    let mut bystander = Client::connect_synced(&relay, "inc-other").await;
+    bystander.type_text("still here").await;
+
+    let mut owner = Client::connect_synced(&relay, "inc-delete").await;
+    owner.type_text("secret timeline").await;
+    let mut eddie = Client::connect_with(&relay, "inc-delete", Some(&editor_token)).await;
+    eddie.pump_until(|c| c.summary() == "secret timeline").await;
+    let mut vera = Client::connect_with(&relay, "inc-delete", Some(&viewer_token)).await;
+    vera.pump_until(|c| c.summary() == "secret timeline").await;
+
+    // Nobody but the owner may delete it.
+    for (token, status) in [
+        (None, 401),
+        (Some(editor_token.as_str()), 403),
+        (Some(viewer_token.as_str()), 403),
+    ] {
+        let (got, _, body) = relay.request("DELETE", "/api/incidents/inc-delete", token, None);
+        assert_eq!(got, status, "{body}");
+    }
+    let (_, snapshots_before) = db_counts(&data, "inc-delete");
+    let (log_before, _) = db_counts(&data, "inc-delete");
+    assert!(log_before + snapshots_before > 0);
+
+    let started = std::time::Instant::now();
+    let (status, _, body) = relay.request(
+        "DELETE",
+        "/api/incidents/inc-delete",
+        Some(&owner_token),
+        None,
+    );
+    let took = started.elapsed();
+    assert_eq!(status, 204, "{body}");
+    println!("DELETE answered in {took:?}");
+
+    for client in [&mut owner, &mut eddie, &mut vera] {
+        let closed = client.expect_closed().await;
+        assert_eq!(closed.code, 4404, "{closed:?}");
+        assert_eq!(closed.reason, "this incident was deleted by its owner");
+    }
+    assert_eq!(db_counts(&data, "inc-delete"), (0, 0));
+    assert_eq!(grant_rows(&data, "inc-delete"), 0);
+
+    // Every later connection and call is refused, whoever holds which token; nothing of
+    // the document is sent and nothing is stored.
+    for token in [&owner_token, &editor_token, &viewer_token] {
+        let mut late = Client::connect_with(&relay, "inc-delete", Some(token)).await;
+        late.type_text_offline_ok("written after deletion").await;
+        let closed = late.expect_closed().await;
+        assert_eq!(closed.code, 4404, "{closed:?}");
+        assert_eq!(late.frames_received, 0);
+        let (status, _, body) =
+            relay.request("GET", "/api/incidents/inc-delete/me", Some(token), None);
+        assert_eq!(status, 404, "{body}");
+        assert_eq!(error_of(&body), "this incident was deleted by its owner");
+    }
+    let (status, _, _) = relay.request(
+        "GET",
+        "/api/incidents/inc-delete/invites",
+        Some(&owner_token),
+        None,
+    );
+    assert_eq!(status, 404);
+    let (status, _, _) = relay.request(
+        "DELETE",
+        "/api/incidents/inc-delete",
+        Some(&owner_token),
+        None,
+    );
+    assert_eq!(status, 404);
+    // Its id cannot be taken again (a stale copy re-published would bring it back).
+    let (status, body) = relay.post_json(
+        "/api/incidents",
+        None,
+        &json!({ "incident": "inc-delete", "name": "Mallory" }).to_string(),
+    );
+    assert_eq!(status, 404, "{body}");
+    assert_eq!(db_counts(&data, "inc-delete"), (0, 0));
+    assert_eq!(grant_rows(&data, "inc-delete"), 0);
+
+    // The other incident goes on.
+    bystander.type_text(", and editable").await;
+    let mut again = Client::connect_synced(&relay, "inc-other").await;
+    again
+        .pump_until(|c| c.summary() == "still here, and editable")
+        .await;
+
+    // After a restart too.
+    drop(relay);
+    let relay = Relay::start(&data, &dist);
+    let mut late = Client::connect_with(&relay, "inc-delete", Some(&owner_token)).await;
+    assert_eq!(late.expect_closed().await.code, 4404);
+    assert_eq!(db_counts(&data, "inc-delete"), (0, 0));
+}
+
+#[tokio::test]
+async fn a_rotated_owner_token_is_refused_with_4410_and_the_new_one_works() {
+    let (_tmp, data, dist) = dirs();
+    let relay = Relay::start(&data, &dist);
+    let old = relay.owner_token("inc-rotate");
+    let bob = relay.invite("inc-rotate", "Bob", "editor");
+    let bob_token = bob["token"].as_str().unwrap().to_owned();
+    let mut owner = Client::connect_synced(&relay, "inc-rotate").await;
+    owner.type_text("before rotation").await;
+    let mut bob_client = Client::connect_with(&relay, "inc-rotate", Some(&bob_token)).await;
+    bob_client
+        .pump_until(|c| c.summary() == "before rotation")
+        .await;
+
+    let (status, _) = relay.post_json(
+        "/api/incidents/inc-rotate/owner-token",
+        Some(&bob_token),
+        "{}",
+    );
+    assert_eq!(status, 403, "an editor cannot take the owner's place");
+
+    let (status, rotated) =
+        relay.post_json("/api/incidents/inc-rotate/owner-token", Some(&old), "{}");
+    assert_eq!(status, 201, "{rotated}");
+    assert_eq!(rotated["role"], "owner");
+    assert_eq!(rotated["name"], "Owner");
+    let new = rotated["token"].as_str().unwrap().to_owned();
+    assert_ne!(new, old);
+
+    let closed = owner.expect_closed().await;
+    assert_eq!(closed.code, 4410, "{closed:?}");
+    let mut stale = Client::connect_with(&relay, "inc-rotate", Some(&old)).await;
+    assert_eq!(stale.expect_closed().await.code, 4410);
+    assert_eq!(stale.frames_received, 0);
+    let (status, _, _) = relay.request("GET", "/api/incidents/inc-rotate/me", Some(&old), None);
+    assert_eq!(status, 410);
+    let (status, _) = relay.post_json("/api/incidents/inc-rotate/owner-token", Some(&old), "{}");
+    assert_eq!(status, 410, "the old token cannot rotate again");
+
+    // The new token is the owner: it syncs, lists (the replaced link is not listed), invites.
+    let mut owner = Client::connect_with(&relay, "inc-rotate", Some(&new)).await;
+    owner.pump_until(|c| c.summary() == "before rotation").await;
+    owner.type_text(", after").await;
+    bob_client
+        .pump_until(|c| c.summary() == "before rotation, after")
+        .await;
+    let (status, _, body) =
+        relay.request("GET", "/api/incidents/inc-rotate/invites", Some(&new), None);
+    assert_eq!(status, 200, "{body}");
+    let listed: Value = serde_json::from_str(&body).unwrap();
+    let names: Vec<(&str, &str)> = listed["invites"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| (i["name"].as_str().unwrap(), i["role"].as_str().unwrap()))
+        .collect();
+    assert_eq!(names, [("Owner", "owner"), ("Bob", "editor")]);
+    assert!(!body.contains(old.split('.').next().unwrap()));
+    let (status, _) = relay.post_json(
+        "/api/incidents/inc-rotate/invites",
+        Some(&new),
+        &json!({ "name": "Carol", "role": "viewer" }).to_string(),
+    );
+    assert_eq!(status, 201);
+    // Bob was never disconnected.
+    assert!(bob_client.closed.is_none());
+    bob_client.pump_for(Duration::from_millis(100)).await;
+    assert!(bob_client.closed.is_none());
+}
