@@ -141,3 +141,33 @@ test('the owner rotates their link: the device syncs on with the new one, the ol
   await expect(a.page.locator('main')).toHaveAttribute('data-access', 'owner');
   await expect(section(a.page, 'summary')).toHaveValue('Written with the new link.');
 });
+
+test.describe('a relay run with --create-secret', () => {
+  test.use({ relayOptions: { args: ['--create-secret', 'open sesame'] } });
+
+  test('asks for its creation secret once, and the device publishes with it from then on', async ({ person, relay }) => {
+    const a = await person('Alice');
+    await createIncident(a.page, relay.url, { name: 'Alice', title: 'Needs the secret' });
+    const ask = a.page.locator('section.creation-secret');
+    await expect(ask).toContainText('This relay asks for its creation secret');
+    await expect(a.page.locator('main')).toHaveAttribute('data-access', 'creation-secret');
+    // Still the device's own incident: it can be written while it waits.
+    await section(a.page, 'summary').fill('Written before it was published.');
+
+    await ask.getByLabel("The relay's creation secret").fill('open sesam');
+    await ask.getByRole('button', { name: 'Publish the incident' }).click();
+    await expect(ask).toContainText('The relay did not accept that secret.');
+    await ask.getByLabel("The relay's creation secret").fill('open sesame');
+    await ask.getByRole('button', { name: 'Publish the incident' }).click();
+    await expectSynced(a.page);
+    await expect(ask).toHaveCount(0);
+    await expect(a.page.locator('main')).toHaveAttribute('data-access', 'owner');
+    expect(await a.page.evaluate(() => JSON.parse(localStorage.getItem('firebreak.create_secret')))).toBe('open sesame');
+
+    // The next incident made on this device is published without asking.
+    await createIncident(a.page, relay.url, { name: 'Alice', title: 'Second one' });
+    await expectSynced(a.page);
+    await expect(a.page.locator('main')).toHaveAttribute('data-access', 'owner');
+    await expect(a.page.locator('section.creation-secret')).toHaveCount(0);
+  });
+});

@@ -125,14 +125,24 @@ async fn call<T: DeserializeOwned>(
 }
 
 /// Registers an incident made on this device under its own id; `name` is the owner's
-/// display name. 409: the id is taken on the relay.
+/// display name. 409: the id is taken on the relay; 401: the relay wants its creation secret
+/// (sent when this device has one).
 pub async fn register(id: &str, name: &str) -> Result<IncidentCreated, ApiError> {
     let name = name.trim();
     let body = CreateIncident {
         incident: Some(id.to_string()),
         name: (!name.is_empty()).then(|| name.to_string()),
     };
-    call("POST", "/api/incidents", None, Some(json(&body)), 201).await
+    // The relay's creation secret, if it asked for one before (401 without it).
+    let secret = crate::prefs::create_secret();
+    call(
+        "POST",
+        "/api/incidents",
+        secret.as_deref(),
+        Some(json(&body)),
+        201,
+    )
+    .await
 }
 
 /// What `token` is on the incident.

@@ -169,6 +169,11 @@ impl OpenIncident {
         self.0.named(name);
     }
 
+    /// The person typed the relay's creation secret; the incident is published with it.
+    pub fn creation_secret_given(&self, secret: &str) {
+        self.0.creation_secret_given(secret);
+    }
+
     /// The owner's token was replaced: the new one is kept here and the sync uses it.
     pub fn rotated(&self, owner: wire::api::IncidentCreated) {
         self.0.rotated(owner);

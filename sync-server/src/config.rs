@@ -83,6 +83,12 @@ pub struct Config {
     #[arg(long, env = "FIREBREAK_MAX_ROOMS_IN_MEMORY", default_value_t = crate::registry::DEFAULT_MAX_IN_MEMORY as u64, value_parser = clap::value_parser!(u64).range(1..))]
     pub max_rooms_in_memory: u64,
 
+    /// Lets anyone who reaches the relay create incidents when it listens on an address other
+    /// machines can reach and no `--create-secret` is set. Without it such a relay refuses to
+    /// start: on a network, creation is for holders of the secret unless this says otherwise.
+    #[arg(long, env = "FIREBREAK_OPEN_CREATION")]
+    pub open_creation: bool,
+
     /// The address people open Firebreak at (e.g. `https://firebreak.example.org`), used in
     /// invite links the API returns. Without it, links use the request's `Host` over http.
     #[arg(long, env = "FIREBREAK_PUBLIC_URL")]

@@ -107,6 +107,9 @@ pub enum Error {
     #[error("this incident was deleted by its owner")]
     IncidentDeleted,
 
+    #[error("listening on {listen}, which other machines can reach, would let anyone create incidents: set --create-secret (FIREBREAK_CREATE_SECRET), or pass --open-creation (FIREBREAK_OPEN_CREATION=true) to allow that")]
+    OpenCreation { listen: String },
+
     #[error("{context}: {source}")]
     Io {
         context: String,
@@ -154,6 +157,7 @@ impl Error {
             | Error::RoomReset
             | Error::Sqlite(_)
             | Error::Storage(_)
+            | Error::OpenCreation { .. }
             | Error::Io { .. } => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -190,6 +194,7 @@ impl Error {
             | Error::RoomReset
             | Error::Sqlite(_)
             | Error::Storage(_)
+            | Error::OpenCreation { .. }
             | Error::Io { .. } => Close::InternalError,
         }
     }

@@ -35,6 +35,13 @@ pub async fn run(config: Config) -> Result<(), Error> {
         usize::try_from(config.max_rooms_in_memory).unwrap_or(usize::MAX),
     );
     tokio::task::spawn_local(rooms);
+    let listener = TcpListener::bind(&config.listen)
+        .await
+        .map_err(|e| Error::io(format!("could not listen on {}", config.listen), e))?;
+    let addr = listener
+        .local_addr()
+        .map_err(|e| Error::io("could not read the bound address", e))?;
+    check_creation_guard(&config, addr)?;
     let shutdown = CancellationToken::new();
     let gate = Gate::new(store as Arc<dyn Grants>, config.create_secret.clone());
     gate.limit_creations(config.max_incidents_per_hour);
@@ -56,12 +63,6 @@ pub async fn run(config: Config) -> Result<(), Error> {
         shutdown: shutdown.clone(),
     };
 
-    let listener = TcpListener::bind(&config.listen)
-        .await
-        .map_err(|e| Error::io(format!("could not listen on {}", config.listen), e))?;
-    let addr = listener
-        .local_addr()
-        .map_err(|e| Error::io("could not read the bound address", e))?;
     tracing::info!(
         data = %config.data.display(),
         dist = %config.dist.display(),
@@ -94,6 +95,22 @@ pub async fn run(config: Config) -> Result<(), Error> {
         );
     }
     Ok(())
+}
+
+/// A relay that other machines can reach creates incidents only for holders of its creation
+/// secret, unless `--open-creation` says anyone may.
+fn check_creation_guard(config: &Config, addr: std::net::SocketAddr) -> Result<(), Error> {
+    let has_secret = config
+        .create_secret
+        .as_deref()
+        .is_some_and(|s| !s.is_empty());
+    let ip = addr.ip().to_canonical();
+    if ip.is_loopback() || has_secret || config.open_creation {
+        return Ok(());
+    }
+    Err(Error::OpenCreation {
+        listen: addr.to_string(),
+    })
 }
 
 fn announce(line: &str) {

@@ -208,3 +208,89 @@ async fn a_rotated_owner_token_is_refused_with_4410_and_the_new_one_works() {
     bob_client.pump_for(Duration::from_millis(100)).await;
     assert!(bob_client.closed.is_none());
 }
+
+/// Starts the relay binary on `listen` with `flags` and `env`; returns (exit code if it
+/// exited within 3 s, everything it wrote to stderr, the listening line if any).
+fn start_on(listen: &str, flags: &[&str], env: &[(&str, &str)]) -> (Option<i32>, String, String) {
+    use std::io::Read;
+    use std::process::{Command, Stdio};
+    let tmp = tempfile::tempdir().unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_sync-server"))
+        .args(["--listen", listen, "--data"])
+        .arg(tmp.path().join("data"))
+        .arg("--dist")
+        .arg(tmp.path().join("dist"))
+        .args(flags)
+        .env_remove("FIREBREAK_CREATE_SECRET")
+        .env_remove("FIREBREAK_OPEN_CREATION")
+        .envs(env.iter().copied())
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("relay binary starts");
+    let deadline = std::time::Instant::now() + Duration::from_secs(3);
+    let code = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status.code();
+        }
+        if std::time::Instant::now() > deadline {
+            child.kill().unwrap();
+            child.wait().unwrap();
+            break None;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    let mut stderr = String::new();
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut stderr)
+        .unwrap();
+    let mut stdout = String::new();
+    child
+        .stdout
+        .take()
+        .unwrap()
+        .read_to_string(&mut stdout)
+        .unwrap();
+    (code, stderr, stdout)
+}
+
+#[test]
+fn a_relay_other_machines_can_reach_needs_a_creation_secret_or_says_creation_is_open() {
+    let (code, stderr, stdout) = start_on("0.0.0.0:0", &[], &[]);
+    assert!(
+        matches!(code, Some(c) if c != 0),
+        "refuses to start: {code:?}"
+    );
+    assert!(!stdout.contains("listening on"), "{stdout}");
+    for named in [
+        "--create-secret",
+        "FIREBREAK_CREATE_SECRET",
+        "--open-creation",
+        "FIREBREAK_OPEN_CREATION",
+    ] {
+        assert!(stderr.contains(named), "the error names {named}: {stderr}");
+    }
+    // An empty secret is no secret.
+    let (code, _, _) = start_on("0.0.0.0:0", &["--create-secret", ""], &[]);
+    assert!(matches!(code, Some(c) if c != 0));
+
+    // Told so, it starts (and keeps running until killed: no exit code).
+    for (flags, env) in [
+        (&["--create-secret", "s3cret"][..], &[][..]),
+        (&["--open-creation"][..], &[][..]),
+        (&[][..], &[("FIREBREAK_OPEN_CREATION", "true")][..]),
+        (&[][..], &[("FIREBREAK_CREATE_SECRET", "s3cret")][..]),
+    ] {
+        let (code, stderr, stdout) = start_on("0.0.0.0:0", flags, env);
+        assert_eq!(code, None, "{flags:?} {env:?} starts: {stderr}");
+        assert!(stdout.contains("listening on http://0.0.0.0:"), "{stdout}");
+    }
+    // On loopback nothing is needed.
+    let (code, stderr, stdout) = start_on("127.0.0.1:0", &[], &[]);
+    assert_eq!(code, None, "{stderr}");
+    assert!(stdout.contains("listening on http://127.0.0.1:"));
+}

@@ -7,6 +7,7 @@ mod joining;
 mod next_steps;
 mod owner_actions;
 mod prose;
+mod publishing;
 mod questions;
 mod roles;
 mod share;
@@ -25,6 +26,7 @@ use joining::{JoinName, NoAccess, ReadOnlyNote};
 use next_steps::NextSteps;
 use owner_actions::DeletedNotice;
 use prose::ProseField;
+use publishing::CreationSecret;
 use questions::{PostMortem, QuestionsAsked};
 use roles::Roles;
 use share::{ShareButton, SharePanel};
@@ -101,6 +103,7 @@ pub fn IncidentPage(id: String) -> impl IntoView {
             <Problems/>
             <SharePanel sharing=sharing/>
             <DeletedNotice/>
+            <CreationSecret/>
             <JoinName/>
             <Show
                 when=move || shows_editor.get()
@@ -150,6 +153,7 @@ fn access_key(standing: &Standing) -> String {
         Standing::Loading => "loading".to_string(),
         Standing::Unpublished => "unpublished".to_string(),
         Standing::Publishing => "publishing".to_string(),
+        Standing::NeedsCreationSecret { .. } => "creation-secret".to_string(),
         Standing::Checking => "checking".to_string(),
         Standing::Naming { .. } => "naming".to_string(),
         Standing::Member(role) => role.as_str().to_string(),
