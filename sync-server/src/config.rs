@@ -90,7 +90,9 @@ pub struct Config {
     pub open_creation: bool,
 
     /// The address people open Firebreak at (e.g. `https://firebreak.example.org`), used in
-    /// invite links the API returns. Without it, links use the request's `Host` over http.
+    /// invite links the API returns. Without it, links use the address the relay listens on
+    /// (relative links, `/incident/…`, when it listens on every address); never the request's
+    /// `Host`, which the sender chooses.
     #[arg(long, env = "FIREBREAK_PUBLIC_URL")]
     pub public_url: Option<String>,
 }

@@ -48,10 +48,7 @@ pub async fn run(config: Config) -> Result<(), Error> {
     let state = AppState {
         registry: registry.clone(),
         gate,
-        public_url: config
-            .public_url
-            .as_deref()
-            .map(|u| u.trim_end_matches('/').to_owned()),
+        public_url: link_base(config.public_url.as_deref(), addr),
         connections: AddressLimit::new(config.max_connections_per_address),
         metrics_token: config.metrics_token.clone().filter(|t| !t.is_empty()),
         trusted_proxies: Arc::new(
@@ -95,6 +92,18 @@ pub async fn run(config: Config) -> Result<(), Error> {
         );
     }
     Ok(())
+}
+
+/// Where invite links point: `--public-url`, else the address the relay listens on, never
+/// a request's `Host` (anyone can send any `Host`, and the link would send the invited
+/// person to their site). Listening on every address (`0.0.0.0`, `::`) there is no one
+/// address to name: links are then relative to the site (`/incident/…`).
+fn link_base(public_url: Option<&str>, addr: std::net::SocketAddr) -> Option<String> {
+    match public_url.map(|u| u.trim_end_matches('/')) {
+        Some(url) if !url.is_empty() => Some(url.to_owned()),
+        _ if addr.ip().is_unspecified() => None,
+        _ => Some(format!("http://{addr}")),
+    }
 }
 
 /// A relay that other machines can reach creates incidents only for holders of its creation

@@ -294,3 +294,141 @@ fn a_relay_other_machines_can_reach_needs_a_creation_secret_or_says_creation_is_
     assert_eq!(code, None, "{stderr}");
     assert!(stdout.contains("listening on http://127.0.0.1:"));
 }
+
+/// Starts the relay binary through `sh -c "{shell} exec relay …"`, listening on `listen`
+/// with `flags`. Returns the child, its address, and its stderr lines as they come.
+fn spawn_relay(
+    shell: &str,
+    listen: &str,
+    flags: &[&str],
+    data: &std::path::Path,
+    dist: &std::path::Path,
+) -> (
+    std::process::Child,
+    String,
+    std::sync::Arc<std::sync::Mutex<Vec<String>>>,
+) {
+    use std::io::BufRead;
+    use std::process::{Command, Stdio};
+    let script = format!(r#"{shell} exec "$0" "$@""#);
+    let mut child = Command::new("sh")
+        .args(["-c", &script])
+        .arg(env!("CARGO_BIN_EXE_sync-server"))
+        .args(["--listen", listen, "--data"])
+        .arg(data)
+        .arg("--dist")
+        .arg(dist)
+        .args(flags)
+        .env("RUST_LOG", "warn")
+        .env("NO_COLOR", "1")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("relay starts");
+    let lines = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let stderr = child.stderr.take().unwrap();
+    let sink = std::sync::Arc::clone(&lines);
+    std::thread::spawn(move || {
+        for line in std::io::BufReader::new(stderr)
+            .lines()
+            .map_while(Result::ok)
+        {
+            sink.lock().unwrap().push(line);
+        }
+    });
+    let stdout = child.stdout.take().unwrap();
+    let mut first = String::new();
+    std::io::BufReader::new(stdout)
+        .read_line(&mut first)
+        .unwrap();
+    let addr = first
+        .trim()
+        .strip_prefix("listening on http://")
+        .unwrap_or_else(|| panic!("listening line: {first:?}"))
+        .to_owned();
+    (child, addr, lines)
+}
+
+/// Sends `POST /api/incidents/{incident}/invites` with a `Host` header of the sender's
+/// choosing; returns the invite's link.
+fn invite_link_with_host(addr: &str, incident: &str, owner: &str, host: &str) -> String {
+    use std::io::{Read, Write};
+    let body = r#"{"name":"Bob","role":"editor"}"#;
+    let mut stream = std::net::TcpStream::connect(addr).unwrap();
+    write!(
+        stream,
+        "POST /api/incidents/{incident}/invites HTTP/1.1\r\nHost: {host}\r\nAuthorization: Bearer {owner}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    )
+    .unwrap();
+    let mut answer = String::new();
+    stream.read_to_string(&mut answer).unwrap();
+    assert!(answer.starts_with("HTTP/1.1 201"), "{answer}");
+    let json = &answer[answer.find("\r\n\r\n").unwrap() + 4..];
+    let json = &json[json.find('{').unwrap()..=json.rfind('}').unwrap()];
+    serde_json::from_str::<Value>(json).unwrap()["link"]
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
+
+#[tokio::test]
+async fn a_forged_host_header_never_gets_into_an_invite_link() {
+    let (_tmp, data, dist) = dirs();
+    let relay = Relay::start(&data, &dist);
+    let owner = relay.owner_token("inc-host");
+    for host in ["evil.example", "evil.example:443", "127.0.0.1.evil.example"] {
+        let link = invite_link_with_host(&relay.addr, "inc-host", &owner, host);
+        assert!(
+            link.starts_with(&format!("http://{}/incident/inc-host#invite=", relay.addr)),
+            "{host}: {link}"
+        );
+        assert!(!link.contains("evil"), "{link}");
+    }
+
+    // With --public-url, that; listening on every address with neither, a link relative to
+    // the site (the app makes it whole with its own address).
+    let (_tmp2, data2, dist2) = dirs();
+    let public = Relay::start_with(
+        &data2,
+        &dist2,
+        &["--public-url", "https://firebreak.example.org/"],
+    );
+    let owner = public.owner_token("inc-host");
+    let link = invite_link_with_host(&public.addr, "inc-host", &owner, "evil.example");
+    assert!(
+        link.starts_with("https://firebreak.example.org/incident/inc-host#invite="),
+        "{link}"
+    );
+
+    let (_tmp3, data3, dist3) = dirs();
+    let (mut everywhere, addr, _) =
+        spawn_relay("", "0.0.0.0:0", &["--open-creation"], &data3, &dist3);
+    let owner = register(&addr, "inc-host");
+    let link = invite_link_with_host(&addr, "inc-host", &owner, "evil.example");
+    everywhere.kill().unwrap();
+    everywhere.wait().unwrap();
+    assert!(link.starts_with("/incident/inc-host#invite="), "{link}");
+}
+
+/// Registers `incident` on the relay at `addr`; returns the owner token.
+fn register(addr: &str, incident: &str) -> String {
+    use std::io::{Read, Write};
+    let mut stream = std::net::TcpStream::connect(addr).unwrap();
+    let body = format!(r#"{{"incident":"{incident}","name":"A"}}"#);
+    write!(
+        stream,
+        "POST /api/incidents HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    )
+    .unwrap();
+    let mut answer = String::new();
+    stream.read_to_string(&mut answer).unwrap();
+    assert!(answer.starts_with("HTTP/1.1 201"), "{answer}");
+    answer
+        .split("\"token\":\"")
+        .nth(1)
+        .and_then(|t| t.split('"').next())
+        .unwrap()
+        .to_owned()
+}

@@ -90,7 +90,7 @@ pub async fn create_invite(
         .gate
         .invite(&owner, &request.name, role, request.expires_in_hours)
         .await?;
-    let link = invite_link(&state, &headers, &owner.incident, &token);
+    let link = invite_link(&state, &owner.incident, &token);
     let listed = Listed {
         grant,
         connected: 0,
@@ -186,24 +186,11 @@ fn shown(listed: &Listed) -> Invite {
 }
 
 /// `{base}/incident/{id}#invite={token}`: the app reads the token from the fragment, which
-/// browsers never send to a server.
-fn invite_link(
-    state: &AppState,
-    headers: &HeaderMap,
-    incident: &IncidentId,
-    token: &Token,
-) -> String {
-    let base = match &state.public_url {
-        Some(url) => url.clone(),
-        None => {
-            let host = headers
-                .get(header::HOST)
-                .and_then(|h| h.to_str().ok())
-                .filter(|h| h.bytes().all(|b| b.is_ascii_graphic()))
-                .unwrap_or("localhost");
-            format!("http://{host}")
-        }
-    };
+/// browsers never send to a server. The base is set at start (see `server::link_base`):
+/// `--public-url` or the relay's listen address, or nothing (a link relative to the site).
+/// Never the request's `Host`, which whoever sends the request chooses.
+fn invite_link(state: &AppState, incident: &IncidentId, token: &Token) -> String {
+    let base = state.public_url.as_deref().unwrap_or("");
     format!("{base}/incident/{incident}#invite={}", token.reveal())
 }
 

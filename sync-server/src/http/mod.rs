@@ -24,7 +24,8 @@ use crate::registry::Registry;
 pub struct AppState {
     pub registry: Registry,
     pub gate: Gate,
-    /// Where people open Firebreak, for invite links; `None` uses the request's `Host`.
+    /// Where invite links point (`--public-url`, else the listen address); `None`: links
+    /// relative to the site.
     pub public_url: Option<String>,
     /// Open connections per client address.
     pub connections: ws::AddressLimit,
