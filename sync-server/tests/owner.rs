@@ -349,6 +349,85 @@ fn spawn_relay(
     (child, addr, lines)
 }
 
+#[tokio::test]
+async fn a_full_disk_is_logged_once_not_at_every_retry() {
+    let (_tmp, data, dist) = dirs();
+    // Files may not grow past about a megabyte (`ulimit -f`, the signal that would kill the
+    // relay ignored): SQLite's writes past that fail as on a full disk.
+    let (mut child, addr, lines) = spawn_relay(
+        "trap '' XFSZ; ulimit -f 2048;",
+        "127.0.0.1:0",
+        &[],
+        &data,
+        &dist,
+    );
+    let relay_url =
+        |incident: &str, token: &str| format!("ws://{addr}/sync/{incident}?token={token}");
+    let token = register(&addr, "inc-full");
+
+    // A client retrying a 3 MB update as fast as it is refused, for a few seconds.
+    let big = "x".repeat(3 * 1024 * 1024);
+    let started = std::time::Instant::now();
+    let mut failures = 0;
+    while started.elapsed() < Duration::from_secs(3) {
+        assert_eq!(
+            send_and_wait_for_close(&relay_url("inc-full", &token), &big).await,
+            1011
+        );
+        failures += 1;
+    }
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let lines = lines.lock().unwrap().clone();
+    let errors: Vec<&String> = lines.iter().filter(|l| l.contains("ERROR")).collect();
+    println!(
+        "{failures} failed writes in 3 s: {} ERROR line(s) (one per failure before)",
+        errors.len()
+    );
+    assert!(failures >= 3, "the disk failed {failures} times");
+    assert_eq!(errors.len(), 1, "{lines:#?}");
+    assert!(
+        errors[0].contains("could not store updates"),
+        "{}",
+        errors[0]
+    );
+    assert!(errors[0].contains("suppressed=0"), "{}", errors[0]);
+}
+
+/// Connects, sends one update inserting `text`, and returns the close code the relay ends
+/// the connection with.
+async fn send_and_wait_for_close(url: &str, text: &str) -> u16 {
+    use futures_util::{SinkExt, StreamExt};
+    use tokio_tungstenite::tungstenite::Message as WsMessage;
+    use yrs::sync::{Message, SyncMessage};
+    use yrs::updates::encoder::Encode;
+    use yrs::{Text, Transact};
+    let (mut socket, _) = tokio_tungstenite::connect_async(url)
+        .await
+        .expect("connects");
+    let doc = yrs::Doc::new();
+    let summary = doc.get_or_insert_text("summary");
+    let update = {
+        let mut txn = doc.transact_mut();
+        summary.push(&mut txn, text);
+        txn.encode_update_v1()
+    };
+    let frame = Message::Sync(SyncMessage::Update(update)).encode_v1();
+    socket
+        .send(WsMessage::Binary(frame.into()))
+        .await
+        .expect("sent");
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(15);
+    loop {
+        match tokio::time::timeout_at(deadline, socket.next()).await {
+            Ok(Some(Ok(WsMessage::Close(Some(frame))))) => return u16::from(frame.code),
+            Ok(Some(Ok(_))) => {}
+            other => panic!("no close frame: {other:?}"),
+        }
+    }
+}
+
 /// Sends `POST /api/incidents/{incident}/invites` with a `Host` header of the sender's
 /// choosing; returns the invite's link.
 fn invite_link_with_host(addr: &str, incident: &str, owner: &str, host: &str) -> String {

@@ -399,7 +399,11 @@ impl Gate {
         if let Ok(runtime) = tokio::runtime::Handle::try_current() {
             runtime.spawn_blocking(move || {
                 if let Err(error) = store.touch(&invite, now) {
-                    tracing::warn!(%invite, %error, "could not record when an invite was last connected");
+                    crate::log_limit::storage_failed(
+                        "could not record when an invite was last connected",
+                        &invite,
+                        &error,
+                    );
                 }
             });
         }

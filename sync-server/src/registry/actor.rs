@@ -196,7 +196,11 @@ impl RoomActor {
                     METRICS.stored(count, started.elapsed());
                 }
                 if let Err(error) = stored {
-                    tracing::error!(incident = %self.incident, %error, count, "could not store updates; dropping the room");
+                    crate::log_limit::storage_failed(
+                        "could not store updates; dropping the room",
+                        &self.incident,
+                        &error,
+                    );
                     self.stop(&mut mailbox, &Error::StoreFailed).await;
                     return;
                 }
@@ -387,9 +391,11 @@ impl RoomActor {
         let id = self.incident.clone();
         match blocking(&self.registry.store, move |s| s.compact(&id, &snapshot)).await {
             Ok(()) => self.dirty = false,
-            Err(error) => {
-                tracing::error!(incident = %self.incident, %error, "could not compact incident")
-            }
+            Err(error) => crate::log_limit::storage_failed(
+                "could not compact incident",
+                &self.incident,
+                &error,
+            ),
         }
     }
 
