@@ -117,6 +117,10 @@ test('the owner rotates their link: the device syncs on with the new one, the ol
   await expectSynced(a.page);
   await openIncident(b.page, await shareLink(a.page, { name: 'Bob' }), { name: 'Bob' });
   const old = await deviceGrant(a.page, id);
+  // A second tab of the same browser, with the incident open on the old token.
+  const tab = await a.context.newPage();
+  await tab.goto(incidentUrl(a.page));
+  await expectSynced(tab);
 
   const panel = await openSharePanel(a.page);
   await panel.getByRole('button', { name: 'Rotate owner link' }).click();
@@ -132,6 +136,12 @@ test('the owner rotates their link: the device syncs on with the new one, the ol
   await section(a.page, 'summary').fill('Written with the new link.');
   await expect(section(b.page, 'summary')).toHaveValue('Written with the new link.');
   await expectSynced(a.page);
+  // The other tab was cut off with the old token and went on with the new one.
+  await expect(section(tab, 'summary')).toHaveValue('Written with the new link.');
+  await expect(tab.locator('main')).toHaveAttribute('data-access', 'owner');
+  await section(tab, 'summary').fill('And from the other tab.');
+  await expect(section(b.page, 'summary')).toHaveValue('And from the other tab.');
+  await expectSynced(tab);
 
   await expect(me(relay.url, id, old.token)).rejects.toMatchObject({ status: 410 });
   expect((await me(relay.url, id, fresh.token)).role).toBe('owner');
@@ -139,7 +149,7 @@ test('the owner rotates their link: the device syncs on with the new one, the ol
   await a.page.reload();
   await expectSynced(a.page);
   await expect(a.page.locator('main')).toHaveAttribute('data-access', 'owner');
-  await expect(section(a.page, 'summary')).toHaveValue('Written with the new link.');
+  await expect(section(a.page, 'summary')).toHaveValue('And from the other tab.');
 });
 
 test.describe('a relay run with --create-secret', () => {

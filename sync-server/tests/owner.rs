@@ -365,11 +365,11 @@ async fn a_full_disk_is_logged_once_not_at_every_retry() {
         |incident: &str, token: &str| format!("ws://{addr}/sync/{incident}?token={token}");
     let token = register(&addr, "inc-full");
 
-    // A client retrying a 3 MB update as fast as it is refused, for a few seconds.
-    let big = "x".repeat(3 * 1024 * 1024);
+    // A client retrying a 2 MB update as fast as it is refused, ten times.
+    let big = "x".repeat(2 * 1024 * 1024);
     let started = std::time::Instant::now();
     let mut failures = 0;
-    while started.elapsed() < Duration::from_secs(3) {
+    while failures < 10 {
         assert_eq!(
             send_and_wait_for_close(&relay_url("inc-full", &token), &big).await,
             1011
@@ -382,10 +382,10 @@ async fn a_full_disk_is_logged_once_not_at_every_retry() {
     let lines = lines.lock().unwrap().clone();
     let errors: Vec<&String> = lines.iter().filter(|l| l.contains("ERROR")).collect();
     println!(
-        "{failures} failed writes in 3 s: {} ERROR line(s) (one per failure before)",
+        "{failures} failed writes in {:?}: {} ERROR line(s) (one per failure before)",
+        started.elapsed(),
         errors.len()
     );
-    assert!(failures >= 3, "the disk failed {failures} times");
     assert_eq!(errors.len(), 1, "{lines:#?}");
     assert!(
         errors[0].contains("could not store updates"),
