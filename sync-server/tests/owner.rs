@@ -153,6 +153,14 @@ async fn a_rotated_owner_token_is_refused_with_4410_and_the_new_one_works() {
         .pump_until(|c| c.summary() == "before rotation")
         .await;
 
+    // Other methods on the owner's paths: the JSON 404 of any unknown API path.
+    for (method, path) in [
+        ("GET", "/api/incidents/inc-rotate"),
+        ("GET", "/api/incidents/inc-rotate/owner-token"),
+    ] {
+        let (status, _, body) = relay.request(method, path, Some(&old), None);
+        assert_eq!((status, error_of(&body).as_str()), (404, "not found"));
+    }
     let (status, _) = relay.post_json(
         "/api/incidents/inc-rotate/owner-token",
         Some(&bob_token),

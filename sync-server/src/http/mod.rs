@@ -61,10 +61,14 @@ pub fn app(state: AppState) -> Router {
             delete(api::revoke_invite),
         )
         .route("/api/incidents/{incident}/me", get(api::me))
-        .route("/api/incidents/{incident}", delete(api::delete_incident))
+        // Other methods on these paths get the JSON 404 of any unknown API path.
+        .route(
+            "/api/incidents/{incident}",
+            delete(api::delete_incident).fallback(routes::api_not_found),
+        )
         .route(
             "/api/incidents/{incident}/owner-token",
-            post(api::rotate_owner_token),
+            post(api::rotate_owner_token).fallback(routes::api_not_found),
         )
         .route("/api", any(routes::api_not_found))
         .route("/api/{*rest}", any(routes::api_not_found))
