@@ -129,14 +129,24 @@ async fn call<T: DeserializeOwned>(
 }
 
 /// Registers an incident made on this device under its own id; `name` is the owner's
-/// display name. 409: the id is taken on the relay.
+/// display name. 409: the id is taken on the relay; 401: the relay wants its creation secret
+/// (sent when this device has one).
 pub async fn register(id: &str, name: &str) -> Result<IncidentCreated, ApiError> {
     let name = name.trim();
     let body = CreateIncident {
         incident: Some(id.to_string()),
         name: (!name.is_empty()).then(|| name.to_string()),
     };
-    call("POST", "/api/incidents", None, Some(json(&body)), 201).await
+    // The relay's creation secret, if it asked for one before (401 without it).
+    let secret = crate::prefs::create_secret();
+    call(
+        "POST",
+        "/api/incidents",
+        secret.as_deref(),
+        Some(json(&body)),
+        201,
+    )
+    .await
 }
 
 /// What `token` is on the incident.
@@ -189,6 +199,39 @@ pub async fn revoke(id: &str, token: &str, invite: &str) -> Result<Invite, ApiEr
         ),
     );
     call("DELETE", &path, Some(token), None, 200).await
+}
+
+/// Deletes the incident on the relay (owner only): everyone connected is disconnected, and
+/// nothing of it stays there.
+pub async fn delete_incident(id: &str, token: &str) -> Result<(), ApiError> {
+    call_no_body("DELETE", &incident_path(id, ""), Some(token), 204).await
+}
+
+/// A new owner token in place of `token` (owner only); `token` stops working at once.
+pub async fn rotate_owner(id: &str, token: &str) -> Result<IncidentCreated, ApiError> {
+    call(
+        "POST",
+        &incident_path(id, "/owner-token"),
+        Some(token),
+        Some("{}".to_string()),
+        201,
+    )
+    .await
+}
+
+/// [`call`] for an answer with no body.
+async fn call_no_body(
+    method: &str,
+    path: &str,
+    token: Option<&str>,
+    expected: u16,
+) -> Result<(), ApiError> {
+    match call::<serde_json::Value>(method, path, token, None, expected).await {
+        Ok(_) => Ok(()),
+        // The expected status with an empty body: not JSON, and fine.
+        Err(ApiError::Refused { status, .. }) if status == expected => Ok(()),
+        Err(e) => Err(e),
+    }
 }
 
 /// The link a person opens to join: this page's origin, the incident, the token in the
@@ -263,6 +306,8 @@ pub enum Refusal {
     Taken,
     /// The invite was first opened on another device, and is bound to it (4409, 409).
     InUseElsewhere,
+    /// The owner deleted the incident (4404, 404).
+    Deleted,
 }
 
 impl Refusal {
@@ -278,6 +323,7 @@ impl Refusal {
             Close::InUseElsewhere => Some(Refusal::InUseElsewhere),
             // The app always sends its device id; a relay asking for one does not know it.
             Close::DeviceRequired => Some(Refusal::Unknown),
+            Close::Deleted => Some(Refusal::Deleted),
             Close::GoingAway
             | Close::UnsupportedData
             | Close::PolicyViolation
@@ -301,6 +347,11 @@ impl Refusal {
             } if message.contains("expired") => Some(Refusal::Expired),
             ApiError::Refused { status: 410, .. } => Some(Refusal::Revoked),
             ApiError::Refused { status: 409, .. } => Some(Refusal::InUseElsewhere),
+            ApiError::Refused {
+                status: 404,
+                message,
+                ..
+            } if message.contains("deleted") => Some(Refusal::Deleted),
             _ => None,
         }
     }
@@ -316,6 +367,7 @@ impl Refusal {
             Refusal::ReadOnly => "The relay refused a change from this device: you can read this incident but not change it. Nothing more will sync; reload the page to see it as it is.",
             Refusal::InUseElsewhere => "This invite is already in use on another device — ask for your own link. Each link works only on the first device that opens it; the incident commander has been shown this attempt and can send you one.",
             Refusal::Taken => "This incident could not be published: the relay already has an incident with its id, and this device has no access to it. What you wrote is saved on this device only.",
+            Refusal::Deleted => "This incident was deleted by its owner. Nothing of it is on the relay any more; the copy on this device stays until you remove it.",
         }
     }
 
@@ -329,6 +381,7 @@ impl Refusal {
             Refusal::ReadOnly => "read-only",
             Refusal::Taken => "taken",
             Refusal::InUseElsewhere => "in-use-elsewhere",
+            Refusal::Deleted => "deleted",
         }
     }
 }

@@ -15,6 +15,7 @@ const PENDING_PREFIX: &str = "firebreak.pending.";
 const SYNCED_PREFIX: &str = "firebreak.synced.";
 const ACCESS_PREFIX: &str = "firebreak.access.";
 const UNPUBLISHED_PREFIX: &str = "firebreak.unpublished.";
+const CREATE_SECRET_KEY: &str = "firebreak.create_secret";
 
 /// This device's grant on one incident: the token it shows the relay (`{invite}.{secret}`)
 /// and, once the relay has said so, the role and the name the invite was made for.
@@ -205,4 +206,34 @@ pub fn set_unpublished(id: &str, waiting: bool) {
     } else {
         LocalStorage::delete(&key);
     }
+}
+
+/// Forgets everything this device kept about the incident: it leaves the home page's list,
+/// and its token, counts and flags go.
+pub fn forget(id: &str) {
+    let list: Vec<KnownIncident> = known_incidents()
+        .into_iter()
+        .filter(|k| k.id != id)
+        .collect();
+    save(INCIDENTS_KEY, &list);
+    for prefix in [
+        PENDING_PREFIX,
+        SYNCED_PREFIX,
+        ACCESS_PREFIX,
+        UNPUBLISHED_PREFIX,
+    ] {
+        LocalStorage::delete(format!("{prefix}{id}"));
+    }
+}
+
+/// The relay's creation secret, as typed here once the relay asked for it (a relay run with
+/// `--create-secret` takes new incidents only from holders of it).
+pub fn create_secret() -> Option<String> {
+    LocalStorage::get::<String>(CREATE_SECRET_KEY)
+        .ok()
+        .filter(|s| !s.is_empty())
+}
+
+pub fn set_create_secret(secret: &str) {
+    save(CREATE_SECRET_KEY, &secret);
 }

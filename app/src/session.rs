@@ -9,6 +9,7 @@
 //!
 //! Components reach the open incident through [`OpenIncident`] in Leptos context.
 
+mod ending;
 mod relay;
 mod saving;
 mod standing;
@@ -166,6 +167,22 @@ impl OpenIncident {
     /// The invited person gave their name; the incident opens and syncs.
     pub fn named(&self, name: &str) {
         self.0.named(name);
+    }
+
+    /// The person typed the relay's creation secret; the incident is published with it.
+    pub fn creation_secret_given(&self, secret: &str) {
+        self.0.creation_secret_given(secret);
+    }
+
+    /// The owner's token was replaced: the new one is kept here and the sync uses it.
+    pub fn rotated(&self, owner: wire::api::IncidentCreated) {
+        self.0.rotated(owner);
+    }
+
+    /// Removes the incident from this device (it was deleted on the relay); the page
+    /// should leave it afterwards.
+    pub async fn remove_from_device(&self) -> Result<(), String> {
+        self.0.remove_from_device().await
     }
 }
 

@@ -267,6 +267,21 @@ impl Store {
         transaction_done(&tx).await?;
         Ok(added.result()?)
     }
+
+    /// Removes every record of the incident from this device, in one transaction.
+    pub async fn remove(&self, incident: &str) -> Result<(), StoreError> {
+        self.writable()?;
+        let tx = self.transaction(IdbTransactionMode::Readwrite)?;
+        let store = tx.object_store(UPDATES)?;
+        let keys = store
+            .index(BY_INCIDENT)?
+            .get_all_keys_with_key(&JsValue::from_str(incident))?;
+        let keys: Array = request_done(&keys).await?.unchecked_into();
+        for key in keys.iter() {
+            store.delete(&key)?;
+        }
+        transaction_done(&tx).await
+    }
 }
 
 /// A `DOMException`'s name (`VersionError`, `QuotaExceededError` …).

@@ -88,9 +88,16 @@ pub struct Config {
     /// invite's own holder is let in all along. 0 means no limit.
     #[arg(long, env = "FIREBREAK_MAX_FAILURES_PER_INVITE", default_value_t = crate::access::limiter::DEFAULT_MAX_FAILURES_PER_INVITE)]
     pub max_failures_per_invite: u32,
+    /// Lets anyone who reaches the relay create incidents when it listens on an address other
+    /// machines can reach and no `--create-secret` is set. Without it such a relay refuses to
+    /// start: on a network, creation is for holders of the secret unless this says otherwise.
+    #[arg(long, env = "FIREBREAK_OPEN_CREATION")]
+    pub open_creation: bool,
 
     /// The address people open Firebreak at (e.g. `https://firebreak.example.org`), used in
-    /// invite links the API returns. Without it, links use the request's `Host` over http.
+    /// invite links the API returns. Without it, links use the address the relay listens on
+    /// (relative links, `/incident/…`, when it listens on every address); never the request's
+    /// `Host`, which the sender chooses.
     #[arg(long, env = "FIREBREAK_PUBLIC_URL")]
     pub public_url: Option<String>,
 

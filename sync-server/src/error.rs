@@ -112,6 +112,12 @@ pub enum Error {
     #[error("storage: {0}")]
     Storage(String),
 
+    #[error("this incident was deleted by its owner")]
+    IncidentDeleted,
+
+    #[error("listening on {listen}, which other machines can reach, would let anyone create incidents: set --create-secret (FIREBREAK_CREATE_SECRET), or pass --open-creation (FIREBREAK_OPEN_CREATION=true) to allow that")]
+    OpenCreation { listen: String },
+
     #[error("{context}: {source}")]
     Io {
         context: String,
@@ -133,7 +139,9 @@ impl Error {
         match self {
             Error::InvalidIncidentId => StatusCode::BAD_REQUEST,
             Error::NotWebSocket(_) => StatusCode::UPGRADE_REQUIRED,
-            Error::NotFound | Error::UnknownInvite => StatusCode::NOT_FOUND,
+            Error::NotFound | Error::UnknownInvite | Error::IncidentDeleted => {
+                StatusCode::NOT_FOUND
+            }
             Error::BadRequest(_) => StatusCode::BAD_REQUEST,
             Error::MissingSecret | Error::CreateSecretRequired => StatusCode::UNAUTHORIZED,
             Error::UnknownSecret
@@ -159,6 +167,7 @@ impl Error {
             | Error::RoomReset
             | Error::Sqlite(_)
             | Error::Storage(_)
+            | Error::OpenCreation { .. }
             | Error::Io { .. } => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -174,6 +183,7 @@ impl Error {
             Error::SlowDown { .. } => Close::SlowDown,
             Error::InUseElsewhere => Close::InUseElsewhere,
             Error::DeviceRequired => Close::DeviceRequired,
+            Error::IncidentDeleted => Close::Deleted,
             Error::Protocol(_)
             | Error::TextFrame
             | Error::InvalidIncidentId
@@ -196,6 +206,7 @@ impl Error {
             | Error::RoomReset
             | Error::Sqlite(_)
             | Error::Storage(_)
+            | Error::OpenCreation { .. }
             | Error::Io { .. } => Close::InternalError,
         }
     }

@@ -19,6 +19,7 @@ pub mod config;
 pub mod error;
 pub mod http;
 pub mod incident_id;
+pub mod log_limit;
 pub mod metrics;
 pub mod peer;
 pub mod registry;

@@ -254,6 +254,20 @@ impl Registry {
         self.inner.in_memory.load(Ordering::Relaxed)
     }
 
+    /// Waits until `incident`'s room has stopped (its peers gone, its last write done), or
+    /// `limit` has passed. Returns whether it is gone. Deleting an incident closes its
+    /// connections, then waits here before its rows leave the store.
+    pub async fn wait_room_gone(&self, incident: &IncidentId, limit: Duration) -> bool {
+        let deadline = tokio::time::Instant::now() + limit;
+        while self.inner.rooms().contains_key(incident) {
+            if tokio::time::Instant::now() >= deadline {
+                return false;
+            }
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        true
+    }
+
     /// Waits until every room has been compacted and unloaded, or `limit` has passed.
     /// Returns whether all rooms are gone.
     pub async fn wait_until_empty(&self, limit: Duration) -> bool {

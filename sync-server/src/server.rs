@@ -38,6 +38,13 @@ pub async fn run(config: Config) -> Result<(), Error> {
         usize::try_from(config.compact_after_updates).unwrap_or(usize::MAX),
     );
     tokio::task::spawn_local(rooms);
+    let listener = TcpListener::bind(&config.listen)
+        .await
+        .map_err(|e| Error::io(format!("could not listen on {}", config.listen), e))?;
+    let addr = listener
+        .local_addr()
+        .map_err(|e| Error::io("could not read the bound address", e))?;
+    check_creation_guard(&config, addr)?;
     let shutdown = CancellationToken::new();
     let gate = Gate::new(store as Arc<dyn Grants>, config.create_secret.clone());
     gate.limit_creations(config.max_incidents_per_hour);
@@ -45,10 +52,7 @@ pub async fn run(config: Config) -> Result<(), Error> {
     let state = AppState {
         registry: registry.clone(),
         gate,
-        public_url: config
-            .public_url
-            .as_deref()
-            .map(|u| u.trim_end_matches('/').to_owned()),
+        public_url: link_base(config.public_url.as_deref(), addr),
         connections: AddressLimit::new(config.max_connections_per_address),
         metrics_token: config.metrics_token.clone().filter(|t| !t.is_empty()),
         trusted_proxies: Arc::new(
@@ -62,12 +66,6 @@ pub async fn run(config: Config) -> Result<(), Error> {
         shutdown: shutdown.clone(),
     };
 
-    let listener = TcpListener::bind(&config.listen)
-        .await
-        .map_err(|e| Error::io(format!("could not listen on {}", config.listen), e))?;
-    let addr = listener
-        .local_addr()
-        .map_err(|e| Error::io("could not read the bound address", e))?;
     tracing::info!(
         data = %config.data.display(),
         dist = %config.dist.display(),
@@ -100,6 +98,34 @@ pub async fn run(config: Config) -> Result<(), Error> {
         );
     }
     Ok(())
+}
+
+/// Where invite links point: `--public-url`, else the address the relay listens on, never
+/// a request's `Host` (anyone can send any `Host`, and the link would send the invited
+/// person to their site). Listening on every address (`0.0.0.0`, `::`) there is no one
+/// address to name: links are then relative to the site (`/incident/…`).
+fn link_base(public_url: Option<&str>, addr: std::net::SocketAddr) -> Option<String> {
+    match public_url.map(|u| u.trim_end_matches('/')) {
+        Some(url) if !url.is_empty() => Some(url.to_owned()),
+        _ if addr.ip().is_unspecified() => None,
+        _ => Some(format!("http://{addr}")),
+    }
+}
+
+/// A relay that other machines can reach creates incidents only for holders of its creation
+/// secret, unless `--open-creation` says anyone may.
+fn check_creation_guard(config: &Config, addr: std::net::SocketAddr) -> Result<(), Error> {
+    let has_secret = config
+        .create_secret
+        .as_deref()
+        .is_some_and(|s| !s.is_empty());
+    let ip = addr.ip().to_canonical();
+    if ip.is_loopback() || has_secret || config.open_creation {
+        return Ok(());
+    }
+    Err(Error::OpenCreation {
+        listen: addr.to_string(),
+    })
 }
 
 fn announce(line: &str) {

@@ -89,7 +89,8 @@ pub struct NewInvite {
     pub failed_attempts: u32,
     pub invite: String,
     pub last_seen_at: Option<i64>,
-    /// `{public url}/incident/{id}#invite={token}`.
+    /// `{public url}/incident/{id}#invite={token}`; without a public URL, the relay's listen
+    /// address, or just `/incident/{id}#invite={token}` when it listens on every address.
     pub link: String,
     pub name: String,
     #[serde(default)]

@@ -34,6 +34,9 @@ pub enum Close {
     InUseElsewhere,
     /// 4428: an invite was opened without a device id (`?device=`, or the app's subprotocol).
     DeviceRequired,
+    /// 4404: the incident was deleted by its owner (also sent to its open connections when
+    /// it is deleted). Nothing of it is on the relay any more.
+    Deleted,
 }
 
 /// What a client does once the relay closed its connection.
@@ -48,7 +51,7 @@ pub enum AfterClose {
 }
 
 impl Close {
-    pub const ALL: [Close; 14] = [
+    pub const ALL: [Close; 15] = [
         Close::GoingAway,
         Close::UnsupportedData,
         Close::PolicyViolation,
@@ -63,6 +66,7 @@ impl Close {
         Close::SlowDown,
         Close::InUseElsewhere,
         Close::DeviceRequired,
+        Close::Deleted,
     ];
 
     /// The numeric code on the wire.
@@ -82,6 +86,7 @@ impl Close {
             Close::SlowDown => 4429,
             Close::InUseElsewhere => 4409,
             Close::DeviceRequired => 4428,
+            Close::Deleted => 4404,
         }
     }
 
@@ -102,6 +107,7 @@ impl Close {
                 | Close::Expired
                 | Close::InUseElsewhere
                 | Close::DeviceRequired
+                | Close::Deleted
         )
     }
 
@@ -148,7 +154,7 @@ mod tests {
 
     #[test]
     fn refusals_stop_and_everything_else_reconnects() {
-        for code in [4401, 4403, 4405, 4409, 4410, 4411, 4428] {
+        for code in [4401, 4403, 4404, 4405, 4409, 4410, 4411, 4428] {
             assert!(matches!(Close::after(code, ""), AfterClose::Stop(c) if c.code() == code));
         }
         for code in [1000, 1001, 1003, 1006, 1008, 1009, 1011, 1013, 4000] {

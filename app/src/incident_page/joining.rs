@@ -104,7 +104,9 @@ pub fn ReadOnlyNote() -> impl IntoView {
         Standing::Checking | Standing::Naming { .. } | Standing::Loading => {
             Some("You can read this incident while the relay confirms your invite.")
         }
-        Standing::Unpublished | Standing::Publishing => None,
+        Standing::Unpublished | Standing::Publishing | Standing::NeedsCreationSecret { .. } => {
+            None
+        }
     }
     });
     move || {

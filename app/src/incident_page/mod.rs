@@ -6,7 +6,9 @@ mod export;
 mod indicators;
 mod joining;
 mod next_steps;
+mod owner_actions;
 mod prose;
+mod publishing;
 mod questions;
 mod roles;
 mod share;
@@ -24,7 +26,9 @@ use export::{ExportButton, ExportPanel, Printing, ReportView};
 use indicators::Indicators;
 use joining::{JoinName, NoAccess, ReadOnlyNote};
 use next_steps::NextSteps;
+use owner_actions::DeletedNotice;
 use prose::ProseField;
+use publishing::CreationSecret;
 use questions::{PostMortem, QuestionsAsked};
 use roles::Roles;
 use share::{ShareButton, SharePanel};
@@ -115,6 +119,8 @@ pub fn IncidentPage(id: String) -> impl IntoView {
             <Problems/>
             <SharePanel sharing=sharing/>
             <ExportPanel exporting=exporting printing=printing/>
+            <DeletedNotice/>
+            <CreationSecret/>
             <JoinName/>
             <Show
                 when=move || shows_editor.get()
@@ -164,6 +170,7 @@ fn access_key(standing: &Standing) -> String {
         Standing::Loading => "loading".to_string(),
         Standing::Unpublished => "unpublished".to_string(),
         Standing::Publishing => "publishing".to_string(),
+        Standing::NeedsCreationSecret { .. } => "creation-secret".to_string(),
         Standing::Checking => "checking".to_string(),
         Standing::Naming { .. } => "naming".to_string(),
         Standing::Member(role) => role.as_str().to_string(),

@@ -115,7 +115,8 @@ fn Panel(id: String, sharing: RwSignal<bool>) -> impl IntoView {
             <p class="hint" id="revoke-note">
                 "Revoking a link stops it at once and disconnects that person. What they already saw, or kept on their device, cannot be un-seen."
             </p>
-            <InviteList id=id token=token invites=invites made=made on_change=refresh/>
+            <InviteList id=id.clone() token=token invites=invites made=made on_change=refresh/>
+            <super::owner_actions::OwnerActions id=id/>
         </section>
     }
 }

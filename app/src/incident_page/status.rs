@@ -40,6 +40,10 @@ fn standing_text(standing: &Standing) -> Option<(String, &'static str)> {
             "unpublished",
         ),
         Standing::Publishing => ("Publishing to the relay…".to_string(), "publishing"),
+        Standing::NeedsCreationSecret { .. } => (
+            "Not on the relay yet — the relay asks for its creation secret first. Everything is saved on this device.".to_string(),
+            "creation-secret",
+        ),
         Standing::Checking => ("Checking your invite with the relay…".to_string(), "checking"),
         Standing::Naming { .. } => (
             "Invite accepted — say who you are to open the incident.".to_string(),

@@ -19,6 +19,8 @@ pub(super) struct RelayLink {
     client: RefCell<Option<SyncClient>>,
     /// Local changes the relay has not confirmed (shown as the view's `pending`).
     unconfirmed: Cell<u32>,
+    /// The token the client connects with.
+    token: RefCell<String>,
 }
 
 impl RelayLink {
@@ -26,6 +28,7 @@ impl RelayLink {
         RelayLink {
             client: RefCell::new(None),
             unconfirmed: Cell::new(unconfirmed),
+            token: RefCell::new(String::new()),
         }
     }
 
@@ -77,6 +80,7 @@ impl Session {
             user,
         );
         *self.relay.client.borrow_mut() = Some(client);
+        *self.relay.token.borrow_mut() = access.token;
     }
 
     /// Sets the count of local changes the relay has not confirmed.
@@ -139,6 +143,22 @@ impl Host for Session {
     }
 
     fn refused(&self, why: Refusal) {
+        // The owner's link was rotated in another tab of this browser: this tab's token is
+        // the old one, and the new one is already on the device. Reconnect with it, once
+        // this close has been handled.
+        let rotated = prefs::access(&self.id).filter(|held| {
+            why == Refusal::Revoked
+                && held.role == Some(wire::Access::Owner)
+                && held.token != *self.relay.token.borrow()
+        });
+        if let (Some(_), Some(me)) = (rotated, self.rc()) {
+            self.relay.stop();
+            wasm_bindgen_futures::spawn_local(async move {
+                me.relay.close();
+                me.join(wire::Access::Owner);
+            });
+            return;
+        }
         self.refuse(why);
     }
 }

@@ -62,6 +62,16 @@ impl Saving {
             handle.clear();
         }
     }
+
+    /// Removes every record of `incident` from this device; nothing is written after.
+    pub(super) async fn remove(&self, incident: &str) -> Result<(), String> {
+        self.queue.borrow_mut().clear();
+        let store = self.store.borrow_mut().take();
+        match store {
+            Some(store) => store.remove(incident).await.map_err(|e| e.to_string()),
+            None => Ok(()),
+        }
+    }
 }
 
 impl Session {

@@ -34,6 +34,9 @@ pub enum Standing {
     Unpublished,
     /// Being registered on the relay right now.
     Publishing,
+    /// The relay takes new incidents only with its creation secret (`--create-secret`), and
+    /// this device has none, or a wrong one (`wrong`): the person is asked for it.
+    NeedsCreationSecret { wrong: bool },
     /// A token from an invite link: asking the relay what it allows.
     Checking,
     /// Invited, and this device has no display name yet: one is asked for first.
@@ -50,9 +53,10 @@ impl Standing {
     pub fn may_edit(&self) -> bool {
         match self {
             Standing::Member(role) => role.may_write(),
-            Standing::Unpublished | Standing::Publishing | Standing::Refused(Refusal::Taken) => {
-                true
-            }
+            Standing::Unpublished
+            | Standing::Publishing
+            | Standing::NeedsCreationSecret { .. }
+            | Standing::Refused(Refusal::Taken) => true,
             _ => false,
         }
     }
@@ -144,7 +148,7 @@ impl Session {
     }
 
     /// Syncs in `role`.
-    fn join(self: &Rc<Self>, role: Access) {
+    pub(super) fn join(self: &Rc<Self>, role: Access) {
         self.admission.cancel_retry();
         self.admission.attempts.set(0);
         self.standing.try_set(Standing::Member(role));
@@ -178,6 +182,14 @@ impl Session {
             Some(role) => self.join(role),
             None => self.check_invite(),
         }
+    }
+
+    /// The person typed the relay's creation secret: kept on this device, and the incident
+    /// is published with it.
+    pub fn creation_secret_given(self: &Rc<Self>, secret: &str) {
+        prefs::set_create_secret(secret.trim());
+        self.admission.cancel_retry();
+        self.publish();
     }
 
     /// Tries `again` later: after the relay's `Retry-After`, or with a growing wait.
@@ -248,6 +260,16 @@ impl Session {
                         Some(role) => session.join(role),
                         None => session.refuse(Refusal::Taken),
                     }
+                }
+                Err(ApiError::Refused { status: 401, .. }) => {
+                    session.admission.cancel_retry();
+                    session.sync_problem.try_set(None);
+                    session.standing.try_set(Standing::NeedsCreationSecret {
+                        wrong: prefs::create_secret().is_some(),
+                    });
+                }
+                Err(e) if Refusal::from_api(&e) == Some(Refusal::Deleted) => {
+                    session.refuse(Refusal::Deleted);
                 }
                 Err(e) => {
                     session.standing.try_set(Standing::Unpublished);

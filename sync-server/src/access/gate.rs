@@ -53,6 +53,8 @@ struct Live {
     /// Invites revoked while this process runs: a connection that was let in just before
     /// its revocation is closed when it registers.
     revoked: HashSet<InviteId>,
+    /// Incidents deleted (or being deleted) while this process runs: likewise.
+    deleted: HashSet<IncidentId>,
 }
 
 /// An open connection's registration; dropping it unregisters the connection.
@@ -131,11 +133,20 @@ impl Gate {
         };
         let (named, result) = match token {
             None => (None, Err(Error::UnknownSecret)),
+            Some(_) if self.inner.live().deleted.contains(incident) => {
+                (None, Err(Error::IncidentDeleted))
+            }
             Some(token) => {
                 let invite = token.invite.clone();
-                let stored = self.blocking(move |s| s.grant(&invite)).await?;
+                let id = incident.clone();
+                let (deleted, stored) = self
+                    .blocking(move |s| Ok((s.deleted_at(&id)?, s.grant(&invite)?)))
+                    .await?;
                 let named = stored.as_ref().map(|g| g.invite.clone());
-                (named, check(stored, &token, incident, now_ms()))
+                match deleted {
+                    Some(_) => (None, Err(Error::IncidentDeleted)),
+                    None => (named, check(stored, &token, incident, now_ms())),
+                }
             }
         };
         if let Err(Error::UnknownSecret) = result {
@@ -313,6 +324,8 @@ impl Gate {
         let limiter = self.inner.limiter();
         Ok(grants
             .into_iter()
+            // An owner link replaced by a newer one is nobody to manage: it is not listed.
+            .filter(|grant| !(grant.role == Access::Owner && grant.revoked_at_ms.is_some()))
             .map(|grant| Listed {
                 connected: live.connections.get(&grant.invite).map_or(0, HashMap::len),
                 failed_attempts: limiter.invite_failures(&grant.invite),
@@ -371,7 +384,9 @@ impl Gate {
         let id = self.inner.next_connection.fetch_add(1, Ordering::Relaxed);
         {
             let mut live = self.inner.live();
-            if live.revoked.contains(&grant.invite) {
+            if live.deleted.contains(&grant.incident) {
+                close.close_with(&Error::IncidentDeleted);
+            } else if live.revoked.contains(&grant.invite) {
                 close.close_with(&Error::Revoked);
             } else {
                 live.connections
@@ -388,6 +403,75 @@ impl Gate {
         }
     }
 
+    /// The first half of deleting the owner's incident: from now on this process lets
+    /// nobody in to it, and every open connection of it is closed with 4404. The caller
+    /// then waits for its room to stop and calls [`Gate::finish_delete`].
+    pub async fn begin_delete(&self, owner: &Grant) -> Result<usize, Error> {
+        require_owner(owner)?;
+        let incident = owner.incident.clone();
+        let grants = {
+            let incident = incident.clone();
+            self.blocking(move |s| s.grants(&incident)).await?
+        };
+        let mut live = self.inner.live();
+        live.deleted.insert(incident);
+        let mut closed = 0;
+        for grant in &grants {
+            for signal in live
+                .connections
+                .remove(&grant.invite)
+                .unwrap_or_default()
+                .values()
+            {
+                signal.close_with(&Error::IncidentDeleted);
+                closed += 1;
+            }
+        }
+        Ok(closed)
+    }
+
+    /// The second half of deleting an incident: its grants, document and log leave the
+    /// store, and its id is remembered as deleted.
+    pub async fn finish_delete(&self, owner: &Grant) -> Result<(), Error> {
+        require_owner(owner)?;
+        let incident = owner.incident.clone();
+        self.blocking(move |s| s.delete_incident(&incident, now_ms()))
+            .await?;
+        tracing::info!(incident = %owner.incident, "incident deleted by its owner");
+        Ok(())
+    }
+
+    /// Gives the owner a new token in place of theirs: a new owner grant (same name), the
+    /// old one revoked, so the old token is refused with 4410 and its open connections are
+    /// closed with it.
+    pub async fn rotate_owner(&self, owner: &Grant) -> Result<(Grant, Token), Error> {
+        require_owner(owner)?;
+        let token = Token::generate()?;
+        let grant = Grant::new(
+            &token,
+            &owner.incident,
+            &owner.name,
+            Access::Owner,
+            now_ms(),
+        );
+        let stored = grant.clone();
+        self.blocking(move |s| s.add_grant(&stored)).await?;
+        let (incident, old) = (owner.incident.clone(), owner.invite.clone());
+        self.blocking(move |s| s.revoke(&incident, &old, now_ms()))
+            .await?;
+        let closed = {
+            let mut live = self.inner.live();
+            live.revoked.insert(owner.invite.clone());
+            let open = live.connections.remove(&owner.invite).unwrap_or_default();
+            for signal in open.values() {
+                signal.close_with(&Error::Revoked);
+            }
+            open.len()
+        };
+        tracing::info!(incident = %owner.incident, old = %owner.invite, new = %grant.invite, closed, "owner token rotated");
+        Ok((grant, token))
+    }
+
     /// Records "last connected now" for a grant, in the background.
     fn touch(&self, invite: &InviteId) {
         let store = Arc::clone(&self.inner.store);
@@ -396,7 +480,11 @@ impl Gate {
         if let Ok(runtime) = tokio::runtime::Handle::try_current() {
             runtime.spawn_blocking(move || {
                 if let Err(error) = store.touch(&invite, now) {
-                    tracing::warn!(%invite, %error, "could not record when an invite was last connected");
+                    crate::log_limit::storage_failed(
+                        "could not record when an invite was last connected",
+                        &invite,
+                        &error,
+                    );
                 }
             });
         }

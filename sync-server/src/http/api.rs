@@ -90,7 +90,7 @@ pub async fn create_invite(
         .gate
         .invite(&owner, &request.name, role, request.expires_in_hours)
         .await?;
-    let link = invite_link(&state, &headers, &owner.incident, &token);
+    let link = invite_link(&state, &owner.incident, &token);
     let listed = Listed {
         grant,
         connected: 0,
@@ -193,23 +193,53 @@ fn shown(listed: &Listed) -> Invite {
 }
 
 /// `{base}/incident/{id}#invite={token}`: the app reads the token from the fragment, which
-/// browsers never send to a server.
-fn invite_link(
-    state: &AppState,
-    headers: &HeaderMap,
-    incident: &IncidentId,
-    token: &Token,
-) -> String {
-    let base = match &state.public_url {
-        Some(url) => url.clone(),
-        None => {
-            let host = headers
-                .get(header::HOST)
-                .and_then(|h| h.to_str().ok())
-                .filter(|h| h.bytes().all(|b| b.is_ascii_graphic()))
-                .unwrap_or("localhost");
-            format!("http://{host}")
-        }
-    };
+/// browsers never send to a server. The base is set at start (see `server::link_base`):
+/// `--public-url` or the relay's listen address, or nothing (a link relative to the site).
+/// Never the request's `Host`, which whoever sends the request chooses.
+fn invite_link(state: &AppState, incident: &IncidentId, token: &Token) -> String {
+    let base = state.public_url.as_deref().unwrap_or("");
     format!("{base}/incident/{incident}#invite={}", token.reveal())
+}
+
+/// How long deleting an incident waits for its room to stop (its peers closed, its last
+/// write done) before it deletes the rows anyway; a write after that finds the incident
+/// deleted and writes nothing.
+const DELETE_WAIT: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// `DELETE /api/incidents/{id}` (owner) → 204. Every open connection of the incident is
+/// closed with 4404, its room stops, and its document, log, grants and invites leave the
+/// store; every later call or connection for it is refused with 404 / 4404.
+pub async fn delete_incident(
+    State(state): State<AppState>,
+    Caller(owner): Caller,
+) -> Result<StatusCode, Error> {
+    let closed = state.gate.begin_delete(&owner).await?;
+    if !state
+        .registry
+        .wait_room_gone(&owner.incident, DELETE_WAIT)
+        .await
+    {
+        tracing::warn!(incident = %owner.incident, "room still open after the incident's connections were closed; deleting anyway");
+    }
+    state.gate.finish_delete(&owner).await?;
+    tracing::debug!(incident = %owner.incident, closed, "deleted incident's connections closed");
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// `POST /api/incidents/{id}/owner-token` (owner) → 201 with a new owner token, in the
+/// shape of [`IncidentCreated`]. The token the call was made with is revoked: refused with
+/// 410 / 4410 from now on, and its open connections are closed.
+pub async fn rotate_owner_token(
+    State(state): State<AppState>,
+    Caller(owner): Caller,
+) -> Result<Response, Error> {
+    let (grant, token) = state.gate.rotate_owner(&owner).await?;
+    let body = IncidentCreated {
+        incident: grant.incident.as_str().to_owned(),
+        invite: grant.invite.as_str().to_owned(),
+        name: grant.name,
+        role: grant.role,
+        token: token.reveal(),
+    };
+    Ok((StatusCode::CREATED, Json(body)).into_response())
 }

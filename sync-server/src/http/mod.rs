@@ -25,7 +25,8 @@ use crate::registry::Registry;
 pub struct AppState {
     pub registry: Registry,
     pub gate: Gate,
-    /// Where people open Firebreak, for invite links; `None` uses the request's `Host`.
+    /// Where invite links point (`--public-url`, else the listen address); `None`: links
+    /// relative to the site.
     pub public_url: Option<String>,
     /// Open connections per client address.
     pub connections: ws::AddressLimit,
@@ -67,6 +68,15 @@ pub fn app(state: AppState) -> Router {
         .route(
             "/api/incidents/{incident}/export/{format}",
             get(export::export),
+        )
+        // Other methods on these paths get the JSON 404 of any unknown API path.
+        .route(
+            "/api/incidents/{incident}",
+            delete(api::delete_incident).fallback(routes::api_not_found),
+        )
+        .route(
+            "/api/incidents/{incident}/owner-token",
+            post(api::rotate_owner_token).fallback(routes::api_not_found),
         )
         .route("/api", any(routes::api_not_found))
         .route("/api/{*rest}", any(routes::api_not_found))

@@ -279,7 +279,11 @@ impl RoomActor {
                     METRICS.stored(count, started.elapsed());
                 }
                 if let Err(error) = stored {
-                    tracing::error!(incident = %self.incident, %error, count, "could not store updates; dropping the room");
+                    crate::log_limit::storage_failed(
+                        "could not store updates; dropping the room",
+                        &self.incident,
+                        &error,
+                    );
                     self.stop(&mut mailbox, &Error::StoreFailed).await;
                     return;
                 }
@@ -589,9 +593,11 @@ impl RoomActor {
                     ..LogGrowth::default()
                 };
             }
-            Err(error) => {
-                tracing::error!(incident = %self.incident, %error, "could not compact incident")
-            }
+            Err(error) => crate::log_limit::storage_failed(
+                "could not compact incident",
+                &self.incident,
+                &error,
+            ),
         }
     }
 

@@ -16,6 +16,8 @@ pub struct MemoryStore {
     dropped: Mutex<HashMap<IncidentId, u64>>,
     /// Grants in creation order.
     grants: Mutex<Vec<Grant>>,
+    /// Deleted incidents, and when.
+    deleted: Mutex<HashMap<IncidentId, i64>>,
 }
 
 impl MemoryStore {
@@ -46,6 +48,13 @@ impl MemoryStore {
             .unwrap_or_else(|poisoned| poisoned.into_inner());
         f(&mut guard)
     }
+
+    fn is_deleted(&self, incident: &IncidentId) -> bool {
+        self.deleted
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .contains_key(incident)
+    }
 }
 
 impl Store for MemoryStore {
@@ -54,7 +63,7 @@ impl Store for MemoryStore {
     }
 
     fn append(&self, incident: &IncidentId, updates: &[Vec<u8>]) -> Result<(), Error> {
-        if !updates.is_empty() {
+        if !updates.is_empty() && !self.is_deleted(incident) {
             self.with(|all| {
                 all.entry(incident.clone())
                     .or_default()
@@ -81,6 +90,9 @@ impl Store for MemoryStore {
         snapshot: &[u8],
         end: u64,
     ) -> Result<(), Error> {
+        if self.is_deleted(incident) {
+            return Ok(());
+        }
         let mut dropped = self
             .dropped
             .lock()
@@ -104,6 +116,9 @@ impl Grants for MemoryStore {
         self.with_grants(|grants| {
             if grants.iter().any(|g| g.incident == owner.incident) {
                 return Err(Error::IncidentExists);
+            }
+            if self.is_deleted(&owner.incident) {
+                return Err(Error::IncidentDeleted);
             }
             grants.push(owner.clone());
             Ok(())
@@ -180,6 +195,26 @@ impl Grants for MemoryStore {
         });
         Ok(())
     }
+
+    fn delete_incident(&self, incident: &IncidentId, now_ms: i64) -> Result<(), Error> {
+        self.deleted
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .entry(incident.clone())
+            .or_insert(now_ms);
+        self.with_grants(|grants| grants.retain(|g| &g.incident != incident));
+        self.with(|all| all.remove(incident));
+        Ok(())
+    }
+
+    fn deleted_at(&self, incident: &IncidentId) -> Result<Option<i64>, Error> {
+        Ok(self
+            .deleted
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .get(incident)
+            .copied())
+    }
 }
 
 #[cfg(test)]
@@ -188,5 +223,6 @@ mod tests {
     fn passes_the_conformance_suite() {
         super::super::conformance::run(&super::MemoryStore::new());
         super::super::conformance::run_grants(&super::MemoryStore::new());
+        super::super::conformance::run_deletion(&super::MemoryStore::new());
     }
 }

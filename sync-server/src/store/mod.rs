@@ -102,6 +102,14 @@ pub trait Grants: Send + Sync + 'static {
 
     /// Records that another device tried to open the invite at `now_ms`.
     fn other_device_tried(&self, invite: &InviteId, now_ms: i64) -> Result<(), Error>;
+    /// Deletes `incident` for good, in one transaction: its grants, its snapshot and its
+    /// log go, and its id is remembered as deleted at `now_ms`. From then on the incident
+    /// cannot be registered again ([`Error::IncidentDeleted`]), and [`Store::append`] and
+    /// [`Store::compact`] write nothing for it. Deleting it again keeps the first time.
+    fn delete_incident(&self, incident: &IncidentId, now_ms: i64) -> Result<(), Error>;
+
+    /// When `incident` was deleted, if it was.
+    fn deleted_at(&self, incident: &IncidentId) -> Result<Option<i64>, Error>;
 }
 
 /// The conformance suite every backend must pass. Each backend's tests call [`run`].
@@ -154,6 +162,47 @@ pub(crate) mod conformance {
         assert_eq!(stored.other_device_attempts, 2);
         assert_eq!(stored.other_device_last_at_ms, Some(9));
         assert_eq!(store.grants(&inc).unwrap(), vec![stored]);
+    }
+
+    /// For backends that hold documents and grants together: deleting an incident takes
+    /// everything of it, touches nothing of another, and nothing can bring it back.
+    pub fn run_deletion<S: Store + Grants>(store: &S) {
+        let gone = id("deleted-one");
+        let kept = id("kept-one");
+        let owner = Grant::new(&token(), &gone, "A", Access::Owner, 1);
+        let bob = Grant::new(&token(), &gone, "Bob", Access::Editor, 2);
+        let other = Grant::new(&token(), &kept, "C", Access::Owner, 3);
+        store.register_incident(&owner).unwrap();
+        store.add_grant(&bob).unwrap();
+        store.register_incident(&other).unwrap();
+        store.append(&gone, &[vec![1]]).unwrap();
+        store.compact(&gone, &[1, 2]).unwrap();
+        store.append(&gone, &[vec![3]]).unwrap();
+        store.append(&kept, &[vec![9]]).unwrap();
+        assert_eq!(store.deleted_at(&gone).unwrap(), None);
+
+        store.delete_incident(&gone, 50).unwrap();
+        assert!(store.load(&gone).unwrap().is_empty());
+        assert_eq!(store.grants(&gone).unwrap(), vec![]);
+        assert_eq!(store.grant(&bob.invite).unwrap(), None);
+        assert_eq!(store.deleted_at(&gone).unwrap(), Some(50));
+        store.delete_incident(&gone, 60).unwrap();
+        assert_eq!(store.deleted_at(&gone).unwrap(), Some(50));
+
+        // A room that had not stopped yet writes nothing; the id cannot be registered again.
+        store.append(&gone, &[vec![4]]).unwrap();
+        store.compact(&gone, &[1, 2, 3, 4]).unwrap();
+        assert!(store.load(&gone).unwrap().is_empty());
+        let again = Grant::new(&token(), &gone, "Mallory", Access::Owner, 70);
+        assert!(matches!(
+            store.register_incident(&again),
+            Err(Error::IncidentDeleted)
+        ));
+        assert_eq!(store.grants(&gone).unwrap(), vec![]);
+
+        assert_eq!(store.load(&kept).unwrap().updates, vec![vec![9]]);
+        assert_eq!(store.grants(&kept).unwrap(), vec![other]);
+        assert_eq!(store.deleted_at(&kept).unwrap(), None);
     }
 
     fn token() -> Token {

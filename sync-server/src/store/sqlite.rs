@@ -2,7 +2,9 @@
 //!
 //! Tables: `incident_update_log` (append log, one row per update, in arrival order),
 //! `incident_snapshot` (one compacted snapshot per incident) and `incident_grant` (who may
-//! open which incident: the owner and each invite, with only a SHA-256 of each secret).
+//! open which incident: the owner and each invite, with only a SHA-256 of each secret), and
+//! `incident_deleted` (the ids of incidents their owners deleted, and when: nothing else of
+//! them is kept).
 //!
 //! Durability: WAL journal with `synchronous=NORMAL`. A committed transaction is in the WAL
 //! file before `commit` returns, so it survives the relay being killed (even `kill -9`); only
@@ -50,6 +52,10 @@ CREATE TABLE IF NOT EXISTS incident_grant (
 );
 CREATE INDEX IF NOT EXISTS incident_grant_by_incident
     ON incident_grant (incident, created_at_ms);
+CREATE TABLE IF NOT EXISTS incident_deleted (
+    incident      TEXT PRIMARY KEY,
+    deleted_at_ms INTEGER NOT NULL
+);
 ";
 
 const GRANT_COLUMNS: &str = "invite, incident, name, role, secret_sha256, created_at_ms, \
@@ -213,8 +219,10 @@ impl Store for SqliteStore {
         let mut conn = self.conn();
         let txn = conn.transaction()?;
         {
+            // Nothing is written for a deleted incident (a room that had not stopped yet).
             let mut stmt = txn.prepare_cached(
-                "INSERT INTO incident_update_log (incident, update_v1) VALUES (?1, ?2)",
+                "INSERT INTO incident_update_log (incident, update_v1) SELECT ?1, ?2
+                 WHERE NOT EXISTS (SELECT 1 FROM incident_deleted WHERE incident = ?1)",
             )?;
             for update in updates {
                 stmt.execute(params![incident.as_str(), update])?;
@@ -228,7 +236,8 @@ impl Store for SqliteStore {
         let mut conn = self.conn();
         let txn = conn.transaction()?;
         txn.execute(
-            "INSERT INTO incident_snapshot (incident, snapshot_v1) VALUES (?1, ?2)
+            "INSERT INTO incident_snapshot (incident, snapshot_v1) SELECT ?1, ?2
+             WHERE NOT EXISTS (SELECT 1 FROM incident_deleted WHERE incident = ?1)
              ON CONFLICT (incident) DO UPDATE SET
                 snapshot_v1 = excluded.snapshot_v1,
                 compacted_at = excluded.compacted_at",
@@ -260,8 +269,10 @@ impl Store for SqliteStore {
         let end = i64::try_from(end).unwrap_or(i64::MAX);
         let mut conn = self.conn();
         let txn = conn.transaction()?;
+        // Nothing is written for a deleted incident (a compaction that outlived its room).
         txn.execute(
-            "INSERT INTO incident_snapshot (incident, snapshot_v1) VALUES (?1, ?2)
+            "INSERT INTO incident_snapshot (incident, snapshot_v1) SELECT ?1, ?2
+             WHERE NOT EXISTS (SELECT 1 FROM incident_deleted WHERE incident = ?1)
              ON CONFLICT (incident) DO UPDATE SET
                 snapshot_v1 = excluded.snapshot_v1,
                 compacted_at = excluded.compacted_at",
@@ -290,6 +301,9 @@ impl Grants for SqliteStore {
             .is_some();
         if taken {
             return Err(Error::IncidentExists);
+        }
+        if deleted_at(&txn, &owner.incident)?.is_some() {
+            return Err(Error::IncidentDeleted);
         }
         insert_grant(&txn, owner)?;
         txn.commit()?;
@@ -392,6 +406,41 @@ impl Grants for SqliteStore {
         )?;
         Ok(())
     }
+    fn delete_incident(&self, incident: &IncidentId, now_ms: i64) -> Result<(), Error> {
+        let mut conn = self.conn();
+        let txn = conn.transaction()?;
+        let id = incident.as_str();
+        txn.execute(
+            "INSERT INTO incident_deleted (incident, deleted_at_ms) VALUES (?1, ?2)
+             ON CONFLICT (incident) DO NOTHING",
+            params![id, now_ms],
+        )?;
+        txn.execute(
+            "DELETE FROM incident_grant WHERE incident = ?1",
+            params![id],
+        )?;
+        txn.execute(
+            "DELETE FROM incident_update_log WHERE incident = ?1",
+            params![id],
+        )?;
+        txn.execute(
+            "DELETE FROM incident_snapshot WHERE incident = ?1",
+            params![id],
+        )?;
+        txn.commit()?;
+        Ok(())
+    }
+
+    fn deleted_at(&self, incident: &IncidentId) -> Result<Option<i64>, Error> {
+        deleted_at(&self.conn(), incident)
+    }
+}
+
+fn deleted_at(conn: &Connection, incident: &IncidentId) -> Result<Option<i64>, Error> {
+    Ok(conn
+        .prepare_cached("SELECT deleted_at_ms FROM incident_deleted WHERE incident = ?1")?
+        .query_row(params![incident.as_str()], |row| row.get(0))
+        .optional()?)
 }
 
 #[cfg(test)]
@@ -404,6 +453,7 @@ mod tests {
         let store = SqliteStore::open(&dir.path().join("firebreak.sqlite3")).unwrap();
         super::super::conformance::run(&store);
         super::super::conformance::run_grants(&store);
+        super::super::conformance::run_deletion(&store);
     }
 
     #[test]

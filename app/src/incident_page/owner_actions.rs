@@ -1,0 +1,242 @@
+//! What the owner does to the incident itself, in the share panel: give their own link a new
+//! token ("Rotate owner link": the old one stops working, on every device that holds it), and
+//! delete the incident for everyone. Also what every other device then shows: that the
+//! incident was deleted, and a way to remove its copy from the device.
+
+use leptos::ev::SubmitEvent;
+use leptos::prelude::*;
+
+use crate::access::{self, Refusal};
+use crate::form::{asking_here, confirm, Confirm, Field};
+use crate::platform;
+use crate::prefs;
+use crate::router::use_router;
+use crate::session::{use_incident, Standing};
+
+fn online() -> bool {
+    platform::window().navigator().on_line()
+}
+
+/// The owner's own link and the incident's end, at the foot of the share panel.
+#[component]
+pub fn OwnerActions(id: String) -> impl IntoView {
+    view! {
+        <h3 id="h-owner-actions">"Your owner link and this incident"</h3>
+        <RotateOwner id=id.clone()/>
+        <DeleteIncident id=id/>
+    }
+}
+
+/// "Rotate owner link": a new owner token replaces this device's; any other device holding
+/// the old one is disconnected and refused from then on.
+#[component]
+fn RotateOwner(id: String) -> impl IntoView {
+    let open = use_incident();
+    let problem = RwSignal::new(None::<String>);
+    let done = RwSignal::new(false);
+    let (asking, set_asking) = asking_here();
+    let rotate = Callback::new(move |()| {
+        set_asking.run(false);
+        if !online() {
+            problem.set(Some(
+                "You are offline: rotating the owner link needs the relay.".to_string(),
+            ));
+            return;
+        }
+        let Some(held) = prefs::access(&id) else {
+            return;
+        };
+        let (id, open) = (id.clone(), open.clone());
+        problem.set(None);
+        leptos::task::spawn_local(async move {
+            match access::rotate_owner(&id, &held.token).await {
+                Ok(owner) => {
+                    open.rotated(owner);
+                    done.try_set(true);
+                }
+                Err(e) => {
+                    problem.try_set(Some(format!("Could not rotate the owner link: {e}.")));
+                }
+            }
+        });
+    });
+    let ask = confirm(Confirm {
+        asking,
+        set_asking,
+        ask: ("Rotate owner link", "secondary"),
+        question: "Give this device a new owner link? The old one stops working at once: any other device or person holding it is disconnected and can no longer open the incident as its owner.".to_string(),
+        question_class: "confirm-rotate",
+        group: Some("Confirm rotating the owner link"),
+        yes: ("Rotate it", "danger"),
+        no: ("Cancel", "secondary"),
+        id: Some("rotate-owner".to_string()),
+        on_yes: rotate,
+    });
+    view! {
+        <div class="owner-action" data-testid="rotate-owner">
+            <p class="hint">
+                "If the owner link may have been seen by someone else (a shared screen, a lost device), rotate it: this device keeps the incident with a new one."
+            </p>
+            {ask}
+            {move || done.get().then(|| view! { <p class="hint" role="status">"Owner link rotated: the old one no longer works."</p> })}
+            {move || problem.get().map(|m| view! { <p class="field-error" role="alert">{m}</p> })}
+        </div>
+    }
+}
+
+/// "Delete incident": typed confirmation (the incident's title, or DELETE), online only.
+#[component]
+fn DeleteIncident(id: String) -> impl IntoView {
+    let open = use_incident();
+    let router = use_router();
+    let asking = RwSignal::new(false);
+    let typed = RwSignal::new(String::new());
+    let busy = RwSignal::new(false);
+    let problem = RwSignal::new(None::<String>);
+    let title = {
+        let open = open.clone();
+        let revision = open.revision;
+        Memo::new(move |_| {
+            revision.track();
+            open.incident.title()
+        })
+    };
+    let matches = move || {
+        let typed = typed.get();
+        let typed = typed.trim();
+        !typed.is_empty() && (typed == "DELETE" || typed == title.get().trim())
+    };
+    let submit = move |ev: SubmitEvent| {
+        ev.prevent_default();
+        if !matches() {
+            problem.set(Some(
+                "Type the incident's title, or DELETE, to confirm.".to_string(),
+            ));
+            return;
+        }
+        if !online() {
+            problem.set(Some(
+                "You are offline: deleting the incident needs the relay. Nothing was deleted."
+                    .to_string(),
+            ));
+            return;
+        }
+        let Some(held) = prefs::access(&id) else {
+            return;
+        };
+        let (id, open) = (id.clone(), open.clone());
+        busy.set(true);
+        problem.set(None);
+        leptos::task::spawn_local(async move {
+            match access::delete_incident(&id, &held.token).await {
+                Ok(()) => {
+                    if let Err(e) = open.remove_from_device().await {
+                        platform::log_error(&format!(
+                            "the incident was deleted, but its copy here could not be removed: {e}"
+                        ));
+                    }
+                    router.navigate("/");
+                }
+                Err(e) => {
+                    busy.try_set(false);
+                    problem.try_set(Some(format!("Could not delete the incident: {e}.")));
+                }
+            }
+        });
+    };
+    let form = move || {
+        let submit = submit.clone();
+        asking.get().then(move || {
+            let field = Field::new("delete-confirm", "Type the incident's title, or DELETE")
+                .autocomplete("off")
+                .two_way(typed);
+            view! {
+                <form class="delete-incident" on:submit=submit>
+                    <p class="confirm-delete-incident" id="delete-incident-question">
+                        "Delete this incident for everyone? Everyone connected is disconnected, the relay keeps nothing of it, and nobody can open it again, not even with their link. Copies already on other devices stay there until their holders remove them."
+                    </p>
+                    {field.view()}
+                    <button
+                        type="submit"
+                        class="danger"
+                        id="delete-incident-yes"
+                        prop:disabled=move || busy.get() || !matches()
+                    >
+                        "Delete for everyone"
+                    </button>
+                    <button
+                        type="button"
+                        class="secondary"
+                        on:click=move |_| {
+                            asking.set(false);
+                            typed.set(String::new());
+                            problem.set(None);
+                        }
+                    >
+                        "Cancel"
+                    </button>
+                </form>
+            }
+        })
+    };
+    view! {
+        <div class="owner-action" data-testid="delete-incident">
+            <Show when=move || !asking.get()>
+                <button type="button" class="secondary danger-outline" id="delete-incident" on:click=move |_| asking.set(true)>
+                    "Delete incident"
+                </button>
+            </Show>
+            {form}
+            {move || problem.get().map(|m| view! { <p class="field-error" role="alert">{m}</p> })}
+        </div>
+    }
+}
+
+/// On a device that finds the incident deleted by its owner: says so, and offers to remove
+/// the copy kept here (which stays until its holder chooses).
+#[component]
+pub fn DeletedNotice() -> impl IntoView {
+    let open = use_incident();
+    let router = use_router();
+    let standing = open.standing;
+    let deleted = Memo::new(move |_| standing.get() == Standing::Refused(Refusal::Deleted));
+    let problem = RwSignal::new(None::<String>);
+    let (asking, set_asking) = asking_here();
+    let remove = Callback::new(move |()| {
+        let open = open.clone();
+        leptos::task::spawn_local(async move {
+            match open.remove_from_device().await {
+                Ok(()) => router.navigate("/"),
+                Err(e) => {
+                    problem.try_set(Some(format!("Could not remove the copy: {e}.")));
+                }
+            }
+        });
+    });
+    move || {
+        deleted.get().then(|| {
+            let ask = confirm(Confirm {
+                asking,
+                set_asking,
+                ask: ("Remove from this device", "danger"),
+                question: "Remove this incident from this device? What is here is the last copy this device has; it cannot be brought back.".to_string(),
+                question_class: "confirm-remove-local",
+                group: Some("Confirm removing the incident from this device"),
+                yes: ("Remove it", "danger"),
+                no: ("Keep it", "secondary"),
+                id: Some("remove-local".to_string()),
+                on_yes: remove,
+            });
+            view! {
+                <section class="card deleted-notice" id="deleted-notice" role="alert" aria-labelledby="h-deleted">
+                    <h2 id="h-deleted">"This incident was deleted by its owner"</h2>
+                    <p>
+                        "Nothing of it is on the relay any more, and nothing more will sync. The copy on this device stays, read-only, until you remove it."
+                    </p>
+                    {ask}
+                    {move || problem.get().map(|m| view! { <p class="field-error" role="alert">{m}</p> })}
+                </section>
+            }
+        })
+    }
+}
