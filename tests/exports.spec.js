@@ -134,6 +134,20 @@ test.describe('exports through the relay, checked by their consumers', () => {
       expect(timeline.text).not.toContain('198.51.100.99');
       const indicators = await exported(relay, incident, token, 'indicators.csv', 'red');
       expect(indicators.text).toContain('198.51.100.99');
+
+      // The whole incident: only for readers cleared for its RED indicator.
+      const refused = await exported(relay, incident, token, 'incident', 'amber');
+      expect(refused.status).toBe(400);
+      expect(JSON.parse(refused.text).error).toContain('TLP:RED');
+      const file = await exported(relay, incident, token, 'incident', 'red');
+      expect(file.disposition).toMatch(/\.firebreak\.json"$/);
+      const saved = JSON.parse(file.text);
+      expect(saved).toMatchObject({ format: 'firebreak-incident', version: 1, saved_from: incident });
+      expect(saved.incident.indicators.map((i) => i.value)).toContain('198.51.100.99');
+      // Its state is the document itself: stock Yjs reads it.
+      const copy = new Y.Doc();
+      Y.applyUpdate(copy, Buffer.from(saved.state, 'base64'));
+      expect(copy.getText('summary').toString()).toContain('A clerk opened a fake invoice');
     } finally {
       fs.rmSync(dir, { recursive: true, force: true });
     }
@@ -154,7 +168,7 @@ test.describe('exports through the relay, checked by their consumers', () => {
     expect(missing.status).toBe(401);
     const format = await exported(relay, incident, token, 'pdf');
     expect(format.status).toBe(400);
-    expect(JSON.parse(format.text).error).toContain('markdown, summary, stix, misp, timeline.csv, indicators.csv');
+    expect(JSON.parse(format.text).error).toContain('markdown, summary, stix, misp, timeline.csv, indicators.csv, incident');
     const tlp = await exported(relay, incident, token, 'stix', 'purple');
     expect(tlp.status).toBe(400);
     expect(JSON.parse(tlp.text).error).toContain('not a TLP level');

@@ -6,7 +6,7 @@
 //! With `FIREBREAK_EXPORT_DIR` set, the sample incident's exports are also written there.
 
 use incident::export::{
-    import_timeline_csv, indicators_csv, misp_event, report, stix_bundle, timeline_csv,
+    incident_file, read_incident_file, import_timeline_csv, indicators_csv, misp_event, report, stix_bundle, timeline_csv,
     to_markdown, Audience, ReportKind,
 };
 use incident::{
@@ -374,4 +374,56 @@ fn write_the_sample_exports_for_the_format_checkers() {
         stix_bundle(&incident, &audience(Tlp::Amber)),
     )
     .unwrap();
+}
+
+#[test]
+fn an_incident_file_opens_as_the_same_incident() {
+    let original = sample();
+    let red = audience(Tlp::Red);
+    let file = incident_file(&original, &red).unwrap();
+    let value: serde_json::Value = serde_json::from_str(&file).unwrap();
+    assert_eq!(value["format"], "firebreak-incident");
+    assert_eq!(value["incident"]["title"], "Phishing → ransomware at ACME");
+    assert_eq!(value["incident"]["timeline"].as_array().unwrap().len(), 5);
+    let opened = read_incident_file(&file).unwrap();
+    assert_eq!(opened.title, "Phishing → ransomware at ACME");
+    let copy = Incident::new();
+    copy.apply_update(&opened.state, incident::UpdateOrigin::Local).unwrap();
+    assert_eq!(copy.timeline(), original.timeline());
+    assert_eq!(copy.indicators(), original.indicators());
+    assert_eq!(copy.section_text(ProseSection::Details), XSS);
+    assert_eq!(timeline_csv(&copy, &red), timeline_csv(&original, &red));
+}
+
+#[test]
+fn an_incident_file_is_only_made_for_readers_cleared_for_everything_in_it() {
+    let error = incident_file(&sample(), &audience(Tlp::Amber)).unwrap_err();
+    assert!(error.contains("TLP:RED"), "{error}");
+}
+
+#[test]
+fn a_bad_incident_file_is_refused_with_its_reason() {
+    let file = incident_file(&sample(), &audience(Tlp::Red)).unwrap();
+    let newer = file.replace("\"version\": 1", "\"version\": 7");
+    let empty_state = {
+        let mut v: serde_json::Value = serde_json::from_str(&file).unwrap();
+        v["state"] = serde_json::Value::String("AAA=".into());
+        v.to_string()
+    };
+    let garbage_state = {
+        let mut v: serde_json::Value = serde_json::from_str(&file).unwrap();
+        v["state"] = serde_json::Value::String("AQID/////w==".into());
+        v.to_string()
+    };
+    for (text, expect) in [
+        (&file[..file.len() / 2], "cut short"),
+        ("name,value\n", "not JSON"),
+        ("{\"format\": \"something-else\"}", "not a Firebreak incident file"),
+        (newer.as_str(), "newer Firebreak"),
+        (empty_state.as_str(), "not a Firebreak incident"),
+        (garbage_state.as_str(), "damaged"),
+    ] {
+        let error = read_incident_file(text).unwrap_err();
+        assert!(error.contains(expect), "{expect}: {error}");
+    }
 }

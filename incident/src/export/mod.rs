@@ -12,6 +12,7 @@
 //! give the same bytes for the same document, audience and time.
 
 mod csv;
+mod file;
 mod markdown;
 mod misp;
 mod report;
@@ -19,6 +20,10 @@ mod stix;
 
 pub use csv::{
     import_timeline_csv, indicators_csv, timeline_csv, ImportedRow, RejectedRow, TimelineImport,
+};
+pub use file::{
+    highest_marking, incident_file, read_incident_file, OpenedFile, INCIDENT_FILE_FORMAT,
+    INCIDENT_FILE_VERSION, MAX_INCIDENT_FILE_BYTES,
 };
 pub use markdown::to_markdown;
 pub use misp::misp_event;

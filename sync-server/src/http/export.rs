@@ -29,13 +29,14 @@ use crate::error::Error;
 pub const EXPORTS_AT_ONCE: usize = 2;
 
 /// The formats, as named in the path.
-pub const FORMATS: [&str; 6] = [
+pub const FORMATS: [&str; 7] = [
     "markdown",
     "summary",
     "stix",
     "misp",
     "timeline.csv",
     "indicators.csv",
+    "incident",
 ];
 
 #[derive(Deserialize)]
@@ -117,6 +118,11 @@ pub async fn export(
                 export::timeline_csv(&doc, &audience),
                 "text/csv; charset=utf-8",
                 format!("{stem}-timeline.csv"),
+            ),
+            "incident" => (
+                export::incident_file(&doc, &audience).map_err(Error::BadRequest)?,
+                "application/json",
+                format!("{stem}.firebreak.json"),
             ),
             _ => (
                 export::indicators_csv(&doc, &audience),
