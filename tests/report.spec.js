@@ -101,4 +101,53 @@ test.describe('report and downloads', () => {
     await v.page.locator('#export-print-summary').click();
     await expect(v.page.locator('article.report h1')).toHaveText('Board briefing');
   });
+
+  test('an incident file opens offline in a fresh browser as a new incident, and goes on the relay once online', async ({ person, relay }) => {
+    const a = await person('Alice');
+    await createIncident(a.page, relay.url, { name: 'Alice', title: 'Lost laptop' });
+    await section(a.page, 'summary').fill('A laptop was left on a train at 07:40.');
+    await addEvent(a.page, { what: 'Laptop reported missing', when: '2026-11-30 08:10' });
+    await addIndicator(a.page, 'laptop-0042.corp.example', 'hostname');
+    await expectSynced(a.page);
+    await a.page.locator('#export-button').click();
+    const saved = await download(a.page, 'export-incident-file');
+    expect(saved.name).toBe('lost-laptop.firebreak.json');
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'firebreak-file-'));
+    const file = path.join(dir, saved.name);
+    fs.writeFileSync(file, saved.text);
+    const cut = path.join(dir, 'cut.firebreak.json');
+    fs.writeFileSync(cut, saved.text.slice(0, saved.text.length / 2));
+    const newer = path.join(dir, 'newer.firebreak.json');
+    fs.writeFileSync(newer, saved.text.replace('"version": 1', '"version": 9'));
+    try {
+      // A fresh profile that has loaded the app once, then lost the network.
+      const b = await person('Bea');
+      await b.page.goto(`${relay.url}/`);
+      await b.context.setOffline(true);
+      for (const [bad, reason] of [[cut, 'cut short'], [newer, 'newer Firebreak']]) {
+        await b.page.locator('#open-file').setInputFiles(bad);
+        await expect(b.page.locator('#open-file-problem')).toContainText(reason);
+      }
+      expect(new URL(b.page.url()).pathname).toBe('/');
+      await b.page.locator('#open-file').setInputFiles(file);
+      await b.page.waitForURL(/\/incident\//);
+      await expect(section(b.page, 'summary')).toHaveValue('A laptop was left on a train at 07:40.');
+      await expect(b.page.locator('[data-testid="timeline-event"]').filter({ hasText: 'Laptop reported missing' })).toHaveCount(1);
+      const copyId = new URL(b.page.url()).pathname.split('/')[2];
+      const originalId = new URL(a.page.url()).pathname.split('/')[2];
+      expect(copyId).not.toBe(originalId);
+
+      // Back online: the copy is put on the relay as a new incident, owned by this device.
+      await b.context.setOffline(false);
+      await b.page.evaluate(() => window.dispatchEvent(new Event('online')));
+      await expect(b.page.locator('main.incident-page')).toHaveAttribute('data-access', 'owner', { timeout: 20_000 });
+      await expectSynced(b.page);
+      // The original is untouched by the copy's edits.
+      await section(b.page, 'summary').fill('Edited in the copy.');
+      await expectSynced(b.page);
+      await expect(section(a.page, 'summary')).toHaveValue('A laptop was left on a train at 07:40.');
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
 });

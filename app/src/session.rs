@@ -47,6 +47,28 @@ pub fn remember_created(id: &str, title: &str) {
     JUST_CREATED.with(|c| *c.borrow_mut() = Some((id.to_string(), title.to_string())));
 }
 
+thread_local! {
+    /// An incident file opened on the home page a moment ago: (new id, its document).
+    static JUST_OPENED: RefCell<Option<(String, Vec<u8>)>> = const { RefCell::new(None) };
+}
+
+/// Hands an opened incident file's document to the incident page about to open it as the
+/// new incident `id`: it becomes this device's local copy (saved, then put on the relay like
+/// an incident created offline).
+pub fn remember_opened_file(id: &str, state: Vec<u8>) {
+    JUST_OPENED.with(|c| *c.borrow_mut() = Some((id.to_string(), state)));
+}
+
+fn take_opened_file(id: &str) -> Option<Vec<u8>> {
+    JUST_OPENED.with(|c| {
+        let mut slot = c.borrow_mut();
+        match slot.as_ref() {
+            Some((opened, _)) if opened == id => slot.take().map(|(_, state)| state),
+            _ => None,
+        }
+    })
+}
+
 fn take_created(id: &str) -> Option<String> {
     JUST_CREATED.with(|c| {
         let mut slot = c.borrow_mut();
@@ -209,6 +231,14 @@ impl Session {
         if let Some(title) = take_created(&self.id) {
             if self.incident.schema_version().is_none() {
                 self.incident.initialize(&title, &platform::now_rfc3339());
+            }
+        }
+        if let Some(state) = take_opened_file(&self.id) {
+            // A local edit: saved on this device and sent to the relay once it is there.
+            if self.incident.schema_version().is_none() {
+                if let Err(e) = self.incident.apply_update(&state, UpdateOrigin::Local) {
+                    platform::log_error(&format!("the opened incident file: {e}"));
+                }
             }
         }
         let has_copy = stored || self.incident.schema_version().is_some();

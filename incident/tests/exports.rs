@@ -6,8 +6,8 @@
 //! With `FIREBREAK_EXPORT_DIR` set, the sample incident's exports are also written there.
 
 use incident::export::{
-    incident_file, read_incident_file, import_timeline_csv, indicators_csv, misp_event, report, stix_bundle, timeline_csv,
-    to_markdown, Audience, ReportKind,
+    import_timeline_csv, incident_file, indicators_csv, misp_event, read_incident_file, report,
+    stix_bundle, timeline_csv, to_markdown, Audience, ReportKind,
 };
 use incident::{
     AnswerStatus, Incident, IncidentStatus, IndicatorKind, KillChainPhase, NextStep, ProseSection,
@@ -388,7 +388,8 @@ fn an_incident_file_opens_as_the_same_incident() {
     let opened = read_incident_file(&file).unwrap();
     assert_eq!(opened.title, "Phishing → ransomware at ACME");
     let copy = Incident::new();
-    copy.apply_update(&opened.state, incident::UpdateOrigin::Local).unwrap();
+    copy.apply_update(&opened.state, incident::UpdateOrigin::Local)
+        .unwrap();
     assert_eq!(copy.timeline(), original.timeline());
     assert_eq!(copy.indicators(), original.indicators());
     assert_eq!(copy.section_text(ProseSection::Details), XSS);
@@ -418,7 +419,10 @@ fn a_bad_incident_file_is_refused_with_its_reason() {
     for (text, expect) in [
         (&file[..file.len() / 2], "cut short"),
         ("name,value\n", "not JSON"),
-        ("{\"format\": \"something-else\"}", "not a Firebreak incident file"),
+        (
+            "{\"format\": \"something-else\"}",
+            "not a Firebreak incident file",
+        ),
         (newer.as_str(), "newer Firebreak"),
         (empty_state.as_str(), "not a Firebreak incident"),
         (garbage_state.as_str(), "damaged"),

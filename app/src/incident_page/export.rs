@@ -111,6 +111,7 @@ pub fn ExportPanel(
         })
     };
     let levels = Tlp::ALL.into_iter().map(|l| (l.as_str(), l.as_str()));
+    let file_problem = RwSignal::new(None::<String>);
     move || {
         exporting.get().then(|| {
             let downloads = download_buttons(&open, audience);
@@ -148,7 +149,9 @@ pub fn ExportPanel(
                             "Print executive summary"
                         </button>
                         {downloads}
+                        {file_button(&open, audience, file_problem)}
                     </div>
+                    {move || file_problem.get().map(|p| view! { <p id="export-file-problem" class="problem" role="alert">{p}</p> })}
                 </section>
             }
         })
@@ -177,6 +180,34 @@ fn download_buttons(open: &crate::session::OpenIncident, audience: Memo<Tlp>) ->
             view! { <button type="button" id=d.id on:click=click>{d.label}</button> }
         })
         .collect_view()
+}
+
+/// "Save incident file": the whole incident, for readers cleared for everything in it.
+fn file_button(
+    open: &crate::session::OpenIncident,
+    audience: Memo<Tlp>,
+    problem: RwSignal<Option<String>>,
+) -> impl IntoView {
+    let open = open.clone();
+    let click = move |_| {
+        let now = platform::now_rfc3339();
+        let audience = Audience {
+            incident_id: &open.id,
+            tlp: audience.get_untracked(),
+            now: &now,
+        };
+        match export::incident_file(&open.incident, &audience) {
+            Ok(text) => {
+                problem.set(None);
+                let stem = export::Snapshot::read(&open.incident, &audience).file_stem();
+                if let Err(e) = save(&format!("{stem}.firebreak.json"), "application/json", &text) {
+                    platform::log_error(&platform::js_error_text(&e));
+                }
+            }
+            Err(reason) => problem.set(Some(format!("Not saved: {reason}."))),
+        }
+    };
+    view! { <button type="button" id="export-incident-file" on:click=click>"Save incident file"</button> }
 }
 
 /// Which report is shown for printing.

@@ -20,6 +20,7 @@ pub fn HomePage() -> impl IntoView {
             </header>
             <DisplayName/>
             <NewIncident/>
+            <OpenFile/>
             <IncidentList/>
         </main>
     }
@@ -90,6 +91,78 @@ fn NewIncident() -> impl IntoView {
             <p class="hint">
                 "It is saved on this device first, so this works offline, and put on the relay whenever you are online. Only the people you invite can open it."
             </p>
+        </section>
+    }
+}
+
+/// Opens an incident file (saved from any Firebreak) as a new incident on this device.
+#[component]
+fn OpenFile() -> impl IntoView {
+    let router = use_router();
+    let problem = RwSignal::new(None::<String>);
+    let chosen = move |ev: leptos::ev::Event| {
+        let Some(input) = ev
+            .target()
+            .and_then(|t| wasm_bindgen::JsCast::dyn_into::<web_sys::HtmlInputElement>(t).ok())
+        else {
+            return;
+        };
+        let Some(file) = input.files().and_then(|files| files.get(0)) else {
+            return;
+        };
+        problem.set(None);
+        wasm_bindgen_futures::spawn_local(async move {
+            if file.size() > incident::export::MAX_INCIDENT_FILE_BYTES as f64 {
+                problem.set(Some(format!(
+                    "{} is too big: an incident file may be at most {} MB.",
+                    file.name(),
+                    incident::export::MAX_INCIDENT_FILE_BYTES / (1024 * 1024)
+                )));
+                return;
+            }
+            let text = match wasm_bindgen_futures::JsFuture::from(file.text()).await {
+                Ok(text) => text.as_string().unwrap_or_default(),
+                Err(e) => {
+                    problem.set(Some(format!(
+                        "{} could not be read: {}",
+                        file.name(),
+                        platform::js_error_text(&e)
+                    )));
+                    return;
+                }
+            };
+            match incident::export::read_incident_file(&text) {
+                Ok(opened) => {
+                    let id = platform::new_id();
+                    session::remember_opened_file(&id, opened.state);
+                    prefs::set_unpublished(&id, true);
+                    prefs::remember_summary(
+                        &id,
+                        &prefs::Summary {
+                            title: &opened.title,
+                            tlp: incident::Tlp::default().as_str(),
+                            status: incident::IncidentStatus::Open.key(),
+                            commander: "",
+                        },
+                        true,
+                    );
+                    router.navigate(&incident_path(&id));
+                }
+                Err(reason) => {
+                    problem.set(Some(format!("{} was not opened: {reason}.", file.name())))
+                }
+            }
+        });
+    };
+    view! {
+        <section class="card" aria-labelledby="h-open-file">
+            <h2 id="h-open-file">"Open an incident file"</h2>
+            <label for="open-file">"Incident file (.firebreak.json)"</label>
+            <input id="open-file" type="file" accept=".json,application/json" on:change=chosen/>
+            <p class="hint">
+                "A file saved from any Firebreak opens here as a new incident, offline too, with everything it held. It goes on the relay when you are online, and only the people you invite can open it."
+            </p>
+            {move || problem.get().map(|p| view! { <p id="open-file-problem" class="problem" role="alert">{p}</p> })}
         </section>
     }
 }

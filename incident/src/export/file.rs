@@ -154,7 +154,10 @@ pub fn read_incident_file(text: &str) -> Result<OpenedFile, String> {
         }
     })?;
     if value.get("format").and_then(Value::as_str) != Some(INCIDENT_FILE_FORMAT) {
-        return Err("this is not a Firebreak incident file (it has no \"format\": \"firebreak-incident\")".to_string());
+        return Err(
+            "this is not a Firebreak incident file (it has no \"format\": \"firebreak-incident\")"
+                .to_string(),
+        );
     }
     let version = value.get("version").and_then(Value::as_u64).unwrap_or(0);
     if version == 0 {
@@ -171,7 +174,9 @@ pub fn read_incident_file(text: &str) -> Result<OpenedFile, String> {
         .ok_or("the file holds no incident (no \"state\"): it is damaged")?;
     let state = base64::engine::general_purpose::STANDARD
         .decode(state)
-        .map_err(|_| "the incident in the file is damaged (its \"state\" is not base64)".to_string())?;
+        .map_err(|_| {
+            "the incident in the file is damaged (its \"state\" is not base64)".to_string()
+        })?;
     let check = Incident::new();
     check
         .apply_update(&state, UpdateOrigin::Storage)
@@ -182,7 +187,13 @@ pub fn read_incident_file(text: &str) -> Result<OpenedFile, String> {
     check
         .check_schema()
         .map_err(|e| format!("the file cannot be opened here: {e}"))?;
-    let text_of = |key: &str| value.get(key).and_then(Value::as_str).unwrap_or("").to_string();
+    let text_of = |key: &str| {
+        value
+            .get(key)
+            .and_then(Value::as_str)
+            .unwrap_or("")
+            .to_string()
+    };
     Ok(OpenedFile {
         state,
         title: check.title(),
