@@ -150,4 +150,48 @@ test.describe('report and downloads', () => {
       fs.rmSync(dir, { recursive: true, force: true });
     }
   });
+
+  test('a timeline CSV goes out of one incident and into another unchanged; a spreadsheet file imports what it can', async ({ person, relay }) => {
+    const a = await person('Alice');
+    await createIncident(a.page, relay.url, { name: 'Alice', title: 'Source' });
+    await addIndicator(a.page, '203.0.113.7');
+    await addEvent(a.page, { what: '=HYPERLINK("http://evil") pasted from a log, with "quotes", commas', when: '2026-11-29 22:05' });
+    await addEvent(a.page, { what: 'Two\nlines', when: '2026-11-29 23:15 Europe/Berlin' });
+    await a.page.locator('#export-button').click();
+    const first = await download(a.page, 'export-timeline-csv');
+    expect(first.text).toContain(`"'=HYPERLINK(`);
+
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'firebreak-csv-'));
+    try {
+      const exported = path.join(dir, 'timeline.csv');
+      fs.writeFileSync(exported, first.text);
+      await createIncident(a.page, relay.url, { name: 'Alice', title: 'Target' });
+      await a.page.locator('.tl-import summary').click();
+      await a.page.locator('#tl-import-file').setInputFiles(exported);
+      await expect(a.page.locator('#tl-import-result')).toContainText('Added 2 events.');
+      await a.page.locator('#export-button').click();
+      const again = await download(a.page, 'export-timeline-csv');
+      // Export → import → export: the same file (ids, times as typed, zones, authors included).
+      expect(again.text).toBe(first.text);
+
+      const sheet = path.join(dir, 'sheet.csv');
+      fs.writeFileSync(sheet, 'What,Occurred At,Notes\r\nVPN login from a new country,2026-11-30 03:00,ok\r\n,2026-11-30 03:10,no text\r\nBroken time,tomorrowish,\r\n');
+      await a.page.locator('#tl-import-file').setInputFiles(sheet);
+      const result = a.page.locator('#tl-import-result');
+      await expect(result).toContainText('Added 1 event. 2 rows were not imported:');
+      await expect(result).toContainText('Line 3:');
+      await expect(result).toContainText('Line 4: occurred_at');
+      await expect(result).toContainText('Columns not read: notes.');
+      await expect(a.page.locator('[data-testid="timeline-event"]').filter({ hasText: 'VPN login from a new country' })).toHaveCount(1);
+
+      const notOurs = path.join(dir, 'not-ours.csv');
+      fs.writeFileSync(notOurs, 'name,value\r\na,b\r\n');
+      const before = await a.page.locator('[data-testid="timeline-event"]').count();
+      await a.page.locator('#tl-import-file').setInputFiles(notOurs);
+      await expect(result).toContainText('not a Firebreak timeline file');
+      await expect(a.page.locator('[data-testid="timeline-event"]')).toHaveCount(before);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
 });

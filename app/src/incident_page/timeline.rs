@@ -5,6 +5,7 @@
 //! re-renders only the rows it touched; a row shows text and opens its fields for correcting
 //! only when asked, which keeps an incident with thousands of events light.
 
+mod import;
 mod row;
 pub(super) mod shared;
 
@@ -139,6 +140,7 @@ pub fn Timeline() -> impl IntoView {
         <section class="timeline card" aria-labelledby="h-timeline">
             {heading("timeline", "Timeline", "What happened, when. Type it as it comes in; fix the details later. Empty time means now.")}
             {add_event(ctx.clone())}
+            {import::import_timeline(ctx.open.clone())}
             <p class="tl-zone" id="timeline-zone" data-zone=move || zone.get()>
                 {move || format!("Times in {}", zone.get())}
                 <span class="tl-count">

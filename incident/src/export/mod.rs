@@ -20,6 +20,7 @@ mod stix;
 
 pub use csv::{
     import_timeline_csv, indicators_csv, timeline_csv, ImportedRow, RejectedRow, TimelineImport,
+    MAX_TIMELINE_CSV_BYTES,
 };
 pub use file::{
     highest_marking, incident_file, read_incident_file, OpenedFile, INCIDENT_FILE_FORMAT,
