@@ -134,20 +134,8 @@ pub fn ExportPanel(
                         }}
                     </p>
                     <div class="export-actions">
-                        <button
-                            type="button"
-                            id="export-print"
-                            on:click=move |_| printing.set(Some(Printing { kind: ReportKind::Full, tlp: audience.get_untracked() }))
-                        >
-                            "Print / Save as PDF"
-                        </button>
-                        <button
-                            type="button"
-                            id="export-print-summary"
-                            on:click=move |_| printing.set(Some(Printing { kind: ReportKind::Executive, tlp: audience.get_untracked() }))
-                        >
-                            "Print executive summary"
-                        </button>
+                        {print_button("export-print", "Print / Save as PDF", ReportKind::Full, audience, printing)}
+                        {print_button("export-print-summary", "Print executive summary", ReportKind::Executive, audience, printing)}
                         {downloads}
                         {file_button(&open, audience, file_problem)}
                     </div>
@@ -156,6 +144,23 @@ pub fn ExportPanel(
             }
         })
     }
+}
+
+/// A button that shows the report of `kind` for the chosen audience, ready to print.
+fn print_button(
+    id: &'static str,
+    label: &'static str,
+    kind: ReportKind,
+    audience: Memo<Tlp>,
+    printing: RwSignal<Option<Printing>>,
+) -> impl IntoView {
+    let show = move |_| {
+        printing.set(Some(Printing {
+            kind,
+            tlp: audience.get_untracked(),
+        }))
+    };
+    view! { <button type="button" id=id on:click=show>{label}</button> }
 }
 
 /// One button a file, each making its file when pressed.

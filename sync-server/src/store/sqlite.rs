@@ -233,22 +233,8 @@ impl Store for SqliteStore {
     }
 
     fn compact(&self, incident: &IncidentId, snapshot: &[u8]) -> Result<(), Error> {
-        let mut conn = self.conn();
-        let txn = conn.transaction()?;
-        txn.execute(
-            "INSERT INTO incident_snapshot (incident, snapshot_v1) SELECT ?1, ?2
-             WHERE NOT EXISTS (SELECT 1 FROM incident_deleted WHERE incident = ?1)
-             ON CONFLICT (incident) DO UPDATE SET
-                snapshot_v1 = excluded.snapshot_v1,
-                compacted_at = excluded.compacted_at",
-            params![incident.as_str(), snapshot],
-        )?;
-        txn.execute(
-            "DELETE FROM incident_update_log WHERE incident = ?1",
-            params![incident.as_str()],
-        )?;
-        txn.commit()?;
-        Ok(())
+        // Through every row there is and ever will be: the whole log goes.
+        self.compact_through(incident, snapshot, u64::MAX)
     }
 
     fn log_end(&self, incident: &IncidentId) -> Result<u64, Error> {
