@@ -8,6 +8,7 @@ import WebSocket from 'ws';
 import { test as base, expect } from './support/fixtures.js';
 import { expectSynced, openIncident, requireBuiltApp, section, watchConsole } from './support/app.js';
 import { newIncidentId } from './support/incidents.js';
+import { deviceFor } from './support/access.js';
 import { SITE_CONFIG, canBind, startNginx } from './support/nginx.js';
 import { freePort, startRelay } from './support/relay.js';
 
@@ -70,7 +71,9 @@ async function incidentThrough(nginx, { invite = [] } = {}) {
  * { open: true, socket } if it is still open (a valid token was let in; the caller closes it).
  */
 async function attempt(nginx, incident, { from, token, headers = {}, ms = 1_500 } = {}) {
-  const url = `${nginx.wsUrl}/${incident}${token ? `?token=${encodeURIComponent(token)}` : ''}`;
+  // An invite is opened with a device id, as stock clients send it (support/access.js).
+  const query = token ? `?token=${encodeURIComponent(token)}&device=${deviceFor(token)}` : '';
+  const url = `${nginx.wsUrl}/${incident}${query}`;
   const socket = new WebSocket(url, { ca: nginx.ca, localAddress: from, headers });
   socket.on('error', () => {});
   const closed = new Promise((resolve) => {
@@ -196,14 +199,18 @@ test('through nginx: one address guessing is slowed down, another address is not
   });
   expect(claimed.code, '127.0.0.4 claiming to be 127.0.0.2').toBe(4403);
 
-  // The API tells the same story: 429 with Retry-After for the guesser, 200 for the other.
+  // The API tells the same story: 429 with Retry-After for the guesser's wrong secrets, 200
+  // for the other; and guessing never locks out a valid token, even from the guesser's own
+  // address (issue 13: failures are counted against wrong secrets, not against the holder).
   const slowed = await nginx.request('GET', `/api/incidents/${incident}/me`, {
-    token: invites.Carol.token,
+    token: `0123456789abcdef.${'b'.repeat(32)}`,
     localAddress: '127.0.0.2',
     headers: { 'x-forwarded-for': '198.51.100.1' },
   });
   expect(slowed.status).toBe(429);
   expect(Number(slowed.headers['retry-after'])).toBeGreaterThanOrEqual(1);
+  const holder = await nginx.request('GET', `/api/incidents/${incident}/me`, { token: invites.Carol.token, localAddress: '127.0.0.2' });
+  expect([holder.status, holder.json?.name]).toEqual([200, 'Carol']);
   const fine = await nginx.request('GET', `/api/incidents/${incident}/me`, { token: invites.Carol.token, localAddress: '127.0.0.4' });
   expect([fine.status, fine.json?.name]).toEqual([200, 'Carol']);
 });
@@ -248,12 +255,16 @@ test(`through nginx: ${PER_ADDRESS} connections per address, counted for each ad
 test.describe('without --trusted-proxy', () => {
   test.use({ trustProxy: false });
 
-  test('every client behind nginx shares its address: one guesser locks out another address valid link', async ({ proxied }) => {
+  test('every client behind nginx shares its address: one guesser slows down every other address', async ({ proxied }) => {
     // The control for the tests above: what --trusted-proxy changes.
     const { nginx } = proxied;
     const { incident, invites } = await incidentThrough(nginx, { invite: [{ name: 'Erin' }] });
     await guessUntilSlowed(nginx, incident, '127.0.0.2');
-    const erin = await attempt(nginx, incident, { from: '127.0.0.3', token: invites.Erin.token });
-    expect(erin.code, "a valid link from another address, once the proxy's address is slowed down").toBe(4429);
+    const other = await attempt(nginx, incident, { from: '127.0.0.3', token: `0123456789abcdef.${'d'.repeat(32)}` });
+    expect(other.code, "a wrong secret from another address, once the proxy's address is slowed down").toBe(4429);
+    // A valid link is still let in: guessing never locks out a holder.
+    const erin = await attempt(nginx, incident, { from: '127.0.0.3', token: invites.Erin.token, ms: 300 });
+    expect(erin.open, 'a valid link from another address').toBe(true);
+    erin.socket.terminate();
   });
 });
