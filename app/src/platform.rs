@@ -71,3 +71,16 @@ pub fn short_time(rfc3339: &str) -> String {
         _ => rfc3339.to_string(),
     }
 }
+
+/// Resolves after `ms` milliseconds (the browser's timer).
+pub async fn sleep_ms(ms: i32) {
+    let promise = js_sys::Promise::new(&mut |resolve, _reject| {
+        if let Err(e) = window().set_timeout_with_callback_and_timeout_and_arguments_0(&resolve, ms)
+        {
+            log_error(&js_error_text(&e));
+        }
+    });
+    if let Err(e) = wasm_bindgen_futures::JsFuture::from(promise).await {
+        log_error(&js_error_text(&e));
+    }
+}

@@ -23,6 +23,11 @@ pub(super) struct RelayLink {
     token: RefCell<String>,
 }
 
+/// How often, and how far apart, a tab cut off with the owner's old token looks for the new
+/// one (a rotation in another tab) before it says the link was revoked.
+const ROTATION_LOOKS: u32 = 10;
+const ROTATION_LOOK_MS: i32 = 500;
+
 impl RelayLink {
     pub(super) fn new(unconfirmed: u32) -> RelayLink {
         RelayLink {
@@ -143,19 +148,31 @@ impl Host for Session {
     }
 
     fn refused(&self, why: Refusal) {
-        // The owner's link was rotated in another tab of this browser: this tab's token is
-        // the old one, and the new one is already on the device. Reconnect with it, once
-        // this close has been handled.
-        let rotated = prefs::access(&self.id).filter(|held| {
-            why == Refusal::Revoked
-                && held.role == Some(wire::Access::Owner)
-                && held.token != *self.relay.token.borrow()
-        });
-        if let (Some(_), Some(me)) = (rotated, self.rc()) {
+        // The owner's link may have been rotated in another tab of this browser: this tab's
+        // token is the old one, and the new one is on the device already, or arrives there a
+        // moment after the relay cut this tab off (the rotating tab stores it when the
+        // relay's answer reaches it). Look for it for a few seconds before giving up.
+        let owner_here = why == Refusal::Revoked
+            && prefs::access(&self.id).is_some_and(|held| held.role == Some(wire::Access::Owner));
+        if let (true, Some(me)) = (owner_here, self.rc()) {
             self.relay.stop();
             wasm_bindgen_futures::spawn_local(async move {
-                me.relay.close();
-                me.join(wire::Access::Owner);
+                for _ in 0..ROTATION_LOOKS {
+                    let rotated = prefs::access(&me.id).is_some_and(|held| {
+                        held.role == Some(wire::Access::Owner)
+                            && held.token != *me.relay.token.borrow()
+                    });
+                    if rotated {
+                        me.relay.close();
+                        me.join(wire::Access::Owner);
+                        return;
+                    }
+                    if me.closed.get() {
+                        return;
+                    }
+                    platform::sleep_ms(ROTATION_LOOK_MS).await;
+                }
+                me.refuse(why);
             });
             return;
         }
