@@ -8,7 +8,7 @@ import path from 'node:path';
 import MarkdownIt from 'markdown-it';
 import { test, expect } from './support/fixtures.js';
 import { createIncident, expectSynced, joinFromLink, section, shareLink } from './support/app.js';
-import { addEvent, addIndicator } from './support/evidence.js';
+import { addEvent, addIndicator, editEvent, eventRow } from './support/evidence.js';
 
 const XSS = '<img src=x onerror="window.__xss=1"> <script>window.__xss=2</script> [x](javascript:window.__xss=3)';
 
@@ -193,5 +193,38 @@ test.describe('report and downloads', () => {
     } finally {
       fs.rmSync(dir, { recursive: true, force: true });
     }
+  });
+
+  test('an event and a section can carry their own TLP level, and exports follow it', async ({ person, relay }) => {
+    const a = await person('Alice');
+    const b = await person('Bob');
+    await createIncident(a.page, relay.url, { name: 'Alice', title: 'Insider case' });
+    await joinFromLink(b.page, await shareLink(a.page, { role: 'editor', name: 'Bob' }), { name: 'Bob' });
+    await section(a.page, 'summary').fill('A contractor copied files.');
+    await section(a.page, 'lessons').fill('Offboarding must revoke VPN access the same day.');
+    await a.page.locator('#tlp-lessons').selectOption('GREEN');
+    await addEvent(a.page, { what: 'HR names the contractor', when: '2026-11-30 09:00' });
+    await addEvent(a.page, { what: 'Copy to a USB stick detected', when: '2026-11-30 08:00' });
+    const editor = await editEvent(eventRow(a.page, 'HR names the contractor'));
+    await editor.getByLabel('TLP').selectOption('RED');
+    // Everyone sees the event's and the section's own level.
+    await expect(eventRow(b.page, 'HR names the contractor').getByTestId('event-tlp')).toHaveText('TLP:RED');
+    await expect(b.page.locator('#tlp-lessons')).toHaveValue('GREEN');
+    await expectSynced(a.page);
+
+    await a.page.locator('#export-button').click();
+    await expect(a.page.locator('#export-left-out')).toContainText('Left out for TLP:AMBER: 1 timeline event');
+    const amber = await download(a.page, 'export-markdown');
+    expect(amber.text).toContain('Copy to a USB stick detected');
+    expect(amber.text).not.toContain('HR names the contractor');
+    await a.page.locator('#export-tlp').selectOption('GREEN');
+    const green = await download(a.page, 'export-markdown');
+    expect(green.text).toContain('Offboarding must revoke VPN access the same day.');
+    expect(green.text).not.toContain('contractor copied');
+    expect(green.text).not.toContain('USB stick');
+    expect(green.text).toMatch(/^\*\*TLP:GREEN\*\*/);
+    await a.page.locator('#export-tlp').selectOption('RED');
+    const red = await download(a.page, 'export-timeline-csv');
+    expect(red.text).toMatch(/HR names the contractor,.*,RED,/);
   });
 });

@@ -338,6 +338,24 @@ impl Incident {
         self.set_meta_string("status", status.key());
     }
 
+    /// A prose section's own TLP level; `None` means the incident's. Exports for readers
+    /// cleared below it leave the section out.
+    pub fn section_tlp(&self, section: ProseSection) -> Option<Tlp> {
+        self.meta_string(&format!("tlp.{}", section.key()))
+            .and_then(|s| Tlp::parse(&s))
+    }
+
+    /// Marks a prose section with its own TLP level, or (`None`) with the incident's again.
+    pub fn set_section_tlp(&self, section: ProseSection, tlp: Option<Tlp>) {
+        if tlp.is_none() && self.section_tlp(section).is_none() {
+            return;
+        }
+        self.set_meta_string(
+            &format!("tlp.{}", section.key()),
+            tlp.map_or("", Tlp::as_str),
+        );
+    }
+
     /// The zone every time in the incident is shown in: an IANA name, "UTC" by default.
     pub fn display_zone(&self) -> String {
         self.meta_string("zone")

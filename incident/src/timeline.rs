@@ -4,7 +4,7 @@
 use yrs::{Any, ReadTxn};
 
 use crate::entries::{self, editable_fields, Entry, FieldLabel, Fields, Stored};
-use crate::{when, Incident, TypedTime};
+use crate::{when, Incident, Tlp, TypedTime};
 
 /// The seven phases of the Lockheed Martin intrusion kill chain.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -68,6 +68,8 @@ editable_fields! {
         DataLink => "data_link",
         Phase => "phase",
         Author => "author",
+        /// A TLP level (`Tlp::as_str`), or "" for the incident's own.
+        Tlp => "tlp",
     }
 }
 
@@ -87,6 +89,9 @@ pub struct TimelineEvent {
     pub indicators: Vec<String>,
     pub author: String,
     pub include_in_report: bool,
+    /// Its own TLP level; `None` means the incident's. Exports for readers cleared below it
+    /// leave the event out.
+    pub tlp: Option<Tlp>,
 }
 
 impl Entry for TimelineEvent {
@@ -104,6 +109,7 @@ impl Entry for TimelineEvent {
         FieldLabel::new("indicators", "Indicators"),
         FieldLabel::new("author", "Added by"),
         FieldLabel::new("include_in_report", "In the report"),
+        FieldLabel::new("tlp", "TLP"),
     ];
 
     fn to_fields(&self) -> Fields {
@@ -119,6 +125,7 @@ impl Entry for TimelineEvent {
             .optional_text("discovered_at", self.discovered_at.as_deref())
             .optional_text("phase", self.phase.map(KillChainPhase::key))
             .optional_list("indicators", &self.indicators)
+            .optional_text("tlp", self.tlp.map(Tlp::as_str))
     }
 
     fn read<T: ReadTxn>(stored: &Stored<'_, T>) -> TimelineEvent {
@@ -134,6 +141,7 @@ impl Entry for TimelineEvent {
             indicators: stored.list("indicators"),
             author: stored.text("author"),
             include_in_report: stored.flag("include_in_report"),
+            tlp: Tlp::parse(&stored.text("tlp")),
         }
     }
 

@@ -98,6 +98,8 @@ fn sample() -> Incident {
         ),
     ];
     for (id, at, what, phase, indicators) in events {
+        // The encryption event is for named people only.
+        let tlp = (id == "e4").then_some(Tlp::Red);
         incident.add_timeline_event(
             id,
             &TimelineEvent {
@@ -112,9 +114,12 @@ fn sample() -> Incident {
                 indicators,
                 author: "Dana".to_string(),
                 include_in_report: true,
+                tlp,
             },
         );
     }
+    // The lessons are for the whole community.
+    incident.set_section_tlp(ProseSection::LessonsLearned, Some(Tlp::Green));
     incident.add_next_step(
         "s1",
         &NextStep {
@@ -171,9 +176,21 @@ fn a_green_export_holds_no_amber_or_red_content_and_says_so() {
     }
     assert!(indicators_csv(&incident, &green).contains("203.0.113.7"));
 
+    assert!(
+        markdown.contains(r"\# not a heading"),
+        "the GREEN section is in: {markdown}"
+    );
+    assert!(!markdown.contains("File servers encrypted"));
+
     let amber = audience(Tlp::Amber);
     let markdown = to_markdown(&report(&incident, &amber, ReportKind::Full));
     assert!(markdown.contains("Phishing"));
+    assert!(
+        !markdown.contains("File servers encrypted"),
+        "the RED event stays out"
+    );
+    assert!(!timeline_csv(&incident, &amber).contains("File servers encrypted"));
+    assert!(timeline_csv(&incident, &audience(Tlp::Red)).contains("File servers encrypted"));
     assert!(
         !markdown.contains("198[.]51"),
         "RED stays out of an AMBER export"
@@ -245,7 +262,7 @@ fn csv_cells_that_would_be_formulas_are_neutralised() {
 #[test]
 fn a_timeline_file_comes_back_as_it_went_out() {
     let original = sample();
-    let amber = audience(Tlp::Amber);
+    let amber = audience(Tlp::Red);
     let csv = timeline_csv(&original, &amber);
     let copy = Incident::create("Copy", NOW);
     copy.set_display_zone("Europe/Berlin");

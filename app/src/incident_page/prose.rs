@@ -1,6 +1,6 @@
 //! One prose section of the template: a heading, what belongs in it, and its shared text.
 
-use incident::ProseSection;
+use incident::{ProseSection, Tlp};
 use leptos::prelude::*;
 
 use crate::binding::textarea_id;
@@ -14,10 +14,22 @@ pub fn ProseField(section: ProseSection) -> impl IntoView {
     // The textarea's initial value; from here on it is the editable copy and `binding`
     // writes remote changes into it directly.
     let initial = open.incident.section_text(section);
+    let marking = super::watch(&open, move |i| i.section_tlp(section));
+    let set_marking = {
+        let open = open.clone();
+        move |value: String| open.incident.set_section_tlp(section, Tlp::parse(&value))
+    };
+    let levels = Tlp::ALL.into_iter().map(|t| (t.as_str(), t.as_str()));
     view! {
         <section class="prose" aria-labelledby=format!("h-{key}")>
             <h2 id=format!("h-{key}")>{section.title()}</h2>
             <p class="hint" id=format!("hint-{key}")>{section.hint()}</p>
+            {Field::new(format!("tlp-{key}"), "Marking")
+                .wrap("field prose-tlp")
+                .select(Some(Signal::stored("Incident's level".to_string())), levels.collect())
+                .bind(Signal::derive(move || marking.get().map_or("", Tlp::as_str).to_string()))
+                .on_change(set_marking)
+                .view()}
             {Field::new(textarea_id(section), "")
                 .label(Signal::stored(format!("{} text", section.title())))
                 .label_class("field-label")

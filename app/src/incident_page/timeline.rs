@@ -60,7 +60,7 @@ fn event_fingerprint(event: &TimelineEvent, zone: &str) -> u64 {
         event.phase,
         &event.indicators,
         &event.author,
-        event.include_in_report,
+        (event.include_in_report, event.tlp),
     ))
 }
 
@@ -72,6 +72,19 @@ pub(super) fn phase_field(id: String, phase: &str) -> Field {
     Field::ev(id, "Kill-chain phase")
         .select(Some(Signal::stored("—".to_string())), options.collect())
         .value(phase)
+}
+
+/// A TLP select whose first option ("" value) is the incident's own level, `tlp` selected.
+pub(super) fn tlp_field(id: String, label: &'static str, tlp: Option<incident::Tlp>) -> Field {
+    let options = incident::Tlp::ALL
+        .into_iter()
+        .map(|t| (t.as_str(), t.as_str()));
+    Field::ev(id, label)
+        .select(
+            Some(Signal::stored("Incident's level".to_string())),
+            options.collect(),
+        )
+        .value(tlp.map_or("", incident::Tlp::as_str))
 }
 
 /// "`what` (zone)": a label naming the display zone.
@@ -226,6 +239,8 @@ fn add_event(ctx: TimelineContext) -> impl IntoView {
                 .collect(),
             author: prefs::display_name().trim().to_string(),
             include_in_report: checked("tl-new-report"),
+            // Marked later, in the event's fields, when it needs its own level.
+            tlp: None,
         };
         open.incident
             .add_timeline_event(&platform::new_id(), &event);

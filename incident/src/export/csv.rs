@@ -53,7 +53,7 @@ pub fn indicators_csv(incident: &Incident, audience: &Audience<'_>) -> String {
 }
 
 /// The timeline columns, in the order written. Reading finds them by name in any order.
-const TIMELINE_COLUMNS: [&str; 12] = [
+const TIMELINE_COLUMNS: [&str; 13] = [
     "occurred_at",
     "occurred_original",
     "occurred_zone",
@@ -65,6 +65,7 @@ const TIMELINE_COLUMNS: [&str; 12] = [
     "indicators",
     "author",
     "in_report",
+    "tlp",
     "id",
 ];
 
@@ -81,7 +82,7 @@ pub fn timeline_csv(incident: &Incident, audience: &Audience<'_>) -> String {
         .collect();
     let mut out = String::new();
     record(&mut out, &TIMELINE_COLUMNS);
-    for (id, e) in &s.timeline {
+    for (id, e, _) in &s.timeline {
         let linked: Vec<&str> = e
             .indicators
             .iter()
@@ -101,6 +102,7 @@ pub fn timeline_csv(incident: &Incident, audience: &Audience<'_>) -> String {
                 &linked.join("\n"),
                 &e.author,
                 if e.include_in_report { "yes" } else { "no" },
+                e.tlp.map_or("", crate::Tlp::as_str),
                 id,
             ],
         );
@@ -403,6 +405,12 @@ fn read_row(
                 .map_err(|e| format!("discovered_at: {e}"))?
                 .utc
         });
+    }
+    let tlp = get("tlp");
+    if !tlp.is_empty() {
+        event.tlp = Some(crate::Tlp::parse(&tlp).ok_or_else(|| {
+            format!("“{tlp}” is not a TLP level (use CLEAR, GREEN, AMBER, AMBER+STRICT or RED)")
+        })?);
     }
     let phase = get("phase");
     if !phase.is_empty() {

@@ -63,7 +63,7 @@ pub fn incident_file(incident: &Incident, audience: &Audience<'_>) -> Result<Str
 
 fn readable(s: &Snapshot) -> Value {
     let mut sections = Map::new();
-    for (section, text) in &s.sections {
+    for (section, text, _) in &s.sections {
         sections.insert(section.key().to_string(), Value::String(text.clone()));
     }
     json!({
@@ -77,7 +77,7 @@ fn readable(s: &Snapshot) -> Value {
         "roles": s.roles.iter().map(|(role, holder)| json!({
             "role": role.key(), "holder": holder.name, "since": holder.since,
         })).collect::<Vec<_>>(),
-        "timeline": s.timeline.iter().map(|(id, e)| json!({
+        "timeline": s.timeline.iter().map(|(id, e, tlp)| json!({
             "id": id,
             "occurred_at": e.occurred_at,
             "occurred_zone": e.occurred_zone,
@@ -90,6 +90,7 @@ fn readable(s: &Snapshot) -> Value {
             "indicators": e.indicators,
             "author": e.author,
             "in_report": e.include_in_report,
+            "tlp": tlp.as_str(),
         })).collect::<Vec<_>>(),
         "indicators": s.indicators.iter().map(|(id, i, tlp)| json!({
             "id": id,

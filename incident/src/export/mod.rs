@@ -2,11 +2,12 @@
 //! indicators for other tools (STIX 2.1, MISP, CSV) and its timeline as CSV.
 //!
 //! Every export is made for an audience: the highest TLP level its readers may receive.
-//! Whatever is marked above it is left out, and the export says how much was. An indicator
-//! may carry its own level; everything else in an incident (its title, sections, timeline,
-//! next steps, answers) carries the incident's. So a TLP:GREEN export of a TLP:AMBER incident
-//! holds only the indicators someone marked GREEN or CLEAR, and says that the rest was
-//! withheld. The export's own marking is the highest level of what it holds.
+//! Whatever is marked above it is left out, and the export says how much was. An indicator,
+//! a timeline event and a prose section may carry their own level; everything else in an
+//! incident (its title, classification, roles, next steps, answers) carries the incident's.
+//! So a TLP:GREEN export of a TLP:AMBER incident holds only what someone marked GREEN or
+//! CLEAR, and says that the rest was withheld. The export's own marking is the highest level
+//! of what it holds.
 //!
 //! The same code runs in the browser app and in the relay, so a download and an API call
 //! give the same bytes for the same document, audience and time.
@@ -120,11 +121,12 @@ pub struct Snapshot {
     pub status: IncidentStatus,
     pub created_at: Option<String>,
     pub zone: String,
-    /// Non-empty prose sections, in the page's order.
-    pub sections: Vec<(ProseSection, String)>,
+    /// Non-empty prose sections the audience may receive, in the page's order, with the
+    /// level each is marked at.
+    pub sections: Vec<(ProseSection, String, Tlp)>,
     pub roles: Vec<(Role, RoleHolder)>,
-    /// Every timeline event, in time order.
-    pub timeline: Vec<(String, TimelineEvent)>,
+    /// Timeline events the audience may receive, in time order, with their levels.
+    pub timeline: Vec<(String, TimelineEvent, Tlp)>,
     /// Indicators the audience may receive, with the level each is marked at.
     pub indicators: Vec<(String, Indicator, Tlp)>,
     pub next_steps: Vec<(String, NextStep)>,
@@ -150,12 +152,28 @@ impl Snapshot {
             }
         }
 
-        let sections: Vec<(ProseSection, String)> = ProseSection::ALL
-            .into_iter()
-            .map(|s| (s, incident.section_text(s)))
-            .filter(|(_, text)| !text.trim().is_empty())
-            .collect();
-        let timeline = incident.timeline();
+        let mut sections = Vec::new();
+        for section in ProseSection::ALL {
+            let text = incident.section_text(section);
+            if text.trim().is_empty() {
+                continue;
+            }
+            let marking = incident.section_tlp(section).unwrap_or(incident_tlp);
+            if may_receive(audience.tlp, marking) {
+                sections.push((section, text, marking));
+            } else {
+                left_out.sections += 1;
+            }
+        }
+        let mut timeline = Vec::new();
+        for (id, event) in incident.timeline() {
+            let marking = event.tlp.unwrap_or(incident_tlp);
+            if may_receive(audience.tlp, marking) {
+                timeline.push((id, event, marking));
+            } else {
+                left_out.events += 1;
+            }
+        }
         let next_steps = incident.next_steps();
         let answers: Vec<(Question, Answer)> = QUESTIONS
             .into_iter()
@@ -167,11 +185,9 @@ impl Snapshot {
             .filter_map(|r| incident.role_holder(r).map(|h| (r, h)))
             .collect();
 
-        let (sections, timeline, next_steps, answers, roles) = if content_allowed {
-            (sections, timeline, next_steps, answers, roles)
+        let (next_steps, answers, roles) = if content_allowed {
+            (next_steps, answers, roles)
         } else {
-            left_out.sections = sections.len();
-            left_out.events = timeline.len();
             left_out.next_steps = next_steps.len();
             left_out.answers = answers.len();
             Default::default()
@@ -207,10 +223,17 @@ impl Snapshot {
                 marking = tlp;
             }
         };
+        // The title and classification come with the incident's own content.
         if self.content_allowed {
             raise(self.incident_tlp);
         }
         for (_, _, tlp) in &self.indicators {
+            raise(*tlp);
+        }
+        for (_, _, tlp) in &self.sections {
+            raise(*tlp);
+        }
+        for (_, _, tlp) in &self.timeline {
             raise(*tlp);
         }
         marking

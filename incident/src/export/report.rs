@@ -88,7 +88,7 @@ fn header(s: &Snapshot) -> (Report, Vec<Block>) {
 }
 
 fn prose(s: &Snapshot, section: ProseSection, blocks: &mut Vec<Block>) {
-    if let Some((_, text)) = s.sections.iter().find(|(sec, _)| *sec == section) {
+    if let Some((_, text, _)) = s.sections.iter().find(|(sec, _, _)| *sec == section) {
         blocks.push(Block::Heading(section.title().to_string()));
         blocks.push(Block::Text(text.trim_end().to_string()));
     }
@@ -119,7 +119,7 @@ fn timeline(s: &Snapshot, blocks: &mut Vec<Block>) {
     let events: Vec<_> = s
         .timeline
         .iter()
-        .filter(|(_, e)| e.include_in_report)
+        .filter(|(_, e, _)| e.include_in_report)
         .collect();
     if events.is_empty() {
         return;
@@ -136,7 +136,7 @@ fn timeline(s: &Snapshot, blocks: &mut Vec<Block>) {
         ],
         rows: events
             .into_iter()
-            .map(|(_, e)| {
+            .map(|(_, e, _)| {
                 vec![
                     s.local_time(&e.occurred_at),
                     e.phase.map(|p| p.label().to_string()).unwrap_or_default(),

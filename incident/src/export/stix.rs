@@ -179,10 +179,10 @@ pub fn stix_bundle(incident: &Incident, audience: &Audience<'_>) -> String {
         objects.push(object);
     }
     let mut description = String::new();
-    if let Some((_, summary)) = s
+    if let Some((_, summary, _)) = s
         .sections
         .iter()
-        .find(|(sec, _)| *sec == ProseSection::Summary)
+        .find(|(sec, _, _)| *sec == ProseSection::Summary)
     {
         description.push_str(summary.trim());
     }

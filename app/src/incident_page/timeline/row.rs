@@ -6,7 +6,7 @@ use leptos::either::Either;
 use leptos::prelude::*;
 
 use super::shared::{editable_time, read_time, shown_time, time_field, typed_as, Iocs};
-use super::{phase_field, zone_label, TimelineContext};
+use super::{phase_field, tlp_field, zone_label, TimelineContext};
 use crate::form::{check, row_editor, Field, Opening};
 
 #[component]
@@ -67,6 +67,7 @@ pub(super) fn EventRow(
         event.what.clone()
     };
     let phase = event.phase;
+    let marking = event.tlp;
     let row_id = id.clone();
     let row_at = at.clone();
     let what_id = format!("{dom}-said");
@@ -91,6 +92,7 @@ pub(super) fn EventRow(
                 </time>
                 {typed.map(|t| view! { <span class="tl-typed">{t}</span> })}
                 {phase.map(|p| view! { <span class="tl-phase" data-phase=p.key()>{p.label()}</span> })}
+                {marking.map(|t| view! { <span class=format!("tlp-chip {}", t.css_class()) data-testid="event-tlp">{format!("TLP:{}", t.as_str())}</span> })}
             </p>
             <p class="tl-what" id=what_el data-testid="event-what">{what}</p>
             {(!details.is_empty()).then(|| view! { <p class="tl-meta">{details}</p> })}
@@ -167,6 +169,16 @@ fn event_editor(
             )
         })
     };
+    let tlp = {
+        let write = write(TimelineField::Tlp);
+        tlp_field(format!("{dom}-tlp"), "TLP", event.tlp).on_change(move |v: String| {
+            write(
+                incident::Tlp::parse(&v)
+                    .map_or("", incident::Tlp::as_str)
+                    .into(),
+            )
+        })
+    };
     let in_report = {
         let (open, id) = (open.clone(), id.clone());
         Callback::new(move |include: bool| {
@@ -187,6 +199,7 @@ fn event_editor(
         {text("source", "Source", &event.source, TimelineField::Source).view()}
         {text("link", "How do we know?", &event.data_link, TimelineField::DataLink).view()}
         {phase.view()}
+        {tlp.view()}
         {text("author", "Author", &event.author, TimelineField::Author).view()}
     };
     let report = Signal::stored(event.include_in_report);
