@@ -17,6 +17,7 @@ import {
   shareLink,
   status,
 } from './support/app.js';
+import { addIndicator, indicatorRow } from './support/evidence.js';
 
 const clipboard = { permissions: ['clipboard-read', 'clipboard-write'] };
 
@@ -120,6 +121,32 @@ test('revoking a link cuts the person off at once: they are told, and nothing mo
   await a.page.waitForTimeout(1500);
   await expect(section(a.page, 'theories')).toHaveValue('');
   await expect(section(a.page, 'summary')).toHaveValue('Before the revoke. After the revoke. ');
+});
+
+test('a viewer copies an indicator, with the mouse or the keyboard, though it can change nothing', async ({ person, relay }) => {
+  const a = await person('Alice');
+  const v = await person('Val', clipboard);
+  await createIncident(a.page, relay.url, { name: 'Alice', title: 'IOCs for the SOC' });
+  await addIndicator(a.page, 'hxxps://evil[.]example/login');
+  const link = await shareLink(a.page, { name: 'Val', role: 'viewer' });
+  await openIncident(v.page, link, { name: 'Val' });
+  const row = indicatorRow(v.page, 'hxxps://evil[.]example/login');
+  await expect(row).toHaveCount(1);
+  expect(await enabledControls(v.page), 'the viewer still changes nothing').toBe(0);
+
+  const raw = row.getByRole('button', { name: 'Copy raw' });
+  await expect(raw).toBeEnabled();
+  await raw.click();
+  await expect(row).toContainText('Copied the raw value.');
+  await expect.poll(() => v.page.evaluate(() => navigator.clipboard.readText())).toBe('https://evil.example/login');
+  // From the keyboard: Tab to it, Enter.
+  await row.getByRole('button', { name: 'Copy defanged' }).focus();
+  await v.page.keyboard.press('Enter');
+  await expect
+    .poll(() => v.page.evaluate(() => navigator.clipboard.readText()))
+    .toBe('hxxps://evil[.]example/login');
+  // Nothing else in the row acts for a viewer.
+  await expect(row.getByRole('button', { name: /Edit|Correct/ })).toBeDisabled();
 });
 
 test('a viewer sees edits live but cannot change anything', async ({ person, relay }) => {

@@ -89,11 +89,11 @@ pub(super) fn IndicatorRow(item: Item, open: OpenIncident, memory: RowMemory) ->
     let copy_defanged = {
         let copy = copy.clone();
         let text = defanged.clone();
-        move |_| copy(text.clone(), "defanged")
+        move || copy(text.clone(), "defanged")
     };
     let copy_raw = {
         let text = indicator.value.clone();
-        move |_| copy(text.clone(), "raw")
+        move || copy(text.clone(), "raw")
     };
     let shown_id = format!("{dom}-shown");
     let note = (!indicator.note.trim().is_empty()).then(|| indicator.note.clone());
@@ -143,12 +143,8 @@ pub(super) fn IndicatorRow(item: Item, open: OpenIncident, memory: RowMemory) ->
             {note.map(|n| view! { <p class="ioc-note">{n}</p> })}
             {events}
             <div class="ev-actions">
-                <button type="button" class="ev-button" aria-describedby=shown_id.clone() on:click=copy_defanged>
-                    "Copy defanged"
-                </button>
-                <button type="button" class="ev-button" aria-describedby=shown_id.clone() on:click=copy_raw>
-                    "Copy raw"
-                </button>
+                {copy_control("Copy defanged", shown_id.clone(), copy_defanged)}
+                {copy_control("Copy raw", shown_id.clone(), copy_raw)}
                 {button}
             </div>
             <p class="ioc-copied" role="status">{move || feedback.get()}</p>
@@ -304,4 +300,36 @@ fn indicator_editor(
         close,
         delete,
     )
+}
+
+/// A copy action that stays usable for viewers. The incident's body is a `<fieldset>` that is
+/// disabled for them, and a disabled fieldset disables every `<button>` inside it; copying
+/// changes nothing, so it is a button by role (clicked, or Enter / Space when focused)
+/// rather than by element.
+fn copy_control(
+    label: &'static str,
+    described_by: String,
+    act: impl Fn() + Clone + 'static,
+) -> impl IntoView {
+    let on_key = {
+        let act = act.clone();
+        move |ev: leptos::ev::KeyboardEvent| {
+            if ev.key() == "Enter" || ev.key() == " " {
+                ev.prevent_default();
+                act();
+            }
+        }
+    };
+    view! {
+        <span
+            role="button"
+            tabindex="0"
+            class="ev-button copy-button"
+            aria-describedby=described_by
+            on:click=move |_| act()
+            on:keydown=on_key
+        >
+            {label}
+        </span>
+    }
 }
