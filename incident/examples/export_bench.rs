@@ -7,8 +7,8 @@
 use std::time::{Duration, Instant};
 
 use incident::export::{
-    import_timeline_csv, indicators_csv, misp_event, report, stix_bundle, timeline_csv,
-    to_markdown, Audience, ReportKind,
+    import_timeline_csv, incident_file, indicators_csv, misp_event, report, stix_bundle,
+    timeline_csv, to_markdown, Audience, ReportKind,
 };
 use incident::{Incident, IndicatorField, KillChainPhase, ProseSection, TimelineEvent, Tlp};
 
@@ -55,7 +55,7 @@ fn big_incident() -> Incident {
     incident
 }
 
-fn time(label: &str, mut f: impl FnMut() -> usize) {
+fn time(label: &str, unit: &str, mut f: impl FnMut() -> usize) {
     let mut times: Vec<Duration> = Vec::new();
     let mut size = 0;
     for _ in 0..RUNS {
@@ -66,7 +66,7 @@ fn time(label: &str, mut f: impl FnMut() -> usize) {
     times.sort();
     let ms = |d: Duration| d.as_secs_f64() * 1000.0;
     println!(
-        "{label:<26} {:>10} bytes   min {:>8.1} ms   median {:>8.1} ms   max {:>8.1} ms",
+        "{label:<26} {:>10} {unit:<6} min {:>8.1} ms   median {:>8.1} ms   max {:>8.1} ms",
         size,
         ms(times[0]),
         ms(times[RUNS / 2]),
@@ -87,22 +87,35 @@ fn main() {
         tlp: Tlp::Amber,
         now: "2026-11-30T12:00:00Z",
     };
-    time("report (Markdown)", || {
+    time("report (Markdown)", "bytes", || {
         to_markdown(&report(&incident, &audience, ReportKind::Full)).len()
     });
-    time("executive summary (MD)", || {
+    time("executive summary (MD)", "bytes", || {
         to_markdown(&report(&incident, &audience, ReportKind::Executive)).len()
     });
-    time("STIX 2.1 bundle", || {
+    time("STIX 2.1 bundle", "bytes", || {
         stix_bundle(&incident, &audience).len()
     });
-    time("MISP event", || misp_event(&incident, &audience).len());
-    time("indicators CSV", || {
+    time("MISP event", "bytes", || {
+        misp_event(&incident, &audience).len()
+    });
+    time("indicators CSV", "bytes", || {
         indicators_csv(&incident, &audience).len()
     });
+    let red = Audience {
+        tlp: Tlp::Red,
+        ..audience.clone()
+    };
+    time("incident file", "bytes", || {
+        incident_file(&incident, &red)
+            .expect("for RED readers")
+            .len()
+    });
     let csv = timeline_csv(&incident, &audience);
-    time("timeline CSV", || timeline_csv(&incident, &audience).len());
-    time("timeline CSV import", || {
+    time("timeline CSV", "bytes", || {
+        timeline_csv(&incident, &audience).len()
+    });
+    time("timeline CSV import", "rows", || {
         let copy = Incident::create("Copy", "2026-11-30T12:00:00Z");
         let mut n = 0;
         let result = import_timeline_csv(&copy, &csv, "Bench", "2026-11-30T12:00:00Z", || {
