@@ -84,6 +84,24 @@ test.describe('report and downloads', () => {
     }
     await a.page.locator('#report-close').click();
     await expect(a.page.locator('#text-summary')).toBeVisible();
+
+    // The executive summary of the same incident is one page, marked (the panel is still open).
+    await a.page.locator('#export-print-summary').click();
+    await expect(a.page.locator('article.report')).toHaveAttribute('data-marking', 'TLP:AMBER');
+    const summaryPdf = path.join(os.tmpdir(), `firebreak-summary-${process.pid}.pdf`);
+    try {
+      await a.page.pdf({ path: summaryPdf, format: 'A4', margin: { top: '18mm', bottom: '18mm', left: '14mm', right: '14mm' } });
+      const pages = execFileSync('pdftotext', ['-layout', summaryPdf, '-'], { encoding: 'utf8' })
+        .split('\f')
+        .filter((p) => p.trim());
+      expect(pages.length, 'the executive summary fits one page').toBe(1);
+      expect(pages[0]).toContain('TLP:AMBER');
+      expect(pages[0]).toContain('Page 1 of 1');
+      expect(pages[0]).not.toContain('Log line');
+    } finally {
+      fs.rmSync(summaryPdf, { force: true });
+    }
+    await a.page.locator('#report-close').click();
   });
 
   test('a viewer can export and print though it cannot edit', async ({ person, relay }) => {
