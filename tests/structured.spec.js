@@ -47,6 +47,20 @@ test.describe('running the response together', () => {
     }
   });
 
+  test('a step turns late while the page is open, without a reload', async ({ person, relay }) => {
+    const a = await person('Alice');
+    // The page's clock starts at a known time and runs on; the test moves it forward.
+    await a.page.clock.install({ time: new Date('2026-11-30T09:00:00Z') });
+    await createIncident(a.page, relay.url, { name: 'Alice', title: 'Deadline' });
+    await addStep(a.page, { title: 'Tell the regulator', owner: 'Alice', due: '2026-11-30 09:10 UTC' });
+    await expect(steps(a.page)).toHaveCount(1);
+    await expect(steps(a.page)).not.toHaveClass(/overdue/);
+    await expect(steps(a.page)).not.toContainText('Overdue');
+    await a.page.clock.fastForward('11:00');
+    await expect(steps(a.page)).toHaveClass(/overdue/, { timeout: 20_000 });
+    await expect(steps(a.page)).toContainText('Overdue');
+  });
+
   test('next steps: owners, late ones stand out, "only mine", status changes reach everyone', async ({ person, relay }) => {
     const a = await person('Alice');
     const b = await person('Bob');

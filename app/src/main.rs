@@ -12,6 +12,7 @@
 mod access;
 mod app;
 mod binding;
+mod clock;
 mod form;
 mod incident_page;
 mod pages;

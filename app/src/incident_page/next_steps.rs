@@ -111,7 +111,12 @@ pub fn NextSteps() -> impl IntoView {
 #[component]
 fn StepRow(id: String, step: NextStep, zone: Memo<String>) -> impl IntoView {
     let open = use_incident();
-    let overdue = step.is_overdue(&platform::now_rfc3339());
+    // Late as soon as the due time passes, while the page is open.
+    let overdue = {
+        let step = step.clone();
+        let now = crate::clock::now();
+        Memo::new(move |_| step.is_overdue(&now.get()))
+    };
     let problem = RwSignal::new(None::<String>);
     let shown_due = step
         .due
@@ -169,7 +174,8 @@ fn StepRow(id: String, step: NextStep, zone: Memo<String>) -> impl IntoView {
         id: None,
         on_yes: remove,
     });
-    let class = match (overdue, step.status) {
+    let status = step.status;
+    let class = move || match (overdue.get(), status) {
         (true, _) => "step overdue",
         (false, StepStatus::Done) => "step done",
         _ => "step",
@@ -192,7 +198,7 @@ fn StepRow(id: String, step: NextStep, zone: Memo<String>) -> impl IntoView {
                 .on_change(set_status)
                 .view()}
             {text("due", "Due", &shown_due, StepField::Due).on_change(set_due).view()}
-            {overdue.then(|| view! { <p class="overdue-flag">"Overdue"</p> })}
+            {move || overdue.get().then(|| view! { <p class="overdue-flag">"Overdue"</p> })}
             {move || problem.get().map(|message| view! { <p class="field-error" role="alert">{message}</p> })}
             <div class="row-actions">{delete}</div>
         </li>
