@@ -176,7 +176,7 @@ fn download_buttons(open: &crate::session::OpenIncident, audience: Memo<Tlp>) ->
                     tlp: audience.get_untracked(),
                     now: &now,
                 };
-                let stem = export::Snapshot::read(&open.incident, &audience).file_stem();
+                let stem = export::file_stem(&open.incident, &audience);
                 let text = (d.make)(&open.incident, &audience);
                 if let Err(e) = save(&format!("{stem}{}", d.suffix), d.media_type, &text) {
                     platform::log_error(&platform::js_error_text(&e));
@@ -204,7 +204,7 @@ fn file_button(
         match export::incident_file(&open.incident, &audience) {
             Ok(text) => {
                 problem.set(None);
-                let stem = export::Snapshot::read(&open.incident, &audience).file_stem();
+                let stem = export::file_stem(&open.incident, &audience);
                 if let Err(e) = save(&format!("{stem}.firebreak.json"), "application/json", &text) {
                     platform::log_error(&platform::js_error_text(&e));
                 }

@@ -257,29 +257,33 @@ impl Snapshot {
     pub fn answers_in(&self, list: QuestionList) -> impl Iterator<Item = &(Question, Answer)> {
         self.answers.iter().filter(move |(q, _)| q.list == list)
     }
+}
 
-    /// A name for files: the title's letters and digits, or the incident id.
-    pub fn file_stem(&self) -> String {
-        let from_title: String = self
-            .title
-            .as_deref()
-            .unwrap_or("")
-            .chars()
-            .map(|c| {
-                if c.is_alphanumeric() {
-                    c.to_ascii_lowercase()
-                } else {
-                    '-'
-                }
-            })
-            .collect();
-        let words: Vec<&str> = from_title.split('-').filter(|w| !w.is_empty()).collect();
-        let stem = words.join("-");
-        let stem: String = stem.chars().take(60).collect();
-        if stem.is_empty() {
-            format!("incident-{}", self.incident_id)
-        } else {
-            stem
-        }
+/// The file name (without extension) of an export of `incident` for `audience`: the title's
+/// letters and digits when the audience may see the title, else the incident id. Reads only
+/// the title, not the whole document.
+pub fn file_stem(incident: &Incident, audience: &Audience<'_>) -> String {
+    let title = may_receive(audience.tlp, incident.tlp()).then(|| incident.title());
+    stem_of(title.as_deref(), audience.incident_id)
+}
+
+fn stem_of(title: Option<&str>, incident_id: &str) -> String {
+    let from_title: String = title
+        .unwrap_or("")
+        .chars()
+        .map(|c| {
+            if c.is_alphanumeric() {
+                c.to_ascii_lowercase()
+            } else {
+                '-'
+            }
+        })
+        .collect();
+    let words: Vec<&str> = from_title.split('-').filter(|w| !w.is_empty()).collect();
+    let stem: String = words.join("-").chars().take(60).collect();
+    if stem.is_empty() {
+        format!("incident-{incident_id}")
+    } else {
+        stem
     }
 }

@@ -92,7 +92,7 @@ pub async fn export(
             tlp: tlp.unwrap_or_else(|| doc.tlp()),
             now: &now,
         };
-        let stem = export::Snapshot::read(&doc, &audience).file_stem();
+        let stem = export::file_stem(&doc, &audience);
         let made = match format.as_str() {
             "markdown" => (
                 export::to_markdown(&export::report(&doc, &audience, ReportKind::Full)),
