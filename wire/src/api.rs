@@ -146,6 +146,20 @@ pub struct Me {
     pub role: Access,
 }
 
+/// 200 to `GET /api/incidents/{id}/preview` (any valid token, an invite's on its own
+/// device): what someone opening an invite link is shown before they open the incident, and
+/// nothing more. `tlp` is the TLP 2.0 label (`"AMBER"`); `invited_by` is the name of the owner
+/// who made the invite, `None` for an owner's own token and for invites made before the
+/// relay recorded it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Preview {
+    pub classification: String,
+    pub invited_by: Option<String>,
+    pub role: Access,
+    pub title: String,
+    pub tlp: String,
+}
+
 /// The body of every error answer, whatever its status.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct ErrorBody {
@@ -290,5 +304,19 @@ mod tests {
             r#"{"expires_at":null,"incident":"i","invite":"x","name":"","role":"admin"}"#
         )
         .is_err());
+    }
+
+    #[test]
+    fn preview_is_the_five_fields() {
+        pinned(
+            &Preview {
+                classification: "Confidential".into(),
+                invited_by: Some("Alice".into()),
+                role: Access::Viewer,
+                title: "Payroll phishing".into(),
+                tlp: "AMBER".into(),
+            },
+            r#"{"classification":"Confidential","invited_by":"Alice","role":"viewer","title":"Payroll phishing","tlp":"AMBER"}"#,
+        );
     }
 }

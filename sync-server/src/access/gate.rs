@@ -307,6 +307,7 @@ impl Gate {
         let token = Token::generate()?;
         let grant = Grant {
             expires_at_ms,
+            invited_by: Some(owner.name.clone()),
             ..Grant::new(&token, &owner.incident, &name, role, now)
         };
         let stored = grant.clone();

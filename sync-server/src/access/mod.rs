@@ -155,6 +155,9 @@ pub struct Grant {
     /// How often another device tried to open this invite, and when it last did.
     pub other_device_attempts: u32,
     pub other_device_last_at_ms: Option<i64>,
+    /// The name on the owner grant that made this invite (shown on the invited person's
+    /// join screen); `None` for owner grants and for invites made before it was recorded.
+    pub invited_by: Option<String>,
 }
 
 impl Grant {
@@ -179,6 +182,7 @@ impl Grant {
             device_hash: None,
             other_device_attempts: 0,
             other_device_last_at_ms: None,
+            invited_by: None,
         }
     }
 }

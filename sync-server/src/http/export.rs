@@ -45,7 +45,8 @@ pub struct ExportQuery {
     device: Option<String>,
 }
 
-fn running() -> &'static Arc<Semaphore> {
+/// The slots exports (and invite previews, `preview.rs`) wait for.
+pub(super) fn running() -> &'static Arc<Semaphore> {
     static SLOTS: std::sync::OnceLock<Arc<Semaphore>> = std::sync::OnceLock::new();
     SLOTS.get_or_init(|| Arc::new(Semaphore::new(EXPORTS_AT_ONCE)))
 }

@@ -5,6 +5,7 @@ pub mod api;
 pub mod client_addr;
 pub mod export;
 pub mod listener;
+pub mod preview;
 pub mod routes;
 pub mod static_files;
 pub mod ws;
@@ -65,6 +66,7 @@ pub fn app(state: AppState) -> Router {
             delete(api::revoke_invite),
         )
         .route("/api/incidents/{incident}/me", get(api::me))
+        .route("/api/incidents/{incident}/preview", get(preview::preview))
         .route(
             "/api/incidents/{incident}/export/{format}",
             get(export::export),

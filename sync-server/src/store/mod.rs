@@ -214,6 +214,7 @@ pub(crate) mod conformance {
         let owner = Grant::new(&token(), &inc, "Alice", Access::Owner, 10);
         let bob = Grant {
             expires_at_ms: Some(99),
+            invited_by: Some("Alice".into()),
             ..Grant::new(&token(), &inc, "Bob", Access::Viewer, 20)
         };
         let carol = Grant::new(&token(), &inc, "Carol", Access::Editor, 30);

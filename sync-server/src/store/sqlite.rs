@@ -60,18 +60,20 @@ CREATE TABLE IF NOT EXISTS incident_deleted (
 
 const GRANT_COLUMNS: &str = "invite, incident, name, role, secret_sha256, created_at_ms, \
      expires_at_ms, revoked_at_ms, last_seen_at_ms, device_sha256, other_device_attempts, \
-     other_device_last_at_ms";
+     other_device_last_at_ms, invited_by";
 
 /// Columns added to `incident_grant` after its first release, each with the `ALTER TABLE`
 /// clause that adds it to a database made before: an invite's device binding (the SHA-256
-/// of the first device's id) and the attempts of other devices.
-const ADDED_GRANT_COLUMNS: [(&str, &str); 3] = [
+/// of the first device's id), the attempts of other devices, and the name of the owner who
+/// made the invite.
+const ADDED_GRANT_COLUMNS: [(&str, &str); 4] = [
     ("device_sha256", "device_sha256 BLOB"),
     (
         "other_device_attempts",
         "other_device_attempts INTEGER NOT NULL DEFAULT 0",
     ),
     ("other_device_last_at_ms", "other_device_last_at_ms INTEGER"),
+    ("invited_by", "invited_by TEXT"),
 ];
 
 /// Adds the [`ADDED_GRANT_COLUMNS`] a database does not have yet, in one transaction.
@@ -120,13 +122,14 @@ fn grant_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<Grant> {
             .transpose()?,
         other_device_attempts: row.get(10)?,
         other_device_last_at_ms: row.get(11)?,
+        invited_by: row.get(12)?,
     })
 }
 
 fn insert_grant(conn: &Connection, grant: &Grant) -> rusqlite::Result<()> {
     conn.prepare_cached(&format!(
         "INSERT INTO incident_grant ({GRANT_COLUMNS})
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)"
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)"
     ))?
     .execute(params![
         grant.invite.as_str(),
@@ -141,6 +144,7 @@ fn insert_grant(conn: &Connection, grant: &Grant) -> rusqlite::Result<()> {
         grant.device_hash.as_ref().map(|h| &h[..]),
         grant.other_device_attempts,
         grant.other_device_last_at_ms,
+        grant.invited_by,
     ])?;
     Ok(())
 }
@@ -479,6 +483,7 @@ mod tests {
             let store = SqliteStore::open(&path).unwrap();
             let bob = store.grant(&invite).unwrap().unwrap();
             assert_eq!((bob.name.as_str(), bob.last_seen_at_ms), ("Bob", Some(6)));
+            assert_eq!(bob.invited_by, None, "an old invite names no inviter");
             assert_eq!(store.bind_device(&invite, &[4; 32]).unwrap(), Some([4; 32]));
         }
         let store = SqliteStore::open(&path).unwrap();

@@ -1,0 +1,64 @@
+//! `GET /api/incidents/{id}/preview`: what a person opening an invite link is shown before
+//! they open the incident (its title, handling label and TLP level, their role, and who
+//! invited them), and nothing more of the document.
+//!
+//! Authenticated like the other token routes (`Authorization: Bearer`); an invite's token
+//! must come with its device id (`X-Firebreak-Device`), which binds the invite to that device
+//! when it is the first to use it, as a sync connection would: the preview reads from the
+//! document, and it is the same device that is about to join. A wrong, revoked, expired or
+//! unknown token gets the same answer as on every other route, and wrong secrets count
+//! against the address's and the invite's failure budgets.
+//!
+//! The document is read from the store on a blocking thread, sharing the exports' slots
+//! ([`super::export::EXPORTS_AT_ONCE`]), so a big incident never holds up the sync thread.
+
+use axum::extract::State;
+use axum::http::{header, HeaderMap, HeaderValue};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use incident::{Incident, UpdateOrigin};
+use wire::api::Preview;
+
+use super::api::Caller;
+use super::AppState;
+use crate::error::Error;
+
+pub async fn preview(
+    State(state): State<AppState>,
+    Caller(grant): Caller,
+    headers: HeaderMap,
+) -> Result<Response, Error> {
+    let device = headers
+        .get(wire::DEVICE_HEADER)
+        .and_then(|v| v.to_str().ok());
+    let grant = state.gate.bind(grant, device, true).await?;
+    let _slot = super::export::running()
+        .acquire()
+        .await
+        .map_err(|_| Error::ShuttingDown)?;
+    let store = state.registry.store();
+    let id = grant.incident.clone();
+    let (title, classification, tlp) = tokio::task::spawn_blocking(move || {
+        let stored = store.load(&id)?;
+        let doc = Incident::new();
+        for update in stored.snapshot.iter().chain(stored.updates.iter()) {
+            doc.apply_update(update, UpdateOrigin::Storage)
+                .map_err(|e| Error::Load(e.to_string()))?;
+        }
+        Ok::<_, Error>((doc.title(), doc.classification(), doc.tlp()))
+    })
+    .await
+    .map_err(|e| Error::Load(format!("the preview stopped: {e}")))??;
+    let body = Preview {
+        classification,
+        invited_by: grant.invited_by,
+        role: grant.role,
+        title,
+        tlp: tlp.as_str().to_owned(),
+    };
+    let mut response = Json(body).into_response();
+    response
+        .headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    Ok(response)
+}
