@@ -154,6 +154,19 @@ pub async fn me(id: &str, token: &str) -> Result<wire::api::Me, ApiError> {
     call("GET", &incident_path(id, "/me"), Some(token), None, 200).await
 }
 
+/// What an invite link opens, before it is opened: the incident's title, label and TLP
+/// level, the role and who invited (binds the invite to this device, as joining does).
+pub async fn preview(id: &str, token: &str) -> Result<wire::api::Preview, ApiError> {
+    call(
+        "GET",
+        &incident_path(id, "/preview"),
+        Some(token),
+        None,
+        200,
+    )
+    .await
+}
+
 /// Invites a person by name with a role (owner only).
 pub async fn invite(
     id: &str,

@@ -191,6 +191,12 @@ impl OpenIncident {
         self.0.named(name);
     }
 
+    /// The relay refused this device's token (asked for the invite's preview): stops, as
+    /// any refusal does.
+    pub fn refused(&self, why: crate::access::Refusal) {
+        self.0.refuse(why);
+    }
+
     /// The person typed the relay's creation secret; the incident is published with it.
     pub fn creation_secret_given(&self, secret: &str) {
         self.0.creation_secret_given(secret);

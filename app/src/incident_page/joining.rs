@@ -5,9 +5,12 @@
 use leptos::ev::SubmitEvent;
 use leptos::prelude::*;
 
-use crate::access::Refusal;
+use crate::access::{self, Refusal};
 use crate::form::Field;
+use crate::prefs;
 use crate::session::{use_incident, Standing};
+use incident::Tlp;
+use wire::api::Preview;
 use wire::Access;
 
 /// Asked once, of a person who opened an invite link on a device with no display name yet.
@@ -50,12 +53,91 @@ pub fn JoinName() -> impl IntoView {
         Some(view! {
             <section class="card join" aria-labelledby="h-join">
                 <h1 id="h-join">"You are invited to this incident"</h1>
+                <InvitePreview />
                 <form on:submit=submit>
                     {field.view()}
                     <button type="submit">"Open the incident"</button>
                 </form>
             </section>
         })
+    }
+}
+
+/// What the invite opens, asked of the relay with the invite's token before the incident is
+/// opened: title, handling label and TLP level, the role in words, who invited. Without the
+/// relay the join screen works as before and says the preview is missing; a refused token
+/// shows the page's usual refusal.
+#[component]
+fn InvitePreview() -> impl IntoView {
+    let open = use_incident();
+    let shown: RwSignal<Option<Result<Preview, String>>> = RwSignal::new(None);
+    match prefs::access(&open.id) {
+        Some(held) => {
+            let open = open.clone();
+            wasm_bindgen_futures::spawn_local(async move {
+                let result = access::preview(&open.id, &held.token).await;
+                match result {
+                    Ok(preview) => shown.try_set(Some(Ok(preview))),
+                    Err(e) => match Refusal::from_api(&e) {
+                        Some(why) => {
+                            open.refused(why);
+                            None
+                        }
+                        None => shown.try_set(Some(Err(e.to_string()))),
+                    },
+                };
+            });
+        }
+        None => shown.set(Some(Err("this device holds no invite for it".to_string()))),
+    }
+    move || match shown.get() {
+        None => view! {
+            <p id="join-preview" class="join-preview" data-state="asking">
+                "Asking the relay what this invite opens…"
+            </p>
+        }
+        .into_any(),
+        Some(Err(why)) => view! {
+            <p id="join-preview" class="join-preview" data-state="unavailable" role="note">
+                "What this invite opens cannot be shown right now ("
+                {why}
+                "). You can still open it; it syncs when the relay can be reached."
+            </p>
+        }
+        .into_any(),
+        Some(Ok(preview)) => preview_view(preview).into_any(),
+    }
+}
+
+fn preview_view(preview: Preview) -> impl IntoView {
+    let title = match preview.title.trim() {
+        "" => "Untitled incident".to_string(),
+        given => given.to_string(),
+    };
+    let tlp = Tlp::parse(&preview.tlp);
+    let tlp_class = format!("tlp-banner {}", tlp.map_or("", |level| level.css_class()));
+    let meaning = tlp.map_or("", |level| level.meaning());
+    let role = match preview.role {
+        Access::Owner => "You can edit and share it (owner).",
+        Access::Editor => "You can edit it (editor).",
+        Access::Viewer => "You can read it; only editors can change it (viewer).",
+    };
+    let inviter = match preview.invited_by {
+        Some(name) => format!("Invited by {name}."),
+        None => "Invited by the incident's owner.".to_string(),
+    };
+    let label = preview.classification.trim().to_string();
+    view! {
+        <div id="join-preview" class="join-preview" data-state="shown" data-role=preview.role.as_str()>
+            <p class="join-title"><strong>{title}</strong></p>
+            <p class=tlp_class data-tlp=preview.tlp.clone()>
+                <strong>"TLP:" {preview.tlp.clone()}</strong>
+                {(!meaning.is_empty()).then(|| format!(" — {meaning}"))}
+            </p>
+            {(!label.is_empty()).then(|| view! { <p class="join-label">"Handling: " {label}</p> })}
+            <p class="join-role">{role}</p>
+            <p class="join-inviter">{inviter}</p>
+        </div>
     }
 }
 

@@ -4,7 +4,8 @@
 //!   local id) as soon as the device is online, which returns the owner's token; only then
 //!   does the sync socket open, and it carries everything written in the meantime.
 //! - Opened from an invite link: the token is stored, the relay is asked what it allows
-//!   (`GET …/me`), a device with no display name is asked for one, then it syncs.
+//!   (`GET …/me`), a device with no display name is asked for one (also when the relay
+//!   cannot be reached: the invite is checked once the name is given), then it syncs.
 //! - Neither, and nothing of it on this device: an invite link is needed; nothing connects.
 //! - A refusal (revoked, expired, unknown, a viewer's write, an id taken on the relay) stops
 //!   every attempt; what is on this device stays here.
@@ -328,6 +329,18 @@ impl Session {
                 }
                 Err(e) => match Refusal::from_api(&e) {
                     Some(why) => session.refuse(why),
+                    None if matches!(e, ApiError::Unreachable(_))
+                        && prefs::display_name().trim().is_empty() =>
+                    {
+                        // No relay: the name is asked for all the same (the join screen says
+                        // it cannot show what the invite opens); the invite is checked again
+                        // once the name is given.
+                        session.admission.cancel_retry();
+                        session.sync_problem.try_set(None);
+                        session.standing.try_set(Standing::Naming {
+                            invited: String::new(),
+                        });
+                    }
                     None => {
                         session.sync_problem.try_set(Some(format!(
                             "Could not check your invite: {e}. Trying again…"
