@@ -51,7 +51,7 @@ for (const device of ['laptop', 'phone']) {
     await expect(a.page.locator('#sync-status')).not.toHaveAttribute('data-pending', '0');
     // It says how old the copy on the relay is: the last time everything was there.
     await expect(a.page.locator('#sync-status')).toContainText('not on the relay yet');
-    await expect(a.page.locator('#last-synced')).toContainText(/last synced \d{4}-\d\d-\d\d \d\d:\d\d UTC/);
+    await expect(a.page.locator('#last-synced')).toContainText(/last synced (less than a minute|\d+ min) ago/);
 
     // Landed: everything reaches the relay with no action, and Bob sees it all.
     await relay.restart();

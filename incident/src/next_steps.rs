@@ -66,6 +66,22 @@ impl NextStep {
             })
     }
 
+    /// Whole minutes until it is due (rounded up, so "due in 1 min" until the due time
+    /// passes), when it is due within `within_minutes` of `now` and not done; `None` when it
+    /// is done, has no due time, is late, or is due later.
+    pub fn due_soon(&self, now: &str, within_minutes: i64) -> Option<i64> {
+        if self.status == StepStatus::Done {
+            return None;
+        }
+        let due = crate::when::parse_stored(self.due.as_deref()?)?;
+        let now = crate::when::parse_stored(now)?;
+        let left_ms = (due - now).num_milliseconds();
+        if left_ms < 0 || left_ms > within_minutes * 60_000 {
+            return None;
+        }
+        Some((left_ms + 59_999) / 60_000)
+    }
+
     /// Whether `name` owns it (names compare without case or surrounding spaces).
     pub fn is_owned_by(&self, name: &str) -> bool {
         let name = name.trim();

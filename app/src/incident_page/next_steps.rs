@@ -108,6 +108,16 @@ pub fn NextSteps() -> impl IntoView {
     }
 }
 
+/// Minutes before its due time a step shows "due in N min".
+const DUE_SOON_MINUTES: i64 = 15;
+
+fn due_in(minutes: i64) -> String {
+    match minutes {
+        0 => "Due now".to_string(),
+        n => format!("Due in {n} min"),
+    }
+}
+
 #[component]
 fn StepRow(id: String, step: NextStep, zone: Memo<String>) -> impl IntoView {
     let open = use_incident();
@@ -116,6 +126,12 @@ fn StepRow(id: String, step: NextStep, zone: Memo<String>) -> impl IntoView {
         let step = step.clone();
         let now = crate::clock::now();
         Memo::new(move |_| step.is_overdue(&now.get()))
+    };
+    // "Due in N min" for the last quarter of an hour before the due time, also live.
+    let due_soon = {
+        let step = step.clone();
+        let now = crate::clock::now();
+        Memo::new(move |_| step.due_soon(&now.get(), DUE_SOON_MINUTES))
     };
     let problem = RwSignal::new(None::<String>);
     let shown_due = step
@@ -177,6 +193,7 @@ fn StepRow(id: String, step: NextStep, zone: Memo<String>) -> impl IntoView {
     let status = step.status;
     let class = move || match (overdue.get(), status) {
         (true, _) => "step overdue",
+        (false, _) if due_soon.get().is_some() => "step due-soon",
         (false, StepStatus::Done) => "step done",
         _ => "step",
     };
@@ -199,6 +216,7 @@ fn StepRow(id: String, step: NextStep, zone: Memo<String>) -> impl IntoView {
                 .view()}
             {text("due", "Due", &shown_due, StepField::Due).on_change(set_due).view()}
             {move || overdue.get().then(|| view! { <p class="overdue-flag">"Overdue"</p> })}
+            {move || due_soon.get().map(|minutes| view! { <p class="due-soon-flag">{due_in(minutes)}</p> })}
             {move || problem.get().map(|message| view! { <p class="field-error" role="alert">{message}</p> })}
             <div class="row-actions">{delete}</div>
         </li>

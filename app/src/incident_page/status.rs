@@ -54,6 +54,23 @@ fn standing_text(standing: &Standing) -> Option<(String, &'static str)> {
     Some((text, state))
 }
 
+/// How long before `now` the time `at` was (both RFC 3339), as the sync status says it:
+/// "12 min ago", "3 h 5 min ago"; two days and more as the date.
+fn ago(at: &str, now: &str) -> String {
+    let elapsed = js_sys::Date::parse(now) - js_sys::Date::parse(at);
+    if !elapsed.is_finite() {
+        return platform::short_time(at);
+    }
+    let minutes = (elapsed / 60_000.0).floor().max(0.0) as i64;
+    match minutes {
+        0 => "less than a minute ago".to_string(),
+        1..60 => format!("{minutes} min ago"),
+        60..2880 if minutes % 60 == 0 => format!("{} h ago", minutes / 60),
+        60..2880 => format!("{} h {} min ago", minutes / 60, minutes % 60),
+        _ => format!("on {}", platform::short_time(at)),
+    }
+}
+
 #[component]
 pub fn SyncStatus() -> impl IntoView {
     let open = use_incident();
@@ -63,19 +80,28 @@ pub fn SyncStatus() -> impl IntoView {
     let apart = Memo::new(move |_| standing_text(&standing.get()));
     // When everything was last on the relay: kept per incident on this device, so a page
     // opened on a plane can still say how old its copy is.
+    // Moved on while it stays in sync (every tick of the page's clock) and when the sync is
+    // lost, so it is the last moment this device and the relay were known to agree.
     let last_synced = RwSignal::new(prefs::last_synced(&open.id));
     let id = open.id.clone();
-    Effect::new(move |_| {
-        if state.get() == Connection::Synced && pending.get() == 0 {
+    let clock = crate::clock::now();
+    let ticks = clock.clone();
+    Effect::new(move |was_synced: Option<bool>| {
+        let synced = state.get() == Connection::Synced && pending.get() == 0;
+        if synced {
+            ticks.track();
+        }
+        if synced || was_synced == Some(true) {
             let now = platform::now_rfc3339();
             prefs::set_last_synced(&id, &now);
             last_synced.set(Some(now));
         }
+        synced
     });
     let since = move || {
         let synced = state.get() == Connection::Synced && pending.get() == 0;
         match last_synced.get() {
-            Some(at) if !synced => format!(" · last synced {}", platform::short_time(&at)),
+            Some(at) if !synced => format!(" · last synced {}", ago(&at, &clock.get())),
             None if !synced => " · never synced from this device".to_string(),
             _ => String::new(),
         }
@@ -99,7 +125,7 @@ pub fn SyncStatus() -> impl IntoView {
                 Some((text, _)) => text,
                 None => status_text(state.get(), pending.get()),
             }}
-            <span id="last-synced">{since}</span>
+            <span id="last-synced" data-at=move || last_synced.get()>{since}</span>
         </div>
     }
 }
