@@ -348,7 +348,8 @@ impl Refusal {
     }
 
     /// The refusal an API error stands for; `None` when it is not about access. (Only asking
-    /// what a token is comes here: a 409 there is an invite bound to another device.)
+    /// what a token is, or what an invite opens, comes here: a 409 there is an invite bound
+    /// to another device.)
     pub fn from_api(error: &ApiError) -> Option<Refusal> {
         match error {
             ApiError::Refused { status: 401, .. } => Some(Refusal::NeedInvite),
