@@ -5,8 +5,11 @@
 //! writes an empty value rather than removing the key, so an unset and a concurrent set merge
 //! the same way two sets do. A stored value this build does not know reads as unset and is
 //! left as it is until someone picks another.
+//!
+//! It also tells role hand-offs on the timeline from the evidence
+//! ([`TimelineEvent::is_role_handoff`]), so the timeline view can keep them out of the way.
 
-use crate::Incident;
+use crate::{Incident, TimelineEvent};
 
 /// The meta key of the severity.
 const SEVERITY_KEY: &str = "severity";
@@ -164,6 +167,25 @@ impl Incident {
             return;
         }
         self.set_meta_string(TYPE_KEY, kind.map_or("", IncidentType::key));
+    }
+}
+
+/// The source the roles section writes on the hand-off events it records
+/// (`Incident::claim_role`, `release_role`).
+const ROLE_HANDOFF_SOURCE: &str = "Roles";
+
+impl TimelineEvent {
+    /// Whether this event is a role hand-off as the roles section records it ("Bob took over
+    /// as Incident commander from Alice"): source "Roles", not in the report, and nothing
+    /// added to it since (no evidence link, phase or indicator). The timeline view draws
+    /// these as one compact line and can hide them; they stay recorded and exported. One a
+    /// responder has put in the report or given evidence is an ordinary event again.
+    pub fn is_role_handoff(&self) -> bool {
+        self.source == ROLE_HANDOFF_SOURCE
+            && !self.include_in_report
+            && self.data_link.trim().is_empty()
+            && self.phase.is_none()
+            && self.indicators.is_empty()
     }
 }
 

@@ -463,3 +463,40 @@ fn check_with_consumers(incident: &Incident) {
     }
     std::fs::remove_dir_all(&dir).ok();
 }
+
+#[test]
+fn role_handoffs_are_told_from_evidence() {
+    use incident::{KillChainPhase, Role, TimelineEvent};
+    let incident = Incident::create("Hand-offs", NOW);
+    incident.claim_role(Role::Commander, "Alice", "2026-11-30T10:00:00Z", "h1");
+    incident.claim_role(Role::Commander, "Bob", "2026-11-30T10:05:00Z", "h2");
+    incident.release_role(Role::Commander, "2026-11-30T10:10:00Z", "h3");
+    let evidence = TimelineEvent {
+        occurred_at: "2026-11-30T09:00:00Z".into(),
+        what: "Phishing mail reached 40 inboxes".into(),
+        source: "mail gateway".into(),
+        include_in_report: true,
+        ..Default::default()
+    };
+    incident.add_timeline_event("e1", &evidence);
+    // Someone typed "Roles" as the source of a real finding and linked evidence to it.
+    let typed = TimelineEvent {
+        occurred_at: "2026-11-30T09:30:00Z".into(),
+        what: "The roles spreadsheet was shared publicly".into(),
+        source: "Roles".into(),
+        phase: Some(KillChainPhase::Reconnaissance),
+        ..Default::default()
+    };
+    incident.add_timeline_event("e2", &typed);
+    let handoffs: Vec<String> = incident
+        .timeline()
+        .into_iter()
+        .filter(|(_, e)| e.is_role_handoff())
+        .map(|(id, _)| id)
+        .collect();
+    assert_eq!(handoffs, ["h1", "h2", "h3"]);
+    // Putting one in the report makes it an ordinary event again; it is never lost.
+    incident.set_timeline_in_report("h2", true);
+    assert!(!incident.timeline_event("h2").unwrap().is_role_handoff());
+    assert_eq!(incident.timeline().len(), 5);
+}
