@@ -388,6 +388,22 @@ fn stix_bundle_has_vulnerability_registry_key_path_and_labels() {
         .unwrap()
         .contains(&vulnerability["id"]));
     check_with_consumers(&incident);
+
+    // Closed, it is a report: the labels move with it and the consumers still accept it.
+    incident.set_status(incident::IncidentStatus::Closed);
+    let bundle: Value =
+        serde_json::from_str(&stix_bundle(&incident, &audience(Tlp::Amber))).unwrap();
+    let report = bundle["objects"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|o| o["type"] == "report")
+        .expect("a report once closed");
+    assert_eq!(
+        report["labels"],
+        serde_json::json!(["severity:SEV1", "incident-type:ransomware"])
+    );
+    check_with_consumers(&incident);
 }
 
 #[test]
