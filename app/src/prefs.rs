@@ -16,6 +16,7 @@ const SYNCED_PREFIX: &str = "firebreak.synced.";
 const ACCESS_PREFIX: &str = "firebreak.access.";
 const UNPUBLISHED_PREFIX: &str = "firebreak.unpublished.";
 const CREATE_SECRET_KEY: &str = "firebreak.create_secret";
+const HANDOFFS_KEY: &str = "firebreak.show_role_handoffs";
 
 /// This device's grant on one incident: the token it shows the relay (`{invite}.{secret}`)
 /// and, once the relay has said so, the role and the name the invite was made for.
@@ -60,6 +61,12 @@ pub struct KnownIncident {
     /// When this device last saw the incident change (its own edits or others').
     #[serde(default)]
     pub last_change: String,
+    /// The severity key (`sev1`…), empty when not set.
+    #[serde(default)]
+    pub severity: String,
+    /// The incident type key (`ransomware`…), empty when not set.
+    #[serde(default)]
+    pub incident_type: String,
 }
 
 /// What the home page shows of an incident, read from its document.
@@ -117,6 +124,8 @@ fn update_known(id: &str, f: impl FnOnce(&mut KnownIncident)) {
                 commander: String::new(),
                 last_opened: platform::now_rfc3339(),
                 last_change: String::new(),
+                severity: String::new(),
+                incident_type: String::new(),
             });
             list.len() - 1
         }
@@ -153,6 +162,15 @@ pub fn remember_summary(id: &str, summary: &Summary, changed: bool) {
         if let Some(now) = now {
             k.last_change = now;
         }
+    });
+}
+
+/// Keeps the home page's copy of the incident's severity and type (their keys; empty: not
+/// set) current.
+pub fn remember_triage(id: &str, severity: &str, incident_type: &str) {
+    update_known(id, |k| {
+        k.severity = severity.to_string();
+        k.incident_type = incident_type.to_string();
     });
 }
 
@@ -236,4 +254,13 @@ pub fn create_secret() -> Option<String> {
 
 pub fn set_create_secret(secret: &str) {
     save(CREATE_SECRET_KEY, &secret);
+}
+
+/// Whether the timeline view shows role hand-offs (this device's choice; shown unless hidden).
+pub fn show_role_handoffs() -> bool {
+    LocalStorage::get::<bool>(HANDOFFS_KEY).unwrap_or(true)
+}
+
+pub fn set_show_role_handoffs(show: bool) {
+    save(HANDOFFS_KEY, &show);
 }

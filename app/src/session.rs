@@ -277,5 +277,12 @@ impl Session {
             },
             changed,
         );
+        prefs::remember_triage(
+            &self.id,
+            incident.severity().map_or("", incident::Severity::key),
+            incident
+                .incident_type()
+                .map_or("", incident::IncidentType::key),
+        );
     }
 }

@@ -23,10 +23,18 @@ pub enum IndicatorKind {
     FileName,
     Account,
     Other,
+    /// A CVE id, `CVE-2024-3094`.
+    Cve,
+    /// A Windows registry key, `HKLM\Software\…` or `HKEY_LOCAL_MACHINE\…`.
+    RegistryKey,
+    /// A path to a file or folder whose last part is not a known file name:
+    /// `C:\ProgramData\x`, `\\server\share`, `/usr/lib/.cache/kworker`.
+    FilePath,
 }
 
 impl IndicatorKind {
-    pub const ALL: [IndicatorKind; 12] = [
+    /// Every kind, in the order the page lists them and sorts indicators by (Other last).
+    pub const ALL: [IndicatorKind; 15] = [
         IndicatorKind::Ipv4,
         IndicatorKind::Ipv6,
         IndicatorKind::Domain,
@@ -38,6 +46,9 @@ impl IndicatorKind {
         IndicatorKind::Sha256,
         IndicatorKind::FileName,
         IndicatorKind::Account,
+        IndicatorKind::FilePath,
+        IndicatorKind::RegistryKey,
+        IndicatorKind::Cve,
         IndicatorKind::Other,
     ];
 
@@ -56,6 +67,9 @@ impl IndicatorKind {
             IndicatorKind::FileName => "file_name",
             IndicatorKind::Account => "account",
             IndicatorKind::Other => "other",
+            IndicatorKind::Cve => "cve",
+            IndicatorKind::RegistryKey => "registry_key",
+            IndicatorKind::FilePath => "file_path",
         }
     }
 
@@ -74,6 +88,9 @@ impl IndicatorKind {
             IndicatorKind::FileName => "File name",
             IndicatorKind::Account => "Account",
             IndicatorKind::Other => "Other",
+            IndicatorKind::Cve => "CVE",
+            IndicatorKind::RegistryKey => "Registry key",
+            IndicatorKind::FilePath => "File path",
         }
     }
 
@@ -274,18 +291,31 @@ const TWO_LABEL_SUFFIXES: &[&str] = &[
 /// 2. `Ipv6`: parses as an IPv6 address, compressed forms included, with or without `[…]`.
 /// 3. `Md5` / `Sha1` / `Sha256`: 32 / 40 / 64 hex digits.
 /// 4. `Url`: `scheme://something` with no whitespace.
-/// 5. `Account`: `DOMAIN\user` (one backslash, a NetBIOS/DNS-like domain, a user that is not
+/// 5. `Cve`: `CVE-` (any case), a four-digit year, `-`, four or more digits.
+/// 6. `RegistryKey`: a hive (`HKEY_LOCAL_MACHINE`, `HKEY_CURRENT_USER`, `HKEY_CLASSES_ROOT`,
+///    `HKEY_USERS`, `HKEY_CURRENT_CONFIG` or their short forms `HKLM`, `HKCU`, `HKCR`, `HKU`,
+///    `HKCC`; any case, PowerShell's `HKLM:` too), a backslash and at least one more part.
+///    This comes before accounts, which `HKLM\Software` would otherwise look like.
+/// 7. `Account`: `DOMAIN\user` (one backslash, a NetBIOS/DNS-like domain, a user that is not
 ///    a file name).
-/// 6. `Email`: `local@domain` where the domain is a domain name as in 8.
-/// 7. `FileName`: the last path component ends in a known extension (see the list above:
+/// 8. `Email`: `local@domain` where the domain is a domain name as in 11 (`user@host` is
+///    always an email, never an account).
+/// 9. `FileName`: the last path component ends in a known extension (see the list above:
 ///    executables, scripts, documents, archives). This comes before domains, so
 ///    `invoice.exe` and `photos.zip` are file names. A path whose first part is a host name
 ///    (`evil.com/a.exe`) is not a file name.
-/// 8. `Domain` / `Hostname`: two or more dot-separated labels (letters, digits, `-`, `_`)
-///    ending in an alphabetic top-level label of at least two letters (or `xn--…`). A
-///    registrable name — two labels, or three under a common suffix such as `co.uk` — is a
-///    `Domain`; anything longer (`mail.evil.com`) is a `Hostname`.
-/// 9. `Other`: everything else, single words included.
+/// 10. `FilePath`: any other absolute path — a drive path (`C:\Users\x`, `C:/Users/x`) with at
+///     least one part after the drive, a UNC path (`\\server\share`), or a POSIX path of at
+///     least two parts (`/tmp/x`; `/tmp` alone is not enough, and `//x` is not a path).
+/// 11. `Domain` / `Hostname`: two or more dot-separated labels (letters, digits, `-`, `_`)
+///     ending in an alphabetic top-level label of at least two letters (or `xn--…`). A name
+///     under a suffix that only exists inside networks (`.local`, `.lan`, `.internal`,
+///     `.corp`, `.home`, `.intranet`, `.localdomain`, `.home.arpa`) is a `Hostname`. Otherwise
+///     a registrable name — two labels, or three under a common suffix such as `co.uk` — is a
+///     `Domain`; anything longer (`mail.evil.com`) is a `Hostname`.
+/// 12. `Other`: everything else. Single words (`WS-0231`, `mimikatz`, `localhost`) stay
+///     `Other`: a bare host name cannot be told from a tool or malware name, so a responder
+///     picks "Host name" by hand and the kind stays as picked.
 pub fn detect(value: &str) -> IndicatorKind {
     let v = value.trim();
     if v.is_empty() {
@@ -308,6 +338,12 @@ pub fn detect(value: &str) -> IndicatorKind {
     if is_url(v) {
         return IndicatorKind::Url;
     }
+    if is_cve(v) {
+        return IndicatorKind::Cve;
+    }
+    if is_registry_key(v) {
+        return IndicatorKind::RegistryKey;
+    }
     if is_account(v) {
         return IndicatorKind::Account;
     }
@@ -317,7 +353,11 @@ pub fn detect(value: &str) -> IndicatorKind {
     if is_file_name(v) {
         return IndicatorKind::FileName;
     }
+    if is_file_path(v) {
+        return IndicatorKind::FilePath;
+    }
     match domain_labels(v) {
+        Some(labels) if is_internal(&labels) => IndicatorKind::Hostname,
         Some(labels) if labels.len() > registrable_len(&labels) => IndicatorKind::Hostname,
         Some(_) => IndicatorKind::Domain,
         None => IndicatorKind::Other,
@@ -344,6 +384,98 @@ fn is_url(v: &str) -> bool {
         Some(end) => v.len() > end + 3 && !v.contains(char::is_whitespace),
         None => false,
     }
+}
+
+/// `CVE-YYYY-NNNN…`: the year and at least four digits of sequence number.
+fn is_cve(v: &str) -> bool {
+    if !starts_with_ignore_ascii_case(v, "CVE-") {
+        return false;
+    }
+    let Some((year, number)) = v[4..].split_once('-') else {
+        return false;
+    };
+    let digits = |s: &str| s.bytes().all(|b| b.is_ascii_digit());
+    year.len() == 4 && digits(year) && number.len() >= 4 && number.len() <= 19 && digits(number)
+}
+
+/// The registry's root keys, long and short names.
+const REGISTRY_HIVES: &[(&str, &str)] = &[
+    ("HKEY_LOCAL_MACHINE", "HKLM"),
+    ("HKEY_CURRENT_USER", "HKCU"),
+    ("HKEY_CLASSES_ROOT", "HKCR"),
+    ("HKEY_USERS", "HKU"),
+    ("HKEY_CURRENT_CONFIG", "HKCC"),
+];
+
+/// The registry key with its hive written out in full (`HKLM\x` → `HKEY_LOCAL_MACHINE\x`,
+/// `HKLM:\x` too), or `None` when `v` does not start with a hive, a backslash and more.
+pub fn full_registry_key(v: &str) -> Option<String> {
+    let (hive, rest) = v.split_once('\\')?;
+    let hive = hive.strip_suffix(':').unwrap_or(hive);
+    let (long, _) = REGISTRY_HIVES.iter().find(|(long, short)| {
+        hive.eq_ignore_ascii_case(long) || hive.eq_ignore_ascii_case(short)
+    })?;
+    let rest = rest.trim_end_matches('\\');
+    let ok = !rest.is_empty() && !rest.contains(|c: char| c.is_control());
+    ok.then(|| format!("{long}\\{rest}"))
+}
+
+fn is_registry_key(v: &str) -> bool {
+    full_registry_key(v).is_some()
+}
+
+/// An absolute path: `C:\x` (or `C:/x`), `\\server\share`, `/a/b`.
+fn is_file_path(v: &str) -> bool {
+    if v.contains(|c: char| c.is_control() || matches!(c, '<' | '>' | '|' | '"' | '*' | '?')) {
+        return false;
+    }
+    let parts = |rest: &str, separators: &[char]| -> usize {
+        rest.split(separators)
+            .filter(|p| !p.trim().is_empty())
+            .count()
+    };
+    let bytes = v.as_bytes();
+    if bytes.len() > 3
+        && bytes[0].is_ascii_alphabetic()
+        && bytes[1] == b':'
+        && matches!(bytes[2], b'\\' | b'/')
+    {
+        return parts(&v[3..], &['\\', '/']) >= 1;
+    }
+    if let Some(rest) = v.strip_prefix("\\\\") {
+        let mut pieces = rest.split('\\');
+        let server = pieces.next().unwrap_or("");
+        let share = pieces.next().unwrap_or("");
+        return !server.trim().is_empty()
+            && !server.contains(['/', ':'])
+            && !share.trim().is_empty();
+    }
+    if let Some(rest) = v.strip_prefix('/') {
+        return !rest.starts_with('/') && !v.contains('\\') && parts(rest, &['/']) >= 2;
+    }
+    false
+}
+
+/// Top-level names that only exist inside networks; a name under one is a host.
+const INTERNAL_SUFFIXES: &[&str] = &[
+    "local",
+    "lan",
+    "internal",
+    "corp",
+    "home",
+    "intranet",
+    "localdomain",
+];
+
+fn is_internal(labels: &[&str]) -> bool {
+    let last = labels[labels.len() - 1];
+    let home_arpa = labels.len() >= 3
+        && last.eq_ignore_ascii_case("arpa")
+        && labels[labels.len() - 2].eq_ignore_ascii_case("home");
+    home_arpa
+        || INTERNAL_SUFFIXES
+            .iter()
+            .any(|s| s.eq_ignore_ascii_case(last))
 }
 
 fn is_account(v: &str) -> bool {
@@ -444,10 +576,12 @@ fn registrable_len(labels: &[&str]) -> usize {
 ///
 /// - `Url`: `http`/`https` become `hxxp`/`hxxps`, `ftp` becomes `fxp`, dots in the host part
 ///   become `[.]`; the path is unchanged.
-/// - `Domain`, `Hostname`, `Ipv4`: every `.` becomes `[.]`.
+/// - `Domain`, `Hostname`, `Ipv4`: every `.` becomes `[.]` (an internal host such as
+///   `ws01.corp.local` too: chat tools link those as well; a one-word host has no dot and
+///   stays as it is).
 /// - `Ipv6`: every `:` becomes `[:]`.
 /// - `Email`: `@` becomes `[@]`, dots after it become `[.]`.
-/// - hashes, file names, accounts, other: unchanged.
+/// - hashes, file names and paths, registry keys, CVE ids, accounts, other: unchanged.
 ///
 /// [`refang`] undoes it: `refang(&defang(v, detect(v))) == v` for every `v` that `refang`
 /// leaves unchanged (for URLs: whose scheme's t's are in the case of its p, as in `http`,
@@ -467,6 +601,9 @@ pub fn defang(value: &str, kind: IndicatorKind) -> String {
         | IndicatorKind::Sha1
         | IndicatorKind::Sha256
         | IndicatorKind::FileName
+        | IndicatorKind::FilePath
+        | IndicatorKind::RegistryKey
+        | IndicatorKind::Cve
         | IndicatorKind::Account
         | IndicatorKind::Other => value.to_string(),
     }
@@ -511,6 +648,8 @@ fn defang_url(value: &str) -> String {
 ///
 /// - `Domain`, `Hostname`: lowercase, without a trailing dot;
 /// - `Email`, `Md5`, `Sha1`, `Sha256`: lowercase;
+/// - `Cve`: uppercase;
+/// - `RegistryKey`: without a trailing backslash (the hive as typed);
 /// - `Ipv4`, `Ipv6`: the standard text form of the parsed address (IPv6 compressed,
 ///   lowercase, without brackets);
 /// - `Url`: scheme and host lowercase, user info, port, path, query and fragment as typed;
@@ -537,7 +676,15 @@ pub fn canonical(value: &str, kind: IndicatorKind) -> String {
             None => v.to_lowercase(),
         },
         IndicatorKind::Url => canonical_url(&v),
-        IndicatorKind::FileName | IndicatorKind::Account | IndicatorKind::Other => v,
+        IndicatorKind::Cve => v.to_ascii_uppercase(),
+        IndicatorKind::RegistryKey => match v.strip_suffix('\\') {
+            Some(trimmed) if is_registry_key(trimmed) => trimmed.to_string(),
+            _ => v,
+        },
+        IndicatorKind::FileName
+        | IndicatorKind::FilePath
+        | IndicatorKind::Account
+        | IndicatorKind::Other => v,
     }
 }
 
@@ -777,6 +924,9 @@ mod tests {
             "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855",
             "invoice.pdf.exe",
             "CORP\\jdoe",
+            "CVE-2024-3094",
+            "HKLM\\Software\\Run",
+            "C:\\ProgramData\\x",
             "mimikatz",
         ];
         let mut kinds_seen = Vec::new();

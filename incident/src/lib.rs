@@ -22,6 +22,7 @@ mod roots;
 mod sections;
 mod text_diff;
 mod timeline;
+mod triage;
 pub mod when;
 
 pub use entries::{EditableField, Entry, FieldLabel, Fields, Stored};
@@ -36,6 +37,7 @@ pub use roots::{roots, Root, RootKind};
 pub use sections::{IncidentStatus, ProseSection, Tlp};
 pub use text_diff::{splice_between, utf16_len, Splice};
 pub use timeline::{Field as TimelineField, KillChainPhase, TimelineEvent};
+pub use triage::{IncidentType, Severity};
 pub use when::TypedTime;
 
 use roots::RootRefs;
@@ -117,7 +119,8 @@ impl Drop for Subscription {
 
 static NEXT_SUBSCRIPTION: AtomicU64 = AtomicU64::new(0);
 
-/// The incident's metadata: title, classification, TLP, status, zone, schema version.
+/// The incident's metadata: title, classification, TLP, status, severity, type, zone, schema
+/// version.
 const META: &str = "meta";
 
 /// The map roots of the document: the metadata, then one per structured section (its

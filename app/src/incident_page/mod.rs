@@ -15,6 +15,7 @@ mod share;
 mod status;
 mod timeline;
 mod title;
+mod triage;
 
 use incident::{Incident, ProseSection};
 use leptos::ev;

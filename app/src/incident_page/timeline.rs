@@ -20,7 +20,7 @@ use super::{heading, watch};
 use crate::form::{check, checked, focus_soon, set_value_of, value_of, Field, RowMemory};
 use crate::session::{use_incident, OpenIncident};
 use crate::{platform, prefs};
-use row::EventRow;
+use row::{EventRow, HandoffRow};
 use shared::{
     events_memo, fingerprint, indicators_memo, read_optional_time, read_time, shown_time, Events,
     Iocs,
@@ -105,6 +105,10 @@ pub fn Timeline() -> impl IntoView {
     let zone = ctx.zone;
     let memory = ctx.memory;
     let count = move || events.with(|e| e.len());
+    // Role hand-offs: drawn as one line each, hidden on this device when the person says so.
+    let show_handoffs = RwSignal::new(prefs::show_role_handoffs());
+    let handoffs =
+        Memo::new(move |_| events.with(|e| e.iter().filter(|(_, e)| e.is_role_handoff()).count()));
 
     // A long timeline (or a big batch of events arriving at once) is drawn a slice at a time,
     // so the page answers at once and the rest follows between the person's own inputs;
@@ -136,9 +140,11 @@ pub fn Timeline() -> impl IntoView {
     let each = move || {
         let zone = zone.get();
         let shown = rendered.get();
+        let hide_handoffs = !show_handoffs.get();
         events.with(|all| {
             all.iter()
                 .take(shown)
+                .filter(|(_, event)| !(hide_handoffs && event.is_role_handoff()))
                 .map(|(id, event)| (id.clone(), event.clone(), zone.clone()))
                 .collect::<Vec<_>>()
         })
@@ -146,7 +152,11 @@ pub fn Timeline() -> impl IntoView {
     let rows = {
         let ctx = ctx.clone();
         move |(id, event, zone): (String, TimelineEvent, String)| {
-            view! { <EventRow id=id event=event zone=zone ctx=ctx.clone()/> }
+            if event.is_role_handoff() {
+                Either::Left(view! { <HandoffRow id=id event=event zone=zone/> })
+            } else {
+                Either::Right(view! { <EventRow id=id event=event zone=zone ctx=ctx.clone()/> })
+            }
         }
     };
     view! {
@@ -162,8 +172,23 @@ pub fn Timeline() -> impl IntoView {
                         1 => " · 1 event".to_string(),
                         n => format!(" · {n} events"),
                     }}
+                    {move || match (show_handoffs.get(), handoffs.get()) {
+                        (_, 0) | (true, _) => String::new(),
+                        (false, 1) => " (1 role hand-off hidden)".to_string(),
+                        (false, n) => format!(" ({n} role hand-offs hidden)"),
+                    }}
                 </span>
             </p>
+            {move || (handoffs.get() > 0).then(|| check(
+                "tl-show-handoffs".into(),
+                "Show role hand-offs",
+                "ev-check tl-handoff-toggle",
+                show_handoffs.into(),
+                Some(Callback::new(move |show: bool| {
+                    prefs::set_show_role_handoffs(show);
+                    show_handoffs.set(show);
+                })),
+            ))}
             <ol
                 class="tl-list"
                 class:tl-many=move || { count() > MANY_ROWS }

@@ -1,8 +1,9 @@
-//! The incident's title and status: short values, last writer wins.
+//! The incident's title, status, severity and type: short values, last writer wins.
 
 use incident::{Incident, IncidentStatus};
 use leptos::prelude::*;
 
+use super::triage::{SeverityField, TriageBanner, TypeField};
 use super::watch;
 use crate::form::Field;
 use crate::session::use_incident;
@@ -29,8 +30,11 @@ pub fn TitleField() -> impl IntoView {
                 .bind(current.into())
                 .on_input(move |value| open.incident.set_title(&value))
                 .view()}
+            <TriageBanner/>
             <div class="header-fields">
                 <StatusField/>
+                <SeverityField/>
+                <TypeField/>
                 <ZoneField/>
             </div>
         </header>

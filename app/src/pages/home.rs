@@ -223,6 +223,19 @@ fn IncidentListItem(known: KnownIncident) -> impl IntoView {
                             </span>
                         }
                     })}
+                {incident::Severity::from_key(&known.severity)
+                    .map(|s| {
+                        view! {
+                            <span
+                                class=format!("severity-chip severity-{}", s.key())
+                                title=s.meaning()
+                            >
+                                {s.label()}
+                            </span>
+                        }
+                    })}
+                {incident::IncidentType::from_key(&known.incident_type)
+                    .map(|t| view! { <span class="type-chip">{t.label()}</span> })}
                 <span class="commander">{commander}</span>
                 <span class="when">{changed}</span>
             </span>

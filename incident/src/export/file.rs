@@ -71,6 +71,8 @@ fn readable(s: &Snapshot) -> Value {
         "classification": s.classification,
         "tlp": s.incident_tlp.as_str(),
         "status": s.status.key(),
+        "severity": s.severity.map(|sev| sev.key()),
+        "incident_type": s.incident_type.map(|t| t.key()),
         "created_at": s.created_at,
         "zone": s.zone,
         "sections": sections,

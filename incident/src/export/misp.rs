@@ -4,6 +4,9 @@
 //! values MISP would use to detect (addresses, domains, URLs, hashes, file names, mail
 //! senders) are marked `to_ids`, context (accounts, other text) is not. TLP is written as
 //! MISP's `tlp:` tags on the event (the export's marking) and on every attribute (its own).
+//! The severity sets the event's `threat_level_id` ([`threat_level`]) and the incident type
+//! is a machine tag `firebreak:incident-type="ransomware"`; both are left out (threat level
+//! Undefined) when the audience may not see the incident's own content.
 //! The event and attribute UUIDs are derived from the incident and indicator ids, so importing
 //! again updates the same event. The event is not published.
 
@@ -12,7 +15,7 @@ use uuid::Uuid;
 
 use super::{Audience, Snapshot};
 use crate::indicator_value::IndicatorKind;
-use crate::{Incident, IncidentStatus, Tlp};
+use crate::{Incident, IncidentStatus, Severity, Tlp};
 
 const NAMESPACE: Uuid = Uuid::from_u128(0x9a6c_0d2e_5f41_4c8b_a7e3_51d2_8e0f_6b19);
 
@@ -29,7 +32,21 @@ pub fn misp_type(kind: IndicatorKind) -> (&'static str, &'static str, bool) {
         IndicatorKind::Sha256 => ("sha256", "Payload delivery", true),
         IndicatorKind::FileName => ("filename", "Payload delivery", true),
         IndicatorKind::Account => ("target-user", "Targeting data", false),
+        IndicatorKind::FilePath => ("filename", "Artifacts dropped", true),
+        IndicatorKind::RegistryKey => ("regkey", "Persistence mechanism", true),
+        IndicatorKind::Cve => ("vulnerability", "External analysis", false),
         IndicatorKind::Other => ("text", "Other", false),
+    }
+}
+
+/// MISP's threat level for a severity: SEV1 and SEV2 are High (1), SEV3 Medium (2), SEV4
+/// Low (3); not set (or withheld) is Undefined (4).
+pub fn threat_level(severity: Option<Severity>) -> &'static str {
+    match severity {
+        Some(Severity::Sev1 | Severity::Sev2) => "1",
+        Some(Severity::Sev3) => "2",
+        Some(Severity::Sev4) => "3",
+        None => "4",
     }
 }
 
@@ -85,6 +102,10 @@ pub fn misp_event(incident: &Incident, audience: &Audience<'_>) -> String {
         IncidentStatus::Open | IncidentStatus::Contained => "1",
         IncidentStatus::Resolved | IncidentStatus::Closed => "2",
     };
+    let mut event_tags = vec![tag(s.marking())];
+    if let Some(kind) = s.incident_type {
+        event_tags.push(json!({ "name": format!("firebreak:incident-type=\"{}\"", kind.key()) }));
+    }
     let event = json!({
         "Event": {
             "uuid": Uuid::new_v5(&NAMESPACE, s.incident_id.as_bytes()).to_string(),
@@ -93,9 +114,9 @@ pub fn misp_event(incident: &Incident, audience: &Audience<'_>) -> String {
             "timestamp": now.to_string(),
             "published": false,
             "analysis": analysis,
-            "threat_level_id": "4",
+            "threat_level_id": threat_level(s.severity),
             "distribution": "0",
-            "Tag": [tag(s.marking())],
+            "Tag": event_tags,
             "Attribute": attributes,
         }
     });

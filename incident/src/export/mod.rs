@@ -33,8 +33,8 @@ pub use report::{report, Block, Report, ReportKind};
 pub use stix::{stix_bundle, TLP_MARKING_IDS};
 
 use crate::{
-    when, Answer, Incident, IncidentStatus, Indicator, NextStep, ProseSection, Question,
-    QuestionList, Role, RoleHolder, TimelineEvent, Tlp, QUESTIONS,
+    when, Answer, Incident, IncidentStatus, IncidentType, Indicator, NextStep, ProseSection,
+    Question, QuestionList, Role, RoleHolder, Severity, TimelineEvent, Tlp, QUESTIONS,
 };
 
 /// For whom and when an export is made.
@@ -119,6 +119,10 @@ pub struct Snapshot {
     pub title: Option<String>,
     pub classification: Option<String>,
     pub status: IncidentStatus,
+    /// `None` when not set or withheld for the audience (it comes with the title).
+    pub severity: Option<Severity>,
+    /// `None` when not set or withheld for the audience (it comes with the title).
+    pub incident_type: Option<IncidentType>,
     pub created_at: Option<String>,
     pub zone: String,
     /// Non-empty prose sections the audience may receive, in the page's order, with the
@@ -202,6 +206,8 @@ impl Snapshot {
             title: content_allowed.then(|| incident.title()),
             classification: content_allowed.then(|| incident.classification()),
             status: incident.status(),
+            severity: incident.severity().filter(|_| content_allowed),
+            incident_type: incident.incident_type().filter(|_| content_allowed),
             created_at: incident.created_at(),
             zone: incident.display_zone(),
             sections,

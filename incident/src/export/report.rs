@@ -65,6 +65,18 @@ fn header(s: &Snapshot) -> (Report, Vec<Block>) {
         ("Marking".to_string(), report.marking.clone()),
         ("Status".to_string(), s.status.label().to_string()),
     ];
+    if s.content_allowed {
+        facts.push((
+            "Severity".to_string(),
+            s.severity.map_or("Not set".to_string(), |sev| {
+                format!("{} — {}", sev.label(), sev.meaning())
+            }),
+        ));
+        facts.push((
+            "Type".to_string(),
+            s.incident_type.map_or("Not set", |t| t.label()).to_string(),
+        ));
+    }
     if let Some(classification) = &s.classification {
         facts.push(("Classification".to_string(), classification.clone()));
     }

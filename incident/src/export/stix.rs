@@ -6,7 +6,13 @@
 //! it is closed. Ids are UUIDv5 of the incident and indicator ids, so exporting again gives
 //! the same ids and a consumer updates what it has instead of adding copies; `modified` is the
 //! time of the export. Indicators of kind "Other" have no STIX pattern and are left out (the
-//! grouping's description says how many).
+//! grouping's description says how many). A CVE id becomes a `vulnerability` (named by the
+//! id, with the CVE list as external reference) in the grouping; a registry key a
+//! `windows-registry-key` pattern with the hive written out; a path a `file` pattern (name
+//! and folder) or, for a folder or share, a `directory` one. STIX has no host name object,
+//! so host names (internal ones included) are `domain-name` patterns. The severity and the
+//! incident type are the grouping's (or report's) `labels`: `severity:SEV1`,
+//! `incident-type:ransomware`.
 
 use serde_json::{json, Value};
 use uuid::Uuid;
@@ -97,9 +103,68 @@ pub fn pattern(kind: IndicatorKind, value: &str) -> Option<String> {
         IndicatorKind::Sha256 => "file:hashes.'SHA-256'",
         IndicatorKind::FileName => "file:name",
         IndicatorKind::Account => "user-account:account_login",
-        IndicatorKind::Other => return None,
+        IndicatorKind::RegistryKey => {
+            let key = crate::indicator_value::full_registry_key(value)
+                .unwrap_or_else(|| value.to_string());
+            return Some(format!("[windows-registry-key:key = {}]", literal(&key)));
+        }
+        IndicatorKind::FilePath => return Some(path_pattern(value)),
+        // A CVE id is a vulnerability object, not something a pattern matches.
+        IndicatorKind::Cve | IndicatorKind::Other => return None,
     };
     Some(format!("[{path} = {}]", literal(value)))
+}
+
+/// A path as a pattern: a UNC share root or a path ending in a separator is a directory;
+/// anything else a file (its name and the path of the folder it is in).
+fn path_pattern(value: &str) -> String {
+    let is_unc_root = value
+        .strip_prefix("\\\\")
+        .is_some_and(|rest| rest.trim_end_matches('\\').matches('\\').count() <= 1);
+    let trimmed = value.trim_end_matches(['\\', '/']);
+    let split = trimmed.rfind(['\\', '/']);
+    match split {
+        Some(at) if !is_unc_root && trimmed.len() == value.len() && at > 0 => {
+            let (folder, name) = (&trimmed[..at], &trimmed[at + 1..]);
+            // `C:` alone is the drive's root folder.
+            let folder = if folder.len() == 2 && folder.ends_with(':') {
+                &trimmed[..at + 1]
+            } else {
+                folder
+            };
+            format!(
+                "[file:name = {} AND file:parent_directory_ref.path = {}]",
+                literal(name),
+                literal(folder)
+            )
+        }
+        _ => format!("[directory:path = {}]", literal(trimmed)),
+    }
+}
+
+/// A CVE id as a STIX `vulnerability`, with the CVE list as its external reference.
+fn vulnerability(
+    id: &str,
+    cve: &str,
+    created: &str,
+    modified: &str,
+    tlp: Tlp,
+    identity: &str,
+) -> Value {
+    json!({
+        "type": "vulnerability",
+        "spec_version": "2.1",
+        "id": id,
+        "created_by_ref": identity,
+        "created": created,
+        "modified": modified,
+        "name": cve,
+        "external_references": [{
+            "source_name": "cve",
+            "external_id": cve,
+        }],
+        "object_marking_refs": [marking_id(tlp)],
+    })
 }
 
 /// A time as STIX writes it (RFC 3339 UTC with milliseconds); `fallback` when unreadable.
@@ -130,6 +195,25 @@ pub fn stix_bundle(incident: &Incident, audience: &Audience<'_>) -> String {
     let mut refs = Vec::new();
     let mut without_pattern = 0;
     for (id, indicator, tlp) in &s.indicators {
+        if indicator.kind == IndicatorKind::Cve {
+            if !used.contains(tlp) {
+                used.push(*tlp);
+            }
+            let created = timestamp(&indicator.added_at, &s.now);
+            let object_id = stable_id("vulnerability", &format!("{}/{id}", s.incident_id));
+            let modified = now.clone().max(created.clone());
+            let cve = indicator.value.to_ascii_uppercase();
+            objects.push(vulnerability(
+                &object_id,
+                &cve,
+                &created,
+                &modified,
+                *tlp,
+                &identity_id,
+            ));
+            refs.push(Value::String(object_id));
+            continue;
+        }
         let Some(pattern) = pattern(indicator.kind, &indicator.value) else {
             without_pattern += 1;
             continue;
@@ -228,6 +312,16 @@ pub fn stix_bundle(incident: &Incident, audience: &Audience<'_>) -> String {
     }
     if !description.is_empty() {
         container["description"] = Value::String(description);
+    }
+    let mut labels = Vec::new();
+    if let Some(severity) = s.severity {
+        labels.push(format!("severity:{}", severity.label()));
+    }
+    if let Some(kind) = s.incident_type {
+        labels.push(format!("incident-type:{}", kind.key()));
+    }
+    if !labels.is_empty() {
+        container["labels"] = json!(labels);
     }
     objects.push(container);
     used.sort_by_key(|t| super::tlp_rank(*t));

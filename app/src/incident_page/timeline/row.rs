@@ -102,6 +102,36 @@ pub(super) fn EventRow(
     }
 }
 
+/// A role hand-off ("Bob took over as Incident commander from Alice"): one muted line, no
+/// edit controls. It is the record of who was in charge when, not evidence, and stays out of
+/// the report.
+#[component]
+pub(super) fn HandoffRow(
+    id: String,
+    event: TimelineEvent,
+    /// The display zone the row is drawn in (part of the row's key).
+    zone: String,
+) -> impl IntoView {
+    let when = shown_time(&event.occurred_at, &zone);
+    let at = event.occurred_at.clone();
+    view! {
+        <li
+            class="tl-event tl-handoff"
+            data-testid="timeline-event"
+            data-handoff="true"
+            data-event-id=id
+            data-at=at
+        >
+            <time class="tl-time" datetime=event.occurred_at data-testid="event-time">
+                {when}
+            </time>
+            " "
+            <span class="tl-what" data-testid="event-what">{event.what}</span>
+            <span class="sr-only">" (role hand-off, not in the report)"</span>
+        </li>
+    }
+}
+
 /// The fields of one event, each written when it changes (on leaving the field).
 fn event_editor(
     id: String,
