@@ -39,6 +39,9 @@ pub const SECTIONS: [(&str, &str); 17] = [
     ("postmortem", "Post-mortem"),
 ];
 
+/// How long after a jump scrolling is taken as the jump's own.
+const JUMP_SETTLES_MS: f64 = 500.0;
+
 /// The section a fragment names (`#next-steps` → `next-steps`), if it names one.
 fn section_of(hash: &str) -> Option<&'static str> {
     let key = hash.strip_prefix('#')?;
@@ -80,6 +83,9 @@ pub struct Nav {
     folded: RwSignal<Vec<String>>,
     /// The section being read (marked on the bar).
     current: RwSignal<String>,
+    /// Until when (ms since the epoch) scrolling leaves the mark alone: the scroll of a jump
+    /// is not the reader moving on (the last sections never reach the top of the screen).
+    settled_at: StoredValue<f64>,
     pub steps: Memo<StepCounts>,
     pub events: Memo<Events>,
     iocs: Memo<Iocs>,
@@ -109,6 +115,7 @@ impl Nav {
         let nav = Nav {
             folded: RwSignal::new(prefs::folded_sections()),
             current: RwSignal::new("overview".to_string()),
+            settled_at: StoredValue::new(0.0),
             steps: step_counts,
             events: events_memo(&open),
             iocs: indicators_memo(&open),
@@ -171,6 +178,8 @@ impl Nav {
     pub fn jump(self, key: &str, address: bool) {
         self.set_folded(key, false);
         self.current.set(key.to_string());
+        self.settled_at
+            .set_value(platform::now_millis() + JUMP_SETTLES_MS);
         if address {
             let location = platform::window().location();
             let path = location.pathname().unwrap_or_default();
@@ -291,6 +300,7 @@ pub fn section_head(key: &str, title: &'static str) -> impl IntoView {
 #[component]
 pub fn SectionBar(nav: Nav) -> impl IntoView {
     let current = nav.current;
+    let settled_at = nav.settled_at;
     // The section being read: the last heading above the upper third of the screen. Read at
     // most every 150 ms while scrolling.
     let scheduled = StoredValue::new(false);
@@ -302,6 +312,12 @@ pub fn SectionBar(nav: Nav) -> impl IntoView {
         set_timeout(
             move || {
                 scheduled.try_set_value(false);
+                if settled_at
+                    .try_get_value()
+                    .is_none_or(|t| platform::now_millis() < t)
+                {
+                    return;
+                }
                 if let Some(key) = section_in_view() {
                     if current.try_get_untracked().is_some_and(|c| c != key) {
                         current.try_set(key.to_string());
@@ -384,9 +400,17 @@ fn NavChip(
     }
 }
 
-/// The last section whose heading is above the upper third of the screen.
+/// The last section whose heading is above the upper third of the screen; the last section
+/// once the page is scrolled to its end.
 fn section_in_view() -> Option<&'static str> {
-    let line = platform::window().inner_height().ok()?.as_f64()? / 3.0;
+    let window = platform::window();
+    let height = window.inner_height().ok()?.as_f64()?;
+    let scrolled = window.scroll_y().ok()?;
+    let end = f64::from(platform::document().document_element()?.scroll_height());
+    if scrolled + height >= end - 2.0 {
+        return SECTIONS.last().map(|(key, _)| *key);
+    }
+    let line = height / 3.0;
     let mut found = None;
     for (key, _) in SECTIONS {
         let Some(heading) = platform::document().get_element_by_id(&format!("h-{key}")) else {
