@@ -224,7 +224,7 @@ fn on_jump(key: &'static str) -> impl Fn(ev::MouseEvent) + 'static {
 }
 
 /// A link to a section that jumps there.
-pub fn jump_link(key: &'static str, class: &'static str, content: impl IntoView) -> impl IntoView {
+pub fn jump_link(key: &'static str, class: &'static str, content: Signal<String>) -> impl IntoView {
     view! {
         <a href=format!("#{key}") class=class on:click=on_jump(key)>
             {content}
@@ -363,14 +363,21 @@ pub fn SectionBar(nav: Nav) -> impl IntoView {
     });
     let entries = SECTIONS.map(|(key, name)| {
         let count = move || nav.count(key);
-        let late = move || count().is_some_and(|(_, late)| late);
-        let content = view! {
-            <span class="nav-name">{name}</span>
-            {move || count().map(|(text, _)| view! { " " <span class="nav-count" class:late=late>{text}</span> })}
-        };
         view! {
             <li>
-                <NavChip key=key current=current content=content/>
+                <a
+                    id=format!("nav-{key}")
+                    href=format!("#{key}")
+                    data-section=key
+                    aria-current=move || current.with(|c| c.as_str() == key).then_some("location")
+                    on:click=on_jump(key)
+                >
+                    <span class="nav-name">{name}</span>
+                    " "
+                    <span class="nav-count" class:late=move || count().is_some_and(|(_, late)| late)>
+                        {move || count().map(|(text, _)| text)}
+                    </span>
+                </a>
             </li>
         }
     });
@@ -378,25 +385,6 @@ pub fn SectionBar(nav: Nav) -> impl IntoView {
         <nav id="section-bar" class="section-bar" aria-label="Sections">
             <ol>{entries.into_iter().collect_view()}</ol>
         </nav>
-    }
-}
-
-#[component]
-fn NavChip(
-    key: &'static str,
-    current: RwSignal<String>,
-    content: impl IntoView + 'static,
-) -> impl IntoView {
-    view! {
-        <a
-            id=format!("nav-{key}")
-            href=format!("#{key}")
-            data-section=key
-            aria-current=move || current.with(|c| c.as_str() == key).then_some("location")
-            on:click=on_jump(key)
-        >
-            {content}
-        </a>
     }
 }
 

@@ -128,10 +128,10 @@ pub fn Overview(nav: Nav) -> impl IntoView {
             </ol>
             {move || (event_count() == 0).then(|| view! { <p class="empty">"Nothing on the timeline yet."</p> })}
             <p class="overview-links">
-                {jump_link("timeline", "overview-link", move || format!("Timeline ({})", event_count()))}
-                {jump_link("next-steps", "overview-link", "Next steps")}
-                {jump_link("roles", "overview-link", "Roles")}
-                {jump_link("summary", "overview-link", "Edit the summary")}
+                {jump_link("timeline", "overview-link", Signal::derive(move || format!("Timeline ({})", event_count())))}
+                {jump_link("next-steps", "overview-link", Signal::stored("Next steps".to_string()))}
+                {jump_link("roles", "overview-link", Signal::stored("Roles".to_string()))}
+                {jump_link("summary", "overview-link", Signal::stored("Edit the summary".to_string()))}
             </p>
         </section>
     }
