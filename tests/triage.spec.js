@@ -54,6 +54,8 @@ test.describe('triage', () => {
     await expect(banner).toContainText('Ransomware');
     await expect(b.page.getByLabel('Severity')).toHaveValue('sev1');
     await expect(b.page.getByLabel('Incident type')).toHaveValue('ransomware');
+    // The overview, the first thing someone joining reads, says it too.
+    await expect(b.page.getByTestId('overview-severity')).toHaveText('SEV1 · Ransomware');
 
     // Bob's home page lists it with both.
     await b.page.goto(`${relay.url}/`);

@@ -17,6 +17,7 @@ const ACCESS_PREFIX: &str = "firebreak.access.";
 const UNPUBLISHED_PREFIX: &str = "firebreak.unpublished.";
 const CREATE_SECRET_KEY: &str = "firebreak.create_secret";
 const HANDOFFS_KEY: &str = "firebreak.show_role_handoffs";
+const FOLDED_KEY: &str = "firebreak.folded";
 
 /// This device's grant on one incident: the token it shows the relay (`{invite}.{secret}`)
 /// and, once the relay has said so, the role and the name the invite was made for.
@@ -263,4 +264,15 @@ pub fn show_role_handoffs() -> bool {
 
 pub fn set_show_role_handoffs(show: bool) {
     save(HANDOFFS_KEY, &show);
+}
+
+/// The incident page's sections folded on this device (their keys, e.g. `"background"`): one
+/// list for every incident, since what a person keeps out of sight is about their job and
+/// their screen, not about one incident.
+pub fn folded_sections() -> Vec<String> {
+    LocalStorage::get::<Vec<String>>(FOLDED_KEY).unwrap_or_default()
+}
+
+pub fn set_folded_sections(keys: &[String]) {
+    save(FOLDED_KEY, &keys);
 }

@@ -5,7 +5,9 @@ mod clipboard;
 mod export;
 mod indicators;
 mod joining;
+mod navigation;
 mod next_steps;
+mod overview;
 mod owner_actions;
 mod prose;
 mod publishing;
@@ -157,10 +159,11 @@ where
     })
 }
 
-/// A section's heading (id `h-{key}`, what the section is labelled by) and the hint under it.
+/// A section's heading row (the heading has id `h-{key}`, what the section is labelled by;
+/// see `navigation::section_head`) and the hint under it.
 fn heading(key: &str, title: &'static str, hint: &'static str) -> impl IntoView {
     view! {
-        <h2 id=format!("h-{key}")>{title}</h2>
+        {navigation::section_head(key, title)}
         <p class="hint">{hint}</p>
     }
 }
@@ -194,11 +197,25 @@ fn IncidentEditor() -> impl IntoView {
         };
         crate::platform::document().set_title(&format!("{title} — Firebreak"));
     });
+    let nav = navigation::Nav::provide();
+    // The bar comes first for keyboards and screen readers; the stylesheet puts it beside
+    // the page on a wide screen, along the bottom on a phone.
+    view! {
+        <div class="incident-layout">
+            <navigation::SectionBar nav=nav/>
+            <div class="incident-main">{sections(nav)}</div>
+        </div>
+    }
+}
+
+/// Every part of the incident, the overview right under the title.
+fn sections(nav: navigation::Nav) -> impl IntoView {
     // The template's order: what everyone needs first, the working sections, then what is
     // written for later readers.
     view! {
         <TitleField/>
         <Presence/>
+        <overview::Overview nav=nav/>
         <Classification/>
         <Roles/>
         <ProseField section=ProseSection::Summary/>

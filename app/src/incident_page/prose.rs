@@ -22,7 +22,7 @@ pub fn ProseField(section: ProseSection) -> impl IntoView {
     let levels = Tlp::ALL.into_iter().map(|t| (t.as_str(), t.as_str()));
     view! {
         <section class="prose" aria-labelledby=format!("h-{key}")>
-            <h2 id=format!("h-{key}")>{section.title()}</h2>
+            {super::navigation::section_head(key, section.title())}
             <p class="hint" id=format!("hint-{key}")>{section.hint()}</p>
             {Field::new(format!("tlp-{key}"), "Marking")
                 .wrap("field prose-tlp")
