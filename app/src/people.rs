@@ -13,6 +13,17 @@ use crate::{access, platform, prefs};
 
 const PEOPLE_PREFIX: &str = "firebreak.people.";
 
+thread_local! {
+    /// Moved on by this page's own changes to who is invited (the share panel), so the lists
+    /// shown elsewhere on the page ask the relay again at once.
+    static CHANGED: ArcRwSignal<u32> = ArcRwSignal::new(0);
+}
+
+/// Who is invited changed here (an invite, a role change, a revocation): ask again now.
+pub fn changed() {
+    CHANGED.with(|c| c.update(|n| *n = n.wrapping_add(1)));
+}
+
 /// How often an open page asks the relay again (an invite or a role change shows then).
 const REFRESH: Duration = Duration::from_secs(30);
 
@@ -52,9 +63,11 @@ pub fn use_people() -> ReadSignal<Vec<Person>> {
             }
         });
     };
+    let bumped = CHANGED.with(ArcRwSignal::clone);
     Effect::new({
         let ask = ask.clone();
         move |_| {
+            bumped.track();
             if matches!(standing.get(), Standing::Member(_)) {
                 ask();
             }

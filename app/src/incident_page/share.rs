@@ -88,6 +88,9 @@ fn Panel(id: String, sharing: RwSignal<bool>) -> impl IntoView {
                     .map_err(|e| format!("Could not load who is invited: {e}."));
                 // Unchanged: leave the list (and a focused button in it) alone.
                 if invites.try_get_untracked().flatten().as_ref() != Some(&answer) {
+                    if invites.try_get_untracked().flatten().is_some() {
+                        crate::people::changed();
+                    }
                     invites.try_set(Some(answer));
                 }
             });
@@ -169,6 +172,7 @@ fn InviteForm(
                         role: new.role,
                     }));
                     name.try_set(String::new());
+                    crate::people::changed();
                     on_made();
                 }
                 Err(e) => {
@@ -386,6 +390,7 @@ fn InviteList(
             leptos::task::spawn_local(async move {
                 match access::change_role(&id, &token, &invite, role).await {
                     Ok(_) => {
+                        crate::people::changed();
                         problem.try_set(None);
                     }
                     Err(e) => {
@@ -401,6 +406,7 @@ fn InviteList(
         leptos::task::spawn_local(async move {
             match access::revoke(&id, &token, &invite).await {
                 Ok(_) => {
+                    crate::people::changed();
                     confirming.try_set(None);
                     problem.try_set(None);
                 }
@@ -478,7 +484,8 @@ fn InviteRow(
         }
     };
     let role_choice = (!mine && !revoked).then(|| {
-        let label = format!("Role of {name}");
+        // Not "Role …": the invite form's own field is labelled "Role".
+        let label = format!("Access for {name}");
         let key = key.clone();
         let options = Access::ALL.map(|a| {
             view! { <option value=a.as_str() selected=a == role>{a.as_str()}</option> }
