@@ -183,9 +183,9 @@ test('an expiring invite counts down in the open share panel, then says expired'
 
   const panel = await openSharePanel(a.page);
   const row = panel.getByTestId('invite').filter({ hasText: 'Temp' });
-  await expect(row).toContainText(/expires in (40|39) min/);
+  await expect(row).toContainText(/expires in (40|39|38) min/);
   await a.page.clock.fastForward('30:00');
-  await expect(row).toContainText(/expires in (10|9) min/);
+  await expect(row).toContainText(/expires in (10|9|8) min/);
   await a.page.clock.fastForward('11:00');
   await expect(row).toContainText(/expired \d{4}-\d\d-\d\d/);
   await expect(row).not.toContainText('expires in');

@@ -191,6 +191,17 @@ async fn an_invited_editor_made_owner_invites_and_revokes_and_the_revoked_hear_t
     );
     assert_eq!(status, 410);
     assert_eq!(body["error"], "invite revoked by Bob Second");
+    // Kept by no browser: a cached refusal would answer the next link's call on this page.
+    let (_, headers, _) = relay.request(
+        "GET",
+        &format!("/api/incidents/{inc}/me"),
+        Some(&carol_token),
+        None,
+    );
+    assert_eq!(
+        headers.get("cache-control").map(String::as_str),
+        Some("no-store")
+    );
     let again = Client::connect_with(&relay, inc, Some(&carol_token))
         .await
         .expect_closed()

@@ -33,10 +33,12 @@ pub fn Roles() -> impl IntoView {
     let standing = open.standing;
     // The commander and the incident's owners hand roles out.
     let may_give = Memo::new(move |_| {
-        standing.get() == Standing::Member(Access::Owner)
-            || commander
-                .get()
-                .is_some_and(|c| held_here(&c, &name.get(), &my_invite))
+        let standing = standing.get();
+        standing == Standing::Member(Access::Owner)
+            || standing.may_edit()
+                && commander
+                    .get()
+                    .is_some_and(|c| held_here(&c, &name.get(), &my_invite))
     });
     view! {
         <section class="roles card" aria-labelledby="h-roles">
