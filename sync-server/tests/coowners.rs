@@ -121,6 +121,7 @@ async fn an_invited_editor_made_owner_invites_and_revokes_and_the_revoked_hear_t
     open_on_device(&relay, inc, &bob_token);
     let mut bob_client = Client::connect_with(&relay, inc, Some(&bob_token)).await;
     bob_client.pump_until(|c| c.synced).await;
+    let started = std::time::Instant::now();
     let (status, promoted) = set_role(&relay, inc, &owner, &id_of(&bob), "owner");
     assert_eq!(status, 200, "{promoted}");
     assert_eq!(promoted["role"], "owner");
@@ -128,6 +129,10 @@ async fn an_invited_editor_made_owner_invites_and_revokes_and_the_revoked_hear_t
     // His open connection is told its role changed, and comes back as an owner.
     let closed = bob_client.expect_closed().await;
     assert_eq!(closed.code, 4412, "{closed:?}");
+    println!(
+        "role change to the holder's connection closed: {:?}",
+        started.elapsed()
+    );
     let mut bob_client = Client::connect_with(&relay, inc, Some(&bob_token)).await;
     bob_client.pump_until(|c| c.synced).await;
     bob_client.type_text("bob writes as owner").await;
