@@ -44,7 +44,7 @@ test('the commander gives Deputy to an invited person, who sees it on their own 
   // Bob, an editor, takes command; an editor who is not commander gives nothing.
   await expect(roleRow(b.page, 'deputy').getByTestId('role-give')).toHaveCount(0);
   await roleRow(b.page, 'commander').getByRole('button', { name: 'Take this role' }).click();
-  const give = roleRow(b.page, 'deputy').getByLabel('Give the role of Deputy to');
+  const give = roleRow(b.page, 'deputy').getByRole('combobox', { name: 'Give the role to Deputy' });
   await expect(give).toBeVisible();
   // Picked from the people invited, by the names they were invited as.
   await expect(give.locator('option')).toHaveText(['Give to…', 'Alice', 'Bob', 'Carol Ng']);
@@ -57,7 +57,7 @@ test('the commander gives Deputy to an invited person, who sees it on their own 
   // The hand-off is on the timeline, written by the commander.
   await expect(a.page.locator('main')).toContainText('Bob gave the role of Deputy to Carol Ng');
   // The owner may give roles too, without holding one.
-  await roleRow(a.page, 'scribe').getByLabel('Give the role of Scribe to').selectOption({ label: 'Bob' });
+  await roleRow(a.page, 'scribe').getByRole('combobox', { name: 'Give the role to Scribe' }).selectOption({ label: 'Bob' });
   await expect(roleRow(b.page, 'scribe').getByTestId('role-holder')).toContainText('Bob');
   await expect(roleRow(b.page, 'scribe').getByRole('button', { name: 'Step down' })).toBeVisible();
 });
@@ -80,7 +80,7 @@ test('an owner makes an invited editor co-owner, who shares from their own devic
   const panel = await openSharePanel(a.page);
   const bobRow = panel.getByTestId('invite').filter({ hasText: 'Bob' });
   await expect(bobRow).toContainText('connected now');
-  await bobRow.getByLabel('Access for Bob').selectOption('owner');
+  await bobRow.getByRole('combobox', { name: 'Access for Bob' }).selectOption('owner');
   await expect(bobRow).toHaveAttribute('data-role', 'owner');
 
   // Bob's page learns its new role without a reload, and he shares from his own device.
@@ -119,12 +119,12 @@ test('a demoted editor turns read-only at once, and writes again when made edito
 
   const panel = await openSharePanel(a.page);
   const bobRow = panel.getByTestId('invite').filter({ hasText: 'Bob' });
-  await bobRow.getByLabel('Access for Bob').selectOption('viewer');
+  await bobRow.getByRole('combobox', { name: 'Access for Bob' }).selectOption('viewer');
   await expect(access(b.page)).toHaveAttribute('data-access', 'viewer', { timeout: 15_000 });
   await expect(section(b.page, 'summary')).toBeDisabled();
   await expectSynced(b.page);
   // Back to editor, the same way, without a new link.
-  await bobRow.getByLabel('Access for Bob').selectOption('editor');
+  await bobRow.getByRole('combobox', { name: 'Access for Bob' }).selectOption('editor');
   await expect(access(b.page)).toHaveAttribute('data-access', 'editor', { timeout: 15_000 });
   await expect(section(b.page, 'summary')).toBeEnabled();
   // Alice's own row has no role choice; the relay keeps the last owner (tested in coowners.rs).

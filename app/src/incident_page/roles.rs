@@ -99,7 +99,7 @@ fn RoleRow(
             );
         }
     };
-    let give_label = format!("Give the role of {} to", role.label());
+    let key = role.key();
     let giving = move || {
         (may_give.get() && !invited.with(Vec::is_empty)).then(|| {
             let give = give.clone();
@@ -108,11 +108,16 @@ fn RoleRow(
                 .into_iter()
                 .map(|p| view! { <option value=p.invite.clone()>{p.name.clone()}</option> })
                 .collect_view();
+            // Named "Give the role to Deputy" from what shows: this label and the role's heading.
             view! {
+                <label class="role-give-label" id=format!("role-give-{key}") for=format!("role-give-{key}-to")>
+                    "Give the role to"
+                </label>
                 <select
                     class="role-give"
+                    id=format!("role-give-{key}-to")
                     data-testid="role-give"
-                    aria-label=give_label.clone()
+                    aria-labelledby=format!("role-give-{key} role-{key}")
                     on:change=move |ev| {
                         let chosen = event_target_value(&ev);
                         if !chosen.is_empty() {
@@ -148,7 +153,6 @@ fn RoleRow(
         open.incident
             .release_role(role, &platform::now_rfc3339(), &platform::new_id());
     };
-    let key = role.key();
     view! {
         <li class="role" data-testid="role" data-role=key>
             <div class="role-text">

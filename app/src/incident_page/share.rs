@@ -483,17 +483,23 @@ fn InviteRow(
             seen(&invite, platform::now_millis())
         }
     };
+    let name_id = format!("invite-name-{key}");
     let role_choice = (!mine && !revoked).then(|| {
-        // Not "Role …": the invite form's own field is labelled "Role".
-        let label = format!("Access for {name}");
+        // Named "Access for Bob" from what shows (not "Role …": the invite form's own field
+        // is labelled "Role").
+        let label_id = format!("invite-access-{key}");
+        let labelled = format!("{label_id} invite-name-{key}");
+        let select_id = format!("{label_id}-choice");
         let key = key.clone();
         let options = Access::ALL.map(|a| {
             view! { <option value=a.as_str() selected=a == role>{a.as_str()}</option> }
         });
         view! {
+            <label class="role-choice-label" id=label_id for=select_id.clone()>"Access for"</label>
             <select
                 class="role-choice"
-                aria-label=label
+                id=select_id
+                aria-labelledby=labelled
                 data-testid="invite-role"
                 on:change=move |ev| {
                     if let Some(chosen) = Access::parse(&event_target_value(&ev)) {
@@ -539,7 +545,7 @@ fn InviteRow(
             data-role=role.as_str()
             class:revoked=revoked
         >
-            <span class="invite-name">{invite.name.clone()}</span>
+            <span class="invite-name" id=name_id>{invite.name.clone()}</span>
             <span class="role-chip">{role_text}</span>
             {role_choice}
             <span class="invite-seen">{status}</span>
