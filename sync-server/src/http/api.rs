@@ -205,7 +205,8 @@ impl FromRequestParts<AppState> for Caller {
         let token = bearer(&parts.headers);
         let grant = state.gate.authorize(&incident, token, addr).await?;
         // An invite answers only on its own device; a call without a device id reaches
-        // no document (`me`, or an owner route the owner's grant is not bound for).
+        // no document (`me`, or an owner route the creator's grant is not bound for; an
+        // invite made owner is refused without it).
         let device = parts
             .headers
             .get(wire::DEVICE_HEADER)
