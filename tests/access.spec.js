@@ -33,7 +33,7 @@ const REFUSED = {
   missing: { code: 4401, reason: 'missing secret: open this incident from an invite link' },
   unknown: { code: 4403, reason: 'unknown secret for this incident' },
   readOnly: { code: 4405, reason: 'read-only: viewers cannot change this incident' },
-  revoked: { code: 4410, reason: 'invite revoked' },
+  revoked: { code: 4410, reason: 'invite revoked by Alice IC' },
   expired: { code: 4411, reason: 'invite expired' },
 };
 const SLOW_DOWN_REASON = /^too many failed attempts; wait \d+ s$/;

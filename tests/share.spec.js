@@ -98,7 +98,7 @@ test('revoking a link cuts the person off at once: they are told, and nothing mo
 
   // Bob's page says so, keeps what it has, and stops offering to edit.
   await expect(status(b.page)).toContainText(
-    'Your access was revoked by the incident commander. What is on this device stays here; nothing more will sync.',
+    'Your access was revoked by Alice. What is on this device stays here; nothing more will sync.',
   );
   await expect(status(b.page)).toHaveAttribute('data-state', 'refused');
   await expect(section(b.page, 'summary')).toHaveValue('Before the revoke. ');

@@ -10,8 +10,8 @@ use serde::Serialize;
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
 use web_sys::{Headers, RequestInit, Response};
-use wire::api::{CreateIncident, CreateInvite, ErrorBody, IncidentCreated, InviteList};
-pub use wire::api::{Invite, NewInvite};
+use wire::api::{ChangeRole, CreateIncident, CreateInvite, ErrorBody, IncidentCreated, InviteList};
+pub use wire::api::{Invite, NewInvite, People, Person};
 use wire::{Access, Close};
 
 use crate::platform;
@@ -214,6 +214,32 @@ pub async fn revoke(id: &str, token: &str, invite: &str) -> Result<Invite, ApiEr
     call("DELETE", &path, Some(token), None, 200).await
 }
 
+/// Gives an invited person another role (owner only); their open connections come back in it.
+pub async fn change_role(
+    id: &str,
+    token: &str,
+    invite: &str,
+    role: Access,
+) -> Result<Invite, ApiError> {
+    let path = incident_path(
+        id,
+        &format!(
+            "/invites/{}",
+            String::from(js_sys::encode_uri_component(invite))
+        ),
+    );
+    let body = ChangeRole {
+        role: role.as_str().to_string(),
+    };
+    call("PATCH", &path, Some(token), Some(json(&body)), 200).await
+}
+
+/// Who can open the incident now: invite id, name and role (any member).
+pub async fn people(id: &str, token: &str) -> Result<Vec<Person>, ApiError> {
+    let answer: People = call("GET", &incident_path(id, "/people"), Some(token), None, 200).await?;
+    Ok(answer.people)
+}
+
 /// Deletes the incident on the relay (owner only): everyone connected is disconnected, and
 /// nothing of it stays there.
 pub async fn delete_incident(id: &str, token: &str) -> Result<(), ApiError> {
@@ -301,7 +327,7 @@ pub fn take_invite_from_address() -> FromLink {
 }
 
 /// Why the relay will not (or will no longer) share the incident with this device.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Refusal {
     /// No token here for an incident not made here (4401).
     NeedInvite,
@@ -309,8 +335,8 @@ pub enum Refusal {
     BrokenLink,
     /// The relay does not know this token for this incident (4403).
     Unknown,
-    /// The owner revoked this device's invite (4410).
-    Revoked,
+    /// An owner revoked this device's invite (4410): who did, once the relay has said.
+    Revoked(Option<String>),
     /// The invite's time ran out (4411).
     Expired,
     /// This device, a viewer, sent a change (4405).
@@ -331,7 +357,7 @@ impl Refusal {
             Close::MissingSecret => Some(Refusal::NeedInvite),
             Close::UnknownSecret => Some(Refusal::Unknown),
             Close::ReadOnly => Some(Refusal::ReadOnly),
-            Close::Revoked => Some(Refusal::Revoked),
+            Close::Revoked => Some(Refusal::Revoked(None)),
             Close::Expired => Some(Refusal::Expired),
             Close::InUseElsewhere => Some(Refusal::InUseElsewhere),
             // The app always sends its device id; a relay asking for one does not know it.
@@ -343,7 +369,8 @@ impl Refusal {
             | Close::MessageTooBig
             | Close::InternalError
             | Close::TryAgainLater
-            | Close::SlowDown => None,
+            | Close::SlowDown
+            | Close::RoleChanged => None,
         }
     }
 
@@ -359,7 +386,16 @@ impl Refusal {
                 message,
                 ..
             } if message.contains("expired") => Some(Refusal::Expired),
-            ApiError::Refused { status: 410, .. } => Some(Refusal::Revoked),
+            ApiError::Refused {
+                status: 410,
+                message,
+                ..
+            } => Some(Refusal::Revoked(
+                message
+                    .strip_prefix("invite revoked by ")
+                    .map(|by| by.trim().to_string())
+                    .filter(|by| !by.is_empty()),
+            )),
             ApiError::Refused { status: 409, .. } => Some(Refusal::InUseElsewhere),
             ApiError::Refused {
                 status: 404,
@@ -371,26 +407,30 @@ impl Refusal {
     }
 
     /// What the person is told, in the sync status.
-    pub fn message(self) -> &'static str {
-        match self {
+    pub fn message(&self) -> String {
+        if let Refusal::Revoked(Some(by)) = self {
+            return format!("Your access was revoked by {by}. What is on this device stays here; nothing more will sync.");
+        }
+        let text = match self {
             Refusal::NeedInvite => "You need an invite link to open this incident. Ask its incident commander for one.",
             Refusal::BrokenLink => "This invite link is incomplete. Copy the whole link again, or ask the incident commander for a new one.",
             Refusal::Unknown => "The relay does not know this device's invite for this incident. Ask the incident commander for a new link. What is on this device stays here; nothing more will sync.",
-            Refusal::Revoked => "Your access was revoked by the incident commander. What is on this device stays here; nothing more will sync.",
+            Refusal::Revoked(_) => "Your access was revoked by an owner of this incident. What is on this device stays here; nothing more will sync.",
             Refusal::Expired => "Your invite has expired. Ask the incident commander for a new link. What is on this device stays here; nothing more will sync.",
             Refusal::ReadOnly => "The relay refused a change from this device: you can read this incident but not change it. Nothing more will sync; reload the page to see it as it is.",
             Refusal::InUseElsewhere => "This invite is already in use on another device — ask for your own link. Each link works only on the first device that opens it; the incident commander has been shown this attempt and can send you one.",
             Refusal::Taken => "This incident could not be published: the relay already has an incident with its id, and this device has no access to it. What you wrote is saved on this device only.",
             Refusal::Deleted => "This incident was deleted by its owner. Nothing of it is on the relay any more; the copy on this device stays until you remove it.",
-        }
+        };
+        text.to_string()
     }
 
     /// The value of the sync status's `data-state`.
-    pub fn key(self) -> &'static str {
+    pub fn key(&self) -> &'static str {
         match self {
             Refusal::NeedInvite | Refusal::BrokenLink => "no-access",
             Refusal::Unknown => "unknown",
-            Refusal::Revoked => "revoked",
+            Refusal::Revoked(_) => "revoked",
             Refusal::Expired => "expired",
             Refusal::ReadOnly => "read-only",
             Refusal::Taken => "taken",

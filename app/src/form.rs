@@ -64,6 +64,8 @@ struct Parts {
     spellcheck: Option<&'static str>,
     maxlength: Option<&'static str>,
     readonly: bool,
+    /// The id of a `<datalist>` of suggestions for a text input.
+    list: Option<&'static str>,
     /// The id of what else describes the control (a heading, a hint placed above).
     described_by: Option<String>,
     hint: Option<String>,
@@ -95,6 +97,7 @@ impl Field {
             spellcheck: None,
             maxlength: None,
             readonly: false,
+            list: None,
             described_by: None,
             hint: None,
             hint_class: "hint",
@@ -139,6 +142,8 @@ impl Field {
         autocomplete(value: &'static str) => autocomplete = Some(value);
         maxlength(n: &'static str) => maxlength = Some(n);
         readonly() => readonly = true;
+        /// Suggestions from the `<datalist>` with this id; anything else may still be typed.
+        list(id: &'static str) => list = Some(id);
         number() => control = Control::Input("number");
         spellcheck() => spellcheck = Some("true");
         /// What else describes the control (a heading, a hint placed above it).
@@ -231,6 +236,7 @@ impl Field {
             spellcheck,
             maxlength,
             readonly,
+            list,
             described_by,
             hint,
             hint_class,
@@ -303,6 +309,7 @@ impl Field {
                     spellcheck=spellcheck
                     maxlength=maxlength
                     readonly=readonly
+                    list=list
                     placeholder=placeholder
                     aria-describedby=described
                     aria-invalid=invalid

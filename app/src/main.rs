@@ -16,6 +16,7 @@ mod clock;
 mod form;
 mod incident_page;
 mod pages;
+mod people;
 mod platform;
 mod prefs;
 mod router;

@@ -31,6 +31,9 @@ pub trait Host: sync_client::Replica {
     fn problem(&self, message: Option<String>);
     /// The relay refused this device; the client has stopped and will not reconnect.
     fn refused(&self, why: Refusal);
+    /// An owner changed this device's role (4412); the client has stopped: the host learns
+    /// the new role and connects again.
+    fn role_changed(&self);
 }
 
 /// What the person is told about a refusing close.
@@ -203,6 +206,7 @@ impl Inner {
             Action::Connection(state) => host.connection_changed(state),
             Action::Presence(peers) => host.presence_changed(peers),
             Action::Problem(message) => host.problem(message),
+            Action::Refused(wire::Close::RoleChanged) => host.role_changed(),
             Action::Refused(close) => host.refused(refusal_for(close)),
             Action::Timer(ms) => this.set_timer(ms),
             Action::Log(message) => platform::log_error(&message),

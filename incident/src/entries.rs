@@ -416,6 +416,7 @@ mod tests {
         assert_eq!(StepField::Owner.label(), "Owner");
         let holder = RoleHolder {
             name: "Ana".into(),
+            invite: "0123456789abcdef".into(),
             since: "now".into(),
         };
         assert_described::<_, NoField>(&holder, &[]);
@@ -427,6 +428,7 @@ mod tests {
         let step = NextStep {
             title: "Rotate the API key".into(),
             owner: "Ana".into(),
+            owner_invite: "0123456789abcdef".into(),
             status: StepStatus::Doing,
             due: Some("2026-11-23T00:00:00Z".into()),
             created_by: "Bo".into(),

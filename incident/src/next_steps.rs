@@ -44,6 +44,10 @@ pub struct NextStep {
     pub title: String,
     /// The display name of whoever took it on ("" while nobody has).
     pub owner: String,
+    /// The owner's invite id (the relay's public id of their grant) when they were picked
+    /// from the people invited to the incident; "" for a name typed by hand (someone
+    /// outside Firebreak) and for steps written before.
+    pub owner_invite: String,
     pub status: StepStatus,
     /// When it is due (RFC 3339 UTC), if anyone said.
     pub due: Option<String>,
@@ -87,6 +91,17 @@ impl NextStep {
         let name = name.trim();
         !name.is_empty() && self.owner.trim().to_lowercase() == name.to_lowercase()
     }
+
+    /// Whether the person holding invite `invite` (and showing as `name`) owns it: a step
+    /// given to an invited person follows their invite, whatever name either shows; a step
+    /// with only a name (typed by hand, or written before) matches by name.
+    pub fn is_owned_by_person(&self, name: &str, invite: &str) -> bool {
+        if self.owner_invite.is_empty() || invite.is_empty() {
+            self.is_owned_by(name)
+        } else {
+            self.owner_invite == invite
+        }
+    }
 }
 
 editable_fields! {
@@ -105,6 +120,7 @@ impl Entry for NextStep {
     const FIELDS: &'static [FieldLabel] = &[
         FieldLabel::new("title", "Next step"),
         FieldLabel::new("owner", "Owner"),
+        FieldLabel::new("owner_invite", "Owner's invite"),
         FieldLabel::new("status", "Status"),
         FieldLabel::new("due", "Due"),
         FieldLabel::new("created_by", "Added by"),
@@ -115,6 +131,7 @@ impl Entry for NextStep {
         Fields::new()
             .text("title", &self.title)
             .text("owner", &self.owner)
+            .text("owner_invite", &self.owner_invite)
             .text("status", self.status.key())
             .text("due", self.due.as_deref().unwrap_or(""))
             .text("created_by", &self.created_by)
@@ -125,6 +142,7 @@ impl Entry for NextStep {
         NextStep {
             title: stored.text("title"),
             owner: stored.text("owner"),
+            owner_invite: stored.text("owner_invite"),
             status: StepStatus::from_key(&stored.text("status")).unwrap_or_default(),
             due: stored.optional_text("due"),
             created_by: stored.text("created_by"),
@@ -164,6 +182,18 @@ impl Incident {
     /// Changes a text field of a next step. False when it no longer exists.
     pub fn set_next_step_field(&self, id: &str, field: StepField, value: &str) -> bool {
         self.set_field(id, field, value)
+    }
+
+    /// Gives a next step to `name`, picked from the invited people as `invite` ("" for a
+    /// name typed by hand); both change in one step. False when it no longer exists.
+    pub fn set_next_step_owner(&self, id: &str, name: &str, invite: &str) -> bool {
+        self.set_values::<NextStep>(
+            id,
+            [
+                ("owner", Any::from(name.trim())),
+                ("owner_invite", Any::from(invite)),
+            ],
+        )
     }
 
     /// Moves a next step to `status`. False when it no longer exists.

@@ -1,5 +1,6 @@
-//! The people running the response. Anyone may claim a role; every hand-off is written on
-//! the timeline in the same change, so the record of who was in charge when is never lost.
+//! The people running the response. Anyone may claim a role, and the commander or an owner
+//! may give one to an invited person; every hand-off is written on the timeline in the same
+//! change, so the record of who was in charge when is never lost.
 
 use yrs::{ReadTxn, Transact};
 
@@ -62,6 +63,9 @@ impl Role {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct RoleHolder {
     pub name: String,
+    /// The holder's invite id when the role was given to an invited person; "" for a claim
+    /// (the holder is known by name).
+    pub invite: String,
     pub since: String,
 }
 
@@ -70,18 +74,21 @@ impl Entry for RoleHolder {
 
     const FIELDS: &'static [FieldLabel] = &[
         FieldLabel::new("holder", "Held by"),
+        FieldLabel::new("invite", "Holder's invite"),
         FieldLabel::new("since", "Since"),
     ];
 
     fn to_fields(&self) -> Fields {
         Fields::new()
             .text("holder", &self.name)
+            .text("invite", &self.invite)
             .text("since", &self.since)
     }
 
     fn read<T: ReadTxn>(stored: &Stored<'_, T>) -> RoleHolder {
         RoleHolder {
             name: stored.text("holder"),
+            invite: stored.text("invite"),
             since: stored.text("since"),
         }
     }
@@ -112,7 +119,38 @@ impl Incident {
             Some(p) => format!("{name} took over as {} from {}", role.label(), p.name),
             None => format!("{name} took on the role of {}", role.label()),
         };
-        self.record_role_change(role, name, now, event_id, what);
+        self.record_role_change(role, name, "", name, now, event_id, what);
+        previous
+    }
+
+    /// `by` (the commander, or an owner) gives `role` to the invited person `name`, whose
+    /// invite id is `invite`, at `now`; the hand-off goes on the timeline as event
+    /// `event_id`, written by `by`. Giving it to whoever holds it already changes nothing.
+    /// Returns the previous holder.
+    pub fn assign_role(
+        &self,
+        role: Role,
+        name: &str,
+        invite: &str,
+        by: &str,
+        now: &str,
+        event_id: &str,
+    ) -> Option<RoleHolder> {
+        let (name, by) = (name.trim(), by.trim());
+        let previous = self.role_holder(role);
+        let same = |p: &RoleHolder| p.name == name && p.invite == invite;
+        if name.is_empty() || previous.as_ref().is_some_and(same) {
+            return previous;
+        }
+        let what = match &previous {
+            Some(p) => format!(
+                "{by} gave the role of {} to {name} (was {})",
+                role.label(),
+                p.name
+            ),
+            None => format!("{by} gave the role of {} to {name}", role.label()),
+        };
+        self.record_role_change(role, name, invite, by, now, event_id, what);
         previous
     }
 
@@ -120,16 +158,22 @@ impl Incident {
     pub fn release_role(&self, role: Role, now: &str, event_id: &str) {
         if let Some(previous) = self.role_holder(role) {
             let what = format!("{} stepped down as {}", previous.name, role.label());
-            self.record_role_change(role, "", now, event_id, what);
+            self.record_role_change(role, "", "", &previous.name, now, event_id, what);
         }
     }
 
-    fn record_role_change(&self, role: Role, name: &str, now: &str, event_id: &str, what: String) {
-        let author = if name.is_empty() {
-            self.role_holder(role).map(|p| p.name).unwrap_or_default()
-        } else {
-            name.to_string()
-        };
+    #[allow(clippy::too_many_arguments)]
+    fn record_role_change(
+        &self,
+        role: Role,
+        name: &str,
+        invite: &str,
+        author: &str,
+        now: &str,
+        event_id: &str,
+        what: String,
+    ) {
+        let author = author.to_string();
         let event = TimelineEvent {
             occurred_at: now.to_string(),
             what,
@@ -139,6 +183,7 @@ impl Incident {
         };
         let holder = RoleHolder {
             name: name.to_string(),
+            invite: invite.to_string(),
             since: now.to_string(),
         };
         let (roles, timeline) = (

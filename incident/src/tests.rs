@@ -368,6 +368,7 @@ fn next_steps_sort_open_before_done_and_by_due_time_and_know_when_they_are_late(
     let step = |title: &str, due: Option<&str>, status| NextStep {
         title: title.into(),
         owner: "Ann".into(),
+        owner_invite: String::new(),
         status,
         due: due.map(Into::into),
         created_by: "ann".into(),
@@ -407,6 +408,34 @@ fn next_steps_sort_open_before_done_and_by_due_time_and_know_when_they_are_late(
         .collect();
     assert_eq!(late, ["image laptop"], "done steps are never late");
     assert!(steps[0].1.is_owned_by(" ann "));
+}
+
+#[test]
+fn a_step_given_to_an_invited_person_follows_their_invite_not_a_typed_name() {
+    let inc = Incident::create("t", NOW);
+    let step = NextStep {
+        title: "call the bank".into(),
+        owner: "Ann".into(),
+        ..Default::default()
+    };
+    inc.add_next_step("s1", &step);
+    // Written by name only: matched by name, as before.
+    let read = |inc: &Incident| inc.next_steps().remove(0).1;
+    assert!(read(&inc).is_owned_by_person("ann", "aaaa000000000001"));
+    assert!(inc.set_next_step_owner("s1", " Ann Lee ", "aaaa000000000001"));
+    let given = read(&inc);
+    assert_eq!(
+        (given.owner.as_str(), given.owner_invite.as_str()),
+        ("Ann Lee", "aaaa000000000001")
+    );
+    assert!(given.is_owned_by_person("someone else", "aaaa000000000001"));
+    assert!(!given.is_owned_by_person("Ann Lee", "bbbb000000000002"));
+    // A device with no invite (made here, not yet published) goes by name.
+    assert!(given.is_owned_by_person("ann lee", ""));
+    // Typed by hand again: the invite goes with the old owner.
+    assert!(inc.set_next_step_owner("s1", "Outside Vendor", ""));
+    assert!(read(&inc).is_owned_by_person("outside vendor", "aaaa000000000001"));
+    assert!(!inc.set_next_step_owner("gone", "Ann", ""));
 }
 
 #[test]
@@ -460,6 +489,63 @@ fn claiming_a_role_records_the_hand_off_on_the_timeline() {
         inc.timeline()[2].1.what,
         "Bob stepped down as Incident commander"
     );
+}
+
+#[test]
+fn the_commander_gives_a_role_to_an_invited_person_and_the_hand_off_is_recorded() {
+    let inc = Incident::create("t", NOW);
+    inc.claim_role(Role::Commander, "Ann", "2026-11-22T03:00:00Z", "r1");
+    inc.assign_role(
+        Role::Deputy,
+        "Bob",
+        "bbbb000000000002",
+        "Ann",
+        "2026-11-22T04:00:00Z",
+        "r2",
+    );
+    let deputy = inc.role_holder(Role::Deputy).unwrap();
+    assert_eq!(
+        (deputy.name.as_str(), deputy.invite.as_str()),
+        ("Bob", "bbbb000000000002")
+    );
+    inc.assign_role(
+        Role::Deputy,
+        "Cy",
+        "cccc000000000003",
+        "Ann",
+        "2026-11-22T05:00:00Z",
+        "r3",
+    );
+    // Giving it to whoever has it already writes nothing.
+    inc.assign_role(
+        Role::Deputy,
+        "Cy",
+        "cccc000000000003",
+        "Ann",
+        "2026-11-22T06:00:00Z",
+        "r4",
+    );
+    let events: Vec<(String, String)> = inc
+        .timeline()
+        .into_iter()
+        .map(|(_, e)| (e.what, e.author))
+        .collect();
+    assert_eq!(
+        events[1..],
+        [
+            (
+                "Ann gave the role of Deputy to Bob".to_string(),
+                "Ann".to_string()
+            ),
+            (
+                "Ann gave the role of Deputy to Cy (was Bob)".to_string(),
+                "Ann".to_string()
+            ),
+        ]
+    );
+    // A claim keeps no invite; the claimer holds it by name.
+    inc.claim_role(Role::Deputy, "Dee", "2026-11-22T07:00:00Z", "r5");
+    assert_eq!(inc.role_holder(Role::Deputy).unwrap().invite, "");
 }
 
 #[test]

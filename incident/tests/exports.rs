@@ -125,6 +125,7 @@ fn sample() -> Incident {
         &NextStep {
             title: "Reset the clerk's password".to_string(),
             owner: "Sam".to_string(),
+            owner_invite: String::new(),
             status: StepStatus::Open,
             due: Some("2026-11-30T06:00:00Z".to_string()),
             created_by: "Dana".to_string(),

@@ -118,6 +118,20 @@ pub enum Error {
     #[error("listening on {listen}, which other machines can reach, would let anyone create incidents: set --create-secret (FIREBREAK_CREATE_SECRET), or pass --open-creation (FIREBREAK_OPEN_CREATION=true) to allow that")]
     OpenCreation { listen: String },
 
+    #[error("invite revoked by {0}")]
+    RevokedBy(String),
+
+    #[error(
+        "the incident's last owner cannot be demoted or revoked: make someone else owner first"
+    )]
+    LastOwner,
+
+    #[error("an invite becomes owner only once its holder has opened it (an owner's link then stays on their device)")]
+    NotOpenedYet,
+
+    #[error("your access to this incident was changed by an owner; reconnect")]
+    RoleChanged,
+
     #[error("{context}: {source}")]
     Io {
         context: String,
@@ -148,7 +162,9 @@ impl Error {
             | Error::NotOwner
             | Error::MetricsRefused
             | Error::Protocol(ProtocolError::ReadOnly) => StatusCode::FORBIDDEN,
-            Error::Revoked | Error::Expired => StatusCode::GONE,
+            Error::Revoked | Error::RevokedBy(_) | Error::Expired => StatusCode::GONE,
+            Error::LastOwner | Error::NotOpenedYet => StatusCode::CONFLICT,
+            Error::RoleChanged => StatusCode::PRECONDITION_FAILED,
             Error::SlowDown { .. } | Error::TooManyIncidents { .. } => {
                 StatusCode::TOO_MANY_REQUESTS
             }
@@ -178,7 +194,8 @@ impl Error {
             Error::MissingSecret => Close::MissingSecret,
             Error::UnknownSecret | Error::NotOwner | Error::MetricsRefused => Close::UnknownSecret,
             Error::Protocol(ProtocolError::ReadOnly) => Close::ReadOnly,
-            Error::Revoked => Close::Revoked,
+            Error::Revoked | Error::RevokedBy(_) => Close::Revoked,
+            Error::RoleChanged => Close::RoleChanged,
             Error::Expired => Close::Expired,
             Error::SlowDown { .. } => Close::SlowDown,
             Error::InUseElsewhere => Close::InUseElsewhere,
@@ -201,6 +218,8 @@ impl Error {
             | Error::IncidentExists
             | Error::UnknownInvite
             | Error::OwnerNotRevocable
+            | Error::LastOwner
+            | Error::NotOpenedYet
             | Error::Load(_)
             | Error::StoreFailed
             | Error::RoomReset

@@ -142,7 +142,7 @@ async fn revoking_closes_the_live_connection_within_a_second_and_the_link_stays_
     let took = started.elapsed();
     assert_eq!(
         (closed.code, closed.reason.as_str()),
-        (4410, "invite revoked")
+        (4410, "invite revoked by Owner")
     );
     assert!(took < Duration::from_secs(1), "closed after {took:?}");
 

@@ -10,7 +10,9 @@ use serde::{Deserialize, Serialize};
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Access {
-    /// Reads, writes, invites and revokes. One per incident: whoever created it.
+    /// Reads, writes, invites, revokes and changes roles. Whoever created the incident is its
+    /// first owner; any owner can make an invited person owner too (co-owners). The last
+    /// owner cannot be demoted or revoked.
     Owner,
     /// Reads and writes.
     Editor,
@@ -39,7 +41,7 @@ impl Access {
         self != Access::Viewer
     }
 
-    /// Only the owner invites, lists and revokes.
+    /// Only owners invite, list, revoke and change roles.
     pub fn may_invite(self) -> bool {
         self == Access::Owner
     }

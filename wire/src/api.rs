@@ -160,6 +160,31 @@ pub struct Preview {
     pub tlp: String,
 }
 
+/// `PATCH /api/incidents/{id}/invites/{invite}` (owner): give an invited person another
+/// access level without re-inviting them. The answer is the grant as [`Invite`] shows it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ChangeRole {
+    /// `"owner"`, `"editor"` or `"viewer"`; text for the same reason as [`CreateInvite::role`].
+    pub role: String,
+}
+
+/// One person invited to an incident, as every member may see them: no secret, no token,
+/// no device or connection details.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Person {
+    /// The grant's public id: what the incident's roles and next steps name them by.
+    pub invite: String,
+    pub name: String,
+    pub role: Access,
+}
+
+/// 200 to `GET /api/incidents/{id}/people` (any member): the people who can open the
+/// incident now (not revoked, not expired), owners first, then in invitation order.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct People {
+    pub people: Vec<Person>,
+}
+
 /// The body of every error answer, whatever its status.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct ErrorBody {
@@ -317,6 +342,26 @@ mod tests {
                 tlp: "AMBER".into(),
             },
             r#"{"classification":"Confidential","invited_by":"Alice","role":"viewer","title":"Payroll phishing","tlp":"AMBER"}"#,
+        );
+    }
+
+    #[test]
+    fn people_show_no_secrets_and_roles_change_by_name() {
+        pinned(
+            &People {
+                people: vec![Person {
+                    invite: "0123456789abcdef".into(),
+                    name: "Bob".into(),
+                    role: Access::Editor,
+                }],
+            },
+            r#"{"people":[{"invite":"0123456789abcdef","name":"Bob","role":"editor"}]}"#,
+        );
+        pinned(
+            &ChangeRole {
+                role: "owner".into(),
+            },
+            r#"{"role":"owner"}"#,
         );
     }
 }

@@ -37,6 +37,10 @@ pub enum Close {
     /// 4404: the incident was deleted by its owner (also sent to its open connections when
     /// it is deleted). Nothing of it is on the relay any more.
     Deleted,
+    /// 4412: an owner changed this invite's access level (say, editor to viewer). Not a
+    /// refusal: the app asks the relay what its token is now and reconnects in the new
+    /// role; a stock client reconnects, and the relay applies the new role.
+    RoleChanged,
 }
 
 /// What a client does once the relay closed its connection.
@@ -47,11 +51,13 @@ pub enum AfterClose {
     /// Reconnect no sooner than this many seconds from now.
     ReconnectAfter { seconds: u32 },
     /// Stop for good: the relay refused this device; reconnecting would be refused again.
+    /// Also after [`Close::RoleChanged`], for a client that can ask what its token is now
+    /// before it connects again (the app); see [`Close::after`].
     Stop(Close),
 }
 
 impl Close {
-    pub const ALL: [Close; 15] = [
+    pub const ALL: [Close; 16] = [
         Close::GoingAway,
         Close::UnsupportedData,
         Close::PolicyViolation,
@@ -67,6 +73,7 @@ impl Close {
         Close::InUseElsewhere,
         Close::DeviceRequired,
         Close::Deleted,
+        Close::RoleChanged,
     ];
 
     /// The numeric code on the wire.
@@ -87,6 +94,7 @@ impl Close {
             Close::InUseElsewhere => 4409,
             Close::DeviceRequired => 4428,
             Close::Deleted => 4404,
+            Close::RoleChanged => 4412,
         }
     }
 
@@ -116,6 +124,8 @@ impl Close {
     pub fn after(code: u16, reason: &str) -> AfterClose {
         match Close::from_code(code) {
             Some(close) if close.is_refusal() => AfterClose::Stop(close),
+            // The token still works, in another role: stop, learn the role, connect again.
+            Some(Close::RoleChanged) => AfterClose::Stop(Close::RoleChanged),
             Some(Close::SlowDown) => match wait_seconds(reason) {
                 Some(seconds) => AfterClose::ReconnectAfter { seconds },
                 None => AfterClose::Reconnect,
@@ -157,6 +167,8 @@ mod tests {
         for code in [4401, 4403, 4404, 4405, 4409, 4410, 4411, 4428] {
             assert!(matches!(Close::after(code, ""), AfterClose::Stop(c) if c.code() == code));
         }
+        assert!(!Close::RoleChanged.is_refusal());
+        assert_eq!(Close::after(4412, ""), AfterClose::Stop(Close::RoleChanged));
         for code in [1000, 1001, 1003, 1006, 1008, 1009, 1011, 1013, 4000] {
             assert_eq!(Close::after(code, "whatever"), AfterClose::Reconnect);
         }

@@ -1,5 +1,7 @@
 //! Next steps: who does what by when. Late ones stand out; "only mine" shows what the person
-//! at the keyboard promised.
+//! at the keyboard promised. Owners are picked from the people invited to the incident (a
+//! suggestion list; a name typed by hand still works, for someone outside Firebreak), and a
+//! step given to an invited person follows their invite, whatever name they show.
 
 use incident::when::format_in_zone;
 use incident::{Incident, NextStep, StepField, StepStatus};
@@ -9,8 +11,12 @@ use super::timeline::shared::read_optional_time;
 use super::timeline::zone_label;
 use super::{heading, watch};
 use crate::form::{asking_here, check, confirm, Confirm, Field};
+use crate::people::{self, Person};
 use crate::session::use_incident;
 use crate::{platform, prefs};
+
+/// The id of the `<datalist>` of invited people's names that owner fields suggest from.
+const PEOPLE_LIST: &str = "invited-people";
 
 #[component]
 pub fn NextSteps() -> impl IntoView {
@@ -18,12 +24,14 @@ pub fn NextSteps() -> impl IntoView {
     let only_mine = RwSignal::new(false);
     let steps = watch(&open, Incident::next_steps);
     let zone = watch(&open, Incident::display_zone);
+    let invited = people::use_people();
+    let mine = people::my_invite(&open.id);
     let shown = move || {
         let me = prefs::display_name();
         steps
             .get()
             .into_iter()
-            .filter(|(_, step)| !only_mine.get() || step.is_owned_by(&me))
+            .filter(|(_, step)| !only_mine.get() || step.is_owned_by_person(&me, &mine))
             .collect::<Vec<_>>()
     };
 
@@ -48,11 +56,14 @@ pub fn NextSteps() -> impl IntoView {
                 }
             };
             let me = prefs::display_name();
+            let typed_owner = owner.get_untracked().trim().to_string();
+            let picked = invited.with_untracked(|list| people::named(list, &typed_owner));
             open.incident.add_next_step(
                 &platform::new_id(),
                 &NextStep {
                     title: text.trim().to_string(),
-                    owner: owner.get_untracked().trim().to_string(),
+                    owner: typed_owner,
+                    owner_invite: picked.map(|p| p.invite).unwrap_or_default(),
                     status: StepStatus::Open,
                     due: due_at,
                     created_by: me,
@@ -79,6 +90,7 @@ pub fn NextSteps() -> impl IntoView {
                     .wrap("field")
                     .autocomplete("off")
                     .placeholder("Name")
+                    .list(PEOPLE_LIST)
                     .two_way(owner)
                     .view()}
                 {Field::new("step-new-due", "")
@@ -90,13 +102,24 @@ pub fn NextSteps() -> impl IntoView {
                     .view()}
                 <button type="submit">"Add step"</button>
             </form>
+            <datalist id=PEOPLE_LIST>
+                {move || {
+                    invited
+                        .get()
+                        .into_iter()
+                        .map(|p: Person| view! { <option value=p.name></option> })
+                        .collect_view()
+                }}
+            </datalist>
             {move || problem.get().map(|message| view! { <p class="field-error" role="alert">{message}</p> })}
             {check("steps-only-mine".into(), "Only mine", "check", only_mine.into(), Some(Callback::new(move |on| only_mine.set(on))))}
             <ul class="step-list" aria-label="Next steps">
                 <For
-                    each=shown
+                    each=shown.clone()
                     key=|(id, step)| (id.clone(), format!("{step:?}"))
-                    children=move |(id, step)| view! { <StepRow id=id step=step zone=zone/> }
+                    children=move |(id, step)| {
+                        view! { <StepRow id=id step=step zone=zone invited=invited/> }
+                    }
                 />
             </ul>
             <Show when=move || shown().is_empty()>
@@ -119,7 +142,12 @@ fn due_in(minutes: i64) -> String {
 }
 
 #[component]
-fn StepRow(id: String, step: NextStep, zone: Memo<String>) -> impl IntoView {
+fn StepRow(
+    id: String,
+    step: NextStep,
+    zone: Memo<String>,
+    invited: ReadSignal<Vec<Person>>,
+) -> impl IntoView {
     let open = use_incident();
     // Late as soon as the due time passes, while the page is open.
     let overdue = {
@@ -165,6 +193,16 @@ fn StepRow(id: String, step: NextStep, zone: Memo<String>) -> impl IntoView {
             .value(value)
             .on_change(write(field))
     };
+    // An owner typed or picked: an invited person's name brings their invite along.
+    let set_owner = {
+        let (open, id) = (open.clone(), id.clone());
+        move |typed: String| {
+            let picked = invited.with_untracked(|list| people::named(list, &typed));
+            let invite = picked.map(|p| p.invite).unwrap_or_default();
+            open.incident
+                .set_next_step_owner(&id, typed.trim(), &invite);
+        }
+    };
     let set_status = {
         let (open, id) = (open.clone(), id.clone());
         move |value: String| {
@@ -207,7 +245,10 @@ fn StepRow(id: String, step: NextStep, zone: Memo<String>) -> impl IntoView {
             data-status=step.status.key()
         >
             {text("title", "Step", &step.title, StepField::Title).wrap("field grow").view()}
-            {text("owner", "Owner", &step.owner, StepField::Owner).view()}
+            {text("owner", "Owner", &step.owner, StepField::Owner)
+                .list(PEOPLE_LIST)
+                .on_change(set_owner)
+                .view()}
             {Field::new(format!("{dom}-status"), "Status")
                 .wrap("field")
                 .select(None, statuses.collect())

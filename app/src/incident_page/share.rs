@@ -1,6 +1,8 @@
-//! Sharing, for the incident's owner only: invite a person by name with a role, hand them
-//! their own link (copy it, or let them scan its QR code), see who is invited and when they
-//! were last here, and revoke anyone. Every name comes from the relay and is shown as text.
+//! Sharing, for the incident's owners (on whichever device each holds their own link):
+//! invite a person by name with a role, hand them their own link (copy it, or let them scan
+//! its QR code), see who is invited, when they were last here and when their link expires
+//! (kept current by the page's clock), change anyone's role (make them owner too), and revoke
+//! anyone. Every name comes from the relay and is shown as text.
 
 mod qr;
 
@@ -22,7 +24,7 @@ use wire::Access;
 const REFRESH: Duration = Duration::from_secs(4);
 const MAX_NAME: usize = 80;
 
-/// "Share", in the incident's header bar; only the owner's device has it.
+/// "Share", in the incident's header bar; every owner's device has it.
 #[component]
 pub fn ShareButton(sharing: RwSignal<bool>) -> impl IntoView {
     let open = use_incident();
@@ -71,7 +73,9 @@ pub fn SharePanel(sharing: RwSignal<bool>) -> impl IntoView {
 
 #[component]
 fn Panel(id: String, sharing: RwSignal<bool>) -> impl IntoView {
-    let token = prefs::access(&id).map(|a| a.token).unwrap_or_default();
+    let held = prefs::access(&id);
+    let mine = held.as_ref().map(|a| a.invite.clone()).unwrap_or_default();
+    let token = held.map(|a| a.token).unwrap_or_default();
     let invites = RwSignal::new(None::<Result<Vec<Invite>, String>>);
     let made = RwSignal::new(None::<Made>);
     let refresh = {
@@ -84,6 +88,9 @@ fn Panel(id: String, sharing: RwSignal<bool>) -> impl IntoView {
                     .map_err(|e| format!("Could not load who is invited: {e}."));
                 // Unchanged: leave the list (and a focused button in it) alone.
                 if invites.try_get_untracked().flatten().as_ref() != Some(&answer) {
+                    if invites.try_get_untracked().flatten().is_some() {
+                        crate::people::changed();
+                    }
                     invites.try_set(Some(answer));
                 }
             });
@@ -115,7 +122,14 @@ fn Panel(id: String, sharing: RwSignal<bool>) -> impl IntoView {
             <p class="hint" id="revoke-note">
                 "Revoking a link stops it at once and disconnects that person. What they already saw, or kept on their device, cannot be un-seen."
             </p>
-            <InviteList id=id.clone() token=token invites=invites made=made on_change=refresh/>
+            <InviteList
+                id=id.clone()
+                token=token
+                mine=mine
+                invites=invites
+                made=made
+                on_change=refresh
+            />
             <super::owner_actions::OwnerActions id=id/>
         </section>
     }
@@ -158,6 +172,7 @@ fn InviteForm(
                         role: new.role,
                     }));
                     name.try_set(String::new());
+                    crate::people::changed();
                     on_made();
                 }
                 Err(e) => {
@@ -254,12 +269,28 @@ fn seen(invite: &Invite, now: f64) -> String {
     if let Some(at) = invite.expires_at.filter(|at| *at as f64 <= now) {
         return format!("expired {}", access::shown_time(at));
     }
-    if invite.connected > 0 {
-        return "connected now".to_string();
+    let seen = if invite.connected > 0 {
+        "connected now".to_string()
+    } else {
+        match invite.last_seen_at {
+            Some(at) => format!("last connected {}", access::shown_time(at)),
+            None => "never connected".to_string(),
+        }
+    };
+    match invite.expires_at {
+        Some(at) => format!("{seen} · expires in {}", time_left(at as f64 - now)),
+        None => seen,
     }
-    match invite.last_seen_at {
-        Some(at) => format!("last connected {}", access::shown_time(at)),
-        None => "never connected".to_string(),
+}
+
+/// What is left of an invite's time, as "40 min", "3 h", "2 days" ("1 min" at the end).
+fn time_left(ms: f64) -> String {
+    let minutes = (ms / 60_000.0).ceil().max(1.0) as u64;
+    match minutes {
+        1 => "1 min".to_string(),
+        m if m < 120 => format!("{m} min"),
+        m if m < 48 * 60 => format!("{} h", m / 60),
+        m => format!("{} days", m / (24 * 60)),
     }
 }
 
@@ -316,6 +347,8 @@ fn passed_on(
 fn InviteList(
     id: String,
     token: String,
+    /// This device's own invite id: its row says "you".
+    mine: String,
     invites: RwSignal<Option<Result<Vec<Invite>, String>>>,
     made: RwSignal<Option<Made>>,
     on_change: impl Fn() + Clone + Send + Sync + 'static,
@@ -350,11 +383,30 @@ fn InviteList(
             });
         }
     };
+    let change_role = {
+        let (id, token, on_change) = (id.clone(), token.clone(), on_change.clone());
+        move |invite: String, role: Access| {
+            let (id, token, on_change) = (id.clone(), token.clone(), on_change.clone());
+            leptos::task::spawn_local(async move {
+                match access::change_role(&id, &token, &invite, role).await {
+                    Ok(_) => {
+                        crate::people::changed();
+                        problem.try_set(None);
+                    }
+                    Err(e) => {
+                        problem.try_set(Some(format!("Could not change the role: {e}.")));
+                    }
+                }
+                on_change();
+            });
+        }
+    };
     let revoke = move |invite: String| {
         let (id, token, on_change) = (id.clone(), token.clone(), on_change.clone());
         leptos::task::spawn_local(async move {
             match access::revoke(&id, &token, &invite).await {
                 Ok(_) => {
+                    crate::people::changed();
                     confirming.try_set(None);
                     problem.try_set(None);
                 }
@@ -371,9 +423,10 @@ fn InviteList(
             view! { <p class="field-error" role="alert">{message}</p> }.into_any()
         }
         Some(Ok(list)) => {
-            let now = platform::now_millis();
             let revoke = revoke.clone();
             let reissue = reissue.clone();
+            let change_role = change_role.clone();
+            let mine = mine.clone();
             view! {
                 <ul class="invite-list" aria-labelledby="h-invited">
                     {list
@@ -381,8 +434,9 @@ fn InviteList(
                         .map(|invite| {
                             view! {
                                 <InviteRow
-                                    status=seen(&invite, now)
+                                    mine=invite.invite == mine
                                     invite=invite
+                                    change_role=change_role.clone()
                                     confirming=confirming
                                     revoke=revoke.clone()
                                     reissue=reissue.clone()
@@ -404,7 +458,9 @@ fn InviteList(
 #[component]
 fn InviteRow(
     invite: Invite,
-    status: String,
+    /// This device's own link.
+    mine: bool,
+    change_role: impl Fn(String, Access) + Clone + Send + Sync + 'static,
     confirming: RwSignal<Option<String>>,
     revoke: impl Fn(String) + Clone + Send + Sync + 'static,
     reissue: impl Fn(Invite) + Clone + Send + Sync + 'static,
@@ -415,10 +471,49 @@ fn InviteRow(
     let key = invite.invite.clone();
     let name = invite.name.clone();
     let role_text = match role {
-        Access::Owner => "owner (you)",
+        Access::Owner if mine => "owner (you)",
         _ => role.as_str(),
     };
-    let actions = (role != Access::Owner && !revoked).then(|| {
+    // "expires in 40 min" turns into "expired" while the panel stays open.
+    let clock = crate::clock::now();
+    let status = {
+        let invite = invite.clone();
+        move || {
+            clock.track();
+            seen(&invite, platform::now_millis())
+        }
+    };
+    let name_id = format!("invite-name-{key}");
+    let role_choice = (!mine && !revoked).then(|| {
+        // Named "Access for Bob" from what shows (not "Role …": the invite form's own field
+        // is labelled "Role").
+        let label_id = format!("invite-access-{key}");
+        let labelled = format!("{label_id} invite-name-{key}");
+        let select_id = format!("{label_id}-choice");
+        let key = key.clone();
+        let options = Access::ALL.map(|a| {
+            view! { <option value=a.as_str() selected=a == role>{a.as_str()}</option> }
+        });
+        view! {
+            <label class="role-choice-label" id=label_id for=select_id.clone()>"Access for"</label>
+            <select
+                class="role-choice"
+                id=select_id
+                aria-labelledby=labelled
+                data-testid="invite-role"
+                on:change=move |ev| {
+                    if let Some(chosen) = Access::parse(&event_target_value(&ev)) {
+                        if chosen != role {
+                            change_role(key.clone(), chosen);
+                        }
+                    }
+                }
+            >
+                {options.into_iter().collect_view()}
+            </select>
+        }
+    });
+    let actions = (!mine && !revoked).then(|| {
         let asking = {
             let key = key.clone();
             Memo::new(move |_| confirming.get().as_deref() == Some(key.as_str())).into()
@@ -450,8 +545,9 @@ fn InviteRow(
             data-role=role.as_str()
             class:revoked=revoked
         >
-            <span class="invite-name">{invite.name.clone()}</span>
+            <span class="invite-name" id=name_id>{invite.name.clone()}</span>
             <span class="role-chip">{role_text}</span>
+            {role_choice}
             <span class="invite-seen">{status}</span>
             {guessed(&invite)}
             {passed_on}

@@ -152,7 +152,7 @@ impl Host for Session {
         // token is the old one, and the new one is on the device already, or arrives there a
         // moment after the relay cut this tab off (the rotating tab stores it when the
         // relay's answer reaches it). Look for it for a few seconds before giving up.
-        let owner_here = why == Refusal::Revoked
+        let owner_here = why == Refusal::Revoked(None)
             && prefs::access(&self.id).is_some_and(|held| held.role == Some(wire::Access::Owner));
         if let (true, Some(me)) = (owner_here, self.rc()) {
             self.relay.stop();
@@ -172,10 +172,32 @@ impl Host for Session {
                     }
                     platform::sleep_ms(ROTATION_LOOK_MS).await;
                 }
-                me.refuse(why);
+                me.refuse_naming_revoker(why);
             });
             return;
         }
-        self.refuse(why);
+        match (why, self.rc()) {
+            (Refusal::Revoked(None), Some(me)) => me.refuse_naming_revoker(Refusal::Revoked(None)),
+            (why, _) => self.refuse(why),
+        }
+    }
+
+    fn role_changed(&self) {
+        // The token still works, in another role: forget the role held here, ask the relay
+        // for the new one, and connect again in it (a viewer's page turns read-only).
+        let Some(me) = self.rc() else {
+            return;
+        };
+        self.relay.stop();
+        if let Some(mut held) = prefs::access(&self.id) {
+            held.role = None;
+            prefs::set_access(&self.id, &held);
+        }
+        wasm_bindgen_futures::spawn_local(async move {
+            me.relay.close();
+            if !me.closed.get() {
+                me.check_invite();
+            }
+        });
     }
 }

@@ -292,8 +292,30 @@ impl Session {
         });
     }
 
-    /// Asks the relay what this device's token allows (a token just taken from a link).
-    fn check_invite(self: &Rc<Self>) {
+    /// Refuses with `why`; a revocation first asks the relay who revoked this device's
+    /// invite, so the person is told their name (the relay says it to the token's holder).
+    pub(super) fn refuse_naming_revoker(self: &Rc<Self>, why: Refusal) {
+        let Some(held) = prefs::access(&self.id).filter(|_| why == Refusal::Revoked(None)) else {
+            return self.refuse(why);
+        };
+        let session = self.clone();
+        wasm_bindgen_futures::spawn_local(async move {
+            let named = match access::me(&session.id, &held.token).await {
+                Err(e) => match Refusal::from_api(&e) {
+                    Some(named @ Refusal::Revoked(Some(_))) => named,
+                    _ => why,
+                },
+                Ok(_) => why,
+            };
+            if !session.closed.get() {
+                session.refuse(named);
+            }
+        });
+    }
+
+    /// Asks the relay what this device's token allows (a token just taken from a link, or
+    /// one whose role an owner changed).
+    pub(super) fn check_invite(self: &Rc<Self>) {
         let Some(held) = prefs::access(&self.id) else {
             return self.refuse(Refusal::NeedInvite);
         };

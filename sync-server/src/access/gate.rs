@@ -149,6 +149,17 @@ impl Gate {
                 }
             }
         };
+        // Only the holder of the right secret hears "revoked": tell them by whom.
+        let result = match result {
+            Err(Error::Revoked) => {
+                let invite = named.clone().ok_or(Error::Revoked)?;
+                match self.blocking(move |s| s.revoked_by(&invite)).await? {
+                    Some(name) => Err(Error::RevokedBy(name)),
+                    None => Err(Error::Revoked),
+                }
+            }
+            other => other,
+        };
         if let Err(Error::UnknownSecret) = result {
             let now = Instant::now();
             let mut limiter = self.inner.limiter();
@@ -180,12 +191,15 @@ impl Gate {
         device: Option<&str>,
         required: bool,
     ) -> Result<Grant, Error> {
-        if grant.role == Access::Owner {
+        // The creator's owner grant (and its rotations) is never bound; an invite made owner
+        // later was bound when its holder opened it, and stays on that device.
+        if grant.role == Access::Owner && grant.device_hash.is_none() {
             return Ok(grant);
         }
         let device = match device.map(str::trim).filter(|d| !d.is_empty()) {
             Some(raw) => DeviceId::parse(raw)?,
-            None if required => return Err(Error::DeviceRequired),
+            // An invite made owner acts on the incident only from its own device.
+            None if required || grant.role == Access::Owner => return Err(Error::DeviceRequired),
             None => return Ok(grant),
         };
         let hash = device.hash();
@@ -351,14 +365,17 @@ impl Gate {
             })
             .await?
         };
-        match found {
-            None => return Err(Error::UnknownInvite),
-            Some(grant) if grant.role == Access::Owner => return Err(Error::OwnerNotRevocable),
-            Some(_) => {}
+        if found.is_none() {
+            return Err(Error::UnknownInvite);
         }
+        // Another owner may be revoked: the one revoking stays, so the incident keeps one.
         let incident = owner.incident.clone();
+        let by = owner.name.clone();
         let revoked = self
-            .blocking(move |s| s.revoke(&incident, &target, now_ms()))
+            .blocking(move |s| {
+                s.set_revoked_by(&target, &by)?;
+                s.revoke(&incident, &target, now_ms())
+            })
             .await?
             .ok_or(Error::UnknownInvite)?;
         let closed = {
@@ -366,7 +383,7 @@ impl Gate {
             live.revoked.insert(invite.clone());
             let open = live.connections.remove(invite).unwrap_or_default();
             for signal in open.values() {
-                signal.close_with(&Error::Revoked);
+                signal.close_with(&Error::RevokedBy(owner.name.clone()));
             }
             open.len()
         };
@@ -377,6 +394,87 @@ impl Gate {
             connected: 0,
             failed_attempts,
         })
+    }
+
+    /// Gives an invite of the owner's incident another role, without a new link. Its open
+    /// connections are closed with 4412 ([`Error::RoleChanged`]): the app asks what its
+    /// token is now and reconnects in the new role, so a viewer's next write is refused.
+    /// The incident's last owner cannot be demoted ([`Error::LastOwner`]); an invite becomes
+    /// owner only once it is bound to its holder's device ([`Error::NotOpenedYet`]).
+    pub async fn set_role(
+        &self,
+        owner: &Grant,
+        invite: &InviteId,
+        role: Access,
+    ) -> Result<Listed, Error> {
+        require_owner(owner)?;
+        let found = {
+            let (target, incident) = (invite.clone(), owner.incident.clone());
+            self.blocking(move |s| {
+                s.grant(&target)
+                    .map(|g| g.filter(|g| g.incident == incident))
+            })
+            .await?
+        }
+        .ok_or(Error::UnknownInvite)?;
+        if found.revoked_at_ms.is_some() {
+            return Err(Error::BadRequest(
+                "this invite was revoked: invite the person again".into(),
+            ));
+        }
+        if role == Access::Owner && found.role != Access::Owner && found.device_hash.is_none() {
+            return Err(Error::NotOpenedYet);
+        }
+        let failed_attempts = self.inner.limiter().invite_failures(invite);
+        if found.role == role {
+            let connected = self
+                .inner
+                .live()
+                .connections
+                .get(invite)
+                .map_or(0, HashMap::len);
+            return Ok(Listed {
+                grant: found,
+                connected,
+                failed_attempts,
+            });
+        }
+        let changed = {
+            let (target, incident) = (invite.clone(), owner.incident.clone());
+            self.blocking(move |s| s.set_role(&incident, &target, role, now_ms()))
+                .await?
+                .ok_or(Error::UnknownInvite)?
+        };
+        let closed = {
+            let open = self
+                .inner
+                .live()
+                .connections
+                .remove(invite)
+                .unwrap_or_default();
+            for signal in open.values() {
+                signal.close_with(&Error::RoleChanged);
+            }
+            open.len()
+        };
+        tracing::info!(incident = %owner.incident, %invite, from = found.role.as_str(), to = role.as_str(), closed, "role changed");
+        Ok(Listed {
+            grant: changed,
+            connected: 0,
+            failed_attempts,
+        })
+    }
+
+    /// The people who can open `member`'s incident now (not revoked, not expired), for any
+    /// member: names and roles only.
+    pub async fn people(&self, member: &Grant) -> Result<Vec<Grant>, Error> {
+        let incident = member.incident.clone();
+        let now = now_ms();
+        let grants = self.blocking(move |s| s.grants(&incident)).await?;
+        Ok(grants
+            .into_iter()
+            .filter(|g| g.revoked_at_ms.is_none() && g.expires_at_ms.is_none_or(|at| at > now))
+            .collect())
     }
 
     /// Registers an open connection of `grant`; a revocation closes it through `close`.
@@ -448,13 +546,17 @@ impl Gate {
     pub async fn rotate_owner(&self, owner: &Grant) -> Result<(Grant, Token), Error> {
         require_owner(owner)?;
         let token = Token::generate()?;
-        let grant = Grant::new(
-            &token,
-            &owner.incident,
-            &owner.name,
-            Access::Owner,
-            now_ms(),
-        );
+        let grant = Grant {
+            // An owner who was invited keeps their link on their own device.
+            device_hash: owner.device_hash,
+            ..Grant::new(
+                &token,
+                &owner.incident,
+                &owner.name,
+                Access::Owner,
+                now_ms(),
+            )
+        };
         let stored = grant.clone();
         self.blocking(move |s| s.add_grant(&stored)).await?;
         let (incident, old) = (owner.incident.clone(), owner.invite.clone());
@@ -560,7 +662,7 @@ mod tests {
         assert_eq!(signal.reason().map(|r| r.code), Some(4410));
         assert!(matches!(
             gate.authorize(&inc, Some(&shown), None).await,
-            Err(Error::Revoked)
+            Err(Error::RevokedBy(by)) if by == "Alice"
         ));
         drop(registration);
 

@@ -150,7 +150,8 @@ pub struct Grant {
     pub revoked_at_ms: Option<i64>,
     pub last_seen_at_ms: Option<i64>,
     /// The SHA-256 of the id of the device that first opened this invite: only that device
-    /// may use it. Owner grants are never bound.
+    /// may use it. The creator's owner grant (and its rotations) is never bound; an invite
+    /// made owner keeps its device.
     pub device_hash: Option<SecretHash>,
     /// How often another device tried to open this invite, and when it last did.
     pub other_device_attempts: u32,

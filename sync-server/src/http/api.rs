@@ -11,7 +11,10 @@ use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use bytes::Bytes;
-use wire::api::{CreateIncident, CreateInvite, IncidentCreated, Invite, InviteList, Me, NewInvite};
+use wire::api::{
+    ChangeRole, CreateIncident, CreateInvite, IncidentCreated, Invite, InviteList, Me, NewInvite,
+    People, Person,
+};
 use wire::Access;
 
 use super::{bearer, AppState, ClientAddr};
@@ -122,6 +125,52 @@ pub async fn revoke_invite(
     Ok(Json(shown(&revoked)))
 }
 
+/// `PATCH /api/incidents/{id}/invites/{invite}` (owner) with `{"role": …}` → the invite in
+/// its new role. Its open connections are closed with 4412 and come back in the new role.
+pub async fn change_role(
+    State(state): State<AppState>,
+    Caller(owner): Caller,
+    path: Result<Path<(String, String)>, PathRejection>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Json<Invite>, Error> {
+    require_json(&headers)?;
+    let Path((_, invite)) = path.map_err(|_| Error::UnknownInvite)?;
+    let invite = InviteId::parse(&invite).ok_or(Error::UnknownInvite)?;
+    let request: ChangeRole = parse_json(&body)?;
+    let role = Access::parse(&request.role)
+        .ok_or_else(|| Error::BadRequest("role: \"owner\", \"editor\" or \"viewer\"".into()))?;
+    let changed = state.gate.set_role(&owner, &invite, role).await?;
+    Ok(Json(shown(&changed)))
+}
+
+/// `GET /api/incidents/{id}/people` (any member) → who can open the incident now: invite
+/// id, name and role each, nothing else. Editors pick roles' holders and next steps'
+/// owners from it.
+pub async fn people(
+    State(state): State<AppState>,
+    Caller(member): Caller,
+    headers: HeaderMap,
+) -> Result<Json<People>, Error> {
+    // Names reach only a device the invite is bound to (the creator's grant is bound to none).
+    let creator = member.role == Access::Owner && member.device_hash.is_none();
+    if !creator && !headers.contains_key(wire::DEVICE_HEADER) {
+        return Err(Error::DeviceRequired);
+    }
+    let people = state
+        .gate
+        .people(&member)
+        .await?
+        .into_iter()
+        .map(|grant| Person {
+            invite: grant.invite.as_str().to_owned(),
+            name: grant.name,
+            role: grant.role,
+        })
+        .collect();
+    Ok(Json(People { people }))
+}
+
 /// `GET /api/incidents/{id}/me` (any valid token) → the holder's role and invited name.
 pub async fn me(Caller(grant): Caller) -> Result<Json<Me>, Error> {
     Ok(Json(Me {
@@ -156,7 +205,8 @@ impl FromRequestParts<AppState> for Caller {
         let token = bearer(&parts.headers);
         let grant = state.gate.authorize(&incident, token, addr).await?;
         // An invite answers only on its own device; a call without a device id reaches
-        // no document (`me`, or an owner route the owner's grant is not bound for).
+        // no document (`me`, or an owner route the creator's grant is not bound for; an
+        // invite made owner is refused without it).
         let device = parts
             .headers
             .get(wire::DEVICE_HEADER)

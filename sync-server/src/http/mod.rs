@@ -63,7 +63,7 @@ pub fn app(state: AppState) -> Router {
         )
         .route(
             "/api/incidents/{incident}/invites/{invite}",
-            delete(api::revoke_invite),
+            delete(api::revoke_invite).patch(api::change_role),
         )
         .route("/api/incidents/{incident}/me", get(api::me))
         .route("/api/incidents/{incident}/preview", get(preview::preview))
@@ -80,6 +80,7 @@ pub fn app(state: AppState) -> Router {
             "/api/incidents/{incident}/owner-token",
             post(api::rotate_owner_token).fallback(routes::api_not_found),
         )
+        .route("/api/incidents/{incident}/people", get(api::people))
         .route("/api", any(routes::api_not_found))
         .route("/api/{*rest}", any(routes::api_not_found))
         .fallback_service(static_app)

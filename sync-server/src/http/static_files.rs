@@ -68,6 +68,16 @@ pub async fn security_headers(mut response: Response) -> Response {
             HeaderValue::from_static(CONTENT_SECURITY_POLICY),
         );
     }
+    // The API's answers (JSON, success or refusal) are about one token at one moment: a
+    // browser that kept one would answer a later call (another token, after a revocation)
+    // from it.
+    let is_json = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/json"));
+    if is_json && !headers.contains_key(header::CACHE_CONTROL) {
+        headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    }
     headers.insert(
         header::X_CONTENT_TYPE_OPTIONS,
         HeaderValue::from_static("nosniff"),

@@ -18,6 +18,8 @@ pub struct MemoryStore {
     grants: Mutex<Vec<Grant>>,
     /// Deleted incidents, and when.
     deleted: Mutex<HashMap<IncidentId, i64>>,
+    /// Who revoked each revoked invite, when recorded.
+    revokers: Mutex<HashMap<InviteId, String>>,
 }
 
 impl MemoryStore {
@@ -214,6 +216,54 @@ impl Grants for MemoryStore {
             .unwrap_or_else(|poisoned| poisoned.into_inner())
             .get(incident)
             .copied())
+    }
+
+    fn set_revoked_by(&self, invite: &InviteId, name: &str) -> Result<(), Error> {
+        self.revokers
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .insert(invite.clone(), name.to_owned());
+        Ok(())
+    }
+
+    fn revoked_by(&self, invite: &InviteId) -> Result<Option<String>, Error> {
+        Ok(self
+            .revokers
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .get(invite)
+            .cloned())
+    }
+
+    fn set_role(
+        &self,
+        incident: &IncidentId,
+        invite: &InviteId,
+        role: Access,
+        now_ms: i64,
+    ) -> Result<Option<Grant>, Error> {
+        self.with_grants(|grants| {
+            let Some(at) = grants
+                .iter()
+                .position(|g| &g.invite == invite && &g.incident == incident)
+            else {
+                return Ok(None);
+            };
+            if grants[at].role == Access::Owner && role != Access::Owner {
+                let other_owners = grants.iter().filter(|g| {
+                    &g.incident == incident
+                        && &g.invite != invite
+                        && g.role == Access::Owner
+                        && g.revoked_at_ms.is_none()
+                        && g.expires_at_ms.is_none_or(|at| at > now_ms)
+                });
+                if other_owners.count() == 0 {
+                    return Err(Error::LastOwner);
+                }
+            }
+            grants[at].role = role;
+            Ok(Some(grants[at].clone()))
+        })
     }
 }
 

@@ -19,6 +19,7 @@ pub use sqlite::SqliteStore;
 use crate::access::{Grant, InviteId, SecretHash};
 use crate::error::Error;
 use crate::incident_id::IncidentId;
+use wire::Access;
 
 /// What is stored for one incident.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
@@ -110,6 +111,24 @@ pub trait Grants: Send + Sync + 'static {
 
     /// When `incident` was deleted, if it was.
     fn deleted_at(&self, incident: &IncidentId) -> Result<Option<i64>, Error>;
+
+    /// Records who revoked an invite (the revoking owner's invited name), told to its holder.
+    fn set_revoked_by(&self, invite: &InviteId, name: &str) -> Result<(), Error>;
+
+    /// Who revoked an invite, if that was recorded.
+    fn revoked_by(&self, invite: &InviteId) -> Result<Option<String>, Error>;
+
+    /// Gives an invite of `incident` another role and returns it; `None` if `incident` has
+    /// no such invite. Refuses with [`Error::LastOwner`] to leave the incident without an
+    /// owner who can still open it (not revoked, not expired at `now_ms`); check and write
+    /// are one transaction.
+    fn set_role(
+        &self,
+        incident: &IncidentId,
+        invite: &InviteId,
+        role: Access,
+        now_ms: i64,
+    ) -> Result<Option<Grant>, Error>;
 }
 
 /// The conformance suite every backend must pass. Each backend's tests call [`run`].
@@ -137,10 +156,58 @@ pub(crate) mod conformance {
 
     /// The conformance suite for [`Grants`] backends.
     pub fn run_grants(store: &dyn Grants) {
+        roles_change_and_the_last_owner_stays(store);
         grants_round_trip(store);
         an_incident_is_registered_once(store);
         revoking_keeps_the_first_time_and_stays_in_its_incident(store);
         an_invite_binds_to_its_first_device(store);
+    }
+
+    fn roles_change_and_the_last_owner_stays(store: &dyn Grants) {
+        let inc = id("coowners");
+        let alice = Grant::new(&token(), &inc, "Alice", Access::Owner, 1);
+        let bob = Grant::new(&token(), &inc, "Bob", Access::Editor, 2);
+        store.register_incident(&alice).unwrap();
+        store.add_grant(&bob).unwrap();
+        assert!(matches!(
+            store.set_role(&inc, &alice.invite, Access::Viewer, 5),
+            Err(Error::LastOwner)
+        ));
+        let promoted = store
+            .set_role(&inc, &bob.invite, Access::Owner, 5)
+            .unwrap()
+            .unwrap();
+        assert_eq!(promoted.role, Access::Owner);
+        let demoted = store
+            .set_role(&inc, &alice.invite, Access::Editor, 6)
+            .unwrap()
+            .unwrap();
+        assert_eq!(demoted.role, Access::Editor);
+        assert!(matches!(
+            store.set_role(&inc, &bob.invite, Access::Editor, 7),
+            Err(Error::LastOwner)
+        ));
+        // A revoked owner is no owner: Bob stays the last one.
+        store
+            .set_role(&inc, &alice.invite, Access::Owner, 8)
+            .unwrap();
+        store.revoke(&inc, &alice.invite, 9).unwrap();
+        assert!(matches!(
+            store.set_role(&inc, &bob.invite, Access::Viewer, 10),
+            Err(Error::LastOwner)
+        ));
+        assert_eq!(
+            store
+                .set_role(&id("elsewhere"), &bob.invite, Access::Viewer, 10)
+                .unwrap(),
+            None
+        );
+        assert_eq!(store.revoked_by(&alice.invite).unwrap(), None);
+        store.set_revoked_by(&alice.invite, "Bob").unwrap();
+        assert_eq!(
+            store.revoked_by(&alice.invite).unwrap().as_deref(),
+            Some("Bob")
+        );
     }
 
     fn an_invite_binds_to_its_first_device(store: &dyn Grants) {

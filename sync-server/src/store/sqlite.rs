@@ -64,9 +64,9 @@ const GRANT_COLUMNS: &str = "invite, incident, name, role, secret_sha256, create
 
 /// Columns added to `incident_grant` after its first release, each with the `ALTER TABLE`
 /// clause that adds it to a database made before: an invite's device binding (the SHA-256
-/// of the first device's id), the attempts of other devices, and the name of the owner who
-/// made the invite.
-const ADDED_GRANT_COLUMNS: [(&str, &str); 4] = [
+/// of the first device's id), the attempts of other devices, the name of the owner who
+/// made the invite, and who revoked it.
+const ADDED_GRANT_COLUMNS: [(&str, &str); 5] = [
     ("device_sha256", "device_sha256 BLOB"),
     (
         "other_device_attempts",
@@ -74,6 +74,7 @@ const ADDED_GRANT_COLUMNS: [(&str, &str); 4] = [
     ),
     ("other_device_last_at_ms", "other_device_last_at_ms INTEGER"),
     ("invited_by", "invited_by TEXT"),
+    ("revoked_by", "revoked_by TEXT"),
 ];
 
 /// Adds the [`ADDED_GRANT_COLUMNS`] a database does not have yet, in one transaction.
@@ -423,6 +424,60 @@ impl Grants for SqliteStore {
 
     fn deleted_at(&self, incident: &IncidentId) -> Result<Option<i64>, Error> {
         deleted_at(&self.conn(), incident)
+    }
+
+    fn set_revoked_by(&self, invite: &InviteId, name: &str) -> Result<(), Error> {
+        self.conn().execute(
+            "UPDATE incident_grant SET revoked_by = ?2 WHERE invite = ?1",
+            params![invite.as_str(), name],
+        )?;
+        Ok(())
+    }
+
+    fn revoked_by(&self, invite: &InviteId) -> Result<Option<String>, Error> {
+        Ok(self
+            .conn()
+            .prepare_cached("SELECT revoked_by FROM incident_grant WHERE invite = ?1")?
+            .query_row(params![invite.as_str()], |row| row.get(0))
+            .optional()?
+            .flatten())
+    }
+
+    fn set_role(
+        &self,
+        incident: &IncidentId,
+        invite: &InviteId,
+        role: Access,
+        now_ms: i64,
+    ) -> Result<Option<Grant>, Error> {
+        let mut conn = self.conn();
+        let txn = conn.transaction()?;
+        let select = format!(
+            "SELECT {GRANT_COLUMNS} FROM incident_grant WHERE invite = ?1 AND incident = ?2"
+        );
+        let key = params![invite.as_str(), incident.as_str()];
+        let Some(current) = txn.query_row(&select, key, grant_from_row).optional()? else {
+            return Ok(None);
+        };
+        if current.role == Access::Owner && role != Access::Owner {
+            let other_owners: i64 = txn.query_row(
+                "SELECT COUNT(*) FROM incident_grant
+                 WHERE incident = ?2 AND invite != ?1 AND role = 'owner'
+                   AND revoked_at_ms IS NULL AND (expires_at_ms IS NULL OR expires_at_ms > ?3)",
+                params![invite.as_str(), incident.as_str(), now_ms],
+                |row| row.get(0),
+            )?;
+            if other_owners == 0 {
+                return Err(Error::LastOwner);
+            }
+        }
+        txn.execute(
+            "UPDATE incident_grant SET role = ?3 WHERE invite = ?1 AND incident = ?2",
+            params![invite.as_str(), incident.as_str(), role.as_str()],
+        )?;
+        let changed = txn.query_row(&select, key, grant_from_row).optional()?;
+        txn.commit()?;
+        Ok(changed)
     }
 }
 
