@@ -141,14 +141,16 @@ export function seedTimeline(yclient, Y, count) {
  */
 export async function watchTimelineRendering(page) {
   await page.addInitScript(() => {
-    const perf = { firstRow: null, longTasks: [] };
+    const perf = { firstRow: null, rowsAtFirst: null, longTasks: [] };
     window.__evidencePerf = perf;
     new PerformanceObserver((list) => {
       for (const e of list.getEntries()) perf.longTasks.push(Math.round(e.duration));
     }).observe({ type: 'longtask' });
     const watch = new MutationObserver(() => {
-      if (perf.firstRow === null && document.querySelector('[data-testid="timeline-event"]')) {
+      const rows = document.querySelectorAll('[data-testid="timeline-event"]').length;
+      if (perf.firstRow === null && rows > 0) {
         perf.firstRow = Math.round(performance.now());
+        perf.rowsAtFirst = rows;
         watch.disconnect();
       }
     });
