@@ -11,6 +11,7 @@ import {
   section,
   shareLink,
   revokeInvite,
+  setDisplayName,
 } from './support/app.js';
 
 function steps(page) {
@@ -68,6 +69,36 @@ test('the join screen shows the title, TLP, role and who invited before the inci
   await expect(f.page.locator('#sync-status')).toHaveAttribute('data-refusal', 'revoked');
   await expect(f.page.locator('#join-preview')).toHaveCount(0);
   await expect(f.page.getByText(title)).toHaveCount(0);
+});
+
+test('a device that already has a name sees what a new invite opens too, its name prefilled', async ({
+  person,
+  relay,
+}) => {
+  const a = await person('Alice');
+  await createIncident(a.page, relay.url, { name: 'Alice', title: 'Second incident of the night' });
+  await expectSynced(a.page);
+  const link = await shareLink(a.page, { role: 'editor', name: 'Bob from the SOC' });
+
+  // Bob's phone has been used with Firebreak before: it has a name.
+  const b = await person('Bob');
+  await b.page.goto(new URL('/', link).href);
+  await setDisplayName(b.page, 'Bob');
+  await b.page.goto(link);
+  const preview = b.page.locator('#join-preview');
+  await expect(preview).toHaveAttribute('data-state', 'shown');
+  await expect(preview).toContainText('Second incident of the night');
+  await expect(preview).toContainText('You can edit');
+  await expect(preview).toContainText('Invited by Alice');
+  await expect(b.page.getByLabel('Your name')).toHaveValue('Bob');
+  await b.page.getByRole('button', { name: 'Open the incident' }).click();
+  await expect(b.page.locator('main')).toHaveAttribute('data-access', 'editor');
+
+  // Opening it again (the same link, a reload): straight in, no join screen.
+  await b.page.goto(link);
+  await expect(section(b.page, 'summary')).toBeVisible();
+  await expect(b.page.locator('main')).toHaveAttribute('data-access', 'editor');
+  await expect(b.page.locator('#join-preview')).toHaveCount(0);
 });
 
 test('without the relay the join screen still works and says the preview is missing', async ({ person, relay }) => {

@@ -13,7 +13,9 @@ use incident::Tlp;
 use wire::api::Preview;
 use wire::Access;
 
-/// Asked once, of a person who opened an invite link on a device with no display name yet.
+/// The join screen: shown when an invite link opens an incident this device has no copy of
+/// (or on a device with no display name yet). It says what the invite opens and asks the
+/// name to show, prefilled with this device's name, else the name the person was invited as.
 #[component]
 pub fn JoinName() -> impl IntoView {
     let open = use_incident();
@@ -24,7 +26,12 @@ pub fn JoinName() -> impl IntoView {
     });
     move || {
         let invited = invited.get()?;
-        let typed = RwSignal::new(invited.clone());
+        let known = crate::prefs::display_name();
+        let typed = RwSignal::new(if known.trim().is_empty() {
+            invited.clone()
+        } else {
+            known.trim().to_string()
+        });
         let open = open.clone();
         let hint = if invited.trim().is_empty() {
             "The other responders see this name next to yours while you both have the incident open.".to_string()

@@ -40,7 +40,8 @@ pub enum Standing {
     NeedsCreationSecret { wrong: bool },
     /// A token from an invite link: asking the relay what it allows.
     Checking,
-    /// Invited, and this device has no display name yet: one is asked for first.
+    /// Invited by a link this device has no copy of the incident for, or with no display
+    /// name yet: the join screen comes first (what the invite opens, the name to show).
     Naming { invited: String },
     /// Syncing with the relay in this role.
     Member(Access),
@@ -70,6 +71,9 @@ pub(super) struct Admission {
     /// A pending retry of registering the incident or checking the invite.
     retry: Cell<Option<TimeoutHandle>>,
     attempts: Cell<u32>,
+    /// A link brought an invite this device had no copy of the incident for: the join screen
+    /// (what the invite opens, the name to show) comes first even on a device with a name.
+    welcome: Cell<bool>,
 }
 
 impl Admission {
@@ -78,6 +82,7 @@ impl Admission {
             from_link: RefCell::new(from_link),
             retry: Cell::new(None),
             attempts: Cell::new(0),
+            welcome: Cell::new(false),
         }
     }
 
@@ -112,6 +117,7 @@ impl Session {
                 _ => {
                     prefs::set_access(&self.id, &DeviceGrant::from_link(&token));
                     prefs::set_unpublished(&self.id, false);
+                    self.admission.welcome.set(!has_copy);
                 }
             },
             FromLink::Broken if held.is_none() => return self.refuse(Refusal::BrokenLink),
@@ -340,7 +346,8 @@ impl Session {
                     );
                     session.sync_problem.try_set(None);
                     prefs::mark_opened(&session.id);
-                    if prefs::display_name().trim().is_empty() {
+                    let welcome = session.admission.welcome.replace(false);
+                    if welcome || prefs::display_name().trim().is_empty() {
                         session.admission.cancel_retry();
                         session
                             .standing
