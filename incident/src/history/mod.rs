@@ -1,0 +1,336 @@
+//! The incident as it stood at any time, who wrote what, and what changed between two times.
+//!
+//! Live documents run with yrs garbage collection on: deleted text and overwritten values are
+//! discarded, so a past state cannot be read back from the current document. It is rebuilt
+//! instead by replaying the relay's record (every accepted update, in order, with who sent it
+//! and when) into a fresh document: [`Replay`] applies records one by one, so stepping forward
+//! costs only the new records, and while it applies them it notes which entries each record
+//! touched (a deep observer on every root, so the cost follows the size of the record, not of
+//! the incident) and keeps for each entry and prose section who created and last changed it
+//! ([`Attribution`]).
+//!
+//! [`changes`] compares two states entry by entry in a responder's words; [`catch_up`] turns
+//! that into the short "since you were last here" list and [`handoff_note`] into a shift
+//! hand-off note. Everything here is pure: callers pass the records, the states and "now".
+
+mod changes;
+mod digest;
+
+pub use changes::{changes, now_overdue, Change, ChangeKind, Group};
+pub use digest::{catch_up, handoff_note, CatchUpGroup, CatchUpItem};
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use yrs::types::{EntryChange, Event, PathSegment};
+use yrs::DeepObservable;
+
+use crate::{Incident, ModelError, ProseSection, UpdateOrigin, MAP_ROOTS, META};
+
+/// One accepted update as the relay recorded it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Record {
+    /// The relay's sequence number; records are replayed in this order.
+    pub seq: u64,
+    /// When the relay received it (milliseconds since the Unix epoch).
+    pub received_at_ms: i64,
+    /// The name on the invite that sent it.
+    pub by: String,
+    /// When the device says it was written, for changes made offline (milliseconds).
+    pub written_at_ms: Option<i64>,
+    /// The Yjs v1 update.
+    pub update: Vec<u8>,
+}
+
+/// Who made a change and when.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Stamp {
+    /// The record's sequence number.
+    pub seq: u64,
+    /// The invite's name.
+    pub by: Arc<str>,
+    /// The relay's receive time (ms).
+    pub received_at_ms: i64,
+    /// The device's time, when it gave one (ms): "written offline at …, synced at …".
+    pub written_at_ms: Option<i64>,
+}
+
+/// Where in the incident something is: a root (a section's key, or `meta`) and, for
+/// collections, the entry's id; for `meta` the field's key, for the question lists the
+/// question's key, for a prose section nothing.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Place {
+    pub section: &'static str,
+    pub id: Option<String>,
+}
+
+impl Place {
+    /// An entry of a collection (or a field of `meta`, a question of a list).
+    pub fn entry(section: &'static str, id: &str) -> Place {
+        Place {
+            section,
+            id: Some(id.to_string()),
+        }
+    }
+
+    /// A prose section as a whole.
+    pub fn prose(section: ProseSection) -> Place {
+        Place {
+            section: section.key(),
+            id: None,
+        }
+    }
+}
+
+/// Who created an entry (or first wrote in a prose section) and who last changed it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Authorship {
+    pub created: Stamp,
+    pub changed: Stamp,
+    /// Set while the entry is deleted; a re-added entry starts over.
+    pub deleted: Option<Stamp>,
+}
+
+/// The authorship of every entry and prose section touched so far in a replay.
+#[derive(Clone, Debug, Default)]
+pub struct Attribution {
+    places: HashMap<Place, Authorship>,
+}
+
+impl Attribution {
+    /// Who created and last changed the thing at `place`, if any record touched it.
+    pub fn get(&self, place: &Place) -> Option<&Authorship> {
+        self.places.get(place)
+    }
+
+    /// How many places are known.
+    pub fn len(&self) -> usize {
+        self.places.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.places.is_empty()
+    }
+
+    fn note(&mut self, place: Place, touch: Touch, stamp: &Stamp) {
+        match (touch, self.places.get_mut(&place)) {
+            (Touch::Created, _) | (Touch::Changed, None) => {
+                self.places.insert(
+                    place,
+                    Authorship {
+                        created: stamp.clone(),
+                        changed: stamp.clone(),
+                        deleted: None,
+                    },
+                );
+            }
+            (Touch::Changed, Some(a)) => {
+                a.changed = stamp.clone();
+                a.deleted = None;
+            }
+            (Touch::Deleted, Some(a)) => a.deleted = Some(stamp.clone()),
+            (Touch::Deleted, None) => {}
+        }
+    }
+}
+
+/// What a record did to one place.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Touch {
+    Created,
+    Changed,
+    Deleted,
+}
+
+/// Why a record could not be replayed.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum ReplayError {
+    #[error("record {seq}: {error}")]
+    BadRecord { seq: u64, error: ModelError },
+    #[error("record {seq} comes after record {after}: records must be replayed in order")]
+    OutOfOrder { seq: u64, after: u64 },
+}
+
+type Touches = Arc<Mutex<Vec<(Place, Touch)>>>;
+
+/// A fresh document that the relay's records are applied to in order: the incident as it
+/// stood after the records applied so far, and who wrote what.
+pub struct Replay {
+    incident: Incident,
+    touches: Touches,
+    attribution: Attribution,
+    /// The names seen so far, shared by every stamp that carries them.
+    names: Vec<Arc<str>>,
+    applied: usize,
+    last: Option<Stamp>,
+}
+
+impl Default for Replay {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Replay {
+    /// An empty incident, before the first record.
+    pub fn new() -> Replay {
+        let incident = Incident::new();
+        let touches: Touches = Arc::default();
+        for &root in MAP_ROOTS {
+            let sink = Arc::clone(&touches);
+            incident
+                .root_map(root)
+                .observe_deep("firebreak-history", move |txn, events| {
+                    let mut sink = sink.lock().expect("not poisoned");
+                    for event in events.iter() {
+                        note_map_event(root, txn, event, &mut sink);
+                    }
+                });
+        }
+        for section in ProseSection::ALL {
+            let sink = Arc::clone(&touches);
+            incident
+                .text(section)
+                .observe_deep("firebreak-history", move |_, _| {
+                    sink.lock()
+                        .expect("not poisoned")
+                        .push((Place::prose(section), Touch::Changed));
+                });
+        }
+        Replay {
+            incident,
+            touches,
+            attribution: Attribution::default(),
+            names: Vec::new(),
+            applied: 0,
+            last: None,
+        }
+    }
+
+    /// Applies the next record and returns the places it touched.
+    pub fn apply(&mut self, record: &Record) -> Result<Vec<Place>, ReplayError> {
+        if let Some(last) = &self.last {
+            if record.seq <= last.seq {
+                return Err(ReplayError::OutOfOrder {
+                    seq: record.seq,
+                    after: last.seq,
+                });
+            }
+        }
+        self.incident
+            .apply_update(&record.update, UpdateOrigin::Relay)
+            .map_err(|error| ReplayError::BadRecord {
+                seq: record.seq,
+                error,
+            })?;
+        let stamp = Stamp {
+            seq: record.seq,
+            by: self.name(&record.by),
+            received_at_ms: record.received_at_ms,
+            written_at_ms: record.written_at_ms,
+        };
+        let touches = std::mem::take(&mut *self.touches.lock().expect("not poisoned"));
+        let mut places = Vec::with_capacity(touches.len());
+        for (place, touch) in touches {
+            if !places.contains(&place) {
+                places.push(place.clone());
+            }
+            self.attribution.note(place, touch, &stamp);
+        }
+        self.applied += 1;
+        self.last = Some(stamp);
+        Ok(places)
+    }
+
+    /// Applies the records after the ones already applied, up to and including the last one
+    /// received at or before `until_ms`. Returns how many it applied.
+    pub fn advance_to(&mut self, records: &[Record], until_ms: i64) -> Result<usize, ReplayError> {
+        let mut count = 0;
+        for record in records.iter().skip(self.applied) {
+            if record.received_at_ms > until_ms {
+                break;
+            }
+            self.apply(record)?;
+            count += 1;
+        }
+        Ok(count)
+    }
+
+    /// The incident as it stands after the records applied so far. Read it; edits to it are
+    /// not part of the record.
+    pub fn incident(&self) -> &Incident {
+        &self.incident
+    }
+
+    /// Who created and last changed each entry, as of the records applied so far.
+    pub fn attribution(&self) -> &Attribution {
+        &self.attribution
+    }
+
+    /// How many records have been applied.
+    pub fn applied(&self) -> usize {
+        self.applied
+    }
+
+    /// The last record applied.
+    pub fn last(&self) -> Option<&Stamp> {
+        self.last.as_ref()
+    }
+
+    fn name(&mut self, by: &str) -> Arc<str> {
+        if let Some(name) = self.names.iter().find(|n| &***n == by) {
+            return Arc::clone(name);
+        }
+        let name: Arc<str> = Arc::from(by);
+        self.names.push(Arc::clone(&name));
+        name
+    }
+}
+
+/// The incident as it stood at `until_ms`: the records received by then, replayed into a
+/// fresh document. The replay can then be stepped forward with [`Replay::advance_to`].
+pub fn state_at(records: &[Record], until_ms: i64) -> Result<Replay, ReplayError> {
+    let mut replay = Replay::new();
+    replay.advance_to(records, until_ms)?;
+    Ok(replay)
+}
+
+/// Turns one event under the map root `root` into the places it touched.
+fn note_map_event(
+    root: &'static str,
+    txn: &yrs::TransactionMut,
+    event: &Event,
+    sink: &mut Vec<(Place, Touch)>,
+) {
+    let path = event.path();
+    match path.front() {
+        // A field of an entry (or deeper): the entry changed.
+        Some(PathSegment::Key(id)) => sink.push((Place::entry(root, id), Touch::Changed)),
+        Some(PathSegment::Index(_)) => {}
+        // The root itself: entries (or meta fields, question keys) added, replaced, removed.
+        None => {
+            let Event::Map(event) = event else {
+                return;
+            };
+            for (key, change) in event.keys(txn) {
+                let flat = root == META || is_question_list(root);
+                let id = if is_question_list(root) {
+                    key.split_once('.').map_or(&**key, |(question, _)| question)
+                } else {
+                    key
+                };
+                let touch = match change {
+                    EntryChange::Removed(_) if !flat => Touch::Deleted,
+                    EntryChange::Inserted(_) if !flat => Touch::Created,
+                    _ => Touch::Changed,
+                };
+                sink.push((Place::entry(root, id), touch));
+            }
+        }
+    }
+}
+
+fn is_question_list(root: &str) -> bool {
+    root == crate::QuestionList::WillBeAsked.root()
+        || root == crate::QuestionList::PostMortem.root()
+}
