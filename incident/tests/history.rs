@@ -579,6 +579,7 @@ fn changes_name_every_kind_of_change() {
     );
     assert_eq!(list.len(), 26, "{list:#?}");
     assert!(changes(&inc, &copy(&inc)).is_empty());
+    assert!(changes(&inc, &inc).is_empty());
     // Each reads as a line a person understands.
     let lines: Vec<String> = list.iter().map(|c| c.describe("UTC")).collect();
     assert!(lines.contains(&"Handed from Ana to Bo: Call the bank".to_string()));

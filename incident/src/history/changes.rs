@@ -1,8 +1,8 @@
 //! What changed between two states of an incident, entry by entry, in a responder's words.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 
-use yrs::{Any, Map, Out, Transact};
+use yrs::{Any, Map, MapRef, Out, ReadTxn, Transact};
 
 use super::Place;
 use crate::entries::{self, Entry};
@@ -400,6 +400,9 @@ fn meta_values(incident: &Incident) -> HashMap<String, String> {
 /// stored fields that differ.
 type Kinds<E> = fn(&E, &E, Vec<(&str, String)>) -> Vec<ChangeKind>;
 
+/// Stored fields that differ: `(key, label)`.
+type Differing = Vec<(&'static str, String)>;
+
 fn generic<E>(_: &E, _: &E, fields: Vec<(&str, String)>) -> Vec<ChangeKind> {
     vec![ChangeKind::Changed {
         fields: fields.into_iter().map(|(_, label)| label).collect(),
@@ -442,29 +445,47 @@ fn step_kinds(old: &NextStep, new: &NextStep, fields: Vec<(&str, String)>) -> Ve
     kinds
 }
 
-/// One collection's entries: each read as `E` and as its stored values.
-type Read<E> = (Vec<(String, E)>, HashMap<String, BTreeMap<String, Any>>);
-
-fn read_all<E: Entry>(incident: &Incident) -> Read<E> {
-    let txn = incident.doc.transact();
-    let stored = entries::all(incident.collection::<E>(), &txn);
-    let mut typed = Vec::with_capacity(stored.len());
-    let mut values = HashMap::with_capacity(stored.len());
-    for (id, map) in stored {
-        typed.push((id.clone(), entries::read::<E, _>(&map, &txn)));
-        let fields: BTreeMap<String, Any> = map
-            .iter(&txn)
-            .filter_map(|(key, value)| match value {
-                Out::Any(any) => Some((key.to_string(), any)),
-                _ => None,
-            })
-            .collect();
-        values.insert(id, fields);
+/// A stored field's value, if it is a plain value.
+fn value<T: ReadTxn>(entry: &MapRef, txn: &T, key: &str) -> Option<Any> {
+    match entry.get(txn, key)? {
+        Out::Any(any) => Some(any),
+        _ => None,
     }
-    E::sort(&mut typed);
-    (typed, values)
 }
 
+/// The stored fields that differ between two versions of an entry: `(key, label)`, the
+/// described fields first (in `E::FIELDS` order), then any field this build does not know
+/// (key "", labelled by its stored key).
+fn differing<E: Entry, A: ReadTxn, B: ReadTxn>(
+    old: &MapRef,
+    old_txn: &A,
+    new: &MapRef,
+    new_txn: &B,
+) -> Differing {
+    let mut out: Differing = E::FIELDS
+        .iter()
+        .filter(|f| value(old, old_txn, f.key) != value(new, new_txn, f.key))
+        .map(|f| (f.key, f.label.to_string()))
+        .collect();
+    let described = |key: &str| E::FIELDS.iter().any(|f| f.key == key);
+    let mut unknown: Vec<String> = old
+        .keys(old_txn)
+        .chain(new.keys(new_txn))
+        .filter(|key| !described(key))
+        .map(str::to_string)
+        .collect();
+    unknown.sort();
+    unknown.dedup();
+    for key in unknown {
+        if value(old, old_txn, &key) != value(new, new_txn, &key) {
+            out.push(("", key));
+        }
+    }
+    out
+}
+
+/// Compares one collection entry by entry. Entries are read whole only where they differ,
+/// so two large states that differ in a few entries compare quickly.
 fn entry_changes<E: Entry>(
     before: &Incident,
     after: &Incident,
@@ -472,52 +493,56 @@ fn entry_changes<E: Entry>(
     kinds: Kinds<E>,
     out: &mut Vec<Change>,
 ) {
-    let (old_typed, old_values) = read_all::<E>(before);
-    let (new_typed, new_values) = read_all::<E>(after);
-    let old_by_id: HashMap<&str, &E> = old_typed.iter().map(|(id, e)| (id.as_str(), e)).collect();
-    for (id, entry) in &new_typed {
-        let place = Place::entry(E::ROOT, id);
-        let Some(old) = old_by_id.get(id.as_str()) else {
-            out.push(Change {
-                place,
-                kind: ChangeKind::Added,
-                subject: subject(entry),
-            });
-            continue;
-        };
-        let (was, is) = (&old_values[id], &new_values[id]);
-        if was == is {
-            continue;
-        }
-        let mut keys: Vec<&String> = was.keys().chain(is.keys()).collect();
-        keys.sort();
-        keys.dedup();
-        let differing: Vec<(&str, String)> = E::FIELDS
-            .iter()
-            .filter(|f| was.get(f.key) != is.get(f.key))
-            .map(|f| (f.key, f.label.to_string()))
-            .chain(
-                keys.into_iter()
-                    .filter(|k| E::FIELDS.iter().all(|f| f.key != k.as_str()))
-                    .filter(|k| was.get(*k) != is.get(*k))
-                    .map(|k| ("", k.clone())),
-            )
-            .collect();
-        for kind in kinds(old, entry, differing) {
-            out.push(Change {
-                place: place.clone(),
-                kind,
-                subject: subject(entry),
-            });
+    let (old_txn, new_txn) = (before.doc.transact(), after.doc.transact());
+    let (old_root, new_root) = (before.collection::<E>(), after.collection::<E>());
+    // Entries added or changed, as they are now; for the changed, as they were and which
+    // fields differ.
+    let mut present: Vec<(String, E)> = Vec::new();
+    let mut was: HashMap<String, (E, Differing)> = HashMap::new();
+    for (id, new) in entries::all(new_root, &new_txn) {
+        match entries::get(old_root, &old_txn, &id) {
+            None => present.push((id, entries::read::<E, _>(&new, &new_txn))),
+            Some(old) => {
+                let fields = differing::<E, _, _>(&old, &old_txn, &new, &new_txn);
+                if !fields.is_empty() {
+                    let old = entries::read::<E, _>(&old, &old_txn);
+                    was.insert(id.clone(), (old, fields));
+                    present.push((id, entries::read::<E, _>(&new, &new_txn)));
+                }
+            }
         }
     }
-    for (id, entry) in &old_typed {
-        if !new_values.contains_key(id) {
-            out.push(Change {
-                place: Place::entry(E::ROOT, id),
-                kind: ChangeKind::Deleted,
-                subject: subject(entry),
-            });
+    E::sort(&mut present);
+    for (id, entry) in present {
+        let place = Place::entry(E::ROOT, &id);
+        match was.remove(&id) {
+            None => out.push(Change {
+                place,
+                kind: ChangeKind::Added,
+                subject: subject(&entry),
+            }),
+            Some((old, fields)) => {
+                for kind in kinds(&old, &entry, fields) {
+                    out.push(Change {
+                        place: place.clone(),
+                        kind,
+                        subject: subject(&entry),
+                    });
+                }
+            }
         }
+    }
+    let mut gone: Vec<(String, E)> = entries::all(old_root, &old_txn)
+        .into_iter()
+        .filter(|(id, _)| entries::get(new_root, &new_txn, id).is_none())
+        .map(|(id, old)| (id, entries::read::<E, _>(&old, &old_txn)))
+        .collect();
+    E::sort(&mut gone);
+    for (id, entry) in gone {
+        out.push(Change {
+            place: Place::entry(E::ROOT, &id),
+            kind: ChangeKind::Deleted,
+            subject: subject(&entry),
+        });
     }
 }

@@ -1,8 +1,9 @@
 //! Short readings of a list of changes: "since you were last here" and the shift hand-off.
 
 use std::cmp::Reverse;
+use std::collections::HashSet;
 
-use super::{changes, now_overdue, Attribution, Change, ChangeKind, Group, Stamp};
+use super::{changes, now_overdue, Attribution, Change, ChangeKind, Group, Place, Stamp};
 use crate::{when, AnswerStatus, Incident, NextStep, ProseSection, QuestionList, Role, QUESTIONS};
 
 /// One line of a catch-up list.
@@ -39,11 +40,11 @@ pub fn catch_up(
 ) -> Vec<CatchUpGroup> {
     let zone = after.display_zone();
     let mut all = changes(before, after);
-    for late in now_overdue(after, since, now) {
-        // A step added already late is listed once, as late.
-        all.retain(|c| !(c.place == late.place && c.kind == ChangeKind::Added));
-        all.push(late);
-    }
+    let late = now_overdue(after, since, now);
+    // A step added already late is listed once, as late.
+    let late_places: HashSet<&Place> = late.iter().map(|c| &c.place).collect();
+    all.retain(|c| !(c.kind == ChangeKind::Added && late_places.contains(&c.place)));
+    all.extend(late);
     let mut groups = Vec::new();
     for group in Group::ALL {
         let mut items: Vec<(Option<i64>, CatchUpItem)> = all
