@@ -262,6 +262,15 @@ fn main() {
         replay.incident().encode_state().len()
     );
 
+    let started = Instant::now();
+    let runs = replay.authorship(ProseSection::Details);
+    println!(
+        "authorship of Details ({} characters): {} runs in {:.2} ms",
+        replay.incident().section_text(ProseSection::Details).len(),
+        runs.len(),
+        ms(started)
+    );
+
     let middle = records[half].received_at_ms;
     let started = Instant::now();
     let past = state_at(&records, middle).unwrap();

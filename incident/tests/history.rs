@@ -289,6 +289,20 @@ fn edits_made_offline_appear_only_once_they_arrive() {
     );
     assert!(merged.contains("Laptop isolated.") && merged.contains("Mail blocked."));
 
+    let written: Vec<(String, String)> = after
+        .authorship(ProseSection::Response)
+        .into_iter()
+        .map(|w| (w.text, w.by.unwrap().to_string()))
+        .collect();
+    let mut by_person: Vec<String> = written
+        .iter()
+        .map(|(text, by)| format!("{by}: {text}"))
+        .collect();
+    by_person.sort();
+    assert_eq!(
+        by_person,
+        vec!["Ana: Mail blocked.", "Bo: Laptop isolated."]
+    );
     let stamp = &after
         .attribution()
         .get(&Place::entry(TimelineEvent::ROOT, "offline"))
@@ -341,6 +355,23 @@ fn attribution_tells_creation_from_the_last_change() {
         .attribution()
         .get(&Place::prose(ProseSection::Details))
         .is_none());
+
+    // A prose section by who typed each part of it.
+    let runs: Vec<(String, Option<String>)> = replay
+        .authorship(ProseSection::Summary)
+        .into_iter()
+        .map(|w| (w.text, w.by.map(|b| b.to_string())))
+        .collect();
+    let run = |text: &str, by: &str| (text.to_string(), Some(by.to_string()));
+    assert_eq!(
+        runs,
+        vec![
+            run("An ", "Ana"),
+            run("EDR ", "Bo"),
+            run("alert fired.", "Ana")
+        ]
+    );
+    assert!(replay.authorship(ProseSection::Details).is_empty());
 
     // The places each record touched, as it is applied.
     let mut replay = Replay::new();

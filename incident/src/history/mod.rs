@@ -22,8 +22,9 @@ pub use digest::{catch_up, handoff_note, CatchUpGroup, CatchUpItem};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
+use yrs::types::text::YChange;
 use yrs::types::{EntryChange, Event, PathSegment};
-use yrs::DeepObservable;
+use yrs::{Any, ClientID, DeepObservable, Out, ReadTxn, Snapshot, Text, Transact};
 
 use crate::{Incident, ModelError, ProseSection, UpdateOrigin, MAP_ROOTS, META};
 
@@ -80,6 +81,13 @@ impl Place {
             id: None,
         }
     }
+}
+
+/// A run of a prose section's text and who wrote it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Written {
+    pub text: String,
+    pub by: Option<Arc<str>>,
 }
 
 /// Who created an entry (or first wrote in a prose section) and who last changed it.
@@ -161,6 +169,9 @@ pub struct Replay {
     attribution: Attribution,
     /// The names seen so far, shared by every stamp that carries them.
     names: Vec<Arc<str>>,
+    /// Whose device writes under each client id: the name on the first record that
+    /// brought changes from it.
+    clients: HashMap<ClientID, Arc<str>>,
     applied: usize,
     last: Option<Stamp>,
 }
@@ -202,6 +213,7 @@ impl Replay {
             touches,
             attribution: Attribution::default(),
             names: Vec::new(),
+            clients: HashMap::new(),
             applied: 0,
             last: None,
         }
@@ -217,6 +229,9 @@ impl Replay {
                 });
             }
         }
+        // Only this record's changes count (reading authorship opens a transaction too).
+        self.touches.lock().expect("not poisoned").clear();
+        let known = self.incident.doc.transact().state_vector();
         self.incident
             .apply_update(&record.update, UpdateOrigin::Relay)
             .map_err(|error| ReplayError::BadRecord {
@@ -229,6 +244,13 @@ impl Replay {
             received_at_ms: record.received_at_ms,
             written_at_ms: record.written_at_ms,
         };
+        for (client, clock) in self.incident.doc.transact().state_vector().iter() {
+            if *clock > known.get(client) {
+                self.clients
+                    .entry(*client)
+                    .or_insert_with(|| Arc::clone(&stamp.by));
+            }
+        }
         let touches = std::mem::take(&mut *self.touches.lock().expect("not poisoned"));
         let mut places = Vec::with_capacity(touches.len());
         for (place, touch) in touches {
@@ -275,6 +297,39 @@ impl Replay {
     /// The last record applied.
     pub fn last(&self) -> Option<&Stamp> {
         self.last.as_ref()
+    }
+
+    /// Who wrote each part of a prose section as it stands now: runs of text, each with the
+    /// name of the person whose device typed it (`None` for text whose writer the records
+    /// applied so far do not name). Together the runs are the section's text.
+    pub fn authorship(&self, section: ProseSection) -> Vec<Written> {
+        let text = self.incident.text(section);
+        let mut txn = self.incident.doc.transact_mut();
+        let now = txn.snapshot();
+        // Against an empty snapshot every visible character is "added", with its item's id.
+        let runs = text.diff_range(
+            &mut txn,
+            Some(&now),
+            Some(&Snapshot::default()),
+            |change: YChange| change.id.client,
+        );
+        let mut out: Vec<Written> = Vec::new();
+        for run in runs {
+            let Out::Any(Any::String(piece)) = run.insert else {
+                continue;
+            };
+            let by = run
+                .ychange
+                .and_then(|client| self.clients.get(&client).cloned());
+            match out.last_mut() {
+                Some(last) if last.by == by => last.text.push_str(&piece),
+                _ => out.push(Written {
+                    text: piece.to_string(),
+                    by,
+                }),
+            }
+        }
+        out
     }
 
     fn name(&mut self, by: &str) -> Arc<str> {
