@@ -320,6 +320,36 @@ fn edits_made_offline_appear_only_once_they_arrive() {
 }
 
 #[test]
+fn an_offline_edit_of_an_entry_deleted_meanwhile_leaves_it_deleted() {
+    let (mut relay, ana, bo) = two_people();
+    ana.incident
+        .add_timeline_event("e1", &event("Alert", CREATED, "Ana"));
+    ana.send(&mut relay, 2_000);
+    bo.receive(&relay);
+    bo.incident
+        .set_timeline_field("e1", TimelineField::What, "Alert on FIN-07");
+    ana.incident.remove_timeline_event("e1");
+    ana.send(&mut relay, 3_000);
+    bo.send_late(&mut relay, 2_500, 4_000);
+    bo.receive(&relay);
+
+    let end = at(&relay.records, 4_000);
+    assert_eq!(end.incident().timeline_event("e1"), None);
+    assert_eq!(bo.incident.timeline_event("e1"), None);
+    let place = Place::entry(TimelineEvent::ROOT, "e1");
+    let gone = end.attribution().get(&place).unwrap();
+    assert_eq!(gone.deleted.as_ref().map(|s| &*s.by), Some("Ana"));
+    assert_eq!(
+        at(&relay.records, 2_999)
+            .incident()
+            .timeline_event("e1")
+            .map(|e| e.what)
+            .as_deref(),
+        Some("Alert")
+    );
+}
+
+#[test]
 fn attribution_tells_creation_from_the_last_change() {
     let (mut relay, ana, bo) = two_people();
     ana.incident
@@ -401,6 +431,14 @@ fn a_record_out_of_order_or_unreadable_is_refused() {
         replay.apply(&relay.records[0]),
         Err(ReplayError::OutOfOrder { seq: 1, after: 2 })
     );
+    assert!(
+        replay.incomplete(),
+        "the title's change waits for the incident's creation"
+    );
+    assert_eq!(replay.incident().title(), "");
+    let whole = at(&relay.records, i64::MAX);
+    assert!(!whole.incomplete());
+    assert_eq!(whole.incident().title(), "Renamed");
     let mut bad = relay.records[1].clone();
     bad.seq = 3;
     bad.update = vec![0xff, 0xff, 0xff];

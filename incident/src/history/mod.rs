@@ -132,10 +132,8 @@ impl Attribution {
                     },
                 );
             }
-            (Touch::Changed, Some(a)) => {
-                a.changed = stamp.clone();
-                a.deleted = None;
-            }
+            // A late edit of an entry someone deleted meanwhile leaves it deleted.
+            (Touch::Changed, Some(a)) => a.changed = stamp.clone(),
             (Touch::Deleted, Some(a)) => a.deleted = Some(stamp.clone()),
             (Touch::Deleted, None) => {}
         }
@@ -287,6 +285,13 @@ impl Replay {
     /// Who created and last changed each entry, as of the records applied so far.
     pub fn attribution(&self) -> &Attribution {
         &self.attribution
+    }
+
+    /// True while some applied record's changes wait for changes no applied record brought:
+    /// a record is missing from the history (or the records were not all given), so the
+    /// state shown lacks them.
+    pub fn incomplete(&self) -> bool {
+        self.incident.doc.transact().has_missing_updates()
     }
 
     /// How many records have been applied.
