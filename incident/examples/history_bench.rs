@@ -11,7 +11,7 @@ use std::rc::Rc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Instant;
 
-use incident::history::{catch_up, changes, handoff_note, state_at, Record, Replay};
+use incident::history::{catch_up, changes, handoff_note, state_at, History, Record, Replay};
 use incident::{
     Incident, IndicatorField, NextStep, ProseSection, StepStatus, TimelineEvent, TimelineField,
     UpdateOrigin,
@@ -289,6 +289,30 @@ fn main() {
         "stepping that replay 100 records forward: {:.2} ms (built in {:.0} ms)",
         ms(started),
         build_ms
+    );
+
+    // A time slider: checkpoints every 2,000 records, taken on the first pass to the end.
+    let before = live();
+    let mut history = History::new(records.clone(), 2_000);
+    let started = Instant::now();
+    history.state_at(i64::MAX).unwrap();
+    let first_pass_ms = ms(started);
+    let held = live() - before;
+    let started = Instant::now();
+    history.state_at(middle).unwrap();
+    let back_ms = ms(started);
+    let started = Instant::now();
+    history.state_at(middle - 100_000).unwrap();
+    let back_100_ms = ms(started);
+    println!(
+        "History with a checkpoint every 2,000 records: to the end {:.0} ms; back to the \
+         middle {:.0} ms; 100 records further back {:.0} ms; checkpoints {:.1} MB encoded, \
+         history with its replay {:.1} MB in memory",
+        first_pass_ms,
+        back_ms,
+        back_100_ms,
+        history.checkpoint_bytes() as f64 / 1e6,
+        held as f64 / 1e6
     );
 
     // Two states of 5,000 events: just after the last event was added, and the end.

@@ -11,8 +11,8 @@ use std::cell::RefCell;
 use std::rc::Rc;
 
 use incident::history::{
-    catch_up, changes, handoff_note, now_overdue, state_at, ChangeKind, Group, Place, Record,
-    Replay, ReplayError,
+    catch_up, changes, handoff_note, now_overdue, state_at, ChangeKind, Group, History, Place,
+    Record, Replay, ReplayError,
 };
 use incident::{
     AnswerStatus, Entry, Incident, IncidentStatus, Indicator, NextStep, ProseSection, Role,
@@ -186,6 +186,43 @@ fn text_typed_deleted_and_retyped_reads_as_it_was_at_each_step() {
         assert_eq!(replay.incident().section_text(ProseSection::Summary), text);
     }
     assert_eq!(replay.applied(), relay.records.len());
+}
+
+#[test]
+fn moving_back_and_forth_gives_the_same_states_as_fresh_replays() {
+    let (mut relay, ana, bo) = two_people();
+    for i in 0..12 {
+        let who = if i % 3 == 0 { &bo } else { &ana };
+        who.receive(&relay);
+        let text = who.incident.section_text(ProseSection::Summary);
+        let text = if i % 4 == 3 {
+            text[..text.len() / 2].to_string()
+        } else {
+            format!("{text}{} wrote line {i}. ", who.name)
+        };
+        who.incident.edit_section(ProseSection::Summary, &text);
+        who.incident
+            .add_timeline_event(&format!("e{i}"), &event(&text, CREATED, who.name));
+        who.send(&mut relay, 2_000 + 1_000 * i);
+    }
+    let mut history = History::new(relay.records.clone(), 3);
+    for probe in [13_000, 5_500, 1_000, 9_000, 8_000, 2_000, 13_000, 0, 7_000] {
+        let fresh = at(&relay.records, probe);
+        let moved = history.state_at(probe).unwrap();
+        assert_eq!(moved.applied(), fresh.applied(), "at {probe}");
+        assert_eq!(
+            moved.incident().section_text(ProseSection::Summary),
+            fresh.incident().section_text(ProseSection::Summary),
+            "at {probe}"
+        );
+        assert_eq!(moved.incident().timeline(), fresh.incident().timeline());
+        assert_eq!(moved.attribution(), fresh.attribution(), "at {probe}");
+        assert_eq!(
+            moved.authorship(ProseSection::Summary),
+            fresh.authorship(ProseSection::Summary)
+        );
+    }
+    assert!(history.checkpoint_bytes() > 0);
 }
 
 #[test]

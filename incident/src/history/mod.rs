@@ -100,7 +100,7 @@ pub struct Authorship {
 }
 
 /// The authorship of every entry and prose section touched so far in a replay.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Attribution {
     places: HashMap<Place, Authorship>,
 }
@@ -344,6 +344,105 @@ impl Replay {
         let name: Arc<str> = Arc::from(by);
         self.names.push(Arc::clone(&name));
         name
+    }
+}
+
+/// What a [`History`] keeps to start a replay part way through the record.
+struct Checkpoint {
+    applied: usize,
+    state: Vec<u8>,
+    attribution: Attribution,
+    names: Vec<Arc<str>>,
+    clients: HashMap<ClientID, Arc<str>>,
+    last: Option<Stamp>,
+}
+
+/// An incident's record with checkpoints, for moving to any time in either direction: forward
+/// it steps the replay on; backward it starts again from the last checkpoint before the time
+/// (one every `checkpoint_every` records, taken as the replay first passes it) instead of from
+/// the first record.
+pub struct History {
+    records: Vec<Record>,
+    every: usize,
+    checkpoints: Vec<Checkpoint>,
+    replay: Replay,
+}
+
+impl History {
+    /// The records in order; `checkpoint_every` of at least 1 (0 counts as 1).
+    pub fn new(records: Vec<Record>, checkpoint_every: usize) -> History {
+        History {
+            records,
+            every: checkpoint_every.max(1),
+            checkpoints: Vec::new(),
+            replay: Replay::new(),
+        }
+    }
+
+    pub fn records(&self) -> &[Record] {
+        &self.records
+    }
+
+    /// The incident as it stood at `until_ms`: after every record up to the first one
+    /// received later (as [`Replay::advance_to`] counts them).
+    pub fn state_at(&mut self, until_ms: i64) -> Result<&Replay, ReplayError> {
+        let target = self
+            .records
+            .iter()
+            .position(|r| r.received_at_ms > until_ms)
+            .unwrap_or(self.records.len());
+        if target < self.replay.applied {
+            self.replay = match self.checkpoints.iter().rev().find(|c| c.applied <= target) {
+                Some(checkpoint) => Replay::restore(checkpoint)?,
+                None => Replay::new(),
+            };
+        }
+        while self.replay.applied < target {
+            self.replay.apply(&self.records[self.replay.applied])?;
+            let applied = self.replay.applied;
+            if applied.is_multiple_of(self.every)
+                && self.checkpoints.iter().all(|c| c.applied < applied)
+            {
+                self.checkpoints.push(self.replay.checkpoint());
+            }
+        }
+        Ok(&self.replay)
+    }
+
+    /// The bytes the checkpoints' encoded states take.
+    pub fn checkpoint_bytes(&self) -> usize {
+        self.checkpoints.iter().map(|c| c.state.len()).sum()
+    }
+}
+
+impl Replay {
+    fn checkpoint(&self) -> Checkpoint {
+        Checkpoint {
+            applied: self.applied,
+            state: self.incident.encode_state(),
+            attribution: self.attribution.clone(),
+            names: self.names.clone(),
+            clients: self.clients.clone(),
+            last: self.last.clone(),
+        }
+    }
+
+    fn restore(checkpoint: &Checkpoint) -> Result<Replay, ReplayError> {
+        let mut replay = Replay::new();
+        replay
+            .incident
+            .apply_update(&checkpoint.state, UpdateOrigin::Storage)
+            .map_err(|error| ReplayError::BadRecord {
+                seq: checkpoint.last.as_ref().map_or(0, |s| s.seq),
+                error,
+            })?;
+        replay.touches.lock().expect("not poisoned").clear();
+        replay.attribution = checkpoint.attribution.clone();
+        replay.names = checkpoint.names.clone();
+        replay.clients = checkpoint.clients.clone();
+        replay.applied = checkpoint.applied;
+        replay.last = checkpoint.last.clone();
+        Ok(replay)
     }
 }
 
