@@ -868,6 +868,34 @@ fn the_hand_off_note_lists_late_steps_first_by_owner() {
         "{note}"
     );
     assert!(note.contains("- Theories changed\n"), "{note}");
+    // A long list is cut, late steps kept.
+    for i in 0..30 {
+        inc.add_next_step(
+            &format!("many{i:02}"),
+            &step(
+                &format!("Reimage host {i:02}"),
+                "Cy",
+                Some("2026-11-30T21:00:00Z"),
+            ),
+        );
+    }
+    inc.add_next_step(
+        "cy-late",
+        &step(
+            "Report to the regulator",
+            "Cy",
+            Some("2026-11-30T05:00:00Z"),
+        ),
+    );
+    let long = handoff_note(&inc, &shift, "2026-11-30T07:00:00Z");
+    let cy = &long[long.find("Cy:\n").unwrap()..long.find("Nobody yet:").unwrap()];
+    assert!(
+        cy.starts_with("Cy:\n- Report to the regulator (LATE"),
+        "{cy}"
+    );
+    assert_eq!(cy.lines().count(), 1 + 20 + 1, "{cy}");
+    assert!(cy.ends_with("- … and 11 more.\n"), "{cy}");
+
     // It is text a timeline event can hold.
     inc.add_timeline_event("handoff", &event(&note, "2026-11-30T07:00:00Z", "Dana"));
     assert_eq!(inc.timeline_event("handoff").unwrap().what, note);

@@ -99,6 +99,10 @@ fn stamp_of(attribution: &Attribution, change: &Change) -> Option<Stamp> {
 /// How many lines of "what changed" a hand-off note lists before it counts the rest.
 const HANDOFF_CHANGES: usize = 25;
 
+/// How many open next steps of one owner a hand-off note lists (late ones first) before it
+/// counts the rest.
+const HANDOFF_STEPS_PER_OWNER: usize = 20;
+
 /// A shift hand-off note, plain text, ready to be a timeline event's description: who holds
 /// which role, the open threads (questions without an answer, theories not yet confirmed),
 /// the next steps not done by owner (late ones first), and `shift_changes` (what changed
@@ -188,6 +192,8 @@ pub fn handoff_note(incident: &Incident, shift_changes: &[Change], now: &str) ->
             &owner
         };
         note.push_str(&format!("{heading}:\n"));
+        let more = mine.len().saturating_sub(HANDOFF_STEPS_PER_OWNER);
+        mine.truncate(HANDOFF_STEPS_PER_OWNER);
         for step in mine {
             let status = if step.status == crate::StepStatus::Doing {
                 " [doing]"
@@ -200,6 +206,9 @@ pub fn handoff_note(incident: &Incident, shift_changes: &[Change], now: &str) ->
                 None => String::new(),
             };
             note.push_str(&format!("- {}{status}{due}\n", one_line(&step.title)));
+        }
+        if more > 0 {
+            note.push_str(&format!("- … and {more} more.\n"));
         }
     }
 
