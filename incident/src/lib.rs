@@ -12,6 +12,7 @@
 mod entries;
 mod error;
 pub mod export;
+pub mod history;
 mod ids;
 pub mod indicator_value;
 mod indicators;

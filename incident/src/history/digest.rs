@@ -1,0 +1,239 @@
+//! Short readings of a list of changes: "since you were last here" and the shift hand-off.
+
+use std::cmp::Reverse;
+use std::collections::HashSet;
+
+use super::{changes, now_overdue, Attribution, Change, ChangeKind, Group, Place, Stamp};
+use crate::{when, AnswerStatus, Incident, NextStep, ProseSection, QuestionList, Role, QUESTIONS};
+
+/// One line of a catch-up list.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CatchUpItem {
+    pub change: Change,
+    /// Who made it and when, when the record is known.
+    pub stamp: Option<Stamp>,
+    /// The line to show, times in the incident's display zone.
+    pub line: String,
+}
+
+/// The changes of one part of the page, newest first.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CatchUpGroup {
+    pub group: Group,
+    pub items: Vec<CatchUpItem>,
+    /// How many more changes there were than `items` shows.
+    pub more: usize,
+}
+
+/// "Since you were last here": what differs between `before` (the incident at the reader's
+/// mark, taken at `since`) and `after` (now), plus the next steps that turned late since then,
+/// grouped by part of the page (in page order, empty groups left out), each group newest
+/// first and at most `per_group` long. `attribution`, when the record is at hand, says who
+/// made each change and when; without it items keep the page's order.
+pub fn catch_up(
+    before: &Incident,
+    after: &Incident,
+    attribution: Option<&Attribution>,
+    since: &str,
+    now: &str,
+    per_group: usize,
+) -> Vec<CatchUpGroup> {
+    let zone = after.display_zone();
+    let mut all = changes(before, after);
+    let late = now_overdue(after, since, now);
+    // A step added already late is listed once, as late.
+    let late_places: HashSet<&Place> = late.iter().map(|c| &c.place).collect();
+    all.retain(|c| !(c.kind == ChangeKind::Added && late_places.contains(&c.place)));
+    all.extend(late);
+    let mut groups = Vec::new();
+    for group in Group::ALL {
+        let mut items: Vec<(Option<i64>, CatchUpItem)> = all
+            .iter()
+            .filter(|c| c.group() == group)
+            .map(|change| {
+                let stamp = attribution.and_then(|a| stamp_of(a, change));
+                let at = match &change.kind {
+                    ChangeKind::StepOverdue { due } => {
+                        when::parse_stored(due).map(|t| t.timestamp_millis())
+                    }
+                    _ => stamp.as_ref().map(|s| s.received_at_ms),
+                };
+                let line = change.describe(&zone);
+                let item = CatchUpItem {
+                    change: change.clone(),
+                    stamp,
+                    line,
+                };
+                (at, item)
+            })
+            .collect();
+        if items.is_empty() {
+            continue;
+        }
+        items.sort_by_key(|(at, _)| Reverse(*at));
+        let more = items.len().saturating_sub(per_group);
+        items.truncate(per_group);
+        groups.push(CatchUpGroup {
+            group,
+            items: items.into_iter().map(|(_, item)| item).collect(),
+            more,
+        });
+    }
+    groups
+}
+
+/// The stamp that goes with a change: its creation for an addition, its deletion for a
+/// deletion, its last change otherwise.
+fn stamp_of(attribution: &Attribution, change: &Change) -> Option<Stamp> {
+    let authorship = attribution.get(&change.place)?;
+    Some(match change.kind {
+        ChangeKind::Added => authorship.created.clone(),
+        ChangeKind::Deleted => authorship
+            .deleted
+            .clone()
+            .unwrap_or_else(|| authorship.changed.clone()),
+        _ => authorship.changed.clone(),
+    })
+}
+
+/// How many lines of "what changed" a hand-off note lists before it counts the rest.
+const HANDOFF_CHANGES: usize = 25;
+
+/// How many open next steps of one owner a hand-off note lists (late ones first) before it
+/// counts the rest.
+const HANDOFF_STEPS_PER_OWNER: usize = 20;
+
+/// A shift hand-off note, plain text, ready to be a timeline event's description: who holds
+/// which role, the open threads (questions without an answer, theories not yet confirmed),
+/// the next steps not done by owner (late ones first), and `shift_changes` (what changed
+/// during the shift, from [`changes`]). Times are shown in the incident's display zone;
+/// `now` is RFC 3339 UTC.
+pub fn handoff_note(incident: &Incident, shift_changes: &[Change], now: &str) -> String {
+    let zone = incident.display_zone();
+    let time = |t: &str| when::format_in_zone(t, &zone);
+    let mut note = format!("Shift hand-off, {}\n", time(now));
+
+    let roles: Vec<String> = Role::ALL
+        .into_iter()
+        .filter_map(|role| {
+            incident
+                .role_holder(role)
+                .map(|h| format!("{}: {}", role.label(), h.name))
+        })
+        .collect();
+    note.push_str("\nRoles\n");
+    if roles.is_empty() {
+        note.push_str("- Nobody holds a role.\n");
+    }
+    for line in roles {
+        note.push_str(&format!("- {line}\n"));
+    }
+
+    note.push_str("\nOpen threads\n");
+    let mut open = 0;
+    let post_mortem = matches!(
+        incident.status(),
+        crate::IncidentStatus::Resolved | crate::IncidentStatus::Closed
+    );
+    for question in QUESTIONS {
+        if question.list == QuestionList::PostMortem && !post_mortem {
+            continue;
+        }
+        let answer = incident.answer(question);
+        if answer.status == AnswerStatus::Unknown {
+            let so_far = if answer.answer.trim().is_empty() {
+                String::from("no answer yet")
+            } else {
+                format!("so far: {}", one_line(&answer.answer))
+            };
+            note.push_str(&format!("- {} ({so_far})\n", question.text));
+            open += 1;
+        }
+    }
+    for theory in incident
+        .section_text(ProseSection::Theories)
+        .lines()
+        .map(|l| l.trim().trim_start_matches(['-', '*', '•']).trim())
+        .filter(|l| !l.is_empty())
+    {
+        note.push_str(&format!("- Theory: {}\n", one_line(theory)));
+        open += 1;
+    }
+    if open == 0 {
+        note.push_str("- None.\n");
+    }
+
+    note.push_str("\nNext steps by owner\n");
+    let steps: Vec<(String, NextStep)> = incident
+        .next_steps()
+        .into_iter()
+        .filter(|(_, s)| s.status != crate::StepStatus::Done)
+        .collect();
+    if steps.is_empty() {
+        note.push_str("- None open.\n");
+    }
+    let mut owners: Vec<String> = steps
+        .iter()
+        .map(|(_, s)| s.owner.trim().to_string())
+        .collect();
+    owners.sort_by_key(|o| (o.is_empty(), o.to_lowercase()));
+    owners.dedup_by(|a, b| a.to_lowercase() == b.to_lowercase());
+    for owner in owners {
+        let mut mine: Vec<&NextStep> = steps
+            .iter()
+            .map(|(_, s)| s)
+            .filter(|s| s.owner.trim().to_lowercase() == owner.to_lowercase())
+            .collect();
+        // Late first, then by due time (none last), as the page orders them.
+        mine.sort_by_key(|s| (!s.is_overdue(now), s.due.is_none(), s.due.clone()));
+        let heading = if owner.is_empty() {
+            "Nobody yet"
+        } else {
+            &owner
+        };
+        note.push_str(&format!("{heading}:\n"));
+        let more = mine.len().saturating_sub(HANDOFF_STEPS_PER_OWNER);
+        mine.truncate(HANDOFF_STEPS_PER_OWNER);
+        for step in mine {
+            let status = if step.status == crate::StepStatus::Doing {
+                " [doing]"
+            } else {
+                ""
+            };
+            let due = match &step.due {
+                Some(due) if step.is_overdue(now) => format!(" (LATE, due {})", time(due)),
+                Some(due) => format!(" (due {})", time(due)),
+                None => String::new(),
+            };
+            note.push_str(&format!("- {}{status}{due}\n", one_line(&step.title)));
+        }
+        if more > 0 {
+            note.push_str(&format!("- … and {more} more.\n"));
+        }
+    }
+
+    note.push_str("\nWhat changed during the shift\n");
+    if shift_changes.is_empty() {
+        note.push_str("- Nothing.\n");
+    }
+    for change in shift_changes.iter().take(HANDOFF_CHANGES) {
+        note.push_str(&format!("- {}\n", change.describe(&zone)));
+    }
+    if shift_changes.len() > HANDOFF_CHANGES {
+        note.push_str(&format!(
+            "- … and {} more changes.\n",
+            shift_changes.len() - HANDOFF_CHANGES
+        ));
+    }
+    note
+}
+
+fn one_line(text: &str) -> String {
+    let mut lines = text.trim().lines();
+    let first = lines.next().unwrap_or("").trim().to_string();
+    if lines.next().is_some() {
+        format!("{first} …")
+    } else {
+        first
+    }
+}
