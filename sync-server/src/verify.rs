@@ -177,6 +177,7 @@ pub fn summary(incident: &IncidentId, walked: &Walked) -> String {
 /// is whole.
 pub fn run(args: &VerifyArgs) -> Result<bool, Error> {
     let store = SqliteStore::open_read_only(&args.data.join(crate::config::DATABASE_FILE))?;
+    store.hold_snapshot()?;
     let incidents = match &args.incident {
         Some(raw) => vec![IncidentId::parse(raw)?],
         None => store.recorded_incidents()?,

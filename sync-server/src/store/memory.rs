@@ -138,11 +138,14 @@ impl Store for MemoryStore {
         let mut records = self.chains();
         let chain = records.entry(incident.clone()).or_default();
         let head = chain.records.last().map(Record::head).or(chain.base);
-        for r in record::next_records(head, sent, received_at_ms) {
+        for (r, s) in record::next_records(head, sent, received_at_ms)
+            .into_iter()
+            .zip(sent)
+        {
             if record::is_checkpoint(r.seq) {
                 chain.checkpoints.push(r.head());
             }
-            chain.records.push(r);
+            chain.records.push(r.with_update(s.update.clone()));
         }
         self.with(|all| {
             all.entry(incident.clone())

@@ -319,6 +319,9 @@ pub(crate) mod conformance {
         ));
         assert_eq!(store.grants(&gone).unwrap(), vec![]);
 
+        assert_eq!(store.records(&gone, 0, 10).unwrap(), vec![]);
+        let recorded = store.recorded_incidents().unwrap();
+        assert!(recorded.contains(&kept) && !recorded.contains(&gone));
         assert_eq!(store.load(&kept).unwrap().updates, vec![vec![9]]);
         assert_eq!(store.grants(&kept).unwrap(), vec![other]);
         assert_eq!(store.deleted_at(&kept).unwrap(), None);

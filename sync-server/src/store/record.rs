@@ -75,6 +75,28 @@ pub struct RecordMeta {
     pub chain_sha256: [u8; 32],
 }
 
+impl RecordMeta {
+    pub fn head(&self) -> ChainHead {
+        ChainHead {
+            seq: self.seq,
+            chain_sha256: self.chain_sha256,
+            received_at_ms: self.received_at_ms,
+        }
+    }
+
+    /// The whole record, with its update's bytes.
+    pub fn with_update(self, update: Vec<u8>) -> Record {
+        Record {
+            seq: self.seq,
+            received_at_ms: self.received_at_ms,
+            invite: self.invite,
+            update,
+            update_sha256: self.update_sha256,
+            chain_sha256: self.chain_sha256,
+        }
+    }
+}
+
 /// The chain hash of a record (see the module documentation for the layout).
 pub fn chain_hash(
     previous: &[u8; 32],
@@ -96,8 +118,13 @@ pub fn chain_hash(
 }
 
 /// The records that follow `head` (the chain's last record or base; `None` for a chain
-/// never written) for `sent`, all received at `received_at_ms`.
-pub fn next_records(head: Option<ChainHead>, sent: &[Sent], received_at_ms: i64) -> Vec<Record> {
+/// never written) for `sent`, all received at `received_at_ms`: their metadata, in order
+/// (the bytes stay in `sent`).
+pub fn next_records(
+    head: Option<ChainHead>,
+    sent: &[Sent],
+    received_at_ms: i64,
+) -> Vec<RecordMeta> {
     let (mut seq, mut previous) = head.map_or((0, [0u8; 32]), |h| (h.seq, h.chain_sha256));
     sent.iter()
         .map(|s| {
@@ -111,11 +138,11 @@ pub fn next_records(head: Option<ChainHead>, sent: &[Sent], received_at_ms: i64)
                 &update_sha256,
             );
             previous = chain_sha256;
-            Record {
+            RecordMeta {
                 seq,
                 received_at_ms,
                 invite: s.invite.clone(),
-                update: s.update.clone(),
+                size: s.update.len() as u64,
                 update_sha256,
                 chain_sha256,
             }

@@ -226,6 +226,17 @@ impl SqliteStore {
         })
     }
 
+    /// From now on every read sees the database as it is now (one read transaction held
+    /// until the store is dropped): `verify` walks one consistent state of a file a live
+    /// relay goes on writing. Only for stores opened with [`SqliteStore::open_read_only`].
+    pub fn hold_snapshot(&self) -> Result<(), Error> {
+        let conn = self.conn();
+        conn.execute_batch("BEGIN")?;
+        // The snapshot starts at the first read.
+        conn.query_row("SELECT COUNT(*) FROM sqlite_schema", [], |_| Ok(()))?;
+        Ok(())
+    }
+
     fn conn(&self) -> MutexGuard<'_, Connection> {
         // A panic while holding the lock leaves no half-done transaction behind (rusqlite
         // rolls back on drop), so the connection is still usable.
@@ -343,13 +354,16 @@ impl Store for SqliteStore {
                 "INSERT OR REPLACE INTO incident_record_checkpoint
                     (incident, seq, chain_sha256, received_at_ms) VALUES (?1, ?2, ?3, ?4)",
             )?;
-            for r in record::next_records(head, sent, received_at_ms) {
+            for (r, s) in record::next_records(head, sent, received_at_ms)
+                .into_iter()
+                .zip(sent)
+            {
                 stmt.execute(params![
                     id,
                     seq_value(r.seq),
                     r.received_at_ms,
                     r.invite.as_ref().map(InviteId::as_str),
-                    r.update,
+                    s.update,
                     &r.update_sha256[..],
                     &r.chain_sha256[..],
                 ])?;
