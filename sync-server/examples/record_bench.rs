@@ -46,6 +46,7 @@ fn main() {
     let mut edits = 0usize;
     let mut update_bytes = 0usize;
     let mut store_time = Duration::ZERO;
+    let mut batches: Vec<Vec<Sent>> = Vec::new();
     let mut store_edit = |doc_edit: &dyn Fn()| {
         doc_edit();
         let updates: Vec<Vec<u8>> = pending.borrow_mut().drain(..).collect();
@@ -62,6 +63,7 @@ fn main() {
             .append_recorded(&id, &sent, start_ms + 1000 * edits as i64)
             .expect("append");
         store_time += started.elapsed();
+        batches.push(sent);
         edits += 1;
     };
     let started = Instant::now();
@@ -142,6 +144,50 @@ fn main() {
     println!(
         "record / compacted        {:>11.1}x",
         record_on_disk as f64 / snapshot.len() as f64
+    );
+
+    // The same edits again, into fresh files: as the relay appended before the record (one
+    // transaction inserting into the live log only) and as it appends now.
+    let log_only = {
+        let path = dir.path().join("log-only.sqlite3");
+        drop(SqliteStore::open(&path).expect("schema"));
+        let mut conn = rusqlite::Connection::open(&path).expect("open");
+        conn.pragma_update(None, "synchronous", "NORMAL")
+            .expect("pragma");
+        let started = Instant::now();
+        for batch in &batches {
+            let txn = conn.transaction().expect("txn");
+            {
+                let mut stmt = txn
+                    .prepare_cached(
+                        "INSERT INTO incident_update_log (incident, update_v1) SELECT ?1, ?2
+                         WHERE NOT EXISTS (SELECT 1 FROM incident_deleted WHERE incident = ?1)",
+                    )
+                    .expect("prepare");
+                for sent in batch {
+                    stmt.execute(rusqlite::params![id.as_str(), sent.update])
+                        .expect("insert");
+                }
+            }
+            txn.commit().expect("commit");
+        }
+        started.elapsed()
+    };
+    let with_record = {
+        let again = SqliteStore::open(&dir.path().join("again.sqlite3")).expect("open");
+        let started = Instant::now();
+        for (n, batch) in batches.iter().enumerate() {
+            again
+                .append_recorded(&id, batch, start_ms + 1000 * n as i64)
+                .expect("append");
+        }
+        started.elapsed()
+    };
+    let per_edit = |d: Duration| d.as_secs_f64() * 1e6 / batches.len() as f64;
+    println!(
+        "append an edit            live log only (before the record) {:.0} µs, log + record {:.0} µs",
+        per_edit(log_only),
+        per_edit(with_record)
     );
 
     let time = |label: &str, f: &dyn Fn() -> String| {

@@ -68,8 +68,8 @@ CREATE TABLE IF NOT EXISTS incident_record (
     update_v1      BLOB NOT NULL,
     update_sha256  BLOB NOT NULL,
     chain_sha256   BLOB NOT NULL,
-    PRIMARY KEY (incident, seq)
-) WITHOUT ROWID;
+    UNIQUE (incident, seq)
+);
 CREATE TABLE IF NOT EXISTS incident_record_checkpoint (
     incident       TEXT NOT NULL,
     seq            INTEGER NOT NULL,
