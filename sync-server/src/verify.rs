@@ -200,3 +200,92 @@ pub fn run(args: &VerifyArgs) -> Result<bool, Error> {
     }
     Ok(whole)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::record::{Sent, CHECKPOINT_EVERY};
+
+    fn chain_of(records: u64) -> (tempfile::TempDir, std::path::PathBuf, IncidentId) {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("firebreak.sqlite3");
+        let store = SqliteStore::open(&path).unwrap();
+        let id = IncidentId::parse("walked").unwrap();
+        let sent: Vec<Sent> = (0..records)
+            .map(|n| Sent {
+                update: n.to_be_bytes().to_vec(),
+                invite: None,
+            })
+            .collect();
+        store.append_recorded(&id, &sent, 5).unwrap();
+        (dir, path, id)
+    }
+
+    fn problem(path: &std::path::Path, id: &IncidentId) -> Option<Problem> {
+        let store = SqliteStore::open_read_only(path).unwrap();
+        store.hold_snapshot().unwrap();
+        walk(&store, id).unwrap().err()
+    }
+
+    #[test]
+    fn a_clean_chain_walks_and_says_so_in_one_line() {
+        let (_dir, path, id) = chain_of(CHECKPOINT_EVERY + 5);
+        let store = SqliteStore::open_read_only(&path).unwrap();
+        let walked = walk(&store, &id).unwrap().unwrap();
+        assert_eq!(walked.records, CHECKPOINT_EVERY + 5);
+        let line = summary(&id, &walked);
+        assert!(
+            line.starts_with("incident walked: 1,005 records, head "),
+            "{line}"
+        );
+        assert!(line.ends_with("…, ok"), "{line}");
+    }
+
+    #[test]
+    fn records_cut_from_the_end_before_a_checkpoint_are_found() {
+        let (_dir, path, id) = chain_of(CHECKPOINT_EVERY + 5);
+        let conn = rusqlite::Connection::open(&path).unwrap();
+        conn.execute("DELETE FROM incident_record WHERE seq >= 990", [])
+            .unwrap();
+        let found = problem(&path, &id).unwrap();
+        assert_eq!(found.seq, 990);
+        assert!(found.what.contains("missing"), "{found:?}");
+    }
+
+    #[test]
+    fn a_changed_or_missing_checkpoint_is_found() {
+        let (_dir, path, id) = chain_of(CHECKPOINT_EVERY + 5);
+        let conn = rusqlite::Connection::open(&path).unwrap();
+        conn.execute(
+            "UPDATE incident_record_checkpoint SET received_at_ms = 6",
+            [],
+        )
+        .unwrap();
+        assert_eq!(problem(&path, &id).unwrap().seq, CHECKPOINT_EVERY);
+        conn.execute("DELETE FROM incident_record_checkpoint", [])
+            .unwrap();
+        let found = problem(&path, &id).unwrap();
+        assert_eq!(found.seq, CHECKPOINT_EVERY);
+        assert!(found.what.contains("checkpoint"), "{found:?}");
+    }
+
+    #[test]
+    fn a_changed_invite_is_found_at_its_record() {
+        let (_dir, path, id) = chain_of(10);
+        let conn = rusqlite::Connection::open(&path).unwrap();
+        conn.execute(
+            "UPDATE incident_record SET invite = 'aaaaaaaaaaaaaaaa' WHERE seq = 7",
+            [],
+        )
+        .unwrap();
+        assert_eq!(problem(&path, &id).unwrap().seq, 7);
+    }
+
+    #[test]
+    fn thousands_are_grouped() {
+        assert_eq!(thousands(0), "0");
+        assert_eq!(thousands(999), "999");
+        assert_eq!(thousands(20_000), "20,000");
+        assert_eq!(thousands(1_234_567), "1,234,567");
+    }
+}
