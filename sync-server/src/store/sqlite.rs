@@ -484,48 +484,59 @@ impl Store for SqliteStore {
         let incidents = self.recorded_incidents()?;
         let mut dropped = 0;
         for incident in incidents {
-            let mut conn = self.conn();
-            let txn = conn.transaction()?;
             let id = incident.as_str();
             // The chain's start up to (not including) its first record received since the
-            // cutoff; all of it if there is none.
-            let keep_from: Option<i64> = txn.query_row(
+            // cutoff; all of it if there is none. Records appended meanwhile come later.
+            let keep_from: Option<i64> = self.conn().query_row(
                 "SELECT MIN(seq) FROM incident_record WHERE incident = ?1 AND received_at_ms >= ?2",
                 params![id, cutoff_ms],
                 |row| row.get(0),
             )?;
-            let last_dropped = txn
-                .query_row(
-                    "SELECT seq, chain_sha256, received_at_ms FROM incident_record
-                     WHERE incident = ?1 AND seq < ?2 ORDER BY seq DESC LIMIT 1",
-                    params![id, keep_from.unwrap_or(i64::MAX)],
-                    head_from_row,
-                )
-                .optional()?;
-            let Some(base) = last_dropped else {
-                continue;
-            };
-            txn.execute(
-                "INSERT INTO incident_record_base (incident, seq, chain_sha256, received_at_ms)
-                 VALUES (?1, ?2, ?3, ?4)
-                 ON CONFLICT (incident) DO UPDATE SET seq = excluded.seq,
-                    chain_sha256 = excluded.chain_sha256, received_at_ms = excluded.received_at_ms",
-                params![
-                    id,
-                    seq_value(base.seq),
-                    &base.chain_sha256[..],
-                    base.received_at_ms
-                ],
-            )?;
-            dropped += txn.execute(
-                "DELETE FROM incident_record WHERE incident = ?1 AND seq <= ?2",
-                params![id, seq_value(base.seq)],
-            )? as u64;
-            txn.commit()?;
+            let keep_from = keep_from.unwrap_or(i64::MAX);
+            // At most RETENTION_CHUNK records a transaction, the connection let go between
+            // them: rooms append on the sync thread through this same connection.
+            loop {
+                let mut conn = self.conn();
+                let txn = conn.transaction()?;
+                let last_dropped = txn
+                    .query_row(
+                        "SELECT seq, chain_sha256, received_at_ms FROM (
+                            SELECT seq, chain_sha256, received_at_ms FROM incident_record
+                            WHERE incident = ?1 AND seq < ?2 ORDER BY seq LIMIT ?3)
+                         ORDER BY seq DESC LIMIT 1",
+                        params![id, keep_from, RETENTION_CHUNK],
+                        head_from_row,
+                    )
+                    .optional()?;
+                let Some(base) = last_dropped else {
+                    break;
+                };
+                txn.execute(
+                    "INSERT INTO incident_record_base (incident, seq, chain_sha256, received_at_ms)
+                     VALUES (?1, ?2, ?3, ?4)
+                     ON CONFLICT (incident) DO UPDATE SET seq = excluded.seq,
+                        chain_sha256 = excluded.chain_sha256,
+                        received_at_ms = excluded.received_at_ms",
+                    params![
+                        id,
+                        seq_value(base.seq),
+                        &base.chain_sha256[..],
+                        base.received_at_ms
+                    ],
+                )?;
+                dropped += txn.execute(
+                    "DELETE FROM incident_record WHERE incident = ?1 AND seq <= ?2",
+                    params![id, seq_value(base.seq)],
+                )? as u64;
+                txn.commit()?;
+            }
         }
         Ok(dropped)
     }
 }
+
+/// Most records retention drops in one transaction.
+const RETENTION_CHUNK: i64 = 5000;
 
 fn seq_value(seq: u64) -> i64 {
     i64::try_from(seq).unwrap_or(i64::MAX)
@@ -765,6 +776,38 @@ mod tests {
         super::super::conformance::run_record(&store);
         super::super::conformance::run_grants(&store);
         super::super::conformance::run_deletion(&store);
+    }
+
+    #[test]
+    fn retention_drops_a_long_start_in_chunks_and_the_chain_still_walks() {
+        use crate::store::record::Sent;
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteStore::open(&dir.path().join("firebreak.sqlite3")).unwrap();
+        let inc = IncidentId::parse("long").unwrap();
+        let sent = |n: usize| -> Vec<Sent> {
+            (0..n)
+                .map(|i| Sent {
+                    update: (i as u32).to_be_bytes().to_vec(),
+                    invite: None,
+                })
+                .collect()
+        };
+        let old = RETENTION_CHUNK as usize * 2 + 17;
+        store.append_recorded(&inc, &sent(old), 10).unwrap();
+        store.append_recorded(&inc, &sent(3), 20).unwrap();
+        assert_eq!(store.drop_records_before(15).unwrap(), old as u64);
+        assert_eq!(store.record_base(&inc).unwrap().unwrap().seq, old as u64);
+        let walked = crate::verify::walk(&store, &inc).unwrap().unwrap();
+        assert_eq!(walked.records, 3);
+        assert_eq!(store.drop_records_before(15).unwrap(), 0);
+        // Everything old: the chain is all base, and goes on from it.
+        assert_eq!(store.drop_records_before(30).unwrap(), 3);
+        store.append_recorded(&inc, &sent(1), 40).unwrap();
+        let walked = crate::verify::walk(&store, &inc).unwrap().unwrap();
+        assert_eq!(
+            (walked.records, walked.head.unwrap().seq),
+            (1, old as u64 + 4)
+        );
     }
 
     #[test]
