@@ -44,12 +44,20 @@ fn history(relay: &Relay, incident: &str, token: &str, owner: bool, query: &str)
     (status, serde_json::from_str(&body).expect("JSON body"))
 }
 
-/// The records listed for the owner, all pages.
+/// The records listed for the owner, all pages (following `next`).
 fn records(relay: &Relay, incident: &str) -> Vec<Value> {
     let owner = relay.owner_token(incident);
-    let (status, body) = history(relay, incident, &owner, true, "");
-    assert_eq!(status, 200, "history: {body}");
-    body["records"].as_array().expect("records").clone()
+    let mut all = Vec::new();
+    let mut after = 0;
+    loop {
+        let (status, body) = history(relay, incident, &owner, true, &format!("after={after}"));
+        assert_eq!(status, 200, "history: {body}");
+        all.extend(body["records"].as_array().expect("records").iter().cloned());
+        match body["next"].as_u64() {
+            Some(next) => after = next,
+            None => return all,
+        }
+    }
 }
 
 /// Waits until the record of `incident` holds `count` records.
@@ -236,8 +244,11 @@ async fn history_lists_every_edit_in_order_with_its_sender_through_compaction_an
     owner.close().await;
     assert_eq!(relay.terminate(), Some(0));
 
-    // After a restart the chain goes on from where it was.
-    let relay = Relay::start(&data, &dist);
+    // After a restart the chain goes on from where it was. Pages of 4: `next` leads on.
+    let relay = Relay::start_with(&data, &dist, &["--history-page-size", "4"]);
+    let (_, first_page) = history(&relay, incident, &relay.owner_token(incident), true, "");
+    assert_eq!(first_page["records"].as_array().unwrap().len(), 4);
+    assert_eq!(first_page["next"].as_u64(), Some(4));
     let mut owner = Client::connect_synced(&relay, incident).await;
     assert_eq!(owner.summary(), "one two three four five ");
     owner.type_text("six").await;
