@@ -22,8 +22,8 @@ use axum::http::{header, HeaderMap, HeaderValue};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde::Deserialize;
-use serde_json::{json, Value};
 use tokio::sync::Semaphore;
+use wire::api::{HistoryPage, HistoryRecord};
 use yrs::updates::decoder::Decode;
 use yrs::{Doc, ReadTxn, StateVector, Transact, Update};
 
@@ -121,27 +121,27 @@ pub async fn history(
         let next = (page.len() == limit)
             .then(|| page.last().map(|r| r.seq))
             .flatten();
-        let records: Vec<Value> = page
+        let records = page
             .iter()
             .map(|r| {
                 let invite = r.invite.as_ref().map(|i| i.as_str().to_owned());
-                json!({
-                    "seq": r.seq,
-                    "received_at": r.received_at_ms,
-                    "invite": invite,
-                    "name": invite.as_ref().and_then(|i| names.get(i)),
-                    "bytes": r.size,
-                    "update_sha256": hex(&r.update_sha256),
-                    "hash": hex(&r.chain_sha256),
-                })
+                HistoryRecord {
+                    bytes: r.size,
+                    hash: hex(&r.chain_sha256),
+                    name: invite.as_ref().and_then(|i| names.get(i)).cloned(),
+                    invite,
+                    received_at: r.received_at_ms,
+                    seq: r.seq,
+                    update_sha256: hex(&r.update_sha256),
+                }
             })
             .collect();
         let base = store.record_base(&grant.incident)?;
-        Ok::<_, Error>(json!({
-            "records": records,
-            "next": next,
-            "dropped_through": base.map(|b| b.seq),
-        }))
+        Ok::<_, Error>(HistoryPage {
+            dropped_through: base.map(|b| b.seq),
+            next,
+            records,
+        })
     })
     .await
     .map_err(|e| Error::Load(format!("the history stopped: {e}")))??;
