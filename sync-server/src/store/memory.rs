@@ -138,9 +138,27 @@ impl Store for MemoryStore {
         let mut records = self.chains();
         let chain = records.entry(incident.clone()).or_default();
         let head = chain.records.last().map(Record::head).or(chain.base);
-        for (r, s) in record::next_records(head, sent, received_at_ms)
+        // What was stored before the first record (see the SQLite backend) comes first.
+        let earlier: Vec<Sent> = match head {
+            Some(_) => Vec::new(),
+            None => self.with(|all| {
+                all.get(incident).map_or_else(Vec::new, |stored| {
+                    stored
+                        .snapshot
+                        .iter()
+                        .chain(&stored.updates)
+                        .map(|update| Sent {
+                            update: update.clone(),
+                            invite: None,
+                        })
+                        .collect()
+                })
+            }),
+        };
+        let all_sent: Vec<&Sent> = earlier.iter().chain(sent).collect();
+        for (r, s) in record::next_records(head, all_sent.iter().copied(), received_at_ms)
             .into_iter()
-            .zip(sent)
+            .zip(all_sent)
         {
             if record::is_checkpoint(r.seq) {
                 chain.checkpoints.push(r.head());

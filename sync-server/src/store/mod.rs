@@ -252,6 +252,21 @@ pub(crate) mod conformance {
         assert_eq!(walked.records, CHECKPOINT_EVERY + 2);
         assert_eq!(walked.head.unwrap().seq, CHECKPOINT_EVERY + 4);
         assert!(store.recorded_incidents().unwrap().contains(&inc));
+
+        // An incident stored before the record existed starts its record with what it held.
+        let older = id("from-before-the-record");
+        store.compact(&older, &[7, 7]).unwrap();
+        store
+            .append_recorded(&older, &[sent(vec![8])], 500)
+            .unwrap();
+        let records = store.records(&older, 0, 10).unwrap();
+        assert_eq!(
+            records
+                .iter()
+                .map(|r| (r.seq, r.invite.clone(), r.update.clone()))
+                .collect::<Vec<_>>(),
+            vec![(1, None, vec![7, 7]), (2, alice.clone(), vec![8])]
+        );
     }
 
     /// The conformance suite for [`Grants`] backends.

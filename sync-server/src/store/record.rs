@@ -120,13 +120,13 @@ pub fn chain_hash(
 /// The records that follow `head` (the chain's last record or base; `None` for a chain
 /// never written) for `sent`, all received at `received_at_ms`: their metadata, in order
 /// (the bytes stay in `sent`).
-pub fn next_records(
+pub fn next_records<'a>(
     head: Option<ChainHead>,
-    sent: &[Sent],
+    sent: impl IntoIterator<Item = &'a Sent>,
     received_at_ms: i64,
 ) -> Vec<RecordMeta> {
     let (mut seq, mut previous) = head.map_or((0, [0u8; 32]), |h| (h.seq, h.chain_sha256));
-    sent.iter()
+    sent.into_iter()
         .map(|s| {
             seq += 1;
             let update_sha256: [u8; 32] = Sha256::digest(&s.update).into();

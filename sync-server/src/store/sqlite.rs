@@ -221,6 +221,20 @@ impl SqliteStore {
             rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX,
         )?;
         conn.busy_timeout(Duration::from_secs(5))?;
+        let has_record = conn
+            .query_row(
+                "SELECT 1 FROM sqlite_schema WHERE type = 'table' AND name = 'incident_record'",
+                [],
+                |_| Ok(()),
+            )
+            .optional()?
+            .is_some();
+        if !has_record {
+            return Err(Error::Storage(format!(
+                "{} has no record yet: a relay of this version adds it when it starts",
+                path.display()
+            )));
+        }
         Ok(Self {
             conn: Mutex::new(conn),
         })
@@ -336,6 +350,38 @@ impl Store for SqliteStore {
             return Ok(());
         }
         let id = incident.as_str();
+        let head = chain_head(&txn, incident)?;
+        // An incident stored before the record existed: what it held then (its snapshot and
+        // log, from no invite) becomes its first records, so past states start from it.
+        let earlier: Vec<Sent> = if head.is_none() {
+            let snapshot = txn
+                .query_row(
+                    "SELECT snapshot_v1 FROM incident_snapshot WHERE incident = ?1",
+                    params![id],
+                    |row| row.get::<_, Vec<u8>>(0),
+                )
+                .optional()?;
+            let mut stmt = txn.prepare_cached(
+                "SELECT update_v1 FROM incident_update_log WHERE incident = ?1 ORDER BY seq",
+            )?;
+            let log = stmt.query_map(params![id], |row| row.get::<_, Vec<u8>>(0))?;
+            let mut earlier: Vec<Sent> = snapshot
+                .into_iter()
+                .map(|update| Sent {
+                    update,
+                    invite: None,
+                })
+                .collect();
+            for update in log {
+                earlier.push(Sent {
+                    update: update?,
+                    invite: None,
+                });
+            }
+            earlier
+        } else {
+            Vec::new()
+        };
         {
             let mut stmt = txn.prepare_cached(
                 "INSERT INTO incident_update_log (incident, update_v1) VALUES (?1, ?2)",
@@ -344,7 +390,7 @@ impl Store for SqliteStore {
                 stmt.execute(params![id, s.update])?;
             }
         }
-        let head = chain_head(&txn, incident)?;
+        let sent: Vec<&Sent> = earlier.iter().chain(sent).collect();
         {
             let mut stmt = txn.prepare_cached(
                 "INSERT INTO incident_record (incident, seq, received_at_ms, invite, update_v1,
@@ -354,7 +400,7 @@ impl Store for SqliteStore {
                 "INSERT OR REPLACE INTO incident_record_checkpoint
                     (incident, seq, chain_sha256, received_at_ms) VALUES (?1, ?2, ?3, ?4)",
             )?;
-            for (r, s) in record::next_records(head, sent, received_at_ms)
+            for (r, s) in record::next_records(head, sent.iter().copied(), received_at_ms)
                 .into_iter()
                 .zip(sent)
             {
@@ -776,6 +822,40 @@ mod tests {
         super::super::conformance::run_record(&store);
         super::super::conformance::run_grants(&store);
         super::super::conformance::run_deletion(&store);
+    }
+
+    #[test]
+    fn an_incident_from_before_the_record_is_recorded_from_its_stored_state() {
+        use crate::store::record::Sent;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("firebreak.sqlite3");
+        let inc = IncidentId::parse("upgraded").unwrap();
+        {
+            // Written by a relay without the record: a snapshot and two log rows.
+            let store = SqliteStore::open(&path).unwrap();
+            let conn = store.conn();
+            conn.execute_batch(
+                "INSERT INTO incident_snapshot (incident, snapshot_v1) VALUES ('upgraded', x'01');
+                 INSERT INTO incident_update_log (incident, update_v1) VALUES ('upgraded', x'02');
+                 INSERT INTO incident_update_log (incident, update_v1) VALUES ('upgraded', x'03');",
+            )
+            .unwrap();
+        }
+        let store = SqliteStore::open(&path).unwrap();
+        let new = Sent {
+            update: vec![4],
+            invite: None,
+        };
+        store.append_recorded(&inc, &[new], 9).unwrap();
+        let updates: Vec<Vec<u8>> = store
+            .records(&inc, 0, 10)
+            .unwrap()
+            .into_iter()
+            .map(|r| r.update)
+            .collect();
+        assert_eq!(updates, vec![vec![1], vec![2], vec![3], vec![4]]);
+        assert_eq!(store.load(&inc).unwrap().updates.len(), 3);
+        assert!(crate::verify::walk(&store, &inc).unwrap().is_ok());
     }
 
     #[test]
