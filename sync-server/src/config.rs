@@ -12,7 +12,8 @@ pub const DATABASE_FILE: &str = "firebreak.sqlite3";
 #[command(
     name = "sync-server",
     version,
-    about = "Firebreak relay: serves the app and syncs incidents (Yjs websocket protocol)"
+    about = "Firebreak relay: serves the app and syncs incidents (Yjs websocket protocol)",
+    after_help = "Also: `sync-server verify --data DIR [--incident ID]` walks each incident's hash-chained record and exits 1 at the first altered, removed or reordered record."
 )]
 pub struct Config {
     /// Address to listen on (HOST:PORT). Port 0 picks a free port; the chosen address is
@@ -114,6 +115,29 @@ pub struct Config {
     /// is compacted too. An incident is always compacted when its last person leaves.
     #[arg(long, env = "FIREBREAK_COMPACT_AFTER_UPDATES", default_value_t = crate::registry::DEFAULT_COMPACT_AFTER_UPDATES as u64, value_parser = clap::value_parser!(u64).range(1..))]
     pub compact_after_updates: u64,
+
+    /// Days the record (every accepted update, hash-chained; see `GET …/history`) is kept.
+    /// Records older than this are dropped from the start of each chain, once an hour; the
+    /// last dropped record's hash is kept so `sync-server verify` still walks the rest.
+    /// Without it, the record is kept forever. Fractions are allowed (`0.5` is twelve hours);
+    /// the check runs at start and then hourly.
+    #[arg(long, env = "FIREBREAK_RECORD_RETENTION_DAYS", value_parser = retention_days)]
+    pub record_retention_days: Option<f64>,
+
+    /// Most records one page of `GET /api/incidents/{id}/history` lists; the answer's `next`
+    /// asks for the following page.
+    #[arg(long, env = "FIREBREAK_HISTORY_PAGE_SIZE", default_value_t = crate::http::history::DEFAULT_HISTORY_PAGE as u64, value_parser = clap::value_parser!(u64).range(1..=100_000))]
+    pub history_page_size: u64,
+}
+
+/// `--record-retention-days`: a positive number of days, at most 100 years.
+fn retention_days(raw: &str) -> Result<f64, String> {
+    match raw.trim().parse::<f64>() {
+        Ok(days) if days > 0.0 && days <= 36_500.0 => Ok(days),
+        _ => Err(format!(
+            "{raw:?} is not a number of days above 0 and at most 36500"
+        )),
+    }
 }
 
 impl Config {

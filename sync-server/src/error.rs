@@ -138,6 +138,12 @@ pub enum Error {
         #[source]
         source: std::io::Error,
     },
+
+    #[error("viewers see neither who changed what nor past states: the history is for the owner and editors")]
+    HistoryNotForViewers,
+
+    #[error("{0}")]
+    HistoryUnavailable(String),
 }
 
 impl Error {
@@ -185,6 +191,8 @@ impl Error {
             | Error::Storage(_)
             | Error::OpenCreation { .. }
             | Error::Io { .. } => StatusCode::INTERNAL_SERVER_ERROR,
+            Error::HistoryNotForViewers => StatusCode::FORBIDDEN,
+            Error::HistoryUnavailable(_) => StatusCode::GONE,
         }
     }
 
@@ -227,6 +235,8 @@ impl Error {
             | Error::Storage(_)
             | Error::OpenCreation { .. }
             | Error::Io { .. } => Close::InternalError,
+            Error::HistoryNotForViewers => Close::UnknownSecret,
+            Error::HistoryUnavailable(_) => Close::InternalError,
         }
     }
 

@@ -26,6 +26,7 @@ pub mod registry;
 pub mod room;
 pub mod server;
 pub mod store;
+pub mod verify;
 
 pub use config::Config;
 pub use error::Error;

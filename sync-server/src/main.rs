@@ -1,4 +1,5 @@
-//! `sync-server`: the Firebreak relay binary. Parses flags, sets up logging, runs the relay.
+//! `sync-server`: the Firebreak relay binary. Parses flags, sets up logging, runs the relay;
+//! `sync-server verify` checks the record instead ([`sync_server::verify`]).
 
 use clap::Parser;
 use tracing_subscriber::EnvFilter;
@@ -11,6 +12,12 @@ fn main() -> anyhow::Result<()> {
         .with_writer(std::io::stderr)
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .init();
+    // `sync-server verify …` checks the record and exits; anything else runs the relay.
+    if std::env::args_os().nth(1).is_some_and(|a| a == "verify") {
+        let args = sync_server::verify::VerifyArgs::parse_from(std::env::args_os().skip(1));
+        let whole = sync_server::verify::run(&args)?;
+        std::process::exit(if whole { 0 } else { 1 });
+    }
     let config = sync_server::Config::parse();
     // One thread for sockets and rooms alike (see `registry`); storage loads and
     // compactions run on tokio's blocking threads.

@@ -178,6 +178,8 @@ pub struct PeerConn {
     pub close: Arc<CloseSignal>,
     /// Whether this connection may change the document (from its invite's role).
     pub access: Access,
+    /// The invite (grant) this connection opened with: its updates are recorded under it.
+    pub invite: Option<crate::access::InviteId>,
 }
 
 /// Result of offering a frame to a peer's queue.
@@ -231,6 +233,7 @@ mod tests {
             meter: Arc::new(QueueMeter::new(max_bytes)),
             close: Arc::new(CloseSignal::new()),
             access: Access::ReadOnly,
+            invite: None,
         };
         (conn, rx)
     }

@@ -409,6 +409,7 @@ mod tests {
             meter: Arc::new(crate::peer::QueueMeter::new(usize::MAX / 2)),
             close: Arc::clone(&close),
             access: crate::room::Access::ReadWrite,
+            invite: None,
         };
         (conn, rx, close)
     }

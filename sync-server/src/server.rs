@@ -38,6 +38,15 @@ pub async fn run(config: Config) -> Result<(), Error> {
         usize::try_from(config.compact_after_updates).unwrap_or(usize::MAX),
     );
     tokio::task::spawn_local(rooms);
+    crate::http::history::set_page_size(
+        usize::try_from(config.history_page_size).unwrap_or(usize::MAX),
+    );
+    if let Some(days) = config.record_retention_days {
+        tokio::spawn(crate::http::history::keep_record_for(
+            Arc::clone(&store) as Arc<dyn Store>,
+            days,
+        ));
+    }
     let listener = TcpListener::bind(&config.listen)
         .await
         .map_err(|e| Error::io(format!("could not listen on {}", config.listen), e))?;

@@ -191,6 +191,35 @@ pub struct ErrorBody {
     pub error: String,
 }
 
+/// One record of `GET /api/incidents/{id}/history`: an update the relay accepted.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct HistoryRecord {
+    /// The update's size.
+    pub bytes: u64,
+    /// The record's chain hash, hex.
+    pub hash: String,
+    /// The invite that sent it (`null` for none, e.g. an import).
+    pub invite: Option<String>,
+    /// That invite's name, as it was given (revoked or expired people keep theirs).
+    pub name: Option<String>,
+    /// When the relay received it.
+    pub received_at: i64,
+    /// 1, 2, 3… per incident.
+    pub seq: u64,
+    /// SHA-256 of the update's bytes, hex.
+    pub update_sha256: String,
+}
+
+/// `GET /api/incidents/{id}/history`: one page of the record, oldest first.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct HistoryPage {
+    /// The last seq retention dropped, if it dropped any.
+    pub dropped_through: Option<u64>,
+    /// `?after=` for the next page; `null` on the last.
+    pub next: Option<u64>,
+    pub records: Vec<HistoryRecord>,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -349,6 +349,17 @@ impl Gate {
             .collect())
     }
 
+    /// The name of every grant the incident ever had (revoked and expired ones too; names are
+    /// never rewritten), by invite id: authorship in the record's history.
+    pub async fn names(&self, incident: &IncidentId) -> Result<Vec<(String, String)>, Error> {
+        let incident = incident.clone();
+        let grants = self.blocking(move |s| s.grants(&incident)).await?;
+        Ok(grants
+            .into_iter()
+            .map(|g| (g.invite.as_str().to_owned(), g.name))
+            .collect())
+    }
+
     /// Revokes an invite of the owner's incident and closes its open connections with 4410.
     pub async fn revoke(&self, owner: &Grant, invite: &InviteId) -> Result<Listed, Error> {
         require_owner(owner)?;

@@ -4,6 +4,7 @@
 pub mod api;
 pub mod client_addr;
 pub mod export;
+pub mod history;
 pub mod listener;
 pub mod preview;
 pub mod routes;
@@ -70,6 +71,11 @@ pub fn app(state: AppState) -> Router {
         .route(
             "/api/incidents/{incident}/export/{format}",
             get(export::export),
+        )
+        .route("/api/incidents/{incident}/history", get(history::history))
+        .route(
+            "/api/incidents/{incident}/history/state",
+            get(history::state_at),
         )
         // Other methods on these paths get the JSON 404 of any unknown API path.
         .route(

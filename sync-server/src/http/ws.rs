@@ -288,6 +288,7 @@ pub async fn serve(socket: WebSocket, grant: Grant, state: AppState) {
         } else {
             Access::ReadOnly
         },
+        invite: Some(grant.invite.clone()),
     };
     match registry.join(&incident, conn).await {
         Ok(link) => {

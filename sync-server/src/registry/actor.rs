@@ -47,6 +47,7 @@ use crate::incident_id::IncidentId;
 use crate::metrics::METRICS;
 use crate::peer::{CloseReason, Offer, PeerConn};
 use crate::room::{self, Dormant, Outcome, PeerId, ProtocolError, Room, HEAVY_FRAME_BYTES};
+use crate::store::record::Sent;
 use crate::store::{Store, StoredIncident};
 
 /// Most commands handled (and updates stored) in one batch.
@@ -196,7 +197,8 @@ enum Target {
 #[derive(Default)]
 struct Batch {
     commands: usize,
-    store: Vec<Vec<u8>>,
+    /// Updates to store, each with the invite of the connection that sent it.
+    store: Vec<Sent>,
     deliveries: Vec<(Target, Bytes)>,
     /// Peers whose SyncStep1 was answered in this batch.
     answered: Vec<PeerId>,
@@ -258,7 +260,8 @@ impl RoomActor {
             if !batch.store.is_empty() {
                 let updates = std::mem::take(&mut batch.store);
                 let count = updates.len();
-                let bytes: usize = updates.iter().map(Vec::len).sum();
+                let bytes: usize = updates.iter().map(|s| s.update.len()).sum();
+                let received_at_ms = crate::access::gate::now_ms();
                 self.log.rows += count;
                 self.log.bytes += bytes;
                 let started = std::time::Instant::now();
@@ -268,12 +271,17 @@ impl RoomActor {
                     let _heavy =
                         (bytes >= HEAVY_FRAME_BYTES).then(|| HeavyWrite::new(&self.registry));
                     let id = self.incident.clone();
-                    blocking(&self.registry.store, move |s| s.append(&id, &updates)).await
+                    blocking(&self.registry.store, move |s| {
+                        s.append_recorded(&id, &updates, received_at_ms)
+                    })
+                    .await
                 } else {
                     // On this room worker's own thread: an append is one short SQLite
                     // transaction (WAL, no fsync), cheaper than handing it to another thread
                     // and back for every batch (see the module documentation).
-                    self.registry.store.append(&self.incident, &updates)
+                    self.registry
+                        .store
+                        .append_recorded(&self.incident, &updates, received_at_ms)
                 };
                 if stored.is_ok() {
                     METRICS.stored(count, started.elapsed());
@@ -432,7 +440,13 @@ impl RoomActor {
                 if outcome.answered {
                     batch.answered.push(peer);
                 }
-                batch.store.extend(outcome.store);
+                let invite = self.peers.get(&peer).and_then(|c| c.invite.clone());
+                batch
+                    .store
+                    .extend(outcome.store.into_iter().map(|update| Sent {
+                        update,
+                        invite: invite.clone(),
+                    }));
                 let reply = outcome.reply.into_iter();
                 batch
                     .deliveries

@@ -3,6 +3,7 @@
 use std::collections::HashMap;
 use std::sync::Mutex;
 
+use super::record::{self, ChainHead, Record, RecordMeta, Sent};
 use super::{Grants, Store, StoredIncident};
 use crate::access::{Grant, InviteId, SecretHash};
 use crate::error::Error;
@@ -20,6 +21,16 @@ pub struct MemoryStore {
     deleted: Mutex<HashMap<IncidentId, i64>>,
     /// Who revoked each revoked invite, when recorded.
     revokers: Mutex<HashMap<InviteId, String>>,
+    /// The record of each incident.
+    records: Mutex<HashMap<IncidentId, Chain>>,
+}
+
+/// One incident's record.
+#[derive(Default)]
+struct Chain {
+    base: Option<ChainHead>,
+    records: Vec<Record>,
+    checkpoints: Vec<ChainHead>,
 }
 
 impl MemoryStore {
@@ -51,6 +62,12 @@ impl MemoryStore {
         f(&mut guard)
     }
 
+    fn chains(&self) -> std::sync::MutexGuard<'_, HashMap<IncidentId, Chain>> {
+        self.records
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
     fn is_deleted(&self, incident: &IncidentId) -> bool {
         self.deleted
             .lock()
@@ -65,15 +82,14 @@ impl Store for MemoryStore {
     }
 
     fn append(&self, incident: &IncidentId, updates: &[Vec<u8>]) -> Result<(), Error> {
-        if !updates.is_empty() && !self.is_deleted(incident) {
-            self.with(|all| {
-                all.entry(incident.clone())
-                    .or_default()
-                    .updates
-                    .extend_from_slice(updates)
-            });
-        }
-        Ok(())
+        let sent: Vec<Sent> = updates
+            .iter()
+            .map(|u| Sent {
+                update: u.clone(),
+                invite: None,
+            })
+            .collect();
+        self.append_recorded(incident, &sent, crate::access::gate::now_ms())
     }
 
     fn compact(&self, incident: &IncidentId, snapshot: &[u8]) -> Result<(), Error> {
@@ -110,6 +126,129 @@ impl Store for MemoryStore {
             *first += drop as u64;
         });
         Ok(())
+    }
+
+    fn append_recorded(
+        &self,
+        incident: &IncidentId,
+        sent: &[Sent],
+        received_at_ms: i64,
+    ) -> Result<(), Error> {
+        if sent.is_empty() || self.is_deleted(incident) {
+            return Ok(());
+        }
+        let mut records = self.chains();
+        let chain = records.entry(incident.clone()).or_default();
+        let head = chain.records.last().map(Record::head).or(chain.base);
+        // What was stored before the first record (see the SQLite backend) comes first.
+        let earlier: Vec<Sent> = match head {
+            Some(_) => Vec::new(),
+            None => self.with(|all| {
+                all.get(incident).map_or_else(Vec::new, |stored| {
+                    stored
+                        .snapshot
+                        .iter()
+                        .chain(&stored.updates)
+                        .map(|update| Sent {
+                            update: update.clone(),
+                            invite: None,
+                        })
+                        .collect()
+                })
+            }),
+        };
+        let all_sent: Vec<&Sent> = earlier.iter().chain(sent).collect();
+        for (r, s) in record::next_records(head, all_sent.iter().copied(), received_at_ms)
+            .into_iter()
+            .zip(all_sent)
+        {
+            if record::is_checkpoint(r.seq) {
+                chain.checkpoints.push(r.head());
+            }
+            chain.records.push(r.with_update(s.update.clone()));
+        }
+        self.with(|all| {
+            all.entry(incident.clone())
+                .or_default()
+                .updates
+                .extend(sent.iter().map(|s| s.update.clone()))
+        });
+        Ok(())
+    }
+
+    fn recorded_incidents(&self) -> Result<Vec<IncidentId>, Error> {
+        let mut found: Vec<IncidentId> = self.chains().keys().cloned().collect();
+        found.sort_by(|a, b| a.as_str().cmp(b.as_str()));
+        Ok(found)
+    }
+
+    fn record_base(&self, incident: &IncidentId) -> Result<Option<ChainHead>, Error> {
+        Ok(self.chains().get(incident).and_then(|c| c.base))
+    }
+
+    fn records(
+        &self,
+        incident: &IncidentId,
+        after_seq: u64,
+        limit: usize,
+    ) -> Result<Vec<Record>, Error> {
+        Ok(self.chains().get(incident).map_or_else(Vec::new, |c| {
+            c.records
+                .iter()
+                .filter(|r| r.seq > after_seq)
+                .take(limit)
+                .cloned()
+                .collect()
+        }))
+    }
+
+    fn record_page(
+        &self,
+        incident: &IncidentId,
+        since_ms: i64,
+        until_ms: i64,
+        after_seq: u64,
+        limit: usize,
+    ) -> Result<Vec<RecordMeta>, Error> {
+        Ok(self.chains().get(incident).map_or_else(Vec::new, |c| {
+            c.records
+                .iter()
+                .filter(|r| r.seq > after_seq && (since_ms..=until_ms).contains(&r.received_at_ms))
+                .take(limit)
+                .map(|r| RecordMeta {
+                    seq: r.seq,
+                    received_at_ms: r.received_at_ms,
+                    invite: r.invite.clone(),
+                    size: r.update.len() as u64,
+                    update_sha256: r.update_sha256,
+                    chain_sha256: r.chain_sha256,
+                })
+                .collect()
+        }))
+    }
+
+    fn checkpoints(&self, incident: &IncidentId) -> Result<Vec<ChainHead>, Error> {
+        Ok(self
+            .chains()
+            .get(incident)
+            .map_or_else(Vec::new, |c| c.checkpoints.clone()))
+    }
+
+    fn drop_records_before(&self, cutoff_ms: i64) -> Result<u64, Error> {
+        let mut dropped = 0;
+        for chain in self.chains().values_mut() {
+            let keep_from = chain
+                .records
+                .iter()
+                .position(|r| r.received_at_ms >= cutoff_ms)
+                .unwrap_or(chain.records.len());
+            if keep_from > 0 {
+                chain.base = Some(chain.records[keep_from - 1].head());
+                chain.records.drain(..keep_from);
+                dropped += keep_from as u64;
+            }
+        }
+        Ok(dropped)
     }
 }
 
@@ -206,6 +345,7 @@ impl Grants for MemoryStore {
             .or_insert(now_ms);
         self.with_grants(|grants| grants.retain(|g| &g.incident != incident));
         self.with(|all| all.remove(incident));
+        self.chains().remove(incident);
         Ok(())
     }
 
@@ -272,6 +412,7 @@ mod tests {
     #[test]
     fn passes_the_conformance_suite() {
         super::super::conformance::run(&super::MemoryStore::new());
+        super::super::conformance::run_record(&super::MemoryStore::new());
         super::super::conformance::run_grants(&super::MemoryStore::new());
         super::super::conformance::run_deletion(&super::MemoryStore::new());
     }

@@ -8,9 +8,13 @@
 //! While people stay connected the room compacts with `compact_through`: the snapshot covers
 //! the log up to a position read when it was taken, and rows appended since stay.
 //!
+//! Beside the live log, every accepted update is kept in the incident's record ([`record`]):
+//! numbered, attributed, hash-chained, and never touched by compaction.
+//!
 //! The methods block; the relay calls them from a blocking thread, never on the async runtime.
 
 pub mod memory;
+pub mod record;
 pub mod sqlite;
 
 pub use memory::MemoryStore;
@@ -20,6 +24,7 @@ use crate::access::{Grant, InviteId, SecretHash};
 use crate::error::Error;
 use crate::incident_id::IncidentId;
 use wire::Access;
+use record::{ChainHead, Record, RecordMeta, Sent};
 
 /// What is stored for one incident.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
@@ -62,6 +67,72 @@ pub trait Store: Send + Sync + 'static {
         snapshot: &[u8],
         end: u64,
     ) -> Result<(), Error>;
+
+    /// Appends `sent` to the log of `incident` and, in the same transaction, to its record
+    /// ([`record`]): the next seqs, received at `received_at_ms`, chained to the record's
+    /// last hash. Compaction never touches the record. Backends that keep a record override
+    /// this; the default only appends to the log.
+    fn append_recorded(
+        &self,
+        incident: &IncidentId,
+        sent: &[Sent],
+        received_at_ms: i64,
+    ) -> Result<(), Error> {
+        let _ = received_at_ms;
+        let updates: Vec<Vec<u8>> = sent.iter().map(|s| s.update.clone()).collect();
+        self.append(incident, &updates)
+    }
+
+    /// Every incident that has a record (or a record's base), in id order.
+    fn recorded_incidents(&self) -> Result<Vec<IncidentId>, Error> {
+        Ok(Vec::new())
+    }
+
+    /// Where the record of `incident` starts when retention dropped its first records: the
+    /// last dropped record's head. `None` if nothing was dropped.
+    fn record_base(&self, incident: &IncidentId) -> Result<Option<ChainHead>, Error> {
+        let _ = incident;
+        Ok(None)
+    }
+
+    /// Up to `limit` records of `incident` with seq greater than `after_seq`, in seq order.
+    fn records(
+        &self,
+        incident: &IncidentId,
+        after_seq: u64,
+        limit: usize,
+    ) -> Result<Vec<Record>, Error> {
+        let _ = (incident, after_seq, limit);
+        Ok(Vec::new())
+    }
+
+    /// Up to `limit` records' metadata of `incident` with seq greater than `after_seq` and
+    /// received in `since_ms..=until_ms`, in seq order.
+    fn record_page(
+        &self,
+        incident: &IncidentId,
+        since_ms: i64,
+        until_ms: i64,
+        after_seq: u64,
+        limit: usize,
+    ) -> Result<Vec<RecordMeta>, Error> {
+        let _ = (incident, since_ms, until_ms, after_seq, limit);
+        Ok(Vec::new())
+    }
+
+    /// The checkpoints of the chain of `incident`, in seq order.
+    fn checkpoints(&self, incident: &IncidentId) -> Result<Vec<ChainHead>, Error> {
+        let _ = incident;
+        Ok(Vec::new())
+    }
+
+    /// Drops, for every incident, the records received before `cutoff_ms` from the start of
+    /// its chain, keeping the last dropped record's head as the chain's base, in one
+    /// transaction per incident. Returns how many records went.
+    fn drop_records_before(&self, cutoff_ms: i64) -> Result<u64, Error> {
+        let _ = cutoff_ms;
+        Ok(0)
+    }
 }
 
 /// Who may open which incident: the owner grant and the invites of each incident. The same
@@ -152,6 +223,69 @@ pub(crate) mod conformance {
         empty_append_is_a_no_op(store);
         compacting_through_a_position_keeps_the_rows_after_it(store);
         the_log_end_moves_past_every_append_even_after_compaction(store);
+    }
+
+    /// The record: seqs, authors and chain, untouched by compaction, trimmed by retention
+    /// from the start only, and deleted with its incident.
+    pub fn run_record(store: &dyn Store) {
+        use super::record::{Sent, CHECKPOINT_EVERY};
+        let inc = id("recorded");
+        let alice = crate::access::InviteId::parse("aaaaaaaaaaaaaaaa");
+        assert!(alice.is_some(), "test invite id parses");
+        let sent = |bytes: Vec<u8>| Sent {
+            update: bytes,
+            invite: alice.clone(),
+        };
+        store
+            .append_recorded(&inc, &[sent(vec![1]), sent(vec![2])], 100)
+            .unwrap();
+        store.compact(&inc, &[1, 2]).unwrap();
+        store.append(&inc, &[vec![3]]).unwrap();
+        let records = store.records(&inc, 0, 10).unwrap();
+        assert_eq!(
+            records.iter().map(|r| r.seq).collect::<Vec<_>>(),
+            vec![1, 2, 3]
+        );
+        assert_eq!(records[0].invite, alice);
+        assert_eq!(records[2].invite, None);
+        assert_eq!(records[1].update, vec![2]);
+        assert_eq!(records[1].received_at_ms, 100);
+        let page = store.record_page(&inc, 0, 100, 1, 10).unwrap();
+        assert_eq!(page.len(), 1);
+        assert_eq!((page[0].seq, page[0].size), (2, 1));
+        let walked = crate::verify::walk(store, &inc).unwrap().unwrap();
+        assert_eq!(walked.records, 3);
+
+        // A checkpoint every CHECKPOINT_EVERY records.
+        let many: Vec<Sent> = (0..CHECKPOINT_EVERY).map(|i| sent(vec![i as u8])).collect();
+        store.append_recorded(&inc, &many, 200).unwrap();
+        let checkpoints = store.checkpoints(&inc).unwrap();
+        assert_eq!(checkpoints.len(), 1);
+        assert_eq!(checkpoints[0].seq, CHECKPOINT_EVERY);
+
+        // Retention drops the start; the rest still walks, and the chain goes on from it.
+        assert_eq!(store.drop_records_before(150).unwrap(), 2);
+        assert_eq!(store.record_base(&inc).unwrap().unwrap().seq, 2);
+        store.append_recorded(&inc, &[sent(vec![9])], 300).unwrap();
+        let walked = crate::verify::walk(store, &inc).unwrap().unwrap();
+        assert_eq!(walked.records, CHECKPOINT_EVERY + 2);
+        assert_eq!(walked.head.unwrap().seq, CHECKPOINT_EVERY + 4);
+        assert!(store.recorded_incidents().unwrap().contains(&inc));
+
+        // An incident stored before the record existed starts its record with what it held.
+        let older = id("from-before-the-record");
+        store.compact(&older, &[7, 7]).unwrap();
+        store
+            .append_recorded(&older, &[sent(vec![8])], 500)
+            .unwrap();
+        let records = store.records(&older, 0, 10).unwrap();
+        assert_eq!(
+            records
+                .iter()
+                .map(|r| (r.seq, r.invite.clone(), r.update.clone()))
+                .collect::<Vec<_>>(),
+            vec![(1, None, vec![7, 7]), (2, alice.clone(), vec![8])]
+        );
     }
 
     /// The conformance suite for [`Grants`] backends.
@@ -267,6 +401,9 @@ pub(crate) mod conformance {
         ));
         assert_eq!(store.grants(&gone).unwrap(), vec![]);
 
+        assert_eq!(store.records(&gone, 0, 10).unwrap(), vec![]);
+        let recorded = store.recorded_incidents().unwrap();
+        assert!(recorded.contains(&kept) && !recorded.contains(&gone));
         assert_eq!(store.load(&kept).unwrap().updates, vec![vec![9]]);
         assert_eq!(store.grants(&kept).unwrap(), vec![other]);
         assert_eq!(store.deleted_at(&kept).unwrap(), None);

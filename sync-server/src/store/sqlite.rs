@@ -4,7 +4,10 @@
 //! `incident_snapshot` (one compacted snapshot per incident) and `incident_grant` (who may
 //! open which incident: the owner and each invite, with only a SHA-256 of each secret), and
 //! `incident_deleted` (the ids of incidents their owners deleted, and when: nothing else of
-//! them is kept).
+//! them is kept). The record ([`super::record`]) is `incident_record` (one row per accepted
+//! update, never touched by compaction), `incident_record_checkpoint` (the chain head every
+//! [`super::record::CHECKPOINT_EVERY`] records) and `incident_record_base` (where retention
+//! left the chain's start).
 //!
 //! Durability: WAL journal with `synchronous=NORMAL`. A committed transaction is in the WAL
 //! file before `commit` returns, so it survives the relay being killed (even `kill -9`); only
@@ -17,6 +20,7 @@ use std::time::Duration;
 
 use rusqlite::{params, Connection, OptionalExtension};
 
+use super::record::{self, ChainHead, Record, RecordMeta, Sent};
 use super::{Grants, Store, StoredIncident};
 use crate::access::{Grant, InviteId, SecretHash};
 use crate::error::Error;
@@ -55,6 +59,29 @@ CREATE INDEX IF NOT EXISTS incident_grant_by_incident
 CREATE TABLE IF NOT EXISTS incident_deleted (
     incident      TEXT PRIMARY KEY,
     deleted_at_ms INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS incident_record (
+    incident       TEXT NOT NULL,
+    seq            INTEGER NOT NULL,
+    received_at_ms INTEGER NOT NULL,
+    invite         TEXT,
+    update_v1      BLOB NOT NULL,
+    update_sha256  BLOB NOT NULL,
+    chain_sha256   BLOB NOT NULL,
+    UNIQUE (incident, seq)
+);
+CREATE TABLE IF NOT EXISTS incident_record_checkpoint (
+    incident       TEXT NOT NULL,
+    seq            INTEGER NOT NULL,
+    chain_sha256   BLOB NOT NULL,
+    received_at_ms INTEGER NOT NULL,
+    PRIMARY KEY (incident, seq)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS incident_record_base (
+    incident       TEXT PRIMARY KEY,
+    seq            INTEGER NOT NULL,
+    chain_sha256   BLOB NOT NULL,
+    received_at_ms INTEGER NOT NULL
 );
 ";
 
@@ -185,6 +212,50 @@ impl SqliteStore {
         })
     }
 
+    /// Opens an existing database file read-only (for `sync-server verify`, beside a running
+    /// relay): nothing is created, migrated or written.
+    pub fn open_read_only(path: &Path) -> Result<Self, Error> {
+        if !path.is_file() {
+            return Err(Error::Storage(format!(
+                "no database at {}: point --data at the relay's data directory",
+                path.display()
+            )));
+        }
+        let conn = Connection::open_with_flags(
+            path,
+            rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )?;
+        conn.busy_timeout(Duration::from_secs(5))?;
+        let has_record = conn
+            .query_row(
+                "SELECT 1 FROM sqlite_schema WHERE type = 'table' AND name = 'incident_record'",
+                [],
+                |_| Ok(()),
+            )
+            .optional()?
+            .is_some();
+        if !has_record {
+            return Err(Error::Storage(format!(
+                "{} has no record yet: a relay of this version adds it when it starts",
+                path.display()
+            )));
+        }
+        Ok(Self {
+            conn: Mutex::new(conn),
+        })
+    }
+
+    /// From now on every read sees the database as it is now (one read transaction held
+    /// until the store is dropped): `verify` walks one consistent state of a file a live
+    /// relay goes on writing. Only for stores opened with [`SqliteStore::open_read_only`].
+    pub fn hold_snapshot(&self) -> Result<(), Error> {
+        let conn = self.conn();
+        conn.execute_batch("BEGIN")?;
+        // The snapshot starts at the first read.
+        conn.query_row("SELECT COUNT(*) FROM sqlite_schema", [], |_| Ok(()))?;
+        Ok(())
+    }
+
     fn conn(&self) -> MutexGuard<'_, Connection> {
         // A panic while holding the lock leaves no half-done transaction behind (rusqlite
         // rolls back on drop), so the connection is still usable.
@@ -218,23 +289,14 @@ impl Store for SqliteStore {
     }
 
     fn append(&self, incident: &IncidentId, updates: &[Vec<u8>]) -> Result<(), Error> {
-        if updates.is_empty() {
-            return Ok(());
-        }
-        let mut conn = self.conn();
-        let txn = conn.transaction()?;
-        {
-            // Nothing is written for a deleted incident (a room that had not stopped yet).
-            let mut stmt = txn.prepare_cached(
-                "INSERT INTO incident_update_log (incident, update_v1) SELECT ?1, ?2
-                 WHERE NOT EXISTS (SELECT 1 FROM incident_deleted WHERE incident = ?1)",
-            )?;
-            for update in updates {
-                stmt.execute(params![incident.as_str(), update])?;
-            }
-        }
-        txn.commit()?;
-        Ok(())
+        let sent: Vec<Sent> = updates
+            .iter()
+            .map(|u| Sent {
+                update: u.clone(),
+                invite: None,
+            })
+            .collect();
+        self.append_recorded(incident, &sent, crate::access::gate::now_ms())
     }
 
     fn compact(&self, incident: &IncidentId, snapshot: &[u8]) -> Result<(), Error> {
@@ -275,6 +337,315 @@ impl Store for SqliteStore {
         )?;
         txn.commit()?;
         Ok(())
+    }
+
+    fn append_recorded(
+        &self,
+        incident: &IncidentId,
+        sent: &[Sent],
+        received_at_ms: i64,
+    ) -> Result<(), Error> {
+        if sent.is_empty() {
+            return Ok(());
+        }
+        let mut conn = self.conn();
+        let txn = conn.transaction()?;
+        // Nothing is written for a deleted incident (a room that had not stopped yet).
+        if deleted_at(&txn, incident)?.is_some() {
+            return Ok(());
+        }
+        let id = incident.as_str();
+        let head = chain_head(&txn, incident)?;
+        // An incident stored before the record existed: what it held then (its snapshot and
+        // log, from no invite) becomes its first records, so past states start from it.
+        let earlier: Vec<Sent> = if head.is_none() {
+            let snapshot = txn
+                .query_row(
+                    "SELECT snapshot_v1 FROM incident_snapshot WHERE incident = ?1",
+                    params![id],
+                    |row| row.get::<_, Vec<u8>>(0),
+                )
+                .optional()?;
+            let mut stmt = txn.prepare_cached(
+                "SELECT update_v1 FROM incident_update_log WHERE incident = ?1 ORDER BY seq",
+            )?;
+            let log = stmt.query_map(params![id], |row| row.get::<_, Vec<u8>>(0))?;
+            let mut earlier: Vec<Sent> = snapshot
+                .into_iter()
+                .map(|update| Sent {
+                    update,
+                    invite: None,
+                })
+                .collect();
+            for update in log {
+                earlier.push(Sent {
+                    update: update?,
+                    invite: None,
+                });
+            }
+            earlier
+        } else {
+            Vec::new()
+        };
+        {
+            let mut stmt = txn.prepare_cached(
+                "INSERT INTO incident_update_log (incident, update_v1) VALUES (?1, ?2)",
+            )?;
+            for s in sent {
+                stmt.execute(params![id, s.update])?;
+            }
+        }
+        let sent: Vec<&Sent> = earlier.iter().chain(sent).collect();
+        {
+            let mut stmt = txn.prepare_cached(
+                "INSERT INTO incident_record (incident, seq, received_at_ms, invite, update_v1,
+                    update_sha256, chain_sha256) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+            )?;
+            let mut checkpoint = txn.prepare_cached(
+                "INSERT OR REPLACE INTO incident_record_checkpoint
+                    (incident, seq, chain_sha256, received_at_ms) VALUES (?1, ?2, ?3, ?4)",
+            )?;
+            for (r, s) in record::next_records(head, sent.iter().copied(), received_at_ms)
+                .into_iter()
+                .zip(sent)
+            {
+                stmt.execute(params![
+                    id,
+                    seq_value(r.seq),
+                    r.received_at_ms,
+                    r.invite.as_ref().map(InviteId::as_str),
+                    s.update,
+                    &r.update_sha256[..],
+                    &r.chain_sha256[..],
+                ])?;
+                if record::is_checkpoint(r.seq) {
+                    checkpoint.execute(params![
+                        id,
+                        seq_value(r.seq),
+                        &r.chain_sha256[..],
+                        r.received_at_ms
+                    ])?;
+                }
+            }
+        }
+        txn.commit()?;
+        Ok(())
+    }
+
+    fn recorded_incidents(&self) -> Result<Vec<IncidentId>, Error> {
+        let conn = self.conn();
+        let mut stmt = conn.prepare(
+            "SELECT DISTINCT incident FROM incident_record
+             UNION SELECT incident FROM incident_record_base ORDER BY 1",
+        )?;
+        let rows = stmt.query_map([], |row| row.get::<_, String>(0))?;
+        let mut found = Vec::new();
+        for raw in rows {
+            let raw = raw?;
+            found.push(IncidentId::parse(&raw).map_err(|_| {
+                Error::Storage(format!("the record holds an invalid incident id {raw:?}"))
+            })?);
+        }
+        Ok(found)
+    }
+
+    fn record_base(&self, incident: &IncidentId) -> Result<Option<ChainHead>, Error> {
+        record_base(&self.conn(), incident)
+    }
+
+    fn records(
+        &self,
+        incident: &IncidentId,
+        after_seq: u64,
+        limit: usize,
+    ) -> Result<Vec<Record>, Error> {
+        let conn = self.conn();
+        let mut stmt = conn.prepare_cached(
+            "SELECT seq, received_at_ms, invite, update_v1, update_sha256, chain_sha256
+             FROM incident_record WHERE incident = ?1 AND seq > ?2 ORDER BY seq LIMIT ?3",
+        )?;
+        let rows = stmt.query_map(
+            params![
+                incident.as_str(),
+                seq_value(after_seq),
+                i64::try_from(limit).unwrap_or(i64::MAX)
+            ],
+            |row| {
+                Ok(Record {
+                    seq: row.get::<_, i64>(0)?.max(0) as u64,
+                    received_at_ms: row.get(1)?,
+                    invite: invite_from(row, 2)?,
+                    update: row.get(3)?,
+                    update_sha256: hash_from(row, 4)?,
+                    chain_sha256: hash_from(row, 5)?,
+                })
+            },
+        )?;
+        Ok(rows.collect::<Result<Vec<_>, _>>()?)
+    }
+
+    fn record_page(
+        &self,
+        incident: &IncidentId,
+        since_ms: i64,
+        until_ms: i64,
+        after_seq: u64,
+        limit: usize,
+    ) -> Result<Vec<RecordMeta>, Error> {
+        let conn = self.conn();
+        let mut stmt = conn.prepare_cached(
+            "SELECT seq, received_at_ms, invite, length(update_v1), update_sha256, chain_sha256
+             FROM incident_record WHERE incident = ?1 AND seq > ?2
+                AND received_at_ms >= ?3 AND received_at_ms <= ?4
+             ORDER BY seq LIMIT ?5",
+        )?;
+        let rows = stmt.query_map(
+            params![
+                incident.as_str(),
+                seq_value(after_seq),
+                since_ms,
+                until_ms,
+                i64::try_from(limit).unwrap_or(i64::MAX)
+            ],
+            |row| {
+                Ok(RecordMeta {
+                    seq: row.get::<_, i64>(0)?.max(0) as u64,
+                    received_at_ms: row.get(1)?,
+                    invite: invite_from(row, 2)?,
+                    size: row.get::<_, i64>(3)?.max(0) as u64,
+                    update_sha256: hash_from(row, 4)?,
+                    chain_sha256: hash_from(row, 5)?,
+                })
+            },
+        )?;
+        Ok(rows.collect::<Result<Vec<_>, _>>()?)
+    }
+
+    fn checkpoints(&self, incident: &IncidentId) -> Result<Vec<ChainHead>, Error> {
+        let conn = self.conn();
+        let mut stmt = conn.prepare_cached(
+            "SELECT seq, chain_sha256, received_at_ms FROM incident_record_checkpoint
+             WHERE incident = ?1 ORDER BY seq",
+        )?;
+        let rows = stmt.query_map(params![incident.as_str()], head_from_row)?;
+        Ok(rows.collect::<Result<Vec<_>, _>>()?)
+    }
+
+    fn drop_records_before(&self, cutoff_ms: i64) -> Result<u64, Error> {
+        let incidents = self.recorded_incidents()?;
+        let mut dropped = 0;
+        for incident in incidents {
+            let id = incident.as_str();
+            // The chain's start up to (not including) its first record received since the
+            // cutoff; all of it if there is none. Records appended meanwhile come later.
+            let keep_from: Option<i64> = self.conn().query_row(
+                "SELECT MIN(seq) FROM incident_record WHERE incident = ?1 AND received_at_ms >= ?2",
+                params![id, cutoff_ms],
+                |row| row.get(0),
+            )?;
+            let keep_from = keep_from.unwrap_or(i64::MAX);
+            // At most RETENTION_CHUNK records a transaction, the connection let go between
+            // them: rooms append on the sync thread through this same connection.
+            loop {
+                let mut conn = self.conn();
+                let txn = conn.transaction()?;
+                let last_dropped = txn
+                    .query_row(
+                        "SELECT seq, chain_sha256, received_at_ms FROM (
+                            SELECT seq, chain_sha256, received_at_ms FROM incident_record
+                            WHERE incident = ?1 AND seq < ?2 ORDER BY seq LIMIT ?3)
+                         ORDER BY seq DESC LIMIT 1",
+                        params![id, keep_from, RETENTION_CHUNK],
+                        head_from_row,
+                    )
+                    .optional()?;
+                let Some(base) = last_dropped else {
+                    break;
+                };
+                txn.execute(
+                    "INSERT INTO incident_record_base (incident, seq, chain_sha256, received_at_ms)
+                     VALUES (?1, ?2, ?3, ?4)
+                     ON CONFLICT (incident) DO UPDATE SET seq = excluded.seq,
+                        chain_sha256 = excluded.chain_sha256,
+                        received_at_ms = excluded.received_at_ms",
+                    params![
+                        id,
+                        seq_value(base.seq),
+                        &base.chain_sha256[..],
+                        base.received_at_ms
+                    ],
+                )?;
+                dropped += txn.execute(
+                    "DELETE FROM incident_record WHERE incident = ?1 AND seq <= ?2",
+                    params![id, seq_value(base.seq)],
+                )? as u64;
+                txn.commit()?;
+            }
+        }
+        Ok(dropped)
+    }
+}
+
+/// Most records retention drops in one transaction.
+const RETENTION_CHUNK: i64 = 5000;
+
+fn seq_value(seq: u64) -> i64 {
+    i64::try_from(seq).unwrap_or(i64::MAX)
+}
+
+fn hash_from(row: &rusqlite::Row<'_>, index: usize) -> rusqlite::Result<[u8; 32]> {
+    row.get::<_, Vec<u8>>(index)?.try_into().map_err(|_| {
+        rusqlite::Error::FromSqlConversionFailure(
+            index,
+            rusqlite::types::Type::Blob,
+            "stored record has a hash that is not 32 bytes".into(),
+        )
+    })
+}
+
+fn invite_from(row: &rusqlite::Row<'_>, index: usize) -> rusqlite::Result<Option<InviteId>> {
+    row.get::<_, Option<String>>(index)?
+        .map(|raw| {
+            InviteId::parse(&raw).ok_or_else(|| {
+                rusqlite::Error::FromSqlConversionFailure(
+                    index,
+                    rusqlite::types::Type::Text,
+                    "stored record has an invalid invite id".into(),
+                )
+            })
+        })
+        .transpose()
+}
+
+fn head_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<ChainHead> {
+    Ok(ChainHead {
+        seq: row.get::<_, i64>(0)?.max(0) as u64,
+        chain_sha256: hash_from(row, 1)?,
+        received_at_ms: row.get(2)?,
+    })
+}
+
+fn record_base(conn: &Connection, incident: &IncidentId) -> Result<Option<ChainHead>, Error> {
+    Ok(conn
+        .prepare_cached(
+            "SELECT seq, chain_sha256, received_at_ms FROM incident_record_base WHERE incident = ?1",
+        )?
+        .query_row(params![incident.as_str()], head_from_row)
+        .optional()?)
+}
+
+/// The record's last record, or its base if retention dropped every record.
+fn chain_head(conn: &Connection, incident: &IncidentId) -> Result<Option<ChainHead>, Error> {
+    let last = conn
+        .prepare_cached(
+            "SELECT seq, chain_sha256, received_at_ms FROM incident_record
+             WHERE incident = ?1 ORDER BY seq DESC LIMIT 1",
+        )?
+        .query_row(params![incident.as_str()], head_from_row)
+        .optional()?;
+    match last {
+        Some(head) => Ok(Some(head)),
+        None => record_base(conn, incident),
     }
 }
 
@@ -418,6 +789,16 @@ impl Grants for SqliteStore {
             "DELETE FROM incident_snapshot WHERE incident = ?1",
             params![id],
         )?;
+        for table in [
+            "incident_record",
+            "incident_record_checkpoint",
+            "incident_record_base",
+        ] {
+            txn.execute(
+                &format!("DELETE FROM {table} WHERE incident = ?1"),
+                params![id],
+            )?;
+        }
         txn.commit()?;
         Ok(())
     }
@@ -497,8 +878,75 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let store = SqliteStore::open(&dir.path().join("firebreak.sqlite3")).unwrap();
         super::super::conformance::run(&store);
+        super::super::conformance::run_record(&store);
         super::super::conformance::run_grants(&store);
         super::super::conformance::run_deletion(&store);
+    }
+
+    #[test]
+    fn an_incident_from_before_the_record_is_recorded_from_its_stored_state() {
+        use crate::store::record::Sent;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("firebreak.sqlite3");
+        let inc = IncidentId::parse("upgraded").unwrap();
+        {
+            // Written by a relay without the record: a snapshot and two log rows.
+            let store = SqliteStore::open(&path).unwrap();
+            let conn = store.conn();
+            conn.execute_batch(
+                "INSERT INTO incident_snapshot (incident, snapshot_v1) VALUES ('upgraded', x'01');
+                 INSERT INTO incident_update_log (incident, update_v1) VALUES ('upgraded', x'02');
+                 INSERT INTO incident_update_log (incident, update_v1) VALUES ('upgraded', x'03');",
+            )
+            .unwrap();
+        }
+        let store = SqliteStore::open(&path).unwrap();
+        let new = Sent {
+            update: vec![4],
+            invite: None,
+        };
+        store.append_recorded(&inc, &[new], 9).unwrap();
+        let updates: Vec<Vec<u8>> = store
+            .records(&inc, 0, 10)
+            .unwrap()
+            .into_iter()
+            .map(|r| r.update)
+            .collect();
+        assert_eq!(updates, vec![vec![1], vec![2], vec![3], vec![4]]);
+        assert_eq!(store.load(&inc).unwrap().updates.len(), 3);
+        assert!(crate::verify::walk(&store, &inc).unwrap().is_ok());
+    }
+
+    #[test]
+    fn retention_drops_a_long_start_in_chunks_and_the_chain_still_walks() {
+        use crate::store::record::Sent;
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteStore::open(&dir.path().join("firebreak.sqlite3")).unwrap();
+        let inc = IncidentId::parse("long").unwrap();
+        let sent = |n: usize| -> Vec<Sent> {
+            (0..n)
+                .map(|i| Sent {
+                    update: (i as u32).to_be_bytes().to_vec(),
+                    invite: None,
+                })
+                .collect()
+        };
+        let old = RETENTION_CHUNK as usize * 2 + 17;
+        store.append_recorded(&inc, &sent(old), 10).unwrap();
+        store.append_recorded(&inc, &sent(3), 20).unwrap();
+        assert_eq!(store.drop_records_before(15).unwrap(), old as u64);
+        assert_eq!(store.record_base(&inc).unwrap().unwrap().seq, old as u64);
+        let walked = crate::verify::walk(&store, &inc).unwrap().unwrap();
+        assert_eq!(walked.records, 3);
+        assert_eq!(store.drop_records_before(15).unwrap(), 0);
+        // Everything old: the chain is all base, and goes on from it.
+        assert_eq!(store.drop_records_before(30).unwrap(), 3);
+        store.append_recorded(&inc, &sent(1), 40).unwrap();
+        let walked = crate::verify::walk(&store, &inc).unwrap().unwrap();
+        assert_eq!(
+            (walked.records, walked.head.unwrap().seq),
+            (1, old as u64 + 4)
+        );
     }
 
     #[test]
