@@ -23,8 +23,8 @@ pub use sqlite::SqliteStore;
 use crate::access::{Grant, InviteId, SecretHash};
 use crate::error::Error;
 use crate::incident_id::IncidentId;
-use wire::Access;
 use record::{ChainHead, Record, RecordMeta, Sent};
+use wire::Access;
 
 /// What is stored for one incident.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
