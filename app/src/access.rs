@@ -445,3 +445,50 @@ pub fn shown_time(ms: i64) -> String {
     let iso = String::from(js_sys::Date::new(&JsValue::from_f64(ms as f64)).to_iso_string());
     platform::short_time(&iso)
 }
+
+/// The incident as it stood at `at_ms` (ms since 1970, UTC), rebuilt by the relay from its
+/// record: one Yjs v1 update (owner and editors; viewers get 403).
+pub async fn state_at(id: &str, token: &str, at_ms: i64) -> Result<Vec<u8>, ApiError> {
+    let unreachable = |e: JsValue| ApiError::Unreachable(platform::js_error_text(&e));
+    let headers = Headers::new().map_err(unreachable)?;
+    headers
+        .set("authorization", &format!("Bearer {token}"))
+        .map_err(unreachable)?;
+    headers
+        .set(wire::DEVICE_HEADER, &crate::prefs::device_id())
+        .map_err(unreachable)?;
+    let init = RequestInit::new();
+    init.set_method("GET");
+    init.set_headers(&headers);
+    let path = incident_path(id, &format!("/history/state?at={at_ms}"));
+    let response = JsFuture::from(platform::window().fetch_with_str_and_init(&path, &init))
+        .await
+        .map_err(unreachable)?;
+    let response: Response = response
+        .dyn_into()
+        .map_err(|_| ApiError::Unreachable("no response".to_string()))?;
+    let status = response.status();
+    if status != 200 {
+        let text = match response.text() {
+            Ok(promise) => JsFuture::from(promise)
+                .await
+                .map_err(unreachable)?
+                .as_string()
+                .unwrap_or_default(),
+            Err(e) => return Err(unreachable(e)),
+        };
+        let message = serde_json::from_str::<ErrorBody>(&text)
+            .map(|body| body.error)
+            .unwrap_or_else(|_| response.status_text());
+        return Err(ApiError::Refused {
+            status,
+            message,
+            retry_after: None,
+        });
+    }
+    let buffer = match response.array_buffer() {
+        Ok(promise) => JsFuture::from(promise).await.map_err(unreachable)?,
+        Err(e) => return Err(unreachable(e)),
+    };
+    Ok(js_sys::Uint8Array::new(&buffer).to_vec())
+}

@@ -276,7 +276,7 @@ pub fn ReportView(printing: RwSignal<Option<Printing>>) -> impl IntoView {
     }
 }
 
-fn report_view(report: &Report) -> impl IntoView {
+pub(super) fn report_view(report: &Report) -> impl IntoView {
     let marking = report.marking.clone();
     let blocks = report.blocks.iter().map(block_view).collect_view();
     view! {

@@ -1,5 +1,7 @@
 //! The incident page: one incident's template, edited together.
 
+mod as_of;
+mod catch_up;
 mod classification;
 mod clipboard;
 mod export;
@@ -24,6 +26,7 @@ use leptos::ev;
 use leptos::prelude::*;
 
 use crate::session::{use_incident, OpenIncident, Standing};
+use as_of::{AsOf, AsOfView, HistoryButton, HistoryPanel};
 use classification::Classification;
 use export::{ExportButton, ExportPanel, Printing, ReportView};
 use indicators::Indicators;
@@ -98,6 +101,8 @@ pub fn IncidentPage(id: String) -> impl IntoView {
     let sharing = RwSignal::new(false);
     let exporting = RwSignal::new(false);
     let printing = RwSignal::new(None::<Printing>);
+    let history = RwSignal::new(false);
+    let as_of = RwSignal::new(None::<AsOf>);
     view! {
         <Show when=move || printing.get().is_some()>
             <main class="page report-page">
@@ -115,6 +120,7 @@ pub fn IncidentPage(id: String) -> impl IntoView {
                 </nav>
                 <Show when=move || shows_editor.get()>
                     <ExportButton exporting=exporting/>
+                    <HistoryButton open_panel=history/>
                 </Show>
                 <ShareButton sharing=sharing/>
             </div>
@@ -122,6 +128,7 @@ pub fn IncidentPage(id: String) -> impl IntoView {
             <Problems/>
             <SharePanel sharing=sharing/>
             <ExportPanel exporting=exporting printing=printing/>
+            <HistoryPanel open_panel=history as_of=as_of/>
             <DeletedNotice/>
             <CreationSecret/>
             <JoinName/>
@@ -137,8 +144,13 @@ pub fn IncidentPage(id: String) -> impl IntoView {
                 }
             >
                 <ReadOnlyNote/>
+                <AsOfView as_of=as_of/>
                 // Native: a disabled fieldset disables every control inside it.
-                <fieldset class="incident-body" prop:disabled=move || read_only.get()>
+                <fieldset
+                    class="incident-body"
+                    class:hidden-for-report=move || as_of.with(Option::is_some)
+                    prop:disabled=move || read_only.get()
+                >
                     <IncidentEditor/>
                 </fieldset>
             </Show>
@@ -216,6 +228,7 @@ fn sections(nav: navigation::Nav) -> impl IntoView {
         <TitleField/>
         <Presence/>
         <overview::Overview nav=nav/>
+        <catch_up::CatchUpCard/>
         <Classification/>
         <Roles/>
         <ProseField section=ProseSection::Summary/>

@@ -1,0 +1,269 @@
+//! "Since you were last here": what changed since this person's read mark on this device.
+//!
+//! The mark is kept per incident in localStorage (`firebreak.mark.{id}`): its time and the
+//! incident's encoded state at that time (hex). A state larger than [`MARK_STATE_LIMIT`] is
+//! not kept (localStorage is small and shared with the preferences): the mark then holds only
+//! its time, and the card says it cannot list the changes. Edits typed on this device are
+//! folded into the mark as they are made (saved every few seconds and when the page goes),
+//! so the card lists other people's changes, not one's own. Pure model, no relay: it works
+//! offline for what the device has.
+
+use std::cell::RefCell;
+use std::rc::Rc;
+
+use gloo_storage::{LocalStorage, Storage};
+use incident::history::{catch_up, CatchUpGroup, Group};
+use incident::{Incident, UpdateOrigin};
+use leptos::ev;
+use leptos::prelude::*;
+use send_wrapper::SendWrapper;
+use serde::{Deserialize, Serialize};
+
+use crate::platform;
+use crate::session::use_incident;
+
+const MARK_PREFIX: &str = "firebreak.mark.";
+
+/// The largest encoded state a mark keeps (bytes; stored as twice as many hex digits).
+pub const MARK_STATE_LIMIT: usize = 256 * 1024;
+
+/// How many changes of one part of the page the card lists before it counts the rest.
+const PER_GROUP: usize = 8;
+
+/// How often (at most) typed edits folded into the mark are written back.
+const SAVE_EVERY_MS: f64 = 5000.0;
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+struct StoredMark {
+    /// RFC 3339 UTC.
+    at: String,
+    /// The encoded state in hex; empty when it was over the limit.
+    state: String,
+}
+
+fn hex(bytes: &[u8]) -> String {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let mut out = String::with_capacity(bytes.len() * 2);
+    for b in bytes {
+        out.push(DIGITS[(b >> 4) as usize] as char);
+        out.push(DIGITS[(b & 15) as usize] as char);
+    }
+    out
+}
+
+fn unhex(text: &str) -> Option<Vec<u8>> {
+    let text = text.as_bytes();
+    if !text.len().is_multiple_of(2) {
+        return None;
+    }
+    let digit = |c: u8| (c as char).to_digit(16).map(|d| d as u8);
+    text.chunks(2)
+        .map(|p| Some(digit(p[0])? << 4 | digit(p[1])?))
+        .collect()
+}
+
+/// The reader's mark in memory: when, and the incident as it stood then (none when too big).
+struct Mark {
+    at: String,
+    state: Option<Incident>,
+}
+
+fn load(id: &str) -> Option<Mark> {
+    let stored = LocalStorage::get::<StoredMark>(format!("{MARK_PREFIX}{id}")).ok()?;
+    let state = unhex(&stored.state)
+        .filter(|b| !b.is_empty())
+        .and_then(|bytes| {
+            let incident = Incident::new();
+            incident.apply_update(&bytes, UpdateOrigin::Storage).ok()?;
+            Some(incident)
+        });
+    Some(Mark {
+        at: stored.at,
+        state,
+    })
+}
+
+fn save(id: &str, at: &str, state: Option<&Incident>) {
+    let bytes = state.map(Incident::encode_state).unwrap_or_default();
+    let state = if bytes.len() > MARK_STATE_LIMIT {
+        String::new()
+    } else {
+        hex(&bytes)
+    };
+    let mark = StoredMark {
+        at: at.to_string(),
+        state,
+    };
+    if let Err(e) = LocalStorage::set(format!("{MARK_PREFIX}{id}"), &mark) {
+        platform::log_error(&format!("the read mark was not saved: {e}"));
+    }
+}
+
+/// A copy of `incident` as it is now.
+fn copy_of(incident: &Incident) -> Option<Incident> {
+    let copy = Incident::new();
+    copy.apply_update(&incident.encode_state(), UpdateOrigin::Storage)
+        .ok()?;
+    Some(copy)
+}
+
+/// Where a change of `group` (in `section`) is on the page: a section's deep-link key.
+pub fn link_of(group: Group, section: &str) -> &'static str {
+    match group {
+        Group::Incident if section == "classification" => "classification",
+        Group::Incident => "overview",
+        Group::Roles => "roles",
+        Group::NextSteps => "next-steps",
+        Group::Timeline => "timeline",
+        Group::Indicators => "indicators",
+        Group::Sections => incident::ProseSection::from_key(section)
+            .map(|s| s.key())
+            .unwrap_or("summary"),
+        Group::Questions => "questions",
+    }
+}
+
+/// The card, under the overview; shown only when something changed since the mark.
+#[component]
+pub fn CatchUpCard() -> impl IntoView {
+    let open = use_incident();
+    let id = open.id.clone();
+    let mark: Rc<RefCell<Option<Mark>>> = Rc::new(RefCell::new(load(&id)));
+    let dirty = Rc::new(std::cell::Cell::new(false));
+    let last_save = Rc::new(std::cell::Cell::new(platform::now_millis()));
+    // Bumped when the mark moves, so the card is worked out again.
+    let moved = RwSignal::new(0u32);
+
+    // Edits typed here go into the mark as they are made.
+    let subscription = {
+        let mark = mark.clone();
+        let dirty = dirty.clone();
+        open.incident.on_update(move |update, origin| {
+            if origin != UpdateOrigin::Local {
+                return;
+            }
+            if let Some(Mark {
+                state: Some(state), ..
+            }) = mark.borrow().as_ref()
+            {
+                if state.apply_update(update, UpdateOrigin::Local).is_ok() {
+                    dirty.set(true);
+                }
+            }
+        })
+    };
+    let write_back = {
+        let (mark, dirty, last_save, id) =
+            (mark.clone(), dirty.clone(), last_save.clone(), id.clone());
+        move || {
+            if !dirty.replace(false) {
+                return;
+            }
+            last_save.set(platform::now_millis());
+            if let Some(m) = mark.borrow().as_ref() {
+                save(&id, &m.at, m.state.as_ref());
+            }
+        }
+    };
+    let leaving = {
+        let write_back = SendWrapper::new(write_back.clone());
+        window_event_listener(ev::pagehide, move |_| (*write_back)())
+    };
+    {
+        let write_back = SendWrapper::new(write_back.clone());
+        let subscription = SendWrapper::new(subscription);
+        on_cleanup(move || {
+            (*write_back)();
+            leaving.remove();
+            drop(subscription);
+        });
+    }
+
+    let groups = {
+        let open = open.clone();
+        let mark = SendWrapper::new(mark.clone());
+        let last_save = SendWrapper::new(last_save);
+        let write_back = SendWrapper::new(write_back);
+        let id = id.clone();
+        Memo::new(move |_| -> Option<Result<Vec<CatchUpGroup>, String>> {
+            open.revision.track();
+            moved.track();
+            open.incident.schema_version()?;
+            if platform::now_millis() - last_save.get() > SAVE_EVERY_MS {
+                (*write_back)();
+            }
+            let mut mark = mark.borrow_mut();
+            let Some(m) = mark.as_ref() else {
+                // First open on this device: the mark starts here, with nothing to catch up on.
+                let now = platform::now_rfc3339();
+                let state = copy_of(&open.incident);
+                save(&id, &now, state.as_ref());
+                *mark = Some(Mark { at: now, state });
+                return None;
+            };
+            let now = platform::now_rfc3339();
+            let Some(before) = &m.state else {
+                return Some(Err(format!(
+                    "This incident was too large (over {} KB) for this device to keep a copy at your last mark, so what changed since cannot be listed here.",
+                    MARK_STATE_LIMIT / 1024
+                )));
+            };
+            let groups = catch_up(before, &open.incident, None, &m.at, &now, PER_GROUP);
+            (!groups.is_empty()).then_some(Ok(groups))
+        })
+    };
+    let mark_read = {
+        let open = open.clone();
+        let mark = SendWrapper::new(mark);
+        move |_| {
+            let now = platform::now_rfc3339();
+            let state = copy_of(&open.incident);
+            save(&open.id, &now, state.as_ref());
+            *mark.borrow_mut() = Some(Mark { at: now, state });
+            moved.update(|n| *n += 1);
+        }
+    };
+    let since = {
+        let open = open.clone();
+        move || {
+            let at = LocalStorage::get::<StoredMark>(format!("{MARK_PREFIX}{}", open.id))
+                .map(|m| m.at)
+                .unwrap_or_default();
+            incident::when::format_in_zone(&at, &open.incident.display_zone())
+        }
+    };
+    move || {
+        groups.get().map(|found| {
+            let body = match found {
+                Err(why) => view! { <p class="hint">{why}</p> }.into_any(),
+                Ok(groups) => groups
+                    .into_iter()
+                    .map(|g| {
+                        let items = g
+                            .items
+                            .into_iter()
+                            .map(|item| {
+                                let key = link_of(g.group, item.change.place.section);
+                                view! { <li><a href=format!("#{key}")>{item.line}</a></li> }
+                            })
+                            .collect_view();
+                        let more = (g.more > 0).then(|| view! { <li class="hint">{format!("and {} more", g.more)}</li> });
+                        view! {
+                            <h3>{g.group.title()}</h3>
+                            <ul class="catch-up-list">{items}{more}</ul>
+                        }
+                    })
+                    .collect_view()
+                    .into_any(),
+            };
+            view! {
+                <section id="catch-up" class="catch-up" aria-labelledby="h-catch-up">
+                    <h2 id="h-catch-up">"Since you were last here"</h2>
+                    <p class="hint">{format!("Changes since your mark at {}, on this device.", since())}</p>
+                    {body}
+                    <button type="button" id="catch-up-read" on:click=mark_read.clone()>"Mark as read"</button>
+                </section>
+            }
+        })
+    }
+}
