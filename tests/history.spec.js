@@ -2,7 +2,7 @@
 // another person changed while this device was away, and "Mark as read" puts it away for
 // good; the incident as it stood at a time between two edits shows the first and not the
 // second, with the change since, on a laptop and on a phone; a viewer is told the history
-// is for owners and editors.
+// is for owners and editors, and an offline device that it needs the relay.
 import { devices } from '@playwright/test';
 import { test, expect } from './support/fixtures.js';
 import { createIncident, expectSynced, openIncident, section, shareLink } from './support/app.js';
@@ -77,9 +77,11 @@ async function twoEdits(a, relay) {
 async function showAsOf(page, ms) {
   await page.getByRole('button', { name: 'History', exact: true }).click();
   await page.locator('#history-at').fill(typedUtc(ms));
+  const started = Date.now();
   await page.locator('#history-show').click();
   const asOf = page.locator('#as-of');
   await expect(asOf).toBeVisible({ timeout: 15_000 });
+  console.log(`as-of view shown ${Date.now() - started} ms after "Show" (2 edits)`);
   await expect(page.locator('#h-as-of')).toHaveText(/^As it stood at .* — read-only$/);
   const report = page.locator('#as-of-report');
   await expect(report).toContainText('first');
@@ -136,4 +138,17 @@ test('a viewer is told the history is for owners and editors', async ({ person, 
   await v.page.locator('#history-show').click();
   await expect(v.page.locator('#history-problem')).toHaveText("The incident's history is for its owner and editors.");
   await expect(v.page.locator('#as-of')).toHaveCount(0);
+});
+
+test('offline, the as-of view says it needs the relay', async ({ person, relay }) => {
+  const a = await person('Alice');
+  await createIncident(a.page, relay.url, { name: 'Alice', title: 'Offline history' });
+  await expectSynced(a.page);
+  await a.context.setOffline(true);
+  await a.page.getByRole('button', { name: 'History', exact: true }).click();
+  await a.page.locator('#history-at').fill('2001-01-01 00:00 UTC');
+  await a.page.locator('#history-show').click();
+  await expect(a.page.locator('#history-problem')).toContainText('needs the relay');
+  await expect(a.page.locator('#as-of')).toHaveCount(0);
+  await expect(section(a.page, 'summary')).toBeVisible();
 });
