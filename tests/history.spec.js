@@ -82,7 +82,7 @@ async function showAsOf(page, ms) {
   const asOf = page.locator('#as-of');
   await expect(asOf).toBeVisible({ timeout: 15_000 });
   console.log(`as-of view shown ${Date.now() - started} ms after "Show" (2 edits)`);
-  await expect(page.locator('#h-as-of')).toHaveText(/^As it stood at .* — read-only$/);
+  await expect(page.locator('#h-as-of')).toHaveText(`As it stood at ${typedUtc(ms).replace(/:00 UTC$/, ' UTC')} — read-only`);
   const report = page.locator('#as-of-report');
   await expect(report).toContainText('first');
   await expect(report).not.toContainText('second');

@@ -18,7 +18,7 @@ use crate::session::{use_incident, Standing};
 /// A past state on show.
 #[derive(Clone, Debug, PartialEq)]
 pub struct AsOf {
-    /// "2026-11-30 03:00 UTC", in the incident's display zone.
+    /// "2026-11-30 03:00 UTC" (with seconds when asked for), in the incident's display zone.
     pub shown_time: String,
     pub report: Report,
     /// Each change since then: its line and the section it links to.
@@ -159,10 +159,24 @@ fn build(
         .map(|c| (c.describe(zone), link_of(c.group(), c.place.section)))
         .collect();
     Ok(AsOf {
-        shown_time: when::format_in_zone(at, zone),
+        shown_time: shown_time(at, zone),
         report,
         changes,
     })
+}
+
+/// `at` in `zone` as the page shows times (to the minute), with the seconds when the time
+/// asked for has them: "2026-11-30 03:00:42 UTC".
+fn shown_time(at: &str, zone: &str) -> String {
+    use chrono::Timelike;
+    let shown = when::format_in_zone(at, zone);
+    let seconds = when::parse_stored(at).map_or(0, |t| t.second());
+    match shown.get(..16) {
+        Some(minute) if seconds != 0 && shown.is_char_boundary(16) => {
+            format!("{minute}:{seconds:02}{}", &shown[16..])
+        }
+        _ => shown,
+    }
 }
 
 /// The past state on show, in place of the editor.
