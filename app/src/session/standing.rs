@@ -184,6 +184,8 @@ impl Session {
     /// The invited person typed a name: remembered on this device, then the incident syncs.
     pub fn named(self: &Rc<Self>, name: &str) {
         prefs::set_display_name(name.trim());
+        // The join screen has been passed: the invite check that follows opens the incident.
+        self.admission.welcome.set(false);
         let role = prefs::access(&self.id).and_then(|a| a.role);
         match role {
             Some(role) => self.join(role),
