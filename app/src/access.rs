@@ -63,14 +63,14 @@ fn incident_path(id: &str, rest: &str) -> String {
     )
 }
 
-async fn call<T: DeserializeOwned>(
+/// Sends one request to the relay's API with this device's token and id (when a token is
+/// given) and an optional JSON body; the answer whatever its status.
+async fn send(
     method: &str,
     path: &str,
     token: Option<&str>,
     body: Option<String>,
-    expected: u16,
-) -> Result<T, ApiError> {
-    let unreachable = |e: JsValue| ApiError::Unreachable(platform::js_error_text(&e));
+) -> Result<Response, ApiError> {
     let headers = Headers::new().map_err(unreachable)?;
     if let Some(token) = token {
         headers
@@ -93,33 +93,58 @@ async fn call<T: DeserializeOwned>(
     let response = JsFuture::from(platform::window().fetch_with_str_and_init(path, &init))
         .await
         .map_err(unreachable)?;
-    let response: Response = response
+    response
         .dyn_into()
-        .map_err(|_| ApiError::Unreachable("no response".to_string()))?;
-    let text = match response.text() {
-        Ok(promise) => JsFuture::from(promise)
+        .map_err(|_| ApiError::Unreachable("no response".to_string()))
+}
+
+fn unreachable(e: JsValue) -> ApiError {
+    ApiError::Unreachable(platform::js_error_text(&e))
+}
+
+/// The answer's body as text.
+async fn text_of(response: &Response) -> Result<String, ApiError> {
+    match response.text() {
+        Ok(promise) => Ok(JsFuture::from(promise)
             .await
             .map_err(unreachable)?
             .as_string()
-            .unwrap_or_default(),
-        Err(e) => return Err(unreachable(e)),
-    };
+            .unwrap_or_default()),
+        Err(e) => Err(unreachable(e)),
+    }
+}
+
+/// An answer that is not the one expected, with the relay's reason (its JSON `error`, else
+/// the status text) and how long it asks to wait.
+fn refused(response: &Response, text: &str) -> ApiError {
+    let message = serde_json::from_str::<ErrorBody>(text)
+        .map(|body| body.error)
+        .unwrap_or_else(|_| response.status_text());
+    let retry_after = response
+        .headers()
+        .get("retry-after")
+        .ok()
+        .flatten()
+        .and_then(|s| s.trim().parse().ok());
+    ApiError::Refused {
+        status: response.status(),
+        message,
+        retry_after,
+    }
+}
+
+async fn call<T: DeserializeOwned>(
+    method: &str,
+    path: &str,
+    token: Option<&str>,
+    body: Option<String>,
+    expected: u16,
+) -> Result<T, ApiError> {
+    let response = send(method, path, token, body).await?;
+    let text = text_of(&response).await?;
     let status = response.status();
     if status != expected {
-        let message = serde_json::from_str::<ErrorBody>(&text)
-            .map(|body| body.error)
-            .unwrap_or_else(|_| response.status_text());
-        let retry_after = response
-            .headers()
-            .get("retry-after")
-            .ok()
-            .flatten()
-            .and_then(|s| s.trim().parse().ok());
-        return Err(ApiError::Refused {
-            status,
-            message,
-            retry_after,
-        });
+        return Err(refused(&response, &text));
     }
     serde_json::from_str(&text).map_err(|e| ApiError::Refused {
         status,
@@ -449,42 +474,11 @@ pub fn shown_time(ms: i64) -> String {
 /// The incident as it stood at `at_ms` (ms since 1970, UTC), rebuilt by the relay from its
 /// record: one Yjs v1 update (owner and editors; viewers get 403).
 pub async fn state_at(id: &str, token: &str, at_ms: i64) -> Result<Vec<u8>, ApiError> {
-    let unreachable = |e: JsValue| ApiError::Unreachable(platform::js_error_text(&e));
-    let headers = Headers::new().map_err(unreachable)?;
-    headers
-        .set("authorization", &format!("Bearer {token}"))
-        .map_err(unreachable)?;
-    headers
-        .set(wire::DEVICE_HEADER, &crate::prefs::device_id())
-        .map_err(unreachable)?;
-    let init = RequestInit::new();
-    init.set_method("GET");
-    init.set_headers(&headers);
     let path = incident_path(id, &format!("/history/state?at={at_ms}"));
-    let response = JsFuture::from(platform::window().fetch_with_str_and_init(&path, &init))
-        .await
-        .map_err(unreachable)?;
-    let response: Response = response
-        .dyn_into()
-        .map_err(|_| ApiError::Unreachable("no response".to_string()))?;
-    let status = response.status();
-    if status != 200 {
-        let text = match response.text() {
-            Ok(promise) => JsFuture::from(promise)
-                .await
-                .map_err(unreachable)?
-                .as_string()
-                .unwrap_or_default(),
-            Err(e) => return Err(unreachable(e)),
-        };
-        let message = serde_json::from_str::<ErrorBody>(&text)
-            .map(|body| body.error)
-            .unwrap_or_else(|_| response.status_text());
-        return Err(ApiError::Refused {
-            status,
-            message,
-            retry_after: None,
-        });
+    let response = send("GET", &path, Some(token), None).await?;
+    if response.status() != 200 {
+        let text = text_of(&response).await?;
+        return Err(refused(&response, &text));
     }
     let buffer = match response.array_buffer() {
         Ok(promise) => JsFuture::from(promise).await.map_err(unreachable)?,

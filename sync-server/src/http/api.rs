@@ -207,10 +207,7 @@ impl FromRequestParts<AppState> for Caller {
         // An invite answers only on its own device; a call without a device id reaches
         // no document (`me`, or an owner route the creator's grant is not bound for; an
         // invite made owner is refused without it).
-        let device = parts
-            .headers
-            .get(wire::DEVICE_HEADER)
-            .and_then(|v| v.to_str().ok());
+        let device = super::device(&parts.headers, None);
         state.gate.bind(grant, device, false).await.map(Caller)
     }
 }

@@ -58,10 +58,7 @@ pub async fn export(
     Query(query): Query<ExportQuery>,
     headers: HeaderMap,
 ) -> Result<Response, Error> {
-    let device = headers
-        .get(wire::DEVICE_HEADER)
-        .and_then(|v| v.to_str().ok())
-        .or(query.device.as_deref());
+    let device = super::device(&headers, query.device.as_deref());
     let grant = state.gate.bind(grant, device, true).await?;
     if !FORMATS.contains(&format.as_str()) {
         return Err(Error::BadRequest(format!(

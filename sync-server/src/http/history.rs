@@ -86,10 +86,7 @@ async fn reader(
     query: &HistoryQuery,
     headers: &HeaderMap,
 ) -> Result<Grant, Error> {
-    let device = headers
-        .get(wire::DEVICE_HEADER)
-        .and_then(|v| v.to_str().ok())
-        .or(query.device.as_deref());
+    let device = super::device(headers, query.device.as_deref());
     let grant = state.gate.bind(grant, device, true).await?;
     if !grant.role.may_write() {
         return Err(Error::HistoryNotForViewers);

@@ -105,3 +105,12 @@ pub fn bearer(headers: &axum::http::HeaderMap) -> Option<&str> {
     let (scheme, token) = value.trim().split_once(' ')?;
     scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
 }
+
+/// The device id an API call gives: the `X-Firebreak-Device` header, else `?device=` on the
+/// routes that take it (`query`), for clients that cannot set headers.
+pub fn device<'a>(headers: &'a axum::http::HeaderMap, query: Option<&'a str>) -> Option<&'a str> {
+    headers
+        .get(wire::DEVICE_HEADER)
+        .and_then(|v| v.to_str().ok())
+        .or(query)
+}

@@ -28,9 +28,7 @@ pub async fn preview(
     Caller(grant): Caller,
     headers: HeaderMap,
 ) -> Result<Response, Error> {
-    let device = headers
-        .get(wire::DEVICE_HEADER)
-        .and_then(|v| v.to_str().ok());
+    let device = super::device(&headers, None);
     let grant = state.gate.bind(grant, device, true).await?;
     let _slot = super::export::running()
         .acquire()
