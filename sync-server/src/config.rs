@@ -128,6 +128,11 @@ pub struct Config {
     /// asks for the following page.
     #[arg(long, env = "FIREBREAK_HISTORY_PAGE_SIZE", default_value_t = crate::http::history::DEFAULT_HISTORY_PAGE as u64, value_parser = clap::value_parser!(u64).range(1..=100_000))]
     pub history_page_size: u64,
+
+    /// Most entries one answer of `GET /api/incidents/{id}/history/attribution` lists (the
+    /// most recently changed); the answer's `left_out` counts the rest.
+    #[arg(long, env = "FIREBREAK_ATTRIBUTION_MAX_ENTRIES", default_value_t = crate::http::attribution::DEFAULT_MAX_ENTRIES as u64, value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
+    pub attribution_max_entries: u64,
 }
 
 /// `--record-retention-days`: a positive number of days, at most 100 years.

@@ -41,6 +41,9 @@ pub async fn run(config: Config) -> Result<(), Error> {
     crate::http::history::set_page_size(
         usize::try_from(config.history_page_size).unwrap_or(usize::MAX),
     );
+    crate::http::attribution::set_max_entries(
+        usize::try_from(config.attribution_max_entries).unwrap_or(usize::MAX),
+    );
     if let Some(days) = config.record_retention_days {
         tokio::spawn(crate::http::history::keep_record_for(
             Arc::clone(&store) as Arc<dyn Store>,

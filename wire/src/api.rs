@@ -220,6 +220,63 @@ pub struct HistoryPage {
     pub records: Vec<HistoryRecord>,
 }
 
+/// Who made a change and when, in `GET /api/incidents/{id}/history/attribution`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ChangeStamp {
+    /// The sending invite's name (revoked and expired people keep theirs); `null` for a
+    /// record that came from no invite (an incident stored before the record existed).
+    pub name: Option<String>,
+    /// When the relay received it.
+    pub received_at: i64,
+    /// The record's seq.
+    pub seq: u64,
+    /// When the device says it was written, for changes made offline; `null` otherwise.
+    pub written_at: Option<i64>,
+}
+
+/// Who created, last changed and (while it is deleted) deleted one entry.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct EntryAuthorship {
+    pub changed: ChangeStamp,
+    pub created: ChangeStamp,
+    pub deleted: Option<ChangeStamp>,
+    /// The entry's id (for `meta`, the field's key; for a question list, the question's).
+    pub id: String,
+    /// The section's key: the document root (`timeline`, `indicators`, `next_steps`, …).
+    pub section: String,
+}
+
+/// A run of a prose section's text and who typed it (`null`: the record does not say).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct WrittenRun {
+    pub by: Option<String>,
+    pub text: String,
+}
+
+/// A prose section as it stands, in runs by who typed them; with who first wrote in it and
+/// who last changed it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ProseAuthorship {
+    pub changed: ChangeStamp,
+    pub created: ChangeStamp,
+    pub runs: Vec<WrittenRun>,
+    /// The section's key (`summary`, `details`, …).
+    pub section: String,
+}
+
+/// 200 to `GET /api/incidents/{id}/history/attribution` (owner and editors): who wrote
+/// what, from the whole record.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Attribution {
+    /// Entries, most recently changed first, at most the relay's bound.
+    pub entries: Vec<EntryAuthorship>,
+    /// How many entries the bound left out (the least recently changed).
+    pub left_out: u64,
+    pub prose: Vec<ProseAuthorship>,
+    /// The last record replayed: the answer is as of it.
+    pub through_seq: u64,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -391,6 +448,39 @@ mod tests {
                 role: "owner".into(),
             },
             r#"{"role":"owner"}"#,
+        );
+    }
+
+    #[test]
+    fn attribution_names_who_and_when() {
+        let stamp = ChangeStamp {
+            name: Some("Ana".into()),
+            received_at: 1_764_000_000_000,
+            seq: 3,
+            written_at: None,
+        };
+        pinned(
+            &Attribution {
+                entries: vec![EntryAuthorship {
+                    changed: stamp.clone(),
+                    created: stamp.clone(),
+                    deleted: None,
+                    id: "e1".into(),
+                    section: "timeline".into(),
+                }],
+                left_out: 0,
+                prose: vec![ProseAuthorship {
+                    changed: stamp.clone(),
+                    created: stamp,
+                    runs: vec![WrittenRun {
+                        by: None,
+                        text: "Hi".into(),
+                    }],
+                    section: "summary".into(),
+                }],
+                through_seq: 3,
+            },
+            r#"{"entries":[{"changed":{"name":"Ana","received_at":1764000000000,"seq":3,"written_at":null},"created":{"name":"Ana","received_at":1764000000000,"seq":3,"written_at":null},"deleted":null,"id":"e1","section":"timeline"}],"left_out":0,"prose":[{"changed":{"name":"Ana","received_at":1764000000000,"seq":3,"written_at":null},"created":{"name":"Ana","received_at":1764000000000,"seq":3,"written_at":null},"runs":[{"by":null,"text":"Hi"}],"section":"summary"}],"through_seq":3}"#,
         );
     }
 }

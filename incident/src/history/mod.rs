@@ -111,6 +111,11 @@ impl Attribution {
         self.places.get(place)
     }
 
+    /// Every place known, with its authorship, in no particular order.
+    pub fn iter(&self) -> impl Iterator<Item = (&Place, &Authorship)> {
+        self.places.iter()
+    }
+
     /// How many places are known.
     pub fn len(&self) -> usize {
         self.places.len()

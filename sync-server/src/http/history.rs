@@ -54,7 +54,7 @@ fn page_size() -> usize {
     *PAGE_SIZE.get().unwrap_or(&DEFAULT_HISTORY_PAGE)
 }
 
-fn states() -> &'static Arc<Semaphore> {
+pub(super) fn states() -> &'static Arc<Semaphore> {
     static SLOTS: OnceLock<Arc<Semaphore>> = OnceLock::new();
     SLOTS.get_or_init(|| Arc::new(Semaphore::new(STATES_AT_ONCE)))
 }

@@ -2,6 +2,7 @@
 //! unknown API paths, and the static app with its SPA fallback and security headers.
 
 pub mod api;
+pub mod attribution;
 pub mod client_addr;
 pub mod export;
 pub mod history;
@@ -76,6 +77,10 @@ pub fn app(state: AppState) -> Router {
         .route(
             "/api/incidents/{incident}/history/state",
             get(history::state_at),
+        )
+        .route(
+            "/api/incidents/{incident}/history/attribution",
+            get(attribution::attribution),
         )
         // Other methods on these paths get the JSON 404 of any unknown API path.
         .route(
