@@ -21,6 +21,7 @@ use leptos::prelude::*;
 use super::{origin_name, Session, COMPACT_AFTER};
 use crate::platform;
 use crate::store::{RecordKey, Store, StoreError, StoreNotice};
+use crate::sync::Connection;
 
 const FIRST_SAVE_RETRY_MS: u64 = 1_000;
 const LAST_SAVE_RETRY_MS: u64 = 30_000;
@@ -143,10 +144,11 @@ impl Session {
             return;
         }
         loop {
-            let batch = std::mem::take(&mut *self.saving.queue.borrow_mut());
+            let mut batch = std::mem::take(&mut *self.saving.queue.borrow_mut());
             if batch.is_empty() {
                 break;
             }
+            self.note_device_time(&mut batch);
             // Made here, or in another tab of this browser: the relay may not have them yet.
             let outgoing: Vec<Vec<u8>> = batch
                 .iter()
@@ -219,6 +221,38 @@ impl Session {
             }
         }
         self.saving.writing.set(false);
+    }
+
+    /// Changes made here while this device is not in sync with the relay carry its clock
+    /// (`Incident::note_device_time`), merged into the batch's last own change, so that the
+    /// record bringing them up says when they were written ("written offline at …").
+    fn note_device_time(&self, batch: &mut Vec<(Vec<u8>, UpdateOrigin)>) {
+        if self
+            .view
+            .connection
+            .try_get_untracked()
+            .is_none_or(|c| c == Connection::Synced)
+        {
+            return;
+        }
+        let Some(last) = batch.iter().rposition(|(_, o)| *o == UpdateOrigin::Local) else {
+            return;
+        };
+        self.incident
+            .note_device_time(platform::now_millis() as i64);
+        // The stamp's own change was queued as it committed.
+        let stamps = std::mem::take(&mut *self.saving.queue.borrow_mut());
+        for (stamp, _) in stamps {
+            let merged = yrs::merge_updates_v1([batch[last].0.as_slice(), stamp.as_slice()]);
+            match merged {
+                Ok(merged) => batch[last].0 = merged,
+                // Sent on its own then (the page counts one change more).
+                Err(e) => {
+                    platform::log_error(&format!("device time kept apart: {e}"));
+                    batch.push((stamp, UpdateOrigin::Local));
+                }
+            }
+        }
     }
 
     /// Replaces the incident's stored records with one snapshot of the whole document.

@@ -9,6 +9,12 @@
 //! the incident) and keeps for each entry and prose section who created and last changed it
 //! ([`Attribution`]).
 //!
+//! The device's time of a change made offline travels in the document itself: a device that
+//! is not in sync with the relay writes its clock for its own client id into the root map
+//! `device_times` ([`Incident::note_device_time`]), which stock Yjs clients carry along and
+//! never read. The record that brings a change of that map gives its stamps the device's
+//! time ([`Stamp::written_at_ms`]); [`written_offline`] says when it is worth showing.
+//!
 //! [`changes`] compares two states entry by entry in a responder's words; [`catch_up`] turns
 //! that into the short "since you were last here" list and [`handoff_note`] into a shift
 //! hand-off note. Everything here is pure: callers pass the records, the states and "now".
@@ -24,7 +30,7 @@ use std::sync::{Arc, Mutex};
 
 use yrs::types::text::YChange;
 use yrs::types::{EntryChange, Event, PathSegment};
-use yrs::{Any, ClientID, DeepObservable, Out, ReadTxn, Snapshot, Text, Transact};
+use yrs::{Any, ClientID, DeepObservable, Map, Out, ReadTxn, Snapshot, Text, Transact};
 
 use crate::{Incident, ModelError, ProseSection, UpdateOrigin, MAP_ROOTS, META};
 
@@ -164,11 +170,40 @@ pub enum ReplayError {
 
 type Touches = Arc<Mutex<Vec<(Place, Touch)>>>;
 
+/// The root map of device times: client id (decimal) → the device's clock (ms) at its last
+/// change made while it was not in sync with the relay.
+pub(crate) const DEVICE_TIMES: &str = "device_times";
+
+/// How far the device's time must lie before the relay's receive time to be shown:
+/// closer than this, the change was made online (or the clocks differ a little).
+pub const OFFLINE_GAP_MS: i64 = 120_000;
+
+/// The device's time of a change worth showing as "written offline at …, synced at …": only
+/// when it is more than [`OFFLINE_GAP_MS`] before the relay received it.
+pub fn written_offline(received_at_ms: i64, written_at_ms: Option<i64>) -> Option<i64> {
+    written_at_ms.filter(|w| received_at_ms.saturating_sub(*w) > OFFLINE_GAP_MS)
+}
+
+impl Incident {
+    /// Notes this device's clock (`now_ms`) for its own client id, in a change of its own:
+    /// a device that is not in sync with the relay calls it beside its edits, so that the
+    /// record bringing them up says when they were written. Stock Yjs clients carry it and
+    /// ignore it.
+    pub fn note_device_time(&self, now_ms: i64) {
+        let times = self.doc.get_or_insert_map(DEVICE_TIMES);
+        let client = self.doc.client_id().to_string();
+        let mut txn = self.doc.transact_mut();
+        times.insert(&mut txn, client, Any::from(now_ms));
+    }
+}
+
 /// A fresh document that the relay's records are applied to in order: the incident as it
 /// stood after the records applied so far, and who wrote what.
 pub struct Replay {
     incident: Incident,
     touches: Touches,
+    /// Device times the record being applied wrote.
+    device_times: Arc<Mutex<Vec<i64>>>,
     attribution: Attribution,
     /// The names seen so far, shared by every stamp that carries them.
     names: Vec<Arc<str>>,
@@ -211,9 +246,30 @@ impl Replay {
                         .push((Place::prose(section), Touch::Changed));
                 });
         }
+        let device_times: Arc<Mutex<Vec<i64>>> = Arc::default();
+        let sink = Arc::clone(&device_times);
+        incident.doc.get_or_insert_map(DEVICE_TIMES).observe_deep(
+            "firebreak-history",
+            move |txn, events| {
+                let mut sink = sink.lock().expect("not poisoned");
+                for event in events.iter() {
+                    let Event::Map(event) = event else {
+                        continue;
+                    };
+                    for change in event.keys(txn).values() {
+                        if let EntryChange::Inserted(Out::Any(Any::Number(ms)))
+                        | EntryChange::Updated(_, Out::Any(Any::Number(ms))) = change
+                        {
+                            sink.extend(ms.as_i64());
+                        }
+                    }
+                }
+            },
+        );
         Replay {
             incident,
             touches,
+            device_times,
             attribution: Attribution::default(),
             names: Vec::new(),
             clients: HashMap::new(),
@@ -234,6 +290,7 @@ impl Replay {
         }
         // Only this record's changes count (reading authorship opens a transaction too).
         self.touches.lock().expect("not poisoned").clear();
+        self.device_times.lock().expect("not poisoned").clear();
         let known = self.incident.doc.transact().state_vector();
         self.incident
             .apply_update(&record.update, UpdateOrigin::Relay)
@@ -245,7 +302,11 @@ impl Replay {
             seq: record.seq,
             by: self.name(&record.by),
             received_at_ms: record.received_at_ms,
-            written_at_ms: record.written_at_ms,
+            // The record's own, else the latest device time it brought.
+            written_at_ms: record.written_at_ms.or_else(|| {
+                let times = std::mem::take(&mut *self.device_times.lock().expect("not poisoned"));
+                times.into_iter().max()
+            }),
         };
         for (client, clock) in self.incident.doc.transact().state_vector().iter() {
             if *clock > known.get(client) {
@@ -442,6 +503,7 @@ impl Replay {
                 error,
             })?;
         replay.touches.lock().expect("not poisoned").clear();
+        replay.device_times.lock().expect("not poisoned").clear();
         replay.attribution = checkpoint.attribution.clone();
         replay.names = checkpoint.names.clone();
         replay.clients = checkpoint.clients.clone();
