@@ -486,3 +486,16 @@ pub async fn state_at(id: &str, token: &str, at_ms: i64) -> Result<Vec<u8>, ApiE
     };
     Ok(js_sys::Uint8Array::new(&buffer).to_vec())
 }
+
+/// Who wrote what in the incident (owner and editors; 403 to viewers): the relay replays its
+/// record (`GET …/history/attribution`).
+pub async fn attribution(id: &str, token: &str) -> Result<wire::api::Attribution, ApiError> {
+    call(
+        "GET",
+        &incident_path(id, "/history/attribution"),
+        Some(token),
+        None,
+        200,
+    )
+    .await
+}

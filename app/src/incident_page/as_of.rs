@@ -130,6 +130,7 @@ pub fn HistoryPanel(open_panel: RwSignal<bool>, as_of: RwSignal<Option<AsOf>>) -
                         </button>
                     </div>
                     {move || problem.get().map(|p| view! { <p id="history-problem" class="problem" role="alert">{p}</p> })}
+                    <super::attribution::WhoWroteToggle/>
                 </section>
             }
         })

@@ -1,6 +1,7 @@
 //! The incident page: one incident's template, edited together.
 
 mod as_of;
+mod attribution;
 mod catch_up;
 mod classification;
 mod clipboard;
@@ -49,6 +50,7 @@ pub fn IncidentPage(id: String) -> impl IntoView {
     let from_link = crate::access::take_invite_from_address();
     let open = OpenIncident::open(&id, from_link);
     provide_context(open.clone());
+    attribution::provide(&open);
 
     let back_online = {
         let open = open.clone();

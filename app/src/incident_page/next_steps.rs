@@ -259,6 +259,7 @@ fn StepRow(
             {move || overdue.get().then(|| view! { <p class="overdue-flag">"Overdue"</p> })}
             {move || due_soon.get().map(|minutes| view! { <p class="due-soon-flag">{due_in(minutes)}</p> })}
             {move || problem.get().map(|message| view! { <p class="field-error" role="alert">{message}</p> })}
+            <super::attribution::Byline place=super::attribution::step(&id)/>
             <div class="row-actions">{delete}</div>
         </li>
     }

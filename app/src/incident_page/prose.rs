@@ -39,6 +39,7 @@ pub fn ProseField(section: ProseSection) -> impl IntoView {
                 .value(initial)
                 .on_input(move |value| open.incident.edit_section(section, &value))
                 .view()}
+            <super::attribution::Byline place=incident::history::Place::prose(section)/>
         </section>
     }
 }

@@ -142,6 +142,7 @@ pub(super) fn IndicatorRow(item: Item, open: OpenIncident, memory: RowMemory) ->
             <p class="tl-meta">{seen}</p>
             {note.map(|n| view! { <p class="ioc-note">{n}</p> })}
             {events}
+            <super::super::attribution::Byline place=super::super::attribution::indicator(&id)/>
             <div class="ev-actions">
                 {copy_control("Copy defanged", shown_id.clone(), copy_defanged)}
                 {copy_control("Copy raw", shown_id.clone(), copy_raw)}

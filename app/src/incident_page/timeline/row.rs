@@ -69,6 +69,7 @@ pub(super) fn EventRow(
     let phase = event.phase;
     let marking = event.tlp;
     let row_id = id.clone();
+    let byline = super::super::attribution::event(&id);
     let row_at = at.clone();
     let what_id = format!("{dom}-said");
     let what_el = what_id.clone();
@@ -97,6 +98,7 @@ pub(super) fn EventRow(
             <p class="tl-what" id=what_el data-testid="event-what">{what}</p>
             {(!details.is_empty()).then(|| view! { <p class="tl-meta">{details}</p> })}
             {links.map(|l| view! { <p class="tl-meta tl-links" data-testid="event-indicators">{l}</p> })}
+            <super::super::attribution::Byline place=byline/>
             {actions}
         </li>
     }
