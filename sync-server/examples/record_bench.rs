@@ -4,7 +4,7 @@
 //! a temporary directory) from one of four invites, one second apart; the created document
 //! travels with the first edit. Prints the record's
 //! size against the compacted document's, the time of `verify`'s walk, and the time to
-//! rebuild the document as it stood in the middle.
+//! rebuild the document as it stood in the middle, and to answer who wrote what.
 //!
 //!     cargo run --release -p sync-server --example record_bench
 
@@ -233,6 +233,21 @@ fn main() {
             "NO"
         }
     );
+    let names: std::collections::HashMap<String, String> = invites
+        .iter()
+        .zip(["Ana", "Ben", "Cy", "Dee"])
+        .map(|(invite, name)| (invite.as_str().to_owned(), name.to_owned()))
+        .collect();
+    time("history/attribution", &|| {
+        let answer = sync_server::http::attribution::attribute(&reader, &id, &names, 20_000)
+            .expect("attribution");
+        let json = serde_json::to_vec(&answer).expect("encodes");
+        format!(
+            "{} entries, {} bytes of JSON",
+            answer.entries.len(),
+            json.len()
+        )
+    });
     time("history page (5,000)", &|| {
         let page = reader
             .record_page(&id, i64::MIN, i64::MAX, 0, 5_000)
