@@ -13,7 +13,9 @@ async function whoWrote(page) {
   const panel = page.locator('#history-panel');
   if (!(await panel.isVisible())) await page.getByRole('button', { name: 'History', exact: true }).click();
   const started = Date.now();
-  await page.getByLabel('Who wrote what').check();
+  const toggle = page.getByRole('button', { name: 'Who wrote what', exact: true });
+  await toggle.click();
+  await expect(toggle).toHaveAttribute('aria-pressed', 'true');
   return started;
 }
 
@@ -90,7 +92,7 @@ test('the second person’s name is on the event they added and on their part of
   expect(gap).toBeLessThanOrEqual(11);
 
   // Off again: no bylines.
-  await a.page.getByLabel('Who wrote what').uncheck();
+  await a.page.getByRole('button', { name: 'Who wrote what', exact: true }).click();
   await expect(a.page.getByTestId('byline')).toHaveCount(0);
 });
 
@@ -110,6 +112,8 @@ test('on a phone the bylines and the summary’s authorship fit without sideways
   await expect(a.page.locator('.run[data-by="Bob"]')).toBeVisible();
   const widths = await a.page.evaluate(() => ({ page: document.documentElement.scrollWidth, screen: window.innerWidth }));
   expect(widths.page, 'nothing scrolls sideways').toBeLessThanOrEqual(widths.screen);
+  const toggle = await a.page.getByRole('button', { name: 'Who wrote what', exact: true }).boundingBox();
+  expect(Math.min(toggle.width, toggle.height), 'the toggle is at least 44 px each way').toBeGreaterThanOrEqual(44);
   for (const box of [row.getByTestId('byline'), a.page.getByTestId('authorship').first()]) {
     const r = await box.boundingBox();
     expect(r.x + r.width, 'inside the screen').toBeLessThanOrEqual(390);
@@ -125,7 +129,7 @@ test('viewers are not offered "Who wrote what"; offline it says it needs the rel
   await expect(v.page.locator('main')).toHaveAttribute('data-access', 'viewer');
   await v.page.getByRole('button', { name: 'History', exact: true }).click();
   await expect(v.page.locator('#history-panel')).toBeVisible();
-  await expect(v.page.getByLabel('Who wrote what')).toHaveCount(0);
+  await expect(v.page.getByRole('button', { name: 'Who wrote what', exact: true })).toHaveCount(0);
   await expect(v.page.getByTestId('byline')).toHaveCount(0);
 
   await a.link.cut();

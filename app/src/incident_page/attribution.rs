@@ -1,4 +1,4 @@
-//! "Who wrote what": with the toggle on (in the History panel, for owners and editors), every
+//! "Who wrote what": with the toggle on (a pressed button in the History panel, for owners and editors), every
 //! timeline event, indicator and next step shows who added it and who last changed it, when
 //! (the relay's receive time, in the incident's display zone), and "written offline at …,
 //! synced at …" when the device's time of the change lies well before it; every prose section
@@ -20,7 +20,6 @@ use leptos::prelude::*;
 use wire::api::{Attribution, ChangeStamp, EntryAuthorship, ProseAuthorship};
 
 use crate::access::{self, ApiError};
-use crate::form::check;
 use crate::platform;
 use crate::session::{use_incident, OpenIncident, Standing};
 
@@ -199,13 +198,16 @@ pub fn WhoWroteToggle() -> impl IntoView {
         }
         Some(view! {
             <div class="who-wrote">
-                {check(
-                    "who-wrote".into(),
-                    "Who wrote what",
-                    "check",
-                    who.on.into(),
-                    Some(Callback::new(move |on| who.on.set(on))),
-                )}
+                <div class="export-actions">
+                    <button
+                        type="button"
+                        id="who-wrote"
+                        aria-pressed=move || who.on.get().to_string()
+                        on:click=move |_| who.on.update(|on| *on = !*on)
+                    >
+                        "Who wrote what"
+                    </button>
+                </div>
                 <p class="hint">
                     "Shows on every entry who added and last changed it, and in each written section who wrote which part, from the relay's record."
                 </p>
