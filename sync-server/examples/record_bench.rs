@@ -248,6 +248,14 @@ fn main() {
             json.len()
         )
     });
+    time("attribution kept: probe", &|| {
+        // What a kept answer costs: is there a record after the last one replayed?
+        let newer = reader
+            .record_page(&id, i64::MIN, i64::MAX, EDITS as u64 + 1, 1)
+            .expect("page");
+        let base = reader.record_base(&id).expect("base");
+        format!("{} newer, base {:?}", newer.len(), base.map(|b| b.seq))
+    });
     time("history page (5,000)", &|| {
         let page = reader
             .record_page(&id, i64::MIN, i64::MAX, 0, 5_000)

@@ -298,3 +298,42 @@ async fn the_answer_lists_at_most_the_bound_most_recently_changed_first() {
     assert!(answer["left_out"].as_u64().unwrap() >= 2, "{answer}");
     a.client.close().await;
 }
+
+#[tokio::test]
+async fn once_retention_dropped_the_start_the_answer_is_a_clear_410() {
+    let (_tmp, data, dist) = dirs();
+    let incident = "trimmed";
+    let relay = Relay::start(&data, &dist);
+    let token = relay.invite(incident, "Ana", "editor")["token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let mut a = Person::join(&relay, incident, &token, 44).await;
+    a.incident.add_timeline_event("ev-old", &event("Old"));
+    a.send().await;
+    attribution_until(&relay, incident, &token, |a| {
+        entry(a, "timeline", "ev-old").is_some()
+    })
+    .await;
+    a.client.close().await;
+    // The record ages past the limit below (3.5 s).
+    tokio::time::sleep(Duration::from_secs(5)).await;
+    assert_eq!(relay.terminate(), Some(0));
+
+    // 0.00004 days is 3.456 s; retention runs at start.
+    let relay = Relay::start_with(&data, &dist, &["--record-retention-days", "0.00004"]);
+    let deadline = std::time::Instant::now() + common::TIMEOUT;
+    let body = loop {
+        let (status, body) = attribution(&relay, incident, &token);
+        if status == 410 {
+            break body;
+        }
+        assert_eq!(status, 200, "{body}");
+        assert!(std::time::Instant::now() < deadline, "{body}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    assert!(
+        body["error"].as_str().unwrap().contains("retention"),
+        "{body}"
+    );
+}

@@ -104,10 +104,14 @@ pub async fn attribution(
     if let Some((seq, body)) = cached(&incident) {
         let probe = Arc::clone(&store);
         let id = incident.clone();
+        // Stale too once retention dropped the chain's start: the replay then says 410.
         let newer = tokio::task::spawn_blocking(move || {
-            probe
-                .record_page(&id, i64::MIN, i64::MAX, seq, 1)
-                .map(|page| !page.is_empty())
+            Ok::<_, Error>(
+                !probe
+                    .record_page(&id, i64::MIN, i64::MAX, seq, 1)?
+                    .is_empty()
+                    || probe.record_base(&id)?.is_some(),
+            )
         })
         .await
         .map_err(|e| Error::Load(format!("the attribution stopped: {e}")))??;
