@@ -64,6 +64,7 @@ pub fn NextSteps() -> impl IntoView {
                     title: text.trim().to_string(),
                     owner: typed_owner,
                     owner_invite: picked.map(|p| p.invite).unwrap_or_default(),
+                    owner_role: None,
                     status: StepStatus::Open,
                     due: due_at,
                     created_by: me,
