@@ -373,6 +373,14 @@ pub fn starter(id: &str) -> Option<Playbook> {
     Some(playbook)
 }
 
+/// The starter playbooks to offer, as (id, name), without building their documents.
+pub fn starter_choices() -> Vec<(&'static str, &'static str)> {
+    STARTER_IDS
+        .into_iter()
+        .zip(STARTERS.iter().map(|s| s.kind.label()))
+        .collect()
+}
+
 /// Every starter playbook, in the order they are offered.
 pub fn starters() -> Vec<Playbook> {
     STARTER_IDS.iter().filter_map(|id| starter(id)).collect()
@@ -386,6 +394,9 @@ mod tests {
     fn the_ids_list_every_starter_once() {
         let ids: Vec<String> = STARTERS.iter().map(|s| id_of(s.kind)).collect();
         assert_eq!(ids, STARTER_IDS.map(String::from).to_vec());
+        for (id, name) in starter_choices() {
+            assert_eq!(starter(id).unwrap().name(), name);
+        }
     }
 
     #[test]
