@@ -252,9 +252,10 @@ impl Session {
                 let now = platform::now_rfc3339();
                 self.incident.initialize(&title, &now);
                 // A starter playbook is bundled in the app: this works offline too.
-                if let Some(playbook) = playbook.and_then(|id| incident::playbook::starter(&id)) {
+                let starter = playbook.and_then(|id| incident::playbook::starter_contents(&id));
+                if let Some((contents, from)) = starter {
                     let by = prefs::display_name();
-                    playbook.prefill(&self.incident, &now, &by, &mut platform::new_id);
+                    contents.prefill(&self.incident, &from, &now, &by, &mut platform::new_id);
                 }
             }
         }

@@ -34,7 +34,7 @@ pub use items::{
 };
 pub use proposals::{proposals, Proposal, ProposalKind, Proposals};
 pub use start::{ExtraQuestion, StartedFrom};
-pub use starters::{starter, starter_choices, starters, STARTER_IDS};
+pub use starters::{starter, starter_choices, starter_contents, starters, STARTER_IDS};
 
 use yrs::updates::decoder::Decode;
 use yrs::{

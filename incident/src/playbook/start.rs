@@ -14,7 +14,7 @@
 
 use yrs::{Any, Map, Out, Transact};
 
-use super::{whole_number, Playbook};
+use super::{whole_number, Playbook, PlaybookContents};
 use crate::{Answer, AnswerStatus, Incident, NextStep, ProseSection, QuestionList, StepStatus};
 
 const PLAYBOOK_ID: &str = "playbook_id";
@@ -63,7 +63,28 @@ impl Playbook {
         by: &str,
         fresh_id: &mut dyn FnMut() -> String,
     ) {
-        let c = self.contents();
+        let from = StartedFrom {
+            id: self.id(),
+            name: self.name(),
+            version: self.version(),
+        };
+        self.contents().prefill(incident, &from, now, by, fresh_id);
+    }
+}
+
+impl PlaybookContents {
+    /// What [`Playbook::prefill`] writes, from the playbook's contents as plain data: the
+    /// app starts from a bundled starter this way without building its document.
+    /// `from` is recorded in the incident as the playbook and version it started from.
+    pub fn prefill(
+        &self,
+        incident: &Incident,
+        from: &StartedFrom,
+        now: &str,
+        by: &str,
+        fresh_id: &mut dyn FnMut() -> String,
+    ) {
+        let c = self;
         incident.set_classification(&c.classification);
         incident.set_tlp(c.tlp);
         if c.incident_type.is_some() {
@@ -131,11 +152,13 @@ impl Playbook {
 
         let meta = incident.meta();
         let mut txn = incident.doc.transact_mut();
-        meta.insert(&mut txn, PLAYBOOK_ID, self.id());
-        meta.insert(&mut txn, PLAYBOOK_NAME, c.name.as_str());
-        meta.insert(&mut txn, PLAYBOOK_VERSION, Any::from(self.version() as f64));
+        meta.insert(&mut txn, PLAYBOOK_ID, from.id.as_str());
+        meta.insert(&mut txn, PLAYBOOK_NAME, from.name.as_str());
+        meta.insert(&mut txn, PLAYBOOK_VERSION, Any::from(from.version as f64));
     }
+}
 
+impl Playbook {
     /// A new incident titled `title`, created at `now` by `by` and prefilled from the
     /// playbook ([`Playbook::prefill`]).
     pub fn start_incident(

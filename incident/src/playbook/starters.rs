@@ -7,7 +7,10 @@
 //! doubling anything. The playbook handed out is a fresh document holding that state, so
 //! each device's own edits carry its own client id.
 
-use super::{CommsDraft, Playbook, PlaybookContents, PlaybookLink, PlaybookQuestion, PlaybookStep};
+use super::{
+    CommsDraft, Playbook, PlaybookContents, PlaybookLink, PlaybookQuestion, PlaybookStep,
+    StartedFrom,
+};
 use crate::{IncidentType, Role, Tlp, UpdateOrigin, DEFAULT_CLASSIFICATION};
 
 /// The client id the starter documents are written with.
@@ -362,6 +365,19 @@ fn contents(s: &Starter) -> PlaybookContents {
     }
 }
 
+/// What the starter playbook `id` (one of [`STARTER_IDS`]) says, with where an incident
+/// started from it comes from (its id, name and version 1), as plain data: enough to start
+/// an incident ([`PlaybookContents::prefill`]) without building the playbook's document.
+pub fn starter_contents(id: &str) -> Option<(PlaybookContents, StartedFrom)> {
+    let s = STARTERS.iter().find(|s| id_of(s.kind) == id)?;
+    let from = StartedFrom {
+        id: id.to_string(),
+        name: s.kind.label().to_string(),
+        version: 1,
+    };
+    Some((contents(s), from))
+}
+
 /// The starter playbook `id` (one of [`STARTER_IDS`]), version 1, as a fresh document.
 pub fn starter(id: &str) -> Option<Playbook> {
     let s = STARTERS.iter().find(|s| id_of(s.kind) == id)?;
@@ -395,7 +411,12 @@ mod tests {
         let ids: Vec<String> = STARTERS.iter().map(|s| id_of(s.kind)).collect();
         assert_eq!(ids, STARTER_IDS.map(String::from).to_vec());
         for (id, name) in starter_choices() {
-            assert_eq!(starter(id).unwrap().name(), name);
+            let playbook = starter(id).unwrap();
+            assert_eq!(playbook.name(), name);
+            let (contents, from) = starter_contents(id).unwrap();
+            assert_eq!(contents, playbook.contents());
+            assert_eq!((from.id.as_str(), from.name.as_str()), (id, name));
+            assert_eq!(from.version, playbook.version());
         }
     }
 
