@@ -36,15 +36,26 @@ pub use view::View;
 /// Compact an incident's stored records into one snapshot beyond this many.
 const COMPACT_AFTER: usize = 200;
 
+/// An incident created on the home page a moment ago: its id, title, and the starter
+/// playbook it starts from, if any.
+type Created = (String, String, Option<String>);
+
 thread_local! {
-    /// An incident created on the home page a moment ago: (id, title). The incident page
-    /// initialises it after loading, so creation and storage take one path.
-    static JUST_CREATED: RefCell<Option<(String, String)>> = const { RefCell::new(None) };
+    /// An incident created on the home page a moment ago. The incident page initialises it
+    /// after loading, so creation and storage take one path.
+    static JUST_CREATED: RefCell<Option<Created>> = const { RefCell::new(None) };
 }
 
-/// Hands a new incident's title to the incident page that is about to open it.
-pub fn remember_created(id: &str, title: &str) {
-    JUST_CREATED.with(|c| *c.borrow_mut() = Some((id.to_string(), title.to_string())));
+/// Hands a new incident's title, and the starter playbook it starts from if any (one of
+/// `incident::playbook::STARTER_IDS`), to the incident page that is about to open it.
+pub fn remember_created(id: &str, title: &str, playbook: Option<&str>) {
+    JUST_CREATED.with(|c| {
+        *c.borrow_mut() = Some((
+            id.to_string(),
+            title.to_string(),
+            playbook.map(str::to_string),
+        ))
+    });
 }
 
 thread_local! {
@@ -69,11 +80,13 @@ fn take_opened_file(id: &str) -> Option<Vec<u8>> {
     })
 }
 
-fn take_created(id: &str) -> Option<String> {
+fn take_created(id: &str) -> Option<(String, Option<String>)> {
     JUST_CREATED.with(|c| {
         let mut slot = c.borrow_mut();
         match slot.as_ref() {
-            Some((created, _)) if created == id => slot.take().map(|(_, title)| title),
+            Some((created, _, _)) if created == id => {
+                slot.take().map(|(_, title, playbook)| (title, playbook))
+            }
             _ => None,
         }
     })
@@ -234,9 +247,16 @@ impl Session {
         if self.closed.get() {
             return;
         }
-        if let Some(title) = take_created(&self.id) {
+        if let Some((title, playbook)) = take_created(&self.id) {
             if self.incident.schema_version().is_none() {
-                self.incident.initialize(&title, &platform::now_rfc3339());
+                let now = platform::now_rfc3339();
+                self.incident.initialize(&title, &now);
+                // A starter playbook is bundled in the app: this works offline too.
+                let starter = playbook.and_then(|id| incident::playbook::starter_contents(&id));
+                if let Some((contents, from)) = starter {
+                    let by = prefs::display_name();
+                    contents.prefill(&self.incident, &from, &now, &by, &mut platform::new_id);
+                }
             }
         }
         if let Some(state) = take_opened_file(&self.id) {

@@ -410,6 +410,7 @@ mod tests {
         let step = NextStep {
             status: StepStatus::Doing,
             due: Some("2026-11-23T00:00:00Z".into()),
+            owner_role: Some(crate::Role::CommsLiaison),
             ..Default::default()
         };
         assert_described(&step, StepField::ALL);
@@ -429,6 +430,7 @@ mod tests {
             title: "Rotate the API key".into(),
             owner: "Ana".into(),
             owner_invite: "0123456789abcdef".into(),
+            owner_role: Some(crate::Role::Scribe),
             status: StepStatus::Doing,
             due: Some("2026-11-23T00:00:00Z".into()),
             created_by: "Bo".into(),

@@ -17,6 +17,7 @@ mod ids;
 pub mod indicator_value;
 mod indicators;
 mod next_steps;
+pub mod playbook;
 mod questions;
 mod roles;
 mod roots;
@@ -135,6 +136,7 @@ const MAP_ROOTS: &[&str] = &[
     RoleHolder::ROOT,
     QuestionList::WillBeAsked.root(),
     QuestionList::PostMortem.root(),
+    playbook::Proposal::ROOT,
 ];
 
 /// One incident: the shared document and handles on each of its roots.

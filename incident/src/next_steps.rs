@@ -3,7 +3,7 @@
 use yrs::{Any, ReadTxn};
 
 use crate::entries::{editable_fields, Entry, FieldLabel, Fields, Stored};
-use crate::Incident;
+use crate::{Incident, Role};
 
 /// Where a next step stands.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default)]
@@ -48,6 +48,10 @@ pub struct NextStep {
     /// from the people invited to the incident; "" for a name typed by hand (someone
     /// outside Firebreak) and for steps written before.
     pub owner_invite: String,
+    /// The role that owns it, for a step that follows a role rather than a person (a
+    /// playbook's steps): [`Incident::next_steps`] shows whoever holds the role then, so the
+    /// step follows every hand-off. Giving the step to a person clears it.
+    pub owner_role: Option<Role>,
     pub status: StepStatus,
     /// When it is due (RFC 3339 UTC), if anyone said.
     pub due: Option<String>,
@@ -92,6 +96,17 @@ impl NextStep {
         !name.is_empty() && self.owner.trim().to_lowercase() == name.to_lowercase()
     }
 
+    /// Who it is shown as owned by: the owner's name, with the role for a step that follows
+    /// a role ("Ana (Comms liaison)", or "Comms liaison (nobody yet)" while nobody holds
+    /// it); "" when nobody has taken it on.
+    pub fn shown_owner(&self) -> String {
+        match (self.owner_role, self.owner.trim()) {
+            (Some(role), "") => format!("{} (nobody yet)", role.label()),
+            (Some(role), name) => format!("{name} ({})", role.label()),
+            (None, name) => name.to_string(),
+        }
+    }
+
     /// Whether the person holding invite `invite` (and showing as `name`) owns it: a step
     /// given to an invited person follows their invite, whatever name either shows; a step
     /// with only a name (typed by hand, or written before) matches by name.
@@ -121,6 +136,7 @@ impl Entry for NextStep {
         FieldLabel::new("title", "Next step"),
         FieldLabel::new("owner", "Owner"),
         FieldLabel::new("owner_invite", "Owner's invite"),
+        FieldLabel::new("owner_role", "Owner's role"),
         FieldLabel::new("status", "Status"),
         FieldLabel::new("due", "Due"),
         FieldLabel::new("created_by", "Added by"),
@@ -132,6 +148,7 @@ impl Entry for NextStep {
             .text("title", &self.title)
             .text("owner", &self.owner)
             .text("owner_invite", &self.owner_invite)
+            .optional_text("owner_role", self.owner_role.map(Role::key))
             .text("status", self.status.key())
             .text("due", self.due.as_deref().unwrap_or(""))
             .text("created_by", &self.created_by)
@@ -143,6 +160,9 @@ impl Entry for NextStep {
             title: stored.text("title"),
             owner: stored.text("owner"),
             owner_invite: stored.text("owner_invite"),
+            owner_role: stored
+                .optional_text("owner_role")
+                .and_then(|key| Role::from_key(&key)),
             status: StepStatus::from_key(&stored.text("status")).unwrap_or_default(),
             due: stored.optional_text("due"),
             created_by: stored.text("created_by"),
@@ -174,24 +194,60 @@ impl Incident {
     }
 
     /// Every next step, in display order: not done before done, then by due time (steps
-    /// with no due time last), then by when they were added.
+    /// with no due time last), then by when they were added. A step owned by a role shows
+    /// whoever holds the role now (their name and invite; none while nobody holds it).
     pub fn next_steps(&self) -> Vec<(String, NextStep)> {
-        self.entries()
+        let mut steps: Vec<(String, NextStep)> = self.entries();
+        for (_, step) in &mut steps {
+            if let Some(role) = step.owner_role {
+                let holder = self.role_holder(role);
+                step.owner = holder.as_ref().map(|h| h.name.clone()).unwrap_or_default();
+                step.owner_invite = holder.map(|h| h.invite).unwrap_or_default();
+            }
+        }
+        steps
     }
 
-    /// Changes a text field of a next step. False when it no longer exists.
+    /// Changes a text field of a next step; a new owner typed by hand takes the step from
+    /// its role. False when it no longer exists.
     pub fn set_next_step_field(&self, id: &str, field: StepField, value: &str) -> bool {
+        if field == StepField::Owner {
+            let mut values = vec![("owner", Any::from(value))];
+            values.extend(self.role_cleared(id));
+            return self.set_values::<NextStep>(id, values);
+        }
         self.set_field(id, field, value)
     }
 
     /// Gives a next step to `name`, picked from the invited people as `invite` ("" for a
-    /// name typed by hand); both change in one step. False when it no longer exists.
+    /// name typed by hand), taking it from its role if it had one; all change in one step.
+    /// False when it no longer exists.
     pub fn set_next_step_owner(&self, id: &str, name: &str, invite: &str) -> bool {
+        let mut values = vec![
+            ("owner", Any::from(name.trim())),
+            ("owner_invite", Any::from(invite)),
+        ];
+        values.extend(self.role_cleared(id));
+        self.set_values::<NextStep>(id, values)
+    }
+
+    /// The stored value that takes step `id` from its role, if it has one (a step that
+    /// never had a role is left without the key).
+    fn role_cleared(&self, id: &str) -> Option<(&'static str, Any)> {
+        self.entry::<NextStep>(id)
+            .filter(|step| step.owner_role.is_some())
+            .map(|_| ("owner_role", Any::from("")))
+    }
+
+    /// Gives a next step to a role: it then shows whoever holds the role, and follows every
+    /// hand-off. False when it no longer exists.
+    pub fn set_next_step_role(&self, id: &str, role: Role) -> bool {
         self.set_values::<NextStep>(
             id,
             [
-                ("owner", Any::from(name.trim())),
-                ("owner_invite", Any::from(invite)),
+                ("owner", Any::from("")),
+                ("owner_invite", Any::from("")),
+                ("owner_role", Any::from(role.key())),
             ],
         )
     }

@@ -369,6 +369,7 @@ fn next_steps_sort_open_before_done_and_by_due_time_and_know_when_they_are_late(
         title: title.into(),
         owner: "Ann".into(),
         owner_invite: String::new(),
+        owner_role: None,
         status,
         due: due.map(Into::into),
         created_by: "ann".into(),

@@ -126,6 +126,7 @@ fn sample() -> Incident {
             title: "Reset the clerk's password".to_string(),
             owner: "Sam".to_string(),
             owner_invite: String::new(),
+            owner_role: None,
             status: StepStatus::Open,
             due: Some("2026-11-30T06:00:00Z".to_string()),
             created_by: "Dana".to_string(),

@@ -64,6 +64,7 @@ pub fn NextSteps() -> impl IntoView {
                     title: text.trim().to_string(),
                     owner: typed_owner,
                     owner_invite: picked.map(|p| p.invite).unwrap_or_default(),
+                    owner_role: None,
                     status: StepStatus::Open,
                     due: due_at,
                     created_by: me,
@@ -249,6 +250,14 @@ fn StepRow(
                 .list(PEOPLE_LIST)
                 .on_change(set_owner)
                 .view()}
+            {step.owner_role.map(|role| {
+                let holder = if step.owner.is_empty() { "nobody yet".to_string() } else { step.owner.clone() };
+                view! {
+                    <p class="step-role" data-testid="step-role">
+                        {format!("Follows the role of {}: {holder}", role.label())}
+                    </p>
+                }
+            })}
             {Field::new(format!("{dom}-status"), "Status")
                 .wrap("field")
                 .select(None, statuses.collect())

@@ -46,6 +46,7 @@ pub fn Overview(nav: Nav) -> impl IntoView {
     let status = watch(&open, Incident::status);
     let severity = watch(&open, Incident::severity);
     let kind = watch(&open, Incident::incident_type);
+    let started_from = watch(&open, Incident::started_from);
     let commander = watch(&open, |i| i.role_holder(Role::Commander));
     let summary = watch(&open, |i| {
         first_lines(&i.section_text(ProseSection::Summary))
@@ -73,6 +74,7 @@ pub fn Overview(nav: Nav) -> impl IntoView {
     view! {
         <section class="overview card" aria-labelledby="h-overview" data-testid="overview">
             <h2 id="h-overview" tabindex="-1">"Overview"</h2>
+            {move || started_from.get().map(|from| view! { <p class="started-from" data-testid="started-from">{from.describe()}</p> })}
             <dl class="overview-facts">
                 <div>
                     <dt>"Status"</dt>

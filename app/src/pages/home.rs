@@ -51,19 +51,24 @@ fn DisplayName() -> impl IntoView {
 fn NewIncident() -> impl IntoView {
     let router = use_router();
     let title = RwSignal::new(String::new());
+    // "" for a blank incident, else the id of a starter playbook (bundled in the app).
+    let playbook = RwSignal::new(String::new());
+    let choices = incident::playbook::starter_choices();
     let create = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
         let typed = title.get_untracked();
-        let typed = typed.trim();
-        let name = if typed.is_empty() {
-            "Untitled incident"
-        } else {
-            typed
+        let chosen = playbook.get_untracked();
+        let from = choices.iter().find(|(id, _)| *id == chosen);
+        let name = match (typed.trim(), from) {
+            ("", Some((_, playbook))) => format!("{playbook} incident"),
+            ("", None) => "Untitled incident".to_string(),
+            (typed, _) => typed.to_string(),
         };
+        let name = name.as_str();
         let id = platform::new_id();
         // The incident page creates and stores it; this works with no network at all. It is
         // registered on the relay (and this device becomes its owner) once online.
-        session::remember_created(&id, name);
+        session::remember_created(&id, name, from.map(|(id, _)| *id));
         prefs::set_unpublished(&id, true);
         prefs::remember_summary(
             &id,
@@ -86,10 +91,22 @@ fn NewIncident() -> impl IntoView {
                     .placeholder("e.g. Phishing wave against finance")
                     .on_input(move |v| title.set(v))
                     .view()}
+                {Field::new("new-playbook", "Start from")
+                    .select(
+                        None,
+                        std::iter::once(("", "Blank"))
+                            .chain(incident::playbook::starter_choices())
+                            .collect(),
+                    )
+                    .on_change(move |v| playbook.set(v))
+                    .view()}
                 <button type="submit">"Create incident"</button>
             </form>
             <p class="hint">
                 "It is saved on this device first, so this works offline, and put on the relay whenever you are online. Only the people you invite can open it."
+            </p>
+            <p class="hint">
+                "A playbook fills in what we already know about that kind of incident: a summary to complete, next steps for each role, questions to answer, draft messages and links."
             </p>
         </section>
     }

@@ -1,0 +1,213 @@
+//! Lessons flowing back: in an incident, a lesson learned or a next step is proposed for the
+//! playbook; accepting the proposal adds it to the playbook as an ordinary change that
+//! records where it came from.
+//!
+//! Proposals are the incident's `proposals` map, keyed by the entry proposed: a next step's
+//! own id (proposing it twice is one proposal), or a fresh id for a lesson. Accepting writes
+//! the playbook item under `{incident id}/{entry id}`, a key every device derives alike, so
+//! two people accepting the same proposal at once add it once when their changes merge.
+
+use yrs::{Map, ReadTxn, Transact};
+
+use super::items::accepted_key;
+use super::{AcceptedLesson, FromIncident, Playbook, PlaybookStep, StartedFrom};
+use crate::entries::{self, Entry, FieldLabel, Fields, Stored};
+use crate::{Incident, NextStep, Role};
+
+/// What is proposed.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub enum ProposalKind {
+    /// A lesson learned, for the playbook's lessons.
+    #[default]
+    Lesson,
+    /// A next step, for the playbook's steps (owned by its role, if it had one).
+    NextStep,
+}
+
+impl ProposalKind {
+    pub fn key(self) -> &'static str {
+        match self {
+            ProposalKind::Lesson => "lesson",
+            ProposalKind::NextStep => "next_step",
+        }
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            ProposalKind::Lesson => "Lesson learned",
+            ProposalKind::NextStep => "Next step",
+        }
+    }
+
+    pub fn from_key(key: &str) -> Option<ProposalKind> {
+        [ProposalKind::Lesson, ProposalKind::NextStep]
+            .into_iter()
+            .find(|k| k.key() == key)
+    }
+}
+
+/// Something in an incident proposed for its playbook.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Proposal {
+    pub kind: ProposalKind,
+    /// The lesson, or the step's title, as proposed.
+    pub text: String,
+    /// The role that owned the step, if any (never a person: people stay in the incident).
+    pub role: Option<Role>,
+    pub proposed_by: String,
+    pub proposed_at: String,
+}
+
+impl Entry for Proposal {
+    const ROOT: &'static str = "proposals";
+
+    const FIELDS: &'static [FieldLabel] = &[
+        FieldLabel::new("kind", "Proposed"),
+        FieldLabel::new("text", "Text"),
+        FieldLabel::new("role", "Owned by the role"),
+        FieldLabel::new("proposed_by", "Proposed by"),
+        FieldLabel::new("proposed_at", "Proposed at"),
+    ];
+
+    fn to_fields(&self) -> Fields {
+        Fields::new()
+            .text("kind", self.kind.key())
+            .text("text", &self.text)
+            .text("role", self.role.map_or("", Role::key))
+            .text("proposed_by", &self.proposed_by)
+            .text("proposed_at", &self.proposed_at)
+    }
+
+    fn read<T: ReadTxn>(stored: &Stored<'_, T>) -> Self {
+        Proposal {
+            kind: ProposalKind::from_key(&stored.text("kind")).unwrap_or_default(),
+            text: stored.text("text"),
+            role: Role::from_key(&stored.text("role")),
+            proposed_by: stored.text("proposed_by"),
+            proposed_at: stored.text("proposed_at"),
+        }
+    }
+
+    /// In the order proposed.
+    fn sort(items: &mut [(String, Self)]) {
+        items.sort_by(|(a_id, a), (b_id, b)| (&a.proposed_at, a_id).cmp(&(&b.proposed_at, b_id)));
+    }
+}
+
+/// An incident's proposals, with the playbook it started from (where they would go).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Proposals {
+    pub playbook: Option<StartedFrom>,
+    /// By entry id, in the order proposed.
+    pub items: Vec<(String, Proposal)>,
+}
+
+/// What `incident` proposes for its playbook, and which playbook that is (`None` for an
+/// incident started blank: its proposals wait for someone to choose one).
+pub fn proposals(incident: &Incident) -> Proposals {
+    Proposals {
+        playbook: incident.started_from(),
+        items: incident.entries::<Proposal>(),
+    }
+}
+
+impl Incident {
+    /// Proposes a lesson learned (`text`) for the playbook, under a fresh id.
+    pub fn propose_lesson(&self, id: &str, text: &str, by: &str, now: &str) {
+        self.add_entry(
+            id,
+            &Proposal {
+                kind: ProposalKind::Lesson,
+                text: text.trim().to_string(),
+                role: None,
+                proposed_by: by.to_string(),
+                proposed_at: now.to_string(),
+            },
+        );
+    }
+
+    /// Proposes the next step `step_id` (its title and role, never its owner) for the
+    /// playbook. False when the step no longer exists.
+    pub fn propose_next_step(&self, step_id: &str, by: &str, now: &str) -> bool {
+        let Some(step) = self.entry::<NextStep>(step_id) else {
+            return false;
+        };
+        self.add_entry(
+            step_id,
+            &Proposal {
+                kind: ProposalKind::NextStep,
+                text: step.title.trim().to_string(),
+                role: step.owner_role,
+                proposed_by: by.to_string(),
+                proposed_at: now.to_string(),
+            },
+        );
+        true
+    }
+
+    /// Takes a proposal back; one already gone is not an error.
+    pub fn withdraw_proposal(&self, id: &str) {
+        self.remove_entry::<Proposal>(id);
+    }
+}
+
+impl Playbook {
+    /// Adds proposal `entry_id` of incident `incident_id` (titled `incident_title`) to the
+    /// playbook, as `by` at `now`: a lesson to the lessons, a next step to the steps. The
+    /// item is keyed `{incident_id}/{entry_id}`, so accepting it again, here or on another
+    /// device at the same time, adds nothing more. False when it was already there.
+    pub fn accept(
+        &self,
+        incident_id: &str,
+        incident_title: &str,
+        entry_id: &str,
+        proposal: &Proposal,
+        by: &str,
+        now: &str,
+    ) -> bool {
+        if self.is_accepted(incident_id, entry_id) {
+            return false;
+        }
+        let from = FromIncident {
+            incident_id: incident_id.to_string(),
+            incident_title: incident_title.to_string(),
+            entry_id: entry_id.to_string(),
+            accepted_by: by.to_string(),
+            accepted_at: now.to_string(),
+        };
+        let key = from.key();
+        self.change(|txn| match proposal.kind {
+            ProposalKind::Lesson => {
+                let lesson = AcceptedLesson {
+                    text: proposal.text.clone(),
+                    from,
+                };
+                entries::insert(
+                    self.map(AcceptedLesson::ROOT),
+                    txn,
+                    &key,
+                    lesson.to_fields(),
+                );
+            }
+            ProposalKind::NextStep => {
+                let step = PlaybookStep {
+                    title: proposal.text.clone(),
+                    role: proposal.role,
+                    due_after_minutes: None,
+                    from: Some(from),
+                };
+                entries::insert(self.map(PlaybookStep::ROOT), txn, &key, step.to_fields());
+            }
+        });
+        true
+    }
+
+    /// Whether proposal `entry_id` of incident `incident_id` is in the playbook.
+    pub fn is_accepted(&self, incident_id: &str, entry_id: &str) -> bool {
+        let key = accepted_key(incident_id, entry_id);
+        let txn = self.doc.transact();
+        [AcceptedLesson::ROOT, PlaybookStep::ROOT]
+            .iter()
+            .any(|root| self.map(root).get(&txn, &key).is_some())
+    }
+}
