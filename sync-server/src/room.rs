@@ -705,6 +705,14 @@ fn judge(doc: &Doc, read_only: bool, is_update: bool, update: &Update) -> Verdic
     if update.is_empty() {
         return Verdict::Nothing;
     }
+    // A reconnecting peer's answer always carries its whole delete set, so most answers of
+    // a peer that wrote nothing while away are deletions the room already has. Applying and
+    // keeping them would add a record (and a history stop) per visit for no change. A live
+    // Update is never checked: a client sends one only for a change, and the check reads
+    // the document's whole delete set.
+    if !is_update && !adds_anything(doc, update) {
+        return Verdict::Nothing;
+    }
     Verdict::Apply
 }
 
@@ -1545,6 +1553,28 @@ mod tests {
         assert_eq!(leading_var(&merged), 2);
         let frame = Message::Sync(SyncMessage::Update(merged)).encode_v1();
         assert_eq!(room.receive(1, &frame).map(|o| o.store.len()), Ok(1));
+    }
+
+    #[test]
+    fn a_sync_answer_that_only_repeats_known_deletions_is_neither_stored_nor_broadcast() {
+        let mut room = Room::new();
+        room.join(1);
+        let doc = Doc::with_client_id(9);
+        let text = doc.get_or_insert_text("summary");
+        text.push(&mut doc.transact_mut(), "typed then partly erased");
+        answer_sync(&mut room, &doc);
+        text.remove_range(&mut doc.transact_mut(), 5, 5);
+        answer_sync(&mut room, &doc);
+        assert_eq!(summary_in(&room), "typed partly erased");
+
+        // Back after a reload with nothing new: its answer is the delete set alone.
+        let diff = doc
+            .transact()
+            .encode_state_as_update_v1(&room.state_vector());
+        assert!(!Update::decode_v1(&diff).unwrap().delete_set().is_empty());
+        let frame = Message::Sync(SyncMessage::SyncStep2(diff)).encode_v1();
+        assert_eq!(room.receive(1, &frame).unwrap(), Outcome::default());
+        assert_eq!(summary_in(&room), "typed partly erased");
     }
 
     #[test]
