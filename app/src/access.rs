@@ -486,3 +486,14 @@ pub async fn state_at(id: &str, token: &str, at_ms: i64) -> Result<Vec<u8>, ApiE
     };
     Ok(js_sys::Uint8Array::new(&buffer).to_vec())
 }
+
+/// One page of the incident's record (`GET …/history`), oldest first, after the record `after`
+/// (owner and editors; viewers get 403).
+pub async fn history_page(
+    id: &str,
+    token: &str,
+    after: u64,
+) -> Result<wire::api::HistoryPage, ApiError> {
+    let path = incident_path(id, &format!("/history?after={after}"));
+    call("GET", &path, Some(token), None, 200).await
+}
