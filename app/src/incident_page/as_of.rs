@@ -36,6 +36,10 @@ pub const SLIDER_RECORDS: usize = 100_000;
 /// The most stops the slider has (see `incident::history::stops`).
 pub const SLIDER_STOPS: usize = 500;
 
+/// How many changes the view lists before "Show all N changes": thousands of lines (an
+/// early time against a long incident) took most of the time to show the view.
+const CHANGES_AT_FIRST: usize = 200;
+
 /// How long the slider rests before the incident at its place is asked for.
 const SLIDER_PAUSE: Duration = Duration::from_millis(300);
 
@@ -605,6 +609,38 @@ fn restore_from(open: &OpenIncident, as_of: RwSignal<Option<AsOf>>, place: &Plac
     }
 }
 
+/// One line of the changes: what happened to it in a word, the line (a link to its
+/// section), and "Restore this" where it is offered and this device may edit.
+fn change_view(
+    open: &OpenIncident,
+    as_of: RwSignal<Option<AsOf>>,
+    standing: RwSignal<Standing>,
+    i: usize,
+    change: &ShownChange,
+) -> impl IntoView {
+    let back = move |_| as_of.set(None);
+    let line_id = format!("as-of-change-{i}");
+    let restore = change
+        .restore
+        .clone()
+        .filter(|_| standing.get_untracked().may_edit())
+        .map(|(place, what)| {
+            let open = open.clone();
+            view! {
+                <button type="button" class="as-of-restore" aria-describedby=line_id.clone() on:click=move |_| restore_from(&open, as_of, &place, &what)>
+                    "Restore this"
+                </button>
+            }
+        });
+    view! {
+        <li class=format!("as-of-change change-{}", change.mark)>
+            <span class="change-mark">{change.mark}</span>
+            <a id=line_id href=format!("#{}", change.key) on:click=back>{change.line.clone()}</a>
+            {restore}
+        </li>
+    }
+}
+
 /// The past state on show, in place of the editor.
 #[component]
 pub fn AsOfView(as_of: RwSignal<Option<AsOf>>) -> impl IntoView {
@@ -620,31 +656,32 @@ pub fn AsOfView(as_of: RwSignal<Option<AsOf>>) -> impl IntoView {
                 };
                 view! { <p class="hint">{none}</p> }.into_any()
             } else {
-                let items = shown
-                    .changes
-                    .iter()
-                    .enumerate()
-                    .map(|(i, change)| {
-                        let back = move |_| as_of.set(None);
-                        let line_id = format!("as-of-change-{i}");
-                        let restore = change.restore.clone().filter(|_| standing.get_untracked().may_edit()).map(|(place, what)| {
-                            let open = open.clone();
-                            view! {
-                                <button type="button" class="as-of-restore" aria-describedby=line_id.clone() on:click=move |_| restore_from(&open, as_of, &place, &what)>
-                                    "Restore this"
-                                </button>
-                            }
-                        });
+                let list = Arc::new(shown.changes.clone());
+                let all = RwSignal::new(list.len() <= CHANGES_AT_FIRST);
+                let open = open.clone();
+                let items = move || {
+                    let shown_count = if all.get() { list.len() } else { CHANGES_AT_FIRST };
+                    list.iter()
+                        .take(shown_count)
+                        .enumerate()
+                        .map(|(i, change)| change_view(&open, as_of, standing, i, change))
+                        .collect_view()
+                };
+                let total = shown.changes.len();
+                let more = move || {
+                    (!all.get()).then(|| {
                         view! {
-                            <li class=format!("as-of-change change-{}", change.mark)>
-                                <span class="change-mark">{change.mark}</span>
-                                <a id=line_id href=format!("#{}", change.key) on:click=back>{change.line.clone()}</a>
-                                {restore}
-                            </li>
+                            <button type="button" id="as-of-all-changes" on:click=move |_| all.set(true)>
+                                {format!("Show all {total} changes")}
+                            </button>
                         }
                     })
-                    .collect_view();
-                view! { <ul class="catch-up-list as-of-list">{items}</ul> }.into_any()
+                };
+                view! {
+                    <ul class="catch-up-list as-of-list">{items}</ul>
+                    {more}
+                }
+                .into_any()
             };
             let heading = match &shown.compared_with {
                 Some(other) => format!("Changes from {} to {other}", shown.shown_time),
