@@ -5,7 +5,7 @@
 // Bravo (the field follows it); let go at the end it shows Bravo and not Alpha; comparing
 // the first time with a typed later one lists Bravo added and Alpha deleted, marked in words;
 // "Restore this" on the deleted Alpha brings it back in the live page, as a new edit that
-// Bob's browser receives.
+// Bob's browser receives and the relay records after the others.
 import { test, expect } from './support/fixtures.js';
 import { createIncident, expectSynced, openIncident, shareLink } from './support/app.js';
 import { addEvent, editEvent, eventRow, eventWhats } from './support/evidence.js';
@@ -133,12 +133,27 @@ async function scenario(person, relay, contextOptions) {
   await expect(list.locator('li.change-deleted')).toHaveCount(0);
   if (contextOptions) await noSidewaysScroll(page, 'the as-of view');
 
+  const stopsBefore = Number(await slider.getAttribute('max'));
   await page.getByRole('button', { name: 'Back to now' }).click();
   await expect.poll(() => eventWhats(page)).toEqual(['Alpha seen', 'Bravo seen']);
   await expectSynced(page);
   await expect.poll(() => eventWhats(b.page), { timeout: 15_000 }).toEqual(['Alpha seen', 'Bravo seen']);
   // It came back as it was: its time too.
   await expect(eventRow(b.page, 'Alpha seen').getByTestId('event-time')).toHaveText('2026-11-30 01:00 UTC');
+
+  // The restore is one more record on the relay, after the others; the past is unchanged.
+  const history = page.getByRole('button', { name: 'History', exact: true });
+  await history.click();
+  await history.click();
+  await expect.poll(async () => Number(await slider.getAttribute('max')), { timeout: 15_000 }).toBeGreaterThan(stopsBefore);
+  await slider.focus();
+  await slider.press('End');
+  await expect(slider).toHaveAttribute('aria-valuetext', /— Alice$/);
+  await expect(report).toContainText('Alpha seen');
+  await expect(report).toContainText('Bravo seen');
+  await expect(list.locator('li')).toHaveCount(0);
+  await step(slider, 'ArrowLeft');
+  await expect(report).not.toContainText('Alpha seen');
 }
 
 test('the slider, a comparison and "Restore this" on a laptop', async ({ person, relay }) => {
