@@ -499,3 +499,14 @@ pub async fn attribution(id: &str, token: &str) -> Result<wire::api::Attribution
     )
     .await
 }
+
+/// One page of the incident's record (`GET …/history`), oldest first, after the record `after`
+/// (owner and editors; viewers get 403).
+pub async fn history_page(
+    id: &str,
+    token: &str,
+    after: u64,
+) -> Result<wire::api::HistoryPage, ApiError> {
+    let path = incident_path(id, &format!("/history?after={after}"));
+    call("GET", &path, Some(token), None, 200).await
+}

@@ -17,13 +17,19 @@
 //!
 //! [`changes`] compares two states entry by entry in a responder's words; [`catch_up`] turns
 //! that into the short "since you were last here" list and [`handoff_note`] into a shift
-//! hand-off note. Everything here is pure: callers pass the records, the states and "now".
+//! hand-off note. [`restore`] puts back what an entry or a prose section held at an earlier
+//! time as a new edit, and [`stops`] gives a slider's stops over the record. Everything here
+//! is pure: callers pass the records, the states and "now".
 
 mod changes;
 mod digest;
+mod restore;
+mod stops;
 
 pub use changes::{changes, now_overdue, Change, ChangeKind, Group};
 pub use digest::{catch_up, handoff_note, CatchUpGroup, CatchUpItem};
+pub use restore::{can_restore, restore, RestoreError, Restored};
+pub use stops::{shown_time, stops, typed_time, utc_of, Grain, RecordMark, Stop};
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
