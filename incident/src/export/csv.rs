@@ -53,7 +53,7 @@ pub fn indicators_csv(incident: &Incident, audience: &Audience<'_>) -> String {
 }
 
 /// The timeline columns, in the order written. Reading finds them by name in any order.
-const TIMELINE_COLUMNS: [&str; 13] = [
+const TIMELINE_COLUMNS: [&str; 14] = [
     "occurred_at",
     "occurred_original",
     "occurred_zone",
@@ -67,6 +67,7 @@ const TIMELINE_COLUMNS: [&str; 13] = [
     "in_report",
     "tlp",
     "id",
+    "notes",
 ];
 
 /// Every timeline event (the report's and the rest), in time order. `occurred_at` and
@@ -104,6 +105,7 @@ pub fn timeline_csv(incident: &Incident, audience: &Audience<'_>) -> String {
                 if e.include_in_report { "yes" } else { "no" },
                 e.tlp.map_or("", crate::Tlp::as_str),
                 id,
+                e.notes.as_deref().unwrap_or(""),
             ],
         );
     }
@@ -375,6 +377,7 @@ fn read_row(
         what,
         source: get("source"),
         data_link: get("data_link"),
+        notes: Some(get("notes")).filter(|n| !n.is_empty()),
         author: Some(get("author"))
             .filter(|a| !a.is_empty())
             .unwrap_or_else(|| author.to_string()),

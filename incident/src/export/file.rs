@@ -86,6 +86,7 @@ fn readable(s: &Snapshot) -> Value {
             "occurred_original": e.occurred_original,
             "discovered_at": e.discovered_at,
             "what": e.what,
+            "notes": e.notes,
             "source": e.source,
             "data_link": e.data_link,
             "phase": e.phase.map(|p| p.key()),

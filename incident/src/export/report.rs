@@ -138,6 +138,19 @@ fn timeline(s: &Snapshot, blocks: &mut Vec<Block>) {
     }
     blocks.push(Block::Heading("Timeline".to_string()));
     blocks.push(Block::Note(format!("Times in {}.", s.zone)));
+    let noted: Vec<Block> = events
+        .iter()
+        .filter_map(|(_, e, _)| {
+            let notes = e.notes.as_deref()?.trim_end();
+            (!notes.trim().is_empty()).then(|| {
+                Block::Text(format!(
+                    "{} — {}:\n{notes}",
+                    s.local_time(&e.occurred_at),
+                    e.what.trim()
+                ))
+            })
+        })
+        .collect();
     blocks.push(Block::Table {
         headers: vec![
             "When".into(),
@@ -162,6 +175,12 @@ fn timeline(s: &Snapshot, blocks: &mut Vec<Block>) {
             })
             .collect(),
     });
+    // Notes keep their lines, which a table cell cannot: each follows the table as its own
+    // paragraph, opened by the event it belongs to.
+    if !noted.is_empty() {
+        blocks.push(Block::Heading("Timeline notes".to_string()));
+        blocks.extend(noted);
+    }
 }
 
 fn indicators(s: &Snapshot, blocks: &mut Vec<Block>) {

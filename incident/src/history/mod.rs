@@ -17,7 +17,9 @@ mod changes;
 mod digest;
 
 pub use changes::{changes, now_overdue, Change, ChangeKind, Group};
-pub use digest::{catch_up, handoff_note, CatchUpGroup, CatchUpItem};
+pub use digest::{
+    catch_up, handoff_event, handoff_note, CatchUpGroup, CatchUpItem, HANDOFF_SOURCE,
+};
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
