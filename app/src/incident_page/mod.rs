@@ -5,6 +5,7 @@ mod catch_up;
 mod classification;
 mod clipboard;
 mod export;
+mod handover;
 mod indicators;
 mod joining;
 mod navigation;
@@ -49,6 +50,7 @@ pub fn IncidentPage(id: String) -> impl IntoView {
     let from_link = crate::access::take_invite_from_address();
     let open = OpenIncident::open(&id, from_link);
     provide_context(open.clone());
+    provide_context(handover::TimelineRows(crate::form::RowMemory::new()));
 
     let back_online = {
         let open = open.clone();
@@ -102,6 +104,7 @@ pub fn IncidentPage(id: String) -> impl IntoView {
     let exporting = RwSignal::new(false);
     let printing = RwSignal::new(None::<Printing>);
     let history = RwSignal::new(false);
+    let handing_over = RwSignal::new(false);
     let as_of = RwSignal::new(None::<AsOf>);
     view! {
         <Show when=move || printing.get().is_some()>
@@ -121,6 +124,7 @@ pub fn IncidentPage(id: String) -> impl IntoView {
                 <Show when=move || shows_editor.get()>
                     <ExportButton exporting=exporting/>
                     <HistoryButton open_panel=history/>
+                    <handover::HandOverButton open_panel=handing_over/>
                 </Show>
                 <ShareButton sharing=sharing/>
             </div>
@@ -129,6 +133,7 @@ pub fn IncidentPage(id: String) -> impl IntoView {
             <SharePanel sharing=sharing/>
             <ExportPanel exporting=exporting printing=printing/>
             <HistoryPanel open_panel=history as_of=as_of/>
+            <handover::HandOverPanel open_panel=handing_over/>
             <DeletedNotice/>
             <CreationSecret/>
             <JoinName/>

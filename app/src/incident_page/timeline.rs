@@ -100,7 +100,7 @@ pub fn Timeline() -> impl IntoView {
         open: open.clone(),
         zone: watch(&open, Incident::display_zone),
         indicators: indicators_memo(&open),
-        memory: RowMemory::new(),
+        memory: use_context::<super::handover::TimelineRows>().map_or_else(RowMemory::new, |r| r.0),
     };
     let zone = ctx.zone;
     let memory = ctx.memory;
