@@ -31,6 +31,7 @@ pub fn indicators_csv(incident: &Incident, audience: &Audience<'_>) -> String {
             "added_at",
             "id",
         ],
+        drill_cell(s.drill, true),
     );
     for (id, i, tlp) in &s.indicators {
         record(
@@ -47,6 +48,7 @@ pub fn indicators_csv(incident: &Incident, audience: &Audience<'_>) -> String {
                 &i.added_at,
                 id,
             ],
+            drill_cell(s.drill, false),
         );
     }
     out
@@ -82,7 +84,7 @@ pub fn timeline_csv(incident: &Incident, audience: &Audience<'_>) -> String {
         .map(|(id, i, _)| (id.as_str(), i.value.as_str()))
         .collect();
     let mut out = String::new();
-    record(&mut out, &TIMELINE_COLUMNS);
+    record(&mut out, &TIMELINE_COLUMNS, drill_cell(s.drill, true));
     for (id, e, _) in &s.timeline {
         let linked: Vec<&str> = e
             .indicators
@@ -107,13 +109,25 @@ pub fn timeline_csv(incident: &Incident, audience: &Audience<'_>) -> String {
                 id,
                 e.notes.as_deref().unwrap_or(""),
             ],
+            drill_cell(s.drill, false),
         );
     }
     out
 }
 
-fn record(out: &mut String, cells: &[&str]) {
-    for (n, cell) in cells.iter().enumerate() {
+/// The column a drill's CSV files end with: its name in the header, `DRILL_VALUE` on every
+/// row. A real incident's files have no such column. Reading a timeline file skips it.
+const DRILL_COLUMN: &str = "drill";
+const DRILL_VALUE: &str = "yes";
+
+/// The drill column's cell of a drill's header (`header`) or row; none for a real incident.
+fn drill_cell(drill: bool, header: bool) -> Option<&'static str> {
+    drill.then_some(if header { DRILL_COLUMN } else { DRILL_VALUE })
+}
+
+/// One record, ending with `last` when there is one (the drill column).
+fn record(out: &mut String, cells: &[&str], last: Option<&str>) {
+    for (n, cell) in cells.iter().chain(last.as_ref()).enumerate() {
         if n > 0 {
             out.push(',');
         }
@@ -288,7 +302,9 @@ pub fn import_timeline_csv(
     }
     let ignored_columns = header
         .iter()
-        .filter(|h| !h.is_empty() && !TIMELINE_COLUMNS.contains(&h.as_str()))
+        .filter(|h| {
+            !h.is_empty() && !TIMELINE_COLUMNS.contains(&h.as_str()) && h.as_str() != DRILL_COLUMN
+        })
         .cloned()
         .collect();
     let now_time = when::parse_stored(now).unwrap_or_default();
@@ -455,7 +471,7 @@ mod tests {
     #[test]
     fn quoted_fields_with_commas_quotes_and_lines_parse() {
         let mut out = String::new();
-        record(&mut out, &["a,b", "say \"hi\"", "two\nlines", ""]);
+        record(&mut out, &["a,b", "say \"hi\"", "two\nlines", ""], None);
         let parsed = parse(&out).unwrap();
         assert_eq!(
             parsed,

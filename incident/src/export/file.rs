@@ -72,6 +72,7 @@ fn readable(s: &Snapshot) -> Value {
         "tlp": s.incident_tlp.as_str(),
         "status": s.status.key(),
         "severity": s.severity.map(|sev| sev.key()),
+        "drill": s.drill,
         "incident_type": s.incident_type.map(|t| t.key()),
         "created_at": s.created_at,
         "zone": s.zone,

@@ -65,6 +65,15 @@ fn header(s: &Snapshot) -> (Report, Vec<Block>) {
         ("Marking".to_string(), report.marking.clone()),
         ("Status".to_string(), s.status.label().to_string()),
     ];
+    if s.drill {
+        facts.insert(
+            0,
+            (
+                crate::DRILL_LABEL.to_string(),
+                crate::DRILL_MEANING.to_string(),
+            ),
+        );
+    }
     if s.content_allowed {
         facts.push((
             "Severity".to_string(),
