@@ -37,14 +37,15 @@ pub use view::View;
 const COMPACT_AFTER: usize = 200;
 
 thread_local! {
-    /// An incident created on the home page a moment ago: (id, title). The incident page
-    /// initialises it after loading, so creation and storage take one path.
-    static JUST_CREATED: RefCell<Option<(String, String)>> = const { RefCell::new(None) };
+    /// An incident created on the home page a moment ago: (id, title, a drill?). The
+    /// incident page initialises it after loading, so creation and storage take one path.
+    static JUST_CREATED: RefCell<Option<(String, String, bool)>> = const { RefCell::new(None) };
 }
 
-/// Hands a new incident's title to the incident page that is about to open it.
-pub fn remember_created(id: &str, title: &str) {
-    JUST_CREATED.with(|c| *c.borrow_mut() = Some((id.to_string(), title.to_string())));
+/// Hands a new incident's title (and whether it is a drill) to the incident page that is
+/// about to open it.
+pub fn remember_created(id: &str, title: &str, drill: bool) {
+    JUST_CREATED.with(|c| *c.borrow_mut() = Some((id.to_string(), title.to_string(), drill)));
 }
 
 thread_local! {
@@ -69,11 +70,13 @@ fn take_opened_file(id: &str) -> Option<Vec<u8>> {
     })
 }
 
-fn take_created(id: &str) -> Option<String> {
+fn take_created(id: &str) -> Option<(String, bool)> {
     JUST_CREATED.with(|c| {
         let mut slot = c.borrow_mut();
         match slot.as_ref() {
-            Some((created, _)) if created == id => slot.take().map(|(_, title)| title),
+            Some((created, _, _)) if created == id => {
+                slot.take().map(|(_, title, drill)| (title, drill))
+            }
             _ => None,
         }
     })
@@ -234,9 +237,10 @@ impl Session {
         if self.closed.get() {
             return;
         }
-        if let Some(title) = take_created(&self.id) {
+        if let Some((title, drill)) = take_created(&self.id) {
             if self.incident.schema_version().is_none() {
                 self.incident.initialize(&title, &platform::now_rfc3339());
+                self.incident.set_drill(drill);
             }
         }
         if let Some(state) = take_opened_file(&self.id) {
@@ -277,6 +281,7 @@ impl Session {
             },
             changed,
         );
+        prefs::remember_drill(&self.id, incident.is_drill());
         prefs::remember_triage(
             &self.id,
             incident.severity().map_or("", incident::Severity::key),

@@ -4,6 +4,7 @@ mod as_of;
 mod catch_up;
 mod classification;
 mod clipboard;
+mod drill;
 mod export;
 mod handover;
 mod indicators;
@@ -149,6 +150,7 @@ pub fn IncidentPage(id: String) -> impl IntoView {
                 }
             >
                 <ReadOnlyNote/>
+                <drill::DrillBanner/>
                 <AsOfView as_of=as_of/>
                 // Native: a disabled fieldset disables every control inside it.
                 <fieldset
@@ -212,7 +214,12 @@ fn IncidentEditor() -> impl IntoView {
         } else {
             title
         };
-        crate::platform::document().set_title(&format!("{title} — Firebreak"));
+        let drill = if open.incident.is_drill() {
+            "DRILL — "
+        } else {
+            ""
+        };
+        crate::platform::document().set_title(&format!("{drill}{title} — Firebreak"));
     });
     let nav = navigation::Nav::provide();
     // The bar comes first for keyboards and screen readers; the stylesheet puts it beside
@@ -231,6 +238,7 @@ fn sections(nav: navigation::Nav) -> impl IntoView {
     // written for later readers.
     view! {
         <TitleField/>
+        <drill::DrillToggle/>
         <Presence/>
         <overview::Overview nav=nav/>
         <catch_up::CatchUpCard/>
