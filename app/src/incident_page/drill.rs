@@ -1,6 +1,7 @@
 //! Drills on the incident page: a banner that no one can miss while the incident is a drill
 //! (a tabletop exercise), above everything else, the past-state view included; and for the
-//! incident's owners, a checkbox to mark it a drill or a real incident again.
+//! incident's owners, a checkbox in the classification card to mark it a drill or a real
+//! incident again.
 
 use incident::{Incident, DRILL_LABEL, DRILL_MEANING};
 use leptos::prelude::*;
@@ -59,7 +60,7 @@ pub fn DrillToggle() -> impl IntoView {
                         Some(set),
                     )}
                     <p class="hint">
-                        "A drill is labelled on every screen and in every export, and left out of the incident list unless drills are shown. Only owners change this."
+                        "Labelled on every screen and export, and left out of the incident list unless drills are shown."
                     </p>
                 </div>
             }

@@ -1,4 +1,4 @@
-//! "Hand over": at the end of a shift, one timeline event ("Shift hand-off — NAME", at now)
+//! "Hand over" (in the timeline section): at the end of a shift, one timeline event ("Shift hand-off — NAME", at now)
 //! whose notes say who holds which role, what is still open, the next steps by owner (late
 //! first) and what changed during the shift (`incident::history::handoff_event`). The event
 //! opens for editing at once: the note is a draft for the person handing over.
@@ -24,32 +24,6 @@ use crate::{platform, prefs};
 /// How long a shift is taken to have lasted when this device has no read mark.
 const DEFAULT_SHIFT_HOURS: i64 = 8;
 
-/// The timeline's rows' memory, shared with the page so that a hand-off opens its event.
-#[derive(Clone, Copy)]
-pub struct TimelineRows(pub RowMemory);
-
-/// "Hand over", in the incident's header bar; for those who may edit.
-#[component]
-pub fn HandOverButton(open_panel: RwSignal<bool>) -> impl IntoView {
-    let standing = use_incident().standing;
-    move || {
-        standing.get().may_edit().then(|| {
-            view! {
-                <button
-                    type="button"
-                    id="handover-button"
-                    class="share-button"
-                    aria-controls="handover-panel"
-                    aria-expanded=move || open_panel.get().to_string()
-                    on:click=move |_| open_panel.update(|o| *o = !*o)
-                >
-                    "Hand over"
-                </button>
-            }
-        })
-    }
-}
-
 /// When the shift started, by default: this device's read mark, else 8 hours ago (UTC).
 fn default_start(id: &str) -> String {
     if let Some((at, _)) = read_mark(id) {
@@ -61,16 +35,18 @@ fn default_start(id: &str) -> String {
     (now - Duration::hours(DEFAULT_SHIFT_HOURS)).to_rfc3339_opts(SecondsFormat::Secs, true)
 }
 
-/// The panel: when the shift started (in the display zone) and "Write the hand-off".
+/// "Hand over" in the timeline, for those who may edit: opens the form (when the shift
+/// started, "Write the hand-off"). `memory` is the timeline's, so the new event opens.
 #[component]
-pub fn HandOverPanel(open_panel: RwSignal<bool>) -> impl IntoView {
+pub fn HandOver(memory: RowMemory) -> impl IntoView {
     let open = use_incident();
+    let standing = open.standing;
+    let open_panel = RwSignal::new(false);
     let zone = super::watch(&open, Incident::display_zone);
     let typed = RwSignal::new(String::new());
     let problem = RwSignal::new(None::<String>);
     let outcome = RwSignal::new(None::<String>);
     let busy = RwSignal::new(false);
-    let rows = use_context::<TimelineRows>();
     // The default as shown (to the minute) and as it is (to the millisecond): left as shown,
     // the shift starts exactly at the mark.
     let default = StoredValue::new((String::new(), String::new()));
@@ -121,38 +97,53 @@ pub fn HandOverPanel(open_panel: RwSignal<bool>) -> impl IntoView {
                 let event =
                     handoff_event(&open.incident, state.as_ref(), &prefs::display_name(), &now);
                 let id = platform::new_id();
-                if let Some(TimelineRows(memory)) = rows {
-                    memory.set_open(&id, true);
-                }
+                memory.set_open(&id, true);
                 open.incident.add_timeline_event(&id, &event);
                 outcome.set(Some(from));
                 focus_when_drawn(format!("ev-{id}-notes"), 20);
             });
         }
     };
-    move || {
+    let panel = move || {
         open_panel.get().then(|| {
             let write = write.clone();
             view! {
-                <section id="handover-panel" class="share-panel handover-panel" aria-labelledby="h-handover">
-                    <h2 id="h-handover">"Hand over"</h2>
+                <div id="handover-panel" class="handover-panel" role="group" aria-labelledby="handover-button">
                     <p class="hint">
                         "Writes a hand-off note into the timeline, as an event you can then edit: who holds which role, what is still open, the next steps by owner (late ones first) and what changed during your shift."
                     </p>
-                    {Field::new("handover-start", "")
+                    {Field::ev("handover-start", "")
                         .label(Signal::derive(move || format!("Shift started ({})", zone.get())))
-                        .wrap("field")
+                        .wrap("ev-field ev-time")
                         .two_way(typed)
                         .hint("Your last \u{201c}Mark as read\u{201d} on this device, else 8 hours ago.")
                         .view()}
-                    <div class="export-actions">
-                        <button type="button" id="handover-write" on:click=write prop:disabled=move || busy.get()>
-                            "Write the hand-off"
-                        </button>
-                    </div>
+                    <button type="button" id="handover-write" class="ev-add" on:click=write prop:disabled=move || busy.get()>
+                        "Write the hand-off"
+                    </button>
                     {move || problem.get().map(|p| view! { <p id="handover-problem" class="problem" role="alert">{p}</p> })}
                     {move || outcome.get().map(|o| view! { <p id="handover-result" role="status">{o}</p> })}
-                </section>
+                </div>
+            }
+        })
+    };
+    move || {
+        let panel = panel.clone();
+        standing.get().may_edit().then(|| {
+            view! {
+                <div class="tl-handover">
+                    <button
+                        type="button"
+                        id="handover-button"
+                        class="ev-button"
+                        aria-controls="handover-panel"
+                        aria-expanded=move || open_panel.get().to_string()
+                        on:click=move |_| open_panel.update(|o| *o = !*o)
+                    >
+                        "Hand over"
+                    </button>
+                    {panel}
+                </div>
             }
         })
     }

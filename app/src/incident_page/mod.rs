@@ -51,7 +51,6 @@ pub fn IncidentPage(id: String) -> impl IntoView {
     let from_link = crate::access::take_invite_from_address();
     let open = OpenIncident::open(&id, from_link);
     provide_context(open.clone());
-    provide_context(handover::TimelineRows(crate::form::RowMemory::new()));
 
     let back_online = {
         let open = open.clone();
@@ -105,7 +104,6 @@ pub fn IncidentPage(id: String) -> impl IntoView {
     let exporting = RwSignal::new(false);
     let printing = RwSignal::new(None::<Printing>);
     let history = RwSignal::new(false);
-    let handing_over = RwSignal::new(false);
     let as_of = RwSignal::new(None::<AsOf>);
     view! {
         <Show when=move || printing.get().is_some()>
@@ -125,7 +123,6 @@ pub fn IncidentPage(id: String) -> impl IntoView {
                 <Show when=move || shows_editor.get()>
                     <ExportButton exporting=exporting/>
                     <HistoryButton open_panel=history/>
-                    <handover::HandOverButton open_panel=handing_over/>
                 </Show>
                 <ShareButton sharing=sharing/>
             </div>
@@ -134,7 +131,6 @@ pub fn IncidentPage(id: String) -> impl IntoView {
             <SharePanel sharing=sharing/>
             <ExportPanel exporting=exporting printing=printing/>
             <HistoryPanel open_panel=history as_of=as_of/>
-            <handover::HandOverPanel open_panel=handing_over/>
             <DeletedNotice/>
             <CreationSecret/>
             <JoinName/>
@@ -238,7 +234,6 @@ fn sections(nav: navigation::Nav) -> impl IntoView {
     // written for later readers.
     view! {
         <TitleField/>
-        <drill::DrillToggle/>
         <Presence/>
         <overview::Overview nav=nav/>
         <catch_up::CatchUpCard/>

@@ -100,7 +100,7 @@ pub fn Timeline() -> impl IntoView {
         open: open.clone(),
         zone: watch(&open, Incident::display_zone),
         indicators: indicators_memo(&open),
-        memory: use_context::<super::handover::TimelineRows>().map_or_else(RowMemory::new, |r| r.0),
+        memory: RowMemory::new(),
     };
     let zone = ctx.zone;
     let memory = ctx.memory;
@@ -164,6 +164,7 @@ pub fn Timeline() -> impl IntoView {
             {heading("timeline", "Timeline", "What happened, when. Type it as it comes in; fix the details later. Empty time means now.")}
             {add_event(ctx.clone())}
             {import::import_timeline(ctx.open.clone())}
+            <super::handover::HandOver memory=ctx.memory/>
             <p class="tl-zone" id="timeline-zone" data-zone=move || zone.get()>
                 {move || format!("Times in {}", zone.get())}
                 <span class="tl-count">
