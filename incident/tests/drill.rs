@@ -80,6 +80,33 @@ fn an_incident_is_real_until_marked_and_the_mark_merges() {
 }
 
 #[test]
+fn marking_and_unmarking_read_as_changes_in_words() {
+    use incident::history::changes;
+    let incident = Incident::create("Exercise", NOW);
+    let before = Incident::new();
+    before
+        .apply_update(&incident.encode_state(), UpdateOrigin::Storage)
+        .unwrap();
+    incident.set_drill(true);
+    let zone = incident.display_zone();
+    let lines: Vec<String> = changes(&before, &incident)
+        .iter()
+        .map(|c| c.describe(&zone))
+        .collect();
+    assert_eq!(lines, ["Marked as a drill"]);
+    let marked = Incident::new();
+    marked
+        .apply_update(&incident.encode_state(), UpdateOrigin::Storage)
+        .unwrap();
+    incident.set_drill(false);
+    let lines: Vec<String> = changes(&marked, &incident)
+        .iter()
+        .map(|c| c.describe(&zone))
+        .collect();
+    assert_eq!(lines, ["Marked as a real incident, not a drill"]);
+}
+
+#[test]
 fn the_report_says_drill_in_its_title_and_first_fact_for_every_audience() {
     let incident = exercise();
     let full = report(&incident, &audience(Tlp::Amber), ReportKind::Full);
