@@ -193,13 +193,13 @@ test.describe('report and downloads', () => {
       expect(again.text).toBe(first.text);
 
       const sheet = path.join(dir, 'sheet.csv');
-      fs.writeFileSync(sheet, 'What,Occurred At,Notes\r\nVPN login from a new country,2026-11-30 03:00,ok\r\n,2026-11-30 03:10,no text\r\nBroken time,tomorrowish,\r\n');
+      fs.writeFileSync(sheet, 'What,Occurred At,Remarks\r\nVPN login from a new country,2026-11-30 03:00,ok\r\n,2026-11-30 03:10,no text\r\nBroken time,tomorrowish,\r\n');
       await a.page.locator('#tl-import-file').setInputFiles(sheet);
       const result = a.page.locator('#tl-import-result');
       await expect(result).toContainText('Added 1 event. 2 rows were not imported:');
       await expect(result).toContainText('Line 3:');
       await expect(result).toContainText('Line 4: occurred_at');
-      await expect(result).toContainText('Columns not read: notes.');
+      await expect(result).toContainText('Columns not read: remarks.');
       await expect(a.page.locator('[data-testid="timeline-event"]').filter({ hasText: 'VPN login from a new country' })).toHaveCount(1);
 
       const notOurs = path.join(dir, 'not-ours.csv');

@@ -69,6 +69,9 @@ pub struct KnownIncident {
     /// The incident type key (`ransomware`…), empty when not set.
     #[serde(default)]
     pub incident_type: String,
+    /// Whether it is a drill (a tabletop exercise); absent in lists from before drills.
+    #[serde(default)]
+    pub drill: bool,
 }
 
 /// What the home page shows of an incident, read from its document.
@@ -128,6 +131,7 @@ fn update_known(id: &str, f: impl FnOnce(&mut KnownIncident)) {
                 last_change: String::new(),
                 severity: String::new(),
                 incident_type: String::new(),
+                drill: false,
             });
             list.len() - 1
         }
@@ -165,6 +169,11 @@ pub fn remember_summary(id: &str, summary: &Summary, changed: bool) {
             k.last_change = now;
         }
     });
+}
+
+/// Keeps the home page's copy of whether the incident is a drill current.
+pub fn remember_drill(id: &str, drill: bool) {
+    update_known(id, |k| k.drill = drill);
 }
 
 /// Keeps the home page's copy of the incident's severity and type (their keys; empty: not

@@ -38,7 +38,7 @@ const COMPACT_AFTER: usize = 200;
 
 /// An incident created on the home page a moment ago: its id, title, and the starter
 /// playbook it starts from, if any.
-type Created = (String, String, Option<String>);
+type Created = (String, String, Option<String>, bool);
 
 thread_local! {
     /// An incident created on the home page a moment ago. The incident page initialises it
@@ -46,14 +46,16 @@ thread_local! {
     static JUST_CREATED: RefCell<Option<Created>> = const { RefCell::new(None) };
 }
 
-/// Hands a new incident's title, and the starter playbook it starts from if any (one of
-/// `incident::playbook::STARTER_IDS`), to the incident page that is about to open it.
-pub fn remember_created(id: &str, title: &str, playbook: Option<&str>) {
+/// Hands a new incident's title, the starter playbook it starts from if any (one of
+/// `incident::playbook::STARTER_IDS`) and whether it is a drill to the incident page that is
+/// about to open it.
+pub fn remember_created(id: &str, title: &str, playbook: Option<&str>, drill: bool) {
     JUST_CREATED.with(|c| {
         *c.borrow_mut() = Some((
             id.to_string(),
             title.to_string(),
             playbook.map(str::to_string),
+            drill,
         ))
     });
 }
@@ -80,12 +82,12 @@ fn take_opened_file(id: &str) -> Option<Vec<u8>> {
     })
 }
 
-fn take_created(id: &str) -> Option<(String, Option<String>)> {
+fn take_created(id: &str) -> Option<(String, Option<String>, bool)> {
     JUST_CREATED.with(|c| {
         let mut slot = c.borrow_mut();
         match slot.as_ref() {
-            Some((created, _, _)) if created == id => {
-                slot.take().map(|(_, title, playbook)| (title, playbook))
+            Some((created, _, _, _)) if created == id => {
+                slot.take().map(|(_, title, playbook, drill)| (title, playbook, drill))
             }
             _ => None,
         }
@@ -247,10 +249,11 @@ impl Session {
         if self.closed.get() {
             return;
         }
-        if let Some((title, playbook)) = take_created(&self.id) {
+        if let Some((title, playbook, drill)) = take_created(&self.id) {
             if self.incident.schema_version().is_none() {
                 let now = platform::now_rfc3339();
                 self.incident.initialize(&title, &now);
+                self.incident.set_drill(drill);
                 // A starter playbook is bundled in the app: this works offline too.
                 let starter = playbook.and_then(|id| incident::playbook::starter_contents(&id));
                 if let Some((contents, from)) = starter {
@@ -297,6 +300,7 @@ impl Session {
             },
             changed,
         );
+        prefs::remember_drill(&self.id, incident.is_drill());
         prefs::remember_triage(
             &self.id,
             incident.severity().map_or("", incident::Severity::key),

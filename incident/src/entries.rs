@@ -392,6 +392,7 @@ mod tests {
             discovered_at: Some("2026-11-22T03:00:00Z".into()),
             phase: Some(KillChainPhase::Delivery),
             indicators: vec!["ioc-1".into()],
+            notes: Some("line one\nline two".into()),
             ..Default::default()
         };
         assert_described(&event, TimelineField::ALL);

@@ -9,6 +9,7 @@
 //! It is not a sync engine or a store: it turns edits into Yjs v1 updates and applies the
 //! updates it is given.
 
+mod drill;
 mod entries;
 mod error;
 pub mod export;
@@ -27,6 +28,7 @@ mod timeline;
 mod triage;
 pub mod when;
 
+pub use drill::{DRILL_LABEL, DRILL_MEANING};
 pub use entries::{EditableField, Entry, FieldLabel, Fields, Stored};
 pub use error::ModelError;
 pub use ids::new_id;

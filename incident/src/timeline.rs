@@ -70,6 +70,8 @@ editable_fields! {
         Author => "author",
         /// A TLP level (`Tlp::as_str`), or "" for the incident's own.
         Tlp => "tlp",
+        /// Longer text, lines kept (a shift hand-off's note); "" for none.
+        Notes => "notes",
     }
 }
 
@@ -92,6 +94,10 @@ pub struct TimelineEvent {
     /// Its own TLP level; `None` means the incident's. Exports for readers cleared below it
     /// leave the event out.
     pub tlp: Option<Tlp>,
+    /// Longer text under the one line of `what`, lines kept (a shift hand-off's note).
+    /// Optional and written only when there is some, so events from older builds and from
+    /// peers that do not know it read as having none.
+    pub notes: Option<String>,
 }
 
 impl Entry for TimelineEvent {
@@ -110,6 +116,7 @@ impl Entry for TimelineEvent {
         FieldLabel::new("author", "Added by"),
         FieldLabel::new("include_in_report", "In the report"),
         FieldLabel::new("tlp", "TLP"),
+        FieldLabel::new("notes", "Notes"),
     ];
 
     fn to_fields(&self) -> Fields {
@@ -126,6 +133,7 @@ impl Entry for TimelineEvent {
             .optional_text("phase", self.phase.map(KillChainPhase::key))
             .optional_list("indicators", &self.indicators)
             .optional_text("tlp", self.tlp.map(Tlp::as_str))
+            .optional_text("notes", self.notes.as_deref())
     }
 
     fn read<T: ReadTxn>(stored: &Stored<'_, T>) -> TimelineEvent {
@@ -142,6 +150,7 @@ impl Entry for TimelineEvent {
             author: stored.text("author"),
             include_in_report: stored.flag("include_in_report"),
             tlp: Tlp::parse(&stored.text("tlp")),
+            notes: stored.optional_text("notes"),
         }
     }
 

@@ -115,6 +115,7 @@ fn sample() -> Incident {
                 author: "Dana".to_string(),
                 include_in_report: true,
                 tlp,
+                notes: None,
             },
         );
     }

@@ -129,8 +129,16 @@ async fn the_preview_is_title_label_tlp_role_and_inviter_and_nothing_else() {
     keys.sort_unstable();
     assert_eq!(
         keys,
-        ["classification", "invited_by", "role", "title", "tlp"]
+        [
+            "classification",
+            "drill",
+            "invited_by",
+            "role",
+            "title",
+            "tlp"
+        ]
     );
+    assert_eq!(shown["drill"], false);
     assert_eq!(shown["title"], title);
     assert_eq!(shown["classification"], "Confidential — HR");
     assert_eq!(shown["tlp"], "RED");

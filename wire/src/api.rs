@@ -150,10 +150,13 @@ pub struct Me {
 /// device): what someone opening an invite link is shown before they open the incident, and
 /// nothing more. `tlp` is the TLP 2.0 label (`"AMBER"`); `invited_by` is the name of the owner
 /// who made the invite, `None` for an owner's own token and for invites made before the
-/// relay recorded it.
+/// relay recorded it. `drill`: the incident is a drill (a tabletop exercise); absent from a
+/// relay that predates drills, read as false.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Preview {
     pub classification: String,
+    #[serde(default)]
+    pub drill: bool,
     pub invited_by: Option<String>,
     pub role: Access,
     pub title: String,
@@ -418,17 +421,24 @@ mod tests {
     }
 
     #[test]
-    fn preview_is_the_five_fields() {
+    fn preview_is_the_six_fields() {
         pinned(
             &Preview {
                 classification: "Confidential".into(),
+                drill: true,
                 invited_by: Some("Alice".into()),
                 role: Access::Viewer,
                 title: "Payroll phishing".into(),
                 tlp: "AMBER".into(),
             },
-            r#"{"classification":"Confidential","invited_by":"Alice","role":"viewer","title":"Payroll phishing","tlp":"AMBER"}"#,
+            r#"{"classification":"Confidential","drill":true,"invited_by":"Alice","role":"viewer","title":"Payroll phishing","tlp":"AMBER"}"#,
         );
+        // From a relay that predates drills: a real incident.
+        let old: Preview = serde_json::from_str(
+            r#"{"classification":"C","invited_by":null,"role":"editor","title":"T","tlp":"AMBER"}"#,
+        )
+        .unwrap();
+        assert!(!old.drill);
     }
 
     #[test]

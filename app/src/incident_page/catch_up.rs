@@ -83,6 +83,12 @@ fn load(id: &str) -> Option<Mark> {
     })
 }
 
+/// This device's read mark for the incident `id` as last written: its time and, when it was
+/// kept, the incident as it stood then (the shift hand-off counts from it offline).
+pub fn read_mark(id: &str) -> Option<(String, Option<Incident>)> {
+    load(id).map(|m| (m.at, m.state))
+}
+
 fn save(id: &str, at: &str, state: Option<&Incident>) {
     let bytes = state.map(Incident::encode_state).unwrap_or_default();
     let state = if bytes.len() > MARK_STATE_LIMIT {

@@ -48,6 +48,7 @@ pub fn Classification() -> impl IntoView {
                 " — "
                 {move || tlp.get().meaning()}
             </p>
+            <super::drill::DrillToggle/>
         </section>
     }
 }

@@ -137,6 +137,13 @@ fn preview_view(preview: Preview) -> impl IntoView {
     view! {
         <div id="join-preview" class="join-preview" data-state="shown" data-role=preview.role.as_str()>
             <p class="join-title"><strong>{title}</strong></p>
+            {preview.drill.then(|| view! {
+                <p id="join-drill" class="banner drill-banner" role="note">
+                    <strong>{incident::DRILL_LABEL}</strong>
+                    " — "
+                    {incident::DRILL_MEANING}
+                </p>
+            })}
             <p class=tlp_class data-tlp=preview.tlp.clone()>
                 <strong>"TLP:" {preview.tlp.clone()}</strong>
                 {(!meaning.is_empty()).then(|| format!(" — {meaning}"))}

@@ -5,7 +5,9 @@ mod attribution;
 mod catch_up;
 mod classification;
 mod clipboard;
+mod drill;
 mod export;
+mod handover;
 mod indicators;
 mod joining;
 mod navigation;
@@ -146,6 +148,7 @@ pub fn IncidentPage(id: String) -> impl IntoView {
                 }
             >
                 <ReadOnlyNote/>
+                <drill::DrillBanner/>
                 <AsOfView as_of=as_of/>
                 // Native: a disabled fieldset disables every control inside it.
                 <fieldset
@@ -209,7 +212,12 @@ fn IncidentEditor() -> impl IntoView {
         } else {
             title
         };
-        crate::platform::document().set_title(&format!("{title} — Firebreak"));
+        let drill = if open.incident.is_drill() {
+            "DRILL — "
+        } else {
+            ""
+        };
+        crate::platform::document().set_title(&format!("{drill}{title} — Firebreak"));
     });
     let nav = navigation::Nav::provide();
     // The bar comes first for keyboards and screen readers; the stylesheet puts it beside

@@ -60,7 +60,7 @@ fn event_fingerprint(event: &TimelineEvent, zone: &str) -> u64 {
         event.phase,
         &event.indicators,
         &event.author,
-        (event.include_in_report, event.tlp),
+        (event.include_in_report, event.tlp, &event.notes),
     ))
 }
 
@@ -164,6 +164,7 @@ pub fn Timeline() -> impl IntoView {
             {heading("timeline", "Timeline", "What happened, when. Type it as it comes in; fix the details later. Empty time means now.")}
             {add_event(ctx.clone())}
             {import::import_timeline(ctx.open.clone())}
+            <super::handover::HandOver memory=ctx.memory/>
             <p class="tl-zone" id="timeline-zone" data-zone=move || zone.get()>
                 {move || format!("Times in {}", zone.get())}
                 <span class="tl-count">
@@ -266,6 +267,7 @@ fn add_event(ctx: TimelineContext) -> impl IntoView {
             include_in_report: checked("tl-new-report"),
             // Marked later, in the event's fields, when it needs its own level.
             tlp: None,
+            notes: Some(value_of("tl-new-notes").trim().to_string()).filter(|n| !n.is_empty()),
         };
         open.incident
             .add_timeline_event(&platform::new_id(), &event);
@@ -276,6 +278,7 @@ fn add_event(ctx: TimelineContext) -> impl IntoView {
             "tl-new-source",
             "tl-new-link",
             "tl-new-phase",
+            "tl-new-notes",
         ] {
             set_value_of(id, "");
         }
@@ -296,6 +299,11 @@ fn add_event(ctx: TimelineContext) -> impl IntoView {
                         .wrap("ev-field ev-grow")
                         .view()}
                     {phase_field("tl-new-phase".into(), "").view()}
+                    {Field::ev("tl-new-notes", "Notes")
+                        .textarea("4")
+                        .placeholder("longer text, lines kept")
+                        .wrap("ev-field ev-grow")
+                        .view()}
                 </div>
                 {check("tl-new-report".into(), "Include in report", "ev-check", Signal::stored(true), None)}
                 {indicator_picker("tl-new".into(), ctx.indicators, linked, None)}

@@ -2,7 +2,7 @@
 
 use leptos::prelude::*;
 
-use crate::form::Field;
+use crate::form::{check, checked, Field};
 use crate::prefs::{self, KnownIncident};
 use crate::router::{incident_path, use_router};
 use crate::{platform, session};
@@ -66,9 +66,10 @@ fn NewIncident() -> impl IntoView {
         };
         let name = name.as_str();
         let id = platform::new_id();
+        let drill = checked("new-drill");
         // The incident page creates and stores it; this works with no network at all. It is
         // registered on the relay (and this device becomes its owner) once online.
-        session::remember_created(&id, name, from.map(|(id, _)| *id));
+        session::remember_created(&id, name, from.map(|(id, _)| *id), drill);
         prefs::set_unpublished(&id, true);
         prefs::remember_summary(
             &id,
@@ -80,6 +81,7 @@ fn NewIncident() -> impl IntoView {
             },
             true,
         );
+        prefs::remember_drill(&id, drill);
         router.navigate(&incident_path(&id));
     };
     view! {
@@ -100,6 +102,7 @@ fn NewIncident() -> impl IntoView {
                     )
                     .on_change(move |v| playbook.set(v))
                     .view()}
+                {check("new-drill".into(), "This is a drill (tabletop exercise)", "drill-check", Signal::stored(false), None)}
                 <button type="submit">"Create incident"</button>
             </form>
             <p class="hint">
@@ -184,15 +187,30 @@ fn OpenFile() -> impl IntoView {
     }
 }
 
+/// The incidents on this device; drills (tabletop exercises) only when asked for.
 #[component]
 fn IncidentList() -> impl IntoView {
     let incidents = prefs::known_incidents();
-    let body = if incidents.is_empty() {
-        view! { <p class="empty">"No incidents on this device yet."</p> }.into_any()
-    } else {
+    let drills = incidents.iter().filter(|k| k.drill).count();
+    let real = incidents.len() - drills;
+    let show_drills = RwSignal::new(false);
+    let list = move || {
+        let shown: Vec<KnownIncident> = incidents
+            .iter()
+            .filter(|k| show_drills.get() || !k.drill)
+            .cloned()
+            .collect();
+        if shown.is_empty() {
+            let empty = if drills > 0 {
+                "No incidents on this device yet, only drills."
+            } else {
+                "No incidents on this device yet."
+            };
+            return view! { <p class="empty">{empty}</p> }.into_any();
+        }
         view! {
             <ul class="incident-list" aria-label="Incidents on this device">
-                {incidents
+                {shown
                     .into_iter()
                     .map(|known| view! { <IncidentListItem known=known/> })
                     .collect_view()}
@@ -200,10 +218,28 @@ fn IncidentList() -> impl IntoView {
         }
         .into_any()
     };
+    let toggle = (drills > 0).then(|| {
+        view! {
+            <button
+                type="button"
+                id="show-drills"
+                class="drill-filter"
+                aria-pressed=move || show_drills.get().to_string()
+                on:click=move |_| show_drills.update(|s| *s = !*s)
+            >
+                {move || if show_drills.get() {
+                    format!("Hide drills ({drills})")
+                } else {
+                    format!("Show drills ({drills})")
+                }}
+            </button>
+        }
+    });
     view! {
-        <section class="card" aria-labelledby="h-list">
+        <section class="card" aria-labelledby="h-list" data-real=real data-drills=drills>
             <h2 id="h-list">"Incidents on this device"</h2>
-            {body}
+            {list}
+            {toggle}
         </section>
     }
 }
@@ -228,9 +264,12 @@ fn IncidentListItem(known: KnownIncident) -> impl IntoView {
         format!("Changed {}", platform::short_time(&known.last_change))
     };
     view! {
-        <li data-testid="known-incident">
+        <li data-testid="known-incident" data-drill=known.drill.to_string()>
             <a href=incident_path(&known.id)>{title}</a>
             <span class="meta">
+                {known.drill.then(|| view! {
+                    <span class="drill-chip" title=incident::DRILL_MEANING>{incident::DRILL_LABEL}</span>
+                })}
                 <span class=format!("status-chip status-{}", status.key())>{status.label()}</span>
                 {tlp
                     .map(|t| {

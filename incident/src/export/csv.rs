@@ -31,6 +31,7 @@ pub fn indicators_csv(incident: &Incident, audience: &Audience<'_>) -> String {
             "added_at",
             "id",
         ],
+        drill_cell(s.drill, true),
     );
     for (id, i, tlp) in &s.indicators {
         record(
@@ -47,13 +48,14 @@ pub fn indicators_csv(incident: &Incident, audience: &Audience<'_>) -> String {
                 &i.added_at,
                 id,
             ],
+            drill_cell(s.drill, false),
         );
     }
     out
 }
 
 /// The timeline columns, in the order written. Reading finds them by name in any order.
-const TIMELINE_COLUMNS: [&str; 13] = [
+const TIMELINE_COLUMNS: [&str; 14] = [
     "occurred_at",
     "occurred_original",
     "occurred_zone",
@@ -67,6 +69,7 @@ const TIMELINE_COLUMNS: [&str; 13] = [
     "in_report",
     "tlp",
     "id",
+    "notes",
 ];
 
 /// Every timeline event (the report's and the rest), in time order. `occurred_at` and
@@ -81,7 +84,7 @@ pub fn timeline_csv(incident: &Incident, audience: &Audience<'_>) -> String {
         .map(|(id, i, _)| (id.as_str(), i.value.as_str()))
         .collect();
     let mut out = String::new();
-    record(&mut out, &TIMELINE_COLUMNS);
+    record(&mut out, &TIMELINE_COLUMNS, drill_cell(s.drill, true));
     for (id, e, _) in &s.timeline {
         let linked: Vec<&str> = e
             .indicators
@@ -104,14 +107,27 @@ pub fn timeline_csv(incident: &Incident, audience: &Audience<'_>) -> String {
                 if e.include_in_report { "yes" } else { "no" },
                 e.tlp.map_or("", crate::Tlp::as_str),
                 id,
+                e.notes.as_deref().unwrap_or(""),
             ],
+            drill_cell(s.drill, false),
         );
     }
     out
 }
 
-fn record(out: &mut String, cells: &[&str]) {
-    for (n, cell) in cells.iter().enumerate() {
+/// The column a drill's CSV files end with: its name in the header, `DRILL_VALUE` on every
+/// row. A real incident's files have no such column. Reading a timeline file skips it.
+const DRILL_COLUMN: &str = "drill";
+const DRILL_VALUE: &str = "yes";
+
+/// The drill column's cell of a drill's header (`header`) or row; none for a real incident.
+fn drill_cell(drill: bool, header: bool) -> Option<&'static str> {
+    drill.then_some(if header { DRILL_COLUMN } else { DRILL_VALUE })
+}
+
+/// One record, ending with `last` when there is one (the drill column).
+fn record(out: &mut String, cells: &[&str], last: Option<&str>) {
+    for (n, cell) in cells.iter().chain(last.as_ref()).enumerate() {
         if n > 0 {
             out.push(',');
         }
@@ -286,7 +302,9 @@ pub fn import_timeline_csv(
     }
     let ignored_columns = header
         .iter()
-        .filter(|h| !h.is_empty() && !TIMELINE_COLUMNS.contains(&h.as_str()))
+        .filter(|h| {
+            !h.is_empty() && !TIMELINE_COLUMNS.contains(&h.as_str()) && h.as_str() != DRILL_COLUMN
+        })
         .cloned()
         .collect();
     let now_time = when::parse_stored(now).unwrap_or_default();
@@ -375,6 +393,7 @@ fn read_row(
         what,
         source: get("source"),
         data_link: get("data_link"),
+        notes: Some(get("notes")).filter(|n| !n.is_empty()),
         author: Some(get("author"))
             .filter(|a| !a.is_empty())
             .unwrap_or_else(|| author.to_string()),
@@ -452,7 +471,7 @@ mod tests {
     #[test]
     fn quoted_fields_with_commas_quotes_and_lines_parse() {
         let mut out = String::new();
-        record(&mut out, &["a,b", "say \"hi\"", "two\nlines", ""]);
+        record(&mut out, &["a,b", "say \"hi\"", "two\nlines", ""], None);
         let parsed = parse(&out).unwrap();
         assert_eq!(
             parsed,

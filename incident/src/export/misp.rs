@@ -6,7 +6,9 @@
 //! MISP's `tlp:` tags on the event (the export's marking) and on every attribute (its own).
 //! The severity sets the event's `threat_level_id` ([`threat_level`]) and the incident type
 //! is a machine tag `firebreak:incident-type="ransomware"`; both are left out (threat level
-//! Undefined) when the audience may not see the incident's own content.
+//! Undefined) when the audience may not see the incident's own content. A drill's event is
+//! tagged `firebreak:drill="yes"` for every audience, its info starts with "DRILL — " and no
+//! attribute is marked `to_ids`: an exercise's indicators never feed detection.
 //! The event and attribute UUIDs are derived from the incident and indicator ids, so importing
 //! again updates the same event. The event is not published.
 
@@ -78,6 +80,8 @@ pub fn misp_event(incident: &Incident, audience: &Audience<'_>) -> String {
         .iter()
         .map(|(id, indicator, tlp)| {
             let (kind, category, to_ids) = misp_type(indicator.kind);
+            // A drill's indicators never feed detection.
+            let to_ids = to_ids && !s.drill;
             let mut attribute = json!({
                 "uuid": Uuid::new_v5(&NAMESPACE, format!("{}/{id}", s.incident_id).as_bytes()).to_string(),
                 "type": kind,
@@ -103,6 +107,9 @@ pub fn misp_event(incident: &Incident, audience: &Audience<'_>) -> String {
         IncidentStatus::Resolved | IncidentStatus::Closed => "2",
     };
     let mut event_tags = vec![tag(s.marking())];
+    if s.drill {
+        event_tags.push(json!({ "name": "firebreak:drill=\"yes\"" }));
+    }
     if let Some(kind) = s.incident_type {
         event_tags.push(json!({ "name": format!("firebreak:incident-type=\"{}\"", kind.key()) }));
     }

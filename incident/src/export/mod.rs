@@ -124,6 +124,8 @@ pub struct Snapshot {
     /// `None` when not set or withheld for the audience (it comes with the title).
     pub incident_type: Option<IncidentType>,
     pub created_at: Option<String>,
+    /// Whether the incident is a drill: carried to every audience (`crate::drill`).
+    pub drill: bool,
     pub zone: String,
     /// Non-empty prose sections the audience may receive, in the page's order, with the
     /// level each is marked at.
@@ -209,6 +211,7 @@ impl Snapshot {
             severity: incident.severity().filter(|_| content_allowed),
             incident_type: incident.incident_type().filter(|_| content_allowed),
             created_at: incident.created_at(),
+            drill: incident.is_drill(),
             zone: incident.display_zone(),
             sections,
             roles,
@@ -245,8 +248,18 @@ impl Snapshot {
         marking
     }
 
-    /// The title to print: the incident's, or a neutral one when it is withheld.
+    /// The title to print: the incident's, or a neutral one when it is withheld; a drill's
+    /// starts with "DRILL — " either way.
     pub fn display_title(&self) -> String {
+        let title = self.bare_title();
+        if self.drill {
+            format!("{} — {title}", crate::DRILL_LABEL)
+        } else {
+            title
+        }
+    }
+
+    fn bare_title(&self) -> String {
         match &self.title {
             Some(title) if !title.trim().is_empty() => title.trim().to_string(),
             Some(_) => "Untitled incident".to_string(),
@@ -267,10 +280,15 @@ impl Snapshot {
 
 /// The file name (without extension) of an export of `incident` for `audience`: the title's
 /// letters and digits when the audience may see the title, else the incident id. Reads only
-/// the title, not the whole document.
+/// the title, not the whole document. A drill's starts with `drill-`.
 pub fn file_stem(incident: &Incident, audience: &Audience<'_>) -> String {
     let title = may_receive(audience.tlp, incident.tlp()).then(|| incident.title());
-    stem_of(title.as_deref(), audience.incident_id)
+    let stem = stem_of(title.as_deref(), audience.incident_id);
+    if incident.is_drill() {
+        format!("drill-{stem}")
+    } else {
+        stem
+    }
 }
 
 fn stem_of(title: Option<&str>, incident_id: &str) -> String {

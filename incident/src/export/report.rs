@@ -65,6 +65,15 @@ fn header(s: &Snapshot) -> (Report, Vec<Block>) {
         ("Marking".to_string(), report.marking.clone()),
         ("Status".to_string(), s.status.label().to_string()),
     ];
+    if s.drill {
+        facts.insert(
+            0,
+            (
+                crate::DRILL_LABEL.to_string(),
+                crate::DRILL_MEANING.to_string(),
+            ),
+        );
+    }
     if s.content_allowed {
         facts.push((
             "Severity".to_string(),
@@ -138,6 +147,19 @@ fn timeline(s: &Snapshot, blocks: &mut Vec<Block>) {
     }
     blocks.push(Block::Heading("Timeline".to_string()));
     blocks.push(Block::Note(format!("Times in {}.", s.zone)));
+    let noted: Vec<Block> = events
+        .iter()
+        .filter_map(|(_, e, _)| {
+            let notes = e.notes.as_deref()?.trim_end();
+            (!notes.trim().is_empty()).then(|| {
+                Block::Text(format!(
+                    "{} — {}:\n{notes}",
+                    s.local_time(&e.occurred_at),
+                    e.what.trim()
+                ))
+            })
+        })
+        .collect();
     blocks.push(Block::Table {
         headers: vec![
             "When".into(),
@@ -162,6 +184,12 @@ fn timeline(s: &Snapshot, blocks: &mut Vec<Block>) {
             })
             .collect(),
     });
+    // Notes keep their lines, which a table cell cannot: each follows the table as its own
+    // paragraph, opened by the event it belongs to.
+    if !noted.is_empty() {
+        blocks.push(Block::Heading("Timeline notes".to_string()));
+        blocks.extend(noted);
+    }
 }
 
 fn indicators(s: &Snapshot, blocks: &mut Vec<Block>) {

@@ -12,7 +12,8 @@
 //! and folder) or, for a folder or share, a `directory` one. STIX has no host name object,
 //! so host names (internal ones included) are `domain-name` patterns. The severity and the
 //! incident type are the grouping's (or report's) `labels`: `severity:SEV1`,
-//! `incident-type:ransomware`.
+//! `incident-type:ransomware`. A drill's grouping or report and each of its indicators are
+//! labelled `drill`, and its name starts with "DRILL — ".
 
 use serde_json::{json, Value};
 use uuid::Uuid;
@@ -50,6 +51,9 @@ pub const TLP_MARKING_IDS: [(Tlp, &str); 5] = [
 
 /// The extension that defines TLP 2.0 markings in STIX 2.1.
 const TLP_EXTENSION: &str = "extension-definition--60a3c5c5-0d10-413e-aab3-9e08dde9e88d";
+
+/// The label of a drill's grouping or report and of each of its indicators.
+const DRILL_STIX_LABEL: &str = "drill";
 
 fn marking_id(tlp: Tlp) -> &'static str {
     TLP_MARKING_IDS
@@ -245,6 +249,9 @@ pub fn stix_bundle(incident: &Incident, audience: &Audience<'_>) -> String {
             "valid_from": valid_from,
             "object_marking_refs": [marking_id(*tlp)],
         });
+        if s.drill {
+            object["labels"] = json!([DRILL_STIX_LABEL]);
+        }
         object["description"] = Value::String(if indicator.note.trim().is_empty() {
             format!(
                 "{} seen in this incident; added by {} at {}.",
@@ -314,6 +321,9 @@ pub fn stix_bundle(incident: &Incident, audience: &Audience<'_>) -> String {
         container["description"] = Value::String(description);
     }
     let mut labels = Vec::new();
+    if s.drill {
+        labels.push(DRILL_STIX_LABEL.to_string());
+    }
     if let Some(severity) = s.severity {
         labels.push(format!("severity:{}", severity.label()));
     }

@@ -221,6 +221,10 @@ impl Change {
                 Some(tlp) => format!("{} marked TLP:{}", section.title(), tlp.as_str()),
                 None => format!("{} marked with the incident's TLP again", section.title()),
             },
+            ChangeKind::MetaChanged { key, to, .. } if key == "drill" => match to.as_str() {
+                "yes" => "Marked as a drill".to_string(),
+                _ => "Marked as a real incident, not a drill".to_string(),
+            },
             ChangeKind::MetaChanged { key, from, to } => {
                 format!("{key} changed from “{}” to “{}”", short(from), short(to))
             }

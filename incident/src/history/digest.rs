@@ -4,7 +4,10 @@ use std::cmp::Reverse;
 use std::collections::HashSet;
 
 use super::{changes, now_overdue, Attribution, Change, ChangeKind, Group, Place, Stamp};
-use crate::{when, AnswerStatus, Incident, NextStep, ProseSection, QuestionList, Role, QUESTIONS};
+use crate::{
+    when, AnswerStatus, Incident, NextStep, ProseSection, QuestionList, Role, TimelineEvent,
+    QUESTIONS,
+};
 
 /// One line of a catch-up list.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -226,6 +229,45 @@ pub fn handoff_note(incident: &Incident, shift_changes: &[Change], now: &str) ->
         ));
     }
     note
+}
+
+/// The source a shift hand-off event carries (not the roles section's, so it is an ordinary
+/// event: drawn in full, editable, in the report).
+pub const HANDOFF_SOURCE: &str = "Shift hand-off";
+
+/// The timeline event a shift hand-off writes: "Shift hand-off — `by`" at `now`, by `by`, in
+/// the report, its notes [`handoff_note`] with what changed from `shift_start` (the incident
+/// as it stood when the shift began) to `incident`. Without `shift_start` the note says what
+/// changed is not known rather than "nothing".
+pub fn handoff_event(
+    incident: &Incident,
+    shift_start: Option<&Incident>,
+    by: &str,
+    now: &str,
+) -> TimelineEvent {
+    let by = by.trim();
+    let note = match shift_start {
+        Some(start) => handoff_note(incident, &changes(start, incident), now),
+        None => {
+            let note = handoff_note(incident, &[], now);
+            let nothing = "- Nothing.\n";
+            let kept = note.strip_suffix(nothing).unwrap_or(&note);
+            format!("{kept}- Not known here: there is no copy of the incident from the shift's start.\n")
+        }
+    };
+    TimelineEvent {
+        occurred_at: now.to_string(),
+        what: if by.is_empty() {
+            "Shift hand-off".to_string()
+        } else {
+            format!("Shift hand-off — {by}")
+        },
+        source: HANDOFF_SOURCE.to_string(),
+        author: by.to_string(),
+        include_in_report: true,
+        notes: Some(note.trim_end().to_string()),
+        ..Default::default()
+    }
 }
 
 fn one_line(text: &str) -> String {

@@ -1,6 +1,6 @@
 //! `GET /api/incidents/{id}/preview`: what a person opening an invite link is shown before
-//! they open the incident (its title, handling label and TLP level, their role, and who
-//! invited them), and nothing more of the document.
+//! they open the incident (its title, handling label and TLP level, whether it is a drill,
+//! their role, and who invited them), and nothing more of the document.
 //!
 //! Authenticated like the other token routes (`Authorization: Bearer`); an invite's token
 //! must come with its device id (`X-Firebreak-Device`), which binds the invite to that device
@@ -36,19 +36,20 @@ pub async fn preview(
         .map_err(|_| Error::ShuttingDown)?;
     let store = state.registry.store();
     let id = grant.incident.clone();
-    let (title, classification, tlp) = tokio::task::spawn_blocking(move || {
+    let (title, classification, tlp, drill) = tokio::task::spawn_blocking(move || {
         let stored = store.load(&id)?;
         let doc = Incident::new();
         for update in stored.snapshot.iter().chain(stored.updates.iter()) {
             doc.apply_update(update, UpdateOrigin::Storage)
                 .map_err(|e| Error::Load(e.to_string()))?;
         }
-        Ok::<_, Error>((doc.title(), doc.classification(), doc.tlp()))
+        Ok::<_, Error>((doc.title(), doc.classification(), doc.tlp(), doc.is_drill()))
     })
     .await
     .map_err(|e| Error::Load(format!("the preview stopped: {e}")))??;
     let body = Preview {
         classification,
+        drill,
         invited_by: grant.invited_by,
         role: grant.role,
         title,

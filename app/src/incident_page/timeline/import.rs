@@ -84,7 +84,7 @@ pub(super) fn import_timeline(open: OpenIncident) -> impl IntoView {
             <label for="tl-import-file">"Timeline file (CSV, as Firebreak exports it)"</label>
             <input id="tl-import-file" type="file" accept=".csv,text/csv" on:change=chosen/>
             <p class="hint">
-                "Columns are found by name: occurred_at and what are needed; phase, source, data_link, indicators, discovered_at, author and in_report are read when there. Times without a zone are in the incident's display zone."
+                "Columns are found by name: occurred_at and what are needed; phase, source, data_link, indicators, discovered_at, author, in_report, tlp and notes are read when there. Times without a zone are in the incident's display zone."
             </p>
             {move || outcome.get().map(outcome_view)}
         </details>

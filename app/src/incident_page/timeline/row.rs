@@ -66,6 +66,7 @@ pub(super) fn EventRow(
     } else {
         event.what.clone()
     };
+    let notes = event.notes.clone();
     let phase = event.phase;
     let marking = event.tlp;
     let row_id = id.clone();
@@ -96,6 +97,7 @@ pub(super) fn EventRow(
                 {marking.map(|t| view! { <span class=format!("tlp-chip {}", t.css_class()) data-testid="event-tlp">{format!("TLP:{}", t.as_str())}</span> })}
             </p>
             <p class="tl-what" id=what_el data-testid="event-what">{what}</p>
+            {notes.map(|n| view! { <p class="tl-notes" data-testid="event-notes">{n}</p> })}
             {(!details.is_empty()).then(|| view! { <p class="tl-meta">{details}</p> })}
             {links.map(|l| view! { <p class="tl-meta tl-links" data-testid="event-indicators">{l}</p> })}
             <super::super::attribution::Byline place=byline/>
@@ -233,6 +235,10 @@ fn event_editor(
         {phase.view()}
         {tlp.view()}
         {text("author", "Author", &event.author, TimelineField::Author).view()}
+        {text("notes", "Notes", event.notes.as_deref().unwrap_or(""), TimelineField::Notes)
+            .textarea("10")
+            .wrap("ev-field ev-grow")
+            .view()}
     };
     let report = Signal::stored(event.include_in_report);
     let after = view! {
