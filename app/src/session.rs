@@ -86,9 +86,9 @@ fn take_created(id: &str) -> Option<(String, Option<String>, bool)> {
     JUST_CREATED.with(|c| {
         let mut slot = c.borrow_mut();
         match slot.as_ref() {
-            Some((created, _, _, _)) if created == id => {
-                slot.take().map(|(_, title, playbook, drill)| (title, playbook, drill))
-            }
+            Some((created, _, _, _)) if created == id => slot
+                .take()
+                .map(|(_, title, playbook, drill)| (title, playbook, drill)),
             _ => None,
         }
     })
