@@ -1,0 +1,71 @@
+//! A playbook as a document the app saves and syncs like an incident: its changes reach a
+//! listener as updates another copy applies, and a starter adopted by a team is its own
+//! playbook that remembers where it came from.
+
+use std::cell::RefCell;
+use std::rc::Rc;
+
+use incident::playbook::{Playbook, PlaybookStep};
+use incident::{Role, UpdateOrigin};
+
+#[test]
+fn every_change_reaches_a_listener_as_an_update_another_copy_applies() {
+    let here = Playbook::adopt("team-ransomware", "starter-ransomware").expect("a starter");
+    let there = Playbook::new();
+    there
+        .apply_update(&here.encode_state(), UpdateOrigin::Relay)
+        .unwrap();
+    let sent: Rc<RefCell<Vec<(Vec<u8>, UpdateOrigin)>>> = Rc::default();
+    let sink = sent.clone();
+    let subscription = here.on_update(move |update, origin| {
+        sink.borrow_mut().push((update.to_vec(), origin));
+    });
+    here.set_name("Ransomware (ours)");
+    here.edit_summary("Who noticed: [name]");
+    assert_eq!(sent.borrow().len(), 2);
+    assert!(sent.borrow().iter().all(|(_, o)| *o == UpdateOrigin::Local));
+    for (update, _) in sent.borrow().iter() {
+        there.apply_update(update, UpdateOrigin::Relay).unwrap();
+    }
+    assert_eq!(there.name(), "Ransomware (ours)");
+    assert_eq!(there.summary(), "Who noticed: [name]");
+    assert_eq!(there.version(), here.version());
+
+    // Dropped: no more updates are handed on.
+    drop(subscription);
+    here.set_name("Ransomware");
+    assert_eq!(sent.borrow().len(), 2);
+}
+
+#[test]
+fn an_adopted_starter_is_a_new_playbook_recording_its_starter() {
+    let ours = Playbook::adopt("team-1", "starter-ransomware").expect("a starter");
+    assert_eq!(ours.id(), "team-1");
+    assert_eq!(ours.version(), 1);
+    assert!(ours.is_playbook());
+    let from = ours.adopted_from().expect("adopted");
+    assert_eq!(from.id, "starter-ransomware");
+    assert_eq!(from.version, 1);
+    assert_eq!(from.name, ours.name());
+    let starter = incident::playbook::starter("starter-ransomware").unwrap();
+    assert_eq!(ours.contents(), starter.contents());
+    assert!(starter.adopted_from().is_none());
+
+    // The team's edits are its own: the starter is unchanged, and a second adoption is a
+    // separate playbook.
+    ours.add(
+        "s-extra",
+        &PlaybookStep {
+            title: "Call the insurer".into(),
+            role: Some(Role::CommsLiaison),
+            due_after_minutes: Some(60),
+            from: None,
+        },
+    );
+    assert_eq!(ours.version(), 2);
+    let again = Playbook::adopt("team-2", "starter-ransomware").unwrap();
+    assert!(again.item::<PlaybookStep>("s-extra").is_none());
+    assert_eq!(again.id(), "team-2");
+
+    assert!(Playbook::adopt("team-3", "no-such-starter").is_none());
+}
