@@ -8,6 +8,9 @@ use std::rc::Rc;
 use incident::playbook::{Playbook, PlaybookStep};
 use incident::{Role, UpdateOrigin};
 
+/// The updates a listener was handed, with their origins.
+type Sent = Rc<RefCell<Vec<(Vec<u8>, UpdateOrigin)>>>;
+
 #[test]
 fn every_change_reaches_a_listener_as_an_update_another_copy_applies() {
     let here = Playbook::adopt("team-ransomware", "starter-ransomware").expect("a starter");
@@ -15,7 +18,7 @@ fn every_change_reaches_a_listener_as_an_update_another_copy_applies() {
     there
         .apply_update(&here.encode_state(), UpdateOrigin::Relay)
         .unwrap();
-    let sent: Rc<RefCell<Vec<(Vec<u8>, UpdateOrigin)>>> = Rc::default();
+    let sent: Sent = Rc::default();
     let sink = sent.clone();
     let subscription = here.on_update(move |update, origin| {
         sink.borrow_mut().push((update.to_vec(), origin));
