@@ -72,3 +72,53 @@ fn an_adopted_starter_is_a_new_playbook_recording_its_starter() {
 
     assert!(Playbook::adopt("team-3", "no-such-starter").is_none());
 }
+
+#[test]
+fn the_post_mortem_asks_about_the_playbook_only_of_an_incident_started_from_one() {
+    use incident::export::{report, to_markdown, Audience, ReportKind};
+    use incident::playbook::PLAYBOOK_REVIEW;
+    use incident::{AnswerStatus, Incident, Tlp};
+
+    let now = "2026-11-30T09:00:00Z";
+    let blank = Incident::create("Blank", now);
+    assert!(blank.review_questions().is_empty());
+
+    let playbook = Playbook::adopt("team-1", "starter-ransomware").unwrap();
+    let mut n = 0;
+    let incident = playbook.start_incident("Locked file shares", now, "Ana", &mut || {
+        n += 1;
+        format!("id-{n}")
+    });
+    let asked = incident.review_questions();
+    assert_eq!(asked, PLAYBOOK_REVIEW.to_vec());
+    assert_eq!(asked[0].text, "Was the playbook appropriate?");
+    assert_eq!(asked[1].text, "What adjustments need to be made?");
+
+    incident.set_answer_status(asked[0], AnswerStatus::Partly, "Ana");
+    incident.set_answer_text(asked[1], "Call the insurer before the press line", "Ana");
+    assert_eq!(incident.answer(asked[0]).status, AnswerStatus::Partly);
+
+    // The answers travel with the incident and are in its report's post-mortem.
+    let copy = Incident::new();
+    copy.apply_update(&incident.encode_state(), UpdateOrigin::Relay)
+        .unwrap();
+    assert_eq!(
+        copy.answer(asked[1]).answer,
+        "Call the insurer before the press line"
+    );
+    let audience = Audience {
+        incident_id: "inc-1",
+        tlp: Tlp::Red,
+        now,
+    };
+    let markdown = to_markdown(&report(&copy, &audience, ReportKind::Full));
+    assert!(
+        markdown.contains("Was the playbook appropriate?"),
+        "{markdown}"
+    );
+    assert!(markdown.contains("Call the insurer before the press line"));
+
+    // A blank incident's report has no such rows.
+    let markdown = to_markdown(&report(&blank, &audience, ReportKind::Full));
+    assert!(!markdown.contains("Was the playbook appropriate?"));
+}

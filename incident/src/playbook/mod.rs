@@ -32,7 +32,7 @@ pub use file::{
 pub use items::{
     AcceptedLesson, CommsDraft, FromIncident, PlaybookLink, PlaybookQuestion, PlaybookStep,
 };
-pub use proposals::{proposals, Proposal, ProposalKind, Proposals};
+pub use proposals::{proposals, Proposal, ProposalKind, Proposals, PLAYBOOK_REVIEW};
 pub use start::{ExtraQuestion, StartedFrom};
 pub use starters::{starter, starter_choices, starter_contents, starters, STARTER_IDS};
 
