@@ -19,6 +19,7 @@ const UNPUBLISHED_PREFIX: &str = "firebreak.unpublished.";
 const CREATE_SECRET_KEY: &str = "firebreak.create_secret";
 const HANDOFFS_KEY: &str = "firebreak.show_role_handoffs";
 const FOLDED_KEY: &str = "firebreak.folded";
+const PLAYBOOKS_KEY: &str = "firebreak.playbooks";
 
 /// This device's grant on one incident: the token it shows the relay (`{invite}.{secret}`)
 /// and, once the relay has said so, the role and the name the invite was made for.
@@ -69,6 +70,18 @@ pub struct KnownIncident {
     /// The incident type key (`ransomware`…), empty when not set.
     #[serde(default)]
     pub incident_type: String,
+    /// The id of the playbook it started from, empty for a blank one.
+    #[serde(default)]
+    pub playbook: String,
+}
+
+/// A team's playbook on this device, as the playbooks page lists it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct KnownPlaybook {
+    pub id: String,
+    pub name: String,
+    #[serde(default)]
+    pub version: u64,
 }
 
 /// What the home page shows of an incident, read from its document.
@@ -128,6 +141,7 @@ fn update_known(id: &str, f: impl FnOnce(&mut KnownIncident)) {
                 last_change: String::new(),
                 severity: String::new(),
                 incident_type: String::new(),
+                playbook: String::new(),
             });
             list.len() - 1
         }
@@ -174,6 +188,35 @@ pub fn remember_triage(id: &str, severity: &str, incident_type: &str) {
         k.severity = severity.to_string();
         k.incident_type = incident_type.to_string();
     });
+}
+
+/// Keeps which playbook the incident started from, so a playbook's page finds the
+/// proposals of the incidents on this device that started from it.
+pub fn remember_started_from(id: &str, playbook: &str) {
+    update_known(id, |k| k.playbook = playbook.to_string());
+}
+
+/// The team's playbooks on this device, by name.
+pub fn known_playbooks() -> Vec<KnownPlaybook> {
+    let mut list = LocalStorage::get::<Vec<KnownPlaybook>>(PLAYBOOKS_KEY).unwrap_or_default();
+    list.sort_by_key(|a| a.name.to_lowercase());
+    list
+}
+
+/// Lists the playbook `id` on this device under its current name and version.
+pub fn remember_playbook(id: &str, name: &str, version: u64) {
+    let mut list = known_playbooks();
+    let known = KnownPlaybook {
+        id: id.to_string(),
+        name: name.to_string(),
+        version,
+    };
+    match list.iter_mut().find(|k| k.id == id) {
+        Some(k) if *k == known => return,
+        Some(k) => *k = known,
+        None => list.push(known),
+    }
+    save(PLAYBOOKS_KEY, &list);
 }
 
 /// Local changes to the incident the relay has not confirmed yet.
