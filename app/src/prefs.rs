@@ -279,6 +279,12 @@ pub fn forget(id: &str) {
         .filter(|k| k.id != id)
         .collect();
     save(INCIDENTS_KEY, &list);
+    // A playbook is forgotten the same way (its id is never an incident's).
+    let playbooks = known_playbooks();
+    if playbooks.iter().any(|k| k.id == id) {
+        let rest: Vec<KnownPlaybook> = playbooks.into_iter().filter(|k| k.id != id).collect();
+        save(PLAYBOOKS_KEY, &rest);
+    }
     for prefix in [
         PENDING_PREFIX,
         SYNCED_PREFIX,
