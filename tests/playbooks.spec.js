@@ -109,14 +109,30 @@ test('a playbook adopted, a lesson proposed offline, accepted from another brows
   await expect(a.page.getByTestId('pb-lesson')).toContainText(lesson, { timeout: 20_000 });
   await expect(a.page.getByTestId('pb-lesson')).toContainText('accepted by Bob');
   await expect(a.page.locator('#playbook-version')).toHaveAttribute('data-version', '3');
+
+  // Edited together: Bob's new step and his line in the summary show on Alice's phone.
+  await b.page.locator('#pb-new-step').fill('Call the cyber insurer');
+  await b.page.locator('#pb-new-step-role').selectOption('comms');
+  await b.page.locator('#pb-new-step-due').fill('120');
+  await b.page.getByRole('button', { name: 'Add step' }).click();
+  await expect(a.page.getByTestId('pb-step')).toHaveCount(8);
+  const titles = () => a.page.locator('[data-testid="pb-step"] input[id$="-title"]').evaluateAll((els) => els.map((e) => e.value));
+  await expect.poll(titles).toContain('Call the cyber insurer');
+  const summary = await b.page.locator('#pb-summary').inputValue();
+  await b.page.locator('#pb-summary').fill(`${summary}\nInsurer: [policy number]`);
+  await expect(a.page.locator('#pb-summary')).toHaveValue(/\nInsurer: \[policy number\]$/);
+  await expect(a.page.locator('#playbook-version')).toHaveAttribute('data-version', '5');
+
   await a.page.goto(`${relay.url}/`);
   await a.page.getByLabel('Start from').selectOption({ label: 'Ransomware (ours)' });
   await a.page.getByLabel('Incident title').fill('Second wave');
   await a.page.getByRole('button', { name: 'Create incident' }).click();
   await a.page.waitForURL(/\/incident\/[^/?#]+/);
   expect(a.page.url()).not.toBe(incidentUrl);
-  await expect(a.page.getByTestId('started-from')).toHaveText('Started from the Ransomware (ours) playbook (v3)');
+  await expect(a.page.getByTestId('started-from')).toHaveText('Started from the Ransomware (ours) playbook (v5)');
   await expect(section(a.page, 'background')).toHaveValue(new RegExp(lesson));
+  await expect(section(a.page, 'summary')).toHaveValue(/\nInsurer: \[policy number\]$/);
+  await expect(a.page.locator('[data-testid="next-step"][data-title="Call the cyber insurer"]')).toHaveCount(1);
 
   // A file that is not a playbook: refused with the reason, nothing changed.
   await a.page.goto(playbookUrl);
@@ -127,7 +143,7 @@ test('a playbook adopted, a lesson proposed offline, accepted from another brows
     buffer: Buffer.from(JSON.stringify({ format: 'something-else', version: 1 })),
   });
   await expect(a.page.locator('#pb-file-problem')).toContainText('notes.json was not opened:');
-  await expect(a.page.locator('#playbook-version')).toHaveAttribute('data-version', '3');
+  await expect(a.page.locator('#playbook-version')).toHaveAttribute('data-version', '5');
   await a.page.goto(`${relay.url}/playbooks`);
   await expect(a.page.getByTestId('known-playbook')).toHaveCount(1);
   await a.page.getByLabel('Playbook file (.json)').setInputFiles({

@@ -181,6 +181,9 @@ fn PlaybookEditor() -> impl IntoView {
     let summary = watch(&open, Playbook::summary);
     let classification = watch(&open, Playbook::classification);
     let tlp = watch(&open, |p| p.tlp().as_str().to_string());
+    // Another person's edit is written into the textarea around the caret of whoever is
+    // typing here, so it stays between the same characters.
+    Effect::new(move |_| keep_caret("pb-summary", &summary.get()));
     let (o1, o2, o3, o4) = (open.clone(), open.clone(), open.clone(), open.clone());
     view! {
         <section class="card" aria-labelledby="h-playbook">
@@ -194,7 +197,7 @@ fn PlaybookEditor() -> impl IntoView {
             <textarea
                 id="pb-summary"
                 rows="6"
-                prop:value=move || summary.get()
+                prop:value=summary.get_untracked()
                 on:input:target=move |ev| edit(&o2, |p| p.edit_summary(&ev.target().value()))
             ></textarea>
             <p class="hint">"A new incident's summary starts with this; put blanks in [brackets]."</p>
@@ -700,4 +703,36 @@ fn slug(name: &str) -> String {
         stem if stem.is_empty() => "playbook".to_string(),
         stem => stem,
     }
+}
+
+/// Shows `text` in the textarea `id`; a focused one keeps its selection where it was in the
+/// text around it (the change is one splice, as the model computes it).
+fn keep_caret(id: &str, text: &str) {
+    let Some(area) = platform::element_by_id::<web_sys::HtmlTextAreaElement>(id) else {
+        return;
+    };
+    let old = area.value();
+    let Some(splice) = incident::splice_between(&old, text) else {
+        return;
+    };
+    let focused = platform::document()
+        .active_element()
+        .is_some_and(|e| e.id() == id);
+    let start = area.selection_start().ok().flatten().unwrap_or(0);
+    let end = area.selection_end().ok().flatten().unwrap_or(start);
+    area.set_value(text);
+    if !focused {
+        return;
+    }
+    let inserted = incident::utf16_len(&splice.insert);
+    let moved = |at: u32| {
+        if at <= splice.index {
+            at
+        } else if at >= splice.index + splice.delete {
+            at - splice.delete + inserted
+        } else {
+            splice.index + inserted
+        }
+    };
+    let _ = area.set_selection_range(moved(start), moved(end));
 }
