@@ -5,7 +5,7 @@
 // playbook has it. A file that is not a playbook is refused with a message and changes
 // nothing. The phone pages have no sideways scroll and 44 px controls.
 import { test, expect } from './support/fixtures.js';
-import { openIncident, section, setDisplayName, shareLink } from './support/app.js';
+import { caretTo, openIncident, section, setDisplayName, shareLink } from './support/app.js';
 
 const PHONE = { viewport: { width: 390, height: 844 }, deviceScaleFactor: 3, isMobile: true, hasTouch: true };
 
@@ -118,10 +118,16 @@ test('a playbook adopted, a lesson proposed offline, accepted from another brows
   await expect(a.page.getByTestId('pb-step')).toHaveCount(8);
   const titles = () => a.page.locator('[data-testid="pb-step"] input[id$="-title"]').evaluateAll((els) => els.map((e) => e.value));
   await expect.poll(titles).toContain('Call the cyber insurer');
+  // Alice's caret at the very start stays there while Bob's line arrives at the end.
+  await caretTo(a.page.locator('#pb-summary'), 'start');
   const summary = await b.page.locator('#pb-summary').inputValue();
   await b.page.locator('#pb-summary').fill(`${summary}\nInsurer: [policy number]`);
   await expect(a.page.locator('#pb-summary')).toHaveValue(/\nInsurer: \[policy number\]$/);
   await expect(a.page.locator('#playbook-version')).toHaveAttribute('data-version', '5');
+  await a.page.keyboard.type('Z');
+  await expect(a.page.locator('#pb-summary')).toHaveValue(/^Z.*\nInsurer: \[policy number\]$/s);
+  await expect(b.page.locator('#pb-summary')).toHaveValue(/^Z.*\nInsurer: \[policy number\]$/s);
+  await expect(a.page.locator('#playbook-version')).toHaveAttribute('data-version', '6');
 
   await a.page.goto(`${relay.url}/`);
   await a.page.getByLabel('Start from').selectOption({ label: 'Ransomware (ours)' });
@@ -129,9 +135,9 @@ test('a playbook adopted, a lesson proposed offline, accepted from another brows
   await a.page.getByRole('button', { name: 'Create incident' }).click();
   await a.page.waitForURL(/\/incident\/[^/?#]+/);
   expect(a.page.url()).not.toBe(incidentUrl);
-  await expect(a.page.getByTestId('started-from')).toHaveText('Started from the Ransomware (ours) playbook (v5)');
+  await expect(a.page.getByTestId('started-from')).toHaveText('Started from the Ransomware (ours) playbook (v6)');
   await expect(section(a.page, 'background')).toHaveValue(new RegExp(lesson));
-  await expect(section(a.page, 'summary')).toHaveValue(/\nInsurer: \[policy number\]$/);
+  await expect(section(a.page, 'summary')).toHaveValue(/^Z.*\nInsurer: \[policy number\]$/s);
   await expect(a.page.locator('[data-testid="next-step"][data-title="Call the cyber insurer"]')).toHaveCount(1);
 
   // A file that is not a playbook: refused with the reason, nothing changed.
@@ -143,7 +149,7 @@ test('a playbook adopted, a lesson proposed offline, accepted from another brows
     buffer: Buffer.from(JSON.stringify({ format: 'something-else', version: 1 })),
   });
   await expect(a.page.locator('#pb-file-problem')).toContainText('notes.json was not opened:');
-  await expect(a.page.locator('#playbook-version')).toHaveAttribute('data-version', '5');
+  await expect(a.page.locator('#playbook-version')).toHaveAttribute('data-version', '6');
   await a.page.goto(`${relay.url}/playbooks`);
   await expect(a.page.getByTestId('known-playbook')).toHaveCount(1);
   await a.page.getByLabel('Playbook file (.json)').setInputFiles({
