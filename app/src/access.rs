@@ -298,11 +298,12 @@ async fn call_no_body(
     }
 }
 
-/// The link a person opens to join: this page's origin, the incident, the token in the
-/// fragment (the same form as the relay's `link`).
-pub fn invite_link(id: &str, token: &str) -> String {
+/// The link a person opens to join: this page's origin, the document's page (`page`:
+/// `/incident/{id}` or `/playbook/{id}`), the token in the fragment (for an incident the
+/// same form as the relay's `link`).
+pub fn invite_link(page: &str, token: &str) -> String {
     let origin = platform::window().location().origin().unwrap_or_default();
-    format!("{origin}/incident/{id}{INVITE_FRAGMENT}{token}")
+    format!("{origin}{page}{INVITE_FRAGMENT}{token}")
 }
 
 /// A token `{16 hex}.{32 hex}`, or nothing: whatever else a fragment holds is not kept.

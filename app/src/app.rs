@@ -2,8 +2,8 @@
 
 use leptos::prelude::*;
 
-use crate::incident_page::IncidentPage;
-use crate::pages::{HomePage, NotFound};
+use crate::incident_page::{IncidentPage, PlaybookPage};
+use crate::pages::{HomePage, NotFound, PlaybooksPage};
 use crate::router::{provide_router, Route};
 
 #[component]
@@ -14,6 +14,8 @@ pub fn App() -> impl IntoView {
     move || match route.get() {
         Route::Home => view! { <HomePage/> }.into_any(),
         Route::Incident(id) => view! { <IncidentPage id=id/> }.into_any(),
+        Route::Playbooks => view! { <PlaybooksPage/> }.into_any(),
+        Route::Playbook(id) => view! { <PlaybookPage id=id/> }.into_any(),
         Route::NotFound => view! { <NotFound/> }.into_any(),
     }
 }

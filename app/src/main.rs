@@ -18,6 +18,7 @@ mod incident_page;
 mod pages;
 mod people;
 mod platform;
+mod playbooks;
 mod prefs;
 mod router;
 mod session;

@@ -19,6 +19,7 @@ const UNPUBLISHED_PREFIX: &str = "firebreak.unpublished.";
 const CREATE_SECRET_KEY: &str = "firebreak.create_secret";
 const HANDOFFS_KEY: &str = "firebreak.show_role_handoffs";
 const FOLDED_KEY: &str = "firebreak.folded";
+const PLAYBOOKS_KEY: &str = "firebreak.playbooks";
 
 /// This device's grant on one incident: the token it shows the relay (`{invite}.{secret}`)
 /// and, once the relay has said so, the role and the name the invite was made for.
@@ -72,6 +73,18 @@ pub struct KnownIncident {
     /// Whether it is a drill (a tabletop exercise); absent in lists from before drills.
     #[serde(default)]
     pub drill: bool,
+    /// The id of the playbook it started from, empty for a blank one.
+    #[serde(default)]
+    pub playbook: String,
+}
+
+/// A team's playbook on this device, as the playbooks page lists it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct KnownPlaybook {
+    pub id: String,
+    pub name: String,
+    #[serde(default)]
+    pub version: u64,
 }
 
 /// What the home page shows of an incident, read from its document.
@@ -132,6 +145,7 @@ fn update_known(id: &str, f: impl FnOnce(&mut KnownIncident)) {
                 severity: String::new(),
                 incident_type: String::new(),
                 drill: false,
+                playbook: String::new(),
             });
             list.len() - 1
         }
@@ -183,6 +197,35 @@ pub fn remember_triage(id: &str, severity: &str, incident_type: &str) {
         k.severity = severity.to_string();
         k.incident_type = incident_type.to_string();
     });
+}
+
+/// Keeps which playbook the incident started from, so a playbook's page finds the
+/// proposals of the incidents on this device that started from it.
+pub fn remember_started_from(id: &str, playbook: &str) {
+    update_known(id, |k| k.playbook = playbook.to_string());
+}
+
+/// The team's playbooks on this device, by name.
+pub fn known_playbooks() -> Vec<KnownPlaybook> {
+    let mut list = LocalStorage::get::<Vec<KnownPlaybook>>(PLAYBOOKS_KEY).unwrap_or_default();
+    list.sort_by_key(|a| a.name.to_lowercase());
+    list
+}
+
+/// Lists the playbook `id` on this device under its current name and version.
+pub fn remember_playbook(id: &str, name: &str, version: u64) {
+    let mut list = known_playbooks();
+    let known = KnownPlaybook {
+        id: id.to_string(),
+        name: name.to_string(),
+        version,
+    };
+    match list.iter_mut().find(|k| k.id == id) {
+        Some(k) if *k == known => return,
+        Some(k) => *k = known,
+        None => list.push(known),
+    }
+    save(PLAYBOOKS_KEY, &list);
 }
 
 /// Local changes to the incident the relay has not confirmed yet.
@@ -245,6 +288,12 @@ pub fn forget(id: &str) {
         .filter(|k| k.id != id)
         .collect();
     save(INCIDENTS_KEY, &list);
+    // A playbook is forgotten the same way (its id is never an incident's).
+    let playbooks = known_playbooks();
+    if playbooks.iter().any(|k| k.id == id) {
+        let rest: Vec<KnownPlaybook> = playbooks.into_iter().filter(|k| k.id != id).collect();
+        save(PLAYBOOKS_KEY, &rest);
+    }
     for prefix in [
         PENDING_PREFIX,
         SYNCED_PREFIX,

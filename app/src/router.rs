@@ -1,5 +1,5 @@
 //! Path routing without a router crate: `/` is the incident list, `/incident/{id}` one
-//! incident. The URL fragment is left alone (it will carry invite secrets).
+//! incident, `/playbooks` the team's playbooks, `/playbook/{id}` one playbook. The URL fragment is left alone (it will carry invite secrets).
 
 use leptos::ev;
 use leptos::prelude::*;
@@ -11,6 +11,9 @@ use crate::platform;
 pub enum Route {
     Home,
     Incident(String),
+    /// The team's playbooks on this device, and the starters.
+    Playbooks,
+    Playbook(String),
     NotFound,
 }
 
@@ -19,6 +22,15 @@ impl Route {
         let path = path.trim_end_matches('/');
         if path.is_empty() {
             return Route::Home;
+        }
+        if path == "/playbooks" {
+            return Route::Playbooks;
+        }
+        if let Some(id) = path.strip_prefix("/playbook/") {
+            return match is_incident_id(id) {
+                true => Route::Playbook(id.to_string()),
+                false => Route::NotFound,
+            };
         }
         match path.strip_prefix("/incident/") {
             Some(id) if is_incident_id(id) => Route::Incident(id.to_string()),
@@ -37,6 +49,11 @@ fn is_incident_id(id: &str) -> bool {
 /// The path of an incident's page.
 pub fn incident_path(id: &str) -> String {
     format!("/incident/{id}")
+}
+
+/// The path of a playbook's page (a playbook's id is of the same form as an incident's).
+pub fn playbook_path(id: &str) -> String {
+    format!("/playbook/{id}")
 }
 
 /// The current route, and a way to change it; provided through context.

@@ -8,6 +8,10 @@
 //! checked, and a refusal stops the sync for good.
 //!
 //! Components reach the open incident through [`OpenIncident`] in Leptos context.
+//!
+//! A playbook is a document too, saved, shared and synced exactly like an incident: a
+//! session opened with [`OpenIncident::open_playbook`] holds a [`Playbook`] and hands its
+//! changes through the same parts (its `incident` stays empty and unused).
 
 mod ending;
 mod relay;
@@ -19,7 +23,8 @@ use std::cell::{Cell, RefCell};
 use std::ops::Deref;
 use std::rc::{Rc, Weak};
 
-use incident::{Incident, Subscription, UpdateOrigin};
+use incident::playbook::Playbook;
+use incident::{Incident, ModelError, Subscription, UpdateOrigin};
 use leptos::prelude::*;
 use send_wrapper::SendWrapper;
 
@@ -111,6 +116,8 @@ fn origin_name(origin: UpdateOrigin) -> &'static str {
 pub struct Session {
     pub id: String,
     pub incident: Incident,
+    /// Set when the open document is a playbook (`/playbook/{id}`), not an incident.
+    pub playbook: Option<Playbook>,
     view: View,
     saving: Saving,
     relay: RelayLink,
@@ -149,10 +156,20 @@ impl OpenIncident {
     /// Opens the incident: loads this device's copy, settles access (`from_link`: what the
     /// address bar held), then connects to the relay.
     pub fn open(id: &str, from_link: FromLink) -> OpenIncident {
+        Self::open_document(id, from_link, None)
+    }
+
+    /// Opens the playbook `id` the same way: this device's copy, its standing, the relay.
+    pub fn open_playbook(id: &str, from_link: FromLink) -> OpenIncident {
+        Self::open_document(id, from_link, Some(Playbook::new()))
+    }
+
+    fn open_document(id: &str, from_link: FromLink, playbook: Option<Playbook>) -> OpenIncident {
         let pending = prefs::pending(id);
         let session = Rc::new_cyclic(|me: &Weak<Session>| Session {
             id: id.to_string(),
             incident: Incident::new(),
+            playbook,
             view: View::new(pending),
             saving: Saving::new(),
             relay: RelayLink::new(pending),
@@ -163,13 +180,17 @@ impl OpenIncident {
             closed: Cell::new(false),
         });
         let me = Rc::downgrade(&session);
-        let subscription = session.incident.on_update(move |update, origin| {
+        let queue = move |update: &[u8], origin| {
             // Runs inside the commit: only queue, never touch the document here.
             if let Some(session) = me.upgrade() {
                 session.saving.queue(update.to_vec(), origin);
                 session.schedule_write();
             }
-        });
+        };
+        let subscription = match &session.playbook {
+            Some(playbook) => playbook.on_update(queue),
+            None => session.incident.on_update(queue),
+        };
         *session.subscription.borrow_mut() = Some(subscription);
         let me = Rc::downgrade(&session);
         *session.tabs.borrow_mut() = TabLink::open(id, move |update| {
@@ -234,9 +255,76 @@ impl Session {
         self.me.upgrade()
     }
 
+    /// Whether the open document is a playbook.
+    pub fn is_playbook(&self) -> bool {
+        self.playbook.is_some()
+    }
+
+    /// The page of the open document: `/incident/{id}` or `/playbook/{id}`.
+    pub fn page_path(&self) -> String {
+        if self.is_playbook() {
+            crate::router::playbook_path(&self.id)
+        } else {
+            crate::router::incident_path(&self.id)
+        }
+    }
+
+    /// Whether the document's content has arrived (its schema is written).
+    fn has_content(&self) -> bool {
+        match &self.playbook {
+            Some(playbook) => playbook.schema_version().is_some(),
+            None => self.incident.schema_version().is_some(),
+        }
+    }
+
+    /// Applies an update to the open document, whichever it is.
+    fn apply_to_document(&self, update: &[u8], origin: UpdateOrigin) -> Result<(), ModelError> {
+        match &self.playbook {
+            Some(playbook) => playbook.apply_update(update, origin),
+            None => self.incident.apply_update(update, origin),
+        }
+    }
+
+    /// An update from elsewhere (the relay, another tab): an incident's keeps the caret of
+    /// the person typing where it was.
+    fn apply_remote(&self, update: &[u8], origin: UpdateOrigin) -> Result<(), ModelError> {
+        match &self.playbook {
+            Some(playbook) => playbook.apply_update(update, origin),
+            None => binding::apply_remote(&self.incident, update, origin),
+        }
+    }
+
+    fn document_client_id(&self) -> yrs::ClientID {
+        match &self.playbook {
+            Some(playbook) => playbook.doc().client_id(),
+            None => self.incident.doc().client_id(),
+        }
+    }
+
+    fn document_state_vector(&self) -> Vec<u8> {
+        match &self.playbook {
+            Some(playbook) => playbook.state_vector(),
+            None => self.incident.state_vector(),
+        }
+    }
+
+    fn document_diff(&self, remote: &[u8]) -> Result<Vec<u8>, ModelError> {
+        match &self.playbook {
+            Some(playbook) => playbook.encode_diff(remote),
+            None => self.incident.encode_diff(remote),
+        }
+    }
+
+    fn document_state(&self) -> Vec<u8> {
+        match &self.playbook {
+            Some(playbook) => playbook.encode_state(),
+            None => self.incident.encode_state(),
+        }
+    }
+
     /// A change another tab of this browser made and stored.
     fn receive_from_tab(&self, update: &[u8]) {
-        if let Err(e) = binding::apply_remote(&self.incident, update, UpdateOrigin::OtherTab) {
+        if let Err(e) = self.apply_remote(update, UpdateOrigin::OtherTab) {
             platform::log_error(&format!("a change from another tab was refused: {e}"));
             return;
         }
@@ -250,33 +338,50 @@ impl Session {
             return;
         }
         if let Some((title, playbook, drill)) = take_created(&self.id) {
-            if self.incident.schema_version().is_none() {
+            if !self.has_content() {
                 let now = platform::now_rfc3339();
+                // A starter is bundled in the app, a team's playbook is on this device: this
+                // works offline too.
+                let from = match playbook {
+                    Some(id) => match incident::playbook::starter_contents(&id) {
+                        Some(starter) => Some(starter),
+                        None => crate::playbooks::load(&id).await.map(|p| {
+                            let from = incident::playbook::StartedFrom {
+                                id: p.id(),
+                                name: p.name(),
+                                version: p.version(),
+                            };
+                            (p.contents(), from)
+                        }),
+                    },
+                    None => None,
+                };
                 self.incident.initialize(&title, &now);
                 self.incident.set_drill(drill);
-                // A starter playbook is bundled in the app: this works offline too.
-                let starter = playbook.and_then(|id| incident::playbook::starter_contents(&id));
-                if let Some((contents, from)) = starter {
+                if let Some((contents, from)) = from {
                     let by = prefs::display_name();
                     contents.prefill(&self.incident, &from, &now, &by, &mut platform::new_id);
                 }
             }
         }
         if let Some(state) = take_opened_file(&self.id) {
-            // A local edit: saved on this device and sent to the relay once it is there.
-            if self.incident.schema_version().is_none() {
-                if let Err(e) = self.incident.apply_update(&state, UpdateOrigin::Local) {
-                    platform::log_error(&format!("the opened incident file: {e}"));
+            // A local edit: saved on this device and sent to the relay once it is there. A
+            // playbook file of one this device has merges into it.
+            if !self.has_content() || self.is_playbook() {
+                if let Err(e) = self.apply_to_document(&state, UpdateOrigin::Local) {
+                    platform::log_error(&format!("the opened file: {e}"));
                 }
             }
         }
-        let has_copy = stored || self.incident.schema_version().is_some();
+        let has_copy = stored || self.has_content();
         self.view.has_copy.try_set(has_copy);
         self.settle_access(has_copy);
         // Listed on the home page once it is here, or the relay has let this device in (an
         // invite still being checked is listed when the relay answers).
         if has_copy || prefs::access(&self.id).is_some_and(|a| a.role.is_some()) {
-            prefs::mark_opened(&self.id);
+            if !self.is_playbook() {
+                prefs::mark_opened(&self.id);
+            }
             self.remember_summary(false);
         }
         self.view.loaded.try_set(true);
@@ -285,6 +390,10 @@ impl Session {
 
     /// Keeps the home page's copy of this incident current; `changed`: it changed just now.
     fn remember_summary(&self, changed: bool) {
+        if let Some(playbook) = &self.playbook {
+            prefs::remember_playbook(&self.id, &playbook.name(), playbook.version());
+            return;
+        }
         let incident = &self.incident;
         let commander = incident
             .role_holder(incident::Role::Commander)
@@ -308,5 +417,8 @@ impl Session {
                 .incident_type()
                 .map_or("", incident::IncidentType::key),
         );
+        if let Some(from) = incident.started_from() {
+            prefs::remember_started_from(&self.id, &from.id);
+        }
     }
 }

@@ -123,6 +123,26 @@ impl Drop for Subscription {
 
 static NEXT_SUBSCRIPTION: AtomicU64 = AtomicU64::new(0);
 
+/// Calls `f` with every committed change of `doc` (an incident's or a playbook's) as a Yjs
+/// v1 update, until the subscription is dropped.
+pub(crate) fn subscribe_updates(
+    doc: &Doc,
+    f: impl Fn(&[u8], UpdateOrigin) + 'static,
+) -> Subscription {
+    let key = format!(
+        "firebreak-{}",
+        NEXT_SUBSCRIPTION.fetch_add(1, Ordering::Relaxed)
+    );
+    doc.observe_update_v1(key.as_str(), move |txn, event| {
+        f(&event.update, UpdateOrigin::from_origin(txn.origin()))
+    })
+    .expect("no transaction is open while subscribing");
+    Subscription {
+        doc: doc.clone(),
+        key,
+    }
+}
+
 /// The incident's metadata: title, classification, TLP, status, severity, type, zone, schema
 /// version.
 const META: &str = "meta";
@@ -226,19 +246,7 @@ impl Incident {
     /// Calls `f` with every committed change as a Yjs v1 update. `f` runs while the change
     /// is being committed: it must not read or write this incident (queue the work instead).
     pub fn on_update(&self, f: impl Fn(&[u8], UpdateOrigin) + 'static) -> Subscription {
-        let key = format!(
-            "firebreak-{}",
-            NEXT_SUBSCRIPTION.fetch_add(1, Ordering::Relaxed)
-        );
-        self.doc
-            .observe_update_v1(key.as_str(), move |txn, event| {
-                f(&event.update, UpdateOrigin::from_origin(txn.origin()))
-            })
-            .expect("no transaction is open while subscribing");
-        Subscription {
-            doc: self.doc.clone(),
-            key,
-        }
+        subscribe_updates(&self.doc, f)
     }
 
     /// The whole incident as one Yjs v1 update.

@@ -396,7 +396,7 @@ fn css_string(text: &str) -> String {
 }
 
 /// Hands `text` to the browser as a download named `name`.
-fn save(name: &str, media_type: &str, text: &str) -> Result<(), wasm_bindgen::JsValue> {
+pub(super) fn save(name: &str, media_type: &str, text: &str) -> Result<(), wasm_bindgen::JsValue> {
     let parts = js_sys::Array::of1(&wasm_bindgen::JsValue::from_str(text));
     let options = web_sys::BlobPropertyBag::new();
     options.set_type(&format!("{media_type};charset=utf-8"));

@@ -33,6 +33,11 @@ pub fn JoinName() -> impl IntoView {
             known.trim().to_string()
         });
         let open = open.clone();
+        let what = if open.is_playbook() {
+            "playbook"
+        } else {
+            "incident"
+        };
         let hint = if invited.trim().is_empty() {
             "The other responders see this name next to yours while you both have the incident open.".to_string()
         } else {
@@ -59,11 +64,11 @@ pub fn JoinName() -> impl IntoView {
         };
         Some(view! {
             <section class="card join" aria-labelledby="h-join">
-                <h1 id="h-join">"You are invited to this incident"</h1>
+                <h1 id="h-join">"You are invited to this " {what}</h1>
                 <InvitePreview />
                 <form on:submit=submit>
                     {field.view()}
-                    <button type="submit">"Open the incident"</button>
+                    <button type="submit">"Open the " {what}</button>
                 </form>
             </section>
         })

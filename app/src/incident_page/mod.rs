@@ -14,6 +14,8 @@ mod navigation;
 mod next_steps;
 mod overview;
 mod owner_actions;
+mod playbook_page;
+mod proposing;
 mod prose;
 mod publishing;
 mod questions;
@@ -44,6 +46,8 @@ use share::{ShareButton, SharePanel};
 use status::{Presence, Problems, SyncStatus};
 use timeline::{KillChainByPhase, Timeline};
 use title::TitleField;
+
+pub use playbook_page::PlaybookPage;
 
 /// Opens the incident `id` for as long as the page is shown.
 #[component]

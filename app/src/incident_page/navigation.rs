@@ -69,11 +69,17 @@ impl StepCounts {
 
 /// Questions with an answer or a status other than "unknown", of how many.
 fn answered(incident: &Incident, list: QuestionList) -> (usize, usize) {
-    Question::of(list).fold((0, 0), |(done, all), q| {
-        let a = incident.answer(q);
-        let has = a.status != AnswerStatus::Unknown || !a.answer.trim().is_empty();
-        (done + usize::from(has), all + 1)
-    })
+    let review = match list {
+        QuestionList::PostMortem => incident.review_questions(),
+        QuestionList::WillBeAsked => Vec::new(),
+    };
+    Question::of(list)
+        .chain(review)
+        .fold((0, 0), |(done, all), q| {
+            let a = incident.answer(q);
+            let has = a.status != AnswerStatus::Unknown || !a.answer.trim().is_empty();
+            (done + usize::from(has), all + 1)
+        })
 }
 
 /// The page's navigation state, shared by the bar, the headings and the overview.

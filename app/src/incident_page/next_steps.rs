@@ -269,7 +269,10 @@ fn StepRow(
             {move || due_soon.get().map(|minutes| view! { <p class="due-soon-flag">{due_in(minutes)}</p> })}
             {move || problem.get().map(|message| view! { <p class="field-error" role="alert">{message}</p> })}
             <super::attribution::Byline place=super::attribution::step(&id)/>
-            <div class="row-actions">{delete}</div>
+            <div class="row-actions">
+                <super::proposing::ProposeStep id=id.clone()/>
+                {delete}
+            </div>
         </li>
     }
 }

@@ -38,6 +38,8 @@ fn questions(
     view! {
         <section class="questions card" aria-labelledby=format!("h-{key}")>
             {heading(key, title, hint)}
+            {(list == QuestionList::PostMortem)
+                .then(|| view! { <super::proposing::ProposalsReview/> })}
             <QuestionItems list=list/>
         </section>
     }
@@ -51,9 +53,19 @@ fn QuestionItems(list: QuestionList) -> impl IntoView {
         QuestionList::WillBeAsked => incident.extra_questions(),
         QuestionList::PostMortem => Vec::new(),
     });
+    // The post-mortem's questions about the playbook, for an incident started from one.
+    let review = watch(&open, move |incident| match list {
+        QuestionList::PostMortem => incident.review_questions(),
+        QuestionList::WillBeAsked => Vec::new(),
+    });
     view! {
         <ol class="question-list">
             {Question::of(list).map(|question| view! { <QuestionItem which=Which::Template(question)/> }).collect_view()}
+            <For
+                each=move || review.get()
+                key=|q| q.key
+                children=|q| view! { <QuestionItem which=Which::Template(q)/> }
+            />
             <For
                 each=move || extra.get()
                 key=|q| (q.id.clone(), q.text.clone())

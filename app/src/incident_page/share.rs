@@ -73,6 +73,11 @@ pub fn SharePanel(sharing: RwSignal<bool>) -> impl IntoView {
 
 #[component]
 fn Panel(id: String, sharing: RwSignal<bool>) -> impl IntoView {
+    let what = if use_incident().is_playbook() {
+        "playbook"
+    } else {
+        "incident"
+    };
     let held = prefs::access(&id);
     let mine = held.as_ref().map(|a| a.invite.clone()).unwrap_or_default();
     let token = held.map(|a| a.token).unwrap_or_default();
@@ -108,13 +113,13 @@ fn Panel(id: String, sharing: RwSignal<bool>) -> impl IntoView {
     view! {
         <section id="share-panel" class="card share-panel" aria-labelledby="h-share">
             <div class="share-head">
-                <h2 id="h-share">"Share this incident"</h2>
+                <h2 id="h-share">"Share this " {what}</h2>
                 <button type="button" class="secondary" on:click=move |_| sharing.set(false)>
                     "Close"
                 </button>
             </div>
             <p class="hint">
-                "Only the people you invite can open this incident. Each gets their own link: send it to that person only."
+                "Only the people you invite can open this " {what} ". Each gets their own link: send it to that person only."
             </p>
             <InviteForm id=id.clone() token=token.clone() made=made on_made=refresh.clone()/>
             {move || made.get().map(|made| view! { <NewLink made=made/> })}
@@ -142,6 +147,7 @@ fn InviteForm(
     made: RwSignal<Option<Made>>,
     on_made: impl Fn() + Clone + 'static,
 ) -> impl IntoView {
+    let page = use_incident().page_path();
     let name = RwSignal::new(String::new());
     let role = RwSignal::new(Access::Editor);
     let busy = RwSignal::new(false);
@@ -159,6 +165,7 @@ fn InviteForm(
         }
         let chosen = role.get_untracked();
         let (id, token, on_made) = (id.clone(), token.clone(), on_made.clone());
+        let page = page.clone();
         busy.set(true);
         problem.set(None);
         leptos::task::spawn_local(async move {
@@ -167,7 +174,7 @@ fn InviteForm(
             match answer {
                 Ok(new) => {
                     made.try_set(Some(Made {
-                        link: access::invite_link(&id, &new.token),
+                        link: access::invite_link(&page, &new.token),
                         name: new.name,
                         role: new.role,
                     }));
@@ -353,6 +360,7 @@ fn InviteList(
     made: RwSignal<Option<Made>>,
     on_change: impl Fn() + Clone + Send + Sync + 'static,
 ) -> impl IntoView {
+    let page = use_incident().page_path();
     let confirming = RwSignal::new(None::<String>);
     let problem = RwSignal::new(None::<String>);
     // A new link for the same person and role, the old one revoked: for a link passed on
@@ -361,6 +369,7 @@ fn InviteList(
         let (id, token, on_change) = (id.clone(), token.clone(), on_change.clone());
         move |old: Invite| {
             let (id, token, on_change) = (id.clone(), token.clone(), on_change.clone());
+            let page = page.clone();
             leptos::task::spawn_local(async move {
                 let answer = match access::revoke(&id, &token, &old.invite).await {
                     Ok(_) => access::invite(&id, &token, &old.name, old.role).await,
@@ -369,7 +378,7 @@ fn InviteList(
                 match answer {
                     Ok(new) => {
                         made.try_set(Some(Made {
-                            link: access::invite_link(&id, &new.token),
+                            link: access::invite_link(&page, &new.token),
                             name: new.name,
                             role: new.role,
                         }));

@@ -51,9 +51,22 @@ fn DisplayName() -> impl IntoView {
 fn NewIncident() -> impl IntoView {
     let router = use_router();
     let title = RwSignal::new(String::new());
-    // "" for a blank incident, else the id of a starter playbook (bundled in the app).
+    // "" for a blank incident, else the id of the team's playbook on this device or of a
+    // starter (bundled in the app).
     let playbook = RwSignal::new(String::new());
-    let choices = incident::playbook::starter_choices();
+    // Leaked once per visit of the home page: a select's options are `&'static str`.
+    let team: Vec<(&'static str, &'static str)> = prefs::known_playbooks()
+        .into_iter()
+        .map(|k| -> (&'static str, &'static str) { (k.id.leak(), k.name.leak()) })
+        .collect();
+    let choices: Vec<(&'static str, &'static str)> = team
+        .iter()
+        .copied()
+        .chain(incident::playbook::starter_choices())
+        .collect();
+    let options: Vec<(&'static str, &'static str)> = std::iter::once(("", "Blank"))
+        .chain(choices.iter().copied())
+        .collect();
     let create = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
         let typed = title.get_untracked();
@@ -94,12 +107,7 @@ fn NewIncident() -> impl IntoView {
                     .on_input(move |v| title.set(v))
                     .view()}
                 {Field::new("new-playbook", "Start from")
-                    .select(
-                        None,
-                        std::iter::once(("", "Blank"))
-                            .chain(incident::playbook::starter_choices())
-                            .collect(),
-                    )
+                    .select(None, options)
                     .on_change(move |v| playbook.set(v))
                     .view()}
                 {check("new-drill".into(), "This is a drill (tabletop exercise)", "drill-check", Signal::stored(false), None)}
@@ -109,7 +117,8 @@ fn NewIncident() -> impl IntoView {
                 "It is saved on this device first, so this works offline, and put on the relay whenever you are online. Only the people you invite can open it."
             </p>
             <p class="hint">
-                "A playbook fills in what we already know about that kind of incident: a summary to complete, next steps for each role, questions to answer, draft messages and links."
+                "A playbook fills in what we already know about that kind of incident: a summary to complete, next steps for each role, questions to answer, draft messages and links. "
+                <a href="/playbooks">"Your team's playbooks"</a>
             </p>
         </section>
     }

@@ -1,8 +1,10 @@
-//! Pages that are not an open incident: the incident list and "not found".
+//! Pages that are not an open document: the incident list, the playbooks and "not found".
 
 mod home;
+mod playbooks;
 
 pub use home::HomePage;
+pub use playbooks::PlaybooksPage;
 
 use leptos::prelude::*;
 

@@ -12,7 +12,7 @@ use leptos::prelude::*;
 use super::Session;
 use crate::access::Refusal;
 use crate::sync::{self, Connection, Host, Peer, SyncClient};
-use crate::{binding, platform, prefs};
+use crate::{platform, prefs};
 
 /// The relay connection and what it has not confirmed yet.
 pub(super) struct RelayLink {
@@ -80,7 +80,7 @@ impl Session {
         let client = SyncClient::start(
             sync::relay_url(&self.id),
             sync::relay_protocols(&access.token, &prefs::device_id()),
-            self.incident.doc().client_id(),
+            self.document_client_id(),
             Rc::downgrade(&me),
             user,
         );
@@ -98,12 +98,11 @@ impl Session {
 
 impl sync_client::Replica for Session {
     fn state_vector(&self) -> Vec<u8> {
-        self.incident.state_vector()
+        self.document_state_vector()
     }
 
     fn diff_for(&self, remote_state_vector: &[u8]) -> Result<Vec<u8>, String> {
-        self.incident
-            .encode_diff(remote_state_vector)
+        self.document_diff(remote_state_vector)
             .map_err(|e| format!("The relay asked for changes in a form we cannot read: {e}"))
     }
 
@@ -121,7 +120,8 @@ impl sync_client::Replica for Session {
 
 impl Host for Session {
     fn receive(&self, update: &[u8]) -> Result<(), String> {
-        let result = binding::apply_remote(&self.incident, update, UpdateOrigin::Relay)
+        let result = self
+            .apply_remote(update, UpdateOrigin::Relay)
             .map_err(|e| format!("A change from the relay was refused: {e}"));
         self.remember_summary(true);
         self.view.changed();

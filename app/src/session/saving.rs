@@ -92,8 +92,7 @@ impl Session {
                     let mut unreadable = 0;
                     for record in &records {
                         if self
-                            .incident
-                            .apply_update(&record.bytes, UpdateOrigin::Storage)
+                            .apply_to_document(&record.bytes, UpdateOrigin::Storage)
                             .is_err()
                         {
                             unreadable += 1;
@@ -227,11 +226,13 @@ impl Session {
     /// (`Incident::note_device_time`), merged into the batch's last own change, so that the
     /// record bringing them up says when they were written ("written offline at …").
     fn note_device_time(&self, batch: &mut Vec<(Vec<u8>, UpdateOrigin)>) {
-        if self
-            .view
-            .connection
-            .try_get_untracked()
-            .is_none_or(|c| c == Connection::Synced)
+        // A playbook keeps no device times: the history views are an incident's.
+        if self.is_playbook()
+            || self
+                .view
+                .connection
+                .try_get_untracked()
+                .is_none_or(|c| c == Connection::Synced)
         {
             return;
         }
@@ -257,7 +258,7 @@ impl Session {
 
     /// Replaces the incident's stored records with one snapshot of the whole document.
     async fn compact(&self, store: &Store) {
-        let state = self.incident.encode_state();
+        let state = self.document_state();
         let old = self.saving.stored_keys.borrow().clone();
         match store.compact(&self.id, &state, &old).await {
             Ok(key) => {

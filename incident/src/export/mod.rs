@@ -183,6 +183,7 @@ impl Snapshot {
         let next_steps = incident.next_steps();
         let answers: Vec<(Question, Answer)> = QUESTIONS
             .into_iter()
+            .chain(incident.review_questions())
             .map(|q| (q, incident.answer(q)))
             .filter(|(_, a)| !a.answer.trim().is_empty() || a.status != Default::default())
             .collect();

@@ -32,7 +32,7 @@ pub use file::{
 pub use items::{
     AcceptedLesson, CommsDraft, FromIncident, PlaybookLink, PlaybookQuestion, PlaybookStep,
 };
-pub use proposals::{proposals, Proposal, ProposalKind, Proposals};
+pub use proposals::{proposals, Proposal, ProposalKind, Proposals, PLAYBOOK_REVIEW};
 pub use start::{ExtraQuestion, StartedFrom};
 pub use starters::{starter, starter_choices, starter_contents, starters, STARTER_IDS};
 
@@ -186,6 +186,45 @@ impl Playbook {
     /// The underlying document, for the sync protocol only.
     pub fn doc(&self) -> &Doc {
         &self.doc
+    }
+
+    /// Calls `f` with every committed change as a Yjs v1 update, as
+    /// [`crate::Incident::on_update`] does: a playbook is saved and synced the same way.
+    pub fn on_update(
+        &self,
+        f: impl Fn(&[u8], crate::UpdateOrigin) + 'static,
+    ) -> crate::Subscription {
+        crate::subscribe_updates(&self.doc, f)
+    }
+
+    /// A team's own playbook `id` made from the starter `starter_id` (one of
+    /// [`STARTER_IDS`]): the starter's content under a fresh id, written in one change
+    /// (version 1), recording which starter and which version of it it came from.
+    pub fn adopt(id: &str, starter_id: &str) -> Option<Playbook> {
+        let (contents, from) = starter_contents(starter_id)?;
+        let playbook = Self::new();
+        playbook.write_new(id, &contents);
+        let mut txn = playbook.doc.transact_mut();
+        let meta = playbook.map(META);
+        meta.insert(&mut txn, "adopted_from", from.id.as_str());
+        meta.insert(&mut txn, "adopted_from_name", from.name.as_str());
+        meta.insert(
+            &mut txn,
+            "adopted_from_version",
+            Any::from(from.version as f64),
+        );
+        drop(txn);
+        Some(playbook)
+    }
+
+    /// The starter this playbook was adopted from, and that starter's version then.
+    pub fn adopted_from(&self) -> Option<StartedFrom> {
+        let id = self.meta_string("adopted_from").filter(|s| !s.is_empty())?;
+        Some(StartedFrom {
+            id,
+            name: self.meta_string("adopted_from_name").unwrap_or_default(),
+            version: self.meta_number("adopted_from_version").unwrap_or(1),
+        })
     }
 
     /// Applies a Yjs v1 update received from `origin`; a malformed one is refused whole.

@@ -12,7 +12,7 @@ use yrs::{Map, ReadTxn, Transact};
 use super::items::accepted_key;
 use super::{AcceptedLesson, FromIncident, Playbook, PlaybookStep, StartedFrom};
 use crate::entries::{self, Entry, FieldLabel, Fields, Stored};
-use crate::{Incident, NextStep, Role};
+use crate::{Incident, NextStep, Question, QuestionList, Role};
 
 /// What is proposed.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
@@ -102,6 +102,22 @@ pub struct Proposals {
     pub items: Vec<(String, Proposal)>,
 }
 
+/// The post-mortem's questions about the playbook an incident started from. Stored like
+/// the template's post-mortem questions (flat keys `{key}.status`, `.answer`, `.by` of the
+/// `postmortem` map), read and answered with [`Incident::answer`] and its setters.
+pub const PLAYBOOK_REVIEW: [Question; 2] = [
+    Question {
+        list: QuestionList::PostMortem,
+        key: "playbook_appropriate",
+        text: "Was the playbook appropriate?",
+    },
+    Question {
+        list: QuestionList::PostMortem,
+        key: "playbook_adjustments",
+        text: "What adjustments need to be made?",
+    },
+];
+
 /// What `incident` proposes for its playbook, and which playbook that is (`None` for an
 /// incident started blank: its proposals wait for someone to choose one).
 pub fn proposals(incident: &Incident) -> Proposals {
@@ -112,6 +128,18 @@ pub fn proposals(incident: &Incident) -> Proposals {
 }
 
 impl Incident {
+    /// The post-mortem asks [`PLAYBOOK_REVIEW`] of an incident started from a playbook, and
+    /// of one already answered (so an answer is never hidden); nothing of the others.
+    pub fn review_questions(&self) -> Vec<Question> {
+        if self.started_from().is_some() {
+            return PLAYBOOK_REVIEW.to_vec();
+        }
+        PLAYBOOK_REVIEW
+            .into_iter()
+            .filter(|q| self.answer(*q) != Default::default())
+            .collect()
+    }
+
     /// Proposes a lesson learned (`text`) for the playbook, under a fresh id.
     pub fn propose_lesson(&self, id: &str, text: &str, by: &str, now: &str) {
         self.add_entry(

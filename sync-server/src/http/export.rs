@@ -79,6 +79,11 @@ pub async fn export(
     let id = grant.incident.clone();
     let (body, media_type, file_name) = tokio::task::spawn_blocking(move || {
         let stored = store.load(&id)?;
+        if super::preview::read_playbook(&stored)?.is_some() {
+            return Err(Error::BadRequest(
+                "this document is a playbook, not an incident: its file is saved from the playbook's page in the app".to_string(),
+            ));
+        }
         let doc = Incident::new();
         for update in stored.snapshot.iter().chain(stored.updates.iter()) {
             doc.apply_update(update, UpdateOrigin::Storage)

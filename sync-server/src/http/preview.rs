@@ -9,6 +9,10 @@
 //! unknown token gets the same answer as on every other route, and wrong secrets count
 //! against the address's and the invite's failure budgets.
 //!
+//! A playbook is stored and shared like an incident, and the relay syncs it without knowing;
+//! only here and in the exports does it look: the preview of a playbook's invite shows the
+//! playbook's name, handling label and TLP level.
+//!
 //! The document is read from the store on a blocking thread, sharing the exports' slots
 //! ([`super::export::EXPORTS_AT_ONCE`]), so a big incident never holds up the sync thread.
 
@@ -16,6 +20,7 @@ use axum::extract::State;
 use axum::http::{header, HeaderMap, HeaderValue};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
+use incident::playbook::Playbook;
 use incident::{Incident, UpdateOrigin};
 use wire::api::Preview;
 
@@ -38,6 +43,9 @@ pub async fn preview(
     let id = grant.incident.clone();
     let (title, classification, tlp, drill) = tokio::task::spawn_blocking(move || {
         let stored = store.load(&id)?;
+        if let Some(playbook) = read_playbook(&stored)? {
+            return Ok((playbook.name(), playbook.classification(), playbook.tlp()));
+        }
         let doc = Incident::new();
         for update in stored.snapshot.iter().chain(stored.updates.iter()) {
             doc.apply_update(update, UpdateOrigin::Storage)
@@ -60,4 +68,19 @@ pub async fn preview(
         .headers_mut()
         .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     Ok(response)
+}
+
+/// The stored document as a playbook, if it is one (its metadata says so); `None` for an
+/// incident. A playbook's roots are not an incident's (`comms` is a map of drafts there), so
+/// it is read on its own document, never as an incident.
+pub(super) fn read_playbook(
+    stored: &crate::store::StoredIncident,
+) -> Result<Option<Playbook>, Error> {
+    let playbook = Playbook::new();
+    for update in stored.snapshot.iter().chain(stored.updates.iter()) {
+        playbook
+            .apply_update(update, UpdateOrigin::Storage)
+            .map_err(|e| Error::Load(e.to_string()))?;
+    }
+    Ok(playbook.is_playbook().then_some(playbook))
 }
