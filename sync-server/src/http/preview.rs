@@ -44,7 +44,13 @@ pub async fn preview(
     let (title, classification, tlp, drill) = tokio::task::spawn_blocking(move || {
         let stored = store.load(&id)?;
         if let Some(playbook) = read_playbook(&stored)? {
-            return Ok((playbook.name(), playbook.classification(), playbook.tlp()));
+            // A playbook is never a drill: drills are incidents.
+            return Ok((
+                playbook.name(),
+                playbook.classification(),
+                playbook.tlp(),
+                false,
+            ));
         }
         let doc = Incident::new();
         for update in stored.snapshot.iter().chain(stored.updates.iter()) {
