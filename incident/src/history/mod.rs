@@ -23,7 +23,7 @@ mod changes;
 mod digest;
 
 pub use changes::{changes, now_overdue, Change, ChangeKind, Group};
-pub use digest::{catch_up, handoff_note, CatchUpGroup, CatchUpItem};
+pub use digest::{catch_up, handoff_note, who_and_when, CatchUpGroup, CatchUpItem};
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
