@@ -7,6 +7,10 @@
 //! folded into the mark as they are made (saved every few seconds and when the page goes),
 //! so the card lists other people's changes, not one's own. Pure model, no relay: it works
 //! offline for what the device has.
+//!
+//! Online, for owners and editors, each item also says who made the change and when, from
+//! the relay's answer to "who wrote what" (fetched and kept by `attribution.rs`, shared with
+//! its toggle). Offline and for viewers the card names no one.
 
 use std::cell::RefCell;
 use std::rc::Rc;
@@ -18,9 +22,10 @@ use leptos::ev;
 use leptos::prelude::*;
 use send_wrapper::SendWrapper;
 use serde::{Deserialize, Serialize};
+use sync_client::Connection;
 
 use crate::platform;
-use crate::session::use_incident;
+use crate::session::{use_incident, Standing};
 
 const MARK_PREFIX: &str = "firebreak.mark.";
 
@@ -133,6 +138,7 @@ pub fn CatchUpCard() -> impl IntoView {
     let last_save = Rc::new(std::cell::Cell::new(platform::now_millis()));
     // Bumped when the mark moves, so the card is worked out again.
     let moved = RwSignal::new(0u32);
+    let who = super::attribution::for_catch_up();
 
     // Edits typed here go into the mark as they are made.
     let subscription = {
@@ -208,10 +214,42 @@ pub fn CatchUpCard() -> impl IntoView {
                     MARK_STATE_LIMIT / 1024
                 )));
             };
-            let groups = catch_up(before, &open.incident, None, &m.at, &now, PER_GROUP);
+            // Names only online, for owners and editors, from the relay's answer.
+            let named = matches!(open.standing.get(), Standing::Member(role) if role.may_write())
+                && open.connection.get() == Connection::Synced;
+            let list = |attribution: Option<&incident::history::Attribution>| {
+                catch_up(before, &open.incident, attribution, &m.at, &now, PER_GROUP)
+            };
+            let mut groups = match who.filter(|_| named) {
+                Some(who) => who.with(list),
+                None => list(None),
+            };
+            // One's own edits are folded into the mark, so a change listed is not one's
+            // own: a stamp in one's own name is a later edit of the same entry, and
+            // says nothing about the change listed.
+            // (The record names people by their invite's name.)
+            let me = crate::prefs::access(&id)
+                .map(|grant| grant.name)
+                .filter(|name| !name.is_empty())
+                .unwrap_or_else(crate::prefs::display_name);
+            for item in groups.iter_mut().flat_map(|g| &mut g.items) {
+                if item.stamp.as_ref().is_some_and(|s| *s.by == *me) {
+                    item.who = None;
+                }
+            }
             (!groups.is_empty()).then_some(Ok(groups))
         })
     };
+    // While the card lists changes, an owner or editor has the relay asked who made them.
+    if let Some(who) = who {
+        let standing = open.standing;
+        Effect::new(move |_| {
+            let listing = groups.with(|g| matches!(g, Some(Ok(_))));
+            let may_write = matches!(standing.get(), Standing::Member(role) if role.may_write());
+            who.want(listing && may_write);
+        });
+        on_cleanup(move || who.want(false));
+    }
     let mark_read = {
         let open = open.clone();
         let mark = SendWrapper::new(mark);
@@ -244,7 +282,8 @@ pub fn CatchUpCard() -> impl IntoView {
                             .into_iter()
                             .map(|item| {
                                 let key = link_of(g.group, item.change.place.section);
-                                view! { <li><a href=format!("#{key}")>{item.line}</a></li> }
+                                let who = item.who.map(|who| view! { <span class="catch-up-who">{format!(" — {who}")}</span> });
+                                view! { <li><a href=format!("#{key}")>{item.line}</a>{who}</li> }
                             })
                             .collect_view();
                         let more = (g.more > 0).then(|| view! { <li class="hint">{format!("and {} more", g.more)}</li> });
