@@ -141,16 +141,22 @@ pub fn provide(open: &OpenIncident) {
     };
     provide_context(who);
     let open = open.clone();
-    Effect::new(move |_| {
-        let on = who.on.get() || who.wanted.get();
+    Effect::new(move |was: Option<(bool, bool)>| {
+        let now = (who.on.get(), who.wanted.get());
         // Anything that may have changed the relay's answer: a change here or from others,
         // this device's changes reaching the relay, the connection coming back.
         open.revision.track();
         open.pending.track();
         open.connection.track();
-        if on {
+        let (was_on, was_wanted) = was.unwrap_or_default();
+        if (now.0 && !was_on) || (now.1 && !was_wanted) {
+            // Just turned on (the toggle, or the catch-up card): the answer kept from
+            // before may be old, so the relay is asked now rather than after the wait.
+            who.ask(open.clone());
+        } else if now.0 || now.1 {
             who.soon(&open);
         }
+        now
     });
 }
 
