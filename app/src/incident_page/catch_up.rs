@@ -26,7 +26,7 @@ use serde::Deserialize;
 use sync_client::Connection;
 
 use crate::platform;
-use crate::session::{use_incident, Standing};
+use crate::session::{use_incident, OpenIncident, Standing};
 use crate::store::{Store, StoredMark};
 
 /// Where an earlier Firebreak kept the mark (localStorage, the state in hex).
@@ -140,13 +140,17 @@ fn stored(at: &str, state: Option<&Incident>) -> StoredMark {
     }
 }
 
-/// Writes the mark to the database (in the order asked), if it is open.
-fn save(store: &RefCell<Option<Store>>, id: &str, at: &str, state: Option<&Incident>) {
+/// Writes the mark to the database (in the order asked), if it is open and the incident is
+/// not being removed from this device.
+fn save(open: &OpenIncident, store: &RefCell<Option<Store>>, at: &str, state: Option<&Incident>) {
+    if open.removed_from_device() {
+        return;
+    }
     let Some(store) = store.borrow().clone() else {
         return;
     };
     let mark = stored(at, state);
-    let id = id.to_string();
+    let id = open.id.clone();
     wasm_bindgen_futures::spawn_local(async move {
         if let Err(e) = store.set_mark(&id, &mark).await {
             platform::log_error(&format!("the read mark was not saved: {e}"));
@@ -222,12 +226,12 @@ pub fn CatchUpCard() -> impl IntoView {
         })
     };
     let write_back = {
-        let (mark, store, dirty, last_save, id) = (
+        let (mark, store, dirty, last_save, open) = (
             mark.clone(),
             store.clone(),
             dirty.clone(),
             last_save.clone(),
-            id.clone(),
+            open.clone(),
         );
         move || {
             if !dirty.replace(false) {
@@ -235,7 +239,7 @@ pub fn CatchUpCard() -> impl IntoView {
             }
             last_save.set(platform::now_millis());
             if let Some(m) = mark.borrow().as_ref() {
-                save(&store, &id, &m.at, m.state.as_ref());
+                save(&open, &store, &m.at, m.state.as_ref());
             }
         }
     };
@@ -281,7 +285,7 @@ pub fn CatchUpCard() -> impl IntoView {
                     // First open on this device: the mark starts here, with nothing to catch up on.
                     let now = platform::now_rfc3339();
                     let state = copy_of(&open.incident);
-                    save(&store, &id, &now, state.as_ref());
+                    save(&open, &store, &now, state.as_ref());
                     *mark = Some(Mark { at: now, state });
                     return None;
                 };
@@ -336,7 +340,7 @@ pub fn CatchUpCard() -> impl IntoView {
         move |_| {
             let now = platform::now_rfc3339();
             let state = copy_of(&open.incident);
-            save(&store, &open.id, &now, state.as_ref());
+            save(&open, &store, &now, state.as_ref());
             *mark.borrow_mut() = Some(Mark { at: now, state });
             moved.update(|n| *n += 1);
         }
