@@ -291,10 +291,11 @@ pub fn CatchUpCard() -> impl IntoView {
                 };
                 let now = platform::now_rfc3339();
                 let Some(before) = &m.state else {
-                    return Some((m.at.clone(), Err(format!(
-                        "This incident was too large (over {} KB) for this device to keep a copy at your last mark, so what changed since cannot be listed here.",
-                        MARK_STATE_LIMIT / 1024
-                    ))));
+                    // (A mark moved from localStorage kept no copy past 256 KB, so the
+                    // bound is not named: it may not be this one.)
+                    return Some((m.at.clone(), Err(
+                        "This incident was too large for this device to keep a copy at your last mark, so what changed since cannot be listed here.".to_string()
+                    )));
                 };
                 // Names only online, for owners and editors, from the relay's answer.
                 let named = matches!(open.standing.get(), Standing::Member(role) if role.may_write())
