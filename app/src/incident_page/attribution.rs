@@ -411,8 +411,9 @@ pub fn for_catch_up() -> Option<ForCatchUp> {
 impl ForCatchUp {
     /// Whether the card lists changes and would name who made them.
     pub fn want(self, wanted: bool) {
-        if self.0.wanted.get_untracked() != wanted {
-            self.0.wanted.set(wanted);
+        // (try_: the page's state may already be gone when the card is cleaned up.)
+        if self.0.wanted.try_get_untracked() == Some(!wanted) {
+            self.0.wanted.try_set(wanted);
         }
     }
 
