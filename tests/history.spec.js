@@ -7,13 +7,9 @@ import { devices } from '@playwright/test';
 import { test, expect } from './support/fixtures.js';
 import { createIncident, expectSynced, openIncident, section, shareLink } from './support/app.js';
 import { addEvent } from './support/evidence.js';
+import { storedMark } from './support/state.js';
 
 const { defaultBrowserType: _ignored, ...pixel7 } = devices['Pixel 7'];
-
-/** The read mark this device keeps for the incident (localStorage), or null. */
-function storedMark(page, id) {
-  return page.evaluate((key) => JSON.parse(localStorage.getItem(key) || 'null'), `firebreak.mark.${id}`);
-}
 
 /** `ms` as the time field takes it, in UTC to the second. */
 function typedUtc(ms) {
@@ -30,7 +26,7 @@ test('a second person’s changes appear in "Since you were last here", and "Mar
   await openIncident(b.page, await shareLink(a.page, { name: 'Bob' }), { name: 'Bob' });
   await expectSynced(b.page);
   // The first open sets Bob's mark without a card: there is nothing to catch up on.
-  await expect.poll(async () => (await storedMark(b.page, id))?.state?.length ?? 0).toBeGreaterThan(0);
+  await expect.poll(async () => (await storedMark(b.page, id))?.size ?? 0).toBeGreaterThan(0);
   await expect(b.page.locator('#catch-up')).toHaveCount(0);
   const url = new URL(b.page.url());
   url.hash = '';

@@ -1,8 +1,8 @@
 //! Small per-device preferences in localStorage: the responder's display name, this device's
 //! id, the incidents opened here, how many local changes each has not yet seen confirmed by
 //! the relay, and this device's access to each (its token from the relay, or that it was
-//! created here and is not on the relay yet). Documents themselves never go here (see `store`),
-//! except the bounded copy at a read mark (see `incident_page::catch_up`).
+//! created here and is not on the relay yet). Documents themselves never go here (see `store`;
+//! read marks too, which an earlier Firebreak kept here, see `incident_page::catch_up`).
 
 use gloo_storage::{LocalStorage, Storage};
 use serde::{Deserialize, Serialize};

@@ -248,6 +248,12 @@ impl OpenIncident {
     pub async fn remove_from_device(&self) -> Result<(), String> {
         self.0.remove_from_device().await
     }
+
+    /// True once the incident is being removed from this device: nothing more of it is
+    /// to be written here (its read mark included).
+    pub fn removed_from_device(&self) -> bool {
+        self.0.saving.removed.get()
+    }
 }
 
 impl Session {

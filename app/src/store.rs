@@ -5,6 +5,10 @@
 //! Updates are only ever appended; [`Store::compact`] replaces an incident's records with one
 //! snapshot in a single transaction, so a crash mid-way leaves the old records in place.
 //!
+//! Object store `marks` (since version 2; keys: the incident's id) holds each incident's read
+//! mark for "Since you were last here": `{at, state: Uint8Array}` (see
+//! `incident_page::catch_up`). Removing an incident removes its mark in the same transaction.
+//!
 //! The database's version is the schema's. A newer app that changes the schema raises it; an
 //! older app still open (another tab, a page the service worker kept) then finds a database
 //! newer than it knows: it opens it read-only (so the incidents still show) and never writes
@@ -25,8 +29,9 @@ use web_sys::{
 use crate::platform;
 
 const DB_NAME: &str = "firebreak";
-const DB_VERSION: u32 = 1;
+const DB_VERSION: u32 = 2;
 const UPDATES: &str = "updates";
+const MARKS: &str = "marks";
 const BY_INCIDENT: &str = "incident";
 
 /// What the database says while the page is open.
@@ -61,6 +66,13 @@ pub type RecordKey = JsValue;
 pub struct StoredUpdate {
     pub key: RecordKey,
     pub bytes: Vec<u8>,
+}
+
+/// A read mark as stored: when (RFC 3339 UTC), and the incident's encoded state then (empty
+/// when it was over the bound).
+pub struct StoredMark {
+    pub at: String,
+    pub state: Vec<u8>,
 }
 
 /// An open `firebreak` database.
@@ -192,6 +204,11 @@ impl Store {
         Ok(Store { db, newer })
     }
 
+    /// Closes this connection once its transactions are done (one opened for a while only).
+    pub fn close(&self) {
+        self.db.close();
+    }
+
     /// The schema version of the database when a newer Firebreak wrote it (read-only here).
     pub fn newer_version(&self) -> Option<u32> {
         self.newer
@@ -268,10 +285,52 @@ impl Store {
         Ok(added.result()?)
     }
 
-    /// Removes every record of the incident from this device, in one transaction.
+    /// The incident's read mark, if this device keeps one.
+    pub async fn mark(&self, incident: &str) -> Result<Option<StoredMark>, StoreError> {
+        let tx = self
+            .db
+            .transaction_with_str_and_mode(MARKS, IdbTransactionMode::Readonly)?;
+        let value = request_done(&tx.object_store(MARKS)?.get(&incident.into())?).await?;
+        if value.is_undefined() || value.is_null() {
+            return Ok(None);
+        }
+        let at = Reflect::get(&value, &"at".into())?
+            .as_string()
+            .ok_or_else(|| StoreError("a stored read mark has no time".into()))?;
+        let state = Reflect::get(&value, &"state".into())?
+            .dyn_into::<Uint8Array>()
+            .map(|b| b.to_vec())
+            .unwrap_or_default();
+        Ok(Some(StoredMark { at, state }))
+    }
+
+    /// Keeps `mark` as the incident's read mark (replacing the last), once committed.
+    pub async fn set_mark(&self, incident: &str, mark: &StoredMark) -> Result<(), StoreError> {
+        self.writable()?;
+        let tx = self
+            .db
+            .transaction_with_str_and_mode(MARKS, IdbTransactionMode::Readwrite)?;
+        let obj = Object::new();
+        Reflect::set(&obj, &"at".into(), &mark.at.as_str().into())?;
+        Reflect::set(
+            &obj,
+            &"state".into(),
+            &Uint8Array::from(mark.state.as_slice()).into(),
+        )?;
+        tx.object_store(MARKS)?
+            .put_with_key(&obj, &incident.into())?;
+        transaction_done(&tx).await
+    }
+
+    /// Removes every record of the incident and its read mark from this device, in one
+    /// transaction.
     pub async fn remove(&self, incident: &str) -> Result<(), StoreError> {
         self.writable()?;
-        let tx = self.transaction(IdbTransactionMode::Readwrite)?;
+        let stores = Array::of2(&UPDATES.into(), &MARKS.into());
+        let tx = self
+            .db
+            .transaction_with_str_sequence_and_mode(&stores, IdbTransactionMode::Readwrite)?;
+        tx.object_store(MARKS)?.delete(&incident.into())?;
         let store = tx.object_store(UPDATES)?;
         let keys = store
             .index(BY_INCIDENT)?
@@ -300,6 +359,10 @@ fn create_schema(request: &IdbOpenDbRequest) -> Result<(), StoreError> {
             BY_INCIDENT,
             &IdbIndexParameters::new(),
         )?;
+    }
+    // Version 2: read marks, keyed by the incident's id.
+    if !db.object_store_names().contains(MARKS) {
+        db.create_object_store(MARKS)?;
     }
     Ok(())
 }

@@ -53,3 +53,29 @@ export function fullState(doc) {
   const snapshot = Buffer.from(Y.encodeSnapshot(Y.snapshot(doc))).toString('base64');
   return { snapshot, content: canonical(content) };
 }
+
+/** The read mark this device keeps for the incident (IndexedDB, `marks`): its time and the
+ * size of the state it holds (0 when none was kept), or null. */
+export function storedMark(page, id) {
+  return page.evaluate(
+    (id) =>
+      new Promise((resolve, reject) => {
+        const open = indexedDB.open('firebreak');
+        open.onsuccess = () => {
+          const db = open.result;
+          if (!db.objectStoreNames.contains('marks')) {
+            db.close();
+            return resolve(null);
+          }
+          const get = db.transaction('marks').objectStore('marks').get(id);
+          get.onsuccess = () => {
+            db.close();
+            resolve(get.result ? { at: get.result.at, size: get.result.state?.length ?? 0 } : null);
+          };
+          get.onerror = () => reject(get.error);
+        };
+        open.onerror = () => reject(open.error);
+      }),
+    id,
+  );
+}

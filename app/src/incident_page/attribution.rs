@@ -9,6 +9,10 @@
 //! [`REFETCH_EVERY_MS`] while changes arrive or this device's own reach the relay. Offline it
 //! says that it needs the relay and keeps the last answer on show. Viewers are not offered the
 //! toggle (the relay answers them 403). Names and text are shown as text, never as markup.
+//!
+//! The same answer, fetched the same way, also names who made each change in "Since you
+//! were last here" ([`for_catch_up`]): the card asks for it while it lists changes, for
+//! owners and editors, with the toggle on or off.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -35,6 +39,8 @@ struct Known {
     prose: HashMap<String, ProseAuthorship>,
     /// Everyone named in the prose, in order of first appearance (their colour).
     writers: Vec<String>,
+    /// The same answer as the model reads it, for the catch-up card.
+    stamps: incident::history::Attribution,
 }
 
 impl Known {
@@ -47,7 +53,9 @@ impl Known {
                 }
             }
         }
+        let stamps = model_attribution(&answer);
         Known {
+            stamps,
             entries: answer
                 .entries
                 .into_iter()
@@ -70,10 +78,46 @@ impl Known {
     }
 }
 
+/// The relay's answer as the model's attribution: entries and prose sections of sections this
+/// build knows, a stamp without a name as an empty name (shown as nobody).
+fn model_attribution(answer: &Attribution) -> incident::history::Attribution {
+    use incident::history::{Authorship, Stamp};
+    let stamp = |s: &ChangeStamp| Stamp {
+        seq: s.seq,
+        by: Arc::from(s.name.as_deref().unwrap_or("")),
+        received_at_ms: s.received_at,
+        written_at_ms: s.written_at,
+    };
+    let mut out = incident::history::Attribution::default();
+    for e in &answer.entries {
+        if let Some(place) = Place::from_keys(&e.section, Some(&e.id)) {
+            let authorship = Authorship {
+                created: stamp(&e.created),
+                changed: stamp(&e.changed),
+                deleted: e.deleted.as_ref().map(stamp),
+            };
+            out.insert(place, authorship);
+        }
+    }
+    for p in &answer.prose {
+        if let Some(place) = Place::from_keys(&p.section, None) {
+            let authorship = Authorship {
+                created: stamp(&p.created),
+                changed: stamp(&p.changed),
+                deleted: None,
+            };
+            out.insert(place, authorship);
+        }
+    }
+    out
+}
+
 /// The page's "who wrote what" state, shared by the toggle and every byline.
 #[derive(Clone, Copy)]
 struct WhoWrote {
     on: RwSignal<bool>,
+    /// The catch-up card lists changes and would name who made them.
+    wanted: RwSignal<bool>,
     known: RwSignal<Option<Arc<Known>>>,
     status: RwSignal<Option<String>>,
     last_ask: StoredValue<f64>,
@@ -87,6 +131,7 @@ struct WhoWrote {
 pub fn provide(open: &OpenIncident) {
     let who = WhoWrote {
         on: RwSignal::new(false),
+        wanted: RwSignal::new(false),
         known: RwSignal::new(None),
         status: RwSignal::new(None),
         last_ask: StoredValue::new(f64::MIN),
@@ -96,20 +141,31 @@ pub fn provide(open: &OpenIncident) {
     };
     provide_context(who);
     let open = open.clone();
-    Effect::new(move |_| {
-        let on = who.on.get();
+    Effect::new(move |was: Option<(bool, bool)>| {
+        let now = (who.on.get(), who.wanted.get());
         // Anything that may have changed the relay's answer: a change here or from others,
         // this device's changes reaching the relay, the connection coming back.
         open.revision.track();
         open.pending.track();
         open.connection.track();
-        if on {
+        let (was_on, was_wanted) = was.unwrap_or_default();
+        if (now.0 && !was_on) || (now.1 && !was_wanted) {
+            // Just turned on (the toggle, or the catch-up card): the answer kept from
+            // before may be old, so the relay is asked now rather than after the wait.
+            who.ask(open.clone());
+        } else if now.0 || now.1 {
             who.soon(&open);
         }
+        now
     });
 }
 
 impl WhoWrote {
+    /// The toggle is on or the catch-up card wants names (untracked).
+    fn active(self) -> bool {
+        self.on.try_get_untracked() == Some(true) || self.wanted.try_get_untracked() == Some(true)
+    }
+
     /// Asks the relay now if the last ask is old enough, else once the wait is over.
     fn soon(self, open: &OpenIncident) {
         if self.timer.get_value() {
@@ -126,7 +182,7 @@ impl WhoWrote {
         set_timeout(
             move || {
                 self.timer.try_set_value(false);
-                if self.on.try_get_untracked() == Some(true) {
+                if self.active() {
                     self.ask(open);
                 }
             },
@@ -178,7 +234,7 @@ impl WhoWrote {
             // Something changed while the relay was asked: ask again (after the wait).
             let moved = open.revision.try_get_untracked() != Some(revision)
                 || open.pending.try_get_untracked() != Some(pending);
-            if moved && self.on.try_get_untracked() == Some(true) {
+            if moved && self.active() {
                 self.soon(&open);
             }
         });
@@ -211,7 +267,7 @@ pub fn WhoWroteToggle() -> impl IntoView {
                 <p class="hint">
                     "Shows on every entry who added and last changed it, and in each written section who wrote which part, from the relay's record."
                 </p>
-                {move || who.status.get().map(|s| view! { <p id="who-wrote-status" class="hint" role="status">{s}</p> })}
+                {move || who.status.get().filter(|_| who.on.get()).map(|s| view! { <p id="who-wrote-status" class="hint" role="status">{s}</p> })}
             </div>
         })
     }
@@ -339,5 +395,32 @@ fn shown(ms: i64, zone: &str, now: i64) -> String {
     match (full.get(..11), today.get(..11)) {
         (Some(day), Some(this_day)) if day == this_day => full[11..].to_string(),
         _ => full,
+    }
+}
+
+/// The relay's answer for "Since you were last here": the card says while it lists changes
+/// ([`ForCatchUp::want`]), and the answer is fetched and refetched as for the toggle.
+#[derive(Clone, Copy)]
+pub struct ForCatchUp(WhoWrote);
+
+/// The shared answer, under the incident page.
+pub fn for_catch_up() -> Option<ForCatchUp> {
+    use_context::<WhoWrote>().map(ForCatchUp)
+}
+
+impl ForCatchUp {
+    /// Whether the card lists changes and would name who made them.
+    pub fn want(self, wanted: bool) {
+        // (try_: the page's state may already be gone when the card is cleaned up.)
+        if self.0.wanted.try_get_untracked() == Some(!wanted) {
+            self.0.wanted.try_set(wanted);
+        }
+    }
+
+    /// `f` of the last answer as the model reads it (`None` before the first); tracked.
+    pub fn with<R>(self, f: impl FnOnce(Option<&incident::history::Attribution>) -> R) -> R {
+        self.0
+            .known
+            .with(|known| f(known.as_ref().map(|k| &k.stamps)))
     }
 }

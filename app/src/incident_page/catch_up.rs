@@ -1,14 +1,19 @@
 //! "Since you were last here": what changed since this person's read mark on this device.
 //!
-//! The mark is kept per incident in localStorage (`firebreak.mark.{id}`): its time and the
-//! incident's encoded state at that time (hex). A state larger than [`MARK_STATE_LIMIT`] is
-//! not kept (localStorage is small and shared with the preferences): the mark then holds only
-//! its time, and the card says it cannot list the changes. Edits typed on this device are
-//! folded into the mark as they are made (saved every few seconds and when the page goes),
-//! so the card lists other people's changes, not one's own. Pure model, no relay: it works
-//! offline for what the device has.
+//! The mark is kept per incident in this device's database (`store.rs`, object store
+//! `marks`): its time and the incident's encoded state at that time. A state larger than
+//! [`MARK_STATE_LIMIT`] is not kept: the mark then holds only its time, and the card says it
+//! cannot list the changes. A mark an earlier Firebreak kept in localStorage
+//! (`firebreak.mark.{id}`, hex) is read once, written to the database and then removed from
+//! localStorage. Edits typed on this device are folded into the mark as they are made (saved
+//! every few seconds and when the page goes), so the card lists other people's changes, not
+//! one's own. Pure model, no relay: it works offline for what the device has.
+//!
+//! Online, for owners and editors, each item also says who made the change and when, from
+//! the relay's answer to "who wrote what" (fetched and kept by `attribution.rs`, shared with
+//! its toggle). Offline and for viewers the card names no one.
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 
 use gloo_storage::{LocalStorage, Storage};
@@ -17,15 +22,19 @@ use incident::{Incident, UpdateOrigin};
 use leptos::ev;
 use leptos::prelude::*;
 use send_wrapper::SendWrapper;
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
+use sync_client::Connection;
 
 use crate::platform;
-use crate::session::use_incident;
+use crate::session::{use_incident, OpenIncident, Standing};
+use crate::store::{Store, StoredMark};
 
-const MARK_PREFIX: &str = "firebreak.mark.";
+/// Where an earlier Firebreak kept the mark (localStorage, the state in hex).
+const LEGACY_PREFIX: &str = "firebreak.mark.";
 
-/// The largest encoded state a mark keeps (bytes; stored as twice as many hex digits).
-pub const MARK_STATE_LIMIT: usize = 256 * 1024;
+/// The largest encoded state a mark keeps (bytes): the relay's largest websocket message,
+/// so any incident a device can be sent whole gets a working catch-up.
+pub const MARK_STATE_LIMIT: usize = 16 * 1024 * 1024;
 
 /// How many changes of one part of the page the card lists before it counts the rest.
 const PER_GROUP: usize = 8;
@@ -33,22 +42,13 @@ const PER_GROUP: usize = 8;
 /// How often (at most) typed edits folded into the mark are written back.
 const SAVE_EVERY_MS: f64 = 5000.0;
 
-#[derive(Clone, Debug, Serialize, Deserialize)]
-struct StoredMark {
+/// A mark as an earlier Firebreak kept it in localStorage.
+#[derive(Deserialize)]
+struct LegacyMark {
     /// RFC 3339 UTC.
     at: String,
-    /// The encoded state in hex; empty when it was over the limit.
+    /// The encoded state in hex; empty when it was over that Firebreak's limit.
     state: String,
-}
-
-fn hex(bytes: &[u8]) -> String {
-    const DIGITS: &[u8; 16] = b"0123456789abcdef";
-    let mut out = String::with_capacity(bytes.len() * 2);
-    for b in bytes {
-        out.push(DIGITS[(b >> 4) as usize] as char);
-        out.push(DIGITS[(b & 15) as usize] as char);
-    }
-    out
 }
 
 fn unhex(text: &str) -> Option<Vec<u8>> {
@@ -68,41 +68,100 @@ struct Mark {
     state: Option<Incident>,
 }
 
-fn load(id: &str) -> Option<Mark> {
-    let stored = LocalStorage::get::<StoredMark>(format!("{MARK_PREFIX}{id}")).ok()?;
-    let state = unhex(&stored.state)
-        .filter(|b| !b.is_empty())
-        .and_then(|bytes| {
-            let incident = Incident::new();
-            incident.apply_update(&bytes, UpdateOrigin::Storage).ok()?;
-            Some(incident)
-        });
-    Some(Mark {
-        at: stored.at,
-        state,
-    })
+impl Mark {
+    fn from_stored(stored: StoredMark) -> Mark {
+        let state = (!stored.state.is_empty())
+            .then(|| {
+                let incident = Incident::new();
+                incident
+                    .apply_update(&stored.state, UpdateOrigin::Storage)
+                    .ok()?;
+                Some(incident)
+            })
+            .flatten();
+        Mark {
+            at: stored.at,
+            state,
+        }
+    }
 }
 
 /// This device's read mark for the incident `id` as last written: its time and, when it was
 /// kept, the incident as it stood then (the shift hand-off counts from it offline).
-pub fn read_mark(id: &str) -> Option<(String, Option<Incident>)> {
-    load(id).map(|m| (m.at, m.state))
+pub async fn read_mark(id: &str) -> Option<(String, Option<Incident>)> {
+    load(id).await.1.map(|m| (m.at, m.state))
 }
 
-fn save(id: &str, at: &str, state: Option<&Incident>) {
-    let bytes = state.map(Incident::encode_state).unwrap_or_default();
-    let state = if bytes.len() > MARK_STATE_LIMIT {
-        String::new()
-    } else {
-        hex(&bytes)
+/// Opens this device's database and reads the incident's mark, moving one kept the old way.
+async fn load(id: &str) -> (Option<Store>, Option<Mark>) {
+    let store = match Store::open(|_| {}).await {
+        Ok(store) => Some(store),
+        Err(e) => {
+            platform::log_error(&format!("the read mark cannot be read: {e}"));
+            None
+        }
     };
+    let stored = match &store {
+        Some(store) => store.mark(id).await.unwrap_or_else(|e| {
+            platform::log_error(&format!("the read mark cannot be read: {e}"));
+            None
+        }),
+        None => None,
+    };
+    let stored = match stored {
+        Some(mark) => Some(mark),
+        None => moved_from_local_storage(store.as_ref(), id).await,
+    };
+    (store, stored.map(Mark::from_stored))
+}
+
+/// A mark an earlier Firebreak kept in localStorage: read, written to the database, and
+/// removed from localStorage once the database holds it.
+async fn moved_from_local_storage(store: Option<&Store>, id: &str) -> Option<StoredMark> {
+    let key = format!("{LEGACY_PREFIX}{id}");
+    let legacy = LocalStorage::get::<LegacyMark>(&key).ok()?;
     let mark = StoredMark {
-        at: at.to_string(),
-        state,
+        at: legacy.at,
+        state: unhex(&legacy.state).unwrap_or_default(),
     };
-    if let Err(e) = LocalStorage::set(format!("{MARK_PREFIX}{id}"), &mark) {
-        platform::log_error(&format!("the read mark was not saved: {e}"));
+    if let Some(store) = store {
+        match store.set_mark(id, &mark).await {
+            Ok(()) => LocalStorage::delete(&key),
+            Err(e) => platform::log_error(&format!("the read mark was not moved: {e}")),
+        }
     }
+    Some(mark)
+}
+
+/// The mark as stored: the state left out when over [`MARK_STATE_LIMIT`].
+fn stored(at: &str, state: Option<&Incident>) -> StoredMark {
+    let bytes = state.map(Incident::encode_state).unwrap_or_default();
+    StoredMark {
+        at: at.to_string(),
+        state: if bytes.len() > MARK_STATE_LIMIT {
+            Vec::new()
+        } else {
+            bytes
+        },
+    }
+}
+
+/// Writes the mark to the database (in the order asked), if it is open and the incident is
+/// not being removed from this device.
+fn save(open: &OpenIncident, store: &RefCell<Option<Store>>, at: &str, state: Option<&Incident>) {
+    if open.removed_from_device() {
+        return;
+    }
+    let Some(store) = store.borrow().clone() else {
+        return;
+    };
+    let mark = stored(at, state);
+    let id = open.id.clone();
+    wasm_bindgen_futures::spawn_local(async move {
+        if let Err(e) = store.set_mark(&id, &mark).await {
+            platform::log_error(&format!("the read mark was not saved: {e}"));
+        }
+    });
 }
 
 /// A copy of `incident` as it is now.
@@ -134,11 +193,25 @@ pub fn link_of(group: Group, section: &str) -> &'static str {
 pub fn CatchUpCard() -> impl IntoView {
     let open = use_incident();
     let id = open.id.clone();
-    let mark: Rc<RefCell<Option<Mark>>> = Rc::new(RefCell::new(load(&id)));
-    let dirty = Rc::new(std::cell::Cell::new(false));
-    let last_save = Rc::new(std::cell::Cell::new(platform::now_millis()));
+    let mark: Rc<RefCell<Option<Mark>>> = Rc::new(RefCell::new(None));
+    let store: Rc<RefCell<Option<Store>>> = Rc::new(RefCell::new(None));
+    let dirty = Rc::new(Cell::new(false));
+    let last_save = Rc::new(Cell::new(platform::now_millis()));
+    // Set once the mark has been read from the database (or found missing).
+    let loaded = RwSignal::new(false);
     // Bumped when the mark moves, so the card is worked out again.
     let moved = RwSignal::new(0u32);
+    let who = super::attribution::for_catch_up();
+
+    {
+        let (mark, store, id) = (mark.clone(), store.clone(), id.clone());
+        wasm_bindgen_futures::spawn_local(async move {
+            let (opened, found) = load(&id).await;
+            *store.borrow_mut() = opened;
+            *mark.borrow_mut() = found;
+            loaded.try_set(true);
+        });
+    }
 
     // Edits typed here go into the mark as they are made.
     let subscription = {
@@ -159,15 +232,20 @@ pub fn CatchUpCard() -> impl IntoView {
         })
     };
     let write_back = {
-        let (mark, dirty, last_save, id) =
-            (mark.clone(), dirty.clone(), last_save.clone(), id.clone());
+        let (mark, store, dirty, last_save, open) = (
+            mark.clone(),
+            store.clone(),
+            dirty.clone(),
+            last_save.clone(),
+            open.clone(),
+        );
         move || {
             if !dirty.replace(false) {
                 return;
             }
             last_save.set(platform::now_millis());
             if let Some(m) = mark.borrow().as_ref() {
-                save(&id, &m.at, m.state.as_ref());
+                save(&open, &store, &m.at, m.state.as_ref());
             }
         }
     };
@@ -178,68 +256,106 @@ pub fn CatchUpCard() -> impl IntoView {
     {
         let write_back = SendWrapper::new(write_back.clone());
         let subscription = SendWrapper::new(subscription);
+        let store = SendWrapper::new(store.clone());
         on_cleanup(move || {
             (*write_back)();
             leaving.remove();
             drop(subscription);
+            // Closed once the writes asked for are done.
+            if let Some(store) = store.borrow_mut().take() {
+                wasm_bindgen_futures::spawn_local(async move { store.close() });
+            }
         });
     }
 
     let groups = {
         let open = open.clone();
         let mark = SendWrapper::new(mark.clone());
+        let store = SendWrapper::new(store.clone());
         let last_save = SendWrapper::new(last_save);
         let write_back = SendWrapper::new(write_back);
         let id = id.clone();
-        Memo::new(move |_| -> Option<Result<Vec<CatchUpGroup>, String>> {
-            open.revision.track();
-            moved.track();
-            open.incident.schema_version()?;
-            if platform::now_millis() - last_save.get() > SAVE_EVERY_MS {
-                (*write_back)();
-            }
-            let mut mark = mark.borrow_mut();
-            let Some(m) = mark.as_ref() else {
-                // First open on this device: the mark starts here, with nothing to catch up on.
+        Memo::new(
+            move |_| -> Option<(String, Result<Vec<CatchUpGroup>, String>)> {
+                open.revision.track();
+                moved.track();
+                if !loaded.get() {
+                    return None;
+                }
+                open.incident.schema_version()?;
+                if platform::now_millis() - last_save.get() > SAVE_EVERY_MS {
+                    (*write_back)();
+                }
+                let mut mark = mark.borrow_mut();
+                let Some(m) = mark.as_ref() else {
+                    // First open on this device: the mark starts here, with nothing to catch up on.
+                    let now = platform::now_rfc3339();
+                    let state = copy_of(&open.incident);
+                    save(&open, &store, &now, state.as_ref());
+                    *mark = Some(Mark { at: now, state });
+                    return None;
+                };
                 let now = platform::now_rfc3339();
-                let state = copy_of(&open.incident);
-                save(&id, &now, state.as_ref());
-                *mark = Some(Mark { at: now, state });
-                return None;
-            };
-            let now = platform::now_rfc3339();
-            let Some(before) = &m.state else {
-                return Some(Err(format!(
-                    "This incident was too large (over {} KB) for this device to keep a copy at your last mark, so what changed since cannot be listed here.",
-                    MARK_STATE_LIMIT / 1024
-                )));
-            };
-            let groups = catch_up(before, &open.incident, None, &m.at, &now, PER_GROUP);
-            (!groups.is_empty()).then_some(Ok(groups))
-        })
+                let Some(before) = &m.state else {
+                    // (A mark moved from localStorage kept no copy past 256 KB, so the
+                    // bound is not named: it may not be this one.)
+                    return Some((m.at.clone(), Err(
+                        "This incident was too large for this device to keep a copy at your last mark, so what changed since cannot be listed here.".to_string()
+                    )));
+                };
+                // Names only online, for owners and editors, from the relay's answer.
+                let named = matches!(open.standing.get(), Standing::Member(role) if role.may_write())
+                    && open.connection.get() == Connection::Synced;
+                let list = |attribution: Option<&incident::history::Attribution>| {
+                    catch_up(before, &open.incident, attribution, &m.at, &now, PER_GROUP)
+                };
+                let mut groups = match who.filter(|_| named) {
+                    Some(who) => who.with(list),
+                    None => list(None),
+                };
+                // One's own edits are folded into the mark, so a change listed is not one's
+                // own: a stamp in one's own name is a later edit of the same entry, and
+                // says nothing about the change listed.
+                // (The record names people by their invite's name.)
+                let me = crate::prefs::access(&id)
+                    .map(|grant| grant.name)
+                    .filter(|name| !name.is_empty())
+                    .unwrap_or_else(crate::prefs::display_name);
+                for item in groups.iter_mut().flat_map(|g| &mut g.items) {
+                    if item.stamp.as_ref().is_some_and(|s| *s.by == *me) {
+                        item.who = None;
+                    }
+                }
+                (!groups.is_empty()).then(|| (m.at.clone(), Ok(groups)))
+            },
+        )
     };
+    // While the card lists changes, an owner or editor has the relay asked who made them.
+    if let Some(who) = who {
+        let standing = open.standing;
+        Effect::new(move |_| {
+            let listing = groups.with(|g| matches!(g, Some((_, Ok(_)))));
+            let may_write = matches!(standing.get(), Standing::Member(role) if role.may_write());
+            who.want(listing && may_write);
+        });
+        on_cleanup(move || who.want(false));
+    }
     let mark_read = {
         let open = open.clone();
         let mark = SendWrapper::new(mark);
+        let store = SendWrapper::new(store);
         move |_| {
             let now = platform::now_rfc3339();
             let state = copy_of(&open.incident);
-            save(&open.id, &now, state.as_ref());
+            save(&open, &store, &now, state.as_ref());
             *mark.borrow_mut() = Some(Mark { at: now, state });
             moved.update(|n| *n += 1);
         }
     };
-    let since = {
-        let open = open.clone();
-        move || {
-            let at = LocalStorage::get::<StoredMark>(format!("{MARK_PREFIX}{}", open.id))
-                .map(|m| m.at)
-                .unwrap_or_default();
-            incident::when::format_in_zone(&at, &open.incident.display_zone())
-        }
-    };
+    let zone = super::watch(&open, Incident::display_zone);
     move || {
-        groups.get().map(|found| {
+        groups.get().map(|(since, found)| {
+            let since = incident::when::format_in_zone(&since, &zone.get());
             let body = match found {
                 Err(why) => view! { <p class="hint">{why}</p> }.into_any(),
                 Ok(groups) => groups
@@ -250,7 +366,8 @@ pub fn CatchUpCard() -> impl IntoView {
                             .into_iter()
                             .map(|item| {
                                 let key = link_of(g.group, item.change.place.section);
-                                view! { <li><a href=format!("#{key}")>{item.line}</a></li> }
+                                let who = item.who.map(|who| view! { <span class="catch-up-who">{format!(" — {who}")}</span> });
+                                view! { <li><a href=format!("#{key}")>{item.line}</a>{who}</li> }
                             })
                             .collect_view();
                         let more = (g.more > 0).then(|| view! { <li class="hint">{format!("and {} more", g.more)}</li> });
@@ -265,7 +382,7 @@ pub fn CatchUpCard() -> impl IntoView {
             view! {
                 <section id="catch-up" class="catch-up" aria-labelledby="h-catch-up">
                     <h2 id="h-catch-up">"Since you were last here"</h2>
-                    <p class="hint">{format!("Changes since your mark at {}, on this device.", since())}</p>
+                    <p class="hint">{format!("Changes since your mark at {since}, on this device.")}</p>
                     {body}
                     <button type="button" id="catch-up-read" on:click=mark_read.clone()>"Mark as read"</button>
                 </section>

@@ -25,8 +25,8 @@ use crate::{platform, prefs};
 const DEFAULT_SHIFT_HOURS: i64 = 8;
 
 /// When the shift started, by default: this device's read mark, else 8 hours ago (UTC).
-fn default_start(id: &str) -> String {
-    if let Some((at, _)) = read_mark(id) {
+async fn default_start(id: &str) -> String {
+    if let Some((at, _)) = read_mark(id).await {
         if when::parse_stored(&at).is_some() {
             return at;
         }
@@ -55,13 +55,19 @@ pub fn HandOver(memory: RowMemory) -> impl IntoView {
         let id = open.id.clone();
         Effect::new(move |_| {
             if open_panel.get() {
-                let zone = zone.get_untracked();
-                let start = default_start(&id);
-                let shown = editable_time(&start, &zone);
-                typed.set(shown.clone());
-                default.set_value((shown, start));
                 problem.set(None);
                 outcome.set(None);
+                let id = id.clone();
+                // The mark is in the device's database: read, then shown.
+                wasm_bindgen_futures::spawn_local(async move {
+                    let start = default_start(&id).await;
+                    let Some(zone) = zone.try_get_untracked() else {
+                        return;
+                    };
+                    let shown = editable_time(&start, &zone);
+                    typed.try_set(shown.clone());
+                    default.try_set_value((shown, start));
+                });
             }
         });
     }
@@ -151,7 +157,7 @@ pub fn HandOver(memory: RowMemory) -> impl IntoView {
 
 /// The incident as it stood at the shift's start, and a sentence saying where it came from.
 async fn shift_start(open: &OpenIncident, start_ms: i64, zone: &str) -> (Option<Incident>, String) {
-    let mark = read_mark(&open.id);
+    let mark = read_mark(&open.id).await;
     let from_mark = |why: &str| {
         match &mark {
         Some((at, Some(state))) => (

@@ -38,6 +38,8 @@ pub(super) struct Saving {
     attempts: Cell<u32>,
     queue: RefCell<Vec<(Vec<u8>, UpdateOrigin)>>,
     writing: Cell<bool>,
+    /// The incident is being removed from this device.
+    pub(super) removed: Cell<bool>,
 }
 
 impl Saving {
@@ -50,6 +52,7 @@ impl Saving {
             attempts: Cell::new(0),
             queue: RefCell::new(Vec::new()),
             writing: Cell::new(false),
+            removed: Cell::new(false),
         }
     }
 
@@ -66,6 +69,7 @@ impl Saving {
 
     /// Removes every record of `incident` from this device; nothing is written after.
     pub(super) async fn remove(&self, incident: &str) -> Result<(), String> {
+        self.removed.set(true);
         self.queue.borrow_mut().clear();
         let store = self.store.borrow_mut().take();
         match store {

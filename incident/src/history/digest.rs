@@ -3,10 +3,12 @@
 use std::cmp::Reverse;
 use std::collections::HashSet;
 
-use super::{changes, now_overdue, Attribution, Change, ChangeKind, Group, Place, Stamp};
+use super::{
+    changes, now_overdue, Attribution, Authorship, Change, ChangeKind, Group, Place, Stamp,
+};
 use crate::{
     when, AnswerStatus, Incident, NextStep, ProseSection, QuestionList, Role, TimelineEvent,
-    QUESTIONS,
+    MAP_ROOTS, QUESTIONS,
 };
 
 /// One line of a catch-up list.
@@ -17,6 +19,10 @@ pub struct CatchUpItem {
     pub stamp: Option<Stamp>,
     /// The line to show, times in the incident's display zone.
     pub line: String,
+    /// Who made it and when, to show after the line ("Ben, 03:40 UTC"; the date too when
+    /// not the day of `now`): only for a stamp that names someone and that the relay
+    /// received at or after the mark, so an answer older than the change says nothing.
+    pub who: Option<String>,
 }
 
 /// The changes of one part of the page, newest first.
@@ -42,6 +48,7 @@ pub fn catch_up(
     per_group: usize,
 ) -> Vec<CatchUpGroup> {
     let zone = after.display_zone();
+    let since_ms = when::parse_stored(since).map(|t| t.timestamp_millis());
     let mut all = changes(before, after);
     let late = now_overdue(after, since, now);
     // A step added already late is listed once, as late.
@@ -62,10 +69,16 @@ pub fn catch_up(
                     _ => stamp.as_ref().map(|s| s.received_at_ms),
                 };
                 let line = change.describe(&zone);
+                let who = stamp
+                    .as_ref()
+                    .filter(|s| !s.by.trim().is_empty())
+                    .filter(|s| since_ms.is_some_and(|since| s.received_at_ms >= since))
+                    .map(|s| who_and_when(s, &zone, now));
                 let item = CatchUpItem {
                     change: change.clone(),
                     stamp,
                     line,
+                    who,
                 };
                 (at, item)
             })
@@ -97,6 +110,45 @@ fn stamp_of(attribution: &Attribution, change: &Change) -> Option<Stamp> {
             .unwrap_or_else(|| authorship.changed.clone()),
         _ => authorship.changed.clone(),
     })
+}
+
+/// "Ben, 03:40 UTC": the stamp's name and the relay's receive time in `zone`, with the date
+/// when it is not the day of `now` (RFC 3339 UTC) there.
+pub fn who_and_when(stamp: &Stamp, zone: &str, now: &str) -> String {
+    let at = when::format_in_zone(
+        &when::utc_from_unix_seconds(stamp.received_at_ms.div_euclid(1000)),
+        zone,
+    );
+    let today = when::format_in_zone(now, zone);
+    let shown = match (at.get(..11), today.get(..11)) {
+        (Some(day), Some(this_day)) if day == this_day => &at[11..],
+        _ => &at[..],
+    };
+    format!("{}, {shown}", stamp.by)
+}
+
+impl Place {
+    /// The place a section's key and an entry's id name, as the relay's answer spells them
+    /// (`timeline` and an event's id; `summary` and none): `None` for a section this build
+    /// does not know.
+    pub fn from_keys(section: &str, id: Option<&str>) -> Option<Place> {
+        let section = match id {
+            Some(_) => *MAP_ROOTS.iter().find(|root| **root == section)?,
+            None => ProseSection::from_key(section)?.key(),
+        };
+        Some(Place {
+            section,
+            id: id.map(str::to_string),
+        })
+    }
+}
+
+impl Attribution {
+    /// Sets who created and last changed the thing at `place`: an attribution read back from
+    /// the relay's answer (`GET …/history/attribution`) rather than replayed here.
+    pub fn insert(&mut self, place: Place, authorship: Authorship) {
+        self.places.insert(place, authorship);
+    }
 }
 
 /// How many lines of "what changed" a hand-off note lists before it counts the rest.

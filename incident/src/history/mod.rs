@@ -28,7 +28,7 @@ mod stops;
 
 pub use changes::{changes, now_overdue, Change, ChangeKind, Group};
 pub use digest::{
-    catch_up, handoff_event, handoff_note, CatchUpGroup, CatchUpItem, HANDOFF_SOURCE,
+    catch_up, handoff_event, handoff_note, who_and_when, CatchUpGroup, CatchUpItem, HANDOFF_SOURCE,
 };
 pub use restore::{can_restore, restore, RestoreError, Restored};
 pub use stops::{shown_time, stops, typed_time, utc_of, Grain, RecordMark, Stop};
