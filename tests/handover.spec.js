@@ -7,13 +7,9 @@ import fs from 'node:fs';
 import { test, expect } from './support/fixtures.js';
 import { createIncident, expectSynced, openIncident, section, shareLink } from './support/app.js';
 import { addEvent, eventRow } from './support/evidence.js';
+import { storedMark } from './support/state.js';
 
 const phone = { viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true };
-
-/** The read mark this device keeps for the incident (localStorage), or null. */
-function storedMark(page, id) {
-  return page.evaluate((key) => JSON.parse(localStorage.getItem(key) || 'null'), `firebreak.mark.${id}`);
-}
 
 /** Alice's incident with Bob in it as an editor; Alice's read mark is set (her shift starts). */
 async function aliceAndBob(person, relay, aliceOptions = {}) {
@@ -21,7 +17,7 @@ async function aliceAndBob(person, relay, aliceOptions = {}) {
   const b = await person('Bob');
   const id = await createIncident(a.page, relay.url, { name: 'Alice', title: 'Night shift' });
   await expectSynced(a.page);
-  await expect.poll(async () => (await storedMark(a.page, id))?.state?.length ?? 0).toBeGreaterThan(0);
+  await expect.poll(async () => (await storedMark(a.page, id))?.size ?? 0).toBeGreaterThan(0);
   await openIncident(b.page, await shareLink(a.page, { name: 'Bob' }), { name: 'Bob' });
   await expectSynced(b.page);
   return { a, b, id };
