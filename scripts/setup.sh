@@ -73,6 +73,13 @@ setup_test() {
     as_root apt-get update -qq
     as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nginx
   fi
+  # PostgreSQL for tests/postgres.rs (the second storage backend): only its binaries are
+  # used; the test runs a private instance on a free port in a temporary directory.
+  if ! command -v initdb >/dev/null 2>&1 && ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then
+    say "installing Debian's postgresql for the PostgreSQL storage tests"
+    as_root apt-get update -qq
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql
+  fi
   npm_install_in "$ROOT/tests"
   setup_format_checkers
   # libFuzzer through cargo-fuzz; runs on stable with `--sanitizer none`.

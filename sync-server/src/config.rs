@@ -133,6 +133,12 @@ pub struct Config {
     /// most recently changed); the answer's `left_out` counts the rest.
     #[arg(long, env = "FIREBREAK_ATTRIBUTION_MAX_ENTRIES", default_value_t = crate::http::attribution::DEFAULT_MAX_ENTRIES as u64, value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
     pub attribution_max_entries: u64,
+
+    /// Store everything in PostgreSQL instead of the SQLite file in `--data`:
+    /// `postgres://USER:PASSWORD@HOST:PORT/DB` (or `host=… dbname=…`). The relay brings the
+    /// schema to its version at start and refuses a database a newer relay wrote.
+    #[arg(long, env = "FIREBREAK_DATABASE_URL", hide_env_values = true)]
+    pub database_url: Option<String>,
 }
 
 /// `--record-retention-days`: a positive number of days, at most 100 years.

@@ -15,23 +15,48 @@ use crate::http::listener::{self, ConnectionLimits};
 use crate::http::ws::AddressLimit;
 use crate::http::{app, AppState};
 use crate::registry::Registry;
-use crate::store::{Grants, SqliteStore, Store};
+use crate::store::{Grants, PostgresStore, SqliteStore, Store};
 
 /// How long shutdown waits for rooms to compact and unload.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
+
+/// The backend the flags ask for: PostgreSQL with `--database-url`, else the SQLite file in
+/// `--data`. Opened on a blocking thread (both block; the PostgreSQL client runs a small
+/// runtime of its own, which cannot start inside an async task).
+async fn open_storage(config: &Config) -> Result<(Arc<dyn Store>, Arc<dyn Grants>), Error> {
+    let url = config.database_url.clone().filter(|u| !u.trim().is_empty());
+    let database = config.database_path();
+    let opened = tokio::task::spawn_blocking(move || -> Result<_, Error> {
+        Ok(match url {
+            Some(url) => {
+                let store = Arc::new(PostgresStore::connect(&url)?);
+                (
+                    Arc::clone(&store) as Arc<dyn Store>,
+                    store as Arc<dyn Grants>,
+                )
+            }
+            None => {
+                let store = Arc::new(SqliteStore::open(&database)?);
+                (
+                    Arc::clone(&store) as Arc<dyn Store>,
+                    store as Arc<dyn Grants>,
+                )
+            }
+        })
+    })
+    .await
+    .map_err(|e| Error::Storage(format!("could not open storage: {e}")))?;
+    opened
+}
 
 /// Runs the relay until SIGTERM or ctrl-c.
 ///
 /// Once the socket is bound, prints exactly `listening on http://ADDR` (the bound address,
 /// so `--listen 127.0.0.1:0` reveals its port) as one line on stdout, and logs it too.
 pub async fn run(config: Config) -> Result<(), Error> {
-    let database = config.database_path();
-    let store = tokio::task::spawn_blocking(move || SqliteStore::open(&database))
-        .await
-        .map_err(|e| Error::Storage(format!("could not open storage: {e}")))??;
-    let store = Arc::new(store);
+    let (store, grants) = open_storage(&config).await?;
     let (registry, rooms) = Registry::on_this_thread(
-        Arc::clone(&store) as Arc<dyn Store>,
+        Arc::clone(&store),
         usize::try_from(config.max_rooms_in_memory).unwrap_or(usize::MAX),
     );
     registry.set_compact_after_updates(
@@ -46,7 +71,7 @@ pub async fn run(config: Config) -> Result<(), Error> {
     );
     if let Some(days) = config.record_retention_days {
         tokio::spawn(crate::http::history::keep_record_for(
-            Arc::clone(&store) as Arc<dyn Store>,
+            Arc::clone(&store),
             days,
         ));
     }
@@ -58,7 +83,7 @@ pub async fn run(config: Config) -> Result<(), Error> {
         .map_err(|e| Error::io("could not read the bound address", e))?;
     check_creation_guard(&config, addr)?;
     let shutdown = CancellationToken::new();
-    let gate = Gate::new(store as Arc<dyn Grants>, config.create_secret.clone());
+    let gate = Gate::new(grants, config.create_secret.clone());
     gate.limit_creations(config.max_incidents_per_hour);
     gate.limit_invite_failures(config.max_failures_per_invite);
     let state = AppState {

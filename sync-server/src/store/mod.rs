@@ -1,5 +1,6 @@
 //! Durable storage of incidents behind one small trait, so SQLite (the embedded default) and
-//! later PostgreSQL pass the same conformance suite.
+//! PostgreSQL ([`postgres`], `--database-url`) pass the same conformance suite
+//! (`conformance.rs`).
 //!
 //! An incident is stored as an optional compacted snapshot (the whole document as one Yjs v1
 //! update) plus an append log of the updates received since. Loading applies the snapshot,
@@ -16,10 +17,12 @@
 #[cfg(any(test, feature = "conformance"))]
 pub mod conformance;
 pub mod memory;
+pub mod postgres;
 pub mod record;
 pub mod sqlite;
 
 pub use memory::MemoryStore;
+pub use postgres::PostgresStore;
 pub use sqlite::SqliteStore;
 
 use crate::access::{Grant, InviteId, SecretHash};
