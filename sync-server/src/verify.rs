@@ -17,7 +17,7 @@ use sha2::{Digest, Sha256};
 use crate::error::Error;
 use crate::incident_id::IncidentId;
 use crate::store::record::{self, ChainHead};
-use crate::store::{SqliteStore, Store};
+use crate::store::{PostgresStore, SqliteStore, Store};
 
 /// Records read at a time while walking.
 const PAGE: usize = 1000;
@@ -36,6 +36,11 @@ pub struct VerifyArgs {
     /// Check only this incident.
     #[arg(long)]
     pub incident: Option<String>,
+
+    /// Check the relay's PostgreSQL database (its `--database-url`) instead of the file in
+    /// `--data`; read-only, in one snapshot.
+    #[arg(long, env = "FIREBREAK_DATABASE_URL", hide_env_values = true)]
+    pub database_url: Option<String>,
 }
 
 /// A chain that walked cleanly.
@@ -176,15 +181,22 @@ pub fn summary(incident: &IncidentId, walked: &Walked) -> String {
 /// Runs `sync-server verify`: prints one line per incident, and returns whether every chain
 /// is whole.
 pub fn run(args: &VerifyArgs) -> Result<bool, Error> {
-    let store = SqliteStore::open_read_only(&args.data.join(crate::config::DATABASE_FILE))?;
-    store.hold_snapshot()?;
+    let store: Box<dyn Store> = match args.database_url.as_deref().filter(|u| !u.is_empty()) {
+        Some(url) => Box::new(PostgresStore::open_read_only(url)?),
+        None => {
+            let store = SqliteStore::open_read_only(&args.data.join(crate::config::DATABASE_FILE))?;
+            store.hold_snapshot()?;
+            Box::new(store)
+        }
+    };
+    let store = store.as_ref();
     let incidents = match &args.incident {
         Some(raw) => vec![IncidentId::parse(raw)?],
         None => store.recorded_incidents()?,
     };
     let mut whole = true;
     for incident in &incidents {
-        match walk(&store, incident)? {
+        match walk(store, incident)? {
             Ok(walked) => println!("{}", summary(incident, &walked)),
             Err(problem) => {
                 whole = false;

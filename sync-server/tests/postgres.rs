@@ -242,7 +242,7 @@ fn a_wrong_address_is_a_clear_error_without_the_password() {
 }
 
 #[tokio::test]
-async fn a_relay_on_postgres_keeps_a_document_across_a_kill_and_restart() {
+async fn a_relay_on_postgres_keeps_a_document_across_a_kill_and_verify_walks_its_chain() {
     let pg = Postgres::start();
     let url = pg.database("relay");
     let tmp = tempfile::tempdir().unwrap();
@@ -282,6 +282,49 @@ async fn a_relay_on_postgres_keeps_a_document_across_a_kill_and_restart() {
             .unwrap()
     });
     assert_eq!(rows, 2);
+    drop(relay);
+
+    // `sync-server verify --database-url` walks the chain, and finds an altered record.
+    let verify = |url: &str| {
+        let out = Command::new(env!("CARGO_BIN_EXE_sync-server"))
+            .args(["verify", "--database-url", url])
+            .output()
+            .unwrap();
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+        )
+    };
+    let (code, said) = verify(&url);
+    assert_eq!(code, Some(0), "{said}");
+    assert!(
+        said.contains("incident pg-e2e: 2 records") && said.contains("ok"),
+        "{said}"
+    );
+    std::thread::scope(|scope| {
+        scope
+            .spawn(|| {
+                Client::connect(&url, NoTls)
+                    .unwrap()
+                    .execute(
+                        "UPDATE incident_record SET update_v1 = '\\x00'::bytea
+                         WHERE incident = 'pg-e2e' AND seq = 1",
+                        &[],
+                    )
+                    .unwrap();
+            })
+            .join()
+            .unwrap()
+    });
+    let (code, said) = verify(&url);
+    assert_eq!(code, Some(1), "{said}");
+    assert!(said.contains("incident pg-e2e: record 1"), "{said}");
+    let (code, _) = verify(&pg.database("never-a-relay"));
+    assert_eq!(
+        code,
+        Some(1),
+        "verify on a database without the schema fails"
+    );
 }
 
 /// Not a bound, a figure for the notes: the time of one `append_recorded` of one small

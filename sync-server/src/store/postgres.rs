@@ -128,6 +128,45 @@ impl PostgresStore {
     }
 }
 
+impl PostgresStore {
+    /// Connects for `sync-server verify`: nothing is created or migrated, and every read
+    /// sees one snapshot (a read-only repeatable-read transaction held until the store is
+    /// dropped), so a live relay may go on writing. Only the record's read methods work.
+    pub fn open_read_only(url: &str) -> Result<Self, Error> {
+        let mut client = Client::connect(url, NoTls).map_err(|e| {
+            Error::Storage(format!(
+                "could not connect to PostgreSQL at {}: {e}",
+                redact(url)
+            ))
+        })?;
+        client.batch_execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")?;
+        let version: Option<i64> = client
+            .query_one("SELECT to_regclass('firebreak_schema') IS NOT NULL", &[])?
+            .get::<_, bool>(0)
+            .then(|| client.query_opt("SELECT version FROM firebreak_schema", &[]))
+            .transpose()?
+            .flatten()
+            .map(|row| row.get(0));
+        match version {
+            None => Err(Error::Storage(
+                "this database has no Firebreak schema: a relay started with \
+                 --database-url creates it"
+                    .into(),
+            )),
+            Some(v) if v > MIGRATIONS.len() as i64 => Err(Error::Storage(format!(
+                "the database's schema is version {v}, newer than this relay knows \
+                 (version {}): verify with that relay's version",
+                MIGRATIONS.len()
+            ))),
+            Some(_) => Ok(Self {
+                connection: Connection {
+                    client: Mutex::new(client),
+                },
+            }),
+        }
+    }
+}
+
 /// Runs `f` where the client's own runtime may block: on this thread if it is not inside
 /// an async runtime, else on a short-lived thread of its own. The room actors append
 /// small batches on their own async thread (cheap for SQLite); the `postgres` client would
