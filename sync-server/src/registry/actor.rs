@@ -265,9 +265,13 @@ impl RoomActor {
                 self.log.rows += count;
                 self.log.bytes += bytes;
                 let started = std::time::Instant::now();
-                let stored = if bytes >= HEAVY_FRAME_BYTES || self.registry.heavy_writing() {
+                let stored = if bytes >= HEAVY_FRAME_BYTES
+                    || self.registry.heavy_writing()
+                    || !self.registry.store.appends_are_quick()
+                {
                     // A big append goes to a blocking thread, and so does any while one is
-                    // being written (they share the database's one connection).
+                    // being written (they share the database's one connection), and every
+                    // append to a store across the network (PostgreSQL).
                     let _heavy =
                         (bytes >= HEAVY_FRAME_BYTES).then(|| HeavyWrite::new(&self.registry));
                     let id = self.incident.clone();

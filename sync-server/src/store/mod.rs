@@ -88,6 +88,13 @@ pub trait Store: Send + Sync + 'static {
         self.append(incident, &updates)
     }
 
+    /// Whether an append is quick enough (a local file, no network round trip) for the
+    /// room to make it on its own async thread; `false` sends every append to a blocking
+    /// thread, as for big ones.
+    fn appends_are_quick(&self) -> bool {
+        true
+    }
+
     /// Every incident that has a record (or a record's base), in id order.
     fn recorded_incidents(&self) -> Result<Vec<IncidentId>, Error> {
         Ok(Vec::new())

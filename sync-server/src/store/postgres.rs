@@ -894,6 +894,12 @@ impl Grants for Connection {
 }
 
 impl Store for PostgresStore {
+    /// Round trips to the server: the room appends on a blocking thread, never holding
+    /// up the relay's one async thread.
+    fn appends_are_quick(&self) -> bool {
+        false
+    }
+
     fn load(&self, incident: &IncidentId) -> Result<StoredIncident, Error> {
         off_runtime(|| self.connection.load(incident))
     }
