@@ -32,7 +32,9 @@ pub use file::{
 pub use items::{
     AcceptedLesson, CommsDraft, FromIncident, PlaybookLink, PlaybookQuestion, PlaybookStep,
 };
-pub use proposals::{proposals, Proposal, ProposalKind, Proposals, PLAYBOOK_REVIEW};
+pub use proposals::{
+    proposals, PendingProposal, Proposal, ProposalKind, Proposals, PLAYBOOK_REVIEW,
+};
 pub use start::{ExtraQuestion, StartedFrom};
 pub use starters::{starter, starter_choices, starter_contents, starters, STARTER_IDS};
 
@@ -63,6 +65,7 @@ const MAP_ROOTS: &[&str] = &[
     CommsDraft::ROOT,
     PlaybookLink::ROOT,
     AcceptedLesson::ROOT,
+    PendingProposal::ROOT,
 ];
 
 /// Everything a playbook says, as plain data: what the starter set is written as, what a
