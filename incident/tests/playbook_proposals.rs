@@ -160,3 +160,89 @@ fn an_incident_from_another_playbook_carries_nothing() {
     blank.propose_lesson("l1", "Anything", "Alice", NOW);
     assert!(!other.carry_proposals("inc-2", &blank));
 }
+
+/// The lines the history's list of changes shows between two states of `incident`.
+fn described(before: &Incident, after: &Incident) -> Vec<String> {
+    incident::history::changes(before, after)
+        .iter()
+        .map(|c| c.describe("UTC"))
+        .collect()
+}
+
+fn copy_of(incident: &Incident) -> Incident {
+    let copy = Incident::new();
+    copy.apply_update(&incident.encode_state(), UpdateOrigin::Relay)
+        .unwrap();
+    copy
+}
+
+#[test]
+fn the_list_of_changes_names_proposals_and_the_playbook_review_in_words() {
+    let (_, incident) = team_playbook();
+    let before = copy_of(&incident);
+    incident.propose_lesson("l1", "Report button in the mail client", "Alice", LATER);
+    incident.propose_lesson("l2", "Second thoughts", "Alice", LATER);
+    let question = incident::playbook::PLAYBOOK_REVIEW[0];
+    incident.set_answer_status(question, incident::AnswerStatus::Partly, "Alice");
+    incident.set_severity(Some(incident::Severity::Sev2));
+    incident.set_incident_type(Some(incident::IncidentType::Phishing));
+    let lines = described(&before, &incident);
+    for expected in [
+        "Proposed for the playbook: Report button in the mail client",
+        "Proposed for the playbook: Second thoughts",
+        "Answered: Was the playbook appropriate?",
+        "Severity set to SEV2",
+    ] {
+        assert!(
+            lines.iter().any(|l| l == expected),
+            "{expected:?} in {lines:?}"
+        );
+    }
+    // The starter set the type already; a change of it reads in words too.
+    let middle = copy_of(&incident);
+    incident.withdraw_proposal("l2");
+    incident.set_incident_type(Some(incident::IncidentType::DataBreach));
+    incident.set_severity(None);
+    let lines = described(&middle, &incident);
+    for expected in [
+        "Proposal for the playbook withdrawn: Second thoughts",
+        "Incident type set to Data breach",
+        "Severity cleared",
+    ] {
+        assert!(
+            lines.iter().any(|l| l == expected),
+            "{expected:?} in {lines:?}"
+        );
+    }
+    let raw = [
+        "proposals",
+        "playbook_appropriate",
+        "severity",
+        "incident_type",
+        "sev2",
+    ];
+    for line in described(&before, &incident) {
+        for key in raw {
+            assert!(!line.contains(key), "{line:?} shows the key {key:?}");
+        }
+    }
+}
+
+#[test]
+fn starting_from_a_playbook_reads_as_one_line() {
+    let blank = Incident::new();
+    let (_, incident) = team_playbook();
+    let lines = described(&blank, &incident);
+    assert!(
+        lines
+            .iter()
+            .any(|l| l == "Started from the Phishing (ours) playbook"),
+        "{lines:?}"
+    );
+    assert!(
+        !lines
+            .iter()
+            .any(|l| l.contains("playbook_id") || l.contains("playbook_version")),
+        "{lines:?}"
+    );
+}
