@@ -246,3 +246,32 @@ fn starting_from_a_playbook_reads_as_one_line() {
         "{lines:?}"
     );
 }
+
+#[test]
+fn a_playbook_imported_as_a_copy_keeps_its_content_under_a_fresh_id() {
+    let (original, incident) = team_playbook();
+    original.edit_summary("Sender: [address]\nReported by: [name]");
+    incident.propose_lesson("l1", "Held by the original only", "Alice", NOW);
+    original.carry_proposals("inc-1", &incident);
+    let file = incident::playbook::playbook_file(&original, LATER);
+
+    let opened = Playbook::open_file(&file).unwrap();
+    let copy = opened.copy_as("pb-copy");
+    assert_eq!(copy.id(), "pb-copy");
+    assert_eq!(copy.contents(), original.contents());
+    assert_eq!(copy.version(), 1);
+    let from = copy.copied_from().expect("records where it came from");
+    assert_eq!(
+        (from.id.as_str(), from.name.as_str(), from.version),
+        ("pb-phish", "Phishing (ours)", original.version())
+    );
+    assert!(copy.held_proposals().is_empty());
+    assert!(original.copied_from().is_none());
+    // No shared history: the original's file is another playbook to the copy.
+    assert!(copy.merge_file(&file).is_err());
+    // The copy's own file reads back as itself.
+    let again =
+        incident::playbook::read_playbook_file(&incident::playbook::playbook_file(&copy, LATER))
+            .unwrap();
+    assert_eq!(again.id, "pb-copy");
+}

@@ -70,6 +70,7 @@ pub fn PlaybookPage(id: String) -> impl IntoView {
             </div>
             <SyncStatus/>
             <Problems/>
+            <ImportAsCopy/>
             <SharePanel sharing=sharing/>
             <CreationSecret/>
             <JoinName/>
@@ -91,6 +92,51 @@ pub fn PlaybookPage(id: String) -> impl IntoView {
                 <PlaybookFile/>
             </Show>
         </main>
+    }
+}
+
+/// A playbook opened from a file whose id the relay already has under someone else (the
+/// publish was refused as taken): "Import as a copy" makes a new playbook of its content
+/// under a fresh id, recording where it was copied from, removes the refused copy from this
+/// device and opens the new one, which is published as this device's own.
+#[component]
+fn ImportAsCopy() -> impl IntoView {
+    let open = use_incident();
+    let standing = open.standing;
+    let taken =
+        Memo::new(move |_| standing.get() == Standing::Refused(crate::access::Refusal::Taken));
+    let problem = RwSignal::new(None::<String>);
+    let router = crate::router::use_router();
+    let import = move |_| {
+        let open = open.clone();
+        leptos::task::spawn_local(async move {
+            let id = platform::new_id();
+            let copy = pb(&open).copy_as(&id);
+            let state = copy.encode_state();
+            if let Err(e) = open.remove_from_device().await {
+                problem.try_set(Some(format!("The refused copy could not be removed: {e}.")));
+                return;
+            }
+            crate::session::remember_opened_file(&id, state);
+            prefs::set_unpublished(&id, true);
+            prefs::remember_playbook(&id, &copy.name(), copy.version());
+            router.navigate(&crate::router::playbook_path(&id));
+        });
+    };
+    move || {
+        taken.get().then(|| {
+            let import = import.clone();
+            view! {
+                <section class="card import-copy" id="import-copy" aria-labelledby="h-import-copy">
+                    <h2 id="h-import-copy">"This playbook is someone else's on the relay"</h2>
+                    <p>
+                        "The relay already has a playbook with this file's id, and this device has no access to it. Import the file as a copy: a new playbook of your own with the same content, recording which playbook it was copied from."
+                    </p>
+                    <button type="button" on:click=import>"Import as a copy"</button>
+                    {move || problem.get().map(|p| view! { <p class="problem" role="alert">{p}</p> })}
+                </section>
+            }
+        })
     }
 }
 
@@ -170,14 +216,25 @@ fn PlaybookEditor() -> impl IntoView {
     });
     let version = watch(&open, Playbook::version);
     let adopted = watch(&open, |p| {
-        p.adopted_from()
+        let adopted = p
+            .adopted_from()
             .map(|from| {
                 format!(
-                    "Adopted from the {} starter (v{}).",
+                    "Adopted from the {} starter (v{}). ",
                     from.name, from.version
                 )
             })
-            .unwrap_or_default()
+            .unwrap_or_default();
+        let copied = p
+            .copied_from()
+            .map(|from| {
+                format!(
+                    "Copied from the playbook “{}” (v{}).",
+                    from.name, from.version
+                )
+            })
+            .unwrap_or_default();
+        format!("{adopted}{copied}")
     });
     let summary = watch(&open, Playbook::summary);
     let classification = watch(&open, Playbook::classification);
