@@ -451,6 +451,19 @@ impl Refusal {
         text.to_string()
     }
 
+    /// [`Refusal::message`] for the open document: a playbook's says "playbook" and names
+    /// its owner, not an incident commander.
+    pub fn message_for(&self, playbook: bool) -> String {
+        let text = self.message();
+        if !playbook {
+            return text;
+        }
+        text.replace("its incident commander", "its owner")
+            .replace("the incident commander", "the playbook's owner")
+            .replace("an incident with its id", "a document with its id")
+            .replace("incident", "playbook")
+    }
+
     /// The value of the sync status's `data-state`.
     pub fn key(&self) -> &'static str {
         match self {

@@ -39,10 +39,10 @@ pub fn JoinName() -> impl IntoView {
             "incident"
         };
         let hint = if invited.trim().is_empty() {
-            "The other responders see this name next to yours while you both have the incident open.".to_string()
+            format!("The other responders see this name next to yours while you both have the {what} open.")
         } else {
             format!(
-                "You were invited as “{invited}”. The other responders see this name next to yours while you both have the incident open."
+                "You were invited as “{invited}”. The other responders see this name next to yours while you both have the {what} open."
             )
         };
         let field = Field::new("join-name", "Your name")
@@ -117,13 +117,14 @@ fn InvitePreview() -> impl IntoView {
             </p>
         }
         .into_any(),
-        Some(Ok(preview)) => preview_view(preview).into_any(),
+        Some(Ok(preview)) => preview_view(preview, open.is_playbook()).into_any(),
     }
 }
 
-fn preview_view(preview: Preview) -> impl IntoView {
+fn preview_view(preview: Preview, playbook: bool) -> impl IntoView {
+    let what = if playbook { "playbook" } else { "incident" };
     let title = match preview.title.trim() {
-        "" => "Untitled incident".to_string(),
+        "" => format!("Untitled {what}"),
         given => given.to_string(),
     };
     let tlp = Tlp::parse(&preview.tlp);
@@ -136,7 +137,7 @@ fn preview_view(preview: Preview) -> impl IntoView {
     };
     let inviter = match preview.invited_by {
         Some(name) => format!("Invited by {name}."),
-        None => "Invited by the incident's owner.".to_string(),
+        None => format!("Invited by the {what}'s owner."),
     };
     let label = preview.classification.trim().to_string();
     view! {
@@ -165,24 +166,39 @@ fn preview_view(preview: Preview) -> impl IntoView {
 pub fn NoAccess() -> impl IntoView {
     let open = use_incident();
     let standing = open.standing;
+    let playbook = open.is_playbook();
+    let what = if playbook { "playbook" } else { "incident" };
     move || {
         let Standing::Refused(why) = standing.get() else {
             return None;
         };
         let heading = match why {
-            Refusal::NeedInvite => "You need an invite link to open this incident",
-            Refusal::BrokenLink => "This invite link is incomplete",
-            Refusal::InUseElsewhere => "This invite is already in use on another device",
-            _ => "This incident cannot be opened here",
+            Refusal::NeedInvite => format!("You need an invite link to open this {what}"),
+            Refusal::BrokenLink => "This invite link is incomplete".to_string(),
+            Refusal::InUseElsewhere => {
+                "This invite is already in use on another device".to_string()
+            }
+            _ => format!("This {what} cannot be opened here"),
+        };
+        let (shared, back, home) = if playbook {
+            (
+                "Playbooks are shared only with the people their owner invites, each with their own link.",
+                "Go to the playbooks on this device",
+                "/playbooks",
+            )
+        } else {
+            (
+                "Incidents are shared only with the people their incident commander invites, each with their own link.",
+                "Go to the incidents on this device",
+                "/",
+            )
         };
         Some(view! {
             <section class="card no-access" aria-labelledby="h-no-access">
                 <h1 id="h-no-access">{heading}</h1>
-                <p>{why.message()}</p>
-                <p>
-                    "Incidents are shared only with the people their incident commander invites, each with their own link."
-                </p>
-                <p><a href="/">"Go to the incidents on this device"</a></p>
+                <p>{why.message_for(playbook)}</p>
+                <p>{shared}</p>
+                <p><a href=home>{back}</a></p>
             </section>
         })
     }
@@ -193,17 +209,22 @@ pub fn NoAccess() -> impl IntoView {
 pub fn ReadOnlyNote() -> impl IntoView {
     let open = use_incident();
     let standing = open.standing;
+    let what = if open.is_playbook() {
+        "playbook"
+    } else {
+        "incident"
+    };
     let note = Memo::new(move |_| {
         match standing.get() {
         Standing::Member(Access::Viewer) => {
-            Some("You can read this incident; only editors can change it. Changes others make show here as they happen.")
+            Some(format!("You can read this {what}; only editors can change it. Changes others make show here as they happen."))
         }
         Standing::Refused(Refusal::Taken) | Standing::Member(_) => None,
         Standing::Refused(_) => {
-            Some("This copy can only be read: it no longer syncs with the others.")
+            Some("This copy can only be read: it no longer syncs with the others.".to_string())
         }
         Standing::Checking | Standing::Naming { .. } | Standing::Loading => {
-            Some("You can read this incident while the relay confirms your invite.")
+            Some(format!("You can read this {what} while the relay confirms your invite."))
         }
         Standing::Unpublished | Standing::Publishing | Standing::NeedsCreationSecret { .. } => {
             None

@@ -13,6 +13,15 @@ use crate::prefs;
 use crate::router::use_router;
 use crate::session::{use_incident, Standing};
 
+/// What the open document is, in the page's words.
+fn what(open: &crate::session::OpenIncident) -> &'static str {
+    if open.is_playbook() {
+        "playbook"
+    } else {
+        "incident"
+    }
+}
+
 fn online() -> bool {
     platform::window().navigator().on_line()
 }
@@ -20,8 +29,9 @@ fn online() -> bool {
 /// The owner's own link and the incident's end, at the foot of the share panel.
 #[component]
 pub fn OwnerActions(id: String) -> impl IntoView {
+    let what = what(&use_incident());
     view! {
-        <h3 id="h-owner-actions">"Your owner link and this incident"</h3>
+        <h3 id="h-owner-actions">{format!("Your owner link and this {what}")}</h3>
         <RotateOwner id=id.clone()/>
         <DeleteIncident id=id/>
     }
@@ -32,6 +42,7 @@ pub fn OwnerActions(id: String) -> impl IntoView {
 #[component]
 fn RotateOwner(id: String) -> impl IntoView {
     let open = use_incident();
+    let what = what(&open);
     let problem = RwSignal::new(None::<String>);
     let done = RwSignal::new(false);
     let (asking, set_asking) = asking_here();
@@ -64,7 +75,7 @@ fn RotateOwner(id: String) -> impl IntoView {
         asking,
         set_asking,
         ask: ("Rotate owner link", "secondary"),
-        question: "Give this device a new owner link? The old one stops working at once: any other device or person holding it is disconnected and can no longer open the incident as its owner.".to_string(),
+        question: format!("Give this device a new owner link? The old one stops working at once: any other device or person holding it is disconnected and can no longer open the {what} as its owner."),
         question_class: "confirm-rotate",
         group: Some("Confirm rotating the owner link"),
         yes: ("Rotate it", "danger"),
@@ -75,7 +86,7 @@ fn RotateOwner(id: String) -> impl IntoView {
     view! {
         <div class="owner-action" data-testid="rotate-owner">
             <p class="hint">
-                "If the owner link may have been seen by someone else (a shared screen, a lost device), rotate it: this device keeps the incident with a new one."
+                {format!("If the owner link may have been seen by someone else (a shared screen, a lost device), rotate it: this device keeps the {what} with a new one.")}
             </p>
             {ask}
             {move || done.get().then(|| view! { <p class="hint" role="status">"Owner link rotated: the old one no longer works."</p> })}
@@ -88,6 +99,12 @@ fn RotateOwner(id: String) -> impl IntoView {
 #[component]
 fn DeleteIncident(id: String) -> impl IntoView {
     let open = use_incident();
+    let what = what(&open);
+    let (home, title_word) = if open.is_playbook() {
+        ("/playbooks", "name")
+    } else {
+        ("/", "title")
+    };
     let router = use_router();
     let asking = RwSignal::new(false);
     let typed = RwSignal::new(String::new());
@@ -98,7 +115,10 @@ fn DeleteIncident(id: String) -> impl IntoView {
         let revision = open.revision;
         Memo::new(move |_| {
             revision.track();
-            open.incident.title()
+            match &open.playbook {
+                Some(playbook) => playbook.name(),
+                None => open.incident.title(),
+            }
         })
     };
     let matches = move || {
@@ -109,16 +129,15 @@ fn DeleteIncident(id: String) -> impl IntoView {
     let submit = move |ev: SubmitEvent| {
         ev.prevent_default();
         if !matches() {
-            problem.set(Some(
-                "Type the incident's title, or DELETE, to confirm.".to_string(),
-            ));
+            problem.set(Some(format!(
+                "Type the {what}'s {title_word}, or DELETE, to confirm."
+            )));
             return;
         }
         if !online() {
-            problem.set(Some(
-                "You are offline: deleting the incident needs the relay. Nothing was deleted."
-                    .to_string(),
-            ));
+            problem.set(Some(format!(
+                "You are offline: deleting the {what} needs the relay. Nothing was deleted."
+            )));
             return;
         }
         let Some(held) = prefs::access(&id) else {
@@ -132,14 +151,14 @@ fn DeleteIncident(id: String) -> impl IntoView {
                 Ok(()) => {
                     if let Err(e) = open.remove_from_device().await {
                         platform::log_error(&format!(
-                            "the incident was deleted, but its copy here could not be removed: {e}"
+                            "the {what} was deleted, but its copy here could not be removed: {e}"
                         ));
                     }
-                    router.navigate("/");
+                    router.navigate(home);
                 }
                 Err(e) => {
                     busy.try_set(false);
-                    problem.try_set(Some(format!("Could not delete the incident: {e}.")));
+                    problem.try_set(Some(format!("Could not delete the {what}: {e}.")));
                 }
             }
         });
@@ -147,13 +166,20 @@ fn DeleteIncident(id: String) -> impl IntoView {
     let form = move || {
         let submit = submit.clone();
         asking.get().then(move || {
-            let field = Field::new("delete-confirm", "Type the incident's title, or DELETE")
+            let field = Field::new(
+                "delete-confirm",
+                if what == "playbook" {
+                    "Type the playbook's name, or DELETE"
+                } else {
+                    "Type the incident's title, or DELETE"
+                },
+            )
                 .autocomplete("off")
                 .two_way(typed);
             view! {
                 <form class="delete-incident" on:submit=submit>
                     <p class="confirm-delete-incident" id="delete-incident-question">
-                        "Delete this incident for everyone? Everyone connected is disconnected, the relay keeps nothing of it, and nobody can open it again, not even with their link. Copies already on other devices stay there until their holders remove them."
+                        {format!("Delete this {what} for everyone? Everyone connected is disconnected, the relay keeps nothing of it, and nobody can open it again, not even with their link. Copies already on other devices stay there until their holders remove them.")}
                     </p>
                     {field.view()}
                     <button
@@ -183,7 +209,7 @@ fn DeleteIncident(id: String) -> impl IntoView {
         <div class="owner-action" data-testid="delete-incident">
             <Show when=move || !asking.get()>
                 <button type="button" class="secondary danger-outline" id="delete-incident" on:click=move |_| asking.set(true)>
-                    "Delete incident"
+                    {if what == "playbook" { "Delete playbook" } else { "Delete incident" }}
                 </button>
             </Show>
             {form}
@@ -197,6 +223,7 @@ fn DeleteIncident(id: String) -> impl IntoView {
 #[component]
 pub fn DeletedNotice() -> impl IntoView {
     let open = use_incident();
+    let what = what(&open);
     let router = use_router();
     let standing = open.standing;
     let deleted = Memo::new(move |_| standing.get() == Standing::Refused(Refusal::Deleted));
@@ -219,9 +246,13 @@ pub fn DeletedNotice() -> impl IntoView {
                 asking,
                 set_asking,
                 ask: ("Remove from this device", "danger"),
-                question: "Remove this incident from this device? What is here is the last copy this device has; it cannot be brought back.".to_string(),
+                question: format!("Remove this {what} from this device? What is here is the last copy this device has; it cannot be brought back."),
                 question_class: "confirm-remove-local",
-                group: Some("Confirm removing the incident from this device"),
+                group: Some(if what == "playbook" {
+                    "Confirm removing the playbook from this device"
+                } else {
+                    "Confirm removing the incident from this device"
+                }),
                 yes: ("Remove it", "danger"),
                 no: ("Keep it", "secondary"),
                 id: Some("remove-local".to_string()),
@@ -229,7 +260,7 @@ pub fn DeletedNotice() -> impl IntoView {
             });
             view! {
                 <section class="card deleted-notice" id="deleted-notice" role="alert" aria-labelledby="h-deleted">
-                    <h2 id="h-deleted">"This incident was deleted by its owner"</h2>
+                    <h2 id="h-deleted">{format!("This {what} was deleted by its owner")}</h2>
                     <p>
                         "Nothing of it is on the relay any more, and nothing more will sync. The copy on this device stays, read-only, until you remove it."
                     </p>

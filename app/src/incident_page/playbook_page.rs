@@ -1,11 +1,12 @@
 //! A team's playbook (`/playbook/{id}`): a document saved, shared and synced exactly like an
 //! incident (the same session, store, relay link and share panel), edited together here:
 //! its name, summary skeleton, classification and TLP, steps, questions, comms drafts and
-//! links; the proposals of the incidents on this device that started from it, to accept; and
+//! links; the proposals it holds and those of the incidents on this device, to accept; and
 //! its `firebreak-playbook` file, saved and merged back.
 
 use incident::playbook::{
-    playbook_file, CommsDraft, Playbook, PlaybookLink, PlaybookQuestion, PlaybookStep, Proposal,
+    playbook_file, CommsDraft, PendingProposal, Playbook, PlaybookLink, PlaybookQuestion,
+    PlaybookStep, Proposal,
 };
 use incident::{Role, Tlp};
 use leptos::ev;
@@ -69,6 +70,7 @@ pub fn PlaybookPage(id: String) -> impl IntoView {
             </div>
             <SyncStatus/>
             <Problems/>
+            <ImportAsCopy/>
             <SharePanel sharing=sharing/>
             <CreationSecret/>
             <JoinName/>
@@ -90,6 +92,51 @@ pub fn PlaybookPage(id: String) -> impl IntoView {
                 <PlaybookFile/>
             </Show>
         </main>
+    }
+}
+
+/// A playbook opened from a file whose id the relay already has under someone else (the
+/// publish was refused as taken): "Import as a copy" makes a new playbook of its content
+/// under a fresh id, recording where it was copied from, removes the refused copy from this
+/// device and opens the new one, which is published as this device's own.
+#[component]
+fn ImportAsCopy() -> impl IntoView {
+    let open = use_incident();
+    let standing = open.standing;
+    let taken =
+        Memo::new(move |_| standing.get() == Standing::Refused(crate::access::Refusal::Taken));
+    let problem = RwSignal::new(None::<String>);
+    let router = crate::router::use_router();
+    let import = move |_| {
+        let open = open.clone();
+        leptos::task::spawn_local(async move {
+            let id = platform::new_id();
+            let copy = pb(&open).copy_as(&id);
+            let state = copy.encode_state();
+            if let Err(e) = open.remove_from_device().await {
+                problem.try_set(Some(format!("The refused copy could not be removed: {e}.")));
+                return;
+            }
+            crate::session::remember_opened_file(&id, state);
+            prefs::set_unpublished(&id, true);
+            prefs::remember_playbook(&id, &copy.name(), copy.version());
+            router.navigate(&crate::router::playbook_path(&id));
+        });
+    };
+    move || {
+        taken.get().then(|| {
+            let import = import.clone();
+            view! {
+                <section class="card import-copy" id="import-copy" aria-labelledby="h-import-copy">
+                    <h2 id="h-import-copy">"This playbook is someone else's on the relay"</h2>
+                    <p>
+                        "The relay already has a playbook with this file's id, and this device has no access to it. Import the file as a copy: a new playbook of your own with the same content, recording which playbook it was copied from."
+                    </p>
+                    <button type="button" on:click=import>"Import as a copy"</button>
+                    {move || problem.get().map(|p| view! { <p class="problem" role="alert">{p}</p> })}
+                </section>
+            }
+        })
     }
 }
 
@@ -169,14 +216,25 @@ fn PlaybookEditor() -> impl IntoView {
     });
     let version = watch(&open, Playbook::version);
     let adopted = watch(&open, |p| {
-        p.adopted_from()
+        let adopted = p
+            .adopted_from()
             .map(|from| {
                 format!(
-                    "Adopted from the {} starter (v{}).",
+                    "Adopted from the {} starter (v{}). ",
                     from.name, from.version
                 )
             })
-            .unwrap_or_default()
+            .unwrap_or_default();
+        let copied = p
+            .copied_from()
+            .map(|from| {
+                format!(
+                    "Copied from the playbook “{}” (v{}).",
+                    from.name, from.version
+                )
+            })
+            .unwrap_or_default();
+        format!("{adopted}{copied}")
     });
     let summary = watch(&open, Playbook::summary);
     let classification = watch(&open, Playbook::classification);
@@ -529,56 +587,66 @@ fn Lessons() -> impl IntoView {
     }
 }
 
-/// The proposals of the incidents on this device that started from this playbook, each with
-/// "Accept" (an ordinary change of the playbook, keyed by incident and entry, so accepting it
-/// twice or on two devices at once adds it once).
+/// The proposals waiting for this playbook, each with "Accept" (an ordinary change of the
+/// playbook, keyed by incident and entry, so accepting it twice or on two devices at once
+/// adds it once): those the playbook holds (carried in from the incidents' devices, so this
+/// needs no copy of the incident), and those of the incidents on this device that started
+/// from it and are not held yet. A withdrawn proposal is in neither.
 #[component]
 fn IncomingProposals() -> impl IntoView {
     let open = use_incident();
-    let found = RwSignal::new(None::<Vec<FromIncident>>);
+    let local = RwSignal::new(None::<Vec<FromIncident>>);
     let id = open.id.clone();
     leptos::task::spawn_local(async move {
-        found.try_set(Some(playbooks::proposals_for(&id).await));
+        local.try_set(Some(playbooks::proposals_for(&id).await));
+    });
+    let held = watch(&open, Playbook::held_proposals);
+    let rows = Memo::new(move |_| {
+        let mut rows: Vec<PendingProposal> = held.get();
+        for from in local.get().unwrap_or_default() {
+            for (entry_id, proposal) in from.proposals.items {
+                let pending = PendingProposal {
+                    incident_id: from.id.clone(),
+                    incident_title: from.title.clone(),
+                    entry_id,
+                    proposal,
+                };
+                if !rows.iter().any(|r| r.key() == pending.key()) {
+                    rows.push(pending);
+                }
+            }
+        }
+        rows
     });
     view! {
         <section class="card" aria-labelledby="h-pb-proposals" id="pb-proposals">
             <h2 id="h-pb-proposals">"Proposed by incidents"</h2>
             <p class="hint">
-                "Lessons and next steps proposed in the incidents on this device that started from this playbook."
+                "Lessons and next steps proposed in incidents started from this playbook."
             </p>
-            {move || match found.get() {
-                None => view! { <p class="loading">"Looking for proposals…"</p> }.into_any(),
-                Some(list) if list.is_empty() => {
-                    view! { <p class="empty">"No proposals from the incidents on this device."</p> }.into_any()
+            {move || {
+                let list = rows.get();
+                if list.is_empty() {
+                    return view! { <p class="empty">"Nothing proposed yet."</p> }.into_any();
                 }
-                Some(list) => {
-                    view! {
-                        <ul class="pb-proposals" aria-label="Proposals">
-                            {list
-                                .into_iter()
-                                .flat_map(|from| {
-                                    let title = from.title.clone();
-                                    let incident_id = from.id.clone();
-                                    from.proposals
-                                        .items
-                                        .into_iter()
-                                        .map(move |(entry, proposal)| {
-                                            view! {
-                                                <ProposalRow
-                                                    incident_id=incident_id.clone()
-                                                    title=title.clone()
-                                                    entry=entry
-                                                    proposal=proposal
-                                                />
-                                            }
-                                        })
-                                        .collect::<Vec<_>>()
-                                })
-                                .collect_view()}
-                        </ul>
-                    }
-                    .into_any()
+                view! {
+                    <ul class="pb-proposals" aria-label="Proposals">
+                        {list
+                            .into_iter()
+                            .map(|p| {
+                                view! {
+                                    <ProposalRow
+                                        incident_id=p.incident_id
+                                        title=p.incident_title
+                                        entry=p.entry_id
+                                        proposal=p.proposal
+                                    />
+                                }
+                            })
+                            .collect_view()}
+                    </ul>
                 }
+                .into_any()
             }}
         </section>
     }

@@ -2,12 +2,17 @@
 //! Lessons learned section, a next step proposed from its row, and the post-mortem's list of
 //! what was proposed, with the playbook it goes to. Accepting happens on the playbook's page
 //! (`playbook_page.rs`). An incident started blank has none of this.
+//!
+//! When this device has the team's playbook the incident started from, its proposals are
+//! also carried into the playbook document ([`CarryProposals`]), so that whoever has the
+//! playbook sees them without having the incident.
 
 use incident::playbook::{proposals, ProposalKind};
 use leptos::prelude::*;
 
 use super::watch;
-use crate::session::use_incident;
+use crate::access::FromLink;
+use crate::session::{use_incident, OpenIncident};
 use crate::{platform, prefs};
 
 /// "Propose a lesson for the playbook", under the Lessons learned text.
@@ -136,4 +141,60 @@ pub fn ProposalsReview() -> impl IntoView {
             </div>
         })
     }
+}
+
+/// Carries the incident's proposals into the playbook it started from, when that playbook is
+/// on this device: the playbook is opened beside the incident (its own session: stored here,
+/// synced with the relay, as its page would), and `Playbook::carry_proposals` writes what is
+/// new, changed or withdrawn. Opened only once the incident proposes something; shows nothing.
+#[component]
+pub fn CarryProposals() -> impl IntoView {
+    let open = use_incident();
+    let owner = Owner::current();
+    let carrier = StoredValue::new(None::<OpenIncident>);
+    let wanted = watch(&open, |i| {
+        (
+            i.started_from().map(|p| p.id),
+            i.title(),
+            proposals(i).items,
+        )
+    });
+    let loaded = open.loaded;
+    Effect::new(move |_| {
+        let (Some(playbook_id), _, items) = wanted.get() else {
+            return;
+        };
+        if !loaded.get() {
+            return;
+        }
+        if carrier.with_value(Option::is_none) {
+            let on_device = prefs::known_playbooks().iter().any(|k| k.id == playbook_id);
+            if items.is_empty() || !on_device {
+                return;
+            }
+            let opened = match &owner {
+                Some(owner) => {
+                    owner.with(|| OpenIncident::open_playbook(&playbook_id, FromLink::Nothing))
+                }
+                None => return,
+            };
+            carrier.set_value(Some(opened));
+        }
+        carrier.with_value(|c| {
+            let Some(c) = c else { return };
+            if !c.loaded.get() {
+                return;
+            }
+            if let Some(playbook) = &c.playbook {
+                playbook.carry_proposals(&open.id, &open.incident);
+            }
+        });
+    });
+    on_cleanup(move || {
+        carrier.with_value(|c| {
+            if let Some(c) = c {
+                c.close();
+            }
+        })
+    });
 }

@@ -41,7 +41,7 @@ pub fn ProseField(section: ProseSection) -> impl IntoView {
                 .view()}
             <super::attribution::Byline place=incident::history::Place::prose(section)/>
             {(section == ProseSection::LessonsLearned)
-                .then(|| view! { <super::proposing::ProposeLesson/> })}
+                .then(|| view! { <super::proposing::ProposeLesson/> <super::proposing::CarryProposals/> })}
         </section>
     }
 }

@@ -31,7 +31,7 @@ pub fn status_text(state: Connection, pending: u32) -> String {
 
 /// What the sync status says while this device is not (or no longer) syncing, and its
 /// `data-state`; `None` while it syncs as a member.
-fn standing_text(standing: &Standing) -> Option<(String, &'static str)> {
+fn standing_text(standing: &Standing, playbook: bool) -> Option<(String, &'static str)> {
     let (text, state) = match standing {
         Standing::Member(_) => return None,
         Standing::Loading => ("Opening…".to_string(), "loading"),
@@ -46,10 +46,13 @@ fn standing_text(standing: &Standing) -> Option<(String, &'static str)> {
         ),
         Standing::Checking => ("Checking your invite with the relay…".to_string(), "checking"),
         Standing::Naming { .. } => (
-            "Invite accepted — say who you are to open the incident.".to_string(),
+            format!(
+                "Invite accepted — say who you are to open the {}.",
+                if playbook { "playbook" } else { "incident" }
+            ),
             "naming",
         ),
-        Standing::Refused(why) => (why.message().to_string(), "refused"),
+        Standing::Refused(why) => (why.message_for(playbook), "refused"),
     };
     Some((text, state))
 }
@@ -77,7 +80,8 @@ pub fn SyncStatus() -> impl IntoView {
     let state = open.connection;
     let pending = open.pending;
     let standing = open.standing;
-    let apart = Memo::new(move |_| standing_text(&standing.get()));
+    let playbook = open.is_playbook();
+    let apart = Memo::new(move |_| standing_text(&standing.get(), playbook));
     // When everything was last on the relay: kept per incident on this device, so a page
     // opened on a plane can still say how old its copy is.
     // Moved on while it stays in sync (every tick of the page's clock) and when the sync is

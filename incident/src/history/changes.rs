@@ -6,6 +6,7 @@ use yrs::{Any, Map, MapRef, Out, ReadTxn, Transact};
 
 use super::Place;
 use crate::entries::{self, Entry};
+use crate::playbook::{Proposal, PLAYBOOK_REVIEW};
 use crate::{
     when, Incident, IncidentStatus, Indicator, NextStep, ProseSection, Question, Role, RoleHolder,
     StepStatus, TimelineEvent, Tlp, META, QUESTIONS,
@@ -178,6 +179,13 @@ impl Change {
                 s.to_string()
             }
         };
+        if self.place.section == Proposal::ROOT {
+            return match &self.kind {
+                ChangeKind::Added => format!("Proposed for the playbook: {subject}"),
+                ChangeKind::Deleted => format!("Proposal for the playbook withdrawn: {subject}"),
+                _ => format!("Proposal for the playbook changed: {subject}"),
+            };
+        }
         match &self.kind {
             ChangeKind::Added => format!("{noun} added: {subject}"),
             ChangeKind::Changed { fields } => {
@@ -225,6 +233,21 @@ impl Change {
                 "yes" => "Marked as a drill".to_string(),
                 _ => "Marked as a real incident, not a drill".to_string(),
             },
+            ChangeKind::MetaChanged { key, to, .. } if key == "severity" => {
+                match crate::Severity::from_key(to) {
+                    Some(severity) => format!("Severity set to {}", severity.label()),
+                    None => "Severity cleared".to_string(),
+                }
+            }
+            ChangeKind::MetaChanged { key, to, .. } if key == "incident_type" => {
+                match crate::IncidentType::from_key(to) {
+                    Some(kind) => format!("Incident type set to {}", kind.label()),
+                    None => "Incident type cleared".to_string(),
+                }
+            }
+            ChangeKind::MetaChanged { key, to, .. } if key == "playbook_name" => {
+                format!("Started from the {} playbook", short(to))
+            }
             ChangeKind::MetaChanged { key, from, to } => {
                 format!("{key} changed from “{}” to “{}”", short(from), short(to))
             }
@@ -276,7 +299,7 @@ pub fn changes(before: &Incident, after: &Incident) -> Vec<Change> {
             });
         }
     }
-    for question in QUESTIONS {
+    for question in QUESTIONS.into_iter().chain(PLAYBOOK_REVIEW) {
         let (was, is) = (before.answer(question), after.answer(question));
         if was == is || (was.status == is.status && was.answer == is.answer) {
             continue;
@@ -292,6 +315,7 @@ pub fn changes(before: &Incident, after: &Incident) -> Vec<Change> {
             subject: question.text.to_string(),
         });
     }
+    entry_changes::<Proposal>(before, after, |p| p.text.clone(), generic, &mut out);
     out
 }
 
@@ -329,7 +353,8 @@ fn meta_changes(before: &Incident, after: &Incident, out: &mut Vec<Change>) {
             old.get(key).cloned().unwrap_or_default(),
             new.get(key).cloned().unwrap_or_default(),
         );
-        if from == to || key == "schema" {
+        // The playbook's id and version go with its name, said once.
+        if from == to || matches!(key.as_str(), "schema" | "playbook_id" | "playbook_version") {
             continue;
         }
         let kind = match key.as_str() {

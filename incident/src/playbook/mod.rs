@@ -32,7 +32,9 @@ pub use file::{
 pub use items::{
     AcceptedLesson, CommsDraft, FromIncident, PlaybookLink, PlaybookQuestion, PlaybookStep,
 };
-pub use proposals::{proposals, Proposal, ProposalKind, Proposals, PLAYBOOK_REVIEW};
+pub use proposals::{
+    proposals, PendingProposal, Proposal, ProposalKind, Proposals, PLAYBOOK_REVIEW,
+};
 pub use start::{ExtraQuestion, StartedFrom};
 pub use starters::{starter, starter_choices, starter_contents, starters, STARTER_IDS};
 
@@ -63,6 +65,7 @@ const MAP_ROOTS: &[&str] = &[
     CommsDraft::ROOT,
     PlaybookLink::ROOT,
     AcceptedLesson::ROOT,
+    PendingProposal::ROOT,
 ];
 
 /// Everything a playbook says, as plain data: what the starter set is written as, what a
@@ -224,6 +227,47 @@ impl Playbook {
             id,
             name: self.meta_string("adopted_from_name").unwrap_or_default(),
             version: self.meta_number("adopted_from_version").unwrap_or(1),
+        })
+    }
+
+    /// A copy of this playbook under the fresh id `id`: its content (as [`Playbook::contents`]
+    /// reads it) in a new document written in one change (version 1), recording which
+    /// playbook and which version of it it was copied from ([`Playbook::copied_from`]). It
+    /// shares no history with the original, so the two never merge; the proposals the
+    /// original holds stay with it. For a playbook file whose id is someone else's on the
+    /// relay.
+    pub fn copy_as(&self, id: &str) -> Playbook {
+        let copy = Self::new();
+        copy.write_new(id, &self.contents());
+        let mut txn = copy.doc.transact_mut();
+        let meta = copy.map(META);
+        meta.insert(&mut txn, "copied_from", self.id().as_str());
+        meta.insert(&mut txn, "copied_from_name", self.name().as_str());
+        meta.insert(
+            &mut txn,
+            "copied_from_version",
+            Any::from(self.version() as f64),
+        );
+        if let Some(from) = self.adopted_from() {
+            meta.insert(&mut txn, "adopted_from", from.id.as_str());
+            meta.insert(&mut txn, "adopted_from_name", from.name.as_str());
+            meta.insert(
+                &mut txn,
+                "adopted_from_version",
+                Any::from(from.version as f64),
+            );
+        }
+        drop(txn);
+        copy
+    }
+
+    /// The playbook this one was copied from ([`Playbook::copy_as`]), and its version then.
+    pub fn copied_from(&self) -> Option<StartedFrom> {
+        let id = self.meta_string("copied_from").filter(|s| !s.is_empty())?;
+        Some(StartedFrom {
+            id,
+            name: self.meta_string("copied_from_name").unwrap_or_default(),
+            version: self.meta_number("copied_from_version").unwrap_or(1),
         })
     }
 

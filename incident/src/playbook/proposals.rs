@@ -239,3 +239,148 @@ impl Playbook {
             .any(|root| self.map(root).get(&txn, &key).is_some())
     }
 }
+
+/// A proposal as the playbook holds it (its `proposals` map, keyed `{incident}/{entry}`), so
+/// that whoever has the playbook sees it and can accept it without having the incident. It
+/// carries what accepting needs and nothing of the incident's people or access: the text,
+/// what it is, the step's role, the incident's id and title, who proposed it and when.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct PendingProposal {
+    pub incident_id: String,
+    pub incident_title: String,
+    /// The proposal's id in the incident.
+    pub entry_id: String,
+    pub proposal: Proposal,
+}
+
+impl PendingProposal {
+    /// The key it is held under, the same as the item accepting it writes.
+    pub fn key(&self) -> String {
+        accepted_key(&self.incident_id, &self.entry_id)
+    }
+}
+
+impl Entry for PendingProposal {
+    const ROOT: &'static str = "proposals";
+
+    const FIELDS: &'static [FieldLabel] = &[
+        FieldLabel::new("incident_id", "From incident"),
+        FieldLabel::new("incident_title", "Incident title"),
+        FieldLabel::new("entry_id", "Entry in the incident"),
+        FieldLabel::new("kind", "Proposed"),
+        FieldLabel::new("text", "Text"),
+        FieldLabel::new("role", "Owned by the role"),
+        FieldLabel::new("proposed_by", "Proposed by"),
+        FieldLabel::new("proposed_at", "Proposed at"),
+    ];
+
+    fn to_fields(&self) -> Fields {
+        let p = &self.proposal;
+        Fields::new()
+            .text("incident_id", &self.incident_id)
+            .text("incident_title", &self.incident_title)
+            .text("entry_id", &self.entry_id)
+            .text("kind", p.kind.key())
+            .text("text", &p.text)
+            .text("role", p.role.map_or("", Role::key))
+            .text("proposed_by", &p.proposed_by)
+            .text("proposed_at", &p.proposed_at)
+    }
+
+    fn read<T: ReadTxn>(stored: &Stored<'_, T>) -> Self {
+        PendingProposal {
+            incident_id: stored.text("incident_id"),
+            incident_title: stored.text("incident_title"),
+            entry_id: stored.text("entry_id"),
+            proposal: Proposal::read(stored),
+        }
+    }
+
+    /// In the order proposed.
+    fn sort(items: &mut [(String, Self)]) {
+        items.sort_by(|(a_id, a), (b_id, b)| {
+            (&a.proposal.proposed_at, a_id).cmp(&(&b.proposal.proposed_at, b_id))
+        });
+    }
+}
+
+impl Playbook {
+    /// Carries the proposals of incident `incident_id` (started from this playbook) into the
+    /// playbook's own `proposals` map: each one new or changed is written, each of this
+    /// incident's the incident no longer has (withdrawn) is removed. Proposals are not the
+    /// playbook's content: the version stays. Call it with a current copy of the incident
+    /// (the incident's open page does), as a stale one would take back what was proposed
+    /// since. Returns whether anything was written; an incident from another playbook, or
+    /// from none, writes nothing.
+    pub fn carry_proposals(&self, incident_id: &str, incident: &Incident) -> bool {
+        if incident_id.is_empty() || incident.started_from().is_none_or(|p| p.id != self.id()) {
+            return false;
+        }
+        let title = incident.title();
+        let wanted: Vec<PendingProposal> = incident
+            .entries::<Proposal>()
+            .into_iter()
+            .map(|(entry_id, proposal)| PendingProposal {
+                incident_id: incident_id.to_string(),
+                incident_title: title.clone(),
+                entry_id,
+                proposal,
+            })
+            .collect();
+        let held: Vec<(String, PendingProposal)> = self
+            .items::<PendingProposal>()
+            .into_iter()
+            .filter(|(_, p)| p.incident_id == incident_id)
+            .collect();
+        let writes: Vec<&PendingProposal> = wanted
+            .iter()
+            .filter(|w| !held.iter().any(|(key, h)| *key == w.key() && h == *w))
+            .collect();
+        let removals: Vec<&String> = held
+            .iter()
+            .filter(|(key, _)| !wanted.iter().any(|w| w.key() == **key))
+            .map(|(key, _)| key)
+            .collect();
+        if writes.is_empty() && removals.is_empty() {
+            return false;
+        }
+        let mut txn = self.doc.transact_mut();
+        let map = self.map(PendingProposal::ROOT);
+        for pending in writes {
+            entries::insert(map, &mut txn, &pending.key(), pending.to_fields());
+        }
+        for key in removals {
+            map.remove(&mut txn, key);
+        }
+        true
+    }
+
+    /// The proposals the playbook holds (see [`Playbook::carry_proposals`]), accepted or
+    /// not, in the order proposed.
+    pub fn held_proposals(&self) -> Vec<PendingProposal> {
+        self.items::<PendingProposal>()
+            .into_iter()
+            .map(|(_, p)| p)
+            .collect()
+    }
+
+    /// The held proposals nobody has accepted yet.
+    pub fn pending_proposals(&self) -> Vec<PendingProposal> {
+        self.held_proposals()
+            .into_iter()
+            .filter(|p| !self.is_accepted(&p.incident_id, &p.entry_id))
+            .collect()
+    }
+
+    /// Accepts a held proposal: [`Playbook::accept`], keyed alike.
+    pub fn accept_pending(&self, pending: &PendingProposal, by: &str, now: &str) -> bool {
+        self.accept(
+            &pending.incident_id,
+            &pending.incident_title,
+            &pending.entry_id,
+            &pending.proposal,
+            by,
+            now,
+        )
+    }
+}
