@@ -5,11 +5,11 @@
 //! today). An answer older than the change (a stamp from before the mark) and a record with
 //! no name say nothing, and without an answer nothing is named.
 
-use std::cell::RefCell;
-use std::rc::Rc;
+mod common;
 
-use incident::history::{catch_up, state_at, Attribution, Place, Record};
-use incident::{Entry, Incident, Subscription, TimelineEvent, UpdateOrigin};
+use common::{copy, Device, Relay};
+use incident::history::{catch_up, state_at, Attribution, Place};
+use incident::{Entry, Incident, TimelineEvent};
 
 const CREATED: &str = "2026-11-30T01:00:00Z";
 /// 2026-11-30T01:00:00Z in ms.
@@ -18,75 +18,6 @@ const MINUTE: i64 = 60_000;
 
 fn ms_rfc3339(ms: i64) -> String {
     incident::when::utc_from_unix_seconds(ms / 1000)
-}
-
-struct Relay {
-    doc: Incident,
-    records: Vec<Record>,
-}
-
-struct Device {
-    name: &'static str,
-    incident: Incident,
-    outbox: Rc<RefCell<Vec<Vec<u8>>>>,
-    _sub: Subscription,
-}
-
-impl Device {
-    fn new(name: &'static str, client_id: u64) -> Device {
-        let incident = Incident::with_client_id(client_id);
-        let outbox: Rc<RefCell<Vec<Vec<u8>>>> = Rc::default();
-        let queue = Rc::clone(&outbox);
-        let sub = incident.on_update(move |update, origin| {
-            if origin == UpdateOrigin::Local {
-                queue.borrow_mut().push(update.to_vec());
-            }
-        });
-        Device {
-            name,
-            incident,
-            outbox,
-            _sub: sub,
-        }
-    }
-
-    /// Sends every queued change (the relay receives them at `at_ms`, by `by`).
-    fn send_as(&self, relay: &mut Relay, by: &str, at_ms: i64) {
-        for update in self.outbox.borrow_mut().drain(..) {
-            relay
-                .doc
-                .apply_update(&update, UpdateOrigin::Relay)
-                .unwrap();
-            relay.records.push(Record {
-                seq: relay.records.len() as u64 + 1,
-                received_at_ms: at_ms,
-                by: by.to_string(),
-                written_at_ms: None,
-                update,
-            });
-        }
-    }
-
-    fn send(&self, relay: &mut Relay, at_ms: i64) {
-        self.send_as(relay, self.name, at_ms);
-    }
-
-    fn receive(&self, relay: &Relay) {
-        let diff = relay
-            .doc
-            .encode_diff(&self.incident.state_vector())
-            .unwrap();
-        self.incident
-            .apply_update(&diff, UpdateOrigin::Relay)
-            .unwrap();
-    }
-}
-
-fn copy(incident: &Incident) -> Incident {
-    let copy = Incident::new();
-    copy.apply_update(&incident.encode_state(), UpdateOrigin::Storage)
-        .unwrap();
-    copy
 }
 
 fn event(what: &str) -> TimelineEvent {
@@ -113,10 +44,7 @@ fn through_strings(attribution: &Attribution) -> Attribution {
 /// Ana starts the incident at T0; Ben's device has it and sets his mark at T0 + 10 min;
 /// Ana adds an event at 03:40 and changes the summary at 03:45 (UTC).
 fn ana_and_ben() -> (Relay, Device, Incident, String) {
-    let mut relay = Relay {
-        doc: Incident::with_client_id(999),
-        records: Vec::new(),
-    };
+    let mut relay = Relay::new();
     let ana = Device::new("Ana", 1);
     ana.incident.initialize("Phished finance laptop", CREATED);
     ana.send(&mut relay, T0);

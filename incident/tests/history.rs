@@ -7,100 +7,19 @@
 //! client id whose committed changes are queued (`on_update`) and sent to a relay document,
 //! which records each one it accepts; devices catch up from the relay by state vector.
 
-use std::cell::RefCell;
-use std::rc::Rc;
+mod common;
 
+use common::{copy, Device, Relay};
 use incident::history::{
     catch_up, changes, handoff_note, now_overdue, state_at, ChangeKind, Group, History, Place,
     Record, Replay, ReplayError,
 };
 use incident::{
     AnswerStatus, Entry, Incident, IncidentStatus, Indicator, NextStep, ProseSection, Role,
-    StepField, StepStatus, Subscription, TimelineEvent, TimelineField, Tlp, UpdateOrigin,
-    QUESTIONS,
+    StepField, StepStatus, TimelineEvent, TimelineField, Tlp, QUESTIONS,
 };
 
 const CREATED: &str = "2026-11-30T01:00:00Z";
-
-/// The relay: its live document and the record of every update it accepted.
-struct Relay {
-    doc: Incident,
-    records: Vec<Record>,
-}
-
-impl Relay {
-    fn new() -> Relay {
-        Relay {
-            doc: Incident::with_client_id(999),
-            records: Vec::new(),
-        }
-    }
-
-    fn accept(&mut self, update: Vec<u8>, by: &str, at_ms: i64, written_at_ms: Option<i64>) {
-        self.doc
-            .apply_update(&update, UpdateOrigin::Relay)
-            .expect("a good update");
-        self.records.push(Record {
-            seq: self.records.len() as u64 + 1,
-            received_at_ms: at_ms,
-            by: by.to_string(),
-            written_at_ms,
-            update,
-        });
-    }
-}
-
-/// One person's device: an incident whose local changes wait in an outbox until sent.
-struct Device {
-    name: &'static str,
-    incident: Incident,
-    outbox: Rc<RefCell<Vec<Vec<u8>>>>,
-    _sub: Subscription,
-}
-
-impl Device {
-    fn new(name: &'static str, client_id: u64) -> Device {
-        let incident = Incident::with_client_id(client_id);
-        let outbox: Rc<RefCell<Vec<Vec<u8>>>> = Rc::default();
-        let queue = Rc::clone(&outbox);
-        let sub = incident.on_update(move |update, origin| {
-            if origin == UpdateOrigin::Local {
-                queue.borrow_mut().push(update.to_vec());
-            }
-        });
-        Device {
-            name,
-            incident,
-            outbox,
-            _sub: sub,
-        }
-    }
-
-    /// Sends every queued change; the relay receives them at `at_ms`.
-    fn send(&self, relay: &mut Relay, at_ms: i64) {
-        for update in self.outbox.borrow_mut().drain(..) {
-            relay.accept(update, self.name, at_ms, None);
-        }
-    }
-
-    /// Sends changes made offline at `written_at_ms`, arriving at `at_ms`.
-    fn send_late(&self, relay: &mut Relay, written_at_ms: i64, at_ms: i64) {
-        for update in self.outbox.borrow_mut().drain(..) {
-            relay.accept(update, self.name, at_ms, Some(written_at_ms));
-        }
-    }
-
-    /// Fetches what the relay has and this device lacks.
-    fn receive(&self, relay: &Relay) {
-        let diff = relay
-            .doc
-            .encode_diff(&self.incident.state_vector())
-            .unwrap();
-        self.incident
-            .apply_update(&diff, UpdateOrigin::Relay)
-            .unwrap();
-    }
-}
 
 /// Ana creates the incident (received at 1,000 ms) and Bo's device has it.
 fn two_people() -> (Relay, Device, Device) {
@@ -115,13 +34,6 @@ fn two_people() -> (Relay, Device, Device) {
 
 fn at(records: &[Record], ms: i64) -> Replay {
     state_at(records, ms).expect("the record replays")
-}
-
-fn copy(incident: &Incident) -> Incident {
-    let copy = Incident::new();
-    copy.apply_update(&incident.encode_state(), UpdateOrigin::Storage)
-        .unwrap();
-    copy
 }
 
 fn event(what: &str, when: &str, author: &str) -> TimelineEvent {

@@ -7,101 +7,23 @@
 //! changes queue up and are sent to a relay document that records each one it accepts; past
 //! states are rebuilt from that record.
 
-use std::cell::RefCell;
-use std::rc::Rc;
+mod common;
 
+use common::{Device, Relay};
 use incident::history::{
-    can_restore, changes, restore, state_at, ChangeKind, Place, Record, RestoreError, Restored,
+    can_restore, changes, restore, ChangeKind, Place, Record, RestoreError, Restored,
 };
 use incident::{
-    Entry, Incident, Indicator, NextStep, ProseSection, StepField, StepStatus, Subscription,
-    TimelineEvent, TimelineField, Tlp, UpdateOrigin,
+    Entry, Indicator, NextStep, ProseSection, StepField, StepStatus, TimelineEvent, TimelineField,
+    Tlp,
 };
 
 const CREATED: &str = "2026-11-30T01:00:00Z";
 
-struct Relay {
-    doc: Incident,
-    records: Vec<Record>,
-}
-
-impl Relay {
-    fn accept(&mut self, update: Vec<u8>, by: &str, at_ms: i64) {
-        self.doc
-            .apply_update(&update, UpdateOrigin::Relay)
-            .expect("a good update");
-        self.records.push(Record {
-            seq: self.records.len() as u64 + 1,
-            received_at_ms: at_ms,
-            by: by.to_string(),
-            written_at_ms: None,
-            update,
-        });
-    }
-
-    /// The incident as it stood at `ms`, rebuilt from the record.
-    fn then(&self, ms: i64) -> Incident {
-        let replay = state_at(&self.records, ms).expect("the record replays");
-        let copy = Incident::new();
-        copy.apply_update(&replay.incident().encode_state(), UpdateOrigin::Relay)
-            .unwrap();
-        copy
-    }
-}
-
-struct Device {
-    name: &'static str,
-    incident: Incident,
-    outbox: Rc<RefCell<Vec<Vec<u8>>>>,
-    _sub: Subscription,
-}
-
-impl Device {
-    fn new(name: &'static str, client_id: u64) -> Device {
-        let incident = Incident::with_client_id(client_id);
-        let outbox: Rc<RefCell<Vec<Vec<u8>>>> = Rc::default();
-        let queue = Rc::clone(&outbox);
-        let sub = incident.on_update(move |update, origin| {
-            if origin == UpdateOrigin::Local {
-                queue.borrow_mut().push(update.to_vec());
-            }
-        });
-        Device {
-            name,
-            incident,
-            outbox,
-            _sub: sub,
-        }
-    }
-
-    fn send(&self, relay: &mut Relay, at_ms: i64) {
-        for update in self.outbox.borrow_mut().drain(..) {
-            relay.accept(update, self.name, at_ms);
-        }
-    }
-
-    fn receive(&self, relay: &Relay) {
-        let diff = relay
-            .doc
-            .encode_diff(&self.incident.state_vector())
-            .unwrap();
-        self.incident
-            .apply_update(&diff, UpdateOrigin::Relay)
-            .unwrap();
-    }
-
-    fn pending(&self) -> usize {
-        self.outbox.borrow().len()
-    }
-}
-
 /// Ana creates the incident (received at 1,000 ms) with an event, an indicator and a step,
 /// and a summary; Bo's device has it all.
 fn two_people() -> (Relay, Device, Device) {
-    let mut relay = Relay {
-        doc: Incident::with_client_id(999),
-        records: Vec::new(),
-    };
+    let mut relay = Relay::new();
     let ana = Device::new("Ana", 1);
     ana.incident.initialize("Phished finance laptop", CREATED);
     ana.incident.add_timeline_event(
