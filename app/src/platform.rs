@@ -52,6 +52,14 @@ pub fn log_error(message: &str) {
 }
 
 /// The message of a JavaScript error value, for showing to a person.
+/// The text of a file the person picked; the browser's reason when it cannot be read.
+pub async fn file_text(file: &web_sys::File) -> Result<String, String> {
+    wasm_bindgen_futures::JsFuture::from(file.text())
+        .await
+        .map(|text| text.as_string().unwrap_or_default())
+        .map_err(|e| js_error_text(&e))
+}
+
 pub fn js_error_text(value: &wasm_bindgen::JsValue) -> String {
     if let Some(e) = value.dyn_ref::<js_sys::Error>() {
         return String::from(e.message());

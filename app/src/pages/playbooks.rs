@@ -141,14 +141,10 @@ fn OpenPlaybookFile() -> impl IntoView {
                 )));
                 return;
             }
-            let text = match wasm_bindgen_futures::JsFuture::from(file.text()).await {
-                Ok(text) => text.as_string().unwrap_or_default(),
+            let text = match platform::file_text(&file).await {
+                Ok(text) => text,
                 Err(e) => {
-                    problem.set(Some(format!(
-                        "{} could not be read: {}",
-                        file.name(),
-                        platform::js_error_text(&e)
-                    )));
+                    problem.set(Some(format!("{} could not be read: {e}", file.name())));
                     return;
                 }
             };

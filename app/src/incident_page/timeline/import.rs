@@ -46,10 +46,10 @@ pub(super) fn import_timeline(open: OpenIncident) -> impl IntoView {
                 ))));
                 return;
             }
-            let text = match wasm_bindgen_futures::JsFuture::from(file.text()).await {
-                Ok(text) => text.as_string().unwrap_or_default(),
+            let text = match platform::file_text(&file).await {
+                Ok(text) => text,
                 Err(e) => {
-                    outcome.set(Some(Outcome::Refused(platform::js_error_text(&e))));
+                    outcome.set(Some(Outcome::Refused(e)));
                     return;
                 }
             };
