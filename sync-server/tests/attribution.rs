@@ -163,6 +163,13 @@ async fn each_invite_is_named_for_what_it_wrote_a_revoked_one_keeps_the_name_and
     a.incident
         .add_timeline_event("ev-ana", &event("First report"));
     let from_ana = a.send().await;
+    // Ben's device has it as the relay does: his edits below build on Ana's, and the relay
+    // answers an update that comes before what it builds on with a sync request (which this
+    // test's client does not answer), so Ana's must be stored first.
+    attribution_until(&relay, incident, &ben_token, |a| {
+        entry(a, "timeline", "ev-ana").is_some()
+    })
+    .await;
     b.receive(&from_ana);
     // Ben adds an event, a sentence, and corrects Ana's event.
     b.incident
