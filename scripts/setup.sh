@@ -80,6 +80,19 @@ setup_test() {
     as_root apt-get update -qq
     as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql
   fi
+  # Redis and HAProxy for the multi-relay tests (several relays sharing incidents through
+  # Redis, behind a load balancer): only the binaries are used, each test starting private
+  # instances on free ports with their own config, whatever the packages' services do.
+  if ! command -v redis-server >/dev/null 2>&1; then
+    say "installing Debian's redis-server for the multi-relay tests"
+    as_root apt-get update -qq
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server
+  fi
+  if [ ! -x /usr/sbin/haproxy ]; then
+    say "installing Debian's haproxy for the multi-relay tests"
+    as_root apt-get update -qq
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq haproxy
+  fi
   npm_install_in "$ROOT/tests"
   setup_format_checkers
   # libFuzzer through cargo-fuzz; runs on stable with `--sanitizer none`.
