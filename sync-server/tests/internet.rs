@@ -387,15 +387,17 @@ async fn viewers_cannot_make_the_relay_hold_or_pass_on_big_invalid_or_borrowed_p
         .as_str()
         .expect("token")
         .to_owned();
-    // Warm up a viewer's path (a connection, a refused state), then take the baseline.
+    // Warm up a viewer's path (a connection, one refused 10 MB state: the frame buffers one
+    // such message needs), then take the baseline. What is measured is whether the peak
+    // grows with the number of such viewers, not the one frame every relay must read.
+    let huge = format!(r#"{{"user":{{"name":"{}"}}}}"#, "V".repeat(10_000_000));
     let mut warm = Client::connect_with(&relay, incident, Some(&viewer_token)).await;
-    warm.set_awareness(1, "not json").await;
+    warm.set_awareness(1, &huge).await;
     assert_eq!(warm.expect_closed().await.code, 1003);
     let before = relay.memory_kb("VmHWM");
 
     // Ten viewers, one after another, each announcing a 10 MB state: each is closed, 1003.
     const VIEWERS: usize = 10;
-    let huge = format!(r#"{{"user":{{"name":"{}"}}}}"#, "V".repeat(10_000_000));
     for _ in 0..VIEWERS {
         let mut viewer = Client::connect_with(&relay, incident, Some(&viewer_token)).await;
         viewer.set_awareness(1, &huge).await;
