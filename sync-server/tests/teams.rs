@@ -192,6 +192,23 @@ async fn a_team_shares_a_playbook_with_every_member_in_their_team_role() {
     owner
         .pump_until(|c| c.summary().contains("checked by Erin"))
         .await;
+    // The record names her, as it names an invited person.
+    let (status, history) = call(
+        &relay,
+        "GET",
+        &format!("/api/incidents/{id}/history"),
+        Some(&playbook_owner),
+        None,
+    );
+    assert_eq!(status, 200, "{history}");
+    let by_erin = history["records"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["invite"] == erin["invite"])
+        .collect::<Vec<_>>();
+    assert!(!by_erin.is_empty(), "{history}");
+    assert!(by_erin.iter().all(|r| r["name"] == "Erin"), "{history}");
 
     // The team's owner opens it as an editor too, never as the playbook's owner.
     let (status, me) = call(

@@ -447,9 +447,18 @@ impl Gate {
 
     /// The name of every grant the incident ever had (revoked and expired ones too; names are
     /// never rewritten), by invite id: authorship in the record's history.
+    /// A playbook's include the members of the teams it is shared with now.
     pub async fn names(&self, incident: &IncidentId) -> Result<Vec<(String, String)>, Error> {
         let incident = incident.clone();
-        let grants = self.blocking(move |s| s.grants(&incident)).await?;
+        let grants = self
+            .blocking(move |s| {
+                let mut grants = s.grants(&incident)?;
+                for share in s.shares_of_playbook(&incident)? {
+                    grants.extend(s.grants(&share.team)?);
+                }
+                Ok(grants)
+            })
+            .await?;
         Ok(grants
             .into_iter()
             .map(|g| (g.invite.as_str().to_owned(), g.name))
