@@ -10,8 +10,11 @@ use serde::Serialize;
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
 use web_sys::{Headers, RequestInit, Response};
-use wire::api::{ChangeRole, CreateIncident, CreateInvite, ErrorBody, IncidentCreated, InviteList};
-pub use wire::api::{Invite, NewInvite, People, Person};
+use wire::api::{
+    ChangeRole, CreateIncident, CreateInvite, CreateTeam, ErrorBody, IncidentCreated, InviteList,
+    ShareWithTeam, TeamShares,
+};
+pub use wire::api::{Invite, NewInvite, People, Person, TeamCreated, TeamShare, TeamView};
 use wire::{Access, Close};
 
 use crate::platform;
@@ -283,6 +286,118 @@ pub async fn rotate_owner(id: &str, token: &str) -> Result<IncidentCreated, ApiE
     .await
 }
 
+fn team_path(id: &str, rest: &str) -> String {
+    format!(
+        "/api/teams/{}{rest}",
+        String::from(js_sys::encode_uri_component(id))
+    )
+}
+
+/// Makes a team named `name` on the relay, this device's `owner_name` its owner (sends the
+/// relay's creation secret when this device has one, as registering an incident does).
+pub async fn create_team(name: &str, owner_name: &str) -> Result<TeamCreated, ApiError> {
+    let owner_name = owner_name.trim();
+    let body = CreateTeam {
+        name: name.to_string(),
+        owner_name: (!owner_name.is_empty()).then(|| owner_name.to_string()),
+    };
+    let secret = crate::prefs::create_secret();
+    call(
+        "POST",
+        "/api/teams",
+        secret.as_deref(),
+        Some(json(&body)),
+        201,
+    )
+    .await
+}
+
+/// The team, this token's place on it, and the playbooks shared with it (any member).
+pub async fn team(id: &str, token: &str) -> Result<TeamView, ApiError> {
+    call("GET", &team_path(id, ""), Some(token), None, 200).await
+}
+
+/// Invites a member to the team (its owner only); the link is the team page's.
+pub async fn add_member(
+    id: &str,
+    token: &str,
+    name: &str,
+    role: Access,
+) -> Result<NewInvite, ApiError> {
+    let body = CreateInvite {
+        expires_in_hours: None,
+        name: name.to_string(),
+        role: role.as_str().to_string(),
+    };
+    call(
+        "POST",
+        &team_path(id, "/members"),
+        Some(token),
+        Some(json(&body)),
+        201,
+    )
+    .await
+}
+
+/// The team's members, its owner first (its owner only).
+pub async fn members(id: &str, token: &str) -> Result<Vec<Invite>, ApiError> {
+    let list: InviteList = call("GET", &team_path(id, "/members"), Some(token), None, 200).await?;
+    Ok(list.invites)
+}
+
+/// Revokes a member (the team's owner only): their connections to every playbook of the
+/// team are closed at once.
+pub async fn revoke_member(id: &str, token: &str, invite: &str) -> Result<Invite, ApiError> {
+    let path = team_path(
+        id,
+        &format!(
+            "/members/{}",
+            String::from(js_sys::encode_uri_component(invite))
+        ),
+    );
+    call("DELETE", &path, Some(token), None, 200).await
+}
+
+/// Shares the playbook `id` (this device its owner, `token`) with a team this device is on.
+pub async fn share_with_team(
+    id: &str,
+    token: &str,
+    team: &str,
+    team_token: &str,
+) -> Result<TeamShare, ApiError> {
+    let body = ShareWithTeam {
+        team: team.to_string(),
+        team_token: team_token.to_string(),
+    };
+    call(
+        "POST",
+        &incident_path(id, "/teams"),
+        Some(token),
+        Some(json(&body)),
+        201,
+    )
+    .await
+}
+
+/// The teams the playbook `id` is shared with (its owner only).
+pub async fn team_shares(id: &str, token: &str) -> Result<Vec<TeamShare>, ApiError> {
+    let list: TeamShares =
+        call("GET", &incident_path(id, "/teams"), Some(token), None, 200).await?;
+    Ok(list.shares)
+}
+
+/// Stops sharing the playbook `id` with `team` (its owner only).
+pub async fn unshare_from_team(id: &str, token: &str, team: &str) -> Result<(), ApiError> {
+    let path = incident_path(
+        id,
+        &format!(
+            "/teams/{}",
+            String::from(js_sys::encode_uri_component(team))
+        ),
+    );
+    call_no_body("DELETE", &path, Some(token), 204).await
+}
+
 /// [`call`] for an answer with no body.
 async fn call_no_body(
     method: &str,
@@ -406,6 +521,12 @@ impl Refusal {
     pub fn from_api(error: &ApiError) -> Option<Refusal> {
         match error {
             ApiError::Refused { status: 401, .. } => Some(Refusal::NeedInvite),
+            // A playbook its owner stopped sharing with this device's team.
+            ApiError::Refused {
+                status: 403,
+                message,
+                ..
+            } if message.contains("not shared with your team") => Some(Refusal::Revoked(None)),
             ApiError::Refused { status: 403, .. } => Some(Refusal::Unknown),
             ApiError::Refused {
                 status: 410,

@@ -3,7 +3,7 @@
 use leptos::prelude::*;
 
 use crate::incident_page::{IncidentPage, PlaybookPage};
-use crate::pages::{HomePage, NotFound, PlaybooksPage};
+use crate::pages::{HomePage, NotFound, PlaybooksPage, TeamPage};
 use crate::router::{provide_router, Route};
 
 #[component]
@@ -16,6 +16,7 @@ pub fn App() -> impl IntoView {
         Route::Incident(id) => view! { <IncidentPage id=id/> }.into_any(),
         Route::Playbooks => view! { <PlaybooksPage/> }.into_any(),
         Route::Playbook(id) => view! { <PlaybookPage id=id/> }.into_any(),
+        Route::Team(id) => view! { <TeamPage id=id/> }.into_any(),
         Route::NotFound => view! { <NotFound/> }.into_any(),
     }
 }

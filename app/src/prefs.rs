@@ -20,6 +20,7 @@ const CREATE_SECRET_KEY: &str = "firebreak.create_secret";
 const HANDOFFS_KEY: &str = "firebreak.show_role_handoffs";
 const FOLDED_KEY: &str = "firebreak.folded";
 const PLAYBOOKS_KEY: &str = "firebreak.playbooks";
+const TEAMS_KEY: &str = "firebreak.teams";
 
 /// This device's grant on one incident: the token it shows the relay (`{invite}.{secret}`)
 /// and, once the relay has said so, the role and the name the invite was made for.
@@ -85,6 +86,17 @@ pub struct KnownPlaybook {
     pub name: String,
     #[serde(default)]
     pub version: u64,
+}
+
+/// A team this device is on: its token (the owner's, or a member's from a team link) and
+/// what the relay last said of it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct KnownTeam {
+    pub id: String,
+    pub name: String,
+    pub token: String,
+    #[serde(default)]
+    pub role: Option<wire::Access>,
 }
 
 /// What the home page shows of an incident, read from its document.
@@ -226,6 +238,28 @@ pub fn remember_playbook(id: &str, name: &str, version: u64) {
         None => list.push(known),
     }
     save(PLAYBOOKS_KEY, &list);
+}
+
+/// The teams this device is on, by name.
+pub fn known_teams() -> Vec<KnownTeam> {
+    let mut list = LocalStorage::get::<Vec<KnownTeam>>(TEAMS_KEY).unwrap_or_default();
+    list.sort_by_key(|t| t.name.to_lowercase());
+    list
+}
+
+/// The team `id` as this device holds it.
+pub fn team(id: &str) -> Option<KnownTeam> {
+    known_teams().into_iter().find(|t| t.id == id)
+}
+
+/// Keeps `team` on this device (replacing what was kept for its id).
+pub fn remember_team(team: &KnownTeam) {
+    let mut list: Vec<KnownTeam> = known_teams()
+        .into_iter()
+        .filter(|t| t.id != team.id)
+        .collect();
+    list.push(team.clone());
+    save(TEAMS_KEY, &list);
 }
 
 /// Local changes to the incident the relay has not confirmed yet.

@@ -1,5 +1,5 @@
 //! Path routing without a router crate: `/` is the incident list, `/incident/{id}` one
-//! incident, `/playbooks` the team's playbooks, `/playbook/{id}` one playbook. The URL fragment is left alone (it will carry invite secrets).
+//! incident, `/playbooks` the team's playbooks, `/playbook/{id}` one playbook, `/team/{id}` a team's playbooks. The URL fragment is left alone (it will carry invite secrets).
 
 use leptos::ev;
 use leptos::prelude::*;
@@ -14,6 +14,8 @@ pub enum Route {
     /// The team's playbooks on this device, and the starters.
     Playbooks,
     Playbook(String),
+    /// A team this device is on (or is joining from a team link): its playbooks.
+    Team(String),
     NotFound,
 }
 
@@ -29,6 +31,12 @@ impl Route {
         if let Some(id) = path.strip_prefix("/playbook/") {
             return match is_incident_id(id) {
                 true => Route::Playbook(id.to_string()),
+                false => Route::NotFound,
+            };
+        }
+        if let Some(id) = path.strip_prefix("/team/") {
+            return match is_incident_id(id) {
+                true => Route::Team(id.to_string()),
                 false => Route::NotFound,
             };
         }
@@ -54,6 +62,11 @@ pub fn incident_path(id: &str) -> String {
 /// The path of a playbook's page (a playbook's id is of the same form as an incident's).
 pub fn playbook_path(id: &str) -> String {
     format!("/playbook/{id}")
+}
+
+/// The path of a team's page.
+pub fn team_path(id: &str) -> String {
+    format!("/team/{id}")
 }
 
 /// The current route, and a way to change it; provided through context.

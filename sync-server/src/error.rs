@@ -144,6 +144,30 @@ pub enum Error {
 
     #[error("{0}")]
     HistoryUnavailable(String),
+
+    #[error("this playbook is not shared with your team")]
+    NotSharedWithTeam,
+
+    #[error("playbook no longer shared with your team: unshared by {0}")]
+    UnsharedBy(String),
+
+    #[error("a team is not a document: open the playbooks shared with it")]
+    TeamNotADocument,
+
+    #[error("teams are for playbooks only: an incident is shared invite by invite")]
+    TeamsForPlaybooksOnly,
+
+    #[error("unknown team")]
+    UnknownTeam,
+
+    #[error("only the team's owner can do this")]
+    NotTeamOwner,
+
+    #[error("only the playbook's owner can share it with a team or stop sharing it")]
+    NotPlaybookOwner,
+
+    #[error("a team's viewers cannot share playbooks with it: ask the team's owner")]
+    TeamViewerCannotShare,
 }
 
 impl Error {
@@ -193,6 +217,14 @@ impl Error {
             | Error::Io { .. } => StatusCode::INTERNAL_SERVER_ERROR,
             Error::HistoryNotForViewers => StatusCode::FORBIDDEN,
             Error::HistoryUnavailable(_) => StatusCode::GONE,
+            Error::NotSharedWithTeam
+            | Error::TeamNotADocument
+            | Error::NotTeamOwner
+            | Error::NotPlaybookOwner
+            | Error::TeamViewerCannotShare => StatusCode::FORBIDDEN,
+            Error::UnsharedBy(_) => StatusCode::GONE,
+            Error::TeamsForPlaybooksOnly => StatusCode::BAD_REQUEST,
+            Error::UnknownTeam => StatusCode::NOT_FOUND,
         }
     }
 
@@ -237,6 +269,14 @@ impl Error {
             | Error::Io { .. } => Close::InternalError,
             Error::HistoryNotForViewers => Close::UnknownSecret,
             Error::HistoryUnavailable(_) => Close::InternalError,
+            Error::NotSharedWithTeam
+            | Error::TeamNotADocument
+            | Error::NotTeamOwner
+            | Error::NotPlaybookOwner
+            | Error::TeamViewerCannotShare
+            | Error::UnknownTeam => Close::UnknownSecret,
+            Error::UnsharedBy(_) => Close::Revoked,
+            Error::TeamsForPlaybooksOnly => Close::UnsupportedData,
         }
     }
 

@@ -280,6 +280,69 @@ pub struct Attribution {
     pub through_seq: u64,
 }
 
+/// `POST /api/teams`: make a team, whose members open the playbooks shared with it. Needs
+/// the relay's creation secret as the bearer token when it has one, like an incident.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct CreateTeam {
+    /// The team's name (1 to 80 characters).
+    pub name: String,
+    /// The owner's display name; left out: "Team owner".
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub owner_name: Option<String>,
+}
+
+/// 201 to [`CreateTeam`]: the team owner's grant, and the only time its token is shown.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct TeamCreated {
+    pub invite: String,
+    /// The owner's name.
+    pub name: String,
+    /// Always [`Access::Owner`].
+    pub role: Access,
+    pub team: String,
+    pub team_name: String,
+    pub token: String,
+}
+
+/// `POST /api/incidents/{playbook}/teams` (the playbook's owner): share the playbook with a
+/// team. `team_token` is a token of that team (its owner's or an editor member's): whoever
+/// shares must be on the team.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ShareWithTeam {
+    pub team: String,
+    pub team_token: String,
+}
+
+/// A playbook shared with a team: its name when it was shared, who shared it and when.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct TeamShare {
+    pub playbook: String,
+    pub playbook_name: String,
+    pub shared_at: i64,
+    pub shared_by: String,
+    pub team: String,
+    pub team_name: String,
+}
+
+/// 200 to `GET /api/incidents/{playbook}/teams` (the playbook's owner).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct TeamShares {
+    pub shares: Vec<TeamShare>,
+}
+
+/// 200 to `GET /api/teams/{team}` (any member): the team, the caller's place on it and the
+/// playbooks shared with it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct TeamView {
+    pub invite: String,
+    /// The caller's name on the team.
+    pub member_name: String,
+    pub name: String,
+    pub playbooks: Vec<TeamShare>,
+    pub role: Access,
+    pub team: String,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -19,11 +19,13 @@ pub enum Close {
     TryAgainLater,
     /// 4401: no secret was given: the incident is invite-only.
     MissingSecret,
-    /// 4403: the secret is not valid for this incident (wrong, unknown, or another incident's).
+    /// 4403: the secret is not valid for this incident (wrong, unknown, or another incident's;
+    /// a team's token on a playbook not shared with the team, on an incident, or on the team).
     UnknownSecret,
     /// 4405: a viewer sent a change; it was not applied.
     ReadOnly,
-    /// 4410: the invite was revoked (also sent to its open connections when it is revoked).
+    /// 4410: the invite was revoked (also sent to its open connections when it is revoked;
+    /// also to a team member's connections to a playbook unshared from the team).
     Revoked,
     /// 4411: the invite has expired.
     Expired,

@@ -22,6 +22,7 @@ mod questions;
 mod roles;
 mod share;
 mod status;
+mod team_share;
 mod timeline;
 mod title;
 mod triage;

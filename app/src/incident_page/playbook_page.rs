@@ -89,6 +89,7 @@ pub fn PlaybookPage(id: String) -> impl IntoView {
                 <fieldset class="incident-body" prop:disabled=move || read_only.get()>
                     <PlaybookEditor/>
                 </fieldset>
+                <super::team_share::ShareWithTeam/>
                 <PlaybookFile/>
             </Show>
         </main>

@@ -2,9 +2,11 @@
 
 mod home;
 mod playbooks;
+mod team;
 
 pub use home::HomePage;
 pub use playbooks::PlaybooksPage;
+pub use team::TeamPage;
 
 use leptos::prelude::*;
 

@@ -24,6 +24,7 @@ pub fn PlaybooksPage() -> impl IntoView {
                 </p>
             </header>
             <TeamPlaybooks/>
+            <super::team::TeamArea/>
             <Starters/>
             <OpenPlaybookFile/>
         </main>

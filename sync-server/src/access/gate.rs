@@ -10,6 +10,8 @@ use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use super::limiter::{Creations, Limiter};
 
+mod teams;
+
 /// Incidents one address may create an hour, unless `--max-incidents-per-hour` says otherwise.
 pub const DEFAULT_INCIDENTS_PER_HOUR: u32 = 60;
 use super::{check, clean_name, same_secret, DeviceId, Grant, InviteId, Token};
@@ -49,12 +51,37 @@ struct Inner {
 
 #[derive(Default)]
 struct Live {
-    connections: HashMap<InviteId, HashMap<u64, Arc<CloseSignal>>>,
+    /// Open connections by grant: each one's document (a team member's grant opens every
+    /// playbook of the team) and its close signal.
+    connections: HashMap<InviteId, HashMap<u64, (IncidentId, Arc<CloseSignal>)>>,
     /// Invites revoked while this process runs: a connection that was let in just before
     /// its revocation is closed when it registers.
     revoked: HashSet<InviteId>,
     /// Incidents deleted (or being deleted) while this process runs: likewise.
     deleted: HashSet<IncidentId>,
+    /// (playbook, team) shares ended while this process runs: likewise for a team member
+    /// let in just before. Sharing again removes the pair.
+    unshared: HashSet<(IncidentId, IncidentId)>,
+}
+
+/// What the grant a token names is, next to the document or team asked for.
+enum Named {
+    /// No grant has the token's id.
+    Nothing,
+    /// A grant of the document (or team) asked for; `team`: the id is a team's.
+    Own { team: bool },
+    /// A member of a team, asking for another id: the team's share of it, if any.
+    TeamMember(Option<super::TeamShare>),
+    /// A grant of some other incident.
+    Elsewhere,
+}
+
+/// What a token is checked for: a document (the sync socket and the incident routes) or a
+/// team (the team routes).
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Target {
+    Document,
+    Team,
 }
 
 /// An open connection's registration; dropping it unregisters the connection.
@@ -121,6 +148,20 @@ impl Gate {
         token: Option<&str>,
         addr: Option<IpAddr>,
     ) -> Result<Grant, Error> {
+        self.authorize_for(Target::Document, incident, token, addr)
+            .await
+    }
+
+    /// [`Gate::authorize`] for a document or for a team. A team member's token opens a
+    /// playbook shared with the team, in the role [`super::team_role_on_playbook`] gives,
+    /// and nothing else; a team's id is no document, and a document's id no team.
+    pub async fn authorize_for(
+        &self,
+        target: Target,
+        incident: &IncidentId,
+        token: Option<&str>,
+        addr: Option<IpAddr>,
+    ) -> Result<Grant, Error> {
         let address_wait = addr.and_then(|a| self.inner.limiter().blocked(a, Instant::now()));
         let token = match token.map(str::trim) {
             None | Some("") => {
@@ -139,14 +180,56 @@ impl Gate {
             Some(token) => {
                 let invite = token.invite.clone();
                 let id = incident.clone();
-                let (deleted, stored) = self
-                    .blocking(move |s| Ok((s.deleted_at(&id)?, s.grant(&invite)?)))
+                let (deleted, stored, what) = self
+                    .blocking(move |s| {
+                        let deleted = s.deleted_at(&id)?;
+                        let stored = s.grant(&invite)?;
+                        let what = match &stored {
+                            None => Named::Nothing,
+                            Some(g) if g.incident == id => Named::Own {
+                                team: s.team(&id)?.is_some(),
+                            },
+                            Some(g) => match s.team(&g.incident)? {
+                                Some(_) => Named::TeamMember(s.team_share(&id, &g.incident)?),
+                                None => Named::Elsewhere,
+                            },
+                        };
+                        Ok((deleted, stored, what))
+                    })
                     .await?;
                 let named = stored.as_ref().map(|g| g.invite.clone());
-                match deleted {
-                    Some(_) => (None, Err(Error::IncidentDeleted)),
-                    None => (named, check(stored, &token, incident, now_ms())),
-                }
+                let now = now_ms();
+                let result = match (deleted, what, target) {
+                    (Some(_), _, _) => Err(Error::IncidentDeleted),
+                    (None, Named::Own { team }, _) => {
+                        let checked = check(stored, &token, incident, now);
+                        match (checked, team, target) {
+                            (Ok(_), true, Target::Document) => Err(Error::TeamNotADocument),
+                            (Ok(_), false, Target::Team) => Err(Error::UnknownTeam),
+                            (other, _, _) => other,
+                        }
+                    }
+                    (None, Named::TeamMember(share), Target::Document) => {
+                        let team = stored.as_ref().map(|g| g.incident.clone());
+                        match (team, share) {
+                            (Some(team), Some(_)) => check(stored, &token, &team, now).map(|g| {
+                                let role = super::team_role_on_playbook(g.role);
+                                Grant {
+                                    incident: incident.clone(),
+                                    via_team: Some(super::ViaTeam { team, role: g.role }),
+                                    role,
+                                    ..g
+                                }
+                            }),
+                            (Some(team), None) => {
+                                check(stored, &token, &team, now).and(Err(Error::NotSharedWithTeam))
+                            }
+                            (None, _) => Err(Error::UnknownSecret),
+                        }
+                    }
+                    (None, _, _) => check(stored, &token, incident, now),
+                };
+                (named, result)
             }
         };
         // Only the holder of the right secret hears "revoked": tell them by whom.
@@ -193,7 +276,13 @@ impl Gate {
     ) -> Result<Grant, Error> {
         // The creator's owner grant (and its rotations) is never bound; an invite made owner
         // later was bound when its holder opened it, and stays on that device.
-        if grant.role == Access::Owner && grant.device_hash.is_none() {
+        // So is a team's owner's, which opens the team's playbooks as an editor.
+        let owner_role = grant.role == Access::Owner
+            || grant
+                .via_team
+                .as_ref()
+                .is_some_and(|via| via.role == Access::Owner);
+        if owner_role && grant.device_hash.is_none() {
             return Ok(grant);
         }
         let device = match device.map(str::trim).filter(|d| !d.is_empty()) {
@@ -255,6 +344,26 @@ impl Gate {
         create_secret: Option<&str>,
         addr: Option<IpAddr>,
     ) -> Result<(Grant, Token), Error> {
+        self.may_create(create_secret, addr)?;
+        let incident = match incident {
+            Some(id) => id,
+            None => IncidentId::parse(&Token::generate()?.reveal().replace('.', ""))?,
+        };
+        let name = match owner_name.trim() {
+            "" => "Incident commander".to_owned(),
+            given => clean_name(given)?,
+        };
+        let token = Token::generate()?;
+        let owner = Grant::new(&token, &incident, &name, Access::Owner, now_ms());
+        let stored = owner.clone();
+        self.blocking(move |s| s.register_incident(&stored)).await?;
+        tracing::info!(%incident, "incident registered");
+        Ok((owner, token))
+    }
+
+    /// The rules for creating an incident or a team: the relay's creation secret when it
+    /// has one, and the address's hourly budget (`--max-incidents-per-hour`, shared by both).
+    fn may_create(&self, create_secret: Option<&str>, addr: Option<IpAddr>) -> Result<(), Error> {
         if let Some(expected) = &self.inner.create_secret {
             self.check_budget(addr)?;
             if !create_secret.is_some_and(|given| same_secret(given, expected)) {
@@ -275,20 +384,7 @@ impl Gate {
                 return Err(Error::TooManyIncidents { retry_after_secs });
             }
         }
-        let incident = match incident {
-            Some(id) => id,
-            None => IncidentId::parse(&Token::generate()?.reveal().replace('.', ""))?,
-        };
-        let name = match owner_name.trim() {
-            "" => "Incident commander".to_owned(),
-            given => clean_name(given)?,
-        };
-        let token = Token::generate()?;
-        let owner = Grant::new(&token, &incident, &name, Access::Owner, now_ms());
-        let stored = owner.clone();
-        self.blocking(move |s| s.register_incident(&stored)).await?;
-        tracing::info!(%incident, "incident registered");
-        Ok((owner, token))
+        Ok(())
     }
 
     /// A new invite on the owner's incident.
@@ -351,9 +447,18 @@ impl Gate {
 
     /// The name of every grant the incident ever had (revoked and expired ones too; names are
     /// never rewritten), by invite id: authorship in the record's history.
+    /// A playbook's include the members of the teams it is shared with now.
     pub async fn names(&self, incident: &IncidentId) -> Result<Vec<(String, String)>, Error> {
         let incident = incident.clone();
-        let grants = self.blocking(move |s| s.grants(&incident)).await?;
+        let grants = self
+            .blocking(move |s| {
+                let mut grants = s.grants(&incident)?;
+                for share in s.shares_of_playbook(&incident)? {
+                    grants.extend(s.grants(&share.team)?);
+                }
+                Ok(grants)
+            })
+            .await?;
         Ok(grants
             .into_iter()
             .map(|g| (g.invite.as_str().to_owned(), g.name))
@@ -393,7 +498,7 @@ impl Gate {
             let mut live = self.inner.live();
             live.revoked.insert(invite.clone());
             let open = live.connections.remove(invite).unwrap_or_default();
-            for signal in open.values() {
+            for (_, signal) in open.values() {
                 signal.close_with(&Error::RevokedBy(owner.name.clone()));
             }
             open.len()
@@ -463,7 +568,7 @@ impl Gate {
                 .connections
                 .remove(invite)
                 .unwrap_or_default();
-            for signal in open.values() {
+            for (_, signal) in open.values() {
                 signal.close_with(&Error::RoleChanged);
             }
             open.len()
@@ -494,15 +599,21 @@ impl Gate {
         let id = self.inner.next_connection.fetch_add(1, Ordering::Relaxed);
         {
             let mut live = self.inner.live();
+            let unshared = grant.via_team.as_ref().is_some_and(|via| {
+                live.unshared
+                    .contains(&(grant.incident.clone(), via.team.clone()))
+            });
             if live.deleted.contains(&grant.incident) {
                 close.close_with(&Error::IncidentDeleted);
             } else if live.revoked.contains(&grant.invite) {
                 close.close_with(&Error::Revoked);
+            } else if unshared {
+                close.close_with(&Error::NotSharedWithTeam);
             } else {
                 live.connections
                     .entry(grant.invite.clone())
                     .or_default()
-                    .insert(id, close);
+                    .insert(id, (grant.incident.clone(), close));
             }
         }
         self.touch(&grant.invite);
@@ -524,10 +635,9 @@ impl Gate {
             self.blocking(move |s| s.grants(&incident)).await?
         };
         let mut live = self.inner.live();
-        live.deleted.insert(incident);
         let mut closed = 0;
         for grant in &grants {
-            for signal in live
+            for (_, signal) in live
                 .connections
                 .remove(&grant.invite)
                 .unwrap_or_default()
@@ -537,6 +647,9 @@ impl Gate {
                 closed += 1;
             }
         }
+        // Team members reach a playbook with their team's grants: closed by the document.
+        closed += live.close_where(|open| open == &incident, &Error::IncidentDeleted);
+        live.deleted.insert(incident);
         Ok(closed)
     }
 
@@ -577,7 +690,7 @@ impl Gate {
             let mut live = self.inner.live();
             live.revoked.insert(owner.invite.clone());
             let open = live.connections.remove(&owner.invite).unwrap_or_default();
-            for signal in open.values() {
+            for (_, signal) in open.values() {
                 signal.close_with(&Error::Revoked);
             }
             open.len()
@@ -613,6 +726,25 @@ impl Gate {
         tokio::task::spawn_blocking(move || f(store.as_ref()))
             .await
             .map_err(|e| Error::Storage(format!("storage task failed: {e}")))?
+    }
+}
+
+impl Live {
+    /// Closes every open connection whose document `matches`, with `error`; how many.
+    fn close_where(&mut self, matches: impl Fn(&IncidentId) -> bool, error: &Error) -> usize {
+        let mut closed = 0;
+        self.connections.retain(|_, open| {
+            open.retain(|_, (incident, signal)| {
+                let close = matches(incident);
+                if close {
+                    signal.close_with(error);
+                    closed += 1;
+                }
+                !close
+            });
+            !open.is_empty()
+        });
+        closed
     }
 }
 

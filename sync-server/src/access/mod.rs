@@ -159,6 +159,51 @@ pub struct Grant {
     /// The name on the owner grant that made this invite (shown on the invited person's
     /// join screen); `None` for owner grants and for invites made before it was recorded.
     pub invited_by: Option<String>,
+    /// Set only on a grant [`gate::Gate::authorize`] made for a team member opening a
+    /// playbook shared with their team: which team, and the member's role on it. Never stored.
+    pub via_team: Option<ViaTeam>,
+}
+
+/// How a team member reaches a playbook: through this team, where they hold this role.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ViaTeam {
+    pub team: IncidentId,
+    pub role: Access,
+}
+
+/// Longest team name, in characters.
+pub const MAX_TEAM_NAME_CHARS: usize = 80;
+
+/// Longest playbook name a team's list keeps (the name when it was shared, cut to this).
+pub const MAX_SHARED_NAME_CHARS: usize = 120;
+
+/// A team: a name and its members, who are grants whose `incident` is the team's id.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Team {
+    pub id: IncidentId,
+    pub name: String,
+    pub created_at_ms: i64,
+}
+
+/// A playbook shared with a team.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TeamShare {
+    pub playbook: IncidentId,
+    pub team: IncidentId,
+    /// The playbook's name when it was shared.
+    pub playbook_name: String,
+    /// The name of the playbook owner who shared it.
+    pub shared_by: String,
+    pub shared_at_ms: i64,
+}
+
+/// The role a team member has on a playbook shared with the team: never more than their
+/// role on the team, and never owner (the team's owner edits the team's playbooks).
+pub fn team_role_on_playbook(team_role: Access) -> Access {
+    match team_role {
+        Access::Owner | Access::Editor => Access::Editor,
+        Access::Viewer => Access::Viewer,
+    }
 }
 
 impl Grant {
@@ -184,6 +229,7 @@ impl Grant {
             other_device_attempts: 0,
             other_device_last_at_ms: None,
             invited_by: None,
+            via_team: None,
         }
     }
 }
@@ -218,24 +264,31 @@ pub fn check(
 
 /// Trims and checks an invited person's name.
 pub fn clean_name(raw: &str) -> Result<String, Error> {
+    clean_text(raw, "name", "the invited person's name", MAX_NAME_CHARS)
+}
+
+/// Trims and checks a team's name, by the same rules as a person's.
+pub fn clean_team_name(raw: &str) -> Result<String, Error> {
+    clean_text(raw, "name", "the team's name", MAX_TEAM_NAME_CHARS)
+}
+
+fn clean_text(raw: &str, field: &str, what: &str, max_chars: usize) -> Result<String, Error> {
     let name = raw.trim();
     if name.is_empty() {
-        return Err(Error::BadRequest(
-            "name: give the invited person's name".into(),
-        ));
+        return Err(Error::BadRequest(format!("{field}: give {what}")));
     }
-    if name.chars().count() > MAX_NAME_CHARS {
+    if name.chars().count() > max_chars {
         return Err(Error::BadRequest(format!(
-            "name: at most {MAX_NAME_CHARS} characters"
+            "{field}: at most {max_chars} characters"
         )));
     }
     if name.chars().any(char::is_control) {
-        return Err(Error::BadRequest("name: no control characters".into()));
+        return Err(Error::BadRequest(format!("{field}: no control characters")));
     }
     if name.chars().any(is_invisible) {
-        return Err(Error::BadRequest(
-            "name: no invisible or text-direction characters".into(),
-        ));
+        return Err(Error::BadRequest(format!(
+            "{field}: no invisible or text-direction characters"
+        )));
     }
     Ok(name.to_owned())
 }

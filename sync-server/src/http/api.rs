@@ -26,7 +26,7 @@ use crate::incident_id::IncidentId;
 /// Refuses a body not marked `Content-Type: application/json`. Another website's page can
 /// make a visitor's browser send a plain-text or form body to the relay without asking first;
 /// a JSON body it can only send after a CORS check, which the relay never passes.
-fn require_json(headers: &HeaderMap) -> Result<(), Error> {
+pub(super) fn require_json(headers: &HeaderMap) -> Result<(), Error> {
     let media_type = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
@@ -212,7 +212,7 @@ impl FromRequestParts<AppState> for Caller {
     }
 }
 
-fn parse_json<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, Error> {
+pub(super) fn parse_json<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, Error> {
     if body.len() > MAX_BODY_BYTES {
         return Err(Error::BadRequest(format!(
             "request body too large: at most {MAX_BODY_BYTES} bytes"
@@ -222,7 +222,7 @@ fn parse_json<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, Error> {
 }
 
 /// One grant as the API shows it: never its secret or hash.
-fn shown(listed: &Listed) -> Invite {
+pub(super) fn shown(listed: &Listed) -> Invite {
     let grant: &Grant = &listed.grant;
     Invite {
         connected: u32::try_from(listed.connected).unwrap_or(u32::MAX),

@@ -10,6 +10,7 @@ pub mod listener;
 pub mod preview;
 pub mod routes;
 pub mod static_files;
+pub mod teams;
 pub mod ws;
 
 use std::path::PathBuf;
@@ -92,6 +93,24 @@ pub fn app(state: AppState) -> Router {
             post(api::rotate_owner_token).fallback(routes::api_not_found),
         )
         .route("/api/incidents/{incident}/people", get(api::people))
+        .route(
+            "/api/incidents/{incident}/teams",
+            post(teams::share).get(teams::shares),
+        )
+        .route(
+            "/api/incidents/{incident}/teams/{team}",
+            delete(teams::unshare).fallback(routes::api_not_found),
+        )
+        .route("/api/teams", post(teams::create_team))
+        .route("/api/teams/{team}", get(teams::team))
+        .route(
+            "/api/teams/{team}/members",
+            post(teams::add_member).get(teams::members),
+        )
+        .route(
+            "/api/teams/{team}/members/{invite}",
+            delete(teams::revoke_member).fallback(routes::api_not_found),
+        )
         .route("/api", any(routes::api_not_found))
         .route("/api/{*rest}", any(routes::api_not_found))
         .fallback_service(static_app)

@@ -10,7 +10,7 @@
 
 use super::record::{Sent, CHECKPOINT_EVERY};
 use super::*;
-use crate::access::Token;
+use crate::access::{Team, TeamShare, Token};
 use wire::Access;
 
 fn id(raw: &str) -> IncidentId {
@@ -85,6 +85,18 @@ pub fn run_all<S: Store + Grants>(mut fresh: impl FnMut(&str) -> S) {
         (
             "an_invite_binds_to_its_first_device",
             an_invite_binds_to_its_first_device,
+        ),
+        (
+            "a_team_is_registered_once_and_apart_from_incidents",
+            a_team_is_registered_once_and_apart_from_incidents,
+        ),
+        (
+            "playbooks_are_shared_with_teams_and_unshared",
+            playbooks_are_shared_with_teams_and_unshared,
+        ),
+        (
+            "deleting_a_playbook_ends_its_team_shares",
+            deleting_a_playbook_ends_its_team_shares,
         ),
     ];
     for (name, case) in stores {
@@ -230,6 +242,167 @@ pub fn run_grants(store: &dyn Grants) {
     an_incident_is_registered_once(store);
     revoking_keeps_the_first_time_and_stays_in_its_incident(store);
     an_invite_binds_to_its_first_device(store);
+    a_team_is_registered_once_and_apart_from_incidents(store);
+    playbooks_are_shared_with_teams_and_unshared(store);
+    deleting_a_playbook_ends_its_team_shares(store);
+}
+
+fn team(raw: &str, name: &str, at: i64) -> Team {
+    Team {
+        id: id(raw),
+        name: name.into(),
+        created_at_ms: at,
+    }
+}
+
+fn share(playbook: &str, team: &str, name: &str, at: i64) -> TeamShare {
+    TeamShare {
+        playbook: id(playbook),
+        team: id(team),
+        playbook_name: name.into(),
+        shared_by: "Alice".into(),
+        shared_at_ms: at,
+    }
+}
+
+/// A team's id is taken once, by a team or an incident; its members are grants of its id.
+pub fn a_team_is_registered_once_and_apart_from_incidents(store: &dyn Grants) {
+    let ir = team("team-ir", "IR team", 5);
+    let owner = Grant::new(&token(), &ir.id, "Alice", Access::Owner, 5);
+    assert_eq!(store.team(&ir.id).unwrap(), None);
+    store.register_team(&ir, &owner).unwrap();
+    assert_eq!(store.team(&ir.id).unwrap(), Some(ir.clone()));
+    assert_eq!(store.grants(&ir.id).unwrap(), vec![owner.clone()]);
+
+    let again = Grant::new(&token(), &ir.id, "Mallory", Access::Owner, 6);
+    assert!(matches!(
+        store.register_team(&team("team-ir", "Other", 6), &again),
+        Err(Error::IncidentExists)
+    ));
+    assert!(matches!(
+        store.register_incident(&again),
+        Err(Error::IncidentExists)
+    ));
+    assert_eq!(store.team(&ir.id).unwrap(), Some(ir.clone()));
+    assert_eq!(store.grants(&ir.id).unwrap(), vec![owner]);
+
+    // An incident's id (or a deleted one's) is no team's.
+    let inc = id("team-clash");
+    store
+        .register_incident(&Grant::new(&token(), &inc, "Bob", Access::Owner, 7))
+        .unwrap();
+    let squatter = Grant::new(&token(), &inc, "Mallory", Access::Owner, 8);
+    assert!(matches!(
+        store.register_team(&team("team-clash", "Clash", 8), &squatter),
+        Err(Error::IncidentExists)
+    ));
+    assert_eq!(store.team(&inc).unwrap(), None);
+    assert_eq!(store.grants(&inc).unwrap().len(), 1);
+    store.delete_incident(&inc, 9).unwrap();
+    assert!(matches!(
+        store.register_team(&team("team-clash", "Clash", 10), &squatter),
+        Err(Error::IncidentExists)
+    ));
+
+    // Members are invited, bound and revoked as invites are.
+    let dana = Grant::new(&token(), &ir.id, "Dana", Access::Viewer, 11);
+    store.add_grant(&dana).unwrap();
+    assert_eq!(store.grants(&ir.id).unwrap().len(), 2);
+    let revoked = store.revoke(&ir.id, &dana.invite, 12).unwrap().unwrap();
+    assert_eq!(revoked.revoked_at_ms, Some(12));
+}
+
+/// Sharing a playbook with a team is one row per (playbook, team): sharing again replaces
+/// it, unsharing removes only it.
+pub fn playbooks_are_shared_with_teams_and_unshared(store: &dyn Grants) {
+    for (raw, name) in [("team-a", "A"), ("team-b", "B")] {
+        let t = team(raw, name, 1);
+        store
+            .register_team(&t, &Grant::new(&token(), &t.id, "Alice", Access::Owner, 1))
+            .unwrap();
+    }
+    let (a, b) = (id("team-a"), id("team-b"));
+    let (p1, p2) = (id("playbook-1"), id("playbook-2"));
+    assert_eq!(store.team_share(&p1, &a).unwrap(), None);
+    store
+        .share_with_team(&share("playbook-1", "team-a", "Ransomware", 10))
+        .unwrap();
+    store
+        .share_with_team(&share("playbook-2", "team-a", "Phishing", 20))
+        .unwrap();
+    store
+        .share_with_team(&share("playbook-1", "team-b", "Ransomware", 30))
+        .unwrap();
+    assert_eq!(
+        store.team_share(&p1, &a).unwrap(),
+        Some(share("playbook-1", "team-a", "Ransomware", 10))
+    );
+    assert_eq!(store.team_share(&p2, &b).unwrap(), None);
+    let names = |shares: Vec<TeamShare>| {
+        shares
+            .into_iter()
+            .map(|s| (s.playbook.as_str().to_owned(), s.team.as_str().to_owned()))
+            .collect::<Vec<_>>()
+    };
+    let pair = |p: &str, t: &str| (p.to_owned(), t.to_owned());
+    assert_eq!(
+        names(store.playbooks_of_team(&a).unwrap()),
+        vec![pair("playbook-1", "team-a"), pair("playbook-2", "team-a")]
+    );
+    assert_eq!(
+        names(store.shares_of_playbook(&p1).unwrap()),
+        vec![pair("playbook-1", "team-a"), pair("playbook-1", "team-b")]
+    );
+
+    // Shared again: one row, the new name and time.
+    store
+        .share_with_team(&share("playbook-1", "team-a", "Ransomware v2", 40))
+        .unwrap();
+    assert_eq!(
+        names(store.playbooks_of_team(&a).unwrap()),
+        vec![pair("playbook-2", "team-a"), pair("playbook-1", "team-a")]
+    );
+    assert_eq!(
+        store.team_share(&p1, &a).unwrap().unwrap().playbook_name,
+        "Ransomware v2"
+    );
+
+    assert!(store.unshare_from_team(&p1, &a).unwrap());
+    assert!(!store.unshare_from_team(&p1, &a).unwrap());
+    assert_eq!(store.team_share(&p1, &a).unwrap(), None);
+    assert_eq!(
+        names(store.shares_of_playbook(&p1).unwrap()),
+        vec![pair("playbook-1", "team-b")]
+    );
+    assert_eq!(
+        names(store.playbooks_of_team(&a).unwrap()),
+        vec![pair("playbook-2", "team-a")]
+    );
+}
+
+/// A deleted playbook is shared with nobody; the team stays.
+pub fn deleting_a_playbook_ends_its_team_shares(store: &dyn Grants) {
+    let t = team("team-del", "Del", 1);
+    store
+        .register_team(&t, &Grant::new(&token(), &t.id, "Alice", Access::Owner, 1))
+        .unwrap();
+    let (gone, kept) = (id("playbook-gone"), id("playbook-kept"));
+    store
+        .share_with_team(&share("playbook-gone", "team-del", "Gone", 2))
+        .unwrap();
+    store
+        .share_with_team(&share("playbook-kept", "team-del", "Kept", 3))
+        .unwrap();
+    store.delete_incident(&gone, 4).unwrap();
+    assert_eq!(store.team_share(&gone, &t.id).unwrap(), None);
+    assert_eq!(store.shares_of_playbook(&gone).unwrap(), vec![]);
+    assert_eq!(store.shares_of_playbook(&kept).unwrap().len(), 1);
+    assert_eq!(
+        store.playbooks_of_team(&t.id).unwrap(),
+        vec![share("playbook-kept", "team-del", "Kept", 3)]
+    );
+    assert_eq!(store.team(&t.id).unwrap(), Some(t.clone()));
+    assert_eq!(store.grants(&t.id).unwrap().len(), 1);
 }
 
 pub fn roles_change_and_the_last_owner_stays(store: &dyn Grants) {

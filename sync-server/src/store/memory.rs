@@ -5,7 +5,7 @@ use std::sync::Mutex;
 
 use super::record::{self, ChainHead, Record, RecordMeta, Sent};
 use super::{Grants, Store, StoredIncident};
-use crate::access::{Grant, InviteId, SecretHash};
+use crate::access::{Grant, InviteId, SecretHash, Team, TeamShare};
 use crate::error::Error;
 use crate::incident_id::IncidentId;
 use wire::Access;
@@ -23,6 +23,9 @@ pub struct MemoryStore {
     revokers: Mutex<HashMap<InviteId, String>>,
     /// The record of each incident.
     records: Mutex<HashMap<IncidentId, Chain>>,
+    /// Teams, and the playbooks shared with them in sharing order.
+    teams: Mutex<Vec<Team>>,
+    shares: Mutex<Vec<TeamShare>>,
 }
 
 /// One incident's record.
@@ -66,6 +69,14 @@ impl MemoryStore {
         self.records
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    fn teams(&self) -> std::sync::MutexGuard<'_, Vec<Team>> {
+        self.teams.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn shares(&self) -> std::sync::MutexGuard<'_, Vec<TeamShare>> {
+        self.shares.lock().unwrap_or_else(|p| p.into_inner())
     }
 
     fn is_deleted(&self, incident: &IncidentId) -> bool {
@@ -344,6 +355,7 @@ impl Grants for MemoryStore {
             .entry(incident.clone())
             .or_insert(now_ms);
         self.with_grants(|grants| grants.retain(|g| &g.incident != incident));
+        self.shares().retain(|s| &s.playbook != incident);
         self.with(|all| all.remove(incident));
         self.chains().remove(incident);
         Ok(())
@@ -404,6 +416,78 @@ impl Grants for MemoryStore {
             grants[at].role = role;
             Ok(Some(grants[at].clone()))
         })
+    }
+
+    fn register_team(&self, team: &Team, owner: &Grant) -> Result<(), Error> {
+        let mut teams = self.teams();
+        self.with_grants(|grants| {
+            if teams.iter().any(|t| t.id == team.id)
+                || grants.iter().any(|g| g.incident == team.id)
+                || self.is_deleted(&team.id)
+            {
+                return Err(Error::IncidentExists);
+            }
+            grants.push(owner.clone());
+            teams.push(team.clone());
+            Ok(())
+        })
+    }
+
+    fn team(&self, team: &IncidentId) -> Result<Option<Team>, Error> {
+        Ok(self.teams().iter().find(|t| &t.id == team).cloned())
+    }
+
+    fn share_with_team(&self, share: &TeamShare) -> Result<(), Error> {
+        let mut shares = self.shares();
+        match shares
+            .iter_mut()
+            .find(|s| s.playbook == share.playbook && s.team == share.team)
+        {
+            Some(kept) => *kept = share.clone(),
+            None => shares.push(share.clone()),
+        }
+        Ok(())
+    }
+
+    fn unshare_from_team(&self, playbook: &IncidentId, team: &IncidentId) -> Result<bool, Error> {
+        let mut shares = self.shares();
+        let before = shares.len();
+        shares.retain(|s| !(&s.playbook == playbook && &s.team == team));
+        Ok(shares.len() != before)
+    }
+
+    fn team_share(
+        &self,
+        playbook: &IncidentId,
+        team: &IncidentId,
+    ) -> Result<Option<TeamShare>, Error> {
+        Ok(self
+            .shares()
+            .iter()
+            .find(|s| &s.playbook == playbook && &s.team == team)
+            .cloned())
+    }
+
+    fn shares_of_playbook(&self, playbook: &IncidentId) -> Result<Vec<TeamShare>, Error> {
+        let mut found: Vec<TeamShare> = self
+            .shares()
+            .iter()
+            .filter(|s| &s.playbook == playbook)
+            .cloned()
+            .collect();
+        found.sort_by_key(|s| s.shared_at_ms);
+        Ok(found)
+    }
+
+    fn playbooks_of_team(&self, team: &IncidentId) -> Result<Vec<TeamShare>, Error> {
+        let mut found: Vec<TeamShare> = self
+            .shares()
+            .iter()
+            .filter(|s| &s.team == team)
+            .cloned()
+            .collect();
+        found.sort_by_key(|s| s.shared_at_ms);
+        Ok(found)
     }
 }
 

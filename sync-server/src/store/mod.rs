@@ -25,7 +25,7 @@ pub use memory::MemoryStore;
 pub use postgres::PostgresStore;
 pub use sqlite::SqliteStore;
 
-use crate::access::{Grant, InviteId, SecretHash};
+use crate::access::{Grant, InviteId, SecretHash, Team, TeamShare};
 use crate::error::Error;
 use crate::incident_id::IncidentId;
 use record::{ChainHead, Record, RecordMeta, Sent};
@@ -187,7 +187,8 @@ pub trait Grants: Send + Sync + 'static {
     /// Records that another device tried to open the invite at `now_ms`.
     fn other_device_tried(&self, invite: &InviteId, now_ms: i64) -> Result<(), Error>;
     /// Deletes `incident` for good, in one transaction: its grants, its snapshot and its
-    /// log go, and its id is remembered as deleted at `now_ms`. From then on the incident
+    /// log go (and, for a playbook, its sharing with teams), and its id is remembered as
+    /// deleted at `now_ms`. From then on the incident
     /// cannot be registered again ([`Error::IncidentDeleted`]), and [`Store::append`] and
     /// [`Store::compact`] write nothing for it. Deleting it again keeps the first time.
     fn delete_incident(&self, incident: &IncidentId, now_ms: i64) -> Result<(), Error>;
@@ -212,4 +213,32 @@ pub trait Grants: Send + Sync + 'static {
         role: Access,
         now_ms: i64,
     ) -> Result<Option<Grant>, Error>;
+
+    /// Records `team` with `owner` as its owner grant (whose `incident` is the team's id),
+    /// in one transaction, unless the id is taken by a team, an incident's grants or a
+    /// deleted incident ([`Error::IncidentExists`]).
+    fn register_team(&self, team: &Team, owner: &Grant) -> Result<(), Error>;
+
+    /// The team with this id, if there is one.
+    fn team(&self, team: &IncidentId) -> Result<Option<Team>, Error>;
+
+    /// Shares a playbook with a team; sharing it again replaces who shared it, when, and
+    /// the name.
+    fn share_with_team(&self, share: &TeamShare) -> Result<(), Error>;
+
+    /// Stops sharing `playbook` with `team`; whether it was shared.
+    fn unshare_from_team(&self, playbook: &IncidentId, team: &IncidentId) -> Result<bool, Error>;
+
+    /// The share of `playbook` with `team`, if it is shared with it.
+    fn team_share(
+        &self,
+        playbook: &IncidentId,
+        team: &IncidentId,
+    ) -> Result<Option<TeamShare>, Error>;
+
+    /// The teams `playbook` is shared with, in the order it was shared.
+    fn shares_of_playbook(&self, playbook: &IncidentId) -> Result<Vec<TeamShare>, Error>;
+
+    /// The playbooks shared with `team`, in the order they were shared.
+    fn playbooks_of_team(&self, team: &IncidentId) -> Result<Vec<TeamShare>, Error>;
 }

@@ -22,14 +22,15 @@ use postgres::{Client, GenericClient, NoTls, Row};
 
 use super::record::{self, ChainHead, Record, RecordMeta, Sent};
 use super::{Grants, Store, StoredIncident};
-use crate::access::{Grant, InviteId, SecretHash};
+use crate::access::{Grant, InviteId, SecretHash, Team, TeamShare};
 use crate::error::Error;
 use crate::incident_id::IncidentId;
 use wire::Access;
 
 /// The schema, one step per version: version N is the first N steps applied. Steps are
 /// only ever appended.
-pub const MIGRATIONS: &[&str] = &["
+pub const MIGRATIONS: &[&str] = &[
+    "
 CREATE TABLE incident_update_log (
     seq       BIGSERIAL PRIMARY KEY,
     incident  TEXT NOT NULL,
@@ -86,7 +87,25 @@ CREATE TABLE incident_record_base (
     chain_sha256   BYTEA NOT NULL,
     received_at_ms BIGINT NOT NULL
 );
-"];
+",
+    "
+CREATE TABLE team (
+    team          TEXT PRIMARY KEY,
+    name          TEXT NOT NULL,
+    created_at_ms BIGINT NOT NULL
+);
+CREATE TABLE team_playbook (
+    id            BIGSERIAL UNIQUE,
+    playbook      TEXT NOT NULL,
+    team          TEXT NOT NULL,
+    playbook_name TEXT NOT NULL,
+    shared_by     TEXT NOT NULL,
+    shared_at_ms  BIGINT NOT NULL,
+    PRIMARY KEY (playbook, team)
+);
+CREATE INDEX team_playbook_by_team ON team_playbook (team, shared_at_ms);
+",
+];
 
 const GRANT_COLUMNS: &str = "invite, incident, name, role, secret_sha256, created_at_ms, \
      expires_at_ms, revoked_at_ms, last_seen_at_ms, device_sha256, other_device_attempts, \
@@ -276,6 +295,22 @@ fn grant_from_row(row: &Row) -> Result<Grant, Error> {
         other_device_attempts: u32::try_from(row.get::<_, i64>(10)).unwrap_or(u32::MAX),
         other_device_last_at_ms: row.get(11),
         invited_by: row.get(12),
+        via_team: None,
+    })
+}
+
+const SHARE_COLUMNS: &str = "playbook, team, playbook_name, shared_by, shared_at_ms";
+
+fn share_from_row(row: &Row) -> Result<TeamShare, Error> {
+    let id = |index: usize| {
+        IncidentId::parse(row.get::<_, &str>(index)).map_err(|_| storage("team or playbook id"))
+    };
+    Ok(TeamShare {
+        playbook: id(0)?,
+        team: id(1)?,
+        playbook_name: row.get(2),
+        shared_by: row.get(3),
+        shared_at_ms: row.get(4),
     })
 }
 
@@ -803,6 +838,7 @@ impl Grants for Connection {
              ON CONFLICT (incident) DO NOTHING",
             &[&id, &now_ms],
         )?;
+        txn.execute("DELETE FROM team_playbook WHERE playbook = $1", &[&id])?;
         for table in [
             "incident_grant",
             "incident_update_log",
@@ -890,6 +926,119 @@ impl Grants for Connection {
             .transpose()?;
         txn.commit()?;
         Ok(changed)
+    }
+
+    fn register_team(&self, team: &Team, owner: &Grant) -> Result<(), Error> {
+        let mut client = self.client();
+        let mut txn = client.transaction()?;
+        // The same lock as registering an incident: an id is taken once, by either.
+        txn.execute(
+            "SELECT pg_advisory_xact_lock(hashtext($1))",
+            &[&team.id.as_str()],
+        )?;
+        let taken = txn
+            .query_opt(
+                "SELECT 1 FROM incident_grant WHERE incident = $1
+                 UNION ALL SELECT 1 FROM team WHERE team = $1
+                 UNION ALL SELECT 1 FROM incident_deleted WHERE incident = $1 LIMIT 1",
+                &[&team.id.as_str()],
+            )?
+            .is_some();
+        if taken {
+            return Err(Error::IncidentExists);
+        }
+        txn.execute(
+            "INSERT INTO team (team, name, created_at_ms) VALUES ($1, $2, $3)",
+            &[&team.id.as_str(), &team.name, &team.created_at_ms],
+        )?;
+        insert_grant(&mut txn, owner)?;
+        txn.commit()?;
+        Ok(())
+    }
+
+    fn team(&self, team: &IncidentId) -> Result<Option<Team>, Error> {
+        self.client()
+            .query_opt(
+                "SELECT team, name, created_at_ms FROM team WHERE team = $1",
+                &[&team.as_str()],
+            )?
+            .map(|row| {
+                Ok(Team {
+                    id: IncidentId::parse(row.get::<_, &str>(0)).map_err(|_| storage("team id"))?,
+                    name: row.get(1),
+                    created_at_ms: row.get(2),
+                })
+            })
+            .transpose()
+    }
+
+    fn share_with_team(&self, share: &TeamShare) -> Result<(), Error> {
+        self.client().execute(
+            "INSERT INTO team_playbook (playbook, team, playbook_name, shared_by, shared_at_ms)
+             VALUES ($1, $2, $3, $4, $5)
+             ON CONFLICT (playbook, team) DO UPDATE SET playbook_name = excluded.playbook_name,
+                 shared_by = excluded.shared_by, shared_at_ms = excluded.shared_at_ms",
+            &[
+                &share.playbook.as_str(),
+                &share.team.as_str(),
+                &share.playbook_name,
+                &share.shared_by,
+                &share.shared_at_ms,
+            ],
+        )?;
+        Ok(())
+    }
+
+    fn unshare_from_team(&self, playbook: &IncidentId, team: &IncidentId) -> Result<bool, Error> {
+        let removed = self.client().execute(
+            "DELETE FROM team_playbook WHERE playbook = $1 AND team = $2",
+            &[&playbook.as_str(), &team.as_str()],
+        )?;
+        Ok(removed > 0)
+    }
+
+    fn team_share(
+        &self,
+        playbook: &IncidentId,
+        team: &IncidentId,
+    ) -> Result<Option<TeamShare>, Error> {
+        self.client()
+            .query_opt(
+                &format!(
+                    "SELECT {SHARE_COLUMNS} FROM team_playbook WHERE playbook = $1 AND team = $2"
+                ),
+                &[&playbook.as_str(), &team.as_str()],
+            )?
+            .map(|row| share_from_row(&row))
+            .transpose()
+    }
+
+    fn shares_of_playbook(&self, playbook: &IncidentId) -> Result<Vec<TeamShare>, Error> {
+        self.client()
+            .query(
+                &format!(
+                    "SELECT {SHARE_COLUMNS} FROM team_playbook WHERE playbook = $1
+                     ORDER BY shared_at_ms, id"
+                ),
+                &[&playbook.as_str()],
+            )?
+            .iter()
+            .map(share_from_row)
+            .collect()
+    }
+
+    fn playbooks_of_team(&self, team: &IncidentId) -> Result<Vec<TeamShare>, Error> {
+        self.client()
+            .query(
+                &format!(
+                    "SELECT {SHARE_COLUMNS} FROM team_playbook WHERE team = $1
+                     ORDER BY shared_at_ms, id"
+                ),
+                &[&team.as_str()],
+            )?
+            .iter()
+            .map(share_from_row)
+            .collect()
     }
 }
 
@@ -1043,5 +1192,37 @@ impl Grants for PostgresStore {
         now_ms: i64,
     ) -> Result<Option<Grant>, Error> {
         off_runtime(|| self.connection.set_role(incident, invite, role, now_ms))
+    }
+
+    fn register_team(&self, team: &Team, owner: &Grant) -> Result<(), Error> {
+        off_runtime(|| self.connection.register_team(team, owner))
+    }
+
+    fn team(&self, team: &IncidentId) -> Result<Option<Team>, Error> {
+        off_runtime(|| self.connection.team(team))
+    }
+
+    fn share_with_team(&self, share: &TeamShare) -> Result<(), Error> {
+        off_runtime(|| self.connection.share_with_team(share))
+    }
+
+    fn unshare_from_team(&self, playbook: &IncidentId, team: &IncidentId) -> Result<bool, Error> {
+        off_runtime(|| self.connection.unshare_from_team(playbook, team))
+    }
+
+    fn team_share(
+        &self,
+        playbook: &IncidentId,
+        team: &IncidentId,
+    ) -> Result<Option<TeamShare>, Error> {
+        off_runtime(|| self.connection.team_share(playbook, team))
+    }
+
+    fn shares_of_playbook(&self, playbook: &IncidentId) -> Result<Vec<TeamShare>, Error> {
+        off_runtime(|| self.connection.shares_of_playbook(playbook))
+    }
+
+    fn playbooks_of_team(&self, team: &IncidentId) -> Result<Vec<TeamShare>, Error> {
+        off_runtime(|| self.connection.playbooks_of_team(team))
     }
 }

@@ -7,7 +7,8 @@
 //! them is kept). The record ([`super::record`]) is `incident_record` (one row per accepted
 //! update, never touched by compaction), `incident_record_checkpoint` (the chain head every
 //! [`super::record::CHECKPOINT_EVERY`] records) and `incident_record_base` (where retention
-//! left the chain's start).
+//! left the chain's start). Teams are `team` (id, name; its members are grants of its id)
+//! and `team_playbook` (which playbook is shared with which team, by whom, when).
 //!
 //! Durability: WAL journal with `synchronous=NORMAL`. A committed transaction is in the WAL
 //! file before `commit` returns, so it survives the relay being killed (even `kill -9`); only
@@ -22,7 +23,7 @@ use rusqlite::{params, Connection, OptionalExtension};
 
 use super::record::{self, ChainHead, Record, RecordMeta, Sent};
 use super::{Grants, Store, StoredIncident};
-use crate::access::{Grant, InviteId, SecretHash};
+use crate::access::{Grant, InviteId, SecretHash, Team, TeamShare};
 use crate::error::Error;
 use crate::incident_id::IncidentId;
 use wire::Access;
@@ -83,6 +84,20 @@ CREATE TABLE IF NOT EXISTS incident_record_base (
     chain_sha256   BLOB NOT NULL,
     received_at_ms INTEGER NOT NULL
 );
+CREATE TABLE IF NOT EXISTS team (
+    team          TEXT PRIMARY KEY,
+    name          TEXT NOT NULL,
+    created_at_ms INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS team_playbook (
+    playbook      TEXT NOT NULL,
+    team          TEXT NOT NULL,
+    playbook_name TEXT NOT NULL,
+    shared_by     TEXT NOT NULL,
+    shared_at_ms  INTEGER NOT NULL,
+    PRIMARY KEY (playbook, team)
+);
+CREATE INDEX IF NOT EXISTS team_playbook_by_team ON team_playbook (team, shared_at_ms);
 ";
 
 const GRANT_COLUMNS: &str = "invite, incident, name, role, secret_sha256, created_at_ms, \
@@ -151,6 +166,7 @@ fn grant_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<Grant> {
         other_device_attempts: row.get(10)?,
         other_device_last_at_ms: row.get(11)?,
         invited_by: row.get(12)?,
+        via_team: None,
     })
 }
 
@@ -781,6 +797,7 @@ impl Grants for SqliteStore {
             "DELETE FROM incident_grant WHERE incident = ?1",
             params![id],
         )?;
+        txn.execute("DELETE FROM team_playbook WHERE playbook = ?1", params![id])?;
         txn.execute(
             "DELETE FROM incident_update_log WHERE incident = ?1",
             params![id],
@@ -860,6 +877,128 @@ impl Grants for SqliteStore {
         txn.commit()?;
         Ok(changed)
     }
+
+    fn register_team(&self, team: &Team, owner: &Grant) -> Result<(), Error> {
+        let mut conn = self.conn();
+        let txn = conn.transaction()?;
+        let taken = txn
+            .query_row(
+                "SELECT 1 FROM incident_grant WHERE incident = ?1
+                 UNION ALL SELECT 1 FROM team WHERE team = ?1
+                 UNION ALL SELECT 1 FROM incident_deleted WHERE incident = ?1 LIMIT 1",
+                params![team.id.as_str()],
+                |_| Ok(()),
+            )
+            .optional()?
+            .is_some();
+        if taken {
+            return Err(Error::IncidentExists);
+        }
+        txn.execute(
+            "INSERT INTO team (team, name, created_at_ms) VALUES (?1, ?2, ?3)",
+            params![team.id.as_str(), team.name, team.created_at_ms],
+        )?;
+        insert_grant(&txn, owner)?;
+        txn.commit()?;
+        Ok(())
+    }
+
+    fn team(&self, team: &IncidentId) -> Result<Option<Team>, Error> {
+        let conn = self.conn();
+        let mut stmt =
+            conn.prepare_cached("SELECT team, name, created_at_ms FROM team WHERE team = ?1")?;
+        Ok(stmt
+            .query_row(params![team.as_str()], |row| {
+                Ok(Team {
+                    id: id_from(row, 0)?,
+                    name: row.get(1)?,
+                    created_at_ms: row.get(2)?,
+                })
+            })
+            .optional()?)
+    }
+
+    fn share_with_team(&self, share: &TeamShare) -> Result<(), Error> {
+        self.conn().execute(
+            "INSERT INTO team_playbook (playbook, team, playbook_name, shared_by, shared_at_ms)
+             VALUES (?1, ?2, ?3, ?4, ?5)
+             ON CONFLICT (playbook, team) DO UPDATE SET playbook_name = excluded.playbook_name,
+                 shared_by = excluded.shared_by, shared_at_ms = excluded.shared_at_ms",
+            params![
+                share.playbook.as_str(),
+                share.team.as_str(),
+                share.playbook_name,
+                share.shared_by,
+                share.shared_at_ms
+            ],
+        )?;
+        Ok(())
+    }
+
+    fn unshare_from_team(&self, playbook: &IncidentId, team: &IncidentId) -> Result<bool, Error> {
+        let removed = self.conn().execute(
+            "DELETE FROM team_playbook WHERE playbook = ?1 AND team = ?2",
+            params![playbook.as_str(), team.as_str()],
+        )?;
+        Ok(removed > 0)
+    }
+
+    fn team_share(
+        &self,
+        playbook: &IncidentId,
+        team: &IncidentId,
+    ) -> Result<Option<TeamShare>, Error> {
+        let conn = self.conn();
+        let mut stmt = conn.prepare_cached(&format!(
+            "SELECT {SHARE_COLUMNS} FROM team_playbook WHERE playbook = ?1 AND team = ?2"
+        ))?;
+        Ok(stmt
+            .query_row(params![playbook.as_str(), team.as_str()], share_from_row)
+            .optional()?)
+    }
+
+    fn shares_of_playbook(&self, playbook: &IncidentId) -> Result<Vec<TeamShare>, Error> {
+        let conn = self.conn();
+        let mut stmt = conn.prepare_cached(&format!(
+            "SELECT {SHARE_COLUMNS} FROM team_playbook WHERE playbook = ?1
+             ORDER BY shared_at_ms, rowid"
+        ))?;
+        let rows = stmt.query_map(params![playbook.as_str()], share_from_row)?;
+        Ok(rows.collect::<Result<Vec<_>, _>>()?)
+    }
+
+    fn playbooks_of_team(&self, team: &IncidentId) -> Result<Vec<TeamShare>, Error> {
+        let conn = self.conn();
+        let mut stmt = conn.prepare_cached(&format!(
+            "SELECT {SHARE_COLUMNS} FROM team_playbook WHERE team = ?1
+             ORDER BY shared_at_ms, rowid"
+        ))?;
+        let rows = stmt.query_map(params![team.as_str()], share_from_row)?;
+        Ok(rows.collect::<Result<Vec<_>, _>>()?)
+    }
+}
+
+const SHARE_COLUMNS: &str = "playbook, team, playbook_name, shared_by, shared_at_ms";
+
+fn id_from(row: &rusqlite::Row<'_>, index: usize) -> rusqlite::Result<IncidentId> {
+    let raw: String = row.get(index)?;
+    IncidentId::parse(&raw).map_err(|_| {
+        rusqlite::Error::FromSqlConversionFailure(
+            index,
+            rusqlite::types::Type::Text,
+            "stored team or playbook has an invalid id".into(),
+        )
+    })
+}
+
+fn share_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<TeamShare> {
+    Ok(TeamShare {
+        playbook: id_from(row, 0)?,
+        team: id_from(row, 1)?,
+        playbook_name: row.get(2)?,
+        shared_by: row.get(3)?,
+        shared_at_ms: row.get(4)?,
+    })
 }
 
 fn deleted_at(conn: &Connection, incident: &IncidentId) -> Result<Option<i64>, Error> {
