@@ -701,6 +701,24 @@ impl Room {
         frame
     }
 
+    /// The presence of this room's own peers (not the other relays'), as one awareness
+    /// frame, for a relay that asks.
+    pub fn local_awareness(&self) -> Option<Vec<u8>> {
+        let ids: Vec<ClientID> = self
+            .awareness
+            .iter()
+            .filter(|(id, state)| state.data.is_some() && self.owners.contains_key(id))
+            .map(|(id, _)| id)
+            .collect();
+        if ids.is_empty() {
+            return None;
+        }
+        self.awareness
+            .update_with_clients(ids)
+            .ok()
+            .map(|u| Message::Awareness(u).encode_v1())
+    }
+
     /// Removes the presence of every client relay `node` announced (it is gone, or its
     /// messages could not be followed) and returns the frame telling this room's peers.
     pub fn drop_remote_node(&mut self, node: &str) -> Option<Vec<u8>> {

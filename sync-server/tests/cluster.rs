@@ -276,6 +276,17 @@ fn metric(relay: &Relay, name: &str) -> u64 {
         .unwrap()
 }
 
+/// Types `text` on `client` and waits until `relay` has stored it.
+async fn write_stored(client: &mut Client, relay: &Relay, text: &str) {
+    let before = metric(relay, "firebreak_updates_stored_total");
+    client.type_text(text).await;
+    let deadline = Instant::now() + Duration::from_secs(15);
+    while metric(relay, "firebreak_updates_stored_total") == before {
+        assert!(Instant::now() < deadline, "{text} stored in time");
+        client.pump_for(Duration::from_millis(5)).await;
+    }
+}
+
 #[test]
 fn redis_without_a_database_url_is_refused_at_start() {
     let tmp = tempfile::tempdir().unwrap();
@@ -381,6 +392,85 @@ async fn three_relays_share_edits_presence_and_revocations_live() {
         after < Duration::from_secs(3),
         "revocation crossed relays in {after:?}"
     );
+
+    // A role changed on A closes that person's connection on C with 4412.
+    let cleo = a.invite(incident, "Cleo", "editor");
+    let mut on_c_cleo = Client::connect_with(c, incident, cleo["token"].as_str()).await;
+    on_c_cleo.pump_until(|c| c.synced).await;
+    let (status, _, body) = a.request(
+        "PATCH",
+        &format!(
+            "/api/incidents/{incident}/invites/{}",
+            cleo["invite"].as_str().unwrap()
+        ),
+        Some(&owner),
+        Some(r#"{"role":"viewer"}"#),
+    );
+    assert_eq!(status, 200, "role changed: {body}");
+    assert_eq!(on_c_cleo.expect_closed().await.code, 4412);
+
+    // A presence already on A shows to someone who opens the incident on B later (B asks
+    // the others when it loads the room), without A's client sending anything again.
+    let late = "cluster-late-presence";
+    let mut early = Client::connect_synced(a, late).await;
+    early
+        .set_awareness(1, r#"{"user":{"name":"early on A"}}"#)
+        .await;
+    early.pump_for(Duration::from_millis(200)).await;
+    let early_id = early.client_id().get();
+    let mut later = Client::connect_synced(b, late).await;
+    later
+        .pump_until(|c| {
+            c.awareness
+                .get(&early_id)
+                .is_some_and(|j| j.contains("early on A"))
+        })
+        .await;
+
+    // A room unloaded on B and loaded again still hears A (it subscribes again).
+    later.close().await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let mut again = Client::connect_synced(b, late).await;
+    early.type_text("after B reloaded;").await;
+    again
+        .pump_until(|c| c.summary().contains("after B reloaded;"))
+        .await;
+
+    // Deleting the incident on A closes its connections on B and C with 4404.
+    let (status, _, body) = a.request(
+        "DELETE",
+        &format!("/api/incidents/{incident}"),
+        Some(&owner),
+        None,
+    );
+    assert_eq!(status, 204, "deleted: {body}");
+    assert_eq!(on_b.expect_closed().await.code, 4404);
+    assert_eq!(on_c.expect_closed().await.code, 4404);
+    assert_eq!(on_a.expect_closed().await.code, 4404);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_killed_relays_presence_goes_from_the_others_after_the_node_ttl() {
+    let mut cluster = cluster();
+    let incident = "cluster-killed";
+    let mut watcher = Client::connect_synced(&cluster.relays[0], incident).await;
+    let doomed_relay = cluster.relays.pop().unwrap();
+    let mut doomed = Client::connect_synced(&doomed_relay, incident).await;
+    doomed.set_awareness(1, r#"{"user":{"name":"on C"}}"#).await;
+    let id = doomed.client_id().get();
+    watcher
+        .pump_until(|c| c.awareness.get(&id).is_some_and(|j| j.contains("on C")))
+        .await;
+    let killed = Instant::now();
+    doomed_relay.kill_9();
+    watcher
+        .pump_until(|c| c.awareness.get(&id).is_some_and(|j| j == "null"))
+        .await;
+    println!(
+        "presence of a relay killed with -9 left the others after {:.1} s",
+        killed.elapsed().as_secs_f64()
+    );
+    wait_health(&cluster.relays[0], |h| h["other_nodes"] == 1);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -391,12 +481,11 @@ async fn writers_on_every_relay_converge_after_redis_is_down_for_ten_seconds() {
     for relay in &cluster.relays {
         clients.push(Client::connect_synced(relay, incident).await);
     }
-    // Writes are spaced out (each relay's append done before the next relay's begins):
-    // two relays appending to one incident's record at the same instant is the PostgreSQL
+    // Writes take turns (each relay's append is done before the next relay's begins): two
+    // relays appending to one incident's record at the same instant is the PostgreSQL
     // store's multi-writer case, handled on its own branch.
     for (n, client) in clients.iter_mut().enumerate() {
-        client.type_text(&format!("[before {n}]")).await;
-        client.pump_for(Duration::from_millis(100)).await;
+        write_stored(client, &cluster.relays[n], &format!("[before {n}]")).await;
     }
 
     cluster.redis.stop();
@@ -409,8 +498,8 @@ async fn writers_on_every_relay_converge_after_redis_is_down_for_ten_seconds() {
     let mut round = 0;
     while outage.elapsed() < Duration::from_secs(10) {
         for (n, client) in clients.iter_mut().enumerate() {
-            client.type_text(&format!("[{n}.{round}]")).await;
-            client.pump_for(Duration::from_millis(100)).await;
+            write_stored(client, &cluster.relays[n], &format!("[{n}.{round}]")).await;
+            client.pump_for(Duration::from_millis(20)).await;
         }
         round += 1;
     }

@@ -13,6 +13,7 @@ use crate::incident_id::IncidentId;
 const UPDATES: u8 = 1;
 const CHANGED: u8 = 2;
 const PRESENCE: u8 = 3;
+const PRESENCE_QUERY: u8 = 4;
 
 /// One message on an incident's channel.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -33,6 +34,9 @@ pub enum Remote {
     },
     /// An awareness frame of the origin's peers (changed or removed entries).
     Presence { node: String, frame: Vec<u8> },
+    /// The origin (just loaded the room, or back from a Redis outage) asks the others for
+    /// their peers' presence.
+    PresenceQuery { node: String },
 }
 
 impl Remote {
@@ -40,7 +44,8 @@ impl Remote {
         match self {
             Remote::Updates { node, .. }
             | Remote::Changed { node, .. }
-            | Remote::Presence { node, .. } => node,
+            | Remote::Presence { node, .. }
+            | Remote::PresenceQuery { node } => node,
         }
     }
 
@@ -80,6 +85,7 @@ impl Remote {
                 put_node(&mut out, PRESENCE, node);
                 out.extend_from_slice(frame);
             }
+            Remote::PresenceQuery { node } => put_node(&mut out, PRESENCE_QUERY, node),
         }
         out
     }
@@ -117,6 +123,7 @@ impl Remote {
                 epoch: reader.u64()?,
                 counter: reader.u64()?,
             },
+            PRESENCE_QUERY => Remote::PresenceQuery { node },
             PRESENCE => {
                 let frame = std::mem::take(&mut reader.0).to_vec();
                 return Some(Remote::Presence { node, frame });
@@ -228,6 +235,7 @@ mod tests {
                 node: "c".into(),
                 frame: vec![1, 0, 5],
             },
+            Remote::PresenceQuery { node: "d".into() },
         ];
         for message in messages {
             let bytes = message.encode();

@@ -288,6 +288,21 @@ impl Cluster {
         self.send(Outgoing::Incident(incident.clone(), message.encode()));
     }
 
+    /// Asks the other relays for their peers' presence in `incident`.
+    pub fn query_presence(&self, incident: &IncidentId) {
+        let message = Remote::PresenceQuery {
+            node: self.inner.node.clone(),
+        };
+        if let Some(tx) = self.is_up().then_some(&self.inner.outbox) {
+            if tx
+                .try_send(Outgoing::Incident(incident.clone(), message.encode()))
+                .is_err()
+            {
+                self.inner.dropped.fetch_add(1, Relaxed);
+            }
+        }
+    }
+
     fn send(&self, message: Outgoing) {
         let refused = if self.is_up() {
             self.inner

@@ -191,6 +191,9 @@ pub(super) async fn run_room(job: SpawnRoom) {
         seen: HashMap::new(),
         presence_out: Vec::new(),
     };
+    if let Some(cluster) = actor.registry.cluster() {
+        cluster.query_presence(&actor.incident);
+    }
     actor.run(mailbox).await;
     actor.registry.released(&actor.status);
 }
@@ -481,7 +484,14 @@ impl RoomActor {
             }
             Command::Sleep => {}
             Command::Remote(message) => self.take_remote(message, batch),
-            Command::CatchUp => batch.catch_up = true,
+            Command::CatchUp => {
+                // Asked by the registry (Redis back, or a late subscription): the other
+                // relays' presence may have been dropped meanwhile too.
+                batch.catch_up = true;
+                if let Some(cluster) = self.registry.cluster() {
+                    cluster.query_presence(&self.incident);
+                }
+            }
             Command::NodeGone(node) => {
                 self.seen.remove(&node);
                 if let Some(frame) = self.room.as_mut().and_then(|r| r.drop_remote_node(&node)) {
@@ -687,6 +697,9 @@ impl RoomActor {
                 if let Some(frame) = room.apply_remote_awareness(&node, &frame) {
                     batch.deliveries.push((Target::All, frame.into()));
                 }
+            }
+            Remote::PresenceQuery { .. } => {
+                self.presence_out.extend(room.local_awareness());
             }
         }
     }
