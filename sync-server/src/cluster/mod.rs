@@ -18,7 +18,10 @@
 pub mod message;
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
+use std::sync::atomic::{
+    AtomicBool, AtomicU64,
+    Ordering::{Relaxed, SeqCst},
+};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
@@ -212,12 +215,14 @@ impl Cluster {
             *count += 1;
             *count == 1
         };
-        if first && self.is_up() {
+        // Subscribed or not, the room reads storage after this; while Redis is down it
+        // catches up when Redis is back (every room does then).
+        if first && self.inner.up.load(SeqCst) {
             let _ = self
                 .inner
                 .subscriptions
                 .send(Subscription::Subscribe(incident.clone(), tx));
-        } else if !first || !self.is_up() {
+        } else {
             let _ = tx.send(());
         }
         rx
@@ -546,6 +551,9 @@ async fn subscribe_loop(
             backoff = (backoff * 2).min(BACKOFF_MAX);
             continue;
         }
+        // Up before the wanted incidents are read: a room that starts wanting one after
+        // this read sees it up and asks for its subscription (handled below, in order).
+        cluster.inner.up.store(true, SeqCst);
         let wanted: Vec<IncidentId> = cluster.inner.wanted().keys().cloned().collect();
         let mut failed = false;
         for incident in &wanted {
@@ -555,6 +563,8 @@ async fn subscribe_loop(
             }
         }
         if failed {
+            cluster.inner.up.store(false, SeqCst);
+            drain_commands(&mut commands);
             continue;
         }
         let (mut sink, mut stream) = pubsub.split();
@@ -563,10 +573,8 @@ async fn subscribe_loop(
             cluster.inner.reconnects.fetch_add(1, Relaxed);
         }
         first = false;
-        cluster.inner.up.store(true, Relaxed);
         tracing::info!(node = %cluster.node(), "connected to Redis");
         // Whatever was published while this relay was not subscribed is in storage.
-        drain_commands(&mut commands);
         wiring.registry.catch_up_all();
         loop {
             tokio::select! {
@@ -597,7 +605,8 @@ async fn subscribe_loop(
                 }
             }
         }
-        cluster.inner.up.store(false, Relaxed);
+        cluster.inner.up.store(false, SeqCst);
+        drain_commands(&mut commands);
         tracing::warn!(
             "lost the Redis subscription; reconnecting (rooms catch up from storage once back)"
         );
