@@ -467,9 +467,13 @@ impl Room {
                 clients: HashMap::new(),
             };
         };
-        let owners = &mut self.owners;
+        let (owners, remote) = (&mut self.owners, &self.remote);
         update.clients.retain(|id, entry| match owners.get(id) {
             Some(owner) => *owner == peer,
+            // Another relay's peer announced it: a stock client echoes every state it
+            // hears, and would take it over. A tab that moved relays is let in once its
+            // old relay says it left (or is gone).
+            None if remote.contains_key(id) => false,
             None if &*entry.json == LEFT => false,
             None if state.owned.len() >= MAX_AWARENESS_CLIENTS_PER_PEER => false,
             None => {
@@ -478,10 +482,6 @@ impl Room {
                 true
             }
         });
-        // An id another relay announced is this peer's now (a tab that moved relays).
-        for id in update.clients.keys() {
-            self.remote.remove(id);
-        }
         update
     }
 
@@ -1839,6 +1839,47 @@ mod tests {
     }
 
     /// One awareness message setting every `(client, clock, json)`.
+    #[test]
+    fn another_relays_presence_is_shown_updated_and_removed_and_goes_with_its_relay() {
+        let mut room = Room::new();
+        room.join(1);
+        let shown = room
+            .apply_remote_awareness("a", &awareness_frame_of(&[(77, 0, "{}")]))
+            .expect("shown");
+        assert_eq!(states_in(&shown), vec![(77, "{}".to_owned())]);
+        let updated = room
+            .apply_remote_awareness("a", &awareness_frame_of(&[(77, 1, r#"{"n":1}"#)]))
+            .expect("updated");
+        assert_eq!(states_in(&updated), vec![(77, r#"{"n":1}"#.to_owned())]);
+        // A stock client here echoes the state it was sent: that does not make it its own.
+        room.receive(1, &awareness_frame_of(&[(77, 1, r#"{"n":1}"#)]))
+            .unwrap();
+        // Another relay cannot remove it; its own relay can.
+        assert_eq!(
+            room.apply_remote_awareness("b", &awareness_frame_of(&[(77, 1, "null")])),
+            None
+        );
+        // y-websocket removes its own state with the clock it had.
+        let removed = room
+            .apply_remote_awareness("a", &awareness_frame_of(&[(77, 1, "null")]))
+            .expect("removed");
+        assert_eq!(states_in(&removed), vec![(77, "null".to_owned())]);
+        assert_eq!(room.awareness_entries(), 0);
+
+        // A relay gone takes its peers' presence with it; this room's own stay.
+        room.receive(1, &awareness_frame_of(&[(5, 0, "{}")]))
+            .unwrap();
+        room.apply_remote_awareness("b", &awareness_frame_of(&[(88, 3, "{}")]))
+            .expect("shown");
+        let gone = room.drop_remote_node("b").expect("removal");
+        assert_eq!(states_in(&gone), vec![(88, "null".to_owned())]);
+        assert_eq!(room.awareness_entries(), 1);
+        assert_eq!(
+            states_in(&room.local_awareness().expect("own presence")),
+            vec![(5, "{}".to_owned())]
+        );
+    }
+
     fn awareness_frame_of(entries: &[(u64, u32, &str)]) -> Vec<u8> {
         let clients = entries
             .iter()
