@@ -213,6 +213,11 @@ struct Cluster {
 /// PostgreSQL, Redis and three relays on them. The relays share one `--data` path, so the
 /// test harness registers each incident once (its owner token is kept per data path).
 fn cluster() -> Cluster {
+    cluster_with(&[])
+}
+
+/// As [`cluster`], every relay started with `extra` flags too.
+fn cluster_with(extra: &[&str]) -> Cluster {
     let pg = Postgres::start();
     let redis = Redis::start();
     let tmp = tempfile::tempdir().unwrap();
@@ -221,18 +226,16 @@ fn cluster() -> Cluster {
     let relays = ["a", "b", "c"]
         .iter()
         .map(|node| {
-            Relay::start_with(
-                &data,
-                &dist,
-                &[
-                    "--database-url",
-                    &pg_url,
-                    "--redis-url",
-                    &redis_url,
-                    "--node-id",
-                    node,
-                ],
-            )
+            let mut flags = vec![
+                "--database-url",
+                &pg_url,
+                "--redis-url",
+                &redis_url,
+                "--node-id",
+                node,
+            ];
+            flags.extend_from_slice(extra);
+            Relay::start_with(&data, &dist, &flags)
         })
         .collect::<Vec<_>>();
     let cluster = Cluster {
@@ -566,4 +569,31 @@ async fn writers_on_every_relay_converge_after_redis_is_down_for_ten_seconds() {
         "Redis down 10 s with {} writes on 3 relays: all converged after its restart ({catch_ups} room catch-ups from PostgreSQL)",
         round * 3
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_batch_over_the_redis_message_limit_reaches_the_other_relays_from_postgresql() {
+    let cluster = cluster_with(&["--redis-max-message-bytes", "1024"]);
+    let [a, b, _] = &cluster.relays[..] else {
+        unreachable!()
+    };
+    let incident = "cluster-big";
+    let mut on_a = Client::connect_synced(a, incident).await;
+    let mut on_b = Client::connect_synced(b, incident).await;
+    on_a.type_text("small;").await;
+    on_b.pump_until(|c| c.summary() == "small;").await;
+    let before = metric(b, "firebreak_redis_catch_ups_total");
+    // Over the 1 KiB limit: published without its bytes, read from PostgreSQL by B.
+    let big = "x".repeat(8 * 1024);
+    on_a.type_text(&big).await;
+    on_b.pump_until(|c| c.summary().len() == 6 + big.len())
+        .await;
+    assert_eq!(on_b.summary(), format!("small;{big}"));
+    assert!(
+        metric(b, "firebreak_redis_catch_ups_total") > before,
+        "B caught up from PostgreSQL"
+    );
+    // And the small ones after it still go through Redis, in order.
+    on_a.type_text("after;").await;
+    on_b.pump_until(|c| c.summary().ends_with("after;")).await;
 }
