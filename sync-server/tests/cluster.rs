@@ -597,3 +597,29 @@ async fn a_batch_over_the_redis_message_limit_reaches_the_other_relays_from_post
     on_a.type_text("after;").await;
     on_b.pump_until(|c| c.summary().ends_with("after;")).await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_relays_given_the_same_node_id_still_share_edits() {
+    let pg = Postgres::start();
+    let redis = Redis::start();
+    let tmp = tempfile::tempdir().unwrap();
+    let (data, dist) = (tmp.path().join("data"), tmp.path().join("dist"));
+    let (pg_url, redis_url) = (pg.url(), redis.url());
+    let flags = [
+        "--database-url",
+        &pg_url,
+        "--redis-url",
+        &redis_url,
+        "--node-id",
+        "same",
+    ];
+    let a = Relay::start_with(&data, &dist, &flags);
+    let b = Relay::start_with(&data, &dist, &flags);
+    for relay in [&a, &b] {
+        wait_health(relay, |h| h["node"] == "same" && h["other_nodes"] == 1);
+    }
+    let mut on_a = Client::connect_synced(&a, "cluster-same-id").await;
+    let mut on_b = Client::connect_synced(&b, "cluster-same-id").await;
+    on_a.type_text("typed on one;").await;
+    on_b.pump_until(|c| c.summary() == "typed on one;").await;
+}

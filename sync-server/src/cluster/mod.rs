@@ -116,6 +116,11 @@ pub struct Cluster {
 }
 
 struct Inner {
+    /// `--node-id` (or a random one), as `/healthz` shows it.
+    name: String,
+    /// What this relay signs its messages with: the name and a random suffix of this
+    /// process, so two relays given the same `--node-id` by mistake still hear each other
+    /// (each drops what carries its own).
     node: String,
     /// The subscription connection is up.
     up: AtomicBool,
@@ -162,7 +167,8 @@ impl Cluster {
         let (subscriptions, commands) = mpsc::unbounded_channel();
         let cluster = Cluster {
             inner: Arc::new(Inner {
-                node,
+                node: format!("{node}/{:08x}", random_u64() as u32),
+                name: node,
                 up: AtomicBool::new(false),
                 publishing: AtomicBool::new(false),
                 owed: Mutex::new(std::collections::HashSet::new()),
@@ -364,7 +370,7 @@ impl Cluster {
     /// The `/healthz` fields.
     pub fn health(&self) -> serde_json::Value {
         serde_json::json!({
-            "node": self.inner.node,
+            "node": self.inner.name,
             "redis": if self.is_up() { "up" } else { "down" },
             "other_nodes": self.live_nodes(),
         })
