@@ -139,6 +139,24 @@ pub struct Config {
     /// schema to its version at start and refuses a database a newer relay wrote.
     #[arg(long, env = "FIREBREAK_DATABASE_URL", hide_env_values = true)]
     pub database_url: Option<String>,
+
+    /// Share incidents live with the other relays on the same `--database-url` through Redis
+    /// pub/sub: `redis://[:PASSWORD@]HOST:PORT[/DB]`. PostgreSQL stays the truth; Redis only
+    /// carries what a relay stored to the others, and while it is unreachable each relay
+    /// serves its own connections and catches up from PostgreSQL when it is back. Needs
+    /// `--database-url` (SQLite is one machine).
+    #[arg(long, env = "FIREBREAK_REDIS_URL", hide_env_values = true)]
+    pub redis_url: Option<String>,
+
+    /// This relay's name among the others (`--redis-url`): 1 to 64 letters, digits, `-`,
+    /// `_` or `.`. Random at each start when not given.
+    #[arg(long, env = "FIREBREAK_NODE_ID", value_parser = crate::cluster::check_node_id)]
+    pub node_id: Option<String>,
+
+    /// Largest message published to (or taken from) Redis. A batch of updates bigger than
+    /// this is announced without its bytes, and the other relays read it from PostgreSQL.
+    #[arg(long, env = "FIREBREAK_REDIS_MAX_MESSAGE_BYTES", default_value_t = crate::cluster::DEFAULT_MAX_MESSAGE_BYTES as u64, value_parser = clap::value_parser!(u64).range(1024..=(crate::http::ws::MAX_MESSAGE_BYTES as u64)))]
+    pub redis_max_message_bytes: u64,
 }
 
 /// `--record-retention-days`: a positive number of days, at most 100 years.

@@ -15,6 +15,7 @@
 //! access API, websocket), [`config`] the flags.
 
 pub mod access;
+pub mod cluster;
 pub mod config;
 pub mod error;
 pub mod http;

@@ -25,12 +25,13 @@ use std::collections::hash_map::{DefaultHasher, Entry as MapEntry};
 use std::collections::HashMap;
 use std::hash::{Hash, Hasher};
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 use std::time::Duration;
 
 use bytes::Bytes;
 use tokio::sync::mpsc;
 
+use crate::cluster::{Cluster, Remote};
 use crate::error::Error;
 use crate::incident_id::IncidentId;
 use crate::peer::PeerConn;
@@ -71,6 +72,8 @@ struct Inner {
     /// Big writes to the store (appends and snapshots of [`crate::room::HEAVY_FRAME_BYTES`]
     /// or more) in progress on blocking threads.
     heavy_writes: AtomicUsize,
+    /// The other relays (`--redis-url`), once wired in.
+    cluster: OnceLock<Cluster>,
 }
 
 struct Entry {
@@ -89,6 +92,9 @@ struct RoomStatus {
     asked_to_sleep: AtomicBool,
     /// The registry's tick at the room's last handled batch.
     last_active: AtomicU64,
+    /// A message from another relay could not be queued (the mailbox was full): the room
+    /// catches up from storage after its current batch.
+    behind: AtomicBool,
 }
 
 /// A connection's membership in a room.
@@ -189,6 +195,7 @@ impl Registry {
                 tick: AtomicU64::new(0),
                 compact_after_updates: AtomicUsize::new(DEFAULT_COMPACT_AFTER_UPDATES),
                 heavy_writes: AtomicUsize::new(0),
+                cluster: OnceLock::new(),
             }),
         }
     }
@@ -244,6 +251,65 @@ impl Registry {
             .store(rows.max(1), Ordering::Relaxed);
     }
 
+    /// Wires in the other relays (once, at start): rooms subscribe to their incident's
+    /// channel, publish what they store, and take what the others stored.
+    pub fn set_cluster(&self, cluster: Cluster) {
+        let _ = self.inner.cluster.set(cluster);
+    }
+
+    /// The other relays, if `--redis-url` is set.
+    pub fn cluster(&self) -> Option<&Cluster> {
+        self.inner.cluster.get()
+    }
+
+    /// Hands a message of another relay to `incident`'s room, if it is open here. Never
+    /// waits: a full mailbox makes the room catch up from storage instead.
+    pub fn remote(&self, incident: &IncidentId, message: Remote) {
+        let rooms = self.inner.rooms();
+        if let Some(entry) = rooms.get(incident) {
+            if entry.mailbox.try_send(Command::Remote(message)).is_err() {
+                entry.status.behind.store(true, Ordering::Release);
+            }
+        }
+    }
+
+    /// Makes `incident`'s room, if open here, catch up from storage.
+    pub fn catch_up(&self, incident: &IncidentId) {
+        let rooms = self.inner.rooms();
+        if let Some(entry) = rooms.get(incident) {
+            if entry.mailbox.try_send(Command::CatchUp).is_err() {
+                entry.status.behind.store(true, Ordering::Release);
+            }
+        }
+    }
+
+    /// Makes every open room catch up from storage (Redis is back).
+    pub fn catch_up_all(&self) {
+        for entry in self.inner.rooms().values() {
+            if entry.mailbox.try_send(Command::CatchUp).is_err() {
+                entry.status.behind.store(true, Ordering::Release);
+            }
+        }
+    }
+
+    /// Relay `node` is gone: every room drops the presence its peers announced.
+    pub fn node_gone(&self, node: &str) {
+        let mailboxes: Vec<mpsc::Sender<Command>> = self
+            .inner
+            .rooms()
+            .values()
+            .map(|e| e.mailbox.clone())
+            .collect();
+        for mailbox in mailboxes {
+            let command = Command::NodeGone(node.to_owned());
+            if let Err(mpsc::error::TrySendError::Full(command)) = mailbox.try_send(command) {
+                tokio::spawn(async move {
+                    let _ = mailbox.send(command).await;
+                });
+            }
+        }
+    }
+
     /// Number of rooms open (with peers, or on their way out), asleep or not.
     pub fn open_rooms(&self) -> usize {
         self.inner.rooms().len()
@@ -287,6 +353,10 @@ impl Inner {
     /// (the SQLite store has one connection), so rooms append on blocking threads meanwhile.
     fn heavy_writing(&self) -> bool {
         self.heavy_writes.load(Ordering::Acquire) > 0
+    }
+
+    fn cluster(&self) -> Option<&Cluster> {
+        self.cluster.get()
     }
 
     fn compact_after_updates(&self) -> usize {

@@ -54,6 +54,14 @@ pub const MAX_AWARENESS_STATE_BYTES: usize = 4 * 1024;
 /// for further ids are dropped, not relayed; the connection stays.
 pub const MAX_AWARENESS_CLIENTS_PER_PEER: usize = 4;
 
+/// Awareness client ids peers of other relays may have present in one room (see
+/// [`Room::apply_remote_awareness`]); entries for further ids are dropped.
+pub const MAX_REMOTE_AWARENESS_CLIENTS: usize = 4096;
+
+/// A remote update that builds on something the room lacks: catch up from storage.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RemoteGap;
+
 /// The JSON of a removed awareness state.
 const LEFT: &str = "null";
 
@@ -137,6 +145,9 @@ pub struct Room {
     /// The SyncStep2 answer for a peer that has nothing (a new joiner), kept until the
     /// document changes, so twenty people opening a large incident cost one encoding.
     whole_state: Option<Bytes>,
+    /// Awareness client ids announced by peers of other relays (see `cluster`), with the
+    /// relay that announced each: dropped when that relay says they left or is gone.
+    remote: HashMap<ClientID, String>,
 }
 
 impl Default for Room {
@@ -160,6 +171,7 @@ impl Room {
             owners: HashMap::new(),
             poisoned: false,
             whole_state: None,
+            remote: HashMap::new(),
         }
     }
 
@@ -455,9 +467,13 @@ impl Room {
                 clients: HashMap::new(),
             };
         };
-        let owners = &mut self.owners;
+        let (owners, remote) = (&mut self.owners, &self.remote);
         update.clients.retain(|id, entry| match owners.get(id) {
             Some(owner) => *owner == peer,
+            // Another relay's peer announced it: a stock client echoes every state it
+            // hears, and would take it over. A tab that moved relays is let in once its
+            // old relay says it left (or is gone).
+            None if remote.contains_key(id) => false,
             None if &*entry.json == LEFT => false,
             None if state.owned.len() >= MAX_AWARENESS_CLIENTS_PER_PEER => false,
             None => {
@@ -605,6 +621,136 @@ impl Room {
         self.awareness.doc().transact().state_vector()
     }
 
+    /// Applies an update another relay stored (or the stored document's diff, when catching
+    /// up): not stored again, not published again. Returns the Update frame for this room's
+    /// peers, or `None` if it brings nothing new. [`RemoteGap`] if it builds on something
+    /// this room lacks (a message missed): the caller catches up from storage.
+    pub fn apply_remote(&mut self, bytes: &[u8]) -> Result<Option<Vec<u8>>, RemoteGap> {
+        if self.poisoned {
+            return Err(RemoteGap);
+        }
+        let update = decode_update(bytes).map_err(|_| RemoteGap)?;
+        let doc = self.awareness.doc();
+        if lacks_predecessors(doc, &update) {
+            return Err(RemoteGap);
+        }
+        if !adds_anything(doc, &update) {
+            return Ok(None);
+        }
+        let applied = apply_to(doc, update);
+        self.whole_state = None;
+        self.after_apply(applied).map_err(|_| RemoteGap)?;
+        Ok(Some(
+            Message::Sync(SyncMessage::Update(bytes.to_vec())).encode_v1(),
+        ))
+    }
+
+    /// Applies awareness entries a peer of relay `node` announced (an awareness frame that
+    /// relay published). Entries for ids a peer here owns are dropped, and new ids past
+    /// [`MAX_REMOTE_AWARENESS_CLIENTS`]; a removed state is forgotten. Returns the frame of
+    /// the changed entries for this room's peers.
+    pub fn apply_remote_awareness(&mut self, node: &str, frame: &[u8]) -> Option<Vec<u8>> {
+        let messages = decode_checked(frame).ok()?;
+        let mut changed_all: Vec<ClientID> = Vec::new();
+        let mut gone = HashSet::new();
+        for message in messages {
+            let Message::Awareness(mut update) = message else {
+                continue;
+            };
+            let (owners, remote) = (&self.owners, &mut self.remote);
+            update.clients.retain(|id, entry| {
+                if owners.contains_key(id) {
+                    return false;
+                }
+                if &*entry.json == LEFT {
+                    return remote.get(id).is_some_and(|n| n == node);
+                }
+                if !remote.contains_key(id) && remote.len() >= MAX_REMOTE_AWARENESS_CLIENTS {
+                    return false;
+                }
+                remote.insert(*id, node.to_owned());
+                true
+            });
+            for (id, entry) in &update.clients {
+                if &*entry.json == LEFT {
+                    gone.insert(*id);
+                }
+            }
+            if update.clients.is_empty() {
+                continue;
+            }
+            if let Ok(Some(summary)) = self.awareness.apply_update_summary(update) {
+                changed_all.extend(summary.all_changes());
+            }
+        }
+        if changed_all.is_empty() {
+            return None;
+        }
+        let frame = self
+            .awareness
+            .update_with_clients(changed_all)
+            .ok()
+            .filter(|u| !u.clients.is_empty())
+            .map(|u| Message::Awareness(u).encode_v1());
+        if !gone.is_empty() {
+            for id in &gone {
+                self.remote.remove(id);
+            }
+            self.forget(&gone);
+        }
+        frame
+    }
+
+    /// The presence of this room's own peers (not the other relays'), as one awareness
+    /// frame, for a relay that asks.
+    pub fn local_awareness(&self) -> Option<Vec<u8>> {
+        let ids: Vec<ClientID> = self
+            .awareness
+            .iter()
+            .filter(|(id, state)| state.data.is_some() && self.owners.contains_key(id))
+            .map(|(id, _)| id)
+            .collect();
+        if ids.is_empty() {
+            return None;
+        }
+        self.awareness
+            .update_with_clients(ids)
+            .ok()
+            .map(|u| Message::Awareness(u).encode_v1())
+    }
+
+    /// Removes the presence of every client relay `node` announced (it is gone, or its
+    /// messages could not be followed) and returns the frame telling this room's peers.
+    pub fn drop_remote_node(&mut self, node: &str) -> Option<Vec<u8>> {
+        let gone: HashSet<ClientID> = self
+            .remote
+            .iter()
+            .filter(|(_, n)| n.as_str() == node)
+            .map(|(id, _)| *id)
+            .collect();
+        if gone.is_empty() {
+            return None;
+        }
+        self.remote.retain(|id, _| !gone.contains(id));
+        let present: Vec<ClientID> = self
+            .awareness
+            .iter()
+            .filter(|(id, state)| state.data.is_some() && gone.contains(id))
+            .map(|(id, _)| id)
+            .collect();
+        for id in &present {
+            self.awareness.remove_state(*id);
+        }
+        let frame = self
+            .awareness
+            .update_with_clients(present)
+            .ok()
+            .filter(|u| !u.clients.is_empty())
+            .map(|u| Message::Awareness(u).encode_v1());
+        self.forget(&gone);
+        frame
+    }
+
     /// Drops the document from memory, keeping who is connected and their presence, so the
     /// room can be woken with [`Room::wake`] without anyone noticing. The caller stores
     /// [`Room::snapshot`] first.
@@ -612,6 +758,7 @@ impl Room {
         Dormant {
             peers: self.peers,
             presence: self.awareness.update().ok(),
+            remote: self.remote,
         }
     }
 
@@ -624,6 +771,7 @@ impl Room {
     ) -> Result<Self, LoadError> {
         let mut room = Self::load(snapshot, updates)?;
         room.peers = dormant.peers;
+        room.remote = dormant.remote;
         room.owners = room
             .peers
             .iter()
@@ -831,6 +979,7 @@ fn adds_anything(doc: &Doc, update: &Update) -> bool {
 pub struct Dormant {
     peers: HashMap<PeerId, PeerState>,
     presence: Option<yrs::sync::AwarenessUpdate>,
+    remote: HashMap<ClientID, String>,
 }
 
 impl Dormant {
@@ -1690,6 +1839,47 @@ mod tests {
     }
 
     /// One awareness message setting every `(client, clock, json)`.
+    #[test]
+    fn another_relays_presence_is_shown_updated_and_removed_and_goes_with_its_relay() {
+        let mut room = Room::new();
+        room.join(1);
+        let shown = room
+            .apply_remote_awareness("a", &awareness_frame_of(&[(77, 0, "{}")]))
+            .expect("shown");
+        assert_eq!(states_in(&shown), vec![(77, "{}".to_owned())]);
+        let updated = room
+            .apply_remote_awareness("a", &awareness_frame_of(&[(77, 1, r#"{"n":1}"#)]))
+            .expect("updated");
+        assert_eq!(states_in(&updated), vec![(77, r#"{"n":1}"#.to_owned())]);
+        // A stock client here echoes the state it was sent: that does not make it its own.
+        room.receive(1, &awareness_frame_of(&[(77, 1, r#"{"n":1}"#)]))
+            .unwrap();
+        // Another relay cannot remove it; its own relay can.
+        assert_eq!(
+            room.apply_remote_awareness("b", &awareness_frame_of(&[(77, 1, "null")])),
+            None
+        );
+        // y-websocket removes its own state with the clock it had.
+        let removed = room
+            .apply_remote_awareness("a", &awareness_frame_of(&[(77, 1, "null")]))
+            .expect("removed");
+        assert_eq!(states_in(&removed), vec![(77, "null".to_owned())]);
+        assert_eq!(room.awareness_entries(), 0);
+
+        // A relay gone takes its peers' presence with it; this room's own stay.
+        room.receive(1, &awareness_frame_of(&[(5, 0, "{}")]))
+            .unwrap();
+        room.apply_remote_awareness("b", &awareness_frame_of(&[(88, 3, "{}")]))
+            .expect("shown");
+        let gone = room.drop_remote_node("b").expect("removal");
+        assert_eq!(states_in(&gone), vec![(88, "null".to_owned())]);
+        assert_eq!(room.awareness_entries(), 1);
+        assert_eq!(
+            states_in(&room.local_awareness().expect("own presence")),
+            vec![(5, "{}".to_owned())]
+        );
+    }
+
     fn awareness_frame_of(entries: &[(u64, u32, &str)]) -> Vec<u8> {
         let clients = entries
             .iter()

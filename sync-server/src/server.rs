@@ -54,6 +54,17 @@ async fn open_storage(config: &Config) -> Result<(Arc<dyn Store>, Arc<dyn Grants
 /// Once the socket is bound, prints exactly `listening on http://ADDR` (the bound address,
 /// so `--listen 127.0.0.1:0` reveals its port) as one line on stdout, and logs it too.
 pub async fn run(config: Config) -> Result<(), Error> {
+    let redis_url = config.redis_url.clone().filter(|u| !u.trim().is_empty());
+    if redis_url.is_some()
+        && config
+            .database_url
+            .as_deref()
+            .is_none_or(|u| u.trim().is_empty())
+    {
+        return Err(Error::BadRequest(
+            "--redis-url needs --database-url: relays share incidents through one PostgreSQL database (the SQLite file in --data belongs to one relay)".into(),
+        ));
+    }
     let (store, grants) = open_storage(&config).await?;
     let (registry, rooms) = Registry::on_this_thread(
         Arc::clone(&store),
@@ -86,6 +97,23 @@ pub async fn run(config: Config) -> Result<(), Error> {
     let gate = Gate::new(grants, config.create_secret.clone());
     gate.limit_creations(config.max_incidents_per_hour);
     gate.limit_invite_failures(config.max_failures_per_invite);
+    let cluster = match &redis_url {
+        Some(url) => {
+            let node = config
+                .node_id
+                .clone()
+                .unwrap_or_else(crate::cluster::random_node_id);
+            tracing::info!(%node, "sharing incidents with the other relays through Redis");
+            Some(crate::cluster::Cluster::start(
+                url,
+                node,
+                usize::try_from(config.redis_max_message_bytes).unwrap_or(usize::MAX),
+                &registry,
+                &gate,
+            )?)
+        }
+        None => None,
+    };
     let state = AppState {
         registry: registry.clone(),
         gate,
@@ -126,6 +154,11 @@ pub async fn run(config: Config) -> Result<(), Error> {
     )
     .await;
 
+    if let Some(cluster) = &cluster {
+        crate::cluster::announce_leaving(cluster);
+        // The outbox is written by its own task: give it a moment.
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
     if registry.wait_until_empty(SHUTDOWN_GRACE).await {
         tracing::info!("all rooms stored; bye");
     } else {

@@ -47,6 +47,8 @@ struct Inner {
     creations: Mutex<Creations>,
     live: Mutex<Live>,
     next_connection: AtomicU64,
+    /// Where access changes go for the other relays (`--redis-url`), once wired in.
+    announce: std::sync::OnceLock<tokio::sync::mpsc::Sender<crate::cluster::AccessEvent>>,
 }
 
 #[derive(Default)]
@@ -125,6 +127,7 @@ impl Gate {
                 creations: Mutex::new(Creations::new(DEFAULT_INCIDENTS_PER_HOUR)),
                 live: Mutex::new(Live::default()),
                 next_connection: AtomicU64::new(1),
+                announce: std::sync::OnceLock::new(),
             }),
         }
     }
@@ -503,6 +506,10 @@ impl Gate {
             }
             open.len()
         };
+        self.announce(crate::cluster::AccessEvent::revoked(
+            invite,
+            Some(&owner.name),
+        ));
         tracing::info!(incident = %owner.incident, %invite, closed, "invite revoked");
         let failed_attempts = self.inner.limiter().invite_failures(invite);
         Ok(Listed {
@@ -573,6 +580,7 @@ impl Gate {
             }
             open.len()
         };
+        self.announce(crate::cluster::AccessEvent::role_changed(invite));
         tracing::info!(incident = %owner.incident, %invite, from = found.role.as_str(), to = role.as_str(), closed, "role changed");
         Ok(Listed {
             grant: changed,
@@ -634,6 +642,8 @@ impl Gate {
             let incident = incident.clone();
             self.blocking(move |s| s.grants(&incident)).await?
         };
+        let invites: Vec<InviteId> = grants.iter().map(|g| g.invite.clone()).collect();
+        self.announce(crate::cluster::AccessEvent::deleted(&incident, &invites));
         let mut live = self.inner.live();
         let mut closed = 0;
         for grant in &grants {
@@ -695,8 +705,78 @@ impl Gate {
             }
             open.len()
         };
+        self.announce(crate::cluster::AccessEvent::revoked(&owner.invite, None));
         tracing::info!(incident = %owner.incident, old = %owner.invite, new = %grant.invite, closed, "owner token rotated");
         Ok((grant, token))
+    }
+
+    /// Sends this relay's access changes to the other relays through `to` (see `cluster`).
+    pub fn announce_to(&self, to: tokio::sync::mpsc::Sender<crate::cluster::AccessEvent>) {
+        let _ = self.inner.announce.set(to);
+    }
+
+    fn announce(&self, event: crate::cluster::AccessEvent) {
+        if let Some(to) = self.inner.announce.get() {
+            if to.try_send(event).is_err() {
+                tracing::warn!("access change not announced to the other relays: queue full");
+            }
+        }
+    }
+
+    /// An access change another relay made: its connections here close with the same codes
+    /// as on that relay, and nobody is let in with what it took away.
+    pub fn apply_remote(&self, event: &crate::cluster::AccessEvent) {
+        use crate::cluster::AccessEvent;
+        let mut live = self.inner.live();
+        match event {
+            AccessEvent::Revoked { invite, by } => {
+                let Some(invite) = InviteId::parse(invite) else {
+                    return;
+                };
+                live.revoked.insert(invite.clone());
+                let error = match by {
+                    Some(name) => Error::RevokedBy(name.clone()),
+                    None => Error::Revoked,
+                };
+                for signal in live
+                    .connections
+                    .remove(&invite)
+                    .unwrap_or_default()
+                    .values()
+                {
+                    signal.close_with(&error);
+                }
+            }
+            AccessEvent::RoleChanged { invite } => {
+                let Some(invite) = InviteId::parse(invite) else {
+                    return;
+                };
+                for signal in live
+                    .connections
+                    .remove(&invite)
+                    .unwrap_or_default()
+                    .values()
+                {
+                    signal.close_with(&Error::RoleChanged);
+                }
+            }
+            AccessEvent::Deleted { incident, invites } => {
+                let Ok(incident) = IncidentId::parse(incident) else {
+                    return;
+                };
+                live.deleted.insert(incident);
+                for invite in invites.iter().filter_map(|i| InviteId::parse(i)) {
+                    for signal in live
+                        .connections
+                        .remove(&invite)
+                        .unwrap_or_default()
+                        .values()
+                    {
+                        signal.close_with(&Error::IncidentDeleted);
+                    }
+                }
+            }
+        }
     }
 
     /// Records "last connected now" for a grant, in the background.

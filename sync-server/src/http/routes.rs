@@ -11,9 +11,17 @@ use crate::access::same_secret;
 use crate::error::Error;
 use crate::metrics::METRICS;
 
-/// `GET /healthz` → `{"status":"ok"}`.
-pub async fn healthz() -> Json<Value> {
-    Json(json!({ "status": "ok" }))
+/// `GET /healthz` → `{"status":"ok"}`; with `--redis-url`, also this relay's `node`,
+/// `redis` (`"up"` or `"down"`) and how many `other_nodes` it hears. Still 200 while Redis
+/// is down: the relay serves its own connections and stores their writes.
+pub async fn healthz(State(state): State<AppState>) -> Json<Value> {
+    let mut body = json!({ "status": "ok" });
+    if let (Some(cluster), Some(fields)) = (state.registry.cluster(), body.as_object_mut()) {
+        if let Some(extra) = cluster.health().as_object() {
+            fields.extend(extra.clone());
+        }
+    }
+    Json(body)
 }
 
 /// `GET /metrics`: counters in the Prometheus text format, for this machine only (a client
@@ -39,7 +47,11 @@ pub async fn metrics(
         METRICS.render(
             state.registry.open_rooms(),
             state.registry.rooms_in_memory(),
-        ),
+        ) + &state
+            .registry
+            .cluster()
+            .map(|c| c.render())
+            .unwrap_or_default(),
     ))
 }
 

@@ -42,6 +42,7 @@ use futures_util::FutureExt;
 use tokio::sync::mpsc;
 
 use super::{Inner, RoomStatus};
+use crate::cluster::{Cluster, Remote};
 use crate::error::Error;
 use crate::incident_id::IncidentId;
 use crate::metrics::METRICS;
@@ -71,6 +72,12 @@ pub(super) enum Command {
     },
     /// Make space: drop the document from memory, keep the peers.
     Sleep,
+    /// What another relay published on this incident's channel.
+    Remote(Remote),
+    /// Read storage for what this room may have missed from the other relays.
+    CatchUp,
+    /// Another relay is gone: drop the presence its peers announced.
+    NodeGone(String),
 }
 
 /// What a room worker is handed to start a room's actor.
@@ -118,6 +125,20 @@ pub(super) async fn run_room(job: SpawnRoom) {
         registry,
         status,
     } = job;
+    // Subscribed before storage is read: whatever another relay stores later is heard of,
+    // whatever it stored earlier is read. A subscription slower than this is followed by a
+    // catch-up once it is confirmed.
+    let _watch = registry.cluster().cloned().map(|cluster| {
+        let subscribed = cluster.watch(&incident);
+        (Watch(cluster, incident.clone()), subscribed)
+    });
+    let _watch = match _watch {
+        Some((watch, subscribed)) => {
+            let _ = tokio::time::timeout(crate::cluster::SUBSCRIBE_WAIT, subscribed).await;
+            Some(watch)
+        }
+        None => None,
+    };
     let loaded = {
         let id = incident.clone();
         blocking(&registry.store, move |store| store.load(&id)).await
@@ -165,9 +186,25 @@ pub(super) async fn run_room(job: SpawnRoom) {
         compacting: None,
         registry,
         status,
+        epoch: crate::cluster::random_u64().max(1),
+        published: 0,
+        seen: HashMap::new(),
+        presence_out: Vec::new(),
     };
+    if let Some(cluster) = actor.registry.cluster() {
+        cluster.query_presence(&actor.incident);
+    }
     actor.run(mailbox).await;
     actor.registry.released(&actor.status);
+}
+
+/// This relay wants an incident's channel until dropped (the room stopped).
+struct Watch(Cluster, IncidentId);
+
+impl Drop for Watch {
+    fn drop(&mut self) {
+        self.0.unwatch(&self.1);
+    }
 }
 
 /// Closes every connection still trying to join a room that has stopped.
@@ -202,6 +239,8 @@ struct Batch {
     deliveries: Vec<(Target, Bytes)>,
     /// Peers whose SyncStep1 was answered in this batch.
     answered: Vec<PeerId>,
+    /// Another relay's message showed this room may lack something: read storage.
+    catch_up: bool,
 }
 
 struct RoomActor {
@@ -223,6 +262,14 @@ struct RoomActor {
     compacting: Option<tokio::task::JoinHandle<Result<(), Error>>>,
     registry: Arc<Inner>,
     status: Arc<RoomStatus>,
+    /// This room's numbering of the batches it publishes (see `cluster`): a random epoch,
+    /// and how many batches it published.
+    epoch: u64,
+    published: u64,
+    /// The last batch heard from each other relay: its room's epoch and number.
+    seen: HashMap<String, (u64, u64)>,
+    /// Awareness frames of this relay's peers, to publish for the other relays.
+    presence_out: Vec<Vec<u8>>,
 }
 
 impl RoomActor {
@@ -265,7 +312,7 @@ impl RoomActor {
                 self.log.rows += count;
                 self.log.bytes += bytes;
                 let started = std::time::Instant::now();
-                let stored = if bytes >= HEAVY_FRAME_BYTES
+                let stored: Result<Vec<Sent>, Error> = if bytes >= HEAVY_FRAME_BYTES
                     || self.registry.heavy_writing()
                     || !self.registry.store.appends_are_quick()
                 {
@@ -277,6 +324,7 @@ impl RoomActor {
                     let id = self.incident.clone();
                     blocking(&self.registry.store, move |s| {
                         s.append_recorded(&id, &updates, received_at_ms)
+                            .map(|()| updates)
                     })
                     .await
                 } else {
@@ -286,9 +334,20 @@ impl RoomActor {
                     self.registry
                         .store
                         .append_recorded(&self.incident, &updates, received_at_ms)
+                        .map(|()| updates)
                 };
-                if stored.is_ok() {
+                if let Ok(updates) = &stored {
                     METRICS.stored(count, started.elapsed());
+                    // Stored, so published: the other relays' rooms take it from here.
+                    if let Some(cluster) = self.registry.cluster() {
+                        self.published += 1;
+                        cluster.publish_updates(
+                            &self.incident,
+                            self.epoch,
+                            self.published,
+                            updates.iter().map(|s| s.update.clone()).collect(),
+                        );
+                    }
                 }
                 if let Err(error) = stored {
                     crate::log_limit::storage_failed(
@@ -302,6 +361,10 @@ impl RoomActor {
                 self.dirty = true;
             }
             self.deliver(batch.deliveries);
+            self.publish_presence();
+            if batch.catch_up || self.status.behind.swap(false, Ordering::AcqRel) {
+                self.catch_up().await;
+            }
             for peer in batch.answered {
                 if let Some(conn) = self.peers.get(&peer) {
                     self.answers.insert(peer, conn.meter.queued_count());
@@ -333,7 +396,11 @@ impl RoomActor {
             return false;
         };
         match command {
-            Command::Join { .. } | Command::Frame { .. } => true,
+            Command::Join { .. }
+            | Command::Frame { .. }
+            | Command::Remote(_)
+            | Command::CatchUp
+            | Command::NodeGone(_) => true,
             Command::Leave { peer } if self.peers.len() <= 1 => {
                 dormant.remove(*peer);
                 false
@@ -408,6 +475,7 @@ impl RoomActor {
                 if self.peers.remove(&peer).is_some() {
                     if let Some(room) = self.room.as_mut() {
                         let removal = room.leave(peer);
+                        self.presence_out.extend(removal.iter().cloned());
                         batch
                             .deliveries
                             .extend(removal.into_iter().map(|f| (Target::All, f.into())));
@@ -415,6 +483,21 @@ impl RoomActor {
                 }
             }
             Command::Sleep => {}
+            Command::Remote(message) => self.take_remote(message, batch),
+            Command::CatchUp => {
+                // Asked by the registry (Redis back, or a late subscription): the other
+                // relays' presence may have been dropped meanwhile too.
+                batch.catch_up = true;
+                if let Some(cluster) = self.registry.cluster() {
+                    cluster.query_presence(&self.incident);
+                }
+            }
+            Command::NodeGone(node) => {
+                self.seen.remove(&node);
+                if let Some(frame) = self.room.as_mut().and_then(|r| r.drop_remote_node(&node)) {
+                    batch.deliveries.push((Target::All, frame.into()));
+                }
+            }
         }
     }
 
@@ -455,6 +538,16 @@ impl RoomActor {
                 batch
                     .deliveries
                     .extend(reply.map(|f| (Target::Peer(peer), f)));
+                if self.registry.cluster().is_some() {
+                    // Awareness frames (message type 1) go to the other relays too.
+                    self.presence_out.extend(
+                        outcome
+                            .broadcast
+                            .iter()
+                            .filter(|f| f.first() == Some(&1))
+                            .cloned(),
+                    );
+                }
                 let broadcast = outcome.broadcast.into_iter();
                 batch
                     .deliveries
@@ -551,7 +644,120 @@ impl RoomActor {
         }
         if let Some(room) = self.room.as_mut() {
             let removal = room.leave(peer);
+            self.presence_out.extend(removal.iter().cloned());
             deliveries.extend(removal.into_iter().map(|f| (Target::All, f.into())));
+        }
+    }
+
+    /// Takes a message another relay published: its stored updates are applied (not stored
+    /// again, not published again) and sent to this room's peers, unless one is missing
+    /// before them (a gap in the origin's numbering, or an update that builds on something
+    /// this room lacks): then the room catches up from storage.
+    fn take_remote(&mut self, message: Remote, batch: &mut Batch) {
+        let Some(room) = self.room.as_mut().filter(|r| !r.is_poisoned()) else {
+            return;
+        };
+        match message {
+            Remote::Updates {
+                node,
+                epoch,
+                counter,
+                updates,
+            } => {
+                let follows = match self.seen.get(&node) {
+                    Some(&(e, c)) if e == epoch => counter == c + 1,
+                    _ => counter == 1,
+                };
+                self.seen.insert(node, (epoch, counter));
+                if !follows {
+                    batch.catch_up = true;
+                }
+                for update in &updates {
+                    match room.apply_remote(update) {
+                        Ok(Some(frame)) => batch.deliveries.push((Target::All, frame.into())),
+                        Ok(None) => {}
+                        Err(_) => {
+                            batch.catch_up = true;
+                            break;
+                        }
+                    }
+                }
+            }
+            Remote::Changed {
+                node,
+                epoch,
+                counter,
+            } => {
+                if epoch != 0 {
+                    self.seen.insert(node, (epoch, counter));
+                }
+                batch.catch_up = true;
+            }
+            Remote::Presence { node, frame } => {
+                if let Some(frame) = room.apply_remote_awareness(&node, &frame) {
+                    batch.deliveries.push((Target::All, frame.into()));
+                }
+            }
+            Remote::PresenceQuery { .. } => {
+                self.presence_out.extend(room.local_awareness());
+            }
+        }
+    }
+
+    /// Publishes the awareness frames of this relay's peers for the other relays.
+    fn publish_presence(&mut self) {
+        if self.presence_out.is_empty() {
+            return;
+        }
+        let frames = std::mem::take(&mut self.presence_out);
+        if let Some(cluster) = self.registry.cluster() {
+            for frame in frames {
+                cluster.publish_presence(&self.incident, frame);
+            }
+        }
+    }
+
+    /// Reads the incident from storage and applies what this room lacks of it (what other
+    /// relays stored while a message of theirs was missed), then sends that to the peers.
+    async fn catch_up(&mut self) {
+        let Some(state_vector) = self.room.as_ref().map(Room::state_vector) else {
+            return;
+        };
+        let id = self.incident.clone();
+        let diff = blocking(&self.registry.store, move |s| {
+            let stored = s.load(&id)?;
+            let fresh = Room::load(
+                stored.snapshot.as_deref(),
+                stored.updates.iter().map(Vec::as_slice),
+            )
+            .map_err(|e| Error::Load(e.to_string()))?;
+            let doc = fresh.doc();
+            let diff = yrs::ReadTxn::encode_state_as_update_v1(
+                &yrs::Transact::transact(&doc),
+                &state_vector,
+            );
+            Ok(diff)
+        })
+        .await;
+        if let Some(cluster) = self.registry.cluster() {
+            cluster.caught_up();
+        }
+        let diff = match diff {
+            Ok(diff) => diff,
+            Err(error) => {
+                tracing::warn!(incident = %self.incident, %error, "could not catch up from storage");
+                return;
+            }
+        };
+        let Some(room) = self.room.as_mut() else {
+            return;
+        };
+        match room.apply_remote(&diff) {
+            Ok(Some(frame)) => self.deliver(vec![(Target::All, frame.into())]),
+            Ok(None) => {}
+            Err(_) => {
+                tracing::warn!(incident = %self.incident, "stored state did not apply while catching up")
+            }
         }
     }
 
