@@ -738,7 +738,7 @@ impl Gate {
                     Some(name) => Error::RevokedBy(name.clone()),
                     None => Error::Revoked,
                 };
-                for signal in live
+                for (_, signal) in live
                     .connections
                     .remove(&invite)
                     .unwrap_or_default()
@@ -751,7 +751,7 @@ impl Gate {
                 let Some(invite) = InviteId::parse(invite) else {
                     return;
                 };
-                for signal in live
+                for (_, signal) in live
                     .connections
                     .remove(&invite)
                     .unwrap_or_default()
@@ -766,7 +766,7 @@ impl Gate {
                 };
                 live.deleted.insert(incident);
                 for invite in invites.iter().filter_map(|i| InviteId::parse(i)) {
-                    for signal in live
+                    for (_, signal) in live
                         .connections
                         .remove(&invite)
                         .unwrap_or_default()
