@@ -139,6 +139,12 @@ pub struct Config {
     /// schema to its version at start and refuses a database a newer relay wrote.
     #[arg(long, env = "FIREBREAK_DATABASE_URL", hide_env_values = true)]
     pub database_url: Option<String>,
+
+    /// Most connections the relay opens to PostgreSQL (`--database-url`) at once; a store
+    /// call waits (up to 30 s) for one when all are in use. Each relay of a deployment
+    /// counts against PostgreSQL's `max_connections`.
+    #[arg(long, env = "FIREBREAK_DATABASE_POOL_SIZE", default_value_t = crate::store::postgres::DEFAULT_POOL_SIZE as u64, value_parser = clap::value_parser!(u64).range(1..=1000))]
+    pub database_pool_size: u64,
 }
 
 /// `--record-retention-days`: a positive number of days, at most 100 years.

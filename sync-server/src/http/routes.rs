@@ -4,16 +4,28 @@ use axum::extract::State;
 use axum::http::{header, HeaderMap};
 use axum::response::IntoResponse;
 use axum::Json;
-use serde_json::{json, Value};
+use serde_json::json;
 
 use super::{bearer, AppState, ClientAddr};
 use crate::access::same_secret;
 use crate::error::Error;
 use crate::metrics::METRICS;
 
-/// `GET /healthz` → `{"status":"ok"}`.
-pub async fn healthz() -> Json<Value> {
-    Json(json!({ "status": "ok" }))
+/// `GET /healthz` → `{"status":"ok"}`; 503 with `{"status":"storage unavailable", …}`
+/// while the storage server (PostgreSQL) does not answer, so a load balancer sends new
+/// connections elsewhere and monitoring sees it.
+pub async fn healthz() -> impl IntoResponse {
+    if METRICS.storage_is_up() {
+        return (axum::http::StatusCode::OK, Json(json!({ "status": "ok" })));
+    }
+    (
+        axum::http::StatusCode::SERVICE_UNAVAILABLE,
+        Json(json!({
+            "status": "storage unavailable",
+            "storage": "down",
+            "detail": "PostgreSQL is not answering: changes are refused (close 4503) until it is back; nothing acknowledged was lost",
+        })),
+    )
 }
 
 /// `GET /metrics`: counters in the Prometheus text format, for this machine only (a client
