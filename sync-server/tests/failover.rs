@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 mod cluster;
 mod common;
 
-use cluster::{verify, HaProxy, Postgres};
+use cluster::{verify, HaProxy, Nginx, Postgres};
 use common::Relay;
 use futures_util::{SinkExt, StreamExt};
 use tokio::net::TcpStream;
@@ -151,18 +151,24 @@ fn metric(relay: &Relay, name: &str) -> u64 {
         .unwrap_or(0)
 }
 
-/// The README shows the file this test runs, byte for byte.
+/// The README shows the files these tests run, byte for byte.
 #[test]
-fn the_readme_shows_the_haproxy_config_this_test_runs() {
+fn the_readme_shows_the_load_balancer_configs_these_tests_run() {
     let readme =
         std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../README.md")).unwrap();
-    let start = readme
-        .find("```haproxy\n")
-        .expect("README.md has a haproxy block")
-        + "```haproxy\n".len();
-    let shown = &readme[start..start + readme[start..].find("```").unwrap()];
-    let file = std::fs::read_to_string(cluster::haproxy_config_path()).unwrap();
-    assert_eq!(shown, file, "README.md and deploy/haproxy.cfg differ");
+    for (opening, first_line, file) in [
+        ("```haproxy\n", "", cluster::haproxy_config_path()),
+        ("```nginx\n", "upstream", cluster::nginx_config_path()),
+    ] {
+        let at = readme
+            .match_indices(opening)
+            .map(|(i, _)| i + opening.len())
+            .find(|&i| readme[i..].starts_with(first_line))
+            .unwrap_or_else(|| panic!("README.md has a {opening:?} block"));
+        let shown = &readme[at..at + readme[at..].find("```").unwrap()];
+        let wanted = std::fs::read_to_string(&file).unwrap();
+        assert_eq!(shown, wanted, "README.md and {} differ", file.display());
+    }
 }
 
 struct Outcome {
@@ -173,8 +179,36 @@ struct Outcome {
     writer: Writer,
 }
 
+/// The load balancer in front of the relays.
+enum Balancer {
+    HaProxy(HaProxy),
+    Nginx(Nginx),
+}
+
+impl Balancer {
+    fn addr(&self) -> &str {
+        match self {
+            Balancer::HaProxy(h) => &h.addr,
+            Balancer::Nginx(n) => &n.addr,
+        }
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn killing_a_relay_behind_haproxy_loses_nothing_acknowledged_or_seen() {
+    killing_a_relay_behind(
+        |relays| Balancer::HaProxy(HaProxy::start(relays)),
+        "HAProxy",
+    )
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn killing_a_relay_behind_nginx_loses_nothing_acknowledged_or_seen() {
+    killing_a_relay_behind(|relays| Balancer::Nginx(Nginx::start(relays)), "nginx").await;
+}
+
+async fn killing_a_relay_behind(start: impl FnOnce([&str; 3]) -> Balancer, name: &str) {
     const WRITERS: usize = 4;
     const UPDATES: usize = 80;
     let pg = Postgres::start();
@@ -196,10 +230,10 @@ async fn killing_a_relay_behind_haproxy_loses_nothing_acknowledged_or_seen() {
         .iter()
         .map(|r| r.as_ref().unwrap().addr.clone())
         .collect();
-    let haproxy = HaProxy::start([&addrs[0], &addrs[1], &addrs[2]]);
+    let haproxy = start([&addrs[0], &addrs[1], &addrs[2]]);
     let incident = "failover";
     let token = relays[0].as_ref().unwrap().owner_token(incident);
-    let ws = format!("ws://{}/sync/{incident}?token={token}", haproxy.addr);
+    let ws = format!("ws://{}/sync/{incident}?token={token}", haproxy.addr());
 
     let killed_at: Arc<std::sync::Mutex<Option<Instant>>> = Arc::default();
     let mut tasks = Vec::new();
@@ -323,7 +357,7 @@ async fn killing_a_relay_behind_haproxy_loses_nothing_acknowledged_or_seen() {
     let mut times: Vec<Duration> = outcomes.iter().flat_map(|o| o.reconnects.clone()).collect();
     times.sort();
     println!(
-        "kill -9 of the relay serving {WRITERS} writers behind HAProxy: reconnected to a \
+        "kill -9 of the relay serving {WRITERS} writers behind {name}: reconnected to a \
          survivor after median {} ms, max {} ms (from the kill); {in_flight} updates in \
          flight at the kill sent again, 0 lost; {} updates acknowledged, all in PostgreSQL; \
          every writer's document equals PostgreSQL's; verify ok",

@@ -243,6 +243,85 @@ fn fill(text: &str, from: &str, to: &str) -> String {
     text.replacen(from, to, 1)
 }
 
+/// The nginx site with an upstream block the README shows.
+pub fn nginx_config_path() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../deploy/nginx-relays.conf")
+}
+
+/// A private nginx (Debian's, `/usr/sbin/nginx`) in front of relays; killed when dropped.
+pub struct Nginx {
+    child: Child,
+    pub addr: String,
+    _dir: tempfile::TempDir,
+}
+
+impl Nginx {
+    /// Runs `deploy/nginx-relays.conf` with its listening address and the three relays'
+    /// addresses filled in, everything nginx writes in a temporary directory. The test speaks
+    /// plain HTTP to it: the `listen` line loses `ssl` and the certificate lines go.
+    pub fn start(relays: [&str; 3]) -> Nginx {
+        let port = free_port();
+        let mut site = std::fs::read_to_string(nginx_config_path()).unwrap();
+        site = fill(
+            &site,
+            "listen 443 ssl;",
+            &format!("listen 127.0.0.1:{port};"),
+        );
+        site = fill(&site, "ssl_certificate     /etc/ssl/firebreak.crt;", "");
+        site = fill(&site, "ssl_certificate_key /etc/ssl/firebreak.key;", "");
+        for (i, addr) in relays.iter().enumerate() {
+            site = fill(&site, &format!("10.0.0.1{}:8787", i + 1), addr);
+        }
+        let dir = tempfile::tempdir().unwrap();
+        // Workers run as another user (nobody) when started as root: let them in.
+        std::fs::set_permissions(
+            dir.path(),
+            std::os::unix::fs::PermissionsExt::from_mode(0o755),
+        )
+        .unwrap();
+        let d = dir.path().display();
+        std::fs::write(dir.path().join("site.conf"), site).unwrap();
+        std::fs::create_dir(dir.path().join("temp")).unwrap();
+        let main = format!(
+            "daemon off;\nworker_processes 1;\npid {d}/nginx.pid;\nerror_log {d}/error.log warn;\n\
+             events {{ worker_connections 1024; }}\nhttp {{\n  access_log off;\n\
+             client_body_temp_path {d}/temp/body;\n  proxy_temp_path {d}/temp/proxy;\n\
+             fastcgi_temp_path {d}/temp/fastcgi;\n  uwsgi_temp_path {d}/temp/uwsgi;\n\
+             scgi_temp_path {d}/temp/scgi;\n  include {d}/site.conf;\n}}\n"
+        );
+        std::fs::write(dir.path().join("nginx.conf"), main).unwrap();
+        let child = Command::new("/usr/sbin/nginx")
+            .arg("-p")
+            .arg(format!("{d}/"))
+            .arg("-c")
+            .arg(dir.path().join("nginx.conf"))
+            .arg("-e")
+            .arg(dir.path().join("error.log"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("nginx starts (scripts/setup.sh installs Debian's nginx)");
+        let addr = format!("127.0.0.1:{port}");
+        let deadline = Instant::now() + Duration::from_secs(15);
+        while std::net::TcpStream::connect(&addr).is_err() {
+            assert!(Instant::now() < deadline, "nginx did not listen on {addr}");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        Nginx {
+            child,
+            addr,
+            _dir: dir,
+        }
+    }
+}
+
+impl Drop for Nginx {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
 /// A private HAProxy in front of relays; killed when dropped.
 pub struct HaProxy {
     child: Child,
