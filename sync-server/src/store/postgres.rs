@@ -19,10 +19,11 @@
 //! or by PostgreSQL when the session dies: no lease to expire while it is held), so:
 //! - appends are serial per incident: each reads the chain's head and writes the next seqs
 //!   with no other append in between, and log rows are numbered in commit order;
-//! - a compaction reads, under the lock, the stored snapshot and the log rows it folds,
-//!   merges them with the snapshot it was given (another relay's rows and snapshot are not
-//!   in this relay's document) and deletes exactly those rows: a row appended after it read
-//!   the log's end, on any relay, stays.
+//! - a compaction reads the stored snapshot and the log rows it folds, merges them with the
+//!   snapshot it was given (another relay's rows and snapshot are not in this relay's
+//!   document), and under the lock writes the result and deletes exactly those rows if
+//!   nothing was compacted meanwhile (else it merges again under the lock): a row appended
+//!   after it read the log's end, on any relay, stays.
 //!
 //! A connection that fails (PostgreSQL stopped, restarting, unreachable) makes the call fail
 //! with [`Error::StorageUnavailable`]: the room closes its peers with 4503 and acknowledges
@@ -285,6 +286,7 @@ impl Pool {
             while let Some(client) = state.idle.pop() {
                 if client.is_closed() {
                     state.open -= 1;
+                    crate::metrics::METRICS.database_connections(state.open);
                     continue;
                 }
                 return Ok(Pooled {
@@ -447,8 +449,11 @@ fn merged_snapshot(stored: Option<Vec<u8>>, rows: Vec<Vec<u8>>, given: &[u8]) ->
     if stored.is_none() && rows.is_empty() {
         return given.to_vec();
     }
-    let pieces = rows.iter().map(Vec::as_slice).chain([given]);
-    match crate::room::Room::load(stored.as_deref(), pieces) {
+    // This relay's document first: it usually holds most of the rest already, and applying
+    // what a document has is skipping it, while integrating concurrent text is the costly
+    // part of applying.
+    let pieces = stored.iter().chain(&rows).map(Vec::as_slice);
+    match crate::room::Room::load(Some(given), pieces) {
         Ok(room) => room.snapshot(),
         Err(error) => {
             tracing::debug!(%error, "stored pieces are not Yjs updates; not merged");
@@ -692,37 +697,88 @@ impl Store for Connection {
     ) -> Result<(), Error> {
         let end = seq_value(end);
         let id = incident.as_str();
-        let mut client = self.client()?;
-        let mut txn = client.transaction()?;
-        // Under the lock no append is half-done: the rows before `end` read here are every
-        // row before `end`, and exactly the rows deleted below.
-        lock_incident(&mut txn, incident)?;
-        let stored = txn
-            .query_opt(
-                "SELECT snapshot_v1 FROM incident_snapshot WHERE incident = $1",
-                &[&id],
-            )?
-            .map(|row| row.get::<_, Vec<u8>>(0));
-        let rows: Vec<Vec<u8>> = txn
-            .query(
-                "SELECT update_v1 FROM incident_update_log WHERE incident = $1 AND seq < $2
+        // Merging costs a document's worth of work: it is done first without the lock, from
+        // one consistent read, so other relays' appends do not wait for it. Log rows are
+        // numbered in commit order (appends hold the lock), so the rows up to the last one
+        // read can afterwards only be fewer (another compaction), never more.
+        let (stored_md5, rows_read, last_read, merged) = {
+            let mut client = self.client()?;
+            let mut txn = client
+                .build_transaction()
+                .isolation_level(postgres::IsolationLevel::RepeatableRead)
+                .read_only(true)
+                .start()?;
+            let stored = txn
+                .query_opt(
+                    "SELECT snapshot_v1, md5(snapshot_v1) FROM incident_snapshot
+                     WHERE incident = $1",
+                    &[&id],
+                )?
+                .map(|row| (row.get::<_, Vec<u8>>(0), row.get::<_, String>(1)));
+            let rows = txn.query(
+                "SELECT seq, update_v1 FROM incident_update_log WHERE incident = $1 AND seq < $2
                  ORDER BY seq",
                 &[&id, &end],
+            )?;
+            txn.commit()?;
+            drop(client);
+            let last_read: i64 = rows.last().map_or(0, |row| row.get(0));
+            let (stored, md5) = stored.unzip();
+            let updates = rows.iter().map(|row| row.get(1)).collect();
+            (
+                md5,
+                rows.len() as i64,
+                last_read,
+                merged_snapshot(stored, updates, snapshot),
+            )
+        };
+        let mut client = self.client()?;
+        let mut txn = client.transaction()?;
+        lock_incident(&mut txn, incident)?;
+        let stored_now: Option<String> = txn
+            .query_opt(
+                "SELECT md5(snapshot_v1) FROM incident_snapshot WHERE incident = $1",
+                &[&id],
             )?
-            .iter()
-            .map(|row| row.get(0))
-            .collect();
-        let snapshot = merged_snapshot(stored, rows, snapshot);
+            .map(|row| row.get(0));
+        let rows_now: i64 = txn
+            .query_one(
+                "SELECT COUNT(*) FROM incident_update_log WHERE incident = $1 AND seq <= $2",
+                &[&id, &last_read],
+            )?
+            .get(0);
+        let (merged, through) = if stored_now == stored_md5 && rows_now == rows_read {
+            (merged, last_read + 1)
+        } else {
+            // Another relay compacted meanwhile: merge again, under the lock this time (no
+            // append is half-done then, and the rows read are exactly the rows deleted).
+            let stored = txn
+                .query_opt(
+                    "SELECT snapshot_v1 FROM incident_snapshot WHERE incident = $1",
+                    &[&id],
+                )?
+                .map(|row| row.get::<_, Vec<u8>>(0));
+            let rows: Vec<Vec<u8>> = txn
+                .query(
+                    "SELECT update_v1 FROM incident_update_log WHERE incident = $1 AND seq < $2
+                     ORDER BY seq",
+                    &[&id, &end],
+                )?
+                .iter()
+                .map(|row| row.get(0))
+                .collect();
+            (merged_snapshot(stored, rows, snapshot), end)
+        };
         txn.execute(
             "INSERT INTO incident_snapshot (incident, snapshot_v1) SELECT $1, $2
              WHERE NOT EXISTS (SELECT 1 FROM incident_deleted WHERE incident = $1)
              ON CONFLICT (incident) DO UPDATE SET
                 snapshot_v1 = excluded.snapshot_v1, compacted_at = now()",
-            &[&id, &snapshot],
+            &[&id, &merged],
         )?;
         txn.execute(
             "DELETE FROM incident_update_log WHERE incident = $1 AND seq < $2",
-            &[&id, &end],
+            &[&id, &through],
         )?;
         txn.commit()?;
         Ok(())
