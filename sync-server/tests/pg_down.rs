@@ -81,6 +81,11 @@ async fn postgres_stopping_closes_writers_with_4503_and_they_resume_when_it_is_b
     writer.pump_until(|c| c.synced).await;
     acknowledged(&mut writer).await;
     assert_eq!(writer.summary(), "before;during;");
+    // The pool stayed within its bound (--database-pool-size 2) through it all.
+    let open: u64 = metric(&relay, "firebreak_database_connections")
+        .parse()
+        .unwrap();
+    assert!((1..=2).contains(&open), "{open} connections open");
 
     // Stored in PostgreSQL: a new relay process loads both.
     relay.kill_9();
@@ -92,5 +97,19 @@ async fn postgres_stopping_closes_writers_with_4503_and_they_resume_when_it_is_b
          after {} ms; the change typed during the outage stored after reconnecting",
         closed_after.as_millis(),
         healthy_after.as_millis()
+    );
+}
+
+#[test]
+fn a_pool_size_of_zero_is_refused_with_a_clear_error() {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_sync-server"))
+        .args(["--database-pool-size", "0"])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let said = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        said.contains("--database-pool-size") && said.contains("1..=1000"),
+        "{said}"
     );
 }
