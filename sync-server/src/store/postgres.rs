@@ -30,8 +30,8 @@
 //! nothing; `/healthz` and the `firebreak_storage_up` gauge say so until a call succeeds.
 //!
 //! Schema migrations: [`MIGRATIONS`] in order, the applied count in `firebreak_schema`.
-//! They run at start in one transaction that first locks that table, so two relays starting
-//! at once migrate once. A database whose version is newer than this relay knows is refused.
+//! They run at start in one transaction that first takes an advisory lock and then locks
+//! that table, so two relays starting at once on a new database create and migrate it once. A database whose version is newer than this relay knows is refused.
 
 use std::ops::{Deref, DerefMut};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -485,8 +485,12 @@ fn redact(url: &str) -> String {
 /// whose schema is newer than this relay knows.
 fn migrate(client: &mut Client) -> Result<(), Error> {
     let mut txn = client.transaction()?;
+    // Relays starting at once on a new database: `CREATE TABLE IF NOT EXISTS` is not safe
+    // against itself (both may try, one fails on PostgreSQL's catalog), so one lock first
+    // (the two-key form: a key space apart from the incidents' one-key locks).
     txn.batch_execute(
-        "CREATE TABLE IF NOT EXISTS firebreak_schema (version BIGINT NOT NULL);
+        "SELECT pg_advisory_xact_lock(17986, 1);
+         CREATE TABLE IF NOT EXISTS firebreak_schema (version BIGINT NOT NULL);
          LOCK TABLE firebreak_schema IN EXCLUSIVE MODE;",
     )?;
     let version: Option<i64> = txn
