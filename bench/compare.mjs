@@ -7,7 +7,11 @@
 // peers first. Flags:
 //   --duration S   seconds of sending for the two fan-out loads (default 10)
 //   --hold S       seconds the 1,000 connections sit idle before memory is read (default 10)
-//   --servers a,b  subset of firebreak,y-websocket,hocuspocus,y-sweet (default: all found)
+//   --servers a,b  subset of firebreak,y-websocket,hocuspocus,y-sweet (default: all found),
+//                  or firebreak-pg: the relay on a private PostgreSQL (only when named;
+//                  `--servers firebreak,firebreak-pg --loads fanout-1x50,fanout-50x10`
+//                  compares SQLite and PostgreSQL, with PostgreSQL's transactions per update
+//                  and its CPU printed under the table)
 //   --loads a,b    subset of fanout-1x50,fanout-50x10,idle-1000,late-join-5mib
 //   --out FILE     where the raw JSON reports go (default target/bench/compare-TIME.json)
 //
@@ -168,6 +172,7 @@ function stopAllNow () {
   for (const proc of children) {
     try { proc.kill('SIGKILL') } catch { /* already gone */ }
   }
+  for (const pg of postgresRunning) pg.kill()
 }
 
 function relaySupports (flag) {
@@ -175,6 +180,92 @@ function relaySupports (flag) {
     return execFileSync(RELAY, ['--help'], { encoding: 'utf8' }).includes(flag)
   } catch {
     return false
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// A private PostgreSQL for `firebreak-pg`: a fresh data directory per load, a free 127.0.0.1
+// port, PostgreSQL's defaults otherwise (fsync and synchronous_commit on). Run as the
+// `postgres` user when this is root (PostgreSQL refuses root).
+
+// Stopped (SIGQUIT: immediate shutdown) with every server when the run ends early.
+const postgresRunning = new Set()
+
+const ROOT_USER = typeof process.getuid === 'function' && process.getuid() === 0
+
+function pgTool (name) {
+  if (onPath(name)) return name
+  const base = '/usr/lib/postgresql'
+  const versions = fs.existsSync(base)
+    ? fs.readdirSync(base).filter(v => fs.existsSync(path.join(base, v, 'bin', name))).sort((a, b) => Number(a) - Number(b))
+    : []
+  return versions.length ? path.join(base, versions.at(-1), 'bin', name) : null
+}
+
+function asPgOwner (command, args) {
+  const result = ROOT_USER
+    ? spawnSync('/usr/sbin/runuser', ['-u', 'postgres', '--', command, ...args], { encoding: 'utf8' })
+    : spawnSync(command, args, { encoding: 'utf8' })
+  if (result.status !== 0) throw new Error(`${path.basename(command)} failed: ${result.stderr || result.stdout}`)
+  return result.stdout
+}
+
+async function startPostgres (dir) {
+  fs.mkdirSync(dir, { recursive: true })
+  if (ROOT_USER) {
+    // mkdtemp's directory is root's alone: let the postgres user pass through it.
+    fs.chmodSync(path.dirname(dir), 0o711)
+    const uid = Number(execFileSync('id', ['-u', 'postgres'], { encoding: 'utf8' }).trim())
+    fs.chownSync(dir, uid, -1)
+  }
+  const data = path.join(dir, 'data')
+  asPgOwner(pgTool('initdb'), ['-D', data, '-U', 'firebreak', '--auth=trust', '-E', 'UTF8', '--no-sync'])
+  const port = await freePort()
+  asPgOwner(pgTool('pg_ctl'), ['-D', data, '-l', path.join(dir, 'postgres.log'), '-o',
+    `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1`, '-w', 'start'])
+  const sql = (query, db = 'bench') => execFileSync('psql',
+    ['-h', '127.0.0.1', '-p', String(port), '-U', 'firebreak', '-d', db, '-Atc', query],
+    { encoding: 'utf8' }).trim()
+  sql('CREATE DATABASE bench', 'postgres')
+  const postmaster = () => Number(fs.readFileSync(path.join(data, 'postmaster.pid'), 'utf8').split('\n')[0])
+  const running = { kill: () => { try { process.kill(postmaster(), 'SIGQUIT') } catch { /* gone */ } } }
+  postgresRunning.add(running)
+  return {
+    url: `postgres://firebreak@127.0.0.1:${port}/bench`,
+    sql,
+    postmaster,
+    stop: () => {
+      postgresRunning.delete(running)
+      asPgOwner(pgTool('pg_ctl'), ['-D', data, '-m', 'fast', '-w', 'stop'])
+    }
+  }
+}
+
+// CPU seconds of PostgreSQL: the postmaster, its children so far (reaped ones included in its
+// cutime/cstime), read from /proc.
+function pgCpuSeconds (postmaster) {
+  const ticks = 100
+  const fields = pid => {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8')
+    return stat.slice(stat.lastIndexOf(')') + 2).split(' ')
+  }
+  let total = 0
+  const own = fields(postmaster)
+  total += Number(own[11]) + Number(own[12]) + Number(own[13]) + Number(own[14])
+  for (const entry of fs.readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry) || Number(entry) === postmaster) continue
+    try {
+      const f = fields(entry)
+      if (Number(f[1]) === postmaster) total += Number(f[11]) + Number(f[12])
+    } catch { /* gone meanwhile */ }
+  }
+  return total / ticks
+}
+
+function pgSample (pg) {
+  return {
+    xact: Number(pg.sql("SELECT xact_commit FROM pg_stat_database WHERE datname = 'bench'")),
+    cpu: pgCpuSeconds(pg.postmaster())
   }
 }
 
@@ -199,6 +290,35 @@ function servers (tmp) {
         return {
           proc,
           loadgenArgs: ['--url', `ws://${addr}/sync`, '--firebreak-api', `http://${addr}`]
+        }
+      }
+    },
+    {
+      id: 'firebreak-pg',
+      onlyWhenNamed: true,
+      version: () => execFileSync(RELAY, ['--version'], { encoding: 'utf8' }).trim() + ' on ' +
+        execFileSync(pgTool('postgres') ?? 'postgres', ['--version'], { encoding: 'utf8' }).trim(),
+      available: () => {
+        if (!fs.existsSync(RELAY)) return 'target/release/sync-server is not built'
+        if (!pgTool('initdb') || !onPath('psql')) return 'PostgreSQL is not installed (scripts/setup.sh installs it)'
+        return true
+      },
+      async start () {
+        const dir = path.join(tmp, `firebreak-pg-${n++}`)
+        const pg = await startPostgres(dir)
+        try {
+          const { proc, match: addr } = await launch('firebreak-pg', RELAY, [
+            '--listen', '127.0.0.1:0', '--data', path.join(dir, 'relay'), '--dist', path.join(tmp, 'no-app'),
+            '--database-url', pg.url, ...relayFlags
+          ], { env: { RUST_LOG: 'warn,sync_server::server=info' }, ready: /listening on http:\/\/(\S+)/ })
+          return {
+            proc,
+            pg,
+            loadgenArgs: ['--url', `ws://${addr}/sync`, '--firebreak-api', `http://${addr}`]
+          }
+        } catch (error) {
+          pg.stop()
+          throw error
         }
       }
     },
@@ -282,8 +402,9 @@ async function measure (server, load, flags) {
   } catch (error) {
     return { error: `did not start: ${error.message.split('\n')[0]}`, detail: error.message }
   }
-  const { proc, loadgenArgs } = started
+  const { proc, loadgenArgs, pg } = started
   try {
+    const before = pg && pgSample(pg)
     const { code, report, stderr } = await runLoadgen([
       ...loadgenArgs, '--server-pid', String(proc.pid), '--label', server.id, '--json',
       ...load.args
@@ -293,9 +414,23 @@ async function measure (server, load, flags) {
       return { error: `loadgen failed (exit ${code}): ${tail(stderr, 3)}`, crashed }
     }
     if (crashed) report.problems.push(`the server exited during the load (${proc.signalCode ?? proc.exitCode})`)
+    if (pg) {
+      // Backends report their counts to the statistics within a second or so.
+      await new Promise(resolve => setTimeout(resolve, 1500))
+      const after = pgSample(pg)
+      const xact = after.xact - before.xact
+      const cpu = after.cpu - before.cpu
+      report.postgres = {
+        xact_commit: xact,
+        xact_per_update: report.updates_sent ? xact / report.updates_sent : null,
+        cpu_s: cpu,
+        cpu_us_per_delivery: report.deliveries ? cpu * 1e6 / report.deliveries : null
+      }
+    }
     return { report }
   } finally {
     await stop(proc)
+    if (pg) pg.stop()
   }
 }
 
@@ -391,7 +526,7 @@ async function main () {
   const chosenLoads = flags.loads ? allLoads.filter(l => flags.loads.includes(l.id)) : allLoads
   const chosenServers = []
   for (const server of servers(tmp)) {
-    if (flags.servers && !flags.servers.includes(server.id)) continue
+    if (flags.servers ? !flags.servers.includes(server.id) : server.onlyWhenNamed) continue
     const ok = server.available()
     if (ok !== true) {
       console.error(`skipping ${server.id}: ${ok}`)
@@ -439,6 +574,15 @@ async function main () {
   console.log('headline: lower is better; "vs Firebreak" = the server\'s number ÷ Firebreak\'s (above 1× Firebreak does better).')
   console.log('CPU and memory are the server process\'s own (/proc/PID); latency is from a client\'s send to each other client\'s receipt.')
   console.log('⚠ = lost updates, a room that did not converge, or client errors (details in the JSON).')
+  for (const load of plan.loads) {
+    const pg = results[load.id]?.['firebreak-pg']?.report
+    if (!pg?.postgres) continue
+    const p = pg.postgres
+    const relayCpu = pg.server?.cpu_us_per_delivery
+    console.log(`firebreak-pg, ${load.title}: PostgreSQL committed ${p.xact_commit} transactions, ` +
+      `${fmt(p.xact_per_update, 2)} per update (pg_stat_database.xact_commit); its CPU ${fmt(p.cpu_s, 2)} s, ` +
+      `${fmt(p.cpu_us_per_delivery, 2)} µs per delivery (relay + PostgreSQL: ${fmt((relayCpu ?? 0) + (p.cpu_us_per_delivery ?? 0), 2)} µs)`)
+  }
   console.log(`raw reports: ${path.relative(process.cwd(), out)}`)
   const failed = Object.values(results).some(byServer => Object.values(byServer).some(r => !r.report?.ok))
   process.exitCode = failed ? 2 : 0

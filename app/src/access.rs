@@ -511,7 +511,8 @@ impl Refusal {
             | Close::InternalError
             | Close::TryAgainLater
             | Close::SlowDown
-            | Close::RoleChanged => None,
+            | Close::RoleChanged
+            | Close::StorageUnavailable => None,
         }
     }
 

@@ -157,6 +157,12 @@ pub struct Config {
     /// this is announced without its bytes, and the other relays read it from PostgreSQL.
     #[arg(long, env = "FIREBREAK_REDIS_MAX_MESSAGE_BYTES", default_value_t = crate::cluster::DEFAULT_MAX_MESSAGE_BYTES as u64, value_parser = clap::value_parser!(u64).range(1024..=(crate::http::ws::MAX_MESSAGE_BYTES as u64)))]
     pub redis_max_message_bytes: u64,
+
+    /// Most connections the relay opens to PostgreSQL (`--database-url`) at once; a store
+    /// call waits (up to 30 s) for one when all are in use. Each relay of a deployment
+    /// counts against PostgreSQL's `max_connections`.
+    #[arg(long, env = "FIREBREAK_DATABASE_POOL_SIZE", default_value_t = crate::store::postgres::DEFAULT_POOL_SIZE as u64, value_parser = clap::value_parser!(u64).range(1..=1000))]
+    pub database_pool_size: u64,
 }
 
 /// `--record-retention-days`: a positive number of days, at most 100 years.

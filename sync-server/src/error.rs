@@ -112,6 +112,11 @@ pub enum Error {
     #[error("storage: {0}")]
     Storage(String),
 
+    /// The storage server (PostgreSQL) is not answering: nothing is taken until it is back.
+    /// The cause is logged where it is seen, not sent to clients.
+    #[error("storage unavailable, nothing was lost: retry")]
+    StorageUnavailable,
+
     #[error("this incident was deleted by its owner")]
     IncidentDeleted,
 
@@ -204,9 +209,11 @@ impl Error {
             Error::DeviceRequired => StatusCode::PRECONDITION_REQUIRED,
             Error::Protocol(_) | Error::TextFrame => StatusCode::BAD_REQUEST,
             Error::MessageTooBig { .. } => StatusCode::PAYLOAD_TOO_LARGE,
-            Error::Lagging | Error::ShuttingDown | Error::RoomGone | Error::Idle { .. } => {
-                StatusCode::SERVICE_UNAVAILABLE
-            }
+            Error::Lagging
+            | Error::ShuttingDown
+            | Error::RoomGone
+            | Error::Idle { .. }
+            | Error::StorageUnavailable => StatusCode::SERVICE_UNAVAILABLE,
             Error::TooManyConnections { .. } => StatusCode::TOO_MANY_REQUESTS,
             Error::Load(_)
             | Error::StoreFailed
@@ -277,6 +284,7 @@ impl Error {
             | Error::UnknownTeam => Close::UnknownSecret,
             Error::UnsharedBy(_) => Close::Revoked,
             Error::TeamsForPlaybooksOnly => Close::UnsupportedData,
+            Error::StorageUnavailable => Close::StorageUnavailable,
         }
     }
 

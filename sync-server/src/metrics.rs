@@ -30,6 +30,10 @@ pub struct Metrics {
     write_buckets: [AtomicU64; WRITE_BUCKETS.len()],
     write_count: AtomicU64,
     write_micros: AtomicU64,
+    /// 0 while the storage server (PostgreSQL) is not answering; 1 otherwise.
+    storage_up: AtomicU64,
+    storage_outages: AtomicU64,
+    database_connections: AtomicU64,
 }
 
 #[allow(clippy::declare_interior_mutable_const)]
@@ -51,6 +55,9 @@ pub static METRICS: Metrics = Metrics {
     write_buckets: [ZERO; WRITE_BUCKETS.len()],
     write_count: ZERO,
     write_micros: ZERO,
+    storage_up: AtomicU64::new(1),
+    storage_outages: ZERO,
+    database_connections: ZERO,
 };
 
 /// Counts an open connection until dropped.
@@ -96,6 +103,30 @@ impl Metrics {
         if let Some(i) = WRITE_BUCKETS.iter().position(|&b| seconds <= b) {
             self.write_buckets[i].fetch_add(1, Relaxed);
         }
+    }
+
+    /// The storage server stopped answering. Returns whether it was up until now.
+    pub fn storage_down(&self) -> bool {
+        let was_up = self.storage_up.swap(0, Relaxed) == 1;
+        if was_up {
+            self.storage_outages.fetch_add(1, Relaxed);
+        }
+        was_up
+    }
+
+    /// The storage server answers.
+    pub fn storage_up(&self) {
+        self.storage_up.store(1, Relaxed);
+    }
+
+    /// Whether the storage answered the last time it was asked.
+    pub fn storage_is_up(&self) -> bool {
+        self.storage_up.load(Relaxed) == 1
+    }
+
+    /// Connections open to PostgreSQL now (in the pool, idle or in use).
+    pub fn database_connections(&self, open: usize) {
+        self.database_connections.store(open as u64, Relaxed);
     }
 
     /// A connection was closed as soon as it was accepted: `--max-connections` were open.
@@ -194,6 +225,24 @@ impl Metrics {
             "counter",
             "Document updates stored durably.",
             self.updates_stored.load(Relaxed),
+        );
+        metric(
+            "firebreak_storage_up",
+            "gauge",
+            "1 while storage answers; 0 while PostgreSQL does not (changes are refused with 4503).",
+            self.storage_up.load(Relaxed),
+        );
+        metric(
+            "firebreak_storage_outages_total",
+            "counter",
+            "Times storage stopped answering.",
+            self.storage_outages.load(Relaxed),
+        );
+        metric(
+            "firebreak_database_connections",
+            "gauge",
+            "Connections open to PostgreSQL (at most --database-pool-size); 0 on SQLite.",
+            self.database_connections.load(Relaxed),
         );
         let _ = writeln!(
             out,

@@ -26,10 +26,11 @@ const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
 async fn open_storage(config: &Config) -> Result<(Arc<dyn Store>, Arc<dyn Grants>), Error> {
     let url = config.database_url.clone().filter(|u| !u.trim().is_empty());
     let database = config.database_path();
+    let pool_size = usize::try_from(config.database_pool_size).unwrap_or(usize::MAX);
     let opened = tokio::task::spawn_blocking(move || -> Result<_, Error> {
         Ok(match url {
             Some(url) => {
-                let store = Arc::new(PostgresStore::connect(&url)?);
+                let store = Arc::new(PostgresStore::connect_pooled(&url, pool_size)?);
                 (
                     Arc::clone(&store) as Arc<dyn Store>,
                     store as Arc<dyn Grants>,
@@ -80,6 +81,7 @@ pub async fn run(config: Config) -> Result<(), Error> {
     crate::http::attribution::set_max_entries(
         usize::try_from(config.attribution_max_entries).unwrap_or(usize::MAX),
     );
+    tokio::spawn(watch_storage(Arc::clone(&store)));
     if let Some(days) = config.record_retention_days {
         tokio::spawn(crate::http::history::keep_record_for(
             Arc::clone(&store),
@@ -169,6 +171,28 @@ pub async fn run(config: Config) -> Result<(), Error> {
     }
     Ok(())
 }
+
+/// Asks the storage whether it answers, every [`STORAGE_CHECK_UP`] while it does and every
+/// [`STORAGE_CHECK_DOWN`] while it does not, so `/healthz` and `firebreak_storage_up` follow
+/// PostgreSQL going away and coming back even when no client writes.
+async fn watch_storage(store: Arc<dyn Store>) {
+    let mut asked = tokio::time::Instant::now();
+    loop {
+        tokio::time::sleep(STORAGE_CHECK_DOWN).await;
+        if crate::metrics::METRICS.storage_is_up() && asked.elapsed() < STORAGE_CHECK_UP {
+            continue;
+        }
+        asked = tokio::time::Instant::now();
+        let store = Arc::clone(&store);
+        // A failure marks the storage down where it is seen (and is logged there).
+        let _ = tokio::task::spawn_blocking(move || store.ping()).await;
+    }
+}
+
+/// How often a storage that answers is asked again.
+const STORAGE_CHECK_UP: Duration = Duration::from_secs(5);
+/// How often a storage that does not answer is asked again.
+const STORAGE_CHECK_DOWN: Duration = Duration::from_secs(1);
 
 /// Where invite links point: `--public-url`, else the address the relay listens on, never
 /// a request's `Host` (anyone can send any `Host`, and the link would send the invited

@@ -43,6 +43,10 @@ pub enum Close {
     /// refusal: the app asks the relay what its token is now and reconnects in the new
     /// role; a stock client reconnects, and the relay applies the new role.
     RoleChanged,
+    /// 4503: the relay's storage (PostgreSQL) is not answering, so it takes no changes:
+    /// nothing that was confirmed is lost, and what was not confirmed is still on the
+    /// device. Reconnect with the usual backoff; the state-vector exchange sends it again.
+    StorageUnavailable,
 }
 
 /// What a client does once the relay closed its connection.
@@ -59,7 +63,7 @@ pub enum AfterClose {
 }
 
 impl Close {
-    pub const ALL: [Close; 16] = [
+    pub const ALL: [Close; 17] = [
         Close::GoingAway,
         Close::UnsupportedData,
         Close::PolicyViolation,
@@ -76,6 +80,7 @@ impl Close {
         Close::DeviceRequired,
         Close::Deleted,
         Close::RoleChanged,
+        Close::StorageUnavailable,
     ];
 
     /// The numeric code on the wire.
@@ -97,6 +102,7 @@ impl Close {
             Close::DeviceRequired => 4428,
             Close::Deleted => 4404,
             Close::RoleChanged => 4412,
+            Close::StorageUnavailable => 4503,
         }
     }
 
@@ -171,7 +177,7 @@ mod tests {
         }
         assert!(!Close::RoleChanged.is_refusal());
         assert_eq!(Close::after(4412, ""), AfterClose::Stop(Close::RoleChanged));
-        for code in [1000, 1001, 1003, 1006, 1008, 1009, 1011, 1013, 4000] {
+        for code in [1000, 1001, 1003, 1006, 1008, 1009, 1011, 1013, 4000, 4503] {
             assert_eq!(Close::after(code, "whatever"), AfterClose::Reconnect);
         }
     }

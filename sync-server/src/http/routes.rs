@@ -4,7 +4,7 @@ use axum::extract::State;
 use axum::http::{header, HeaderMap};
 use axum::response::IntoResponse;
 use axum::Json;
-use serde_json::{json, Value};
+use serde_json::json;
 
 use super::{bearer, AppState, ClientAddr};
 use crate::access::same_secret;
@@ -12,16 +12,29 @@ use crate::error::Error;
 use crate::metrics::METRICS;
 
 /// `GET /healthz` → `{"status":"ok"}`; with `--redis-url`, also this relay's `node`,
-/// `redis` (`"up"` or `"down"`) and how many `other_nodes` it hears. Still 200 while Redis
-/// is down: the relay serves its own connections and stores their writes.
-pub async fn healthz(State(state): State<AppState>) -> Json<Value> {
-    let mut body = json!({ "status": "ok" });
+/// `redis` (`"up"` or `"down"`) and how many `other_nodes` it hears (still 200 while Redis
+/// is down: the relay serves its own connections and stores their writes). 503 with
+/// `{"status":"storage unavailable", …}` while the storage server (PostgreSQL) does not
+/// answer, so a load balancer sends new connections elsewhere and monitoring sees it.
+pub async fn healthz(State(state): State<AppState>) -> impl IntoResponse {
+    let (status, mut body) = if METRICS.storage_is_up() {
+        (axum::http::StatusCode::OK, json!({ "status": "ok" }))
+    } else {
+        (
+            axum::http::StatusCode::SERVICE_UNAVAILABLE,
+            json!({
+                "status": "storage unavailable",
+                "storage": "down",
+                "detail": "PostgreSQL is not answering: changes are refused (close 4503) until it is back; nothing acknowledged was lost",
+            }),
+        )
+    };
     if let (Some(cluster), Some(fields)) = (state.registry.cluster(), body.as_object_mut()) {
         if let Some(extra) = cluster.health().as_object() {
             fields.extend(extra.clone());
         }
     }
-    Json(body)
+    (status, Json(body))
 }
 
 /// `GET /metrics`: counters in the Prometheus text format, for this machine only (a client

@@ -26,7 +26,9 @@
 //! [`MIN_COMPACT_BYTES`]): the log's end ([`Store::log_end`]) is read and the snapshot taken
 //! while the room waits (only this room appends to its log), then written on a blocking
 //! thread while the room goes on; the rows appended meanwhile stay in the log
-//! ([`Store::compact_through`]). One such compaction runs at
+//! ([`Store::compact_through`]; with several relays on one PostgreSQL other relays append
+//! too, and that store folds their rows and snapshot into the one written). One such
+//! compaction runs at
 //! a time, and any other compaction waits for it, so an older snapshot never replaces a newer
 //! one.
 //! Asked to sleep (see the registry's limit on documents in memory), it compacts and drops
@@ -355,7 +357,13 @@ impl RoomActor {
                         &self.incident,
                         &error,
                     );
-                    self.stop(&mut mailbox, &Error::StoreFailed).await;
+                    // Nothing of the batch was acknowledged or relayed; with the storage
+                    // server away the peers are told to come back later (4503).
+                    let closing = match error {
+                        Error::StorageUnavailable => Error::StorageUnavailable,
+                        _ => Error::StoreFailed,
+                    };
+                    self.stop(&mut mailbox, &closing).await;
                     return;
                 }
                 self.dirty = true;

@@ -6,6 +6,9 @@
 //! update) plus an append log of the updates received since. Loading applies the snapshot,
 //! then the log, to a fresh document. The relay runs at most one room per incident in a
 //! process, and only that room writes the incident, so `compact` may drop the whole log.
+//! Several relay processes on one PostgreSQL write the same incident at once: that backend
+//! serialises each incident's writes and merges what the others stored into a compaction's
+//! snapshot ([`postgres`]).
 //! While people stay connected the room compacts with `compact_through`: the snapshot covers
 //! the log up to a position read when it was taken, and rows appended since stay.
 //!
@@ -93,6 +96,12 @@ pub trait Store: Send + Sync + 'static {
     /// thread, as for big ones.
     fn appends_are_quick(&self) -> bool {
         true
+    }
+
+    /// Checks that the storage answers (a round trip for a server; nothing for a file). A
+    /// working call marks it up again after it was down (`/healthz`, `firebreak_storage_up`).
+    fn ping(&self) -> Result<(), Error> {
+        Ok(())
     }
 
     /// Every incident that has a record (or a record's base), in id order.

@@ -9,16 +9,36 @@
 //! calls them from blocking threads (`spawn_blocking`, the room's sync thread), never on
 //! the async runtime. It drives its connection on a small runtime of its own, which must not
 //! be entered from a thread that is already inside an async task: [`PostgresStore::connect`]
-//! is called through `spawn_blocking` too. One connection behind a mutex, like SQLite's:
-//! one relay process writes each incident, and the transactions are short.
+//! is called through `spawn_blocking` too. Connections come from a small pool of its own
+//! ([`Pool`], at most `--database-pool-size`), opened when first needed and opened again
+//! after PostgreSQL went away and came back.
+//!
+//! Several relay processes may share one database and write the same incident at once.
+//! Every transaction that writes an incident's log, record or snapshot first takes the
+//! incident's advisory lock (`pg_advisory_xact_lock`, released by its commit or rollback,
+//! or by PostgreSQL when the session dies: no lease to expire while it is held), so:
+//! - appends are serial per incident: each reads the chain's head and writes the next seqs
+//!   with no other append in between, and log rows are numbered in commit order;
+//! - a compaction reads the stored snapshot and the log rows it folds, merges them with the
+//!   snapshot it was given (another relay's rows and snapshot are not in this relay's
+//!   document), and under the lock writes the result and deletes exactly those rows if
+//!   nothing was compacted meanwhile (else it merges again under the lock): a row appended
+//!   after it read the log's end, on any relay, stays.
+//!
+//! A connection that fails (PostgreSQL stopped, restarting, unreachable) makes the call fail
+//! with [`Error::StorageUnavailable`]: the room closes its peers with 4503 and acknowledges
+//! nothing; `/healthz` and the `firebreak_storage_up` gauge say so until a call succeeds.
 //!
 //! Schema migrations: [`MIGRATIONS`] in order, the applied count in `firebreak_schema`.
-//! They run at start in one transaction that first locks that table, so two relays starting
-//! at once migrate once. A database whose version is newer than this relay knows is refused.
+//! They run at start in one transaction that first takes an advisory lock and then locks
+//! that table, so two relays starting at once on a new database create and migrate it once. A database whose version is newer than this relay knows is refused.
 
-use std::sync::{Mutex, MutexGuard};
+use std::ops::{Deref, DerefMut};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Condvar, Mutex};
+use std::time::{Duration, Instant};
 
-use postgres::{Client, GenericClient, NoTls, Row};
+use postgres::{Client, Config, GenericClient, NoTls, Row};
 
 use super::record::{self, ChainHead, Record, RecordMeta, Sent};
 use super::{Grants, Store, StoredIncident};
@@ -113,37 +133,259 @@ const GRANT_COLUMNS: &str = "invite, incident, name, role, secret_sha256, create
 
 impl From<postgres::Error> for Error {
     fn from(e: postgres::Error) -> Self {
-        Error::Storage(format!("postgresql: {e}"))
+        if is_unavailable(&e) {
+            went_away(&e);
+            Error::StorageUnavailable
+        } else {
+            match e.as_db_error() {
+                Some(db) => Error::Storage(format!("postgresql: {db}")),
+                None => Error::Storage(format!("postgresql: {e}")),
+            }
+        }
     }
 }
 
-/// A PostgreSQL database holding every incident. One connection, one thread at a time.
+/// Whether `e` says the server is gone (the connection closed or broke, the server shutting
+/// down or starting) rather than refusing one statement.
+fn is_unavailable(e: &postgres::Error) -> bool {
+    use postgres::error::SqlState;
+    if e.is_closed() {
+        return true;
+    }
+    let mut source = std::error::Error::source(e);
+    while let Some(inner) = source {
+        if inner.is::<std::io::Error>() {
+            return true;
+        }
+        source = inner.source();
+    }
+    e.code().is_some_and(|code| {
+        code.code().starts_with("08")
+            || [
+                SqlState::ADMIN_SHUTDOWN,
+                SqlState::CRASH_SHUTDOWN,
+                SqlState::CANNOT_CONNECT_NOW,
+            ]
+            .contains(code)
+    })
+}
+
+/// Bumped at every failure that says the server went away: idle connections opened before
+/// it are dropped rather than tried (after a restart every one of them is dead).
+static OUTAGES: AtomicU64 = AtomicU64::new(0);
+
+/// A connection failed: the storage is marked down (logged once per outage).
+fn went_away(cause: &dyn std::fmt::Display) {
+    OUTAGES.fetch_add(1, Ordering::AcqRel);
+    if crate::metrics::METRICS.storage_down() {
+        tracing::error!(
+            %cause,
+            "PostgreSQL is not answering: changes are refused (close 4503) until it is back"
+        );
+    }
+}
+
+/// Default for `--database-pool-size`: connections one relay keeps to PostgreSQL at most.
+pub const DEFAULT_POOL_SIZE: usize = 8;
+
+/// How long a call waits for a connection when all of the pool's are in use.
+const POOL_WAIT: Duration = Duration::from_secs(30);
+
+/// How long opening a connection may take before the server counts as unavailable.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// A PostgreSQL database holding every incident, through a pool of connections.
 pub struct PostgresStore {
     connection: Connection,
 }
 
-/// The connection; the trait methods below do the work, [`PostgresStore`] moves each call
-/// off the async runtime.
+/// The pool; the trait methods below do the work, [`PostgresStore`] moves each call off the
+/// async runtime.
 struct Connection {
-    client: Mutex<Client>,
+    pool: Pool,
+}
+
+/// At most `max` connections, opened when needed, kept while they work.
+struct Pool {
+    /// Where to open more; `None` for the read-only store's one connection, never reopened.
+    config: Option<Config>,
+    max: usize,
+    state: Mutex<PoolState>,
+    freed: Condvar,
+}
+
+struct PoolState {
+    idle: Vec<Client>,
+    /// Connections open, idle or in use.
+    open: usize,
+    /// [`OUTAGES`] when the idle ones were last known good.
+    outages: u64,
+}
+
+/// A connection taken from the pool, given back when dropped (unless it broke).
+struct Pooled<'a> {
+    pool: &'a Pool,
+    client: Option<Client>,
+}
+
+impl Deref for Pooled<'_> {
+    type Target = Client;
+    fn deref(&self) -> &Client {
+        self.client
+            .as_ref()
+            .expect("a pooled connection until dropped")
+    }
+}
+
+impl DerefMut for Pooled<'_> {
+    fn deref_mut(&mut self) -> &mut Client {
+        self.client
+            .as_mut()
+            .expect("a pooled connection until dropped")
+    }
+}
+
+impl Drop for Pooled<'_> {
+    fn drop(&mut self) {
+        let Some(client) = self.client.take() else {
+            return;
+        };
+        let mut state = self.pool.lock();
+        // A dropped transaction rolled back, so a working connection is clean to reuse.
+        if client.is_closed() || state.outages != OUTAGES.load(Ordering::Acquire) {
+            state.open -= 1;
+            crate::metrics::METRICS.database_connections(state.open);
+            drop(state);
+            drop(client);
+        } else {
+            state.idle.push(client);
+        }
+        self.pool.freed.notify_one();
+    }
+}
+
+impl Pool {
+    fn new(config: Option<Config>, max: usize, first: Option<Client>) -> Self {
+        let open = usize::from(first.is_some());
+        crate::metrics::METRICS.database_connections(open);
+        Self {
+            config,
+            max: max.max(1),
+            state: Mutex::new(PoolState {
+                idle: first.into_iter().collect(),
+                open,
+                outages: OUTAGES.load(Ordering::Acquire),
+            }),
+            freed: Condvar::new(),
+        }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, PoolState> {
+        // Nothing is left half-done under this lock: a poisoned one is still consistent.
+        self.state
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// An idle connection, else a new one while fewer than `max` are open, else the first
+    /// one given back within [`POOL_WAIT`].
+    fn get(&self) -> Result<Pooled<'_>, Error> {
+        let deadline = Instant::now() + POOL_WAIT;
+        let mut state = self.lock();
+        loop {
+            let outages = OUTAGES.load(Ordering::Acquire);
+            if state.outages != outages && self.config.is_some() {
+                // Opened before the server went away: dead, whatever they say.
+                state.open -= state.idle.len();
+                let stale = std::mem::take(&mut state.idle);
+                state.outages = outages;
+                crate::metrics::METRICS.database_connections(state.open);
+                drop(stale);
+            }
+            while let Some(client) = state.idle.pop() {
+                if client.is_closed() {
+                    state.open -= 1;
+                    crate::metrics::METRICS.database_connections(state.open);
+                    continue;
+                }
+                return Ok(Pooled {
+                    pool: self,
+                    client: Some(client),
+                });
+            }
+            if state.open < self.max {
+                let Some(config) = &self.config else {
+                    return Err(Error::StorageUnavailable);
+                };
+                state.open += 1;
+                drop(state);
+                return match config.connect(NoTls) {
+                    Ok(client) => {
+                        crate::metrics::METRICS.database_connections(self.lock().open);
+                        Ok(Pooled {
+                            pool: self,
+                            client: Some(client),
+                        })
+                    }
+                    Err(e) => {
+                        self.lock().open -= 1;
+                        self.freed.notify_one();
+                        Err(e.into())
+                    }
+                };
+            }
+            let now = Instant::now();
+            if now >= deadline {
+                return Err(Error::Storage(format!(
+                    "all {} PostgreSQL connections (--database-pool-size) stayed in use for {} s",
+                    self.max,
+                    POOL_WAIT.as_secs()
+                )));
+            }
+            state = self
+                .freed
+                .wait_timeout(state, deadline - now)
+                .unwrap_or_else(|poisoned| poisoned.into_inner())
+                .0;
+        }
+    }
 }
 
 impl PostgresStore {
     /// Connects to `url` (`postgres://user@host:port/db`, or `host=/socket/dir …`) and
-    /// brings its schema to this relay's version. Blocks: call it off the async runtime.
+    /// brings its schema to this relay's version, with a pool of at most
+    /// [`DEFAULT_POOL_SIZE`] connections. Blocks: call it off the async runtime.
     pub fn connect(url: &str) -> Result<Self, Error> {
-        let mut client = Client::connect(url, NoTls).map_err(|e| {
+        Self::connect_pooled(url, DEFAULT_POOL_SIZE)
+    }
+
+    /// [`PostgresStore::connect`] with at most `pool_size` connections open at once.
+    pub fn connect_pooled(url: &str, pool_size: usize) -> Result<Self, Error> {
+        let unreachable = |e: &dyn std::fmt::Display| {
             Error::Storage(format!(
                 "could not connect to PostgreSQL at {}: {e}",
                 redact(url)
             ))
-        })?;
+        };
+        let mut config: Config = url.parse().map_err(|e| unreachable(&e))?;
+        config.connect_timeout(CONNECT_TIMEOUT);
+        let mut client = config.connect(NoTls).map_err(|e| unreachable(&e))?;
         migrate(&mut client)?;
         Ok(Self {
             connection: Connection {
-                client: Mutex::new(client),
+                pool: Pool::new(Some(config), pool_size, Some(client)),
             },
         })
+    }
+
+    /// Runs a store call off the async runtime; a call that worked says the storage is up.
+    fn run<T: Send>(&self, f: impl FnOnce() -> Result<T, Error> + Send) -> Result<T, Error> {
+        let done = off_runtime(f);
+        if done.is_ok() && !crate::metrics::METRICS.storage_is_up() {
+            crate::metrics::METRICS.storage_up();
+            tracing::info!("PostgreSQL answers again: changes are taken");
+        }
+        done
     }
 }
 
@@ -179,7 +421,7 @@ impl PostgresStore {
             ))),
             Some(_) => Ok(Self {
                 connection: Connection {
-                    client: Mutex::new(client),
+                    pool: Pool::new(None, 1, Some(client)),
                 },
             }),
         }
@@ -203,12 +445,39 @@ fn off_runtime<T: Send>(f: impl FnOnce() -> T + Send) -> T {
 }
 
 impl Connection {
-    fn client(&self) -> MutexGuard<'_, Client> {
-        // A panic while holding the lock leaves no open transaction behind (a dropped
-        // transaction rolls back), so the connection is still usable.
-        self.client
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    fn client(&self) -> Result<Pooled<'_>, Error> {
+        self.pool.get()
+    }
+}
+
+/// Takes the incident's advisory lock until the transaction ends: every transaction that
+/// writes an incident's log, record or snapshot holds it, on every relay.
+fn lock_incident(client: &mut impl GenericClient, incident: &IncidentId) -> Result<(), Error> {
+    client.execute(
+        "SELECT pg_advisory_xact_lock(hashtext($1))",
+        &[&incident.as_str()],
+    )?;
+    Ok(())
+}
+
+/// The snapshot a compaction writes: `given` (this relay's document) merged with what the
+/// database holds for the incident (its snapshot and the log rows being folded), which may
+/// hold other relays' updates. Pieces that are not Yjs updates (the conformance suite's
+/// opaque bytes) cannot be merged: then `given` is written as it is, as a single relay does.
+fn merged_snapshot(stored: Option<Vec<u8>>, rows: Vec<Vec<u8>>, given: &[u8]) -> Vec<u8> {
+    if stored.is_none() && rows.is_empty() {
+        return given.to_vec();
+    }
+    // This relay's document first: it usually holds most of the rest already, and applying
+    // what a document has is skipping it, while integrating concurrent text is the costly
+    // part of applying.
+    let pieces = stored.iter().chain(&rows).map(Vec::as_slice);
+    match crate::room::Room::load(Some(given), pieces) {
+        Ok(room) => room.snapshot(),
+        Err(error) => {
+            tracing::debug!(%error, "stored pieces are not Yjs updates; not merged");
+            given.to_vec()
+        }
     }
 }
 
@@ -235,8 +504,12 @@ fn redact(url: &str) -> String {
 /// whose schema is newer than this relay knows.
 fn migrate(client: &mut Client) -> Result<(), Error> {
     let mut txn = client.transaction()?;
+    // Relays starting at once on a new database: `CREATE TABLE IF NOT EXISTS` is not safe
+    // against itself (both may try, one fails on PostgreSQL's catalog), so one lock first
+    // (the two-key form: a key space apart from the incidents' one-key locks).
     txn.batch_execute(
-        "CREATE TABLE IF NOT EXISTS firebreak_schema (version BIGINT NOT NULL);
+        "SELECT pg_advisory_xact_lock(17986, 1);
+         CREATE TABLE IF NOT EXISTS firebreak_schema (version BIGINT NOT NULL);
          LOCK TABLE firebreak_schema IN EXCLUSIVE MODE;",
     )?;
     let version: Option<i64> = txn
@@ -403,7 +676,7 @@ fn chain_head(
 
 impl Store for Connection {
     fn load(&self, incident: &IncidentId) -> Result<StoredIncident, Error> {
-        let mut client = self.client();
+        let mut client = self.client()?;
         let mut txn = client
             .build_transaction()
             .isolation_level(postgres::IsolationLevel::RepeatableRead)
@@ -446,7 +719,7 @@ impl Store for Connection {
         // Seqs come from one sequence for every incident: a row appended later gets a
         // larger seq than any before it, even after compaction emptied the log.
         let end: i64 = self
-            .client()
+            .client()?
             .query_one(
                 "SELECT COALESCE(MAX(seq), 0) + 1 FROM incident_update_log WHERE incident = $1",
                 &[&incident.as_str()],
@@ -463,18 +736,88 @@ impl Store for Connection {
     ) -> Result<(), Error> {
         let end = seq_value(end);
         let id = incident.as_str();
-        let mut client = self.client();
+        // Merging costs a document's worth of work: it is done first without the lock, from
+        // one consistent read, so other relays' appends do not wait for it. Log rows are
+        // numbered in commit order (appends hold the lock), so the rows up to the last one
+        // read can afterwards only be fewer (another compaction), never more.
+        let (stored_md5, rows_read, last_read, merged) = {
+            let mut client = self.client()?;
+            let mut txn = client
+                .build_transaction()
+                .isolation_level(postgres::IsolationLevel::RepeatableRead)
+                .read_only(true)
+                .start()?;
+            let stored = txn
+                .query_opt(
+                    "SELECT snapshot_v1, md5(snapshot_v1) FROM incident_snapshot
+                     WHERE incident = $1",
+                    &[&id],
+                )?
+                .map(|row| (row.get::<_, Vec<u8>>(0), row.get::<_, String>(1)));
+            let rows = txn.query(
+                "SELECT seq, update_v1 FROM incident_update_log WHERE incident = $1 AND seq < $2
+                 ORDER BY seq",
+                &[&id, &end],
+            )?;
+            txn.commit()?;
+            drop(client);
+            let last_read: i64 = rows.last().map_or(0, |row| row.get(0));
+            let (stored, md5) = stored.unzip();
+            let updates = rows.iter().map(|row| row.get(1)).collect();
+            (
+                md5,
+                rows.len() as i64,
+                last_read,
+                merged_snapshot(stored, updates, snapshot),
+            )
+        };
+        let mut client = self.client()?;
         let mut txn = client.transaction()?;
+        lock_incident(&mut txn, incident)?;
+        let stored_now: Option<String> = txn
+            .query_opt(
+                "SELECT md5(snapshot_v1) FROM incident_snapshot WHERE incident = $1",
+                &[&id],
+            )?
+            .map(|row| row.get(0));
+        let rows_now: i64 = txn
+            .query_one(
+                "SELECT COUNT(*) FROM incident_update_log WHERE incident = $1 AND seq <= $2",
+                &[&id, &last_read],
+            )?
+            .get(0);
+        let (merged, through) = if stored_now == stored_md5 && rows_now == rows_read {
+            (merged, last_read + 1)
+        } else {
+            // Another relay compacted meanwhile: merge again, under the lock this time (no
+            // append is half-done then, and the rows read are exactly the rows deleted).
+            let stored = txn
+                .query_opt(
+                    "SELECT snapshot_v1 FROM incident_snapshot WHERE incident = $1",
+                    &[&id],
+                )?
+                .map(|row| row.get::<_, Vec<u8>>(0));
+            let rows: Vec<Vec<u8>> = txn
+                .query(
+                    "SELECT update_v1 FROM incident_update_log WHERE incident = $1 AND seq < $2
+                     ORDER BY seq",
+                    &[&id, &end],
+                )?
+                .iter()
+                .map(|row| row.get(0))
+                .collect();
+            (merged_snapshot(stored, rows, snapshot), end)
+        };
         txn.execute(
             "INSERT INTO incident_snapshot (incident, snapshot_v1) SELECT $1, $2
              WHERE NOT EXISTS (SELECT 1 FROM incident_deleted WHERE incident = $1)
              ON CONFLICT (incident) DO UPDATE SET
                 snapshot_v1 = excluded.snapshot_v1, compacted_at = now()",
-            &[&id, &snapshot],
+            &[&id, &merged],
         )?;
         txn.execute(
             "DELETE FROM incident_update_log WHERE incident = $1 AND seq < $2",
-            &[&id, &end],
+            &[&id, &through],
         )?;
         txn.commit()?;
         Ok(())
@@ -490,8 +833,11 @@ impl Store for Connection {
             return Ok(());
         }
         let id = incident.as_str();
-        let mut client = self.client();
+        let mut client = self.client()?;
         let mut txn = client.transaction()?;
+        // Another relay may append to this incident at the same moment: the lock makes the
+        // head read below the last one, and the log's seqs follow commit order.
+        lock_incident(&mut txn, incident)?;
         if deleted_at(&mut txn, incident)?.is_some() {
             return Ok(());
         }
@@ -568,7 +914,7 @@ impl Store for Connection {
     }
 
     fn recorded_incidents(&self) -> Result<Vec<IncidentId>, Error> {
-        let rows = self.client().query(
+        let rows = self.client()?.query(
             "SELECT incident FROM incident_record
              UNION SELECT incident FROM incident_record_base ORDER BY 1",
             &[],
@@ -584,7 +930,7 @@ impl Store for Connection {
     }
 
     fn record_base(&self, incident: &IncidentId) -> Result<Option<ChainHead>, Error> {
-        record_base(&mut *self.client(), incident)
+        record_base(&mut *self.client()?, incident)
     }
 
     fn records(
@@ -593,7 +939,7 @@ impl Store for Connection {
         after_seq: u64,
         limit: usize,
     ) -> Result<Vec<Record>, Error> {
-        let rows = self.client().query(
+        let rows = self.client()?.query(
             "SELECT seq, received_at_ms, invite, update_v1, update_sha256, chain_sha256
              FROM incident_record WHERE incident = $1 AND seq > $2 ORDER BY seq LIMIT $3",
             &[
@@ -624,7 +970,7 @@ impl Store for Connection {
         after_seq: u64,
         limit: usize,
     ) -> Result<Vec<RecordMeta>, Error> {
-        let rows = self.client().query(
+        let rows = self.client()?.query(
             "SELECT seq, received_at_ms, invite, octet_length(update_v1)::BIGINT,
                 update_sha256, chain_sha256
              FROM incident_record WHERE incident = $1 AND seq > $2
@@ -653,7 +999,7 @@ impl Store for Connection {
     }
 
     fn checkpoints(&self, incident: &IncidentId) -> Result<Vec<ChainHead>, Error> {
-        let rows = self.client().query(
+        let rows = self.client()?.query(
             "SELECT seq, chain_sha256, received_at_ms FROM incident_record_checkpoint
              WHERE incident = $1 ORDER BY seq",
             &[&incident.as_str()],
@@ -666,7 +1012,7 @@ impl Store for Connection {
         for incident in self.recorded_incidents()? {
             let id = incident.as_str();
             let keep_from: Option<i64> = self
-                .client()
+                .client()?
                 .query_one(
                     "SELECT MIN(seq) FROM incident_record
                      WHERE incident = $1 AND received_at_ms >= $2",
@@ -676,8 +1022,9 @@ impl Store for Connection {
             let keep_from = keep_from.unwrap_or(i64::MAX);
             // At most RETENTION_CHUNK records a transaction, the connection let go between.
             loop {
-                let mut client = self.client();
+                let mut client = self.client()?;
                 let mut txn = client.transaction()?;
+                lock_incident(&mut txn, &incident)?;
                 let last_dropped = txn
                     .query_opt(
                         "SELECT seq, chain_sha256, received_at_ms FROM (
@@ -720,7 +1067,7 @@ const RETENTION_CHUNK: i64 = 5000;
 
 impl Grants for Connection {
     fn register_incident(&self, owner: &Grant) -> Result<(), Error> {
-        let mut client = self.client();
+        let mut client = self.client()?;
         let mut txn = client.transaction()?;
         // Two relays registering one id at once: the lock orders them, the second sees the
         // first's grant.
@@ -746,11 +1093,11 @@ impl Grants for Connection {
     }
 
     fn add_grant(&self, grant: &Grant) -> Result<(), Error> {
-        insert_grant(&mut *self.client(), grant)
+        insert_grant(&mut *self.client()?, grant)
     }
 
     fn grant(&self, invite: &InviteId) -> Result<Option<Grant>, Error> {
-        self.client()
+        self.client()?
             .query_opt(
                 &format!("SELECT {GRANT_COLUMNS} FROM incident_grant WHERE invite = $1"),
                 &[&invite.as_str()],
@@ -760,7 +1107,7 @@ impl Grants for Connection {
     }
 
     fn grants(&self, incident: &IncidentId) -> Result<Vec<Grant>, Error> {
-        self.client()
+        self.client()?
             .query(
                 &format!(
                     "SELECT {GRANT_COLUMNS} FROM incident_grant WHERE incident = $1
@@ -779,7 +1126,7 @@ impl Grants for Connection {
         invite: &InviteId,
         now_ms: i64,
     ) -> Result<Option<Grant>, Error> {
-        self.client()
+        self.client()?
             .query_opt(
                 &format!(
                     "UPDATE incident_grant SET revoked_at_ms = COALESCE(revoked_at_ms, $3)
@@ -792,7 +1139,7 @@ impl Grants for Connection {
     }
 
     fn touch(&self, invite: &InviteId, now_ms: i64) -> Result<(), Error> {
-        self.client().execute(
+        self.client()?.execute(
             "UPDATE incident_grant SET last_seen_at_ms = $2 WHERE invite = $1",
             &[&invite.as_str(), &now_ms],
         )?;
@@ -805,7 +1152,7 @@ impl Grants for Connection {
         device_hash: &SecretHash,
     ) -> Result<Option<SecretHash>, Error> {
         // One statement: the row lock makes check and write one step.
-        let bound = self.client().query_opt(
+        let bound = self.client()?.query_opt(
             "UPDATE incident_grant SET device_sha256 = COALESCE(device_sha256, $2)
              WHERE invite = $1 RETURNING device_sha256",
             &[&invite.as_str(), &&device_hash[..]],
@@ -820,7 +1167,7 @@ impl Grants for Connection {
     }
 
     fn other_device_tried(&self, invite: &InviteId, now_ms: i64) -> Result<(), Error> {
-        self.client().execute(
+        self.client()?.execute(
             "UPDATE incident_grant
              SET other_device_attempts = other_device_attempts + 1, other_device_last_at_ms = $2
              WHERE invite = $1",
@@ -831,8 +1178,10 @@ impl Grants for Connection {
 
     fn delete_incident(&self, incident: &IncidentId, now_ms: i64) -> Result<(), Error> {
         let id = incident.as_str();
-        let mut client = self.client();
+        let mut client = self.client()?;
         let mut txn = client.transaction()?;
+        // No append or compaction of another relay lands between the mark and the deletes.
+        lock_incident(&mut txn, incident)?;
         txn.execute(
             "INSERT INTO incident_deleted (incident, deleted_at_ms) VALUES ($1, $2)
              ON CONFLICT (incident) DO NOTHING",
@@ -854,11 +1203,11 @@ impl Grants for Connection {
     }
 
     fn deleted_at(&self, incident: &IncidentId) -> Result<Option<i64>, Error> {
-        deleted_at(&mut *self.client(), incident)
+        deleted_at(&mut *self.client()?, incident)
     }
 
     fn set_revoked_by(&self, invite: &InviteId, name: &str) -> Result<(), Error> {
-        self.client().execute(
+        self.client()?.execute(
             "UPDATE incident_grant SET revoked_by = $2 WHERE invite = $1",
             &[&invite.as_str(), &name],
         )?;
@@ -867,7 +1216,7 @@ impl Grants for Connection {
 
     fn revoked_by(&self, invite: &InviteId) -> Result<Option<String>, Error> {
         Ok(self
-            .client()
+            .client()?
             .query_opt(
                 "SELECT revoked_by FROM incident_grant WHERE invite = $1",
                 &[&invite.as_str()],
@@ -882,7 +1231,7 @@ impl Grants for Connection {
         role: Access,
         now_ms: i64,
     ) -> Result<Option<Grant>, Error> {
-        let mut client = self.client();
+        let mut client = self.client()?;
         let mut txn = client.transaction()?;
         // The incident's grants locked: two demotions at once cannot both see another owner.
         let locked = txn.query(
@@ -1049,20 +1398,28 @@ impl Store for PostgresStore {
         false
     }
 
+    /// One round trip on a pooled connection.
+    fn ping(&self) -> Result<(), Error> {
+        self.run(|| -> Result<(), Error> {
+            self.connection.client()?.batch_execute("SELECT 1")?;
+            Ok(())
+        })
+    }
+
     fn load(&self, incident: &IncidentId) -> Result<StoredIncident, Error> {
-        off_runtime(|| self.connection.load(incident))
+        self.run(|| self.connection.load(incident))
     }
 
     fn append(&self, incident: &IncidentId, updates: &[Vec<u8>]) -> Result<(), Error> {
-        off_runtime(|| self.connection.append(incident, updates))
+        self.run(|| self.connection.append(incident, updates))
     }
 
     fn compact(&self, incident: &IncidentId, snapshot: &[u8]) -> Result<(), Error> {
-        off_runtime(|| self.connection.compact(incident, snapshot))
+        self.run(|| self.connection.compact(incident, snapshot))
     }
 
     fn log_end(&self, incident: &IncidentId) -> Result<u64, Error> {
-        off_runtime(|| self.connection.log_end(incident))
+        self.run(|| self.connection.log_end(incident))
     }
 
     fn compact_through(
@@ -1071,7 +1428,7 @@ impl Store for PostgresStore {
         snapshot: &[u8],
         end: u64,
     ) -> Result<(), Error> {
-        off_runtime(|| self.connection.compact_through(incident, snapshot, end))
+        self.run(|| self.connection.compact_through(incident, snapshot, end))
     }
 
     fn append_recorded(
@@ -1080,18 +1437,18 @@ impl Store for PostgresStore {
         sent: &[Sent],
         received_at_ms: i64,
     ) -> Result<(), Error> {
-        off_runtime(|| {
+        self.run(|| {
             self.connection
                 .append_recorded(incident, sent, received_at_ms)
         })
     }
 
     fn recorded_incidents(&self) -> Result<Vec<IncidentId>, Error> {
-        off_runtime(|| self.connection.recorded_incidents())
+        self.run(|| self.connection.recorded_incidents())
     }
 
     fn record_base(&self, incident: &IncidentId) -> Result<Option<ChainHead>, Error> {
-        off_runtime(|| Store::record_base(&self.connection, incident))
+        self.run(|| Store::record_base(&self.connection, incident))
     }
 
     fn records(
@@ -1100,7 +1457,7 @@ impl Store for PostgresStore {
         after_seq: u64,
         limit: usize,
     ) -> Result<Vec<Record>, Error> {
-        off_runtime(|| self.connection.records(incident, after_seq, limit))
+        self.run(|| self.connection.records(incident, after_seq, limit))
     }
 
     fn record_page(
@@ -1111,36 +1468,36 @@ impl Store for PostgresStore {
         after_seq: u64,
         limit: usize,
     ) -> Result<Vec<RecordMeta>, Error> {
-        off_runtime(|| {
+        self.run(|| {
             self.connection
                 .record_page(incident, since_ms, until_ms, after_seq, limit)
         })
     }
 
     fn checkpoints(&self, incident: &IncidentId) -> Result<Vec<ChainHead>, Error> {
-        off_runtime(|| self.connection.checkpoints(incident))
+        self.run(|| self.connection.checkpoints(incident))
     }
 
     fn drop_records_before(&self, cutoff_ms: i64) -> Result<u64, Error> {
-        off_runtime(|| self.connection.drop_records_before(cutoff_ms))
+        self.run(|| self.connection.drop_records_before(cutoff_ms))
     }
 }
 
 impl Grants for PostgresStore {
     fn register_incident(&self, owner: &Grant) -> Result<(), Error> {
-        off_runtime(|| self.connection.register_incident(owner))
+        self.run(|| self.connection.register_incident(owner))
     }
 
     fn add_grant(&self, grant: &Grant) -> Result<(), Error> {
-        off_runtime(|| self.connection.add_grant(grant))
+        self.run(|| self.connection.add_grant(grant))
     }
 
     fn grant(&self, invite: &InviteId) -> Result<Option<Grant>, Error> {
-        off_runtime(|| self.connection.grant(invite))
+        self.run(|| self.connection.grant(invite))
     }
 
     fn grants(&self, incident: &IncidentId) -> Result<Vec<Grant>, Error> {
-        off_runtime(|| self.connection.grants(incident))
+        self.run(|| self.connection.grants(incident))
     }
 
     fn revoke(
@@ -1149,11 +1506,11 @@ impl Grants for PostgresStore {
         invite: &InviteId,
         now_ms: i64,
     ) -> Result<Option<Grant>, Error> {
-        off_runtime(|| self.connection.revoke(incident, invite, now_ms))
+        self.run(|| self.connection.revoke(incident, invite, now_ms))
     }
 
     fn touch(&self, invite: &InviteId, now_ms: i64) -> Result<(), Error> {
-        off_runtime(|| self.connection.touch(invite, now_ms))
+        self.run(|| self.connection.touch(invite, now_ms))
     }
 
     fn bind_device(
@@ -1161,27 +1518,27 @@ impl Grants for PostgresStore {
         invite: &InviteId,
         device_hash: &SecretHash,
     ) -> Result<Option<SecretHash>, Error> {
-        off_runtime(|| self.connection.bind_device(invite, device_hash))
+        self.run(|| self.connection.bind_device(invite, device_hash))
     }
 
     fn other_device_tried(&self, invite: &InviteId, now_ms: i64) -> Result<(), Error> {
-        off_runtime(|| self.connection.other_device_tried(invite, now_ms))
+        self.run(|| self.connection.other_device_tried(invite, now_ms))
     }
 
     fn delete_incident(&self, incident: &IncidentId, now_ms: i64) -> Result<(), Error> {
-        off_runtime(|| self.connection.delete_incident(incident, now_ms))
+        self.run(|| self.connection.delete_incident(incident, now_ms))
     }
 
     fn deleted_at(&self, incident: &IncidentId) -> Result<Option<i64>, Error> {
-        off_runtime(|| Grants::deleted_at(&self.connection, incident))
+        self.run(|| Grants::deleted_at(&self.connection, incident))
     }
 
     fn set_revoked_by(&self, invite: &InviteId, name: &str) -> Result<(), Error> {
-        off_runtime(|| self.connection.set_revoked_by(invite, name))
+        self.run(|| self.connection.set_revoked_by(invite, name))
     }
 
     fn revoked_by(&self, invite: &InviteId) -> Result<Option<String>, Error> {
-        off_runtime(|| self.connection.revoked_by(invite))
+        self.run(|| self.connection.revoked_by(invite))
     }
 
     fn set_role(
@@ -1191,7 +1548,7 @@ impl Grants for PostgresStore {
         role: Access,
         now_ms: i64,
     ) -> Result<Option<Grant>, Error> {
-        off_runtime(|| self.connection.set_role(incident, invite, role, now_ms))
+        self.run(|| self.connection.set_role(incident, invite, role, now_ms))
     }
 
     fn register_team(&self, team: &Team, owner: &Grant) -> Result<(), Error> {
