@@ -1278,7 +1278,7 @@ impl Grants for Connection {
     }
 
     fn register_team(&self, team: &Team, owner: &Grant) -> Result<(), Error> {
-        let mut client = self.client();
+        let mut client = self.client()?;
         let mut txn = client.transaction()?;
         // The same lock as registering an incident: an id is taken once, by either.
         txn.execute(
@@ -1306,7 +1306,7 @@ impl Grants for Connection {
     }
 
     fn team(&self, team: &IncidentId) -> Result<Option<Team>, Error> {
-        self.client()
+        self.client()?
             .query_opt(
                 "SELECT team, name, created_at_ms FROM team WHERE team = $1",
                 &[&team.as_str()],
@@ -1322,7 +1322,7 @@ impl Grants for Connection {
     }
 
     fn share_with_team(&self, share: &TeamShare) -> Result<(), Error> {
-        self.client().execute(
+        self.client()?.execute(
             "INSERT INTO team_playbook (playbook, team, playbook_name, shared_by, shared_at_ms)
              VALUES ($1, $2, $3, $4, $5)
              ON CONFLICT (playbook, team) DO UPDATE SET playbook_name = excluded.playbook_name,
@@ -1339,7 +1339,7 @@ impl Grants for Connection {
     }
 
     fn unshare_from_team(&self, playbook: &IncidentId, team: &IncidentId) -> Result<bool, Error> {
-        let removed = self.client().execute(
+        let removed = self.client()?.execute(
             "DELETE FROM team_playbook WHERE playbook = $1 AND team = $2",
             &[&playbook.as_str(), &team.as_str()],
         )?;
@@ -1351,7 +1351,7 @@ impl Grants for Connection {
         playbook: &IncidentId,
         team: &IncidentId,
     ) -> Result<Option<TeamShare>, Error> {
-        self.client()
+        self.client()?
             .query_opt(
                 &format!(
                     "SELECT {SHARE_COLUMNS} FROM team_playbook WHERE playbook = $1 AND team = $2"
@@ -1363,7 +1363,7 @@ impl Grants for Connection {
     }
 
     fn shares_of_playbook(&self, playbook: &IncidentId) -> Result<Vec<TeamShare>, Error> {
-        self.client()
+        self.client()?
             .query(
                 &format!(
                     "SELECT {SHARE_COLUMNS} FROM team_playbook WHERE playbook = $1
@@ -1377,7 +1377,7 @@ impl Grants for Connection {
     }
 
     fn playbooks_of_team(&self, team: &IncidentId) -> Result<Vec<TeamShare>, Error> {
-        self.client()
+        self.client()?
             .query(
                 &format!(
                     "SELECT {SHARE_COLUMNS} FROM team_playbook WHERE team = $1
