@@ -144,6 +144,10 @@ pub enum Error {
 
     #[error("{0}")]
     HistoryUnavailable(String),
+
+    /// An evidence attachment refused (`http/blobs.rs`), with its status.
+    #[error("{1}")]
+    Attachment(StatusCode, String),
 }
 
 impl Error {
@@ -193,6 +197,7 @@ impl Error {
             | Error::Io { .. } => StatusCode::INTERNAL_SERVER_ERROR,
             Error::HistoryNotForViewers => StatusCode::FORBIDDEN,
             Error::HistoryUnavailable(_) => StatusCode::GONE,
+            Error::Attachment(status, _) => *status,
         }
     }
 
@@ -237,6 +242,7 @@ impl Error {
             | Error::Io { .. } => Close::InternalError,
             Error::HistoryNotForViewers => Close::UnknownSecret,
             Error::HistoryUnavailable(_) => Close::InternalError,
+            Error::Attachment(..) => Close::UnsupportedData,
         }
     }
 

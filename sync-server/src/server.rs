@@ -69,6 +69,10 @@ pub async fn run(config: Config) -> Result<(), Error> {
     crate::http::attribution::set_max_entries(
         usize::try_from(config.attribution_max_entries).unwrap_or(usize::MAX),
     );
+    crate::http::blobs::set_limits(
+        config.max_attachment_bytes,
+        config.max_attachment_bytes_per_incident,
+    );
     if let Some(days) = config.record_retention_days {
         tokio::spawn(crate::http::history::keep_record_for(
             Arc::clone(&store),

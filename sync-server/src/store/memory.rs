@@ -1,5 +1,7 @@
 //! An in-memory [`Store`] for tests and throwaway relays. Nothing survives the process.
 
+mod blobs;
+
 use std::collections::HashMap;
 use std::sync::Mutex;
 
@@ -23,6 +25,8 @@ pub struct MemoryStore {
     revokers: Mutex<HashMap<InviteId, String>>,
     /// The record of each incident.
     records: Mutex<HashMap<IncidentId, Chain>>,
+    /// The attachments of each incident ([`super::blobs`]).
+    files: Mutex<HashMap<IncidentId, Vec<blobs::File>>>,
 }
 
 /// One incident's record.
@@ -68,6 +72,12 @@ impl MemoryStore {
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
+    fn files(&self) -> std::sync::MutexGuard<'_, HashMap<IncidentId, Vec<blobs::File>>> {
+        self.files
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
     fn is_deleted(&self, incident: &IncidentId) -> bool {
         self.deleted
             .lock()
@@ -77,6 +87,10 @@ impl MemoryStore {
 }
 
 impl Store for MemoryStore {
+    fn blobs(&self) -> Option<&dyn super::blobs::Blobs> {
+        Some(self)
+    }
+
     fn load(&self, incident: &IncidentId) -> Result<StoredIncident, Error> {
         Ok(self.with(|all| all.get(incident).cloned().unwrap_or_default()))
     }
@@ -346,6 +360,7 @@ impl Grants for MemoryStore {
         self.with_grants(|grants| grants.retain(|g| &g.incident != incident));
         self.with(|all| all.remove(incident));
         self.chains().remove(incident);
+        self.files().remove(incident);
         Ok(())
     }
 

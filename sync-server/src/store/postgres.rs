@@ -16,6 +16,8 @@
 //! They run at start in one transaction that first locks that table, so two relays starting
 //! at once migrate once. A database whose version is newer than this relay knows is refused.
 
+mod blobs;
+
 use std::sync::{Mutex, MutexGuard};
 
 use postgres::{Client, GenericClient, NoTls, Row};
@@ -29,7 +31,8 @@ use wire::Access;
 
 /// The schema, one step per version: version N is the first N steps applied. Steps are
 /// only ever appended.
-pub const MIGRATIONS: &[&str] = &["
+pub const MIGRATIONS: &[&str] = &[
+    "
 CREATE TABLE incident_update_log (
     seq       BIGSERIAL PRIMARY KEY,
     incident  TEXT NOT NULL,
@@ -86,7 +89,12 @@ CREATE TABLE incident_record_base (
     chain_sha256   BYTEA NOT NULL,
     received_at_ms BIGINT NOT NULL
 );
-"];
+",
+    // 2: left for the teams branch's migration (renumber at the merge).
+    "SELECT 1",
+    // 3: evidence attachments.
+    blobs::MIGRATION,
+];
 
 const GRANT_COLUMNS: &str = "invite, incident, name, role, secret_sha256, created_at_ms, \
      expires_at_ms, revoked_at_ms, last_seen_at_ms, device_sha256, other_device_attempts, \
@@ -810,6 +818,7 @@ impl Grants for Connection {
             "incident_record",
             "incident_record_checkpoint",
             "incident_record_base",
+            "incident_blob",
         ] {
             txn.execute(&format!("DELETE FROM {table} WHERE incident = $1"), &[&id])?;
         }
@@ -894,6 +903,10 @@ impl Grants for Connection {
 }
 
 impl Store for PostgresStore {
+    fn blobs(&self) -> Option<&dyn super::blobs::Blobs> {
+        Some(self)
+    }
+
     /// Round trips to the server: the room appends on a blocking thread, never holding
     /// up the relay's one async thread.
     fn appends_are_quick(&self) -> bool {
