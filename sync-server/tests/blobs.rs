@@ -381,14 +381,19 @@ fn bad_uploads_are_refused_and_store_nothing() {
         "{}",
         put.text()
     );
+}
 
-    // Warm the relay up with one 9 MB file (a buffer as big as any it keeps), then take
-    // its peak memory: chunked bodies of 40 MB each are cut off at the limit.
-    let warm: Vec<u8> = (0..9_000_000u32).map(|i| (i % 253) as u8).collect();
+#[test]
+fn a_chunked_body_is_cut_off_at_the_limit_without_the_relay_holding_it() {
+    let (_tmp, data, dist) = dirs();
+    let relay = Relay::start_with(&data, &dist, &["--max-attachment-bytes", "1048576"]);
+    let editor = token_of(&relay.invite("inc-chunked", "Ed", "editor"));
+    // Warm the relay up with one file just under the limit, then take its peak memory.
+    let warm: Vec<u8> = (0..1_000_000u32).map(|i| (i % 253) as u8).collect();
     assert_eq!(
         upload(
             &relay,
-            "inc-bad",
+            "inc-chunked",
             &editor,
             "application/octet-stream",
             &warm
@@ -397,25 +402,31 @@ fn bad_uploads_are_refused_and_store_nothing() {
         201
     );
     let before = relay.memory_kb("VmHWM");
-    let big_hash = sha256_hex(b"never sent whole");
+    // Three bodies of 40 MB each, chunked (no length announced): each refused at 1 MiB.
+    let hash = sha256_hex(b"never sent whole");
     for _ in 0..3 {
         let put = call(
             &relay,
             "PUT",
-            &blob_path("inc-bad", &big_hash),
+            &blob_path("inc-chunked", &hash),
             Some(&editor),
             Some("text/plain"),
             Send::Chunked { total: 40_000_000 },
         );
         assert_eq!(put.status, 413, "{}", put.text());
+        assert!(
+            put.text().contains("limit of 1048576 bytes"),
+            "{}",
+            put.text()
+        );
     }
     let grown_kb = relay.memory_kb("VmHWM").saturating_sub(before);
-    println!("three chunked 40 MB uploads refused at 10 MiB: relay peak memory +{grown_kb} kB");
+    println!("three chunked 40 MB uploads refused at 1 MiB: relay peak memory +{grown_kb} kB");
     assert!(
-        grown_kb < 24 * 1024,
-        "refused 40 MB uploads took the relay's peak up by {grown_kb} kB (limit 24 MiB)"
+        grown_kb < 12 * 1024,
+        "refused 40 MB uploads took the relay's peak up by {grown_kb} kB (limit 12 MiB)"
     );
-    assert_eq!(download(&relay, "inc-bad", &editor, &big_hash).status, 404);
+    assert_eq!(download(&relay, "inc-chunked", &editor, &hash).status, 404);
 }
 
 #[test]
