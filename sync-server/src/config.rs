@@ -163,6 +163,16 @@ pub struct Config {
     /// counts against PostgreSQL's `max_connections`.
     #[arg(long, env = "FIREBREAK_DATABASE_POOL_SIZE", default_value_t = crate::store::postgres::DEFAULT_POOL_SIZE as u64, value_parser = clap::value_parser!(u64).range(1..=1000))]
     pub database_pool_size: u64,
+
+    /// Largest evidence attachment (`PUT /api/incidents/{id}/blobs/{sha256}`), in bytes: a
+    /// bigger one is refused with 413 before more than this is read.
+    #[arg(long, env = "FIREBREAK_MAX_ATTACHMENT_BYTES", default_value_t = crate::http::blobs::DEFAULT_MAX_ATTACHMENT_BYTES, value_parser = clap::value_parser!(u64).range(1..))]
+    pub max_attachment_bytes: u64,
+
+    /// Most bytes the attachments of one incident may take together; an upload that would
+    /// pass it is refused with 413.
+    #[arg(long, env = "FIREBREAK_MAX_ATTACHMENT_BYTES_PER_INCIDENT", default_value_t = crate::http::blobs::DEFAULT_MAX_ATTACHMENT_BYTES_PER_INCIDENT, value_parser = clap::value_parser!(u64).range(1..))]
+    pub max_attachment_bytes_per_incident: u64,
 }
 
 /// `--record-retention-days`: a positive number of days, at most 100 years.

@@ -173,6 +173,10 @@ pub enum Error {
 
     #[error("a team's viewers cannot share playbooks with it: ask the team's owner")]
     TeamViewerCannotShare,
+
+    /// An evidence attachment refused (`http/blobs.rs`), with its status.
+    #[error("{1}")]
+    Attachment(StatusCode, String),
 }
 
 impl Error {
@@ -232,6 +236,7 @@ impl Error {
             Error::UnsharedBy(_) => StatusCode::GONE,
             Error::TeamsForPlaybooksOnly => StatusCode::BAD_REQUEST,
             Error::UnknownTeam => StatusCode::NOT_FOUND,
+            Error::Attachment(status, _) => *status,
         }
     }
 
@@ -285,6 +290,7 @@ impl Error {
             Error::UnsharedBy(_) => Close::Revoked,
             Error::TeamsForPlaybooksOnly => Close::UnsupportedData,
             Error::StorageUnavailable => Close::StorageUnavailable,
+            Error::Attachment(..) => Close::UnsupportedData,
         }
     }
 

@@ -82,6 +82,10 @@ pub async fn run(config: Config) -> Result<(), Error> {
         usize::try_from(config.attribution_max_entries).unwrap_or(usize::MAX),
     );
     tokio::spawn(watch_storage(Arc::clone(&store)));
+    crate::http::blobs::set_limits(
+        config.max_attachment_bytes,
+        config.max_attachment_bytes_per_incident,
+    );
     if let Some(days) = config.record_retention_days {
         tokio::spawn(crate::http::history::keep_record_for(
             Arc::clone(&store),

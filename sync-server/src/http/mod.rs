@@ -3,6 +3,7 @@
 
 pub mod api;
 pub mod attribution;
+pub mod blobs;
 pub mod client_addr;
 pub mod export;
 pub mod history;
@@ -15,7 +16,7 @@ pub mod ws;
 
 use std::path::PathBuf;
 
-use axum::routing::{any, delete, get, post};
+use axum::routing::{any, delete, get, post, put};
 use axum::Router;
 use tokio_util::sync::CancellationToken;
 
@@ -110,6 +111,10 @@ pub fn app(state: AppState) -> Router {
         .route(
             "/api/teams/{team}/members/{invite}",
             delete(teams::revoke_member).fallback(routes::api_not_found),
+        )
+        .route(
+            "/api/incidents/{incident}/blobs/{sha256}",
+            put(blobs::upload).get(blobs::download).head(blobs::head),
         )
         .route("/api", any(routes::api_not_found))
         .route("/api/{*rest}", any(routes::api_not_found))

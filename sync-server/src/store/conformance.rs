@@ -27,6 +27,7 @@ pub fn run(store: &dyn Store) {
     empty_append_is_a_no_op(store);
     compacting_through_a_position_keeps_the_rows_after_it(store);
     the_log_end_moves_past_every_append_even_after_compaction(store);
+    attachments_are_kept_once_per_hash_within_the_incident_total(store);
 }
 
 /// One case of the suite: its name and what it checks.
@@ -66,6 +67,10 @@ pub fn run_all<S: Store + Grants>(mut fresh: impl FnMut(&str) -> S) {
         (
             "records_of_incidents_stay_apart",
             records_of_incidents_stay_apart,
+        ),
+        (
+            "attachments_are_kept_once_per_hash_within_the_incident_total",
+            attachments_are_kept_once_per_hash_within_the_incident_total,
         ),
     ];
     let grants: &[Case<dyn Grants>] = &[
@@ -488,6 +493,13 @@ pub fn run_deletion<S: Store + Grants>(store: &S) {
     store.compact(&gone, &[1, 2]).unwrap();
     store.append(&gone, &[vec![3]]).unwrap();
     store.append(&kept, &[vec![9]]).unwrap();
+    let file = attachment(b"evidence", "Bob");
+    if let Some(files) = store.blobs() {
+        for incident in [&gone, &kept] {
+            let put = files.put_blob(incident, &file, b"evidence", 1000).unwrap();
+            assert_eq!(put, blobs::Put::Added);
+        }
+    }
     assert_eq!(store.deleted_at(&gone).unwrap(), None);
 
     store.delete_incident(&gone, 50).unwrap();
@@ -515,6 +527,88 @@ pub fn run_deletion<S: Store + Grants>(store: &S) {
     assert_eq!(store.load(&kept).unwrap().updates, vec![vec![9]]);
     assert_eq!(store.grants(&kept).unwrap(), vec![other]);
     assert_eq!(store.deleted_at(&kept).unwrap(), None);
+
+    // The deleted incident's attachments went with it, and none can be added after.
+    if let Some(files) = store.blobs() {
+        assert_eq!(files.blob(&gone, &file.sha256).unwrap(), None);
+        assert_eq!(files.blob_bytes(&gone).unwrap(), 0);
+        let late = files.put_blob(&gone, &file, b"evidence", 1000).unwrap();
+        assert_eq!(late, blobs::Put::IncidentDeleted);
+        assert_eq!(files.blob(&gone, &file.sha256).unwrap(), None);
+        let kept_file = files.blob(&kept, &file.sha256).unwrap();
+        assert_eq!(kept_file, Some((file.clone(), b"evidence".to_vec())));
+    }
+}
+
+/// An attachment's metadata as the relay makes it for `bytes`.
+fn attachment(bytes: &[u8], by: &str) -> blobs::BlobMeta {
+    use sha2::Digest;
+    blobs::BlobMeta {
+        sha256: sha2::Sha256::digest(bytes).into(),
+        content_type: "text/plain".into(),
+        size: bytes.len() as u64,
+        added_by: by.into(),
+        added_at_ms: 1_700_000_000_123,
+    }
+}
+
+/// A backend that keeps attachments keeps each hash once per incident (the first upload's
+/// metadata), returns the bytes exactly, keeps incidents apart, and refuses a file that
+/// would take an incident past its total without storing anything.
+pub fn attachments_are_kept_once_per_hash_within_the_incident_total(store: &dyn Store) {
+    let Some(files) = store.blobs() else {
+        return;
+    };
+    let inc = id("with-files");
+    let other = id("other-files");
+    let big: Vec<u8> = (0..3_000_000u32).map(|i| (i % 251) as u8).collect();
+    let first = attachment(&big, "Ana");
+    assert_eq!(files.blob(&inc, &first.sha256).unwrap(), None);
+    assert_eq!(files.blob_meta(&inc, &first.sha256).unwrap(), None);
+    assert_eq!(
+        files.put_blob(&inc, &first, &big, 4_000_000).unwrap(),
+        blobs::Put::Added
+    );
+    let again = blobs::BlobMeta {
+        added_by: "Ben".into(),
+        added_at_ms: 1_800_000_000_000,
+        ..first.clone()
+    };
+    assert_eq!(
+        files.put_blob(&inc, &again, &big, 4_000_000).unwrap(),
+        blobs::Put::AlreadyThere
+    );
+    assert_eq!(
+        files.blob(&inc, &first.sha256).unwrap(),
+        Some((first.clone(), big.clone()))
+    );
+    assert_eq!(
+        files.blob_meta(&inc, &first.sha256).unwrap(),
+        Some(first.clone())
+    );
+    assert_eq!(files.blob_bytes(&inc).unwrap(), 3_000_000);
+
+    // Another incident does not see it, and has a total of its own.
+    assert_eq!(files.blob(&other, &first.sha256).unwrap(), None);
+    assert_eq!(files.blob_bytes(&other).unwrap(), 0);
+
+    // 3 MB stored; 1.5 MB more would pass 4 MB: refused, nothing stored.
+    let second_bytes = vec![7u8; 1_500_000];
+    let second = attachment(&second_bytes, "Ana");
+    assert_eq!(
+        files
+            .put_blob(&inc, &second, &second_bytes, 4_000_000)
+            .unwrap(),
+        blobs::Put::OverIncidentLimit { stored: 3_000_000 }
+    );
+    assert_eq!(files.blob_meta(&inc, &second.sha256).unwrap(), None);
+    assert_eq!(files.blob_bytes(&inc).unwrap(), 3_000_000);
+    assert_eq!(
+        files
+            .put_blob(&other, &second, &second_bytes, 4_000_000)
+            .unwrap(),
+        blobs::Put::Added
+    );
 }
 
 fn token() -> Token {

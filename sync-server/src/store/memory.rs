@@ -1,5 +1,7 @@
 //! An in-memory [`Store`] for tests and throwaway relays. Nothing survives the process.
 
+mod blobs;
+
 use std::collections::HashMap;
 use std::sync::Mutex;
 
@@ -26,6 +28,8 @@ pub struct MemoryStore {
     /// Teams, and the playbooks shared with them in sharing order.
     teams: Mutex<Vec<Team>>,
     shares: Mutex<Vec<TeamShare>>,
+    /// The attachments of each incident ([`super::blobs`]).
+    files: Mutex<HashMap<IncidentId, Vec<blobs::File>>>,
 }
 
 /// One incident's record.
@@ -79,6 +83,12 @@ impl MemoryStore {
         self.shares.lock().unwrap_or_else(|p| p.into_inner())
     }
 
+    fn files(&self) -> std::sync::MutexGuard<'_, HashMap<IncidentId, Vec<blobs::File>>> {
+        self.files
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
     fn is_deleted(&self, incident: &IncidentId) -> bool {
         self.deleted
             .lock()
@@ -88,6 +98,10 @@ impl MemoryStore {
 }
 
 impl Store for MemoryStore {
+    fn blobs(&self) -> Option<&dyn super::blobs::Blobs> {
+        Some(self)
+    }
+
     fn load(&self, incident: &IncidentId) -> Result<StoredIncident, Error> {
         Ok(self.with(|all| all.get(incident).cloned().unwrap_or_default()))
     }
@@ -358,6 +372,7 @@ impl Grants for MemoryStore {
         self.shares().retain(|s| &s.playbook != incident);
         self.with(|all| all.remove(incident));
         self.chains().remove(incident);
+        self.files().remove(incident);
         Ok(())
     }
 

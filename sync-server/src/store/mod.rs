@@ -17,6 +17,7 @@
 //!
 //! The methods block; the relay calls them from a blocking thread, never on the async runtime.
 
+pub mod blobs;
 #[cfg(any(test, feature = "conformance"))]
 pub mod conformance;
 pub mod memory;
@@ -153,6 +154,11 @@ pub trait Store: Send + Sync + 'static {
     fn drop_records_before(&self, cutoff_ms: i64) -> Result<u64, Error> {
         let _ = cutoff_ms;
         Ok(0)
+    }
+
+    /// The backend's store of evidence attachments ([`blobs`]), if it keeps them.
+    fn blobs(&self) -> Option<&dyn blobs::Blobs> {
+        None
     }
 }
 

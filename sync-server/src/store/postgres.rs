@@ -33,6 +33,8 @@
 //! They run at start in one transaction that first takes an advisory lock and then locks
 //! that table, so two relays starting at once on a new database create and migrate it once. A database whose version is newer than this relay knows is refused.
 
+mod blobs;
+
 use std::ops::{Deref, DerefMut};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Condvar, Mutex};
@@ -125,6 +127,8 @@ CREATE TABLE team_playbook (
 );
 CREATE INDEX team_playbook_by_team ON team_playbook (team, shared_at_ms);
 ",
+    // 3: evidence attachments.
+    blobs::MIGRATION,
 ];
 
 const GRANT_COLUMNS: &str = "invite, incident, name, role, secret_sha256, created_at_ms, \
@@ -1195,6 +1199,7 @@ impl Grants for Connection {
             "incident_record",
             "incident_record_checkpoint",
             "incident_record_base",
+            "incident_blob",
         ] {
             txn.execute(&format!("DELETE FROM {table} WHERE incident = $1"), &[&id])?;
         }
@@ -1392,6 +1397,10 @@ impl Grants for Connection {
 }
 
 impl Store for PostgresStore {
+    fn blobs(&self) -> Option<&dyn super::blobs::Blobs> {
+        Some(self)
+    }
+
     /// Round trips to the server: the room appends on a blocking thread, never holding
     /// up the relay's one async thread.
     fn appends_are_quick(&self) -> bool {

@@ -15,6 +15,8 @@
 //! an OS crash or power loss can lose the last transactions before a checkpoint. Switch to
 //! `synchronous=FULL` (see [`SYNCHRONOUS`]) to survive power loss at one fsync per batch.
 
+mod blobs;
+
 use std::path::Path;
 use std::sync::{Mutex, MutexGuard};
 use std::time::Duration;
@@ -221,6 +223,7 @@ impl SqliteStore {
         }
         conn.pragma_update(None, "synchronous", SYNCHRONOUS)?;
         conn.execute_batch(SCHEMA)?;
+        conn.execute_batch(blobs::SCHEMA)?;
         let mut conn = conn;
         add_grant_columns(&mut conn)?;
         Ok(Self {
@@ -282,6 +285,10 @@ impl SqliteStore {
 }
 
 impl Store for SqliteStore {
+    fn blobs(&self) -> Option<&dyn super::blobs::Blobs> {
+        Some(self)
+    }
+
     fn load(&self, incident: &IncidentId) -> Result<StoredIncident, Error> {
         let mut conn = self.conn();
         let txn = conn.transaction()?;
@@ -810,6 +817,7 @@ impl Grants for SqliteStore {
             "incident_record",
             "incident_record_checkpoint",
             "incident_record_base",
+            "incident_blob",
         ] {
             txn.execute(
                 &format!("DELETE FROM {table} WHERE incident = ?1"),

@@ -1,0 +1,317 @@
+//! Evidence attachments over HTTP ([`crate::store::blobs`]):
+//!
+//! - `PUT /api/incidents/{id}/blobs/{sha256}` (owner, editor): the body is the file. The
+//!   relay hashes it as it reads, holds at most `--max-attachment-bytes` of it, and stores it
+//!   only if its SHA-256 is the one in the path, an image type's claim matches the bytes'
+//!   signature, and the incident's files stay within `--max-attachment-bytes-per-incident`.
+//!   201 when stored, 200 when the incident had it already; the answer is the file's
+//!   metadata as JSON.
+//! - `GET` (any member) answers the bytes with the stored type, as a download the browser
+//!   never runs or sniffs; `HEAD` the same headers without the bytes.
+//!
+//! Token, device and failure counting are those of every incident API call
+//! ([`super::api::Caller`]); the device id is required (an attachment is part of the
+//! document), by header or, for a download, `?device=`.
+
+use std::sync::{Arc, OnceLock};
+
+use axum::body::Body;
+use axum::extract::{Path, Query, State};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use futures_util::StreamExt;
+use serde::Deserialize;
+use sha2::{Digest, Sha256};
+use tokio::sync::Semaphore;
+
+use super::api::Caller;
+use super::AppState;
+use crate::access::gate::now_ms;
+use crate::access::Grant;
+use crate::error::Error;
+use crate::store::blobs::{self, BlobMeta, Put};
+use crate::store::record::hex;
+use crate::store::Store;
+
+/// Default largest attachment (`--max-attachment-bytes`): 10 MiB.
+pub const DEFAULT_MAX_ATTACHMENT_BYTES: u64 = 10 * 1024 * 1024;
+
+/// Default most bytes of attachments per incident (`--max-attachment-bytes-per-incident`).
+pub const DEFAULT_MAX_ATTACHMENT_BYTES_PER_INCIDENT: u64 = 512 * 1024 * 1024;
+
+/// Uploads read at the same time; each holds up to one attachment in memory.
+pub const UPLOADS_AT_ONCE: usize = 4;
+
+/// Downloads read from the store at the same time.
+pub const DOWNLOADS_AT_ONCE: usize = 4;
+
+struct Limits {
+    per_file: u64,
+    per_incident: u64,
+}
+
+static LIMITS: OnceLock<Limits> = OnceLock::new();
+
+/// Sets the limits (`--max-attachment-bytes`, `--max-attachment-bytes-per-incident`); once,
+/// at start.
+pub fn set_limits(per_file: u64, per_incident: u64) {
+    let _ = LIMITS.set(Limits {
+        per_file,
+        per_incident,
+    });
+}
+
+fn limits() -> &'static Limits {
+    LIMITS.get_or_init(|| Limits {
+        per_file: DEFAULT_MAX_ATTACHMENT_BYTES,
+        per_incident: DEFAULT_MAX_ATTACHMENT_BYTES_PER_INCIDENT,
+    })
+}
+
+fn uploads() -> &'static Arc<Semaphore> {
+    static SLOTS: OnceLock<Arc<Semaphore>> = OnceLock::new();
+    SLOTS.get_or_init(|| Arc::new(Semaphore::new(UPLOADS_AT_ONCE)))
+}
+
+fn downloads() -> &'static Arc<Semaphore> {
+    static SLOTS: OnceLock<Arc<Semaphore>> = OnceLock::new();
+    SLOTS.get_or_init(|| Arc::new(Semaphore::new(DOWNLOADS_AT_ONCE)))
+}
+
+#[derive(Deserialize)]
+pub struct BlobQuery {
+    device: Option<String>,
+}
+
+fn refused(status: StatusCode, message: impl Into<String>) -> Error {
+    Error::Attachment(status, message.into())
+}
+
+fn too_big(limit: u64) -> Error {
+    refused(
+        StatusCode::PAYLOAD_TOO_LARGE,
+        format!("this attachment is over the relay's limit of {limit} bytes a file (--max-attachment-bytes)"),
+    )
+}
+
+fn hash_in_path(raw: &str) -> Result<[u8; 32], Error> {
+    blobs::parse_sha256(raw).ok_or_else(|| {
+        Error::BadRequest(format!(
+            "{raw:?} is not a SHA-256: name an attachment by the 64 hex digits of its bytes' SHA-256"
+        ))
+    })
+}
+
+/// The caller's grant on its own device.
+async fn member(
+    state: &AppState,
+    grant: Grant,
+    headers: &HeaderMap,
+    query: Option<&str>,
+) -> Result<Grant, Error> {
+    let device = super::device(headers, query);
+    state.gate.bind(grant, device, true).await
+}
+
+fn store_blobs(store: &dyn Store) -> Result<&dyn blobs::Blobs, Error> {
+    store
+        .blobs()
+        .ok_or_else(|| Error::Storage("this storage backend keeps no attachments".into()))
+}
+
+fn shown(meta: &BlobMeta) -> serde_json::Value {
+    serde_json::json!({
+        "sha256": hex(&meta.sha256),
+        "size": meta.size,
+        "content_type": meta.content_type,
+        "added_by": meta.added_by,
+        "added_at": meta.added_at_ms,
+    })
+}
+
+/// `PUT /api/incidents/{id}/blobs/{sha256}`.
+pub async fn upload(
+    State(state): State<AppState>,
+    Caller(grant): Caller,
+    Path((_, raw_hash)): Path<(String, String)>,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<Response, Error> {
+    let expected = hash_in_path(&raw_hash)?;
+    let grant = member(&state, grant, &headers, None).await?;
+    if !grant.role.may_write() {
+        return Err(refused(
+            StatusCode::FORBIDDEN,
+            "viewers can download attachments but not add them: ask an owner to make you an editor",
+        ));
+    }
+    let limits = limits();
+    let announced = headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<u64>().ok());
+    if announced.is_some_and(|n| n > limits.per_file) {
+        return Err(too_big(limits.per_file));
+    }
+    let content_type = blobs::sanitised_type(
+        headers
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok()),
+    );
+    let _slot = uploads().acquire().await.map_err(|_| Error::ShuttingDown)?;
+
+    // Read, hashing as the bytes come, never holding more than the limit.
+    let capacity = announced.unwrap_or(0).min(limits.per_file);
+    let mut bytes = Vec::with_capacity(usize::try_from(capacity).unwrap_or(0));
+    let mut hasher = Sha256::new();
+    let mut stream = body.into_data_stream();
+    while let Some(chunk) = stream.next().await {
+        let chunk = chunk.map_err(|e| {
+            Error::BadRequest(format!("the attachment's body could not be read: {e}"))
+        })?;
+        if (bytes.len() + chunk.len()) as u64 > limits.per_file {
+            return Err(too_big(limits.per_file));
+        }
+        hasher.update(&chunk);
+        bytes.extend_from_slice(&chunk);
+    }
+    let actual: [u8; 32] = hasher.finalize().into();
+    if actual != expected {
+        return Err(refused(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            format!(
+                "the bytes' SHA-256 is {} not {}: the file changed on the way, or the name is not its hash; nothing was stored",
+                hex(&actual),
+                hex(&expected)
+            ),
+        ));
+    }
+    if let Err(format) = blobs::check_signature(content_type, &bytes) {
+        return Err(refused(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            format!("this attachment claims {content_type} but is not a {format} image; nothing was stored"),
+        ));
+    }
+    let meta = BlobMeta {
+        sha256: actual,
+        content_type: content_type.to_owned(),
+        size: bytes.len() as u64,
+        added_by: grant.name.clone(),
+        added_at_ms: now_ms(),
+    };
+    let store = state.registry.store();
+    let incident = grant.incident.clone();
+    let per_incident = limits.per_incident;
+    let (put, stored) = tokio::task::spawn_blocking(move || {
+        let blobs = store_blobs(store.as_ref())?;
+        let put = blobs.put_blob(&incident, &meta, &bytes, per_incident)?;
+        let stored = blobs.blob_meta(&incident, &meta.sha256)?;
+        Ok::<_, Error>((put, stored))
+    })
+    .await
+    .map_err(|e| Error::Storage(format!("storing the attachment stopped: {e}")))??;
+    let status = match put {
+        Put::Added => StatusCode::CREATED,
+        Put::AlreadyThere => StatusCode::OK,
+        Put::IncidentDeleted => return Err(Error::IncidentDeleted),
+        Put::OverIncidentLimit { stored } => {
+            return Err(refused(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                format!(
+                    "this incident's attachments already take {stored} bytes; this one would pass the relay's limit of {per_incident} bytes an incident (--max-attachment-bytes-per-incident); nothing was stored"
+                ),
+            ))
+        }
+    };
+    let stored = stored.ok_or_else(|| Error::Storage("the stored attachment is missing".into()))?;
+    Ok((status, Json(shown(&stored))).into_response())
+}
+
+fn not_here() -> Error {
+    refused(
+        StatusCode::NOT_FOUND,
+        "this incident has no attachment with that SHA-256",
+    )
+}
+
+/// The headers of a download: the stored type, never sniffed, never shown as a page of the
+/// relay's site, cached by the one browser for good (the bytes never change under a hash).
+fn download_headers(meta: &BlobMeta, headers: &mut HeaderMap) {
+    let hash = hex(&meta.sha256);
+    let set = |headers: &mut HeaderMap, name, value: String| {
+        if let Ok(value) = HeaderValue::from_str(&value) {
+            headers.insert(name, value);
+        }
+    };
+    set(headers, header::CONTENT_TYPE, meta.content_type.clone());
+    headers.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    set(
+        headers,
+        header::CONTENT_DISPOSITION,
+        format!("attachment; filename=\"{hash}\""),
+    );
+    headers.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static("default-src 'none'; sandbox"),
+    );
+    set(headers, header::ETAG, format!("\"{hash}\""));
+    headers.insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("private, max-age=31536000, immutable"),
+    );
+}
+
+/// `GET /api/incidents/{id}/blobs/{sha256}`.
+pub async fn download(
+    State(state): State<AppState>,
+    Caller(grant): Caller,
+    Path((_, raw_hash)): Path<(String, String)>,
+    Query(query): Query<BlobQuery>,
+    headers: HeaderMap,
+) -> Result<Response, Error> {
+    let hash = hash_in_path(&raw_hash)?;
+    let grant = member(&state, grant, &headers, query.device.as_deref()).await?;
+    let _slot = downloads()
+        .acquire()
+        .await
+        .map_err(|_| Error::ShuttingDown)?;
+    let store = state.registry.store();
+    let (meta, bytes) = tokio::task::spawn_blocking(move || {
+        store_blobs(store.as_ref())?.blob(&grant.incident, &hash)
+    })
+    .await
+    .map_err(|e| Error::Storage(format!("reading the attachment stopped: {e}")))??
+    .ok_or_else(not_here)?;
+    let mut response = Body::from(bytes).into_response();
+    download_headers(&meta, response.headers_mut());
+    Ok(response)
+}
+
+/// `HEAD /api/incidents/{id}/blobs/{sha256}`: a download's headers, without reading the bytes.
+pub async fn head(
+    State(state): State<AppState>,
+    Caller(grant): Caller,
+    Path((_, raw_hash)): Path<(String, String)>,
+    Query(query): Query<BlobQuery>,
+    headers: HeaderMap,
+) -> Result<Response, Error> {
+    let hash = hash_in_path(&raw_hash)?;
+    let grant = member(&state, grant, &headers, query.device.as_deref()).await?;
+    let store = state.registry.store();
+    let meta = tokio::task::spawn_blocking(move || {
+        store_blobs(store.as_ref())?.blob_meta(&grant.incident, &hash)
+    })
+    .await
+    .map_err(|e| Error::Storage(format!("reading the attachment stopped: {e}")))??
+    .ok_or_else(not_here)?;
+    let mut response = Body::empty().into_response();
+    download_headers(&meta, response.headers_mut());
+    response
+        .headers_mut()
+        .insert(header::CONTENT_LENGTH, HeaderValue::from(meta.size));
+    Ok(response)
+}
