@@ -121,11 +121,14 @@ setup_format_checkers() {
   export FIREBREAK_PYTHON="$venv/bin/python"
 }
 
-# Builds the app into dist/ and the relay, both in release mode.
+# Builds the app into dist/ and the relay, both in release mode, then writes dist's brotli
+# and gzip copies, which the relay serves to browsers that accept them.
 build_release() {
   cd "$ROOT"
   say "building the app (trunk, release)"
   trunk build --release
   say "building the relay (release)"
   cargo build --release -p sync-server
+  say "precompressing the app (brotli, gzip)"
+  target/release/sync-server precompress dist >/dev/null
 }

@@ -137,7 +137,7 @@ pub fn device_id() -> String {
 /// Incidents opened on this device, most recently opened first.
 pub fn known_incidents() -> Vec<KnownIncident> {
     let mut list = LocalStorage::get::<Vec<KnownIncident>>(INCIDENTS_KEY).unwrap_or_default();
-    list.sort_by(|a, b| b.last_opened.cmp(&a.last_opened));
+    incident::sort::sort_by(&mut list, |a, b| b.last_opened.cmp(&a.last_opened));
     list
 }
 
@@ -220,7 +220,7 @@ pub fn remember_started_from(id: &str, playbook: &str) {
 /// The team's playbooks on this device, by name.
 pub fn known_playbooks() -> Vec<KnownPlaybook> {
     let mut list = LocalStorage::get::<Vec<KnownPlaybook>>(PLAYBOOKS_KEY).unwrap_or_default();
-    list.sort_by_key(|a| a.name.to_lowercase());
+    incident::sort::sort_by_key(&mut list, |a| a.name.to_lowercase());
     list
 }
 

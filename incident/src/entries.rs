@@ -44,7 +44,7 @@ pub trait Entry: Sized {
 
     /// Puts entries in display order; by id unless the section says otherwise.
     fn sort(entries: &mut [(String, Self)]) {
-        entries.sort_by(|a, b| a.0.cmp(&b.0));
+        crate::sort::sort_by(entries, |a, b| a.0.cmp(&b.0));
     }
 }
 

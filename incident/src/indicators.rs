@@ -127,7 +127,7 @@ impl Entry for Indicator {
     /// By kind, then value.
     fn sort(indicators: &mut [(String, Self)]) {
         let order = |k: IndicatorKind| IndicatorKind::ALL.iter().position(|x| *x == k);
-        indicators.sort_by(|(a_id, a), (b_id, b)| {
+        crate::sort::sort_by(indicators, |(a_id, a), (b_id, b)| {
             (order(a.kind), &a.value, a_id).cmp(&(order(b.kind), &b.value, b_id))
         });
     }

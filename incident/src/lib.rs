@@ -23,6 +23,7 @@ mod questions;
 mod roles;
 mod roots;
 mod sections;
+pub mod sort;
 mod text_diff;
 mod timeline;
 mod triage;

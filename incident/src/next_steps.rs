@@ -173,7 +173,7 @@ impl Entry for NextStep {
     /// Not done before done, then by due time (steps with no due time last), then by when
     /// they were added.
     fn sort(steps: &mut [(String, Self)]) {
-        steps.sort_by(|(a_id, a), (b_id, b)| {
+        crate::sort::sort_by(steps, |(a_id, a), (b_id, b)| {
             let key = |s: &NextStep| {
                 (
                     s.status == StepStatus::Done,

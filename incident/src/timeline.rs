@@ -156,7 +156,7 @@ impl Entry for TimelineEvent {
 
     /// By when it happened, then by id. Events whose time cannot be read come last.
     fn sort(events: &mut [(String, Self)]) {
-        events.sort_by_cached_key(|(id, event)| {
+        crate::sort::sort_by_cached_key(events, |(id, event)| {
             let at = when::parse_stored(&event.occurred_at);
             (at.is_none(), at, id.clone())
         });

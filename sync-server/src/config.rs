@@ -13,7 +13,7 @@ pub const DATABASE_FILE: &str = "firebreak.sqlite3";
     name = "sync-server",
     version,
     about = "Firebreak relay: serves the app and syncs incidents (Yjs websocket protocol)",
-    after_help = "Also: `sync-server verify --data DIR [--incident ID]` walks each incident's hash-chained record and exits 1 at the first altered, removed or reordered record."
+    after_help = "Also: `sync-server verify --data DIR [--incident ID]` walks each incident's hash-chained record and exits 1 at the first altered, removed or reordered record. `sync-server precompress DIST` writes DIST's brotli and gzip copies (after each `trunk build`)."
 )]
 pub struct Config {
     /// Address to listen on (HOST:PORT). Port 0 picks a free port; the chosen address is

@@ -23,6 +23,7 @@ pub mod incident_id;
 pub mod log_limit;
 pub mod metrics;
 pub mod peer;
+pub mod precompress;
 pub mod registry;
 pub mod room;
 pub mod server;

@@ -1,5 +1,7 @@
 //! `sync-server`: the Firebreak relay binary. Parses flags, sets up logging, runs the relay;
-//! `sync-server verify` checks the record instead ([`sync_server::verify`]).
+//! `sync-server verify` checks the record instead ([`sync_server::verify`]);
+//! `sync-server precompress DIST` writes the built app's compressed copies
+//! ([`sync_server::precompress`]).
 
 use clap::Parser;
 use tracing_subscriber::EnvFilter;
@@ -17,6 +19,16 @@ fn main() -> anyhow::Result<()> {
         let args = sync_server::verify::VerifyArgs::parse_from(std::env::args_os().skip(1));
         let whole = sync_server::verify::run(&args)?;
         std::process::exit(if whole { 0 } else { 1 });
+    }
+    if std::env::args_os()
+        .nth(1)
+        .is_some_and(|a| a == "precompress")
+    {
+        let args =
+            sync_server::precompress::PrecompressArgs::parse_from(std::env::args_os().skip(1));
+        let files = sync_server::precompress::run(&args.dist)?;
+        print!("{}", sync_server::precompress::table(&files));
+        return Ok(());
     }
     let config = sync_server::Config::parse();
     // One thread for sockets and rooms alike (see `registry`); storage loads and

@@ -334,7 +334,7 @@ pub fn stix_bundle(incident: &Incident, audience: &Audience<'_>) -> String {
         container["labels"] = json!(labels);
     }
     objects.push(container);
-    used.sort_by_key(|t| super::tlp_rank(*t));
+    crate::sort::sort_by_key(&mut used, |t| super::tlp_rank(*t));
     for tlp in used {
         objects.push(marking_definition(tlp));
     }

@@ -346,7 +346,7 @@ pub fn now_overdue(after: &Incident, since: &str, now: &str) -> Vec<Change> {
 fn meta_changes(before: &Incident, after: &Incident, out: &mut Vec<Change>) {
     let (old, new) = (meta_values(before), meta_values(after));
     let mut keys: Vec<&String> = old.keys().chain(new.keys()).collect();
-    keys.sort_by_key(|k| meta_rank(k));
+    crate::sort::sort_by_key(&mut keys, |k| meta_rank(k));
     keys.dedup();
     for key in keys {
         let (from, to) = (
@@ -503,7 +503,7 @@ fn differing<E: Entry, A: ReadTxn, B: ReadTxn>(
         .filter(|key| !described(key))
         .map(str::to_string)
         .collect();
-    unknown.sort();
+    crate::sort::sort(&mut unknown);
     unknown.dedup();
     for key in unknown {
         if value(old, old_txn, &key) != value(new, new_txn, &key) {

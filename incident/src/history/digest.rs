@@ -86,7 +86,7 @@ pub fn catch_up(
         if items.is_empty() {
             continue;
         }
-        items.sort_by_key(|(at, _)| Reverse(*at));
+        crate::sort::sort_by_key(&mut items, |(at, _)| Reverse(*at));
         let more = items.len().saturating_sub(per_group);
         items.truncate(per_group);
         groups.push(CatchUpGroup {
@@ -231,7 +231,7 @@ pub fn handoff_note(incident: &Incident, shift_changes: &[Change], now: &str) ->
         .iter()
         .map(|(_, s)| s.owner.trim().to_string())
         .collect();
-    owners.sort_by_key(|o| (o.is_empty(), o.to_lowercase()));
+    crate::sort::sort_by_key(&mut owners, |o| (o.is_empty(), o.to_lowercase()));
     owners.dedup_by(|a, b| a.to_lowercase() == b.to_lowercase());
     for owner in owners {
         let mut mine: Vec<&NextStep> = steps
@@ -240,7 +240,9 @@ pub fn handoff_note(incident: &Incident, shift_changes: &[Change], now: &str) ->
             .filter(|s| s.owner.trim().to_lowercase() == owner.to_lowercase())
             .collect();
         // Late first, then by due time (none last), as the page orders them.
-        mine.sort_by_key(|s| (!s.is_overdue(now), s.due.is_none(), s.due.clone()));
+        crate::sort::sort_by_key(&mut mine, |s| {
+            (!s.is_overdue(now), s.due.is_none(), s.due.clone())
+        });
         let heading = if owner.is_empty() {
             "Nobody yet"
         } else {

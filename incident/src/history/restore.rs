@@ -150,7 +150,9 @@ fn restore_entry<E: Entry>(
             .position(|f| f.label == label)
             .unwrap_or(E::FIELDS.len())
     };
-    fields.sort_by(|a, b| rank(a).cmp(&rank(b)).then_with(|| a.cmp(b)));
+    crate::sort::sort_by(&mut fields, |a, b| {
+        rank(a).cmp(&rank(b)).then_with(|| a.cmp(b))
+    });
     Ok(if fields.is_empty() {
         Restored::Unchanged
     } else {

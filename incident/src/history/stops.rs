@@ -111,7 +111,7 @@ pub fn utc_of(ms: i64) -> String {
 pub fn stops(records: &[RecordMark], max: usize) -> (Grain, Vec<Stop>) {
     let max = max.max(2);
     let mut sorted: Vec<&RecordMark> = records.iter().collect();
-    sorted.sort_by_key(|r| (r.received_at_ms, r.seq));
+    crate::sort::sort_by_key(&mut sorted, |r| (r.received_at_ms, r.seq));
     for grain in Grain::ALL {
         let stops = group(&sorted, grain);
         if stops.len() <= max || grain == Grain::Day {

@@ -108,7 +108,7 @@ impl Entry for PlaybookStep {
 
     /// The playbook's own steps by id, then the accepted ones in the order accepted.
     fn sort(items: &mut [(String, Self)]) {
-        items.sort_by(|(a_id, a), (b_id, b)| {
+        crate::sort::sort_by(items, |(a_id, a), (b_id, b)| {
             let key = |s: &PlaybookStep| {
                 (
                     s.from.is_some(),
@@ -233,7 +233,7 @@ impl Entry for AcceptedLesson {
 
     /// In the order accepted.
     fn sort(items: &mut [(String, Self)]) {
-        items.sort_by(|(a_id, a), (b_id, b)| {
+        crate::sort::sort_by(items, |(a_id, a), (b_id, b)| {
             (&a.from.accepted_at, a_id).cmp(&(&b.from.accepted_at, b_id))
         });
     }

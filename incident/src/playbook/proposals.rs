@@ -90,7 +90,9 @@ impl Entry for Proposal {
 
     /// In the order proposed.
     fn sort(items: &mut [(String, Self)]) {
-        items.sort_by(|(a_id, a), (b_id, b)| (&a.proposed_at, a_id).cmp(&(&b.proposed_at, b_id)));
+        crate::sort::sort_by(items, |(a_id, a), (b_id, b)| {
+            (&a.proposed_at, a_id).cmp(&(&b.proposed_at, b_id))
+        });
     }
 }
 
@@ -298,7 +300,7 @@ impl Entry for PendingProposal {
 
     /// In the order proposed.
     fn sort(items: &mut [(String, Self)]) {
-        items.sort_by(|(a_id, a), (b_id, b)| {
+        crate::sort::sort_by(items, |(a_id, a), (b_id, b)| {
             (&a.proposal.proposed_at, a_id).cmp(&(&b.proposal.proposed_at, b_id))
         });
     }

@@ -239,7 +239,7 @@ impl Incident {
             .filter_map(|key| key.strip_prefix(EXTRA)?.strip_suffix(".text"))
             .map(str::to_string)
             .collect();
-        ids.sort();
+        crate::sort::sort(&mut ids);
         ids.into_iter()
             .map(|id| ExtraQuestion {
                 text: field(&id, "text"),
