@@ -207,6 +207,32 @@ mod tests {
         );
     }
 
+    #[tokio::test]
+    async fn clients_take_each_address_in_turn() {
+        let cluster = Target {
+            url: "ws://127.0.0.1:1/sync".into(),
+            also_urls: vec![
+                "ws://127.0.0.1:2/sync".into(),
+                "ws://127.0.0.1:3/sync".into(),
+            ],
+            framing: Framing::Plain,
+            firebreak_api: None,
+            ysweet_api: None,
+        };
+        let room = cluster.room("r").await.unwrap();
+        let urls: Vec<String> = (0..5).map(|n| room.for_client(n).url).collect();
+        assert_eq!(
+            urls,
+            [
+                "ws://127.0.0.1:1/sync/r",
+                "ws://127.0.0.1:2/sync/r",
+                "ws://127.0.0.1:3/sync/r",
+                "ws://127.0.0.1:1/sync/r",
+                "ws://127.0.0.1:2/sync/r",
+            ]
+        );
+    }
+
     #[test]
     fn parses_plain_and_chunked_answers() {
         let plain = b"HTTP/1.1 201 Created\r\ncontent-length: 2\r\n\r\n{}";
