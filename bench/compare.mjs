@@ -11,7 +11,11 @@
 //                  or firebreak-pg: the relay on a private PostgreSQL (only when named;
 //                  `--servers firebreak,firebreak-pg --loads fanout-1x50,fanout-50x10`
 //                  compares SQLite and PostgreSQL, with PostgreSQL's transactions per update
-//                  and its CPU printed under the table)
+//                  and its CPU printed under the table), or firebreak-cluster: three
+//                  relays on one private PostgreSQL and one private redis-server
+//                  (`--redis-url`), each load's clients spread over the three in turn
+//                  (only when named; PostgreSQL transactions and Redis commands per update
+//                  are printed under the table)
 //   --loads a,b    subset of fanout-1x50,fanout-50x10,idle-1000,late-join-5mib
 //   --out FILE     where the raw JSON reports go (default target/bench/compare-TIME.json)
 //
@@ -265,8 +269,42 @@ function pgCpuSeconds (postmaster) {
 function pgSample (pg) {
   return {
     xact: Number(pg.sql("SELECT xact_commit FROM pg_stat_database WHERE datname = 'bench'")),
+    // WAL written so far, in bytes (the whole cluster's: only the bench writes here).
+    wal: Number(pg.sql("SELECT pg_current_wal_lsn() - '0/0'::pg_lsn")),
     cpu: pgCpuSeconds(pg.postmaster())
   }
+}
+
+// A private redis-server for `firebreak-cluster`: a free 127.0.0.1 port, no snapshots, no
+// append-only file (pub/sub only; PostgreSQL is the truth).
+async function startRedis () {
+  const port = await freePort()
+  const { proc } = await launch('redis-server', 'redis-server', [
+    '--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'
+  ], { ready: /Ready to accept connections/ })
+  return { proc, port, url: `redis://127.0.0.1:${port}` }
+}
+
+// Redis's counters: every command, PUBLISH alone, and bytes in and out.
+function redisSample (redis) {
+  const info = execFileSync('redis-cli', ['-p', String(redis.port), 'info', 'all'], { encoding: 'utf8' })
+  const field = name => Number(info.match(new RegExp(`^${name}:(\\d+)`, 'm'))?.[1] ?? 0)
+  const publish = Number(info.match(/^cmdstat_publish:calls=(\d+)/m)?.[1] ?? 0)
+  return {
+    commands: field('total_commands_processed'),
+    publish,
+    net_in: field('total_net_input_bytes'),
+    net_out: field('total_net_output_bytes'),
+    cpu: Number(info.match(/^used_cpu_sys:([\d.]+)/m)[1]) + Number(info.match(/^used_cpu_user:([\d.]+)/m)[1])
+  }
+}
+
+// A process's own CPU seconds and peak resident memory (MB), from /proc.
+function procSample (pid) {
+  const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8')
+  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
+  const hwm = fs.readFileSync(`/proc/${pid}/status`, 'utf8').match(/^VmHWM:\s+(\d+)/m)
+  return { cpu: (Number(f[11]) + Number(f[12])) / 100, hwm_mb: hwm ? Number(hwm[1]) / 1024 : null }
 }
 
 function servers (tmp) {
@@ -319,6 +357,55 @@ function servers (tmp) {
         } catch (error) {
           pg.stop()
           throw error
+        }
+      }
+    },
+    {
+      id: 'firebreak-cluster',
+      onlyWhenNamed: true,
+      version: () => execFileSync(RELAY, ['--version'], { encoding: 'utf8' }).trim() + ' ×3 on ' +
+        execFileSync(pgTool('postgres') ?? 'postgres', ['--version'], { encoding: 'utf8' }).trim() + ' + ' +
+        execFileSync('redis-server', ['--version'], { encoding: 'utf8' }).trim().split(' ').slice(0, 3).join(' '),
+      available: () => {
+        if (!fs.existsSync(RELAY)) return 'target/release/sync-server is not built'
+        if (!pgTool('initdb') || !onPath('psql')) return 'PostgreSQL is not installed (scripts/setup.sh installs it)'
+        if (!onPath('redis-server') || !onPath('redis-cli')) return 'redis-server is not installed'
+        if (!relaySupports('--redis-url')) return 'this relay has no --redis-url'
+        return true
+      },
+      async start () {
+        const dir = path.join(tmp, `firebreak-cluster-${n++}`)
+        const pg = await startPostgres(dir)
+        let redis = null
+        const relays = []
+        try {
+          redis = await startRedis()
+          for (let i = 0; i < 3; i++) {
+            const { proc, match: addr } = await launch(`firebreak-cluster relay ${i + 1}`, RELAY, [
+              '--listen', '127.0.0.1:0', '--data', path.join(dir, `relay-${i + 1}`),
+              '--dist', path.join(tmp, 'no-app'), '--database-url', pg.url,
+              '--redis-url', redis.url, '--node-id', `bench-${i + 1}`, ...relayFlags
+            ], { env: { RUST_LOG: 'warn,sync_server::server=info' }, ready: /listening on http:\/\/(\S+)/ })
+            relays.push({ proc, addr })
+          }
+        } catch (error) {
+          for (const r of relays) await stop(r.proc)
+          if (redis) await stop(redis.proc)
+          pg.stop()
+          throw error
+        }
+        return {
+          // The first relay is the one loadgen watches; the others are stopped with it.
+          proc: relays[0].proc,
+          others: [...relays.slice(1).map(r => r.proc), redis.proc],
+          relays: relays.map(r => r.proc),
+          pg,
+          redis,
+          loadgenArgs: [
+            '--url', `ws://${relays[0].addr}/sync`,
+            ...relays.slice(1).flatMap(r => ['--also-url', `ws://${r.addr}/sync`]),
+            '--firebreak-api', `http://${relays[0].addr}`
+          ]
         }
       }
     },
@@ -402,9 +489,11 @@ async function measure (server, load, flags) {
   } catch (error) {
     return { error: `did not start: ${error.message.split('\n')[0]}`, detail: error.message }
   }
-  const { proc, loadgenArgs, pg } = started
+  const { proc, loadgenArgs, pg, redis, relays, others = [] } = started
   try {
     const before = pg && pgSample(pg)
+    const redisBefore = redis && redisSample(redis)
+    const relaysBefore = relays && relays.map(r => procSample(r.pid))
     const { code, report, stderr } = await runLoadgen([
       ...loadgenArgs, '--server-pid', String(proc.pid), '--label', server.id, '--json',
       ...load.args
@@ -414,13 +503,50 @@ async function measure (server, load, flags) {
       return { error: `loadgen failed (exit ${code}): ${tail(stderr, 3)}`, crashed }
     }
     if (crashed) report.problems.push(`the server exited during the load (${proc.signalCode ?? proc.exitCode})`)
+    if (relays) {
+      // The table's CPU and memory are all three relays', not only the one loadgen watched.
+      for (const r of relays.slice(1)) {
+        if (r.exitCode !== null || r.signalCode !== null) report.problems.push('a relay exited during the load')
+      }
+      const after = relays.map(r => procSample(r.pid))
+      const perRelay = after.map((a, i) => a.cpu - relaysBefore[i].cpu)
+      const cpu = perRelay.reduce((a, b) => a + b, 0)
+      report.server = {
+        ...report.server,
+        first_relay: { cpu_s: report.server?.cpu_s, rss_peak_mb: report.server?.rss_peak_mb },
+        relays_cpu_s: perRelay,
+        cpu_s: cpu,
+        cpu_us_per_delivery: report.deliveries ? cpu * 1e6 / report.deliveries : null,
+        rss_peak_mb: after.reduce((a, b) => a + (b.hwm_mb ?? 0), 0)
+      }
+    }
+    if (redis) {
+      const after = redisSample(redis)
+      const d = k => after[k] - redisBefore[k]
+      const per = v => report.updates_sent ? v / report.updates_sent : null
+      report.redis = {
+        commands: d('commands'),
+        commands_per_update: per(d('commands')),
+        publish: d('publish'),
+        publish_per_update: per(d('publish')),
+        net_in_bytes: d('net_in'),
+        net_out_bytes: d('net_out'),
+        net_in_bytes_per_update: per(d('net_in')),
+        net_out_bytes_per_update: per(d('net_out')),
+        cpu_s: d('cpu'),
+        cpu_us_per_delivery: report.deliveries ? d('cpu') * 1e6 / report.deliveries : null
+      }
+    }
     if (pg) {
       // Backends report their counts to the statistics within a second or so.
       await new Promise(resolve => setTimeout(resolve, 1500))
       const after = pgSample(pg)
       const xact = after.xact - before.xact
       const cpu = after.cpu - before.cpu
+      const wal = after.wal - before.wal
       report.postgres = {
+        wal_bytes: wal,
+        wal_bytes_per_update: report.updates_sent ? wal / report.updates_sent : null,
         xact_commit: xact,
         xact_per_update: report.updates_sent ? xact / report.updates_sent : null,
         cpu_s: cpu,
@@ -430,6 +556,7 @@ async function measure (server, load, flags) {
     return { report }
   } finally {
     await stop(proc)
+    for (const other of others) await stop(other)
     if (pg) pg.stop()
   }
 }
@@ -574,13 +701,21 @@ async function main () {
   console.log('headline: lower is better; "vs Firebreak" = the server\'s number ÷ Firebreak\'s (above 1× Firebreak does better).')
   console.log('CPU and memory are the server process\'s own (/proc/PID); latency is from a client\'s send to each other client\'s receipt.')
   console.log('⚠ = lost updates, a room that did not converge, or client errors (details in the JSON).')
-  for (const load of plan.loads) {
-    const pg = results[load.id]?.['firebreak-pg']?.report
+  for (const load of plan.loads) for (const id of ['firebreak-pg', 'firebreak-cluster']) {
+    const pg = results[load.id]?.[id]?.report
     if (!pg?.postgres) continue
     const p = pg.postgres
     const relayCpu = pg.server?.cpu_us_per_delivery
-    console.log(`firebreak-pg, ${load.title}: PostgreSQL committed ${p.xact_commit} transactions, ` +
-      `${fmt(p.xact_per_update, 2)} per update (pg_stat_database.xact_commit); its CPU ${fmt(p.cpu_s, 2)} s, ` +
+    if (pg.redis) {
+      const r = pg.redis
+      console.log(`${id}, ${load.title}: the three relays' CPU ${pg.server.relays_cpu_s.map(c => fmt(c, 2)).join(' + ')} s; ` +
+        `Redis ran ${r.commands} commands, ${fmt(r.commands_per_update, 2)} per update (${r.publish} PUBLISH, ` +
+        `${fmt(r.publish_per_update, 2)} per update; INFO), ${fmt(r.net_in_bytes_per_update, 0)} bytes in and ` +
+        `${fmt(r.net_out_bytes_per_update, 0)} out per update, its CPU ${fmt(r.cpu_s, 2)} s ` +
+        `(${fmt(r.cpu_us_per_delivery, 2)} µs per delivery)`)
+    }
+    console.log(`${id}, ${load.title}: PostgreSQL committed ${p.xact_commit} transactions, ` +
+      `${fmt(p.xact_per_update, 2)} per update (pg_stat_database.xact_commit) and ${fmt(p.wal_bytes_per_update, 0)} WAL bytes per update; its CPU ${fmt(p.cpu_s, 2)} s, ` +
       `${fmt(p.cpu_us_per_delivery, 2)} µs per delivery (relay + PostgreSQL: ${fmt((relayCpu ?? 0) + (p.cpu_us_per_delivery ?? 0), 2)} µs)`)
   }
   console.log(`raw reports: ${path.relative(process.cwd(), out)}`)

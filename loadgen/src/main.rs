@@ -42,6 +42,11 @@ struct Cli {
     /// (y-sweet: `ws://127.0.0.1:PORT/d/{room}/ws/{room}`).
     #[arg(long, global = true, default_value = "ws://127.0.0.1:8787/sync")]
     url: String,
+    /// Another websocket base address of the same service (repeat for more): clients are
+    /// spread over `--url` and these in turn, one client to the next, so a room's clients sit
+    /// on different relays of one cluster. Rooms are still created through `--firebreak-api`.
+    #[arg(long, global = true)]
+    also_url: Vec<String>,
     /// How messages are framed: plain y-protocols, or Hocuspocus's (document name first).
     #[arg(long, global = true, value_enum, default_value_t = Framing::Plain)]
     framing: Framing,
@@ -180,6 +185,7 @@ async fn run(cli: Cli) -> Result<(Report, bool)> {
     let ctx = Ctx {
         target: Target {
             url: cli.url,
+            also_urls: cli.also_url,
             framing: cli.framing,
             firebreak_api: cli.firebreak_api,
             ysweet_api: cli.ysweet_api,

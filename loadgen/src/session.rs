@@ -159,7 +159,7 @@ impl Session {
                     awareness: layout.awareness,
                 };
                 tasks.push(tokio::spawn(client.run(
-                    room.clone(),
+                    room.for_client(tasks.len()),
                     target.framing,
                     layout.clone(),
                     Arc::clone(&joins_allowed),

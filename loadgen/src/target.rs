@@ -14,6 +14,9 @@ use crate::wire::{Framing, Wire};
 pub struct Target {
     /// `ws://HOST:PORT/PATH`; the room is appended as `/ROOM`, or replaces `{room}`.
     pub url: String,
+    /// More websocket base addresses of the same service (other relays of one cluster):
+    /// clients are spread over `url` and these in turn, one client to the next.
+    pub also_urls: Vec<String>,
     pub framing: Framing,
     /// Firebreak's HTTP address: rooms are created with `POST /api/incidents` first.
     pub firebreak_api: Option<String>,
@@ -29,6 +32,8 @@ pub struct Room {
     pub name: String,
     /// The websocket address, token included.
     pub url: String,
+    /// The same room's address at each of `Target::also_urls`, token included.
+    pub also_urls: Vec<String>,
     /// The token Hocuspocus's auth message carries (Firebreak's token goes in the URL).
     pub token: String,
 }
@@ -37,21 +42,37 @@ impl Room {
     pub fn wire(&self, framing: Framing) -> Wire {
         Wire::new(framing, &self.name)
     }
+
+    /// The room as the `n`th client joins it: at the `n`th address, in turn.
+    pub fn for_client(&self, n: usize) -> Room {
+        let mut room = self.clone();
+        let slot = n % (1 + self.also_urls.len());
+        if slot > 0 {
+            room.url = self.also_urls[slot - 1].clone();
+        }
+        room
+    }
 }
 
 impl Target {
     /// Makes the room ready to join: creates it first where the server needs that.
     pub async fn room(&self, name: &str) -> Result<Room> {
-        let mut url = if self.url.contains("{room}") {
-            self.url.replace("{room}", name)
-        } else {
-            format!("{}/{name}", self.url.trim_end_matches('/'))
+        let at = |base: &str| {
+            if base.contains("{room}") {
+                base.replace("{room}", name)
+            } else {
+                format!("{}/{name}", base.trim_end_matches('/'))
+            }
         };
+        let mut url = at(&self.url);
+        let mut also_urls: Vec<String> = self.also_urls.iter().map(|u| at(u)).collect();
         let token = match &self.firebreak_api {
             Some(api) => {
                 let token = create_firebreak_incident(api, name).await?;
-                let sep = if url.contains('?') { '&' } else { '?' };
-                url = format!("{url}{sep}token={token}");
+                for url in std::iter::once(&mut url).chain(also_urls.iter_mut()) {
+                    let sep = if url.contains('?') { '&' } else { '?' };
+                    *url = format!("{url}{sep}token={token}");
+                }
                 token
             }
             None => "loadgen".to_owned(),
@@ -62,6 +83,7 @@ impl Target {
         Ok(Room {
             name: name.to_owned(),
             url,
+            also_urls,
             token,
         })
     }
@@ -165,6 +187,7 @@ mod tests {
     async fn room_url_appends_or_substitutes() {
         let plain = Target {
             url: "ws://127.0.0.1:1/sync/".into(),
+            also_urls: Vec::new(),
             framing: Framing::Plain,
             firebreak_api: None,
             ysweet_api: None,
@@ -175,11 +198,38 @@ mod tests {
         );
         let sweet = Target {
             url: "ws://127.0.0.1:1/d/{room}/ws/{room}".into(),
+            also_urls: Vec::new(),
             ..plain
         };
         assert_eq!(
             sweet.room("r").await.unwrap().url,
             "ws://127.0.0.1:1/d/r/ws/r"
+        );
+    }
+
+    #[tokio::test]
+    async fn clients_take_each_address_in_turn() {
+        let cluster = Target {
+            url: "ws://127.0.0.1:1/sync".into(),
+            also_urls: vec![
+                "ws://127.0.0.1:2/sync".into(),
+                "ws://127.0.0.1:3/sync".into(),
+            ],
+            framing: Framing::Plain,
+            firebreak_api: None,
+            ysweet_api: None,
+        };
+        let room = cluster.room("r").await.unwrap();
+        let urls: Vec<String> = (0..5).map(|n| room.for_client(n).url).collect();
+        assert_eq!(
+            urls,
+            [
+                "ws://127.0.0.1:1/sync/r",
+                "ws://127.0.0.1:2/sync/r",
+                "ws://127.0.0.1:3/sync/r",
+                "ws://127.0.0.1:1/sync/r",
+                "ws://127.0.0.1:2/sync/r",
+            ]
         );
     }
 
