@@ -452,6 +452,152 @@ async fn three_relays_share_edits_presence_and_revocations_live() {
     assert_eq!(on_a.expect_closed().await.code, 4404);
 }
 
+/// A JSON request to `relay`: (status, parsed body, `null` for none).
+fn call(
+    relay: &Relay,
+    method: &str,
+    path: &str,
+    bearer: Option<&str>,
+    body: Option<serde_json::Value>,
+) -> (u16, serde_json::Value) {
+    let text = body.map(|b| b.to_string());
+    let (status, _, answer) = relay.request(method, path, bearer, text.as_deref());
+    (
+        status,
+        serde_json::from_str(&answer).unwrap_or(serde_json::Value::Null),
+    )
+}
+
+/// Puts a starter playbook named `name` on `relay` under `id` as its owner's first state,
+/// and waits until the relay has stored it.
+async fn publish_playbook(relay: &Relay, id: &str, name: &str) -> Client {
+    use yrs::sync::{Message, SyncMessage};
+    let playbook = incident::playbook::Playbook::adopt(id, "starter-phishing").expect("a starter");
+    playbook.set_name(name);
+    let mut owner = Client::connect_synced(relay, id).await;
+    let before = metric(relay, "firebreak_updates_stored_total");
+    owner
+        .send_message(Message::Sync(SyncMessage::Update(playbook.encode_state())))
+        .await;
+    let deadline = Instant::now() + Duration::from_secs(15);
+    while metric(relay, "firebreak_updates_stored_total") == before {
+        assert!(Instant::now() < deadline, "the playbook was stored in time");
+        owner.pump_for(Duration::from_millis(5)).await;
+    }
+    owner
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_team_members_revocation_and_an_unsharing_close_connections_on_other_relays() {
+    use serde_json::json;
+    let cluster = cluster();
+    let [a, b, c] = &cluster.relays[..] else {
+        unreachable!()
+    };
+    let id = "pb-cluster-team";
+    let _owner = publish_playbook(a, id, "Shared runbook").await;
+    let playbook_owner = a.owner_token(id);
+    let (status, team) = call(
+        a,
+        "POST",
+        "/api/teams",
+        None,
+        Some(json!({ "name": "IR", "owner_name": "Alice" })),
+    );
+    assert_eq!(status, 201, "team created: {team}");
+    let team_id = team["team"].as_str().unwrap().to_owned();
+    let team_owner = team["token"].as_str().unwrap().to_owned();
+    let member = |name: &str| {
+        let (status, body) = call(
+            a,
+            "POST",
+            &format!("/api/teams/{team_id}/members"),
+            Some(&team_owner),
+            Some(json!({ "name": name, "role": "editor" })),
+        );
+        assert_eq!(status, 201, "member added: {body}");
+        body
+    };
+    let (erin, lou) = (member("Erin"), member("Lou"));
+    let share = || {
+        let (status, body) = call(
+            a,
+            "POST",
+            &format!("/api/incidents/{id}/teams"),
+            Some(&playbook_owner),
+            Some(json!({ "team": team_id, "team_token": team_owner })),
+        );
+        assert_eq!(status, 201, "shared: {body}");
+    };
+    share();
+    let mut erin_on_b = Client::connect_with(b, id, erin["token"].as_str()).await;
+    erin_on_b.pump_until(|c| c.synced).await;
+    let mut lou_on_c = Client::connect_with(c, id, lou["token"].as_str()).await;
+    lou_on_c.pump_until(|c| c.synced).await;
+
+    // Erin revoked through A: her connection on B closes with 4410, Lou's on C stays.
+    let started = Instant::now();
+    let (status, body) = call(
+        a,
+        "DELETE",
+        &format!(
+            "/api/teams/{team_id}/members/{}",
+            erin["invite"].as_str().unwrap()
+        ),
+        Some(&team_owner),
+        None,
+    );
+    assert_eq!(status, 200, "revoked: {body}");
+    let closed = erin_on_b.expect_closed().await;
+    let revoked_after = started.elapsed();
+    assert_eq!(closed.code, 4410, "{closed:?}");
+    assert!(closed.reason.contains("revoked by Alice"), "{closed:?}");
+    lou_on_c.pump_for(Duration::from_millis(300)).await;
+    assert!(lou_on_c.closed.is_none(), "{:?}", lou_on_c.closed);
+
+    // Unshared through A: Lou's connection on C closes with 4410, naming who.
+    let started = Instant::now();
+    let (status, body) = call(
+        a,
+        "DELETE",
+        &format!("/api/incidents/{id}/teams/{team_id}"),
+        Some(&playbook_owner),
+        None,
+    );
+    assert_eq!(status, 204, "unshared: {body}");
+    let closed = lou_on_c.expect_closed().await;
+    let unshared_after = started.elapsed();
+    assert_eq!(closed.code, 4410, "{closed:?}");
+    assert!(closed.reason.contains("unshared by"), "{closed:?}");
+    println!(
+        "through relay A: a team member's revocation closed their connection on B after {:.1} ms, an unsharing the member's connection on C after {:.1} ms",
+        revoked_after.as_secs_f64() * 1e3,
+        unshared_after.as_secs_f64() * 1e3
+    );
+    for after in [revoked_after, unshared_after] {
+        assert!(
+            after < Duration::from_secs(3),
+            "crossed relays in {after:?}"
+        );
+    }
+
+    // Shared again through A: Lou gets in on C and stays, once C has heard of it (without
+    // the news, C would close him with 4403 for the ended share it remembers).
+    share();
+    let deadline = Instant::now() + Duration::from_secs(5);
+    let lou_again = loop {
+        let mut lou_again = Client::connect_with(c, id, lou["token"].as_str()).await;
+        lou_again.pump_for(Duration::from_millis(300)).await;
+        match &lou_again.closed {
+            Some(closed) if closed.code == 4403 && Instant::now() < deadline => {}
+            _ => break lou_again,
+        }
+    };
+    assert!(lou_again.closed.is_none(), "{:?}", lou_again.closed);
+    assert!(lou_again.synced, "synced again after the new sharing");
+    assert!(lou_again.closed.is_none(), "{:?}", lou_again.closed);
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_killed_relays_presence_goes_from_the_others_after_the_node_ttl() {
     let mut cluster = cluster();
