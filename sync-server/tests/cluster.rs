@@ -1,145 +1,16 @@
 //! Three relays on one PostgreSQL, sharing incidents through Redis (`--redis-url`): a
-//! private PostgreSQL (Debian's, as in `tests/postgres.rs`) and a private `redis-server`,
-//! each on a free 127.0.0.1 port with a temporary directory, stopped when the test ends,
-//! panics included; the relays are real `sync-server` processes.
+//! private PostgreSQL (`tests/deployment/`'s) and a private `redis-server`, each on a free
+//! 127.0.0.1 port with a temporary directory, stopped when the test ends, panics included;
+//! the relays are real `sync-server` processes.
 
-use std::net::TcpListener;
-use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 mod common;
+mod deployment;
 
 use common::{Client, Relay};
-
-/// Where `initdb` and `pg_ctl` are: on PATH, else Debian's place for them (newest).
-fn pg_tool(name: &str) -> PathBuf {
-    let on_path = Command::new("sh")
-        .args(["-c", &format!("command -v {name}")])
-        .output()
-        .ok()
-        .filter(|o| o.status.success())
-        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string());
-    if let Some(path) = on_path.filter(|p| !p.is_empty()) {
-        return PathBuf::from(path);
-    }
-    let mut versions: Vec<PathBuf> = std::fs::read_dir("/usr/lib/postgresql")
-        .map(|dir| {
-            dir.flatten()
-                .map(|e| e.path().join("bin").join(name))
-                .collect()
-        })
-        .unwrap_or_default();
-    versions.retain(|p| p.is_file());
-    versions.sort();
-    versions.pop().unwrap_or_else(|| {
-        panic!("no {name}: install PostgreSQL (scripts/setup.sh installs Debian's postgresql)")
-    })
-}
-
-/// Runs `program args` as the `postgres` user when this is root, as this user otherwise.
-fn run_as_owner(program: &Path, args: &[&str]) -> std::process::Output {
-    let mut command = if unsafe { libc::geteuid() } == 0 {
-        let mut c = Command::new("runuser");
-        c.args(["-u", "postgres", "--"]).arg(program);
-        c
-    } else {
-        Command::new(program)
-    };
-    command
-        .args(args)
-        .output()
-        .unwrap_or_else(|e| panic!("could not run {}: {e}", program.display()))
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-/// A private PostgreSQL; stopped when dropped.
-struct Postgres {
-    dir: tempfile::TempDir,
-    port: u16,
-}
-
-impl Postgres {
-    fn start() -> Self {
-        let dir = tempfile::tempdir().unwrap();
-        if unsafe { libc::geteuid() } == 0 {
-            let owner = Command::new("id")
-                .args(["-u", "postgres"])
-                .output()
-                .unwrap();
-            let uid: u32 = String::from_utf8_lossy(&owner.stdout)
-                .trim()
-                .parse()
-                .expect("running as root needs a `postgres` user");
-            std::os::unix::fs::chown(dir.path(), Some(uid), None).unwrap();
-        }
-        let data = dir.path().join("data");
-        let out = run_as_owner(
-            &pg_tool("initdb"),
-            &[
-                "-D",
-                data.to_str().unwrap(),
-                "-U",
-                "firebreak",
-                "--auth=trust",
-                "-E",
-                "UTF8",
-                "--no-sync",
-            ],
-        );
-        assert!(out.status.success(), "initdb failed");
-        let port = free_port();
-        let options = format!(
-            "-p {port} -k {} -c listen_addresses=127.0.0.1 -c fsync=off",
-            dir.path().display()
-        );
-        let log = dir.path().join("postgres.log");
-        let out = run_as_owner(
-            &pg_tool("pg_ctl"),
-            &[
-                "-D",
-                data.to_str().unwrap(),
-                "-l",
-                log.to_str().unwrap(),
-                "-o",
-                &options,
-                "-w",
-                "start",
-            ],
-        );
-        let started = Postgres { dir, port };
-        assert!(out.status.success(), "pg_ctl start failed");
-        started
-    }
-
-    fn url(&self) -> String {
-        format!("postgres://firebreak@127.0.0.1:{}/postgres", self.port)
-    }
-}
-
-impl Drop for Postgres {
-    fn drop(&mut self) {
-        let data = self.dir.path().join("data");
-        run_as_owner(
-            &pg_tool("pg_ctl"),
-            &[
-                "-D",
-                data.to_str().unwrap(),
-                "-m",
-                "immediate",
-                "-w",
-                "stop",
-            ],
-        );
-    }
-}
+use deployment::{free_port, Postgres};
 
 /// A private `redis-server` (no persistence); killed when dropped.
 struct Redis {
@@ -222,7 +93,7 @@ fn cluster_with(extra: &[&str]) -> Cluster {
     let redis = Redis::start();
     let tmp = tempfile::tempdir().unwrap();
     let (data, dist) = (tmp.path().join("data"), tmp.path().join("dist"));
-    let (pg_url, redis_url) = (pg.url(), redis.url());
+    let (pg_url, redis_url) = (pg.url("postgres"), redis.url());
     let relays = ["a", "b", "c"]
         .iter()
         .map(|node| {
@@ -678,7 +549,7 @@ async fn writers_on_every_relay_converge_after_redis_is_down_for_ten_seconds() {
         }
     }
     // And it is what PostgreSQL holds.
-    let url = cluster._pg.url();
+    let url = cluster._pg.url("postgres");
     let stored = std::thread::scope(|scope| {
         scope
             .spawn(|| {
@@ -750,7 +621,7 @@ async fn two_relays_given_the_same_node_id_still_share_edits() {
     let redis = Redis::start();
     let tmp = tempfile::tempdir().unwrap();
     let (data, dist) = (tmp.path().join("data"), tmp.path().join("dist"));
-    let (pg_url, redis_url) = (pg.url(), redis.url());
+    let (pg_url, redis_url) = (pg.url("postgres"), redis.url());
     let flags = [
         "--database-url",
         &pg_url,
