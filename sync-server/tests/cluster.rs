@@ -150,14 +150,20 @@ fn metric(relay: &Relay, name: &str) -> u64 {
         .unwrap()
 }
 
-/// Types `text` on `client` and waits until `relay` has stored it.
-async fn write_stored(client: &mut Client, relay: &Relay, text: &str) {
-    let before = metric(relay, "firebreak_updates_stored_total");
-    client.type_text(text).await;
+/// Types `texts[n]` on `clients[n]` (connected to `relays[n]`), all at once, and waits
+/// until every relay has stored what its own client typed.
+async fn write_all_stored(clients: &mut [Client], relays: &[Relay], texts: &[String]) {
+    let stored = |relay: &Relay| metric(relay, "firebreak_updates_stored_total");
+    let before: Vec<u64> = relays.iter().map(stored).collect();
+    for (client, text) in clients.iter_mut().zip(texts) {
+        client.type_text(text).await;
+    }
     let deadline = Instant::now() + Duration::from_secs(15);
-    while metric(relay, "firebreak_updates_stored_total") == before {
-        assert!(Instant::now() < deadline, "{text} stored in time");
-        client.pump_for(Duration::from_millis(5)).await;
+    while relays.iter().zip(&before).any(|(r, b)| stored(r) == *b) {
+        assert!(Instant::now() < deadline, "{texts:?} stored in time");
+        for client in clients.iter_mut() {
+            client.pump_for(Duration::from_millis(5)).await;
+        }
     }
 }
 
@@ -501,12 +507,11 @@ async fn writers_on_every_relay_converge_after_redis_is_down_for_ten_seconds() {
     for relay in &cluster.relays {
         clients.push(Client::connect_synced(relay, incident).await);
     }
-    // Writes take turns (each relay's append is done before the next relay's begins): two
-    // relays appending to one incident's record at the same instant is the PostgreSQL
-    // store's multi-writer case, handled on its own branch.
-    for (n, client) in clients.iter_mut().enumerate() {
-        write_stored(client, &cluster.relays[n], &format!("[before {n}]")).await;
-    }
+    // Every relay's writer types at the same instant, so the three relays append to the
+    // incident's record in PostgreSQL concurrently (the store's per-incident advisory lock
+    // orders them).
+    let before: Vec<String> = (0..3).map(|n| format!("[before {n}]")).collect();
+    write_all_stored(&mut clients, &cluster.relays, &before).await;
 
     cluster.redis.stop();
     for relay in &cluster.relays {
@@ -517,8 +522,9 @@ async fn writers_on_every_relay_converge_after_redis_is_down_for_ten_seconds() {
     let outage = Instant::now();
     let mut round = 0;
     while outage.elapsed() < Duration::from_secs(10) {
-        for (n, client) in clients.iter_mut().enumerate() {
-            write_stored(client, &cluster.relays[n], &format!("[{n}.{round}]")).await;
+        let texts: Vec<String> = (0..3).map(|n| format!("[{n}.{round}]")).collect();
+        write_all_stored(&mut clients, &cluster.relays, &texts).await;
+        for client in clients.iter_mut() {
             client.pump_for(Duration::from_millis(20)).await;
         }
         round += 1;
