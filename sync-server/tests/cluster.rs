@@ -1,145 +1,16 @@
 //! Three relays on one PostgreSQL, sharing incidents through Redis (`--redis-url`): a
-//! private PostgreSQL (Debian's, as in `tests/postgres.rs`) and a private `redis-server`,
-//! each on a free 127.0.0.1 port with a temporary directory, stopped when the test ends,
-//! panics included; the relays are real `sync-server` processes.
+//! private PostgreSQL (`tests/deployment/`'s) and a private `redis-server`, each on a free
+//! 127.0.0.1 port with a temporary directory, stopped when the test ends, panics included;
+//! the relays are real `sync-server` processes.
 
-use std::net::TcpListener;
-use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 mod common;
+mod deployment;
 
 use common::{Client, Relay};
-
-/// Where `initdb` and `pg_ctl` are: on PATH, else Debian's place for them (newest).
-fn pg_tool(name: &str) -> PathBuf {
-    let on_path = Command::new("sh")
-        .args(["-c", &format!("command -v {name}")])
-        .output()
-        .ok()
-        .filter(|o| o.status.success())
-        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string());
-    if let Some(path) = on_path.filter(|p| !p.is_empty()) {
-        return PathBuf::from(path);
-    }
-    let mut versions: Vec<PathBuf> = std::fs::read_dir("/usr/lib/postgresql")
-        .map(|dir| {
-            dir.flatten()
-                .map(|e| e.path().join("bin").join(name))
-                .collect()
-        })
-        .unwrap_or_default();
-    versions.retain(|p| p.is_file());
-    versions.sort();
-    versions.pop().unwrap_or_else(|| {
-        panic!("no {name}: install PostgreSQL (scripts/setup.sh installs Debian's postgresql)")
-    })
-}
-
-/// Runs `program args` as the `postgres` user when this is root, as this user otherwise.
-fn run_as_owner(program: &Path, args: &[&str]) -> std::process::Output {
-    let mut command = if unsafe { libc::geteuid() } == 0 {
-        let mut c = Command::new("runuser");
-        c.args(["-u", "postgres", "--"]).arg(program);
-        c
-    } else {
-        Command::new(program)
-    };
-    command
-        .args(args)
-        .output()
-        .unwrap_or_else(|e| panic!("could not run {}: {e}", program.display()))
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-/// A private PostgreSQL; stopped when dropped.
-struct Postgres {
-    dir: tempfile::TempDir,
-    port: u16,
-}
-
-impl Postgres {
-    fn start() -> Self {
-        let dir = tempfile::tempdir().unwrap();
-        if unsafe { libc::geteuid() } == 0 {
-            let owner = Command::new("id")
-                .args(["-u", "postgres"])
-                .output()
-                .unwrap();
-            let uid: u32 = String::from_utf8_lossy(&owner.stdout)
-                .trim()
-                .parse()
-                .expect("running as root needs a `postgres` user");
-            std::os::unix::fs::chown(dir.path(), Some(uid), None).unwrap();
-        }
-        let data = dir.path().join("data");
-        let out = run_as_owner(
-            &pg_tool("initdb"),
-            &[
-                "-D",
-                data.to_str().unwrap(),
-                "-U",
-                "firebreak",
-                "--auth=trust",
-                "-E",
-                "UTF8",
-                "--no-sync",
-            ],
-        );
-        assert!(out.status.success(), "initdb failed");
-        let port = free_port();
-        let options = format!(
-            "-p {port} -k {} -c listen_addresses=127.0.0.1 -c fsync=off",
-            dir.path().display()
-        );
-        let log = dir.path().join("postgres.log");
-        let out = run_as_owner(
-            &pg_tool("pg_ctl"),
-            &[
-                "-D",
-                data.to_str().unwrap(),
-                "-l",
-                log.to_str().unwrap(),
-                "-o",
-                &options,
-                "-w",
-                "start",
-            ],
-        );
-        let started = Postgres { dir, port };
-        assert!(out.status.success(), "pg_ctl start failed");
-        started
-    }
-
-    fn url(&self) -> String {
-        format!("postgres://firebreak@127.0.0.1:{}/postgres", self.port)
-    }
-}
-
-impl Drop for Postgres {
-    fn drop(&mut self) {
-        let data = self.dir.path().join("data");
-        run_as_owner(
-            &pg_tool("pg_ctl"),
-            &[
-                "-D",
-                data.to_str().unwrap(),
-                "-m",
-                "immediate",
-                "-w",
-                "stop",
-            ],
-        );
-    }
-}
+use deployment::{free_port, Postgres};
 
 /// A private `redis-server` (no persistence); killed when dropped.
 struct Redis {
@@ -222,7 +93,7 @@ fn cluster_with(extra: &[&str]) -> Cluster {
     let redis = Redis::start();
     let tmp = tempfile::tempdir().unwrap();
     let (data, dist) = (tmp.path().join("data"), tmp.path().join("dist"));
-    let (pg_url, redis_url) = (pg.url(), redis.url());
+    let (pg_url, redis_url) = (pg.url("postgres"), redis.url());
     let relays = ["a", "b", "c"]
         .iter()
         .map(|node| {
@@ -279,14 +150,20 @@ fn metric(relay: &Relay, name: &str) -> u64 {
         .unwrap()
 }
 
-/// Types `text` on `client` and waits until `relay` has stored it.
-async fn write_stored(client: &mut Client, relay: &Relay, text: &str) {
-    let before = metric(relay, "firebreak_updates_stored_total");
-    client.type_text(text).await;
+/// Types `texts[n]` on `clients[n]` (connected to `relays[n]`), all at once, and waits
+/// until every relay has stored what its own client typed.
+async fn write_all_stored(clients: &mut [Client], relays: &[Relay], texts: &[String]) {
+    let stored = |relay: &Relay| metric(relay, "firebreak_updates_stored_total");
+    let before: Vec<u64> = relays.iter().map(stored).collect();
+    for (client, text) in clients.iter_mut().zip(texts) {
+        client.type_text(text).await;
+    }
     let deadline = Instant::now() + Duration::from_secs(15);
-    while metric(relay, "firebreak_updates_stored_total") == before {
-        assert!(Instant::now() < deadline, "{text} stored in time");
-        client.pump_for(Duration::from_millis(5)).await;
+    while relays.iter().zip(&before).any(|(r, b)| stored(r) == *b) {
+        assert!(Instant::now() < deadline, "{texts:?} stored in time");
+        for client in clients.iter_mut() {
+            client.pump_for(Duration::from_millis(5)).await;
+        }
     }
 }
 
@@ -452,6 +329,152 @@ async fn three_relays_share_edits_presence_and_revocations_live() {
     assert_eq!(on_a.expect_closed().await.code, 4404);
 }
 
+/// A JSON request to `relay`: (status, parsed body, `null` for none).
+fn call(
+    relay: &Relay,
+    method: &str,
+    path: &str,
+    bearer: Option<&str>,
+    body: Option<serde_json::Value>,
+) -> (u16, serde_json::Value) {
+    let text = body.map(|b| b.to_string());
+    let (status, _, answer) = relay.request(method, path, bearer, text.as_deref());
+    (
+        status,
+        serde_json::from_str(&answer).unwrap_or(serde_json::Value::Null),
+    )
+}
+
+/// Puts a starter playbook named `name` on `relay` under `id` as its owner's first state,
+/// and waits until the relay has stored it.
+async fn publish_playbook(relay: &Relay, id: &str, name: &str) -> Client {
+    use yrs::sync::{Message, SyncMessage};
+    let playbook = incident::playbook::Playbook::adopt(id, "starter-phishing").expect("a starter");
+    playbook.set_name(name);
+    let mut owner = Client::connect_synced(relay, id).await;
+    let before = metric(relay, "firebreak_updates_stored_total");
+    owner
+        .send_message(Message::Sync(SyncMessage::Update(playbook.encode_state())))
+        .await;
+    let deadline = Instant::now() + Duration::from_secs(15);
+    while metric(relay, "firebreak_updates_stored_total") == before {
+        assert!(Instant::now() < deadline, "the playbook was stored in time");
+        owner.pump_for(Duration::from_millis(5)).await;
+    }
+    owner
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_team_members_revocation_and_an_unsharing_close_connections_on_other_relays() {
+    use serde_json::json;
+    let cluster = cluster();
+    let [a, b, c] = &cluster.relays[..] else {
+        unreachable!()
+    };
+    let id = "pb-cluster-team";
+    let _owner = publish_playbook(a, id, "Shared runbook").await;
+    let playbook_owner = a.owner_token(id);
+    let (status, team) = call(
+        a,
+        "POST",
+        "/api/teams",
+        None,
+        Some(json!({ "name": "IR", "owner_name": "Alice" })),
+    );
+    assert_eq!(status, 201, "team created: {team}");
+    let team_id = team["team"].as_str().unwrap().to_owned();
+    let team_owner = team["token"].as_str().unwrap().to_owned();
+    let member = |name: &str| {
+        let (status, body) = call(
+            a,
+            "POST",
+            &format!("/api/teams/{team_id}/members"),
+            Some(&team_owner),
+            Some(json!({ "name": name, "role": "editor" })),
+        );
+        assert_eq!(status, 201, "member added: {body}");
+        body
+    };
+    let (erin, lou) = (member("Erin"), member("Lou"));
+    let share = || {
+        let (status, body) = call(
+            a,
+            "POST",
+            &format!("/api/incidents/{id}/teams"),
+            Some(&playbook_owner),
+            Some(json!({ "team": team_id, "team_token": team_owner })),
+        );
+        assert_eq!(status, 201, "shared: {body}");
+    };
+    share();
+    let mut erin_on_b = Client::connect_with(b, id, erin["token"].as_str()).await;
+    erin_on_b.pump_until(|c| c.synced).await;
+    let mut lou_on_c = Client::connect_with(c, id, lou["token"].as_str()).await;
+    lou_on_c.pump_until(|c| c.synced).await;
+
+    // Erin revoked through A: her connection on B closes with 4410, Lou's on C stays.
+    let started = Instant::now();
+    let (status, body) = call(
+        a,
+        "DELETE",
+        &format!(
+            "/api/teams/{team_id}/members/{}",
+            erin["invite"].as_str().unwrap()
+        ),
+        Some(&team_owner),
+        None,
+    );
+    assert_eq!(status, 200, "revoked: {body}");
+    let closed = erin_on_b.expect_closed().await;
+    let revoked_after = started.elapsed();
+    assert_eq!(closed.code, 4410, "{closed:?}");
+    assert!(closed.reason.contains("revoked by Alice"), "{closed:?}");
+    lou_on_c.pump_for(Duration::from_millis(300)).await;
+    assert!(lou_on_c.closed.is_none(), "{:?}", lou_on_c.closed);
+
+    // Unshared through A: Lou's connection on C closes with 4410, naming who.
+    let started = Instant::now();
+    let (status, body) = call(
+        a,
+        "DELETE",
+        &format!("/api/incidents/{id}/teams/{team_id}"),
+        Some(&playbook_owner),
+        None,
+    );
+    assert_eq!(status, 204, "unshared: {body}");
+    let closed = lou_on_c.expect_closed().await;
+    let unshared_after = started.elapsed();
+    assert_eq!(closed.code, 4410, "{closed:?}");
+    assert!(closed.reason.contains("unshared by"), "{closed:?}");
+    println!(
+        "through relay A: a team member's revocation closed their connection on B after {:.1} ms, an unsharing the member's connection on C after {:.1} ms",
+        revoked_after.as_secs_f64() * 1e3,
+        unshared_after.as_secs_f64() * 1e3
+    );
+    for after in [revoked_after, unshared_after] {
+        assert!(
+            after < Duration::from_secs(3),
+            "crossed relays in {after:?}"
+        );
+    }
+
+    // Shared again through A: Lou gets in on C and stays, once C has heard of it (without
+    // the news, C would close him with 4403 for the ended share it remembers).
+    share();
+    let deadline = Instant::now() + Duration::from_secs(5);
+    let lou_again = loop {
+        let mut lou_again = Client::connect_with(c, id, lou["token"].as_str()).await;
+        lou_again.pump_for(Duration::from_millis(300)).await;
+        match &lou_again.closed {
+            Some(closed) if closed.code == 4403 && Instant::now() < deadline => {}
+            _ => break lou_again,
+        }
+    };
+    assert!(lou_again.closed.is_none(), "{:?}", lou_again.closed);
+    assert!(lou_again.synced, "synced again after the new sharing");
+    assert!(lou_again.closed.is_none(), "{:?}", lou_again.closed);
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_killed_relays_presence_goes_from_the_others_after_the_node_ttl() {
     let mut cluster = cluster();
@@ -484,12 +507,11 @@ async fn writers_on_every_relay_converge_after_redis_is_down_for_ten_seconds() {
     for relay in &cluster.relays {
         clients.push(Client::connect_synced(relay, incident).await);
     }
-    // Writes take turns (each relay's append is done before the next relay's begins): two
-    // relays appending to one incident's record at the same instant is the PostgreSQL
-    // store's multi-writer case, handled on its own branch.
-    for (n, client) in clients.iter_mut().enumerate() {
-        write_stored(client, &cluster.relays[n], &format!("[before {n}]")).await;
-    }
+    // Every relay's writer types at the same instant, so the three relays append to the
+    // incident's record in PostgreSQL concurrently (the store's per-incident advisory lock
+    // orders them).
+    let before: Vec<String> = (0..3).map(|n| format!("[before {n}]")).collect();
+    write_all_stored(&mut clients, &cluster.relays, &before).await;
 
     cluster.redis.stop();
     for relay in &cluster.relays {
@@ -500,8 +522,9 @@ async fn writers_on_every_relay_converge_after_redis_is_down_for_ten_seconds() {
     let outage = Instant::now();
     let mut round = 0;
     while outage.elapsed() < Duration::from_secs(10) {
-        for (n, client) in clients.iter_mut().enumerate() {
-            write_stored(client, &cluster.relays[n], &format!("[{n}.{round}]")).await;
+        let texts: Vec<String> = (0..3).map(|n| format!("[{n}.{round}]")).collect();
+        write_all_stored(&mut clients, &cluster.relays, &texts).await;
+        for client in clients.iter_mut() {
             client.pump_for(Duration::from_millis(20)).await;
         }
         round += 1;
@@ -532,7 +555,7 @@ async fn writers_on_every_relay_converge_after_redis_is_down_for_ten_seconds() {
         }
     }
     // And it is what PostgreSQL holds.
-    let url = cluster._pg.url();
+    let url = cluster._pg.url("postgres");
     let stored = std::thread::scope(|scope| {
         scope
             .spawn(|| {
@@ -604,7 +627,7 @@ async fn two_relays_given_the_same_node_id_still_share_edits() {
     let redis = Redis::start();
     let tmp = tempfile::tempdir().unwrap();
     let (data, dist) = (tmp.path().join("data"), tmp.path().join("dist"));
-    let (pg_url, redis_url) = (pg.url(), redis.url());
+    let (pg_url, redis_url) = (pg.url("postgres"), redis.url());
     let flags = [
         "--database-url",
         &pg_url,

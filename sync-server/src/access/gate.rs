@@ -776,6 +776,27 @@ impl Gate {
                     }
                 }
             }
+            AccessEvent::Unshared {
+                playbook,
+                team,
+                by,
+                invites,
+            } => {
+                let (Ok(playbook), Ok(team)) =
+                    (IncidentId::parse(playbook), IncidentId::parse(team))
+                else {
+                    return;
+                };
+                let invites: Vec<_> = invites.iter().filter_map(|i| InviteId::parse(i)).collect();
+                live.end_share(&playbook, &team, &invites, &Error::UnsharedBy(by.clone()));
+            }
+            AccessEvent::Shared { playbook, team } => {
+                if let (Ok(playbook), Ok(team)) =
+                    (IncidentId::parse(playbook), IncidentId::parse(team))
+                {
+                    live.unshared.remove(&(playbook, team));
+                }
+            }
         }
     }
 
@@ -810,6 +831,36 @@ impl Gate {
 }
 
 impl Live {
+    /// Ends the sharing of `playbook` with `team`: its members' (`invites`) connections to
+    /// it are closed with `error`, and a member let in before is closed as it registers.
+    /// How many closed.
+    fn end_share(
+        &mut self,
+        playbook: &IncidentId,
+        team: &IncidentId,
+        invites: &[InviteId],
+        error: &Error,
+    ) -> usize {
+        self.unshared.insert((playbook.clone(), team.clone()));
+        let mut closed = 0;
+        for invite in invites {
+            if let Some(open) = self.connections.get_mut(invite) {
+                open.retain(|_, (incident, signal)| {
+                    let close = incident == playbook;
+                    if close {
+                        signal.close_with(error);
+                        closed += 1;
+                    }
+                    !close
+                });
+                if open.is_empty() {
+                    self.connections.remove(invite);
+                }
+            }
+        }
+        closed
+    }
+
     /// Closes every open connection whose document `matches`, with `error`; how many.
     fn close_where(&mut self, matches: impl Fn(&IncidentId) -> bool, error: &Error) -> usize {
         let mut closed = 0;

@@ -191,6 +191,18 @@ pub enum AccessEvent {
         incident: String,
         invites: Vec<String>,
     },
+    /// A playbook no longer shared with a team: the connections of the team's members
+    /// (`invites`) to it are closed with 4410 (naming who unshared it), and a member let in
+    /// just before is closed as it registers.
+    Unshared {
+        playbook: String,
+        team: String,
+        by: String,
+        invites: Vec<String>,
+    },
+    /// A playbook shared (again) with a team: an earlier unsharing no longer closes the
+    /// members let in from now on.
+    Shared { playbook: String, team: String },
 }
 
 impl AccessEvent {
@@ -209,6 +221,25 @@ impl AccessEvent {
         AccessEvent::Deleted {
             incident: incident.to_string(),
             invites: invites.iter().map(ToString::to_string).collect(),
+        }
+    }
+    pub fn unshared(
+        playbook: &IncidentId,
+        team: &IncidentId,
+        by: &str,
+        invites: &[InviteId],
+    ) -> Self {
+        AccessEvent::Unshared {
+            playbook: playbook.to_string(),
+            team: team.to_string(),
+            by: by.to_owned(),
+            invites: invites.iter().map(ToString::to_string).collect(),
+        }
+    }
+    pub fn shared(playbook: &IncidentId, team: &IncidentId) -> Self {
+        AccessEvent::Shared {
+            playbook: playbook.to_string(),
+            team: team.to_string(),
         }
     }
 }

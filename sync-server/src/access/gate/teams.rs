@@ -92,7 +92,7 @@ impl Gate {
 
     /// Shares `owner`'s playbook (the caller checked it is one, named `playbook_name`) with
     /// `sharer`'s team. Team members let in from now on open it; a share ended earlier in
-    /// this process no longer closes them.
+    /// this process (or, announced, on another relay) no longer closes them.
     pub async fn share_with_team(
         &self,
         owner: &Grant,
@@ -113,6 +113,10 @@ impl Gate {
             .live()
             .unshared
             .remove(&(share.playbook.clone(), share.team.clone()));
+        self.announce(crate::cluster::AccessEvent::shared(
+            &share.playbook,
+            &share.team,
+        ));
         tracing::info!(playbook = %share.playbook, team = %share.team, "playbook shared with a team");
         Ok(share)
     }
@@ -134,25 +138,18 @@ impl Gate {
                 s.grants(&id)
             })
             .await?;
-        let mut live = self.inner.live();
-        live.unshared.insert((owner.incident.clone(), team.clone()));
+        let invites: Vec<_> = members.into_iter().map(|m| m.invite).collect();
         let closing = Error::UnsharedBy(owner.name.clone());
-        let mut closed = 0;
-        for member in &members {
-            if let Some(open) = live.connections.get_mut(&member.invite) {
-                open.retain(|_, (incident, signal)| {
-                    let close = incident == &owner.incident;
-                    if close {
-                        signal.close_with(&closing);
-                        closed += 1;
-                    }
-                    !close
-                });
-                if open.is_empty() {
-                    live.connections.remove(&member.invite);
-                }
-            }
-        }
+        let closed = self
+            .inner
+            .live()
+            .end_share(&owner.incident, team, &invites, &closing);
+        self.announce(crate::cluster::AccessEvent::unshared(
+            &owner.incident,
+            team,
+            &owner.name,
+            &invites,
+        ));
         tracing::info!(playbook = %owner.incident, %team, closed, "playbook unshared from a team");
         Ok(closed)
     }
