@@ -1,8 +1,8 @@
-//! Shared by the multi-relay tests (`multi_writer.rs`, `pg_down.rs`, `failover.rs`,
-//! `cluster.rs`): a private PostgreSQL (Debian's, started by the test on a free 127.0.0.1
-//! port with a temporary data directory, stopped when dropped) that a test may stop and
-//! start again, and a private HAProxy running `deploy/haproxy.cfg`, the file the README
-//! shows, with only its addresses filled in.
+//! Shared by the PostgreSQL and multi-relay tests (`postgres.rs`, `multi_writer.rs`,
+//! `pg_down.rs`, `failover.rs`, `cluster.rs`): a private PostgreSQL (Debian's, started by the
+//! test on a free 127.0.0.1 port with a temporary data directory, stopped when dropped) that a
+//! test may stop and start again, and a private HAProxy running `deploy/haproxy.cfg`, the file
+//! the README shows, with only its addresses filled in.
 
 #![allow(dead_code)]
 
