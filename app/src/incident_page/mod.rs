@@ -25,6 +25,7 @@ mod status;
 mod timeline;
 mod title;
 mod triage;
+mod windowed;
 
 use incident::{Incident, ProseSection};
 use leptos::ev;
