@@ -109,13 +109,10 @@ pub fn HandOver(memory: RowMemory) -> impl IntoView {
                 outcome.set(Some(from));
                 // The new event is the latest, likely far down the windowed list: brought
                 // into the page first.
-                let row = id.clone();
-                match reveal {
-                    Some(reveal) => reveal.reveal(&row, move |_| {
-                        focus_when_drawn(format!("ev-{id}-notes"), 20);
-                    }),
-                    None => focus_when_drawn(format!("ev-{id}-notes"), 20),
+                if let Some(reveal) = reveal {
+                    reveal.reveal(&id, |_| {});
                 }
+                focus_when_drawn(format!("ev-{id}-notes"), 60);
             });
         }
     };

@@ -49,19 +49,25 @@ pub struct RevealEvent(Windowed, RwSignal<String>, RwSignal<String>);
 
 impl RevealEvent {
     /// Shows the event `id` (clearing a filter that hides it); `then` runs once it is drawn.
+    /// An event just written may reach the list a few frames later: it is looked for again.
     pub fn reveal(self, id: &str, then: impl FnOnce(web_sys::HtmlElement) + 'static) {
+        self.look_for(id.to_string(), 30, Box::new(then));
+    }
+
+    fn look_for(self, id: String, tries: u32, then: Box<dyn FnOnce(web_sys::HtmlElement)>) {
         let RevealEvent(window, text, phase) = self;
-        if window.ids.with_untracked(|ids| ids.iter().any(|i| i == id)) {
-            window.reveal(id, then);
+        if window.ids.with_untracked(|ids| ids.contains(&id)) {
+            window.reveal(&id, then);
             return;
         }
-        text.set(String::new());
-        phase.set(String::new());
-        let id = id.to_string();
-        // Once the unfiltered list is there.
-        request_animation_frame(move || {
-            window.reveal(&id, then);
-        });
+        if tries == 0 {
+            return;
+        }
+        if !text.with_untracked(String::is_empty) || !phase.with_untracked(String::is_empty) {
+            text.set(String::new());
+            phase.set(String::new());
+        }
+        request_animation_frame(move || self.look_for(id, tries - 1, then));
     }
 }
 
