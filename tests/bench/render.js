@@ -141,9 +141,8 @@ try {
   await new Promise((r) => setTimeout(r, 1500));
   // The page joins with an editor's link (`/incident/ID#invite=TOKEN`): the app keeps the
   // token on the device and drops the fragment, so the warm run opens the plain address.
-  const editor = await invite(relay.url, id, token, { name: 'Bench', role: 'editor' });
+  // One invite a run: an invite is bound to the first device that uses it.
   const url = `${relay.url}/incident/${id}`;
-  const link = `${url}#invite=${editor.token}`;
   const cold = [];
   const warm = [];
   for (let i = 0; i < runs; i++) {
@@ -155,7 +154,8 @@ try {
     }
     await page.goto(`${relay.url}/`);
     await page.evaluate(() => localStorage.setItem('firebreak.name', JSON.stringify('Bench')));
-    cold.push(await interactive(page, link));
+    const editor = await invite(relay.url, id, token, { name: `Bench ${i}`, role: 'editor' });
+    cold.push(await interactive(page, `${url}#invite=${editor.token}`));
     warm.push(await interactive(page, url));
     await context.close();
   }
