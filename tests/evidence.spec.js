@@ -141,7 +141,7 @@ test.describe('timeline', () => {
 });
 
 test.describe('a large incident', () => {
-  test('5,000 events: the first rows show on their own, all follow, and editing works', async ({
+  test('5,000 events: the first rows show on their own, and editing works', async ({
     person,
     relay,
     yclients,
@@ -163,12 +163,14 @@ test.describe('a large incident', () => {
 
     await watchTimelineRendering(a.page);
     await a.page.goto(link);
-    await expect(events(a.page)).toHaveCount(N, { timeout: 30_000 });
-    await expect(a.page.locator('#timeline-zone')).toContainText(`${N} events`);
+    // Windowed (issue 19): the list names all 5,000, only rows near the screen are drawn.
+    await expect(a.page.locator('#timeline-list')).toHaveAttribute('aria-label', 'Timeline — 5,000 events', { timeout: 30_000 });
+    await expect(a.page.locator('#timeline-zone')).toContainText('5,000 events');
+    expect(await events(a.page).count()).toBeLessThan(N);
     const perf = await a.page.evaluate(() => window.__evidencePerf);
     await test.info().attach('timeline rendering', { body: JSON.stringify(perf), contentType: 'application/json' });
-    // The page is not frozen drawing every row in one go: the first rows are drawn on their
-    // own and the rest follow. How long that takes is a figure (printed here, and measured
+    // The page is not frozen drawing every row in one go: only the rows near the screen are
+    // drawn (tests/windowing.spec.js covers the rest). How long that takes is a figure (printed here, and measured
     // in tests/bench/render.js), not a bound a loaded machine could trip.
     expect(perf.rowsAtFirst, JSON.stringify(perf)).toBeLessThan(N);
     console.log(
@@ -187,7 +189,7 @@ test.describe('a large incident', () => {
     const started = Date.now();
     await addEvent(a.page, { what: 'Import checked by Alice', when: '2020-01-01 00:00:30' });
     await expect(events(a.page).nth(1).getByTestId('event-what')).toHaveText('Import checked by Alice');
-    await expect(events(a.page)).toHaveCount(N + 1);
+    await expect(a.page.locator('#timeline-list')).toHaveAttribute('aria-label', 'Timeline — 5,001 events');
     const row = events(a.page).nth(2);
     const editor = await editEvent(row);
     await correct(editor.getByLabel('What happened'), 'Seeded event, corrected');

@@ -21,6 +21,7 @@ const HANDOFFS_KEY: &str = "firebreak.show_role_handoffs";
 const FOLDED_KEY: &str = "firebreak.folded";
 const PLAYBOOKS_KEY: &str = "firebreak.playbooks";
 const TEAMS_KEY: &str = "firebreak.teams";
+const FILTERS_PREFIX: &str = "firebreak.filters.";
 
 /// This device's grant on one incident: the token it shows the relay (`{invite}.{secret}`)
 /// and, once the relay has said so, the role and the name the invite was made for.
@@ -333,6 +334,7 @@ pub fn forget(id: &str) {
         SYNCED_PREFIX,
         ACCESS_PREFIX,
         UNPUBLISHED_PREFIX,
+        FILTERS_PREFIX,
     ] {
         LocalStorage::delete(format!("{prefix}{id}"));
     }
@@ -368,4 +370,36 @@ pub fn folded_sections() -> Vec<String> {
 
 pub fn set_folded_sections(keys: &[String]) {
     save(FOLDED_KEY, &keys);
+}
+
+/// What the timeline and the indicators are filtered by on this device, for one incident
+/// (empty: everything). Kept here, not in the document: what one person looks for is theirs.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct ListFilters {
+    #[serde(default)]
+    pub timeline_text: String,
+    /// A kill-chain phase's key.
+    #[serde(default)]
+    pub timeline_phase: String,
+    #[serde(default)]
+    pub indicator_text: String,
+    /// An indicator type's key.
+    #[serde(default)]
+    pub indicator_kind: String,
+    /// A TLP level (`"AMBER"`).
+    #[serde(default)]
+    pub indicator_tlp: String,
+}
+
+pub fn list_filters(id: &str) -> ListFilters {
+    LocalStorage::get::<ListFilters>(&format!("{FILTERS_PREFIX}{id}")).unwrap_or_default()
+}
+
+pub fn set_list_filters(id: &str, filters: &ListFilters) {
+    let key = format!("{FILTERS_PREFIX}{id}");
+    if *filters == ListFilters::default() {
+        LocalStorage::delete(&key);
+    } else {
+        save(&key, filters);
+    }
 }

@@ -1,11 +1,17 @@
 // Benchmark: how long the incident page takes to become usable with a large incident.
 // Not a test: it prints numbers. Run from tests/ after a release build:
-//   node bench/render.js [events=5000] [indicators=2000] [runs=3]
+//   node bench/render.js [events=5000] [indicators=2000] [runs=3] [--cpu=4]
 // The incident is registered through the access API and a stock Yjs client writes it through
 // the relay with the owner's token; then a fresh Chromium context opens an editor's invite
-// link (cold: nothing on the device) and, after a reload, from its own storage (warm).
-// "Rows" is the time until every timeline row and indicator row is in the page;
-// "keystroke" is the main-thread time one keystroke in the summary costs, measured in the page.
+// link (cold: nothing on the device; timed from the join screen's "Open the incident") and,
+// after a reload, from its own storage (warm).
+// `--cpu=N` slows the page's CPU N times (CDP Emulation.setCPUThrottlingRate), about a
+// mid-range phone at 4.
+// "Interactive" is the time until the first timeline row and the first indicator row are in
+// the page and a keystroke (in the summary) has been taken; "rows" the time until every
+// timeline and indicator row is in the page ("windowed" when the lists draw only the rows
+// near the viewport, so that never happens); "keystroke" the main-thread time one keystroke
+// costs, measured in the page, in the summary and in the timeline's "What happened" field.
 import { chromium } from '@playwright/test';
 import * as Y from 'yjs';
 import { startRelay } from '../support/relay.js';
@@ -14,7 +20,9 @@ import { YClient } from '../support/yjs-client.js';
 import { registeredIncident } from '../support/incidents.js';
 import { invite } from '../support/access.js';
 
-const [events = 5000, indicators = 2000, runs = 3] = process.argv.slice(2).map(Number);
+const args = process.argv.slice(2);
+const [events = 5000, indicators = 2000, runs = 3] = args.filter((a) => !a.startsWith('--')).map(Number);
+const cpu = Number((args.find((a) => a.startsWith('--cpu=')) || '--cpu=1').slice(6));
 const PHASES = ['reconnaissance', 'weaponization', 'delivery', 'exploitation', 'installation',
   'command_and_control', 'actions_on_objectives'];
 
@@ -57,35 +65,67 @@ function fill(client) {
 
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
-async function interactive(page, url) {
-  const t0 = Date.now();
-  await page.goto(url);
-  if (events > 0) {
-    await page.locator('[data-testid="timeline-event"]').nth(events - 1).waitFor({ state: 'attached', timeout: 120_000 });
-  }
-  if (indicators > 0) {
-    await page.locator('[data-testid="indicator"]').nth(indicators - 1).waitFor({ state: 'attached', timeout: 120_000 });
-  }
-  const rows = Date.now() - t0;
-  // A keystroke, timed inside the page: from the key going down until the frame after the
-  // input was handled has been drawn (all the work the keystroke causes on the main thread).
-  const summary = page.locator('#text-summary');
-  await summary.click();
-  await page.evaluate(() => {
-    const area = document.querySelector('#text-summary');
+// The main-thread time of one keystroke in the field `selector`: from the key going down until
+// the frame after the input was handled has been drawn (all the work the keystroke causes).
+async function keystroke(page, selector) {
+  const field = page.locator(selector);
+  await field.scrollIntoViewIfNeeded();
+  await field.focus();
+  await page.evaluate((sel) => {
+    const area = document.querySelector(sel);
     window.__keys = [];
     area.addEventListener('keydown', () => { window.__down = performance.now(); });
     area.addEventListener('input', () => {
       requestAnimationFrame(() => setTimeout(() => window.__keys.push(performance.now() - window.__down), 0));
     });
-  });
+  }, selector);
   for (let i = 0; i < 5; i++) {
-    await summary.press('x');
+    await field.press('x');
     await page.waitForTimeout(150);
   }
   const times = await page.evaluate(() => window.__keys);
-  for (let i = 0; i < 5; i++) await summary.press('Backspace');
-  return { rows, keystroke: Math.round(median(times)) };
+  for (let i = 0; i < 5; i++) await field.press('Backspace');
+  return Math.round(median(times));
+}
+
+async function interactive(page, url) {
+  let t0 = Date.now();
+  await page.goto(url);
+  // An invite on a device without the incident shows the join screen first: timed from its
+  // "Open the incident".
+  const join = page.getByRole('button', { name: 'Open the incident' });
+  await page.locator('#text-summary').or(join).first().waitFor({ timeout: 300_000 });
+  if (await join.isVisible()) {
+    t0 = Date.now();
+    await join.click();
+  }
+  if (events > 0) {
+    await page.locator('[data-testid="timeline-event"]').first().waitFor({ state: 'attached', timeout: 300_000 });
+  }
+  if (indicators > 0) {
+    await page.locator('[data-testid="indicator"]').first().waitFor({ state: 'attached', timeout: 300_000 });
+  }
+  await page.locator('#text-summary').press('x', { timeout: 300_000 });
+  const ready = Date.now() - t0;
+  await page.locator('#text-summary').press('Backspace');
+  // Every row, unless the lists are windowed.
+  const windowed = await page.locator('ol.tl-list[data-windowed]').count() > 0;
+  let rows = 'windowed';
+  if (!windowed) {
+    if (events > 0) {
+      await page.locator('[data-testid="timeline-event"]').nth(events - 1).waitFor({ state: 'attached', timeout: 300_000 });
+    }
+    if (indicators > 0) {
+      await page.locator('[data-testid="indicator"]').nth(indicators - 1).waitFor({ state: 'attached', timeout: 300_000 });
+    }
+    rows = Date.now() - t0;
+  }
+  return {
+    ready,
+    rows,
+    summary: await keystroke(page, '#text-summary'),
+    what: await keystroke(page, '#tl-new-what'),
+  };
 }
 
 
@@ -101,24 +141,33 @@ try {
   await new Promise((r) => setTimeout(r, 1500));
   // The page joins with an editor's link (`/incident/ID#invite=TOKEN`): the app keeps the
   // token on the device and drops the fragment, so the warm run opens the plain address.
-  const editor = await invite(relay.url, id, token, { name: 'Bench', role: 'editor' });
+  // One invite a run: an invite is bound to the first device that uses it.
   const url = `${relay.url}/incident/${id}`;
-  const link = `${url}#invite=${editor.token}`;
   const cold = [];
   const warm = [];
   for (let i = 0; i < runs; i++) {
     const context = await browser.newContext();
     const page = await context.newPage();
+    if (cpu > 1) {
+      const cdp = await context.newCDPSession(page);
+      await cdp.send('Emulation.setCPUThrottlingRate', { rate: cpu });
+    }
     await page.goto(`${relay.url}/`);
     await page.evaluate(() => localStorage.setItem('firebreak.name', JSON.stringify('Bench')));
-    cold.push(await interactive(page, link));
+    const editor = await invite(relay.url, id, token, { name: `Bench ${i}`, role: 'editor' });
+    cold.push(await interactive(page, `${url}#invite=${editor.token}`));
     warm.push(await interactive(page, url));
     await context.close();
   }
   writer.destroy();
+  const figure = (xs, key) => {
+    const all = xs.map((x) => x[key]);
+    if (all.some((x) => typeof x !== 'number')) return all[0];
+    return `${median(all)} ms (${all.join(', ')})`;
+  };
   const show = (label, xs) =>
-    console.log(`${label.padEnd(34)} rows ${String(median(xs.map((x) => x.rows))).padStart(6)} ms (runs: ${xs.map((x) => x.rows).join(', ')})   keystroke ${median(xs.map((x) => x.keystroke))} ms`);
-  console.log(`incident: ${events} timeline events, ${indicators} indicators, ${(bytes / 1024).toFixed(0)} KiB as one Yjs update`);
+    console.log(`${label.padEnd(32)} interactive ${figure(xs, 'ready')}   rows ${figure(xs, 'rows')}   keystroke: summary ${figure(xs, 'summary')}, what happened ${figure(xs, 'what')}`);
+  console.log(`incident: ${events} timeline events, ${indicators} indicators, ${(bytes / 1024).toFixed(0)} KiB as one Yjs update; CPU slowed ${cpu}×`);
   show('cold (from the relay)', cold);
   show('warm (from this device, reload)', warm);
 } finally {

@@ -47,6 +47,7 @@ pub fn HandOver(memory: RowMemory) -> impl IntoView {
     let problem = RwSignal::new(None::<String>);
     let outcome = RwSignal::new(None::<String>);
     let busy = RwSignal::new(false);
+    let reveal = use_context::<super::timeline::RevealEvent>();
     // The default as shown (to the minute) and as it is (to the millisecond): left as shown,
     // the shift starts exactly at the mark.
     let default = StoredValue::new((String::new(), String::new()));
@@ -106,7 +107,12 @@ pub fn HandOver(memory: RowMemory) -> impl IntoView {
                 memory.set_open(&id, true);
                 open.incident.add_timeline_event(&id, &event);
                 outcome.set(Some(from));
-                focus_when_drawn(format!("ev-{id}-notes"), 20);
+                // The new event is the latest, likely far down the windowed list: brought
+                // into the page first.
+                if let Some(reveal) = reveal {
+                    reveal.reveal(&id, |_| {});
+                }
+                focus_when_drawn(format!("ev-{id}-notes"), 60);
             });
         }
     };

@@ -1,18 +1,22 @@
 //! Indicators of compromise: typed, refanged on entry, shown defanged.
 //!
 //! Values are shown as text only (never markup) and defanged, so nobody clicks one by
-//! accident; the real value is one "Copy raw" away.
+//! accident; the real value is one "Copy raw" away. Only the rows near the screen are in the
+//! page (`super::windowed`); a filter on the model (text, type, TLP level; this device's
+//! choice) stands in for the browser's find-in-page.
 
 mod row;
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
-use incident::indicator_value::{detect, refang};
+use incident::indicator_value::{defang, detect, refang};
 use incident::{Incident, Indicator, IndicatorKind, Tlp};
 use leptos::ev::SubmitEvent;
 use leptos::prelude::*;
 
 use super::timeline::shared::{events_memo, fingerprint, indicators_memo, sentence};
+use super::windowed::{thousands, Windowed};
 use super::{heading, watch};
 use crate::form::{focus_soon, set_value_of, value_of, Field, RowMemory};
 use crate::session::{use_incident, OpenIncident};
@@ -31,6 +35,7 @@ struct Item {
     links: Links,
     zone: String,
     incident_tlp: Tlp,
+    window: Windowed,
 }
 
 impl Item {
@@ -85,36 +90,208 @@ pub fn Indicators() -> impl IntoView {
     });
     let memory = RowMemory::new();
     let count = move || indicators.with(|i| i.len());
+    let has_indicators = Memo::new(move |_| count() > 0);
+    // The filter, this device's (kept per incident in localStorage).
+    let saved = prefs::list_filters(&open.id);
+    let text = RwSignal::new(saved.indicator_text);
+    let kind = RwSignal::new(saved.indicator_kind);
+    let tlp = RwSignal::new(saved.indicator_tlp);
+    {
+        let id = open.id.clone();
+        Effect::new(move |first: Option<()>| {
+            let (t, k, l) = (text.get(), kind.get(), tlp.get());
+            if first.is_some() {
+                let mut filters = prefs::list_filters(&id);
+                filters.indicator_text = t;
+                filters.indicator_kind = k;
+                filters.indicator_tlp = l;
+                prefs::set_list_filters(&id, &filters);
+            }
+        });
+    }
+    // Each indicator's searched text, made once per change of the indicators.
+    let haystacks = Memo::new(move |_| {
+        indicators.with(|all| {
+            Arc::new(
+                all.iter()
+                    .map(|(_, i)| searched_text(i))
+                    .collect::<Vec<_>>(),
+            )
+        })
+    });
+    // The indicators the list shows (indices into `indicators`).
+    let filtered = Memo::new(move |_| {
+        let needle = text.with(|t| t.trim().to_lowercase());
+        let kind = kind.with(|k| IndicatorKind::from_key(k));
+        let level = tlp.with(|l| Tlp::parse(l));
+        let incident_tlp = incident_tlp.get();
+        let texts = (!needle.is_empty()).then(|| haystacks.get());
+        indicators.with(|all| {
+            Arc::new(
+                all.iter()
+                    .enumerate()
+                    .filter(|(_, (_, i))| kind.is_none_or(|k| i.kind == k))
+                    .filter(|(_, (_, i))| level.is_none_or(|l| i.tlp.unwrap_or(incident_tlp) == l))
+                    .filter(|(n, _)| texts.as_ref().is_none_or(|t| t[*n].contains(&needle)))
+                    .map(|(n, _)| n)
+                    .collect::<Vec<_>>(),
+            )
+        })
+    });
+    let ids = Memo::new(move |_| {
+        filtered.with(|f| {
+            indicators.with(|all| Arc::new(f.iter().map(|&n| all[n].0.clone()).collect()))
+        })
+    });
+    let window = Windowed::new(ids, "indicator-list", "data-indicator-id", 130.0);
     let each = move || {
-        let all = indicators.get();
+        // The snapshots first (see the timeline's rows).
+        indicators.track();
+        links.track();
         let zone = zone.get();
         let incident_tlp = incident_tlp.get();
-        links.with(|links| {
-            all.iter()
-                .map(|(id, indicator)| Item {
-                    id: id.clone(),
-                    indicator: indicator.clone(),
-                    links: links.get(id).cloned().unwrap_or_default(),
-                    zone: zone.clone(),
-                    incident_tlp,
+        let range = window.shown();
+        filtered.with(|f| {
+            indicators.with(|all| {
+                links.with(|links| {
+                    f[range]
+                        .iter()
+                        .map(|&n| {
+                            let (id, indicator) = &all[n];
+                            Item {
+                                id: id.clone(),
+                                indicator: indicator.clone(),
+                                links: links.get(id).cloned().unwrap_or_default(),
+                                zone: zone.clone(),
+                                incident_tlp,
+                                window,
+                            }
+                        })
+                        .collect::<Vec<_>>()
                 })
-                .collect::<Vec<_>>()
+            })
         })
     };
     let rows = {
         let open = open.clone();
         move |item: Item| view! { <IndicatorRow item=item open=open.clone() memory=memory/> }
     };
+    let list_label = move || {
+        let n = filtered.with(|f| f.len());
+        let all = count();
+        if n == all {
+            format!("Indicators — {}", thousands(n))
+        } else {
+            format!("Indicators — {} of {}", thousands(n), thousands(all))
+        }
+    };
     view! {
         <section class="indicators card" aria-labelledby="h-indicators">
             {heading("indicators", "Indicators of compromise", "Add them as you find them, defanged or not. They are stored as the real value and shown defanged, so nobody opens one by accident.")}
             {add_indicator(open.clone())}
             {paste_indicators(open.clone())}
-            <ul class="ioc-list" aria-label="Indicators" on:focusin=move |ev| memory.focus_in(&ev)>
+            {move || has_indicators.get().then(|| indicator_filter(text, kind, tlp, filtered, indicators))}
+            <ul
+                id="indicator-list"
+                class="ioc-list"
+                role="list"
+                data-windowed="true"
+                aria-label=list_label
+                style:padding-top=move || window.space_above()
+                style:padding-bottom=move || window.space_below()
+                on:focusin=move |ev| memory.focus_in(&ev)
+                on:keydown=move |ev| window.on_key(&ev)
+            >
                 <For each=each key=Item::key children=rows/>
             </ul>
-            {move || (count() == 0).then(|| view! { <p class="empty">"No indicators yet."</p> })}
+            {move || (!has_indicators.get()).then(|| view! { <p class="empty">"No indicators yet."</p> })}
         </section>
+    }
+}
+
+/// What the text filter looks in: an indicator's value (as stored and defanged), its note and
+/// who added it, in lower case, one line each.
+fn searched_text(indicator: &Indicator) -> String {
+    [
+        indicator.value.as_str(),
+        &defang(&indicator.value, indicator.kind),
+        &indicator.note,
+        &indicator.added_by,
+    ]
+    .join("\n")
+    .to_lowercase()
+}
+
+/// The indicators' filter: text, type and TLP level, on the model.
+fn indicator_filter(
+    text: RwSignal<String>,
+    kind: RwSignal<String>,
+    tlp: RwSignal<String>,
+    filtered: Memo<Arc<Vec<usize>>>,
+    indicators: Memo<super::timeline::shared::Iocs>,
+) -> impl IntoView {
+    let kinds = IndicatorKind::ALL.into_iter().map(|k| {
+        let key = k.key();
+        view! { <option value=key selected=move || kind.with(|s| s == key)>{k.label()}</option> }
+    });
+    let levels = Tlp::ALL.into_iter().map(|l| {
+        let key = l.as_str();
+        view! { <option value=key selected=move || tlp.with(|s| s == key)>{format!("TLP:{key}")}</option> }
+    });
+    let filtering = move || {
+        !text.with(String::is_empty) || !kind.with(String::is_empty) || !tlp.with(String::is_empty)
+    };
+    let shown = move || {
+        let (n, all) = (filtered.with(|f| f.len()), indicators.with(|i| i.len()));
+        if !filtering() {
+            String::new()
+        } else if n == 0 {
+            format!("No indicator of {} matches.", thousands(all))
+        } else {
+            format!("Showing {} of {} indicators.", thousands(n), thousands(all))
+        }
+    };
+    view! {
+        <div class="list-filter" role="search" aria-label="Find in the indicators">
+            <div class="ev-fields">
+                <div class="ev-field ev-grow">
+                    <label for="ioc-filter-text">"Find"</label>
+                    <input
+                        id="ioc-filter-text"
+                        type="search"
+                        autocomplete="off"
+                        placeholder="part of a value, a note…"
+                        prop:value=move || text.get()
+                        on:input:target=move |ev| text.set(ev.target().value())
+                    />
+                </div>
+                <div class="ev-field">
+                    <label for="ioc-filter-kind">"Type"</label>
+                    <select id="ioc-filter-kind" on:change:target=move |ev| kind.set(ev.target().value())>
+                        <option value="" selected=move || kind.with(String::is_empty)>"Any type"</option>
+                        {kinds.collect_view()}
+                    </select>
+                </div>
+                <div class="ev-field">
+                    <label for="ioc-filter-tlp">"TLP"</label>
+                    <select id="ioc-filter-tlp" on:change:target=move |ev| tlp.set(ev.target().value())>
+                        <option value="" selected=move || tlp.with(String::is_empty)>"Any level"</option>
+                        {levels.collect_view()}
+                    </select>
+                </div>
+            </div>
+            <p class="list-filter-count" id="ioc-filter-count" role="status">
+                {shown}
+                {move || filtering().then(|| view! {
+                    " "
+                    <button type="button" class="ev-button" id="ioc-filter-clear" on:click=move |_| {
+                        text.set(String::new());
+                        kind.set(String::new());
+                        tlp.set(String::new());
+                    }>"Show all"</button>
+                })}
+            </p>
+        </div>
     }
 }
 

@@ -26,6 +26,7 @@ mod team_share;
 mod timeline;
 mod title;
 mod triage;
+mod windowed;
 
 use incident::{Incident, ProseSection};
 use leptos::ev;

@@ -1,21 +1,25 @@
 //! The timeline: what happened when, in one zone, and the kill chain by phase.
 //!
 //! Events are shown in the model's order (by when they happened) in the incident's display
-//! zone. Each row is keyed by its id and a fingerprint of its content, so a change anywhere
-//! re-renders only the rows it touched; a row shows text and opens its fields for correcting
-//! only when asked, which keeps an incident with thousands of events light.
+//! zone. Only the rows near the screen are in the page (`super::windowed`); a filter on the
+//! model (text, kill-chain phase, this device's choice) and "Go to" a date stand in for the
+//! browser's find-in-page, which cannot see rows not drawn. Each row is keyed by its id and
+//! a fingerprint of its content, so a change anywhere re-renders only the rows it touched; a
+//! row shows text and opens its fields for correcting only when asked.
 
 mod import;
 mod row;
 pub(super) mod shared;
 
-use std::time::Duration;
+use std::sync::Arc;
 
+use incident::when::parse_stored;
 use incident::{Incident, KillChainPhase, TimelineEvent};
 use leptos::either::Either;
 use leptos::ev::SubmitEvent;
 use leptos::prelude::*;
 
+use super::windowed::{thousands, Windowed};
 use super::{heading, watch};
 use crate::form::{check, checked, focus_soon, set_value_of, value_of, Field, RowMemory};
 use crate::session::{use_incident, OpenIncident};
@@ -35,14 +39,52 @@ pub(super) struct TimelineContext {
     pub zone: Memo<String>,
     pub indicators: Memo<Iocs>,
     pub memory: RowMemory,
+    pub window: Windowed,
 }
 
-/// Rows drawn at once when the timeline first shows; the rest follow in slices of
-/// `MORE_ROWS`, each after the browser has had a turn.
-const FIRST_ROWS: usize = 120;
-const MORE_ROWS: usize = 250;
-/// Beyond this many events, rows off screen are not laid out (CSS content-visibility).
-const MANY_ROWS: usize = 150;
+/// Brings an event's row into the page and hands it over once drawn (provided by the
+/// timeline for what lives inside it, such as the hand-over, whose new event is far down).
+#[derive(Clone, Copy)]
+pub struct RevealEvent(Windowed, RwSignal<String>, RwSignal<String>);
+
+impl RevealEvent {
+    /// Shows the event `id` (clearing a filter that hides it); `then` runs once it is drawn.
+    /// An event just written may reach the list a few frames later: it is looked for again.
+    pub fn reveal(self, id: &str, then: impl FnOnce(web_sys::HtmlElement) + 'static) {
+        self.look_for(id.to_string(), 30, Box::new(then));
+    }
+
+    fn look_for(self, id: String, tries: u32, then: Box<dyn FnOnce(web_sys::HtmlElement)>) {
+        let RevealEvent(window, text, phase) = self;
+        if window.ids.with_untracked(|ids| ids.contains(&id)) {
+            window.reveal(&id, then);
+            return;
+        }
+        if tries == 0 {
+            return;
+        }
+        if !text.with_untracked(String::is_empty) || !phase.with_untracked(String::is_empty) {
+            text.set(String::new());
+            phase.set(String::new());
+        }
+        request_animation_frame(move || self.look_for(id, tries - 1, then));
+    }
+}
+
+/// What the text filter looks in: an event's text, source, link, notes and author, in lower
+/// case, one line each (so a match never spans two fields).
+fn searched_text(event: &TimelineEvent) -> String {
+    [
+        event.what.as_str(),
+        &event.source,
+        &event.data_link,
+        event.notes.as_deref().unwrap_or(""),
+        &event.author,
+    ]
+    .join("\n")
+    .to_lowercase()
+}
+
 /// Events listed under one kill-chain phase before "Show all".
 const PHASE_ROWS: usize = 50;
 
@@ -96,67 +138,109 @@ pub(super) fn zone_label(what: &'static str, zone: Memo<String>) -> Signal<Strin
 pub fn Timeline() -> impl IntoView {
     let open = use_incident();
     let events = events_memo(&open);
-    let ctx = TimelineContext {
-        open: open.clone(),
-        zone: watch(&open, Incident::display_zone),
-        indicators: indicators_memo(&open),
-        memory: RowMemory::new(),
-    };
-    let zone = ctx.zone;
-    let memory = ctx.memory;
+    let zone = watch(&open, Incident::display_zone);
     let count = move || events.with(|e| e.len());
     // Role hand-offs: drawn as one line each, hidden on this device when the person says so.
     let show_handoffs = RwSignal::new(prefs::show_role_handoffs());
     let handoffs =
         Memo::new(move |_| events.with(|e| e.iter().filter(|(_, e)| e.is_role_handoff()).count()));
-
-    // A long timeline (or a big batch of events arriving at once) is drawn a slice at a time,
-    // so the page answers at once and the rest follows between the person's own inputs;
-    // afterwards every row is there. A few new events show at once.
-    let rendered = RwSignal::new(0usize);
-    let slice_pending = StoredValue::new(false);
-    Effect::new(move |_| {
-        let len = events.with(|e| e.len());
-        let shown = rendered.get();
-        if shown >= len {
-            if shown > len {
-                rendered.set(len);
+    // The filter, this device's (kept per incident in localStorage).
+    let saved = prefs::list_filters(&open.id);
+    let text = RwSignal::new(saved.timeline_text);
+    let phase = RwSignal::new(saved.timeline_phase);
+    {
+        let id = open.id.clone();
+        Effect::new(move |first: Option<()>| {
+            let (t, p) = (text.get(), phase.get());
+            if first.is_some() {
+                let mut filters = prefs::list_filters(&id);
+                filters.timeline_text = t;
+                filters.timeline_phase = p;
+                prefs::set_list_filters(&id, &filters);
             }
-        } else if len - shown <= MORE_ROWS {
-            rendered.set(len);
-        } else if shown < FIRST_ROWS {
-            rendered.set(FIRST_ROWS);
-        } else if !slice_pending.get_value() {
-            slice_pending.set_value(true);
-            set_timeout(
-                move || {
-                    slice_pending.try_set_value(false);
-                    rendered.try_update(|n| *n += MORE_ROWS);
-                },
-                Duration::ZERO,
-            );
-        }
-    });
-    let each = move || {
-        let zone = zone.get();
-        let shown = rendered.get();
-        let hide_handoffs = !show_handoffs.get();
+        });
+    }
+    // Each event's searched text, made once per change of the timeline (not per keystroke).
+    let haystacks = Memo::new(move |_| {
         events.with(|all| {
-            all.iter()
-                .take(shown)
-                .filter(|(_, event)| !(hide_handoffs && event.is_role_handoff()))
-                .map(|(id, event)| (id.clone(), event.clone(), zone.clone()))
-                .collect::<Vec<_>>()
+            Arc::new(
+                all.iter()
+                    .map(|(_, e)| searched_text(e))
+                    .collect::<Vec<_>>(),
+            )
+        })
+    });
+    // The events the list shows (indices into `events`), read from the model's snapshot.
+    let filtered = Memo::new(move |_| {
+        let hide_handoffs = !show_handoffs.get();
+        let needle = text.with(|t| t.trim().to_lowercase());
+        let phase = phase.with(|p| KillChainPhase::from_key(p));
+        let texts = (!needle.is_empty()).then(|| haystacks.get());
+        events.with(|all| {
+            Arc::new(
+                all.iter()
+                    .enumerate()
+                    .filter(|(_, (_, e))| !(hide_handoffs && e.is_role_handoff()))
+                    .filter(|(_, (_, e))| phase.is_none() || e.phase == phase)
+                    .filter(|(i, _)| texts.as_ref().is_none_or(|t| t[*i].contains(&needle)))
+                    .map(|(i, _)| i)
+                    .collect::<Vec<_>>(),
+            )
+        })
+    });
+    let ids = Memo::new(move |_| {
+        filtered
+            .with(|f| events.with(|all| Arc::new(f.iter().map(|&i| all[i].0.clone()).collect())))
+    });
+    let window = Windowed::new(ids, "timeline-list", "data-event-id", 110.0);
+    provide_context(RevealEvent(window, text, phase));
+    let ctx = TimelineContext {
+        open: open.clone(),
+        zone,
+        indicators: indicators_memo(&open),
+        memory: RowMemory::new(),
+        window,
+    };
+    let memory = ctx.memory;
+    let each = move || {
+        // The snapshot first: read through the memos derived from it first, a new snapshot
+        // would leave them unchanged and the rows would not be drawn again.
+        events.track();
+        let zone = zone.get();
+        let range = window.shown();
+        filtered.with(|f| {
+            events.with(|all| {
+                f[range]
+                    .iter()
+                    .map(|&i| (all[i].0.clone(), all[i].1.clone(), zone.clone()))
+                    .collect::<Vec<_>>()
+            })
         })
     };
     let rows = {
         let ctx = ctx.clone();
         move |(id, event, zone): (String, TimelineEvent, String)| {
             if event.is_role_handoff() {
-                Either::Left(view! { <HandoffRow id=id event=event zone=zone/> })
+                Either::Left(view! { <HandoffRow id=id event=event zone=zone window=window/> })
             } else {
                 Either::Right(view! { <EventRow id=id event=event zone=zone ctx=ctx.clone()/> })
             }
+        }
+    };
+    let shown_count = move || filtered.with(|f| f.len());
+    let has_events = Memo::new(move |_| count() > 0);
+    let filtering = move || text.with(|t| !t.trim().is_empty()) || phase.with(|p| !p.is_empty());
+    let list_label = move || {
+        let n = shown_count();
+        let events = if n == 1 { "event" } else { "events" };
+        if filtering() {
+            format!(
+                "Timeline — {} of {} events",
+                thousands(n),
+                thousands(count())
+            )
+        } else {
+            format!("Timeline — {} {events}", thousands(n))
         }
     };
     view! {
@@ -171,7 +255,7 @@ pub fn Timeline() -> impl IntoView {
                     {move || match count() {
                         0 => String::new(),
                         1 => " · 1 event".to_string(),
-                        n => format!(" · {n} events"),
+                        n => format!(" · {} events", thousands(n)),
                     }}
                     {move || match (show_handoffs.get(), handoffs.get()) {
                         (_, 0) | (true, _) => String::new(),
@@ -190,12 +274,18 @@ pub fn Timeline() -> impl IntoView {
                     show_handoffs.set(show);
                 })),
             ))}
+            {move || has_events.get().then(|| timeline_filter(text, phase, zone, window, filtered, events))}
             <ol
+                id="timeline-list"
                 class="tl-list"
-                class:tl-many=move || { count() > MANY_ROWS }
-                aria-label="Timeline events"
+                role="list"
+                data-windowed="true"
+                aria-label=list_label
                 aria-describedby="timeline-zone"
+                style:padding-top=move || window.space_above()
+                style:padding-bottom=move || window.space_below()
                 on:focusin=move |ev| memory.focus_in(&ev)
+                on:keydown=move |ev| window.on_key(&ev)
             >
                 <For
                     each=each
@@ -203,8 +293,115 @@ pub fn Timeline() -> impl IntoView {
                     children=rows
                 />
             </ol>
-            {move || (count() == 0).then(|| view! { <p class="empty">"Nothing on the timeline yet."</p> })}
+            {move || (!has_events.get()).then(|| view! { <p class="empty">"Nothing on the timeline yet."</p> })}
         </section>
+    }
+}
+
+/// The timeline's filter (text, kill-chain phase) and "Go to" a date and time: they work on
+/// the model, so they find rows that are not drawn.
+fn timeline_filter(
+    text: RwSignal<String>,
+    phase: RwSignal<String>,
+    zone: Memo<String>,
+    window: Windowed,
+    filtered: Memo<Arc<Vec<usize>>>,
+    events: Memo<Events>,
+) -> impl IntoView {
+    let jump_problem = RwSignal::new(None::<String>);
+    let phases = KillChainPhase::ALL.into_iter().map(|p| {
+        let key = p.key();
+        view! { <option value=key selected=move || phase.with(|s| s == key)>{p.label()}</option> }
+    });
+    let jump = move |ev: SubmitEvent| {
+        ev.prevent_default();
+        let typed = value_of("tl-jump");
+        let zone_now = zone.get_untracked();
+        let at = match read_time(&typed, &zone_now) {
+            Ok(at) if !typed.trim().is_empty() => at,
+            Ok(_) => {
+                jump_problem.set(Some("Type a date and time to go to.".to_string()));
+                return;
+            }
+            Err(e) => {
+                jump_problem.set(Some(e));
+                return;
+            }
+        };
+        let Some(wanted) = parse_stored(&at.utc) else {
+            return;
+        };
+        // The first event shown at or after that time (else the last one).
+        let found = filtered.with_untracked(|f| {
+            events.with_untracked(|all| {
+                f.iter()
+                    .map(|&i| &all[i])
+                    .find(|(_, e)| parse_stored(&e.occurred_at).is_some_and(|t| t >= wanted))
+                    .or_else(|| f.last().map(|&i| &all[i]))
+                    .map(|(id, _)| id.clone())
+            })
+        });
+        match found {
+            Some(id) => {
+                jump_problem.set(None);
+                window.reveal(&id, |row| {
+                    let _ = row.focus();
+                });
+            }
+            None => jump_problem.set(Some("No event shown to go to.".to_string())),
+        }
+    };
+    let shown = move || {
+        let (n, all) = (filtered.with(|f| f.len()), events.with(|e| e.len()));
+        if text.with(|t| t.trim().is_empty()) && phase.with(String::is_empty) {
+            String::new()
+        } else if n == 0 {
+            format!("No event of {} matches.", thousands(all))
+        } else {
+            format!("Showing {} of {} events.", thousands(n), thousands(all))
+        }
+    };
+    view! {
+        <div class="list-filter" role="search" aria-label="Find in the timeline">
+            <div class="ev-fields">
+                <div class="ev-field ev-grow">
+                    <label for="tl-filter-text">"Find"</label>
+                    <input
+                        id="tl-filter-text"
+                        type="search"
+                        autocomplete="off"
+                        placeholder="words in what happened, source, notes…"
+                        prop:value=move || text.get()
+                        on:input:target=move |ev| text.set(ev.target().value())
+                    />
+                </div>
+                <div class="ev-field">
+                    <label for="tl-filter-phase">"Phase"</label>
+                    <select id="tl-filter-phase" on:change:target=move |ev| phase.set(ev.target().value())>
+                        <option value="" selected=move || phase.with(String::is_empty)>"Any phase"</option>
+                        {phases.collect_view()}
+                    </select>
+                </div>
+            </div>
+            <p class="list-filter-count" id="tl-filter-count" role="status">
+                {shown}
+                {move || (!text.with(|t| t.is_empty()) || !phase.with(String::is_empty)).then(|| view! {
+                    " "
+                    <button type="button" class="ev-button" id="tl-filter-clear" on:click=move |_| {
+                        text.set(String::new());
+                        phase.set(String::new());
+                    }>"Show all"</button>
+                })}
+            </p>
+            <form class="tl-jump" on:submit=jump aria-label="Go to a time">
+                <div class="ev-field ev-time">
+                    <label for="tl-jump">{move || format!("Go to ({})", zone.get())}</label>
+                    <input id="tl-jump" type="text" autocomplete="off" placeholder="e.g. 2026-11-22 03:14"/>
+                </div>
+                <button type="submit" class="ev-button" id="tl-jump-go">"Go"</button>
+                {move || jump_problem.get().map(|p| view! { <p class="problem" id="tl-jump-problem" role="alert">{p}</p> })}
+            </form>
+        </div>
     }
 }
 

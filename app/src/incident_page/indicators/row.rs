@@ -21,7 +21,9 @@ pub(super) fn IndicatorRow(item: Item, open: OpenIncident, memory: RowMemory) ->
         links,
         zone,
         incident_tlp,
+        window,
     } = item;
+    let (position, size) = (window.position(id.clone()), window.size());
     let dom = format!("i-{id}");
     let opening = Opening::new(memory, &id, &dom, "value");
     let defanged = defang(&indicator.value, indicator.kind);
@@ -133,7 +135,15 @@ pub(super) fn IndicatorRow(item: Item, open: OpenIncident, memory: RowMemory) ->
         }
     };
     view! {
-        <li class="ioc" data-testid="indicator" data-indicator-id=id.clone() data-kind=kind.key()>
+        <li
+            class="ioc"
+            data-testid="indicator"
+            data-indicator-id=id.clone()
+            data-kind=kind.key()
+            tabindex="-1"
+            aria-posinset=position
+            aria-setsize=size
+        >
             <p class="ioc-head">
                 <span class="ioc-kind" data-testid="indicator-kind">{kind.label()}</span>
                 <code class="ioc-value" id=shown_id.clone() data-testid="indicator-value">{defanged}</code>

@@ -8,6 +8,7 @@ use leptos::prelude::*;
 use super::shared::{editable_time, read_time, shown_time, time_field, typed_as, Iocs};
 use super::{phase_field, tlp_field, zone_label, TimelineContext};
 use crate::form::{check, row_editor, Field, Opening};
+use crate::incident_page::windowed::Windowed;
 
 #[component]
 pub(super) fn EventRow(
@@ -72,6 +73,7 @@ pub(super) fn EventRow(
     let row_id = id.clone();
     let byline = super::super::attribution::event(&id);
     let row_at = at.clone();
+    let (position, size) = (ctx.window.position(id.clone()), ctx.window.size());
     let what_id = format!("{dom}-said");
     let what_el = what_id.clone();
     // The Edit button and, when open, the fields: one reactive spot per row.
@@ -87,7 +89,15 @@ pub(super) fn EventRow(
         }
     };
     view! {
-        <li class="tl-event" data-testid="timeline-event" data-event-id=row_id data-at=row_at>
+        <li
+            class="tl-event"
+            data-testid="timeline-event"
+            data-event-id=row_id
+            data-at=row_at
+            tabindex="-1"
+            aria-posinset=position
+            aria-setsize=size
+        >
             <p class="tl-head">
                 <time class="tl-time" datetime=at data-testid="event-time">
                     {when}
@@ -115,8 +125,10 @@ pub(super) fn HandoffRow(
     event: TimelineEvent,
     /// The display zone the row is drawn in (part of the row's key).
     zone: String,
+    window: Windowed,
 ) -> impl IntoView {
     let when = shown_time(&event.occurred_at, &zone);
+    let (position, size) = (window.position(id.clone()), window.size());
     let at = event.occurred_at.clone();
     view! {
         <li
@@ -125,6 +137,9 @@ pub(super) fn HandoffRow(
             data-handoff="true"
             data-event-id=id
             data-at=at
+            tabindex="-1"
+            aria-posinset=position
+            aria-setsize=size
         >
             <time class="tl-time" datetime=event.occurred_at data-testid="event-time">
                 {when}
@@ -148,6 +163,7 @@ fn event_editor(
         zone,
         indicators,
         memory,
+        ..
     } = ctx;
     let dom = format!("ev-{id}");
     let zone_now = zone.get_untracked();
