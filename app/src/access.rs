@@ -202,19 +202,22 @@ pub async fn invite(
     name: &str,
     role: Access,
 ) -> Result<NewInvite, ApiError> {
+    create_invite(&incident_path(id, "/invites"), token, name, role).await
+}
+
+/// `POST path` with a new invite's name and role: an incident's invite or a team's member.
+async fn create_invite(
+    path: &str,
+    token: &str,
+    name: &str,
+    role: Access,
+) -> Result<NewInvite, ApiError> {
     let body = CreateInvite {
         expires_in_hours: None,
         name: name.to_string(),
         role: role.as_str().to_string(),
     };
-    call(
-        "POST",
-        &incident_path(id, "/invites"),
-        Some(token),
-        Some(json(&body)),
-        201,
-    )
-    .await
+    call("POST", path, Some(token), Some(json(&body)), 201).await
 }
 
 /// Every grant of the incident, owner first (owner only).
@@ -324,19 +327,7 @@ pub async fn add_member(
     name: &str,
     role: Access,
 ) -> Result<NewInvite, ApiError> {
-    let body = CreateInvite {
-        expires_in_hours: None,
-        name: name.to_string(),
-        role: role.as_str().to_string(),
-    };
-    call(
-        "POST",
-        &team_path(id, "/members"),
-        Some(token),
-        Some(json(&body)),
-        201,
-    )
-    .await
+    create_invite(&team_path(id, "/members"), token, name, role).await
 }
 
 /// The team's members, its owner first (its owner only).
