@@ -173,6 +173,17 @@ pub struct Config {
     /// pass it is refused with 413.
     #[arg(long, env = "FIREBREAK_MAX_ATTACHMENT_BYTES_PER_INCIDENT", default_value_t = crate::http::blobs::DEFAULT_MAX_ATTACHMENT_BYTES_PER_INCIDENT, value_parser = clap::value_parser!(u64).range(1..))]
     pub max_attachment_bytes_per_incident: u64,
+
+    /// Seconds an attachment's body has to arrive once the relay starts reading it (1 of 4
+    /// uploads read at once); a slower or stalled upload is refused with 408 and nothing is
+    /// stored. The default lets a 10 MiB file through at 0.7 Mbit/s.
+    #[arg(long, env = "FIREBREAK_ATTACHMENT_UPLOAD_TIMEOUT", default_value_t = crate::http::blobs::DEFAULT_UPLOAD_TIMEOUT_SECS, value_parser = clap::value_parser!(u64).range(1..=3600))]
+    pub attachment_upload_timeout: u64,
+
+    /// Seconds an upload waits while the relay reads 4 others; then it is refused with 503
+    /// and `Retry-After`, nothing read and nothing stored.
+    #[arg(long, env = "FIREBREAK_ATTACHMENT_WAIT_TIMEOUT", default_value_t = crate::http::blobs::DEFAULT_UPLOAD_WAIT_SECS, value_parser = clap::value_parser!(u64).range(1..=3600))]
+    pub attachment_wait_timeout: u64,
 }
 
 /// `--record-retention-days`: a positive number of days, at most 100 years.

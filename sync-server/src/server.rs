@@ -86,6 +86,10 @@ pub async fn run(config: Config) -> Result<(), Error> {
         config.max_attachment_bytes,
         config.max_attachment_bytes_per_incident,
     );
+    crate::http::blobs::set_timeouts(
+        std::time::Duration::from_secs(config.attachment_upload_timeout),
+        std::time::Duration::from_secs(config.attachment_wait_timeout),
+    );
     if let Some(days) = config.record_retention_days {
         tokio::spawn(crate::http::history::keep_record_for(
             Arc::clone(&store),

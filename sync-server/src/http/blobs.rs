@@ -9,11 +9,20 @@
 //! - `GET` (any member) answers the bytes with the stored type, as a download the browser
 //!   never runs or sniffs; `HEAD` the same headers without the bytes.
 //!
+//! An upload's body must arrive within `--attachment-upload-timeout` of its taking one of the
+//! [`UPLOADS_AT_ONCE`] reading places (else 408, nothing stored), and an upload waits at most
+//! `--attachment-wait-timeout` for a place (else 503 with `Retry-After`): a client that
+//! sends a head and then trickles or stops holds a place for a bounded time, and uploads
+//! that queue behind such clients are told to come back rather than wait without end. A
+//! `GET` whose `If-None-Match` names the file's hash is answered 304 from its metadata,
+//! without reading the bytes.
+//!
 //! Token, device and failure counting are those of every incident API call
 //! ([`super::api::Caller`]); the device id is required (an attachment is part of the
 //! document), by header or, for a download, `?device=`.
 
 use std::sync::{Arc, OnceLock};
+use std::time::Duration;
 
 use axum::body::Body;
 use axum::extract::{Path, Query, State};
@@ -24,6 +33,8 @@ use futures_util::StreamExt;
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
 use tokio::sync::Semaphore;
+
+use wire::api::ErrorBody;
 
 use super::api::Caller;
 use super::AppState;
@@ -46,12 +57,44 @@ pub const UPLOADS_AT_ONCE: usize = 4;
 /// Downloads read from the store at the same time.
 pub const DOWNLOADS_AT_ONCE: usize = 4;
 
+/// Default seconds an upload's body has to arrive once it is being read
+/// (`--attachment-upload-timeout`): a 10 MiB file at 0.7 Mbit/s.
+pub const DEFAULT_UPLOAD_TIMEOUT_SECS: u64 = 120;
+
+/// Default seconds an upload waits for one of the [`UPLOADS_AT_ONCE`] places
+/// (`--attachment-wait-timeout`).
+pub const DEFAULT_UPLOAD_WAIT_SECS: u64 = 30;
+
+/// The `Retry-After` of an upload that found no place in time: a place is taken for at most
+/// the upload timeout, so some are usually free again within seconds.
+pub const BUSY_RETRY_AFTER_SECS: u64 = 10;
+
 struct Limits {
     per_file: u64,
     per_incident: u64,
 }
 
 static LIMITS: OnceLock<Limits> = OnceLock::new();
+
+struct Timeouts {
+    upload: Duration,
+    wait: Duration,
+}
+
+static TIMEOUTS: OnceLock<Timeouts> = OnceLock::new();
+
+/// Sets how long an upload's body may take and how long an upload waits for a place
+/// (`--attachment-upload-timeout`, `--attachment-wait-timeout`); once, at start.
+pub fn set_timeouts(upload: Duration, wait: Duration) {
+    let _ = TIMEOUTS.set(Timeouts { upload, wait });
+}
+
+fn timeouts() -> &'static Timeouts {
+    TIMEOUTS.get_or_init(|| Timeouts {
+        upload: Duration::from_secs(DEFAULT_UPLOAD_TIMEOUT_SECS),
+        wait: Duration::from_secs(DEFAULT_UPLOAD_WAIT_SECS),
+    })
+}
 
 /// Sets the limits (`--max-attachment-bytes`, `--max-attachment-bytes-per-incident`); once,
 /// at start.
@@ -159,23 +202,28 @@ pub async fn upload(
             .get(header::CONTENT_TYPE)
             .and_then(|v| v.to_str().ok()),
     );
-    let _slot = uploads().acquire().await.map_err(|_| Error::ShuttingDown)?;
+    let timeouts = timeouts();
+    let _slot = match tokio::time::timeout(timeouts.wait, uploads().acquire()).await {
+        Ok(slot) => slot.map_err(|_| Error::ShuttingDown)?,
+        Err(_) => return Ok(busy(timeouts.wait)),
+    };
 
-    // Read, hashing as the bytes come, never holding more than the limit.
+    // Read, hashing as the bytes come, never holding more than the limit, for at most the
+    // upload timeout.
     let capacity = announced.unwrap_or(0).min(limits.per_file);
-    let mut bytes = Vec::with_capacity(usize::try_from(capacity).unwrap_or(0));
-    let mut hasher = Sha256::new();
-    let mut stream = body.into_data_stream();
-    while let Some(chunk) = stream.next().await {
-        let chunk = chunk.map_err(|e| {
-            Error::BadRequest(format!("the attachment's body could not be read: {e}"))
-        })?;
-        if (bytes.len() + chunk.len()) as u64 > limits.per_file {
-            return Err(too_big(limits.per_file));
+    let read = tokio::time::timeout(timeouts.upload, read_body(body, capacity, limits.per_file));
+    let (bytes, hasher) = match read.await {
+        Ok(read) => read?,
+        Err(_) => {
+            return Err(refused(
+                StatusCode::REQUEST_TIMEOUT,
+                format!(
+                    "the attachment's body did not arrive within the relay's {} s (--attachment-upload-timeout); nothing was stored: try again on a better connection",
+                    timeouts.upload.as_secs()
+                ),
+            ))
         }
-        hasher.update(&chunk);
-        bytes.extend_from_slice(&chunk);
-    }
+    };
     let actual: [u8; 32] = hasher.finalize().into();
     if actual != expected {
         return Err(refused(
@@ -228,6 +276,45 @@ pub async fn upload(
     Ok((status, Json(shown(&stored))).into_response())
 }
 
+/// Reads an upload's body, hashing it, refusing it once it passes `limit`.
+async fn read_body(body: Body, capacity: u64, limit: u64) -> Result<(Vec<u8>, Sha256), Error> {
+    let mut bytes = Vec::with_capacity(usize::try_from(capacity).unwrap_or(0));
+    let mut hasher = Sha256::new();
+    let mut stream = body.into_data_stream();
+    while let Some(chunk) = stream.next().await {
+        let chunk = chunk.map_err(|e| {
+            Error::BadRequest(format!("the attachment's body could not be read: {e}"))
+        })?;
+        if (bytes.len() + chunk.len()) as u64 > limit {
+            return Err(too_big(limit));
+        }
+        hasher.update(&chunk);
+        bytes.extend_from_slice(&chunk);
+    }
+    Ok((bytes, hasher))
+}
+
+/// 503 for an upload that found every reading place taken for `waited`: nothing was read,
+/// nothing is stored, and the client is told when to come back. Not logged as a failure:
+/// it is the bound working.
+fn busy(waited: Duration) -> Response {
+    let body = ErrorBody {
+        error: format!(
+            "the relay is reading {UPLOADS_AT_ONCE} other attachments and none finished within {} s (--attachment-wait-timeout); nothing was stored: retry in {BUSY_RETRY_AFTER_SECS} s",
+            waited.as_secs()
+        ),
+    };
+    (
+        StatusCode::SERVICE_UNAVAILABLE,
+        [(
+            header::RETRY_AFTER,
+            HeaderValue::from(BUSY_RETRY_AFTER_SECS),
+        )],
+        Json(body),
+    )
+        .into_response()
+}
+
 fn not_here() -> Error {
     refused(
         StatusCode::NOT_FOUND,
@@ -265,7 +352,27 @@ fn download_headers(meta: &BlobMeta, headers: &mut HeaderMap) {
     );
 }
 
-/// `GET /api/incidents/{id}/blobs/{sha256}`.
+/// Whether `If-None-Match` names the file `hash` (its ETag, weak or strong, or `*`).
+fn names_hash(headers: &HeaderMap, hash: &[u8; 32]) -> bool {
+    let ours = hex(hash);
+    headers
+        .get_all(header::IF_NONE_MATCH)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .map(str::trim)
+        .any(|tag| {
+            tag == "*"
+                || tag
+                    .trim_start_matches("W/")
+                    .strip_prefix('"')
+                    .and_then(|t| t.strip_suffix('"'))
+                    .is_some_and(|t| t.eq_ignore_ascii_case(&ours))
+        })
+}
+
+/// `GET /api/incidents/{id}/blobs/{sha256}`: the bytes, or 304 when `If-None-Match` names
+/// them.
 pub async fn download(
     State(state): State<AppState>,
     Caller(grant): Caller,
@@ -275,6 +382,21 @@ pub async fn download(
 ) -> Result<Response, Error> {
     let hash = hash_in_path(&raw_hash)?;
     let grant = member(&state, grant, &headers, query.device.as_deref()).await?;
+    if names_hash(&headers, &hash) {
+        // The client has these bytes: the bytes under a hash never change, so only the
+        // metadata is read, to answer for a file this incident really has.
+        let store = state.registry.store();
+        let meta = tokio::task::spawn_blocking(move || {
+            store_blobs(store.as_ref())?.blob_meta(&grant.incident, &hash)
+        })
+        .await
+        .map_err(|e| Error::Storage(format!("reading the attachment stopped: {e}")))??
+        .ok_or_else(not_here)?;
+        let mut response = StatusCode::NOT_MODIFIED.into_response();
+        download_headers(&meta, response.headers_mut());
+        response.headers_mut().remove(header::CONTENT_TYPE);
+        return Ok(response);
+    }
     let _slot = downloads()
         .acquire()
         .await
