@@ -24,17 +24,20 @@ pub use csv::{
     MAX_TIMELINE_CSV_BYTES,
 };
 pub use file::{
-    highest_marking, incident_file, read_incident_file, OpenedFile, INCIDENT_FILE_FORMAT,
-    INCIDENT_FILE_VERSION, MAX_INCIDENT_FILE_BYTES,
+    highest_marking, incident_file, incident_file_with_attachments, read_incident_file, sha256_hex,
+    AttachedFile, OpenedFile, SavedFile, INCIDENT_FILE_FORMAT, INCIDENT_FILE_VERSION,
+    MAX_INCIDENT_FILE_BYTES,
 };
 pub use markdown::to_markdown;
 pub use misp::misp_event;
 pub use report::{report, Block, Report, ReportKind};
 pub use stix::{stix_bundle, TLP_MARKING_IDS};
 
+use crate::indicator_value::defang;
 use crate::{
-    when, Answer, Incident, IncidentStatus, IncidentType, Indicator, NextStep, ProseSection,
-    Question, QuestionList, Role, RoleHolder, Severity, TimelineEvent, Tlp, QUESTIONS,
+    when, Answer, AttachTarget, Attachment, Incident, IncidentStatus, IncidentType, Indicator,
+    NextStep, ProseSection, Question, QuestionList, Role, RoleHolder, Severity, TimelineEvent, Tlp,
+    QUESTIONS,
 };
 
 /// For whom and when an export is made.
@@ -56,11 +59,19 @@ pub struct LeftOut {
     pub sections: usize,
     pub next_steps: usize,
     pub answers: usize,
+    /// Attachments (not removed) whose event, indicator or Appendix is marked above the
+    /// audience.
+    pub attachments: usize,
 }
 
 impl LeftOut {
     pub fn total(&self) -> usize {
-        self.indicators + self.events + self.sections + self.next_steps + self.answers
+        self.indicators
+            + self.events
+            + self.sections
+            + self.next_steps
+            + self.answers
+            + self.attachments
     }
 
     /// "3 indicators and 1 section" — what was left out, in words; `None` when nothing was.
@@ -71,6 +82,7 @@ impl LeftOut {
             (self.sections, "section", "sections"),
             (self.next_steps, "next step", "next steps"),
             (self.answers, "answer", "answers"),
+            (self.attachments, "attachment", "attachments"),
         ]
         .into_iter()
         .filter(|(n, _, _)| *n > 0)
@@ -138,7 +150,23 @@ pub struct Snapshot {
     pub next_steps: Vec<(String, NextStep)>,
     /// Answered questions (status or text set), in the template's order.
     pub answers: Vec<(Question, Answer)>,
+    /// Attachments the audience may receive, removed ones included (each format decides
+    /// whether to show those), in the order they were attached.
+    pub attachments: Vec<ExportedAttachment>,
     pub left_out: LeftOut,
+}
+
+/// An attachment as an export lists it: the file's metadata (never its bytes), the marking
+/// it carries — that of what it is attached to — and what that is, in words.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ExportedAttachment {
+    pub id: String,
+    pub attachment: Attachment,
+    pub marking: Tlp,
+    /// "Appendix", "Timeline: 2026-11-29 23:05 CET — Clerk opens invoice", "Indicator: IPv4
+    /// address 203[.]0[.]113[.]7" (defanged), or "Appendix (its timeline event was
+    /// removed)".
+    pub attached_to: String,
 }
 
 impl Snapshot {
@@ -148,9 +176,24 @@ impl Snapshot {
         let content_allowed = may_receive(audience.tlp, incident_tlp);
         let mut left_out = LeftOut::default();
 
+        let zone = incident.display_zone();
+        // What an attachment can be attached to: its marking and its name in words.
+        let mut targets: std::collections::HashMap<AttachTarget, (Tlp, String)> =
+            std::collections::HashMap::new();
         let mut indicators = Vec::new();
         for (id, indicator) in incident.indicators() {
             let marking = indicator.tlp.unwrap_or(incident_tlp);
+            targets.insert(
+                AttachTarget::Indicator(id.clone()),
+                (
+                    marking,
+                    format!(
+                        "Indicator: {} {}",
+                        indicator.kind.label(),
+                        defang(&indicator.value, indicator.kind)
+                    ),
+                ),
+            );
             if may_receive(audience.tlp, marking) {
                 indicators.push((id, indicator, marking));
             } else {
@@ -174,10 +217,54 @@ impl Snapshot {
         let mut timeline = Vec::new();
         for (id, event) in incident.timeline() {
             let marking = event.tlp.unwrap_or(incident_tlp);
+            targets.insert(
+                AttachTarget::Event(id.clone()),
+                (
+                    marking,
+                    format!(
+                        "Timeline: {} — {}",
+                        when::format_in_zone(&event.occurred_at, &zone),
+                        event.what.trim()
+                    ),
+                ),
+            );
             if may_receive(audience.tlp, marking) {
                 timeline.push((id, event, marking));
             } else {
                 left_out.events += 1;
+            }
+        }
+        // The Appendix's marking also covers attachments whose event or indicator is gone:
+        // the page shows them there.
+        let appendix_tlp = incident
+            .section_tlp(ProseSection::Appendix)
+            .unwrap_or(incident_tlp);
+        let mut attachments = Vec::new();
+        for (id, attachment) in incident.attachments() {
+            let (marking, attached_to) = match (
+                &attachment.attached_to,
+                targets.get(&attachment.attached_to),
+            ) {
+                (AttachTarget::Appendix, _) => (appendix_tlp, "Appendix".to_string()),
+                (_, Some((marking, words))) => (*marking, words.clone()),
+                (AttachTarget::Event(_), None) => (
+                    appendix_tlp,
+                    "Appendix (its timeline event was removed)".to_string(),
+                ),
+                (AttachTarget::Indicator(_), None) => (
+                    appendix_tlp,
+                    "Appendix (its indicator was removed)".to_string(),
+                ),
+            };
+            if may_receive(audience.tlp, marking) {
+                attachments.push(ExportedAttachment {
+                    id,
+                    attachment,
+                    marking,
+                    attached_to,
+                });
+            } else if !attachment.is_removed() {
+                left_out.attachments += 1;
             }
         }
         let next_steps = incident.next_steps();
@@ -213,13 +300,14 @@ impl Snapshot {
             incident_type: incident.incident_type().filter(|_| content_allowed),
             created_at: incident.created_at(),
             drill: incident.is_drill(),
-            zone: incident.display_zone(),
+            zone,
             sections,
             roles,
             timeline,
             indicators,
             next_steps,
             answers,
+            attachments,
             left_out,
         }
     }
@@ -245,6 +333,13 @@ impl Snapshot {
         }
         for (_, _, tlp) in &self.timeline {
             raise(*tlp);
+        }
+        for shown in self
+            .attachments
+            .iter()
+            .filter(|a| !a.attachment.is_removed())
+        {
+            raise(shown.marking);
         }
         marking
     }

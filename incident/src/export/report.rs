@@ -285,6 +285,76 @@ fn answers(s: &Snapshot, list: QuestionList, title: &str, blocks: &mut Vec<Block
     });
 }
 
+/// The evidence attached to the incident, removed files left out: each file's name, size,
+/// SHA-256 (so a reader can check a copy), who attached it when, and to what.
+fn attachments(s: &Snapshot, blocks: &mut Vec<Block>) {
+    let shown: Vec<_> = s
+        .attachments
+        .iter()
+        .filter(|a| !a.attachment.is_removed())
+        .collect();
+    if shown.is_empty() {
+        return;
+    }
+    blocks.push(Block::Heading("Attachments".to_string()));
+    blocks.push(Block::Note(
+        "The files are kept with the incident, named by the SHA-256 of their bytes: a copy whose SHA-256 differs is not the file attached.".to_string(),
+    ));
+    blocks.push(Block::Table {
+        headers: vec![
+            "File".into(),
+            "Size".into(),
+            "SHA-256".into(),
+            "Added by".into(),
+            "Added".into(),
+            "Attached to".into(),
+        ],
+        rows: shown
+            .into_iter()
+            .map(|a| {
+                let file = &a.attachment;
+                vec![
+                    file.name.clone(),
+                    size_in_words(file.size),
+                    file.sha256.clone(),
+                    file.added_by.clone(),
+                    s.local_time(&file.added_at),
+                    a.attached_to.clone(),
+                ]
+            })
+            .collect(),
+    });
+}
+
+/// "812 bytes", "200 KiB (204,800 bytes)", "4.8 MiB (5,000,000 bytes)".
+pub(super) fn size_in_words(bytes: u64) -> String {
+    let exact = {
+        let digits = bytes.to_string();
+        let mut grouped = String::new();
+        for (i, c) in digits.chars().enumerate() {
+            if i > 0 && (digits.len() - i).is_multiple_of(3) {
+                grouped.push(',');
+            }
+            grouped.push(c);
+        }
+        grouped
+    };
+    if bytes < 1024 {
+        return format!("{exact} bytes");
+    }
+    let (value, unit) = if bytes < 1024 * 1024 {
+        (bytes as f64 / 1024.0, "KiB")
+    } else {
+        (bytes as f64 / (1024.0 * 1024.0), "MiB")
+    };
+    let rounded = if value >= 100.0 || value.fract() < 0.05 {
+        format!("{value:.0}")
+    } else {
+        format!("{value:.1}")
+    };
+    format!("{rounded} {unit} ({exact} bytes)")
+}
+
 fn full(s: &Snapshot) -> Report {
     let (mut report, mut blocks) = header(s);
     prose(s, ProseSection::Summary, &mut blocks);
@@ -306,6 +376,7 @@ fn full(s: &Snapshot) -> Report {
     prose(s, ProseSection::Background, &mut blocks);
     prose(s, ProseSection::Comms, &mut blocks);
     prose(s, ProseSection::Appendix, &mut blocks);
+    attachments(s, &mut blocks);
     report.blocks = blocks;
     report
 }
