@@ -9,6 +9,11 @@
 //! The document is read from the store (everything acknowledged is there) and the export is
 //! made on a blocking thread, so a big incident never holds up the sync thread. At most
 //! [`EXPORTS_AT_ONCE`] run at a time; more wait their turn.
+//!
+//! `?attachments=include` on the `incident` format makes the file carry the attachments'
+//! bytes from the relay's store ([`incident::export::incident_file_with_attachments`]), as
+//! many as fit in the file's bound ([`export::MAX_INCIDENT_FILE_BYTES`]); only those files
+//! are read from the store, so one such export holds at most about that much.
 
 use std::sync::Arc;
 
@@ -43,6 +48,46 @@ pub const FORMATS: [&str; 7] = [
 pub struct ExportQuery {
     tlp: Option<String>,
     device: Option<String>,
+    attachments: Option<String>,
+}
+
+/// The bytes of the attachments `doc` lists, from the relay's store, in the order they were
+/// attached, while their base64 would fit in an incident file; a listed file the store does
+/// not have (an offline device has not uploaded it yet) is skipped.
+fn stored_attachments(
+    store: &dyn crate::store::Store,
+    incident: &crate::incident_id::IncidentId,
+    doc: &Incident,
+) -> Result<Vec<export::AttachedFile>, Error> {
+    let Some(blobs) = store.blobs() else {
+        return Ok(Vec::new());
+    };
+    let mut room = export::MAX_INCIDENT_FILE_BYTES / 4 * 3;
+    let mut files: Vec<export::AttachedFile> = Vec::new();
+    for (_, attachment) in doc.attachments() {
+        if files.iter().any(|f| f.sha256 == attachment.sha256) {
+            continue;
+        }
+        let Some(hash) = crate::store::blobs::parse_sha256(&attachment.sha256) else {
+            continue;
+        };
+        let Some(meta) = blobs.blob_meta(incident, &hash)? else {
+            continue;
+        };
+        let size = usize::try_from(meta.size).unwrap_or(usize::MAX);
+        if size > room {
+            continue;
+        }
+        if let Some((meta, bytes)) = blobs.blob(incident, &hash)? {
+            room -= size.min(room);
+            files.push(export::AttachedFile {
+                sha256: attachment.sha256.clone(),
+                content_type: meta.content_type,
+                bytes,
+            });
+        }
+    }
+    Ok(files)
 }
 
 /// The slots exports (and invite previews, `preview.rs`) wait for.
@@ -73,6 +118,20 @@ pub async fn export(
                 "tlp: {raw:?} is not a TLP level (clear, green, amber, amber+strict, red)"
             ))
         })?),
+    };
+    let with_attachments = match query.attachments.as_deref() {
+        None | Some("") | Some("none") => false,
+        Some("include") if format == "incident" => true,
+        Some("include") => {
+            return Err(Error::BadRequest(
+                "attachments=include: only the incident file (format incident) carries attachments' bytes".to_string(),
+            ))
+        }
+        Some(other) => {
+            return Err(Error::BadRequest(format!(
+                "attachments: {other:?} is neither \"include\" nor \"none\""
+            )))
+        }
     };
     let _slot = running().acquire().await.map_err(|_| Error::ShuttingDown)?;
     let store = state.registry.store();
@@ -122,6 +181,18 @@ pub async fn export(
                 "text/csv; charset=utf-8",
                 format!("{stem}-timeline.csv"),
             ),
+            "incident" if with_attachments
+                && export::may_receive(audience.tlp, export::highest_marking(&doc)) =>
+            {
+                let files = stored_attachments(store.as_ref(), &id, &doc)?;
+                (
+                    export::incident_file_with_attachments(&doc, &audience, &files)
+                        .map_err(Error::BadRequest)?
+                        .text,
+                    "application/json",
+                    format!("{stem}.firebreak.json"),
+                )
+            }
             "incident" => (
                 export::incident_file(&doc, &audience).map_err(Error::BadRequest)?,
                 "application/json",
