@@ -7,8 +7,8 @@
 
 use base64::Engine;
 use incident::export::{
-    highest_marking, incident_file, incident_file_with_attachments, read_incident_file, report,
-    sha256_hex, to_markdown, AttachedFile, Audience, ReportKind, MAX_INCIDENT_FILE_BYTES,
+    highest_marking, incident_file, incident_file_with_attachments, misp_event, read_incident_file,
+    report, sha256_hex, to_markdown, AttachedFile, Audience, ReportKind, MAX_INCIDENT_FILE_BYTES,
 };
 use incident::{AttachTarget, Attachment, Incident, TimelineEvent, Tlp};
 
@@ -414,4 +414,32 @@ fn files_that_would_pass_the_size_bound_are_left_out_and_the_file_still_opens() 
     assert_eq!(opened.attachments.len(), 2);
     assert!(opened.attachments[0].bytes == big[0]);
     assert!(opened.attachments[1].bytes == big[1]);
+}
+
+#[test]
+fn a_file_on_an_indicator_is_a_misp_filename_and_sha256_attribute_never_to_ids() {
+    let incident = sample();
+    let event: serde_json::Value =
+        serde_json::from_str(&misp_event(&incident, &audience(Tlp::Amber))).unwrap();
+    let evidence: Vec<&serde_json::Value> = event["Event"]["Attribute"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|a| a["type"] == "filename|sha256")
+        .collect();
+    assert_eq!(
+        evidence.len(),
+        1,
+        "only the file on the indicator: {evidence:?}"
+    );
+    assert_eq!(
+        evidence[0]["value"],
+        format!("auth.log|{}", sha256_hex(&log_extract()))
+    );
+    assert_eq!(evidence[0]["category"], "External analysis");
+    assert_eq!(evidence[0]["to_ids"], false);
+    assert_eq!(evidence[0]["Tag"][0]["name"], "tlp:amber");
+    // For GREEN readers the AMBER indicator is withheld, and so is its file.
+    let green = misp_event(&incident, &audience(Tlp::Green));
+    assert!(!green.contains(&sha256_hex(&log_extract())));
 }

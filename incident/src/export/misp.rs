@@ -9,6 +9,9 @@
 //! Undefined) when the audience may not see the incident's own content. A drill's event is
 //! tagged `firebreak:drill="yes"` for every audience, its info starts with "DRILL — " and no
 //! attribute is marked `to_ids`: an exercise's indicators never feed detection.
+//! A file attached to an indicator (and not removed) is a `filename|sha256` attribute in
+//! "External analysis", never `to_ids` (it is evidence about the indicator, not one), with
+//! the indicator's TLP tag; the bytes stay out (a MISP `attachment` needs them).
 //! The event and attribute UUIDs are derived from the incident and indicator ids, so importing
 //! again updates the same event. The event is not published.
 
@@ -17,7 +20,7 @@ use uuid::Uuid;
 
 use super::{Audience, Snapshot};
 use crate::indicator_value::IndicatorKind;
-use crate::{Incident, IncidentStatus, Severity, Tlp};
+use crate::{AttachTarget, Incident, IncidentStatus, Severity, Tlp};
 
 const NAMESPACE: Uuid = Uuid::from_u128(0x9a6c_0d2e_5f41_4c8b_a7e3_51d2_8e0f_6b19);
 
@@ -102,6 +105,34 @@ pub fn misp_event(incident: &Incident, audience: &Audience<'_>) -> String {
             attribute
         })
         .collect();
+    // Evidence files on the indicators this event carries.
+    let evidence = s.attachments.iter().filter_map(|shown| {
+        let AttachTarget::Indicator(on) = &shown.attachment.attached_to else {
+            return None;
+        };
+        if shown.attachment.is_removed() {
+            return None;
+        }
+        let (_, indicator, _) = s.indicators.iter().find(|(id, _, _)| id == on)?;
+        // `|` separates the two halves of MISP's composite value.
+        let name = shown.attachment.name.replace('|', "_");
+        Some(json!({
+            "uuid": Uuid::new_v5(
+                &NAMESPACE,
+                format!("{}/attachment/{}", s.incident_id, shown.id).as_bytes(),
+            )
+            .to_string(),
+            "type": "filename|sha256",
+            "category": "External analysis",
+            "value": format!("{name}|{}", shown.attachment.sha256),
+            "to_ids": false,
+            "comment": format!("Evidence attached to the indicator {}", indicator.value),
+            "distribution": "5",
+            "timestamp": now.to_string(),
+            "Tag": [tag(shown.marking)],
+        }))
+    });
+    let attributes: Vec<Value> = attributes.into_iter().chain(evidence).collect();
     let analysis = match s.status {
         IncidentStatus::Open | IncidentStatus::Contained => "1",
         IncidentStatus::Resolved | IncidentStatus::Closed => "2",
