@@ -11,7 +11,8 @@
 // the page and a keystroke (in the summary) has been taken; "rows" the time until every
 // timeline and indicator row is in the page ("windowed" when the lists draw only the rows
 // near the viewport, so that never happens); "keystroke" the main-thread time one keystroke
-// costs, measured in the page, in the summary and in the timeline's "What happened" field.
+// costs, measured in the page, in the summary and in the timeline's "What happened" field;
+// "memory" the JS heap and the wasm memory once the page has settled (see `memory` below).
 import { chromium } from '@playwright/test';
 import * as Y from 'yjs';
 import { startRelay } from '../support/relay.js';
@@ -49,7 +50,19 @@ async function keystroke(page, selector) {
   return Math.round(median(times));
 }
 
-async function interactive(page, url) {
+// The tab's memory once the page has settled: the JS heap (CDP Runtime.getHeapUsage, after a
+// garbage collection) and the wasm module's linear memory (its `memory` export, which
+// public/boot.js hands out with the TrunkApplicationStarted event), in MiB.
+async function memory(page, cdp) {
+  await page.waitForTimeout(3000 * cpu);
+  await cdp.send('HeapProfiler.collectGarbage');
+  const heap = await cdp.send('Runtime.getHeapUsage');
+  const wasm = await page.evaluate(() => window.__wasm?.memory?.buffer.byteLength ?? 0);
+  const mib = (n) => Math.round((n / 1048576) * 10) / 10;
+  return { heap: mib(heap.usedSize), wasm: mib(wasm) };
+}
+
+async function interactive(page, url, cdp) {
   let t0 = Date.now();
   await page.goto(url);
   // An invite on a device without the incident shows the join screen first: timed from its
@@ -81,9 +94,12 @@ async function interactive(page, url) {
     }
     rows = Date.now() - t0;
   }
+  const mem = await memory(page, cdp);
   return {
     ready,
     rows,
+    heap: mem.heap,
+    wasm: mem.wasm,
     summary: await keystroke(page, '#text-summary'),
     what: await keystroke(page, '#tl-new-what'),
   };
@@ -109,25 +125,31 @@ try {
   for (let i = 0; i < runs; i++) {
     const context = await browser.newContext();
     const page = await context.newPage();
-    if (cpu > 1) {
-      const cdp = await context.newCDPSession(page);
-      await cdp.send('Emulation.setCPUThrottlingRate', { rate: cpu });
-    }
+    await page.addInitScript(() => {
+      addEventListener('TrunkApplicationStarted', (e) => { window.__wasm = e.detail.wasm; });
+    });
+    const cdp = await context.newCDPSession(page);
+    if (cpu > 1) await cdp.send('Emulation.setCPUThrottlingRate', { rate: cpu });
     await page.goto(`${relay.url}/`);
     await page.evaluate(() => localStorage.setItem('firebreak.name', JSON.stringify('Bench')));
     const editor = await invite(relay.url, id, token, { name: `Bench ${i}`, role: 'editor' });
-    cold.push(await interactive(page, `${url}#invite=${editor.token}`));
-    warm.push(await interactive(page, url));
+    cold.push(await interactive(page, `${url}#invite=${editor.token}`, cdp));
+    warm.push(await interactive(page, url, cdp));
     await context.close();
   }
   writer.destroy();
   const figure = (xs, key) => {
     const all = xs.map((x) => x[key]);
     if (all.some((x) => typeof x !== 'number')) return all[0];
-    return `${median(all)} ms (${all.join(', ')})`;
+    return `${median(all)}${unit} (${all.join(', ')})`;
   };
-  const show = (label, xs) =>
-    console.log(`${label.padEnd(32)} interactive ${figure(xs, 'ready')}   rows ${figure(xs, 'rows')}   keystroke: summary ${figure(xs, 'summary')}, what happened ${figure(xs, 'what')}`);
+  let unit = ' ms';
+  const show = (label, xs) => {
+    unit = ' ms';
+    const times = `interactive ${figure(xs, 'ready')}   rows ${figure(xs, 'rows')}   keystroke: summary ${figure(xs, 'summary')}, what happened ${figure(xs, 'what')}`;
+    unit = ' MiB';
+    console.log(`${label.padEnd(32)} ${times}   memory: JS heap ${figure(xs, 'heap')}, wasm ${figure(xs, 'wasm')}`);
+  };
   console.log(`incident: ${events} timeline events, ${indicators} indicators, ${(bytes / 1024).toFixed(0)} KiB as one Yjs update; CPU slowed ${cpu}×`);
   show('cold (from the relay)', cold);
   show('warm (from this device, reload)', warm);
