@@ -62,6 +62,39 @@ async function memory(page, cdp) {
   return { heap: mib(heap.usedSize), wasm: mib(wasm) };
 }
 
+// A remote edit to the first event on screen, made by the stock Yjs client: which of the
+// timeline's drawn rows changed in the page (a MutationObserver on the list, each mutation
+// charged to the row it is in), and how many rows were put in or taken out.
+async function remoteEdit(page, writer) {
+  const id = await page.locator('[data-testid="timeline-event"]').first().getAttribute('data-event-id');
+  await page.evaluate(() => {
+    const list = document.getElementById('timeline-list');
+    window.__touched = new Set();
+    window.__moved = [];
+    window.__observer = new MutationObserver((records) => {
+      for (const r of records) {
+        if (r.target === list) {
+          for (const n of r.addedNodes) window.__moved.push(`+${n.dataset?.eventId ?? n.nodeName}`);
+          for (const n of r.removedNodes) window.__moved.push(`-${n.dataset?.eventId ?? n.nodeName}`);
+          continue;
+        }
+        const row = (r.target.nodeType === 1 ? r.target : r.target.parentElement)?.closest('[data-event-id]');
+        if (row) window.__touched.add(row.dataset.eventId);
+      }
+    });
+    window.__observer.observe(list, { subtree: true, childList: true, characterData: true, attributes: true });
+  });
+  writer.doc.getMap('timeline').get(id).set('what', 'edited remotely');
+  await page.locator(`[data-event-id="${id}"]`).getByText('edited remotely').first().waitFor({ timeout: 60_000 });
+  await page.waitForTimeout(1000);
+  const found = await page.evaluate(() => {
+    window.__observer.disconnect();
+    return { touched: [...window.__touched], moved: window.__moved };
+  });
+  const drawn = await page.locator('[data-testid="timeline-event"]').count();
+  return { id, drawn, ...found };
+}
+
 async function interactive(page, url, cdp) {
   let t0 = Date.now();
   await page.goto(url);
@@ -134,6 +167,10 @@ try {
     await page.evaluate(() => localStorage.setItem('firebreak.name', JSON.stringify('Bench')));
     const editor = await invite(relay.url, id, token, { name: `Bench ${i}`, role: 'editor' });
     cold.push(await interactive(page, `${url}#invite=${editor.token}`, cdp));
+    if (i === 0) {
+      const edit = await remoteEdit(page, writer);
+      console.log(`remote edit to event ${edit.id}: ${edit.drawn} rows drawn; rows changed in the page: ${edit.touched.length} (${edit.touched.join(', ')}); rows put in (+) or taken out (-) of the list: ${edit.moved.length} (${edit.moved.join(', ')})`);
+    }
     warm.push(await interactive(page, url, cdp));
     await context.close();
   }
