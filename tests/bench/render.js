@@ -11,7 +11,8 @@
 // the page and a keystroke (in the summary) has been taken; "rows" the time until every
 // timeline and indicator row is in the page ("windowed" when the lists draw only the rows
 // near the viewport, so that never happens); "keystroke" the main-thread time one keystroke
-// costs, measured in the page, in the summary and in the timeline's "What happened" field.
+// costs, measured in the page, in the summary and in the timeline's "What happened" field;
+// "memory" the JS heap and the wasm memory once the page has settled (see `memory` below).
 import { chromium } from '@playwright/test';
 import * as Y from 'yjs';
 import { startRelay } from '../support/relay.js';
@@ -19,50 +20,11 @@ import { chromiumLaunchOptions } from '../support/chromium.js';
 import { YClient } from '../support/yjs-client.js';
 import { registeredIncident } from '../support/incidents.js';
 import { invite } from '../support/access.js';
+import { fill } from './big-incident.js';
 
 const args = process.argv.slice(2);
 const [events = 5000, indicators = 2000, runs = 3] = args.filter((a) => !a.startsWith('--')).map(Number);
 const cpu = Number((args.find((a) => a.startsWith('--cpu=')) || '--cpu=1').slice(6));
-const PHASES = ['reconnaissance', 'weaponization', 'delivery', 'exploitation', 'installation',
-  'command_and_control', 'actions_on_objectives'];
-
-function fill(client) {
-  const doc = client.doc;
-  doc.transact(() => {
-    const meta = doc.getMap('meta');
-    meta.set('schema', 1);
-    meta.set('title', `Benchmark: ${events} events, ${indicators} indicators`);
-    meta.set('created_at', '2026-11-01T00:00:00Z');
-    meta.set('classification', 'Confidential – specific individuals only');
-    meta.set('tlp', 'AMBER');
-    const timeline = doc.getMap('timeline');
-    const start = Date.parse('2026-11-01T00:00:00Z');
-    for (let i = 0; i < events; i++) {
-      const e = new Y.Map();
-      // Out of order on purpose: the page sorts.
-      const at = new Date(start + ((i * 7919) % events) * 60_000).toISOString().replace('.000Z', 'Z');
-      e.set('occurred_at', at);
-      e.set('what', `event ${i}: host-${i % 97} talked to 198.51.100.${i % 250}`);
-      e.set('source', 'EDR');
-      e.set('data_link', `https://siem.example/q/${i}`);
-      e.set('phase', PHASES[i % PHASES.length]);
-      e.set('author', 'bench');
-      e.set('include_in_report', i % 10 === 0);
-      timeline.set(`ev${String(i).padStart(6, '0')}`, e);
-    }
-    const iocs = doc.getMap('indicators');
-    for (let i = 0; i < indicators; i++) {
-      const m = new Y.Map();
-      m.set('value', `bad-${i}.example.com`);
-      m.set('kind', 'domain');
-      m.set('sightings', 1);
-      m.set('added_by', 'bench');
-      m.set('added_at', '2026-11-01T00:00:00Z');
-      iocs.set(`ioc-bench-${i}`, m);
-    }
-  });
-}
-
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
 // The main-thread time of one keystroke in the field `selector`: from the key going down until
@@ -88,7 +50,52 @@ async function keystroke(page, selector) {
   return Math.round(median(times));
 }
 
-async function interactive(page, url) {
+// The tab's memory once the page has settled: the JS heap (CDP Runtime.getHeapUsage, after a
+// garbage collection) and the wasm module's linear memory (its `memory` export, which
+// public/boot.js hands out with the TrunkApplicationStarted event), in MiB.
+async function memory(page, cdp) {
+  await page.waitForTimeout(3000 * cpu);
+  await cdp.send('HeapProfiler.collectGarbage');
+  const heap = await cdp.send('Runtime.getHeapUsage');
+  const wasm = await page.evaluate(() => window.__wasm?.memory?.buffer.byteLength ?? 0);
+  const mib = (n) => Math.round((n / 1048576) * 10) / 10;
+  return { heap: mib(heap.usedSize), wasm: mib(wasm) };
+}
+
+// A remote edit to the first event on screen, made by the stock Yjs client: which of the
+// timeline's drawn rows changed in the page (a MutationObserver on the list, each mutation
+// charged to the row it is in), and how many rows were put in or taken out.
+async function remoteEdit(page, writer) {
+  const id = await page.locator('[data-testid="timeline-event"]').first().getAttribute('data-event-id');
+  await page.evaluate(() => {
+    const list = document.getElementById('timeline-list');
+    window.__touched = new Set();
+    window.__moved = [];
+    window.__observer = new MutationObserver((records) => {
+      for (const r of records) {
+        if (r.target === list) {
+          for (const n of r.addedNodes) window.__moved.push(`+${n.dataset?.eventId ?? n.nodeName}`);
+          for (const n of r.removedNodes) window.__moved.push(`-${n.dataset?.eventId ?? n.nodeName}`);
+          continue;
+        }
+        const row = (r.target.nodeType === 1 ? r.target : r.target.parentElement)?.closest('[data-event-id]');
+        if (row) window.__touched.add(row.dataset.eventId);
+      }
+    });
+    window.__observer.observe(list, { subtree: true, childList: true, characterData: true, attributes: true });
+  });
+  writer.doc.getMap('timeline').get(id).set('what', 'edited remotely');
+  await page.locator(`[data-event-id="${id}"]`).getByText('edited remotely').first().waitFor({ timeout: 60_000 });
+  await page.waitForTimeout(1000);
+  const found = await page.evaluate(() => {
+    window.__observer.disconnect();
+    return { touched: [...window.__touched], moved: window.__moved };
+  });
+  const drawn = await page.locator('[data-testid="timeline-event"]').count();
+  return { id, drawn, ...found };
+}
+
+async function interactive(page, url, cdp) {
   let t0 = Date.now();
   await page.goto(url);
   // An invite on a device without the incident shows the join screen first: timed from its
@@ -120,9 +127,12 @@ async function interactive(page, url) {
     }
     rows = Date.now() - t0;
   }
+  const mem = await memory(page, cdp);
   return {
     ready,
     rows,
+    heap: mem.heap,
+    wasm: mem.wasm,
     summary: await keystroke(page, '#text-summary'),
     what: await keystroke(page, '#tl-new-what'),
   };
@@ -135,7 +145,7 @@ try {
   const { incident: id, token, auth } = await registeredIncident(relay, { prefix: 'bench' });
   const writer = new YClient(`${relay.wsUrl}`, id, { name: 'bench', ...auth });
   await writer.synced();
-  fill(writer);
+  fill(writer, events, indicators);
   const bytes = Y.encodeStateAsUpdate(writer.doc).length;
   // Let the relay store it before anyone opens it.
   await new Promise((r) => setTimeout(r, 1500));
@@ -148,25 +158,35 @@ try {
   for (let i = 0; i < runs; i++) {
     const context = await browser.newContext();
     const page = await context.newPage();
-    if (cpu > 1) {
-      const cdp = await context.newCDPSession(page);
-      await cdp.send('Emulation.setCPUThrottlingRate', { rate: cpu });
-    }
+    await page.addInitScript(() => {
+      addEventListener('TrunkApplicationStarted', (e) => { window.__wasm = e.detail.wasm; });
+    });
+    const cdp = await context.newCDPSession(page);
+    if (cpu > 1) await cdp.send('Emulation.setCPUThrottlingRate', { rate: cpu });
     await page.goto(`${relay.url}/`);
     await page.evaluate(() => localStorage.setItem('firebreak.name', JSON.stringify('Bench')));
     const editor = await invite(relay.url, id, token, { name: `Bench ${i}`, role: 'editor' });
-    cold.push(await interactive(page, `${url}#invite=${editor.token}`));
-    warm.push(await interactive(page, url));
+    cold.push(await interactive(page, `${url}#invite=${editor.token}`, cdp));
+    if (i === 0) {
+      const edit = await remoteEdit(page, writer);
+      console.log(`remote edit to event ${edit.id}: ${edit.drawn} rows drawn; rows changed in the page: ${edit.touched.length} (${edit.touched.join(', ')}); rows put in (+) or taken out (-) of the list: ${edit.moved.length} (${edit.moved.join(', ')})`);
+    }
+    warm.push(await interactive(page, url, cdp));
     await context.close();
   }
   writer.destroy();
   const figure = (xs, key) => {
     const all = xs.map((x) => x[key]);
     if (all.some((x) => typeof x !== 'number')) return all[0];
-    return `${median(all)} ms (${all.join(', ')})`;
+    return `${median(all)}${unit} (${all.join(', ')})`;
   };
-  const show = (label, xs) =>
-    console.log(`${label.padEnd(32)} interactive ${figure(xs, 'ready')}   rows ${figure(xs, 'rows')}   keystroke: summary ${figure(xs, 'summary')}, what happened ${figure(xs, 'what')}`);
+  let unit = ' ms';
+  const show = (label, xs) => {
+    unit = ' ms';
+    const times = `interactive ${figure(xs, 'ready')}   rows ${figure(xs, 'rows')}   keystroke: summary ${figure(xs, 'summary')}, what happened ${figure(xs, 'what')}`;
+    unit = ' MiB';
+    console.log(`${label.padEnd(32)} ${times}   memory: JS heap ${figure(xs, 'heap')}, wasm ${figure(xs, 'wasm')}`);
+  };
   console.log(`incident: ${events} timeline events, ${indicators} indicators, ${(bytes / 1024).toFixed(0)} KiB as one Yjs update; CPU slowed ${cpu}×`);
   show('cold (from the relay)', cold);
   show('warm (from this device, reload)', warm);

@@ -42,6 +42,9 @@ const PER_GROUP: usize = 8;
 /// How often (at most) typed edits folded into the mark are written back.
 const SAVE_EVERY_MS: f64 = 5000.0;
 
+/// How long after opening a mark set on the first open is stored.
+const SAVE_SOON_MS: u64 = 3000;
+
 /// A mark as an earlier Firebreak kept it in localStorage.
 #[derive(Deserialize)]
 struct LegacyMark {
@@ -70,18 +73,151 @@ struct Mark {
 
 impl Mark {
     fn from_stored(stored: StoredMark) -> Mark {
-        let state = (!stored.state.is_empty())
-            .then(|| {
-                let incident = Incident::new();
-                incident
-                    .apply_update(&stored.state, UpdateOrigin::Storage)
-                    .ok()?;
-                Some(incident)
-            })
-            .flatten();
         Mark {
             at: stored.at,
-            state,
+            state: decoded(&stored.state, &[]),
+        }
+    }
+}
+
+/// The incident of an encoded state and the updates made after it (none when empty or refused).
+fn decoded(state: &[u8], after: &[Vec<u8>]) -> Option<Incident> {
+    if state.is_empty() {
+        return None;
+    }
+    let incident = Incident::new();
+    incident.apply_update(state, UpdateOrigin::Storage).ok()?;
+    for update in after {
+        incident.apply_update(update, UpdateOrigin::Local).ok()?;
+    }
+    Some(incident)
+}
+
+/// The mark the card works from. A mark set on this page (the first open on this device,
+/// "Mark as read") is the open document itself until a change from elsewhere arrives: no copy
+/// of it is made (for a big incident that was the costliest part of opening it) and nothing
+/// is listed. Its encoded state is taken when it is saved, and decoded into a copy only when
+/// someone else's change makes the card work out a difference.
+enum Held {
+    /// Read from this device (or made into a copy since): `state` as in [`Mark`].
+    Kept(Mark),
+    /// Set here at `at`; `base`: the document's encoded state when last saved (empty until the
+    /// first save), `after`: this device's edits since; `in_step`: no change from elsewhere
+    /// since, so the mark is the open document plus nothing.
+    Live {
+        at: String,
+        base: Vec<u8>,
+        after: Vec<Vec<u8>>,
+        in_step: bool,
+    },
+}
+
+impl Held {
+    /// A mark set now on the open document.
+    fn live(at: String) -> Held {
+        Held::Live {
+            at,
+            base: Vec::new(),
+            after: Vec::new(),
+            in_step: true,
+        }
+    }
+
+    fn at(&self) -> &str {
+        match self {
+            Held::Kept(m) => &m.at,
+            Held::Live { at, .. } => at,
+        }
+    }
+
+    /// An edit typed here: folded into the mark.
+    fn fold_local(&mut self, update: &[u8]) -> bool {
+        match self {
+            Held::Kept(Mark {
+                state: Some(state), ..
+            }) => state.apply_update(update, UpdateOrigin::Local).is_ok(),
+            Held::Kept(_) => false,
+            Held::Live { after, .. } => {
+                after.push(update.to_vec());
+                true
+            }
+        }
+    }
+
+    /// A change from elsewhere reached the open document: a live mark is no longer it.
+    fn out_of_step(&mut self) {
+        if let Held::Live { in_step, .. } = self {
+            *in_step = false;
+        }
+    }
+
+    /// Nothing but this device's own edits since the mark: nothing to list.
+    fn in_step(&self) -> bool {
+        matches!(self, Held::Live { in_step: true, .. })
+    }
+
+    /// A live mark that fell out of step before its state was first taken has nothing to
+    /// compare with: it starts again now (the change came while the page was opening).
+    fn restart_if_unsaved(&mut self) -> bool {
+        if let Held::Live {
+            at,
+            base,
+            after,
+            in_step,
+        } = self
+        {
+            if base.is_empty() && !*in_step {
+                *at = platform::now_rfc3339();
+                after.clear();
+                *in_step = true;
+                return true;
+            }
+        }
+        false
+    }
+
+    /// The state to store for this mark (the open document's own while it is the mark).
+    fn encode(&mut self, open: &Incident) -> Vec<u8> {
+        match self {
+            Held::Kept(m) => m
+                .state
+                .as_ref()
+                .map(Incident::encode_state)
+                .unwrap_or_default(),
+            Held::Live {
+                base,
+                after,
+                in_step: true,
+                ..
+            } => {
+                *base = open.encode_state();
+                after.clear();
+                base.clone()
+            }
+            Held::Live { .. } => {
+                if !self.restart_if_unsaved() {
+                    self.decode();
+                }
+                self.encode(open)
+            }
+        }
+    }
+
+    /// Makes the copy of a live mark that has fallen out of step; the kept mark.
+    fn decode(&mut self) -> &Mark {
+        if let Held::Live {
+            at, base, after, ..
+        } = self
+        {
+            let state = decoded(base, after);
+            *self = Held::Kept(Mark {
+                at: std::mem::take(at),
+                state,
+            });
+        }
+        match self {
+            Held::Kept(m) => m,
+            Held::Live { .. } => unreachable!("decoded above"),
         }
     }
 }
@@ -134,8 +270,7 @@ async fn moved_from_local_storage(store: Option<&Store>, id: &str) -> Option<Sto
 }
 
 /// The mark as stored: the state left out when over [`MARK_STATE_LIMIT`].
-fn stored(at: &str, state: Option<&Incident>) -> StoredMark {
-    let bytes = state.map(Incident::encode_state).unwrap_or_default();
+fn stored(at: &str, bytes: Vec<u8>) -> StoredMark {
     StoredMark {
         at: at.to_string(),
         state: if bytes.len() > MARK_STATE_LIMIT {
@@ -148,14 +283,15 @@ fn stored(at: &str, state: Option<&Incident>) -> StoredMark {
 
 /// Writes the mark to the database (in the order asked), if it is open and the incident is
 /// not being removed from this device.
-fn save(open: &OpenIncident, store: &RefCell<Option<Store>>, at: &str, state: Option<&Incident>) {
+fn save(open: &OpenIncident, store: &RefCell<Option<Store>>, held: &mut Held) {
     if open.removed_from_device() {
         return;
     }
     let Some(store) = store.borrow().clone() else {
         return;
     };
-    let mark = stored(at, state);
+    let bytes = held.encode(&open.incident);
+    let mark = stored(held.at(), bytes);
     let id = open.id.clone();
     wasm_bindgen_futures::spawn_local(async move {
         if let Err(e) = store.set_mark(&id, &mark).await {
@@ -164,12 +300,13 @@ fn save(open: &OpenIncident, store: &RefCell<Option<Store>>, at: &str, state: Op
     });
 }
 
-/// A copy of `incident` as it is now.
-fn copy_of(incident: &Incident) -> Option<Incident> {
-    let copy = Incident::new();
-    copy.apply_update(&incident.encode_state(), UpdateOrigin::Storage)
-        .ok()?;
-    Some(copy)
+/// Runs `write_back` after the page has had time to draw (a mark set while opening).
+fn save_soon(write_back: &SendWrapper<impl Fn() + Clone + 'static>) {
+    let write_back = SendWrapper::new((**write_back).clone());
+    set_timeout(
+        move || (*write_back)(),
+        std::time::Duration::from_millis(SAVE_SOON_MS),
+    );
 }
 
 /// Where a change of `group` (in `section`) is on the page: a section's deep-link key.
@@ -193,7 +330,7 @@ pub fn link_of(group: Group, section: &str) -> &'static str {
 pub fn CatchUpCard() -> impl IntoView {
     let open = use_incident();
     let id = open.id.clone();
-    let mark: Rc<RefCell<Option<Mark>>> = Rc::new(RefCell::new(None));
+    let mark: Rc<RefCell<Option<Held>>> = Rc::new(RefCell::new(None));
     let store: Rc<RefCell<Option<Store>>> = Rc::new(RefCell::new(None));
     let dirty = Rc::new(Cell::new(false));
     let last_save = Rc::new(Cell::new(platform::now_millis()));
@@ -208,7 +345,7 @@ pub fn CatchUpCard() -> impl IntoView {
         wasm_bindgen_futures::spawn_local(async move {
             let (opened, found) = load(&id).await;
             *store.borrow_mut() = opened;
-            *mark.borrow_mut() = found;
+            *mark.borrow_mut() = found.map(Held::Kept);
             loaded.try_set(true);
         });
     }
@@ -218,16 +355,14 @@ pub fn CatchUpCard() -> impl IntoView {
         let mark = mark.clone();
         let dirty = dirty.clone();
         open.incident.on_update(move |update, origin| {
-            if origin != UpdateOrigin::Local {
+            let mut mark = mark.borrow_mut();
+            let Some(held) = mark.as_mut() else {
                 return;
-            }
-            if let Some(Mark {
-                state: Some(state), ..
-            }) = mark.borrow().as_ref()
-            {
-                if state.apply_update(update, UpdateOrigin::Local).is_ok() {
-                    dirty.set(true);
-                }
+            };
+            if origin != UpdateOrigin::Local {
+                held.out_of_step();
+            } else if held.fold_local(update) {
+                dirty.set(true);
             }
         })
     };
@@ -244,8 +379,8 @@ pub fn CatchUpCard() -> impl IntoView {
                 return;
             }
             last_save.set(platform::now_millis());
-            if let Some(m) = mark.borrow().as_ref() {
-                save(&open, &store, &m.at, m.state.as_ref());
+            if let Some(held) = mark.borrow_mut().as_mut() {
+                save(&open, &store, held);
             }
         }
     };
@@ -271,8 +406,8 @@ pub fn CatchUpCard() -> impl IntoView {
     let groups = {
         let open = open.clone();
         let mark = SendWrapper::new(mark.clone());
-        let store = SendWrapper::new(store.clone());
         let last_save = SendWrapper::new(last_save);
+        let dirty = SendWrapper::new(dirty);
         let write_back = SendWrapper::new(write_back);
         let id = id.clone();
         Memo::new(
@@ -287,14 +422,22 @@ pub fn CatchUpCard() -> impl IntoView {
                     (*write_back)();
                 }
                 let mut mark = mark.borrow_mut();
-                let Some(m) = mark.as_ref() else {
-                    // First open on this device: the mark starts here, with nothing to catch up on.
-                    let now = platform::now_rfc3339();
-                    let state = copy_of(&open.incident);
-                    save(&open, &store, &now, state.as_ref());
-                    *mark = Some(Mark { at: now, state });
+                let Some(held) = mark.as_mut() else {
+                    // First open on this device: the mark starts here, with nothing to catch
+                    // up on. It is stored a moment later, once the page has been drawn.
+                    *mark = Some(Held::live(platform::now_rfc3339()));
+                    dirty.set(true);
+                    save_soon(&write_back);
                     return None;
                 };
+                if held.restart_if_unsaved() {
+                    dirty.set(true);
+                    save_soon(&write_back);
+                }
+                if held.in_step() {
+                    return None;
+                }
+                let m = held.decode();
                 let now = platform::now_rfc3339();
                 let Some(before) = &m.state else {
                     // (A mark moved from localStorage kept no copy past 256 KB, so the
@@ -345,10 +488,9 @@ pub fn CatchUpCard() -> impl IntoView {
         let mark = SendWrapper::new(mark);
         let store = SendWrapper::new(store);
         move |_| {
-            let now = platform::now_rfc3339();
-            let state = copy_of(&open.incident);
-            save(&open, &store, &now, state.as_ref());
-            *mark.borrow_mut() = Some(Mark { at: now, state });
+            let mut held = Held::live(platform::now_rfc3339());
+            save(&open, &store, &mut held);
+            *mark.borrow_mut() = Some(held);
             moved.update(|n| *n += 1);
         }
     };

@@ -18,6 +18,7 @@ use incident::{Incident, KillChainPhase, TimelineEvent};
 use leptos::either::Either;
 use leptos::ev::SubmitEvent;
 use leptos::prelude::*;
+use wasm_bindgen::JsCast;
 
 use super::windowed::{thousands, Windowed};
 use super::{heading, watch};
@@ -410,6 +411,8 @@ fn timeline_filter(
 fn add_event(ctx: TimelineContext) -> impl IntoView {
     let zone = ctx.zone;
     let linked = RwSignal::new(Vec::<String>::new());
+    // Set once "More details" has been opened.
+    let more_shown = RwSignal::new(false);
     let what = Field::ev("tl-new-what", "What happened")
         .placeholder("e.g. Phishing mail reached 40 inboxes")
         .wrap("ev-field ev-grow");
@@ -486,7 +489,18 @@ fn add_event(ctx: TimelineContext) -> impl IntoView {
     view! {
         <form class="tl-add" on:submit=add aria-label="Add a timeline event">
             <div class="ev-fields">{what.view()} {when.view()}</div>
-            <details class="tl-more">
+            <details
+                class="tl-more"
+                on:toggle=move |ev| {
+                    if ev
+                        .target()
+                        .and_then(|t| t.dyn_into::<web_sys::Element>().ok())
+                        .is_some_and(|d| d.has_attribute("open"))
+                    {
+                        more_shown.set(true);
+                    }
+                }
+            >
                 <summary>"More details"</summary>
                 <div class="ev-fields">
                     {discovered.view()}
@@ -503,7 +517,13 @@ fn add_event(ctx: TimelineContext) -> impl IntoView {
                         .view()}
                 </div>
                 {check("tl-new-report".into(), "Include in report", "ev-check", Signal::stored(true), None)}
-                {indicator_picker("tl-new".into(), ctx.indicators, linked, None)}
+                // Drawn once "More details" is first opened: with thousands of indicators
+                // the picker is most of the page's elements.
+                {move || {
+                    more_shown
+                        .get()
+                        .then(|| indicator_picker("tl-new".into(), ctx.indicators, linked, None))
+                }}
             </details>
             <button type="submit" class="ev-add">"Add event"</button>
         </form>

@@ -25,6 +25,10 @@ const OVERSCAN_PX: f64 = 800.0;
 const MIN_ROWS: usize = 12;
 /// A list this short is drawn whole: cheap enough, and the browser's find-in-page sees it all.
 const WHOLE_UP_TO: usize = 200;
+/// While scrolling, the rows' heights and the list's place in the page are read again at
+/// least this often (ms); in between the window follows the scroll position alone, without
+/// asking the browser for a layout.
+const REMEASURE_MS: f64 = 400.0;
 
 /// One windowed list.
 #[derive(Clone, Copy)]
@@ -45,6 +49,10 @@ pub struct Windowed {
     /// The attribute naming a row's id.
     attribute: &'static str,
     scheduled: StoredValue<bool>,
+    /// Rows were drawn or the list changed since the rows were last measured.
+    fresh: StoredValue<bool>,
+    /// The list's top in page coordinates, and when it was read (ms since the epoch).
+    top_in_page: StoredValue<Option<(f64, f64)>>,
 }
 
 impl Windowed {
@@ -93,11 +101,16 @@ impl Windowed {
             list,
             attribute,
             scheduled: StoredValue::new(false),
+            fresh: StoredValue::new(true),
+            top_in_page: StoredValue::new(None),
         };
         // The page scrolled or was resized, the rows changed, or the window moved (its new
         // rows are measured once drawn).
         let on_scroll = window_event_listener(ev::scroll, move |_| window.schedule());
-        let on_resize = window_event_listener(ev::resize, move |_| window.schedule());
+        let on_resize = window_event_listener(ev::resize, move |_| {
+            window.fresh.set_value(true);
+            window.schedule();
+        });
         on_cleanup(move || {
             on_scroll.remove();
             on_resize.remove();
@@ -105,6 +118,7 @@ impl Windowed {
         Effect::new(move |_| {
             ids.track();
             window.range.track();
+            window.fresh.set_value(true);
             window.schedule();
         });
         window
@@ -167,21 +181,40 @@ impl Windowed {
         platform::element_by_id::<web_sys::HtmlElement>(self.list)
     }
 
-    /// Measures the rows in the page, then moves the window to what the screen shows.
+    /// Moves the window to what the screen shows. After rows were drawn (and every
+    /// `REMEASURE_MS` while scrolling) the rows in the page are measured and the list's place
+    /// read, which makes the browser lay the page out; otherwise the list's place is worked
+    /// out from the scroll position, which does not (a scroll frame without new rows then
+    /// costs no layout).
     fn update(self) {
-        let Some(list) = self.list_element() else {
-            return;
+        let window = platform::window();
+        let scrolled = window.scroll_y().unwrap_or(0.0);
+        let now = platform::now_millis();
+        let known = self
+            .top_in_page
+            .get_value()
+            .filter(|(_, at)| !self.fresh.get_value() && now - at < REMEASURE_MS);
+        let top = match known {
+            Some((top_in_page, _)) => top_in_page - scrolled,
+            None => {
+                let Some(list) = self.list_element() else {
+                    return;
+                };
+                self.fresh.set_value(false);
+                self.measure(&list);
+                let top = list.get_bounding_client_rect().top();
+                self.top_in_page.set_value(Some((top + scrolled, now)));
+                top
+            }
         };
-        self.measure(&list);
-        let rect = list.get_bounding_client_rect();
-        let screen = platform::window()
+        let screen = window
             .inner_height()
             .ok()
             .and_then(|h| h.as_f64())
             .unwrap_or(800.0);
         // The screen in the list's own coordinates, widened by the overscan.
-        let low = -rect.top() - OVERSCAN_PX;
-        let high = -rect.top() + screen + OVERSCAN_PX;
+        let low = -top - OVERSCAN_PX;
+        let high = -top + screen + OVERSCAN_PX;
         let wanted = self.offsets.with_untracked(|o| span_of(o, low, high));
         if self.range.get_untracked() != wanted {
             self.range.set(wanted);
