@@ -144,6 +144,12 @@ impl Fields {
         self
     }
 
+    /// A size in bytes (stored as a JavaScript number, exact up to 2^53).
+    pub fn size(mut self, key: &'static str, value: u64) -> Self {
+        self.0.push((key, Any::from(value as f64)));
+        self
+    }
+
     /// A list of strings as one value, written only when the list is not empty.
     pub fn optional_list(mut self, key: &'static str, items: &[String]) -> Self {
         if !items.is_empty() {
@@ -190,6 +196,17 @@ impl<T: ReadTxn> Stored<'_, T> {
                 .as_i64()
                 .or_else(|| n.as_f64().map(|f| f as i64))
                 .map_or(0, |n| u32::try_from(n.max(0)).unwrap_or(u32::MAX)),
+            _ => 0,
+        }
+    }
+
+    /// A size in bytes; 0 when missing, negative or not a number.
+    pub fn size(&self, key: &str) -> u64 {
+        match self.entry.get(self.txn, key) {
+            Some(Out::Any(Any::Number(n))) => n
+                .as_i64()
+                .or_else(|| n.as_f64().map(|f| f as i64))
+                .map_or(0, |n| u64::try_from(n).unwrap_or(0)),
             _ => 0,
         }
     }
