@@ -8,7 +8,8 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import zlib from 'node:zlib';
 import { test, expect } from './support/fixtures.js';
-import { createIncident, expectSynced, incidentUrl, openIncident, shareLink } from './support/app.js';
+import { createIncident, expectSynced, openIncident, shareLink } from './support/app.js';
+import { addEvent, addIndicator, editEvent, eventRow, indicatorRow } from './support/evidence.js';
 
 const PHONE = { viewport: { width: 390, height: 844 }, deviceScaleFactor: 3, isMobile: true, hasTouch: true };
 
@@ -69,7 +70,8 @@ function attachment(page, name) {
 }
 
 async function attach(page, files) {
-  await appendix(page).getByTestId('attach-file').setInputFiles(files);
+  // Large files take a while to hand over to a busy browser.
+  await appendix(page).getByTestId('attach-file').setInputFiles(files, { timeout: 60_000 });
 }
 
 /** Clicks Download and returns the saved file's bytes and name. */
@@ -173,6 +175,48 @@ test('a viewer sees and downloads files but cannot attach; refusals are told on 
   await expect(seen.getByRole('button', { name: 'Remove' })).toHaveCount(0);
   const got = await download(viewer.page, seen);
   expect(got.bytes.equals(log)).toBe(true);
+});
+
+test('files attached to an event and an indicator show there; when the event goes, its file shows in the Appendix', async ({
+  person,
+  relay,
+}) => {
+  const a = await person('Alice');
+  const b = await person('Bob');
+  await createIncident(a.page, relay.url, { name: 'Alice', title: 'On events and indicators' });
+  const invite = await shareLink(a.page, { name: 'Bob' });
+  await openIncident(b.page, invite, { name: 'Bob' });
+
+  await addEvent(a.page, { what: 'Ransom note on screen' });
+  const row = eventRow(a.page, 'Ransom note on screen');
+  await expect(row.getByTestId('attach-file'), 'attach while correcting the event').toHaveCount(0);
+  await editEvent(row);
+  const shot = png(64, 48, 3);
+  await row.getByTestId('attach-file').setInputFiles({ name: 'screen.png', mimeType: 'image/png', buffer: shot });
+  await expect(attachment(a.page, 'screen.png')).toHaveAttribute('data-state', 'uploaded', { timeout: 20_000 });
+
+  await addIndicator(a.page, 'evil.example');
+  const ioc = indicatorRow(a.page, 'evil[.]example');
+  await ioc.getByRole('button', { name: 'Edit' }).click();
+  await ioc.getByTestId('attach-file').setInputFiles({ name: 'whois.txt', mimeType: 'text/plain', buffer: Buffer.from('Registrar: example\n') });
+  await expect(ioc.getByTestId('attachment')).toHaveCount(1);
+
+  // Bob sees each on its own entry, none in the Appendix.
+  const there = eventRow(b.page, 'Ransom note on screen');
+  await expect(there.getByTestId('attachment-name')).toHaveText('screen.png');
+  await expect
+    .poll(() => there.getByTestId('attachment-thumb').evaluate((img) => img.complete && img.naturalWidth), { timeout: 20_000 })
+    .toBe(64);
+  await expect(indicatorRow(b.page, 'evil[.]example').getByTestId('attachment-name')).toHaveText('whois.txt');
+  await expect(appendix(b.page).getByTestId('attachment')).toHaveCount(0);
+
+  // The event is deleted: its file stays in view, in the Appendix.
+  const editor = await editEvent(there);
+  await editor.getByRole('button', { name: 'Delete' }).click();
+  await editor.getByRole('button', { name: 'Yes', exact: true }).click();
+  await expect(eventRow(b.page, 'Ransom note on screen')).toHaveCount(0);
+  await expect(b.page.getByTestId('orphaned-attachments').getByTestId('attachment-name')).toHaveText('screen.png');
+  await expect(a.page.getByTestId('orphaned-attachments').getByTestId('attachment-name')).toHaveText('screen.png');
 });
 
 test('a copy on the device that no longer matches its SHA-256 is not offered', async ({ person, relay }) => {

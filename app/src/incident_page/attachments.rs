@@ -698,14 +698,20 @@ pub fn AttachmentsOn(target: AttachTarget, #[prop(into)] controls: Signal<bool>)
 /// with the controls and paste.
 #[component]
 pub fn AppendixAttachments(notice: RwSignal<String>) -> impl IntoView {
-    let evidence = use_evidence();
     provide_context(AppendixNotice(notice));
-    let all = evidence.0.all;
     let open = use_incident();
+    // Read again when an attachment, an event or an indicator changes (one goes away).
+    let versions = super::watch(&open, |i| {
+        (
+            i.attachments_version(),
+            i.timeline_version(),
+            i.indicators_version(),
+        )
+    });
     let orphans = {
         let open = open.clone();
         Memo::new(move |_| {
-            all.with(|_| ());
+            versions.get();
             open.incident.orphaned_attachments()
         })
     };
