@@ -81,7 +81,7 @@ test('a newer Firebreak upgrading the stored data in another tab: this page stop
   const upgrade = await newer.evaluate(
     () =>
       new Promise((resolve) => {
-        const open = indexedDB.open('firebreak', 3); // this app's schema is 2
+        const open = indexedDB.open('firebreak', 4); // this app's schema is 3
         open.onupgradeneeded = () => open.result.createObjectStore('from-the-future');
         open.onblocked = () => resolve('blocked by the open app');
         open.onsuccess = () => {

@@ -13,6 +13,7 @@ mod access;
 mod app;
 mod binding;
 mod clock;
+mod evidence;
 mod form;
 mod incident_page;
 mod pages;

@@ -9,6 +9,13 @@
 //! mark for "Since you were last here": `{at, state: Uint8Array}` (see
 //! `incident_page::catch_up`). Removing an incident removes its mark in the same transaction.
 //!
+//! Object store `blobs` (since version 3; keys: `{incident}/{sha256}`, an index on
+//! `incident`) holds the bytes of the incident's evidence attachments this device has:
+//! `{incident, sha256, bytes: Uint8Array, content_type, state, message}`, `state` being
+//! `pending` (attached here, not on the relay yet), `uploaded` (on the relay too: attached
+//! here, or downloaded and verified) or `refused` (the relay said no, `message` says why;
+//! never retried). Removing an incident removes its files in the same transaction.
+//!
 //! The database's version is the schema's. A newer app that changes the schema raises it; an
 //! older app still open (another tab, a page the service worker kept) then finds a database
 //! newer than it knows: it opens it read-only (so the incidents still show) and never writes
@@ -29,9 +36,10 @@ use web_sys::{
 use crate::platform;
 
 const DB_NAME: &str = "firebreak";
-const DB_VERSION: u32 = 2;
+const DB_VERSION: u32 = 3;
 const UPDATES: &str = "updates";
 const MARKS: &str = "marks";
+const BLOBS: &str = "blobs";
 const BY_INCIDENT: &str = "incident";
 
 /// What the database says while the page is open.
@@ -73,6 +81,75 @@ pub struct StoredUpdate {
 pub struct StoredMark {
     pub at: String,
     pub state: Vec<u8>,
+}
+
+/// Where an attachment's bytes kept on this device stand with the relay.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum BlobState {
+    /// Attached here; to upload.
+    Pending,
+    /// On the relay as well.
+    Uploaded,
+    /// The relay refused it (why); not retried.
+    Refused(String),
+}
+
+/// One attachment's bytes as this device keeps them. The bytes stay a JavaScript array:
+/// hashing, uploading and showing them never copies them into the app's memory.
+#[derive(Clone, Debug)]
+pub struct LocalBlob {
+    pub sha256: String,
+    pub bytes: Uint8Array,
+    pub content_type: String,
+    pub state: BlobState,
+}
+
+fn blob_key(incident: &str, sha256: &str) -> JsValue {
+    JsValue::from_str(&format!("{incident}/{sha256}"))
+}
+
+fn blob_record(incident: &str, blob: &LocalBlob) -> Result<JsValue, StoreError> {
+    let obj = Object::new();
+    let (state, message) = match &blob.state {
+        BlobState::Pending => ("pending", ""),
+        BlobState::Uploaded => ("uploaded", ""),
+        BlobState::Refused(why) => ("refused", why.as_str()),
+    };
+    Reflect::set(&obj, &"incident".into(), &incident.into())?;
+    Reflect::set(&obj, &"sha256".into(), &blob.sha256.as_str().into())?;
+    Reflect::set(&obj, &"bytes".into(), &blob.bytes)?;
+    Reflect::set(
+        &obj,
+        &"content_type".into(),
+        &blob.content_type.as_str().into(),
+    )?;
+    Reflect::set(&obj, &"state".into(), &state.into())?;
+    Reflect::set(&obj, &"message".into(), &message.into())?;
+    Ok(obj.into())
+}
+
+fn read_blob(value: &JsValue) -> Option<LocalBlob> {
+    let text = |key: &str| {
+        Reflect::get(value, &key.into())
+            .ok()
+            .and_then(|v| v.as_string())
+            .unwrap_or_default()
+    };
+    let bytes = Reflect::get(value, &"bytes".into())
+        .ok()?
+        .dyn_into::<Uint8Array>()
+        .ok()?;
+    let state = match text("state").as_str() {
+        "uploaded" => BlobState::Uploaded,
+        "refused" => BlobState::Refused(text("message")),
+        _ => BlobState::Pending,
+    };
+    Some(LocalBlob {
+        sha256: text("sha256"),
+        bytes,
+        content_type: text("content_type"),
+        state,
+    })
 }
 
 /// An open `firebreak` database.
@@ -322,15 +399,87 @@ impl Store {
         transaction_done(&tx).await
     }
 
-    /// Removes every record of the incident and its read mark from this device, in one
-    /// transaction.
+    /// The bytes of one attachment, if this device has them.
+    pub async fn blob(
+        &self,
+        incident: &str,
+        sha256: &str,
+    ) -> Result<Option<LocalBlob>, StoreError> {
+        let tx = self
+            .db
+            .transaction_with_str_and_mode(BLOBS, IdbTransactionMode::Readonly)?;
+        let value =
+            request_done(&tx.object_store(BLOBS)?.get(&blob_key(incident, sha256))?).await?;
+        if value.is_undefined() || value.is_null() {
+            return Ok(None);
+        }
+        Ok(read_blob(&value))
+    }
+
+    /// Every attachment's bytes this device has of the incident.
+    pub async fn blobs(&self, incident: &str) -> Result<Vec<LocalBlob>, StoreError> {
+        let tx = self
+            .db
+            .transaction_with_str_and_mode(BLOBS, IdbTransactionMode::Readonly)?;
+        let values = tx
+            .object_store(BLOBS)?
+            .index(BY_INCIDENT)?
+            .get_all_with_key(&JsValue::from_str(incident))?;
+        let values: Array = request_done(&values).await?.unchecked_into();
+        Ok(values.iter().filter_map(|v| read_blob(&v)).collect())
+    }
+
+    /// Keeps an attachment's bytes (replacing what was kept under its hash), once committed.
+    pub async fn put_blob(&self, incident: &str, blob: &LocalBlob) -> Result<(), StoreError> {
+        self.writable()?;
+        let tx = self
+            .db
+            .transaction_with_str_and_mode(BLOBS, IdbTransactionMode::Readwrite)?;
+        tx.object_store(BLOBS)?.put_with_key(
+            &blob_record(incident, blob)?,
+            &blob_key(incident, &blob.sha256),
+        )?;
+        transaction_done(&tx).await
+    }
+
+    /// Records where a kept attachment stands with the relay; nothing when it is not kept.
+    pub async fn set_blob_state(
+        &self,
+        incident: &str,
+        sha256: &str,
+        state: &BlobState,
+    ) -> Result<(), StoreError> {
+        self.writable()?;
+        let tx = self
+            .db
+            .transaction_with_str_and_mode(BLOBS, IdbTransactionMode::Readwrite)?;
+        let store = tx.object_store(BLOBS)?;
+        let key = blob_key(incident, sha256);
+        let value = request_done(&store.get(&key)?).await?;
+        if let Some(mut blob) = read_blob(&value) {
+            blob.state = state.clone();
+            store.put_with_key(&blob_record(incident, &blob)?, &key)?;
+        }
+        transaction_done(&tx).await
+    }
+
+    /// Removes every record of the incident, its read mark and its attachments' bytes from
+    /// this device, in one transaction.
     pub async fn remove(&self, incident: &str) -> Result<(), StoreError> {
         self.writable()?;
-        let stores = Array::of2(&UPDATES.into(), &MARKS.into());
+        let stores = Array::of3(&UPDATES.into(), &MARKS.into(), &BLOBS.into());
         let tx = self
             .db
             .transaction_with_str_sequence_and_mode(&stores, IdbTransactionMode::Readwrite)?;
         tx.object_store(MARKS)?.delete(&incident.into())?;
+        let blobs = tx.object_store(BLOBS)?;
+        let blob_keys = blobs
+            .index(BY_INCIDENT)?
+            .get_all_keys_with_key(&JsValue::from_str(incident))?;
+        let blob_keys: Array = request_done(&blob_keys).await?.unchecked_into();
+        for key in blob_keys.iter() {
+            blobs.delete(&key)?;
+        }
         let store = tx.object_store(UPDATES)?;
         let keys = store
             .index(BY_INCIDENT)?
@@ -363,6 +512,15 @@ fn create_schema(request: &IdbOpenDbRequest) -> Result<(), StoreError> {
     // Version 2: read marks, keyed by the incident's id.
     if !db.object_store_names().contains(MARKS) {
         db.create_object_store(MARKS)?;
+    }
+    // Version 3: attachments' bytes, keyed by `{incident}/{sha256}`.
+    if !db.object_store_names().contains(BLOBS) {
+        let store = db.create_object_store(BLOBS)?;
+        store.create_index_with_str_and_optional_parameters(
+            BY_INCIDENT,
+            BY_INCIDENT,
+            &IdbIndexParameters::new(),
+        )?;
     }
     Ok(())
 }

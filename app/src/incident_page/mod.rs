@@ -1,6 +1,7 @@
 //! The incident page: one incident's template, edited together.
 
 mod as_of;
+mod attachments;
 mod attribution;
 mod catch_up;
 mod classification;
@@ -209,6 +210,7 @@ fn access_key(standing: &Standing) -> String {
 #[component]
 fn IncidentEditor() -> impl IntoView {
     let open = use_incident();
+    attachments::Evidence::provide(&open);
     let revision = open.revision;
     Effect::new(move |_| {
         revision.track();

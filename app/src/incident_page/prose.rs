@@ -19,9 +19,21 @@ pub fn ProseField(section: ProseSection) -> impl IntoView {
         let open = open.clone();
         move |value: String| open.incident.set_section_tlp(section, Tlp::parse(&value))
     };
+    let appendix = section == ProseSection::Appendix && !open.is_playbook();
+    // The Appendix takes files, and a pasted screenshot.
+    let evidence = appendix.then(super::attachments::use_evidence);
+    let attach_notice = RwSignal::new(String::new());
     let levels = Tlp::ALL.into_iter().map(|t| (t.as_str(), t.as_str()));
     view! {
-        <section class="prose" aria-labelledby=format!("h-{key}")>
+        <section
+            class="prose"
+            aria-labelledby=format!("h-{key}")
+            on:paste=move |ev| {
+                if let Some(evidence) = &evidence {
+                    super::attachments::pasted(evidence, &ev, attach_notice);
+                }
+            }
+        >
             {super::navigation::section_head(key, section.title())}
             <p class="hint" id=format!("hint-{key}")>{section.hint()}</p>
             {Field::new(format!("tlp-{key}"), "Marking")
@@ -39,6 +51,7 @@ pub fn ProseField(section: ProseSection) -> impl IntoView {
                 .value(initial)
                 .on_input(move |value| open.incident.edit_section(section, &value))
                 .view()}
+            {appendix.then(|| view! { <super::attachments::AppendixAttachments notice=attach_notice/> })}
             <super::attribution::Byline place=incident::history::Place::prose(section)/>
             {(section == ProseSection::LessonsLearned)
                 .then(|| view! { <super::proposing::ProposeLesson/> <super::proposing::CarryProposals/> })}

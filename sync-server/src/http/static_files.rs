@@ -26,9 +26,11 @@ use sha2::{Digest, Sha256};
 /// The Content-Security-Policy of every HTML response. `'wasm-unsafe-eval'` lets the page
 /// compile its WebAssembly; nothing else may run inline or come from another origin, and the
 /// page may connect only to its own origin (`'self'` covers its own `ws:`/`wss:` too).
+/// Images may also be `blob:` addresses the page made itself: the thumbnails of attached
+/// PNG, JPEG, GIF and WebP files, from bytes whose SHA-256 it checked (never SVG).
 pub const CONTENT_SECURITY_POLICY: &str = "default-src 'self'; \
 script-src 'self' 'wasm-unsafe-eval'; style-src 'self'; connect-src 'self'; \
-img-src 'self' data:; object-src 'none'; base-uri 'none'; frame-ancestors 'none'";
+img-src 'self' data: blob:; object-src 'none'; base-uri 'none'; frame-ancestors 'none'";
 
 /// `Cache-Control` of a file whose name carries its content hash (`app-1a2b…_bg.wasm`).
 pub const CACHE_IMMUTABLE: &str = "public, max-age=31536000, immutable";

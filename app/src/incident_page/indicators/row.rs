@@ -118,6 +118,7 @@ pub(super) fn IndicatorRow(item: Item, open: OpenIncident, memory: RowMemory) ->
         move || opening.button("ev-button", described.clone())
     };
     let editing = opening.editing;
+    let attach_to = incident::AttachTarget::Indicator(id.clone());
     let fields = {
         let id = id.clone();
         move || {
@@ -153,6 +154,7 @@ pub(super) fn IndicatorRow(item: Item, open: OpenIncident, memory: RowMemory) ->
             {note.map(|n| view! { <p class="ioc-note">{n}</p> })}
             {events}
             <super::super::attribution::Byline place=super::super::attribution::indicator(&id)/>
+            <super::super::attachments::AttachmentsOn target=attach_to controls=Signal::derive(move || editing.get())/>
             <div class="ev-actions">
                 {copy_control("Copy defanged", shown_id.clone(), copy_defanged)}
                 {copy_control("Copy raw", shown_id.clone(), copy_raw)}

@@ -76,6 +76,8 @@ pub(super) fn EventRow(
     let (position, size) = (ctx.window.position(id.clone()), ctx.window.size());
     let what_id = format!("{dom}-said");
     let what_el = what_id.clone();
+    let editing = opening.editing;
+    let attach_to = incident::AttachTarget::Event(id.clone());
     // The Edit button and, when open, the fields: one reactive spot per row.
     let actions = move || {
         let button = opening.button("ev-button tl-edit", what_id.clone());
@@ -111,6 +113,7 @@ pub(super) fn EventRow(
             {(!details.is_empty()).then(|| view! { <p class="tl-meta">{details}</p> })}
             {links.map(|l| view! { <p class="tl-meta tl-links" data-testid="event-indicators">{l}</p> })}
             <super::super::attribution::Byline place=byline/>
+            <super::super::attachments::AttachmentsOn target=attach_to controls=Signal::derive(move || editing.get())/>
             {actions}
         </li>
     }
