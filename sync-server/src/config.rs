@@ -184,6 +184,17 @@ pub struct Config {
     /// and `Retry-After`, nothing read and nothing stored.
     #[arg(long, env = "FIREBREAK_ATTACHMENT_WAIT_TIMEOUT", default_value_t = crate::http::blobs::DEFAULT_UPLOAD_WAIT_SECS, value_parser = clap::value_parser!(u64).range(1..=3600))]
     pub attachment_wait_timeout: u64,
+
+    /// Seconds a client has to take a whole attachment download once the relay answers;
+    /// then its connection is cut and the file's bytes are freed. The default lets a 10 MiB
+    /// file through at 0.7 Mbit/s.
+    #[arg(long, env = "FIREBREAK_ATTACHMENT_DOWNLOAD_TIMEOUT", default_value_t = crate::http::blobs::DEFAULT_DOWNLOAD_TIMEOUT_SECS, value_parser = clap::value_parser!(u64).range(1..=3600))]
+    pub attachment_download_timeout: u64,
+
+    /// Attachment downloads the relay holds in memory at once, across all clients (each up
+    /// to `--max-attachment-bytes`); one more is refused with 503 and `Retry-After`.
+    #[arg(long, env = "FIREBREAK_MAX_ATTACHMENT_DOWNLOADS", default_value_t = crate::http::blobs::DEFAULT_MAX_DOWNLOADS_HELD, value_parser = clap::value_parser!(u64).range(1..=10000))]
+    pub max_attachment_downloads: u64,
 }
 
 /// `--record-retention-days`: a positive number of days, at most 100 years.

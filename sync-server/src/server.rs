@@ -90,6 +90,10 @@ pub async fn run(config: Config) -> Result<(), Error> {
         std::time::Duration::from_secs(config.attachment_upload_timeout),
         std::time::Duration::from_secs(config.attachment_wait_timeout),
     );
+    crate::http::blobs::set_download_bounds(
+        std::time::Duration::from_secs(config.attachment_download_timeout),
+        usize::try_from(config.max_attachment_downloads).unwrap_or(usize::MAX),
+    );
     if let Some(days) = config.record_retention_days {
         tokio::spawn(crate::http::history::keep_record_for(
             Arc::clone(&store),

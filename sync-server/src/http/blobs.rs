@@ -15,7 +15,10 @@
 //! sends a head and then trickles or stops holds a place for a bounded time, and uploads
 //! that queue behind such clients are told to come back rather than wait without end. A
 //! `GET` whose `If-None-Match` names the file's hash is answered 304 from its metadata,
-//! without reading the bytes.
+//! without reading the bytes. A download's bytes are held until the client has taken them,
+//! by at most `--max-attachment-downloads` answers at once (one more gets 503 with
+//! `Retry-After`), and for `--attachment-download-timeout` at most: then its connection is
+//! cut ([`super::listener::ConnectionCut`]) and the bytes freed.
 //!
 //! Token, device and failure counting are those of every incident API call
 //! ([`super::api::Caller`]); the device id is required (an attachment is part of the
@@ -28,15 +31,18 @@ use axum::body::Body;
 use axum::extract::{Path, Query, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
+use axum::Extension;
 use axum::Json;
 use futures_util::StreamExt;
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
-use tokio::sync::Semaphore;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+use tokio_util::sync::CancellationToken;
 
 use wire::api::ErrorBody;
 
 use super::api::Caller;
+use super::listener::ConnectionCut;
 use super::AppState;
 use crate::access::gate::now_ms;
 use crate::access::Grant;
@@ -65,6 +71,18 @@ pub const DEFAULT_UPLOAD_TIMEOUT_SECS: u64 = 120;
 /// (`--attachment-wait-timeout`).
 pub const DEFAULT_UPLOAD_WAIT_SECS: u64 = 30;
 
+/// Default seconds a download's whole answer has to be taken by the client
+/// (`--attachment-download-timeout`): a 10 MiB file at 0.7 Mbit/s.
+pub const DEFAULT_DOWNLOAD_TIMEOUT_SECS: u64 = 120;
+
+/// Default downloads whose bytes the relay holds at once, across all clients
+/// (`--max-attachment-downloads`): at most this many times `--max-attachment-bytes` in
+/// memory for answers being sent.
+pub const DEFAULT_MAX_DOWNLOADS_HELD: u64 = 16;
+
+/// How much of a download is handed to the connection at a time.
+const DOWNLOAD_CHUNK: usize = 64 * 1024;
+
 /// The `Retry-After` of an upload that found no place in time: a place is taken for at most
 /// the upload timeout, so some are usually free again within seconds.
 pub const BUSY_RETRY_AFTER_SECS: u64 = 10;
@@ -79,6 +97,35 @@ static LIMITS: OnceLock<Limits> = OnceLock::new();
 struct Timeouts {
     upload: Duration,
     wait: Duration,
+}
+
+struct DownloadBounds {
+    timeout: Duration,
+    held: Arc<Semaphore>,
+    most: usize,
+}
+
+static DOWNLOAD_BOUNDS: OnceLock<DownloadBounds> = OnceLock::new();
+
+/// Sets how long a download's answer may take to be taken and how many are held at once
+/// (`--attachment-download-timeout`, `--max-attachment-downloads`); once, at start.
+pub fn set_download_bounds(timeout: Duration, most: usize) {
+    let _ = DOWNLOAD_BOUNDS.set(DownloadBounds {
+        timeout,
+        held: Arc::new(Semaphore::new(most)),
+        most,
+    });
+}
+
+fn download_bounds() -> &'static DownloadBounds {
+    DOWNLOAD_BOUNDS.get_or_init(|| {
+        let most = DEFAULT_MAX_DOWNLOADS_HELD as usize;
+        DownloadBounds {
+            timeout: Duration::from_secs(DEFAULT_DOWNLOAD_TIMEOUT_SECS),
+            held: Arc::new(Semaphore::new(most)),
+            most,
+        }
+    })
 }
 
 static TIMEOUTS: OnceLock<Timeouts> = OnceLock::new();
@@ -378,8 +425,10 @@ pub async fn download(
     Caller(grant): Caller,
     Path((_, raw_hash)): Path<(String, String)>,
     Query(query): Query<BlobQuery>,
+    cut: Option<Extension<ConnectionCut>>,
     headers: HeaderMap,
 ) -> Result<Response, Error> {
+    let cut = cut.map(|Extension(cut)| cut);
     let hash = hash_in_path(&raw_hash)?;
     let grant = member(&state, grant, &headers, query.device.as_deref()).await?;
     if names_hash(&headers, &hash) {
@@ -397,7 +446,12 @@ pub async fn download(
         response.headers_mut().remove(header::CONTENT_TYPE);
         return Ok(response);
     }
-    let _slot = downloads()
+    // A place among the answers held in memory, kept until the answer is sent or cut.
+    let bounds = download_bounds();
+    let Ok(held) = Arc::clone(&bounds.held).try_acquire_owned() else {
+        return Ok(downloads_busy(bounds.most));
+    };
+    let slot = downloads()
         .acquire()
         .await
         .map_err(|_| Error::ShuttingDown)?;
@@ -408,9 +462,68 @@ pub async fn download(
     .await
     .map_err(|e| Error::Storage(format!("reading the attachment stopped: {e}")))??
     .ok_or_else(not_here)?;
-    let mut response = Body::from(bytes).into_response();
+    drop(slot);
+    let length = bytes.len();
+    let mut response = timed_body(bytes.into(), held, cut, bounds.timeout).into_response();
     download_headers(&meta, response.headers_mut());
+    // Sent as a length, not chunked, as when the answer was one piece.
+    response
+        .headers_mut()
+        .insert(header::CONTENT_LENGTH, HeaderValue::from(length));
     Ok(response)
+}
+
+/// A download's answer: `bytes` in chunks, holding `held` until it is sent or dropped. If
+/// the client has not taken all of it within `timeout`, its connection is cut, which drops
+/// the answer and its bytes: a client that asks and never reads holds the file that long
+/// at most.
+fn timed_body(
+    bytes: bytes::Bytes,
+    held: OwnedSemaphorePermit,
+    cut: Option<ConnectionCut>,
+    timeout: Duration,
+) -> Body {
+    let sent = CancellationToken::new();
+    if let Some(ConnectionCut(cut)) = cut {
+        let sent = sent.clone();
+        tokio::spawn(async move {
+            tokio::select! {
+                () = tokio::time::sleep(timeout) => {
+                    tracing::debug!("an attachment download was not taken in time; cutting its connection");
+                    cut.cancel();
+                }
+                () = sent.cancelled() => {}
+            }
+        });
+    }
+    let done = sent.drop_guard();
+    let chunks =
+        futures_util::stream::unfold((bytes, held, done), |(mut rest, held, done)| async move {
+            if rest.is_empty() {
+                return None;
+            }
+            let chunk = rest.split_to(rest.len().min(DOWNLOAD_CHUNK));
+            Some((Ok::<_, std::convert::Infallible>(chunk), (rest, held, done)))
+        });
+    Body::from_stream(chunks)
+}
+
+/// 503 for a download while `most` others are being sent: nothing read, come back later.
+fn downloads_busy(most: usize) -> Response {
+    let body = ErrorBody {
+        error: format!(
+            "the relay is sending {most} other attachments (--max-attachment-downloads): retry in {BUSY_RETRY_AFTER_SECS} s"
+        ),
+    };
+    (
+        StatusCode::SERVICE_UNAVAILABLE,
+        [(
+            header::RETRY_AFTER,
+            HeaderValue::from(BUSY_RETRY_AFTER_SECS),
+        )],
+        Json(body),
+    )
+        .into_response()
 }
 
 /// `HEAD /api/incidents/{id}/blobs/{sha256}`: a download's headers, without reading the bytes.

@@ -37,6 +37,12 @@ pub struct ConnectionLimits {
 #[derive(Clone)]
 pub struct ConnectionPlace(#[allow(dead_code)] Arc<OwnedSemaphorePermit>);
 
+/// Cuts its connection when cancelled: the socket is closed at once, whatever is under way,
+/// and the answer being sent is dropped (an attachment download past
+/// `--attachment-download-timeout` uses it). Found in every request's extensions.
+#[derive(Clone)]
+pub struct ConnectionCut(pub CancellationToken);
+
 /// File descriptors kept free for everything that is not a client connection (the database,
 /// the listener, logs).
 const SPARE_FILES: u64 = 64;
@@ -163,9 +169,12 @@ async fn serve_connection(
     if let Err(error) = tcp.set_nodelay(true) {
         tracing::debug!(%error, "could not set TCP_NODELAY");
     }
+    let cut = CancellationToken::new();
+    let cut_here = ConnectionCut(cut.clone());
     let service = hyper::service::service_fn(move |mut request: hyper::Request<Incoming>| {
         request.extensions_mut().insert(ConnectInfo(peer));
         request.extensions_mut().insert(place.clone());
+        request.extensions_mut().insert(cut_here.clone());
         router.clone().oneshot(request)
     });
     let connection = http1::Builder::new()
@@ -176,6 +185,10 @@ async fn serve_connection(
     tokio::pin!(connection);
     let ended = tokio::select! {
         ended = connection.as_mut() => ended,
+        () = cut.cancelled() => {
+            tracing::debug!(%peer, "connection cut");
+            return;
+        }
         () = shutdown.cancelled() => {
             connection.as_mut().graceful_shutdown();
             connection.await
