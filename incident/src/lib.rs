@@ -9,6 +9,7 @@
 //! It is not a sync engine or a store: it turns edits into Yjs v1 updates and applies the
 //! updates it is given.
 
+mod comments;
 mod drill;
 mod entries;
 mod error;
@@ -29,6 +30,10 @@ mod timeline;
 mod triage;
 pub mod when;
 
+pub use comments::{
+    Comment, CommentError, CommentKind, CommentOn, CommentTarget, Passage, Resolution, Thread,
+    MAX_COMMENT_CHARS, MAX_MENTIONS, MAX_QUOTE_CHARS,
+};
 pub use drill::{DRILL_LABEL, DRILL_MEANING};
 pub use entries::{EditableField, Entry, FieldLabel, Fields, Stored};
 pub use error::ModelError;
@@ -160,6 +165,7 @@ const MAP_ROOTS: &[&str] = &[
     QuestionList::WillBeAsked.root(),
     QuestionList::PostMortem.root(),
     playbook::Proposal::ROOT,
+    Comment::ROOT,
 ];
 
 /// One incident: the shared document and handles on each of its roots.
