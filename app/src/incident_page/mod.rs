@@ -5,6 +5,7 @@ mod attribution;
 mod catch_up;
 mod classification;
 mod clipboard;
+mod comments;
 mod drill;
 mod export;
 mod handover;
@@ -59,6 +60,7 @@ pub fn IncidentPage(id: String) -> impl IntoView {
     let open = OpenIncident::open(&id, from_link);
     provide_context(open.clone());
     attribution::provide(&open);
+    comments::provide(&open);
 
     let back_online = {
         let open = open.clone();

@@ -40,6 +40,7 @@ pub fn ProseField(section: ProseSection) -> impl IntoView {
                 .on_input(move |value| open.incident.edit_section(section, &value))
                 .view()}
             <super::attribution::Byline place=incident::history::Place::prose(section)/>
+            <super::comments::ProseComments section=section/>
             {(section == ProseSection::LessonsLearned)
                 .then(|| view! { <super::proposing::ProposeLesson/> <super::proposing::CarryProposals/> })}
         </section>

@@ -71,6 +71,8 @@ pub(super) fn EventRow(
     let phase = event.phase;
     let marking = event.tlp;
     let row_id = id.clone();
+    let comment_target = incident::CommentTarget::Timeline(id.clone());
+    let ctx_window = ctx.window;
     let byline = super::super::attribution::event(&id);
     let row_at = at.clone();
     let (position, size) = (ctx.window.position(id.clone()), ctx.window.size());
@@ -112,6 +114,7 @@ pub(super) fn EventRow(
             {links.map(|l| view! { <p class="tl-meta tl-links" data-testid="event-indicators">{l}</p> })}
             <super::super::attribution::Byline place=byline/>
             {actions}
+            <super::super::comments::Comments target=comment_target window=ctx_window/>
         </li>
     }
 }
