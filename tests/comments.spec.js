@@ -60,9 +60,13 @@ test('a comment on an event and on a passage reach the other person live; reply,
   const { a, b } = await anaAndBen(person, relay);
   await section(a.page, 'summary').fill('The laptop beaconed to evil.example at night.');
 
-  // On the event.
+  // On the event: Ben sees it live.
   const started = Date.now();
   await commentOn(eventRow(a.page, 'Ransom note found on FS02'), 'Which share was it on?');
+  const bRow = eventRow(b.page, 'Ransom note found on FS02');
+  const onEvent = thread(bRow, 'Which share was it on?');
+  await expect(onEvent).toHaveCount(1, { timeout: 15_000 });
+  console.log(`a comment showed in the other browser ${Date.now() - started} ms after Ana pressed Comment`);
   // On a passage of the summary: select it, then "Comment on selection".
   await select(a.page, 'summary', 'evil.example');
   const summary = a.page.locator('section.prose').filter({ has: section(a.page, 'summary') });
@@ -72,11 +76,7 @@ test('a comment on an event and on a passage reach the other person live; reply,
   await summary.getByTestId('comment-send').click();
   await expectSynced(a.page);
 
-  // Ben sees both, live, with the author.
-  const bRow = eventRow(b.page, 'Ransom note found on FS02');
-  const onEvent = thread(bRow, 'Which share was it on?');
-  await expect(onEvent).toHaveCount(1, { timeout: 15_000 });
-  console.log(`a comment reached the other browser ${Date.now() - started} ms after it was sent`);
+  // Ben sees both, with the author.
   await expect(onEvent.getByTestId('comment-author')).toHaveText('Ana');
   const bSummary = b.page.locator('section.prose').filter({ has: section(b.page, 'summary') });
   const onPassage = thread(bSummary, 'Is this domain in the blocklist yet?');
