@@ -350,3 +350,19 @@ fn a_long_passage_is_anchored_whole_with_its_quote_cut() {
         })
     );
 }
+
+#[test]
+fn a_passage_reads_the_same_on_a_device_that_loads_the_incident_afresh() {
+    let (ana, ben) = pair("Ransom note found on FS01 and FS02.");
+    comment_on_passage(&ana, "FS01 and FS02");
+    sync(&ana, &ben);
+    ben.edit_section(ProseSection::Summary, "Ransom note found on FS02.");
+    both_ways(&ana, &ben);
+    // A third device opens the incident from its stored state (deleted text garbage
+    // collected as a live document would have it).
+    let cy = Incident::with_client_id(3);
+    cy.apply_update(&ben.encode_state(), UpdateOrigin::Storage)
+        .unwrap();
+    assert_eq!(passage_text(&cy), "FS02");
+    assert_eq!(cy.threads(), ben.threads());
+}
