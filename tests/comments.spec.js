@@ -6,7 +6,7 @@
 // nothing to comment with.
 import { test, expect } from './support/fixtures.js';
 import { createIncident, expectSynced, openIncident, section, shareLink } from './support/app.js';
-import { addEvent, eventRow } from './support/evidence.js';
+import { addEvent, correct, editEvent, eventRow } from './support/evidence.js';
 
 const phone = { viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true };
 const laptop = { viewport: { width: 1280, height: 900 } };
@@ -145,6 +145,16 @@ test('replies written at once, one of them offline, are both kept in the same or
   await expectSynced(a.page);
   const bThread = thread(eventRow(b.page, 'Ransom note found on FS02'), 'Who isolated FS02?');
   await expect(bThread).toHaveCount(1, { timeout: 15_000 });
+
+  // Ben starts a reply; Ana corrects the event meanwhile, which draws Ben's row again: his
+  // unsent text is still in the box.
+  await bThread.getByLabel('Reply', { exact: true }).fill('I did');
+  const firstBox = await bThread.getByLabel('Reply', { exact: true }).elementHandle();
+  const editor = await editEvent(eventRow(a.page, 'Ransom note found on FS02'));
+  await correct(editor.getByLabel('Source'), 'EDR console');
+  await expect(eventRow(b.page, 'Ransom note found on FS02')).toContainText('Source: EDR console', { timeout: 15_000 });
+  expect(await firstBox.evaluate((box) => box.isConnected), 'the row was drawn again').toBe(false);
+  await expect(bThread.getByLabel('Reply', { exact: true })).toHaveValue('I did');
 
   await b.link.cut();
   await reply(bThread, 'I did, at 06:10 (offline reply)');

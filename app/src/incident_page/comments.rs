@@ -8,6 +8,7 @@
 //! Resolved threads are folded into "1 resolved comment". Names and bodies are text, never
 //! markup. Everything is an edit of the document: it works offline and syncs like the rest.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use incident::{
@@ -26,6 +27,10 @@ struct Threads {
     all: Memo<Arc<Vec<Thread>>>,
     zone: Memo<String>,
     may_comment: Memo<bool>,
+    /// What is typed in each comment box not sent yet, by the box's id: kept by the page,
+    /// so a row drawn again (someone changed the item, or it scrolled out of a windowed
+    /// list and back) gives the box back its text.
+    drafts: StoredValue<HashMap<String, String>>,
 }
 
 /// Reads the threads once per change of the incident, for every row of the page.
@@ -38,6 +43,7 @@ pub fn provide(open: &OpenIncident) {
         all,
         zone,
         may_comment,
+        drafts: StoredValue::new(HashMap::new()),
     });
 }
 
@@ -93,7 +99,24 @@ fn composer(
     send: impl Fn(&str, &[String]) -> Result<(), String> + 'static,
     cancel: Option<Callback<()>>,
 ) -> impl IntoView {
-    let body = RwSignal::new(String::new());
+    let drafts = use_context::<Threads>().map(|t| t.drafts);
+    let kept = drafts
+        .and_then(|d| d.with_value(|d| d.get(&id).cloned()))
+        .unwrap_or_default();
+    let body = RwSignal::new(kept);
+    if let Some(drafts) = drafts {
+        let id = id.clone();
+        Effect::new(move |_| {
+            let text = body.get();
+            drafts.update_value(|d| {
+                if text.is_empty() {
+                    d.remove(&id);
+                } else {
+                    d.insert(id.clone(), text);
+                }
+            });
+        });
+    }
     let mentions = RwSignal::new(Vec::<String>::new());
     let problem = RwSignal::new(None::<String>);
     let submit = move |ev: leptos::ev::SubmitEvent| {
@@ -282,7 +305,9 @@ pub fn Comments(
 ) -> impl IntoView {
     let ctx = use_context::<Threads>()?;
     let open = use_incident();
-    let composing = RwSignal::new(false);
+    // A comment started before the row was drawn again is still being written.
+    let draft_id = format!("{}-comment", dom_id(&target));
+    let composing = RwSignal::new(ctx.drafts.with_value(|d| d.contains_key(&draft_id)));
     let mine = {
         let target = target.clone();
         Memo::new(move |_| {
@@ -301,12 +326,7 @@ pub fn Comments(
             window.schedule();
         });
     }
-    let dom = match &target {
-        CommentTarget::Timeline(id) => format!("ev-{id}"),
-        CommentTarget::Indicator(id) => format!("ioc-{id}"),
-        CommentTarget::NextStep(id) => format!("step-{id}"),
-        CommentTarget::Prose(section) => format!("prose-{}", section.key()),
-    };
+    let dom = dom_id(&target);
     let start = {
         let dom = dom.clone();
         move || {
@@ -331,7 +351,13 @@ pub fn Comments(
                     }
                     done
                 };
-                let cancel = Callback::new(move |()| composing.set(false));
+                let draft_id = draft_id.clone();
+                let cancel = Callback::new(move |()| {
+                    ctx.drafts.update_value(|d| {
+                        d.remove(&draft_id);
+                    });
+                    composing.set(false);
+                });
                 composer(
                     format!("{dom}-comment"),
                     "Comment",
@@ -364,6 +390,16 @@ pub fn Comments(
         {button}
         {aside}
     })
+}
+
+/// The DOM id prefix of an item's parts.
+fn dom_id(target: &CommentTarget) -> String {
+    match target {
+        CommentTarget::Timeline(id) => format!("ev-{id}"),
+        CommentTarget::Indicator(id) => format!("ioc-{id}"),
+        CommentTarget::NextStep(id) => format!("step-{id}"),
+        CommentTarget::Prose(section) => format!("prose-{}", section.key()),
+    }
 }
 
 /// Selects the characters `start..end` of a section's text, as the passage a thread is on.
@@ -446,7 +482,12 @@ pub fn ProseComments(section: ProseSection) -> impl IntoView {
                 }
                 done
             };
-            let cancel = Callback::new(move |()| pending.set(None));
+            let cancel = Callback::new(move |()| {
+                ctx.drafts.update_value(|d| {
+                    d.remove(&format!("prose-{key}-comment"));
+                });
+                pending.set(None);
+            });
             view! {
                 <p class="comment-quote" data-testid="comment-new-quote">{format!("“{quote}”")}</p>
                 {composer(format!("prose-{key}-comment"), "Comment on this passage", "Comment", send, Some(cancel))}
