@@ -143,6 +143,11 @@ pub struct Comment {
     pub mentions: Vec<String>,
     /// When the body was last changed (RFC 3339 UTC), if ever.
     pub edited_at: Option<String>,
+    /// Who deleted the comment (its author), if it was: the view shows "Comment deleted by
+    /// NAME" instead of the body, which the record and the document's history keep.
+    pub deleted_by: Option<String>,
+    /// When it was deleted (RFC 3339 UTC).
+    pub deleted_at: Option<String>,
 }
 
 impl Comment {
@@ -154,6 +159,21 @@ impl Comment {
     /// What the thread is about, for a thread's first comment.
     pub fn target(&self) -> Option<CommentTarget> {
         CommentTarget::parse(&self.target)
+    }
+
+    /// Whether its author deleted it.
+    pub fn is_deleted(&self) -> bool {
+        self.deleted_at.is_some()
+    }
+
+    /// Whether `name` with invite id `invite` ("" if none) wrote this comment: the same
+    /// invite id when the comment has one, else the same name.
+    pub fn is_by(&self, name: &str, invite: &str) -> bool {
+        if self.author_invite.is_empty() {
+            !name.is_empty() && self.author == name
+        } else {
+            self.author_invite == invite
+        }
     }
 
     fn is_root(&self) -> bool {
@@ -177,6 +197,8 @@ impl Entry for Comment {
         FieldLabel::new("created_at", "Written at"),
         FieldLabel::new("mentions", "Mentions"),
         FieldLabel::new("edited_at", "Edited at"),
+        FieldLabel::new("deleted_by", "Deleted by"),
+        FieldLabel::new("deleted_at", "Deleted at"),
     ];
 
     fn to_fields(&self) -> Fields {
@@ -186,7 +208,9 @@ impl Entry for Comment {
             .text("author", &self.author)
             .text("author_invite", &self.author_invite)
             .text("created_at", &self.created_at)
-            .optional_text("edited_at", self.edited_at.as_deref());
+            .optional_text("edited_at", self.edited_at.as_deref())
+            .optional_text("deleted_by", self.deleted_by.as_deref())
+            .optional_text("deleted_at", self.deleted_at.as_deref());
         if self.kind != CommentKind::Comment {
             return fields;
         }
@@ -220,6 +244,8 @@ impl Entry for Comment {
             created_at: stored.text("created_at"),
             mentions: stored.list("mentions"),
             edited_at: stored.optional_text("edited_at"),
+            deleted_by: stored.optional_text("deleted_by"),
+            deleted_at: stored.optional_text("deleted_at"),
         }
     }
 
@@ -255,6 +281,10 @@ pub enum CommentError {
     NoSuchThread,
     #[error("that comment does not exist (any more)")]
     NoSuchComment,
+    #[error("only {author}, who wrote this comment, can edit or delete it")]
+    NotYourComment { author: String },
+    #[error("that comment was deleted")]
+    CommentDeleted,
 }
 
 /// Where a thread's passage is now.
@@ -488,6 +518,63 @@ impl Incident {
         }
     }
 
+    /// Changes the body of comment `id` for `name` (invite id `invite`, "" if none), who
+    /// must be its author ([`Comment::is_by`]); a deleted comment is not edited.
+    pub fn edit_own_comment(
+        &self,
+        id: &str,
+        body: &str,
+        name: &str,
+        invite: &str,
+        now: &str,
+    ) -> Result<(), CommentError> {
+        self.own_comment(id, name, invite)?;
+        self.edit_comment(id, body, now)
+    }
+
+    /// Deletes comment `id` for its author `name` (invite id `invite`): a tombstone, so the
+    /// thread says "Comment deleted by NAME at TIME". The body stays in the record (and in
+    /// the document's history); the view no longer shows it. A thread whose first comment
+    /// is deleted keeps its replies.
+    pub fn delete_own_comment(
+        &self,
+        id: &str,
+        name: &str,
+        invite: &str,
+        now: &str,
+    ) -> Result<(), CommentError> {
+        let comment = self.own_comment(id, name, invite)?;
+        let changed = self.set_values::<Comment>(
+            id,
+            [
+                ("deleted_by", yrs::Any::from(comment.author.as_str())),
+                ("deleted_at", yrs::Any::from(now)),
+            ],
+        );
+        if changed {
+            Ok(())
+        } else {
+            Err(CommentError::NoSuchComment)
+        }
+    }
+
+    /// Comment `id`, if `name` / `invite` wrote it and it is not deleted.
+    fn own_comment(&self, id: &str, name: &str, invite: &str) -> Result<Comment, CommentError> {
+        let comment = self
+            .entry::<Comment>(id)
+            .filter(|c| c.kind == CommentKind::Comment)
+            .ok_or(CommentError::NoSuchComment)?;
+        if !comment.is_by(name, invite) {
+            return Err(CommentError::NotYourComment {
+                author: comment.author,
+            });
+        }
+        if comment.is_deleted() {
+            return Err(CommentError::CommentDeleted);
+        }
+        Ok(comment)
+    }
+
     fn thread_root(&self, thread: &str) -> Result<Comment, CommentError> {
         self.entry::<Comment>(thread)
             .filter(Comment::is_root)
@@ -640,6 +727,8 @@ mod tests {
             body: "b".into(),
             mentions: vec!["m".into()],
             edited_at: Some("t".into()),
+            deleted_by: Some("d".into()),
+            deleted_at: Some("t".into()),
             ..Default::default()
         };
         crate::entries::assert_described::<_, NoField>(&comment, &[]);

@@ -366,3 +366,120 @@ fn a_passage_reads_the_same_on_a_device_that_loads_the_incident_afresh() {
     assert_eq!(passage_text(&cy), "FS02");
     assert_eq!(cy.threads(), ben.threads());
 }
+
+/// Ana (with an invite id) starts thread "c1" on an event and Ben (without one) replies "r1";
+/// both devices hold both.
+fn ana_comments_ben_replies() -> (Incident, Incident) {
+    let (ana, ben) = pair("");
+    ana.add_comment(
+        "c1",
+        &CommentOn::Item(CommentTarget::Timeline("e1".into())),
+        "Which share was it on?",
+        "Ana",
+        "aaaaaaaaaaaaaaaa",
+        &[],
+        T0,
+    )
+    .unwrap();
+    sync(&ana, &ben);
+    ben.reply("r1", "c1", "FS02, I think", "Ben", "", &[], T1)
+        .unwrap();
+    both_ways(&ana, &ben);
+    (ana, ben)
+}
+
+#[test]
+fn only_the_author_edits_or_deletes_a_comment() {
+    let (ana, ben) = ana_comments_ben_replies();
+    let not_ana = Err(CommentError::NotYourComment {
+        author: "Ana".into(),
+    });
+    // Same name, another invite id: not Ana.
+    assert_eq!(
+        ben.edit_own_comment("c1", "Hijacked", "Ana", "bbbbbbbbbbbbbbbb", T2),
+        not_ana
+    );
+    assert_eq!(
+        ben.delete_own_comment("c1", "Ben", "bbbbbbbbbbbbbbbb", T2),
+        not_ana
+    );
+    // A comment with no invite id is its author's by name.
+    assert_eq!(
+        ana.edit_own_comment("r1", "Hijacked", "Ana", "aaaaaaaaaaaaaaaa", T2),
+        Err(CommentError::NotYourComment {
+            author: "Ben".into()
+        })
+    );
+    assert_eq!(
+        CommentError::NotYourComment {
+            author: "Ana".into()
+        }
+        .to_string(),
+        "only Ana, who wrote this comment, can edit or delete it"
+    );
+    // Nothing was written.
+    both_ways(&ana, &ben);
+    let thread = &ana.threads()[0];
+    assert_eq!(thread.comments[0].1.body, "Which share was it on?");
+    assert_eq!(thread.comments[1].1.body, "FS02, I think");
+    assert!(thread.comments.iter().all(|(_, c)| c.edited_at.is_none()));
+
+    // The authors may.
+    ana.edit_own_comment(
+        "c1",
+        "Which share, and which host?",
+        "Ana",
+        "aaaaaaaaaaaaaaaa",
+        T2,
+    )
+    .unwrap();
+    ben.edit_own_comment("r1", "FS02\\finance", "Ben", "", T2)
+        .unwrap();
+    both_ways(&ana, &ben);
+    for device in [&ana, &ben] {
+        let thread = &device.threads()[0];
+        assert_eq!(thread.comments[0].1.body, "Which share, and which host?");
+        assert_eq!(thread.comments[0].1.edited_at.as_deref(), Some(T2));
+        assert_eq!(thread.comments[1].1.body, "FS02\\finance");
+    }
+}
+
+#[test]
+fn a_deleted_comment_is_a_tombstone_that_keeps_its_thread_and_its_record() {
+    let (ana, ben) = ana_comments_ben_replies();
+    ana.delete_own_comment("c1", "Ana", "aaaaaaaaaaaaaaaa", T2)
+        .unwrap();
+    sync(&ana, &ben);
+    let thread = &ben.threads()[0];
+    assert_eq!(thread.id, "c1", "the thread stays, with Ben's reply");
+    assert_eq!(thread.comments.len(), 2);
+    let first = thread.first();
+    assert!(first.is_deleted());
+    assert_eq!(first.deleted_by.as_deref(), Some("Ana"));
+    assert_eq!(first.deleted_at.as_deref(), Some(T2));
+    // The record keeps the text; only the view drops it.
+    assert_eq!(first.body, "Which share was it on?");
+    assert_eq!(thread.comments[1].1.body, "FS02, I think");
+    // A deleted comment is neither edited nor deleted again.
+    assert_eq!(
+        ana.edit_own_comment("c1", "Back", "Ana", "aaaaaaaaaaaaaaaa", T3),
+        Err(CommentError::CommentDeleted)
+    );
+    assert_eq!(
+        ana.delete_own_comment("c1", "Ana", "aaaaaaaaaaaaaaaa", T3),
+        Err(CommentError::CommentDeleted)
+    );
+    assert_eq!(
+        ana.delete_own_comment("nope", "Ana", "aaaaaaaaaaaaaaaa", T3),
+        Err(CommentError::NoSuchComment)
+    );
+    // Replying to a thread whose first comment was deleted still works.
+    ben.reply("r2", "c1", "Still need the host", "Ben", "", &[], T3)
+        .unwrap();
+    // A device loading the incident afresh reads the same tombstone.
+    let fresh = Incident::with_client_id(3);
+    sync(&ben, &fresh);
+    let thread = &fresh.threads()[0];
+    assert!(thread.first().is_deleted());
+    assert_eq!(thread.comments.len(), 3);
+}
