@@ -3,7 +3,7 @@
 // as resolved; the passage follows Ben's typing before it. Replies written at once, one of
 // them offline, are both kept after reconnecting, in the same order on both devices. On a
 // phone the thread sits under the item, on a laptop beside it. A viewer reads threads but has
-// nothing to comment with.
+// nothing to comment with. Only a comment's author edits or deletes it (a tombstone).
 import { test, expect } from './support/fixtures.js';
 import { createIncident, expectSynced, openIncident, section, shareLink } from './support/app.js';
 import { addEvent, correct, editEvent, eventRow } from './support/evidence.js';
@@ -192,4 +192,88 @@ test('on a phone the thread is under the item it is on', async ({ person, relay 
   await expect(
     thread(eventRow(a.page, 'Ransom note found on FS02'), 'Photo of the note?').getByTestId('comment-body'),
   ).toHaveText(['Photo of the note?', 'Uploading it now'], { timeout: 15_000 });
+});
+
+test('only the author edits or deletes a comment; the others see the edit and the deletion live', async ({
+  person,
+  relay,
+}) => {
+  const { a, b } = await anaAndBen(person, relay);
+  const aRow = eventRow(a.page, 'Ransom note found on FS02');
+  await commentOn(aRow, 'Which share was it on?');
+  await expectSynced(a.page);
+  const bRow = eventRow(b.page, 'Ransom note found on FS02');
+  const bThread = thread(bRow, 'Which share was it on?');
+  await expect(bThread).toHaveCount(1, { timeout: 15_000 });
+  await reply(bThread, 'FS02, I think');
+  const aThread = thread(aRow, 'Which share was it on?');
+  await expect(aThread.getByTestId('comment')).toHaveCount(2, { timeout: 15_000 });
+
+  // Ben cannot edit or delete Ana's comment: no Edit or Delete on it; he has them on his own.
+  const anasOnB = bThread.getByTestId('comment').first();
+  const bensOnB = bThread.getByTestId('comment').nth(1);
+  await expect(bensOnB.getByTestId('comment-edit')).toBeVisible();
+  await expect(anasOnB.getByTestId('comment-edit')).toHaveCount(0);
+  await expect(anasOnB.getByTestId('comment-delete')).toHaveCount(0);
+  // Nor can Ana touch Ben's.
+  await expect(aThread.getByTestId('comment').nth(1).getByTestId('comment-edit')).toHaveCount(0);
+
+  // Ana edits hers; Ben sees the new text live, marked as edited.
+  const anas = aThread.getByTestId('comment').first();
+  await anas.getByTestId('comment-edit').click();
+  await expect(anas.getByTestId('comment-edit-input')).toHaveValue('Which share was it on?');
+  await anas.getByTestId('comment-edit-input').fill('Which share and which host was it on?');
+  await anas.getByTestId('comment-save').click();
+  const bThreadNow = bRow.getByTestId('comment-thread').first();
+  await expect(bThreadNow.getByTestId('comment-body')).toHaveText(
+    ['Which share and which host was it on?', 'FS02, I think'],
+    { timeout: 15_000 },
+  );
+  await expect(bThreadNow.getByTestId('comment').first()).toContainText('(edited ');
+
+  // Ana deletes it (after confirming): the thread and Ben's reply stay, her text is gone.
+  const edited = aRow.getByTestId('comment-thread').first().getByTestId('comment').first();
+  await edited.getByTestId('comment-delete').click();
+  await edited.getByTestId('comment-delete-confirm').click();
+  for (const page of [a.page, b.page]) {
+    const t = eventRow(page, 'Ransom note found on FS02').getByTestId('comment-thread').first();
+    await expect(t.getByTestId('comment-deleted')).toHaveText(/^Comment deleted by Ana at /, { timeout: 15_000 });
+    await expect(t).not.toContainText('Which share and which host');
+    await expect(t.getByTestId('comment-body')).toHaveText(['FS02, I think']);
+  }
+  // Still deleted after a reload.
+  await b.page.reload();
+  await expect(
+    eventRow(b.page, 'Ransom note found on FS02').getByTestId('comment-deleted'),
+  ).toHaveText(/^Comment deleted by Ana/, { timeout: 15_000 });
+});
+
+test('threads on a removed item are kept in a folded list at the end of the page', async ({ person, relay }) => {
+  const { a, b } = await anaAndBen(person, relay);
+  await a.page.getByLabel('What needs doing').fill('Rotate the VPN keys');
+  await a.page.getByRole('button', { name: 'Add step' }).click();
+  const stepOf = (page) => page.locator('[data-testid="next-step"][data-title="Rotate the VPN keys"]');
+  await expect(stepOf(b.page)).toHaveCount(1, { timeout: 15_000 });
+  await commentOn(stepOf(b.page), 'Who holds the keys?');
+  await expectSynced(b.page);
+  await expect(thread(stepOf(a.page), 'Who holds the keys?')).toHaveCount(1, { timeout: 15_000 });
+  for (const page of [a.page, b.page]) await expect(page.getByTestId('removed-item-comments')).toHaveCount(0);
+
+  // Ana deletes the step: the thread is not lost, it is listed (folded) at the end of the page.
+  await stepOf(a.page).getByRole('button', { name: 'Delete', exact: true }).click();
+  await stepOf(a.page).getByRole('button', { name: 'Yes, delete' }).click();
+  for (const page of [a.page, b.page]) {
+    const removed = page.getByTestId('removed-item-comments');
+    await expect(removed.locator('summary')).toHaveText('Comments on removed items (1)', { timeout: 15_000 });
+    await expect(removed.getByTestId('comment-thread')).toBeHidden();
+    await removed.locator('summary').click();
+    await expect(removed.getByTestId('removed-item-label')).toHaveText('Next step (removed): “Rotate the VPN keys”');
+    await expect(removed.getByTestId('comment-body')).toHaveText(['Who holds the keys?']);
+  }
+  // It is still a thread: Ana replies there and Ben sees it.
+  await reply(a.page.getByTestId('removed-item-comments').getByTestId('comment-thread'), 'Nobody now, the step is gone');
+  await expect(b.page.getByTestId('removed-item-comments').getByTestId('comment-body')).toHaveText(
+    ['Who holds the keys?', 'Nobody now, the step is gone'],
+    { timeout: 15_000 },
+  );
 });

@@ -130,7 +130,8 @@ pub struct Comment {
     /// A passage's start and end as encoded sticky indices (base64); "" otherwise.
     pub start: String,
     pub end: String,
-    /// The passage's text when the comment was made (at most [`MAX_QUOTE_CHARS`]).
+    /// The passage's text when the comment was made (at most [`MAX_QUOTE_CHARS`]); for a
+    /// thread on an item, the item's label then (kept to show if the item is removed).
     pub quote: String,
     pub body: String,
     /// The author's display name.
@@ -167,10 +168,11 @@ impl Comment {
     }
 
     /// Whether `name` with invite id `invite` ("" if none) wrote this comment: the same
-    /// invite id when the comment has one, else the same name.
+    /// invite id when the comment has one, else the same name and no invite id either (so
+    /// an invited person who renames themself does not become the owner).
     pub fn is_by(&self, name: &str, invite: &str) -> bool {
         if self.author_invite.is_empty() {
-            !name.is_empty() && self.author == name
+            invite.is_empty() && !name.is_empty() && self.author == name
         } else {
             self.author_invite == invite
         }
@@ -222,7 +224,12 @@ impl Entry for Comment {
         }
         let fields = fields.text("anchor", &self.target);
         if self.start.is_empty() {
-            return fields;
+            // An item's label when the thread started, if any.
+            return if self.quote.is_empty() {
+                fields
+            } else {
+                fields.text("quote", &self.quote)
+            };
         }
         fields
             .text("anchor_start", &self.start)
@@ -319,7 +326,7 @@ pub struct Thread {
     pub resolved: Option<Resolution>,
     /// For a thread on a prose section: where its passage is now.
     pub passage: Option<Passage>,
-    /// The passage's text when the thread was started ("" for an item).
+    /// The passage's text when the thread was started; for an item, its label then.
     pub quote: String,
 }
 
@@ -414,7 +421,10 @@ impl Incident {
             CommentOn::Item(CommentTarget::Prose(_)) => {
                 return Err(CommentError::ProseWithoutPassage)
             }
-            CommentOn::Item(target) => comment.target = target.key(),
+            CommentOn::Item(target) => {
+                comment.target = target.key();
+                comment.quote = cut_quote(&self.item_label(target));
+            }
             CommentOn::Passage {
                 section,
                 start,
@@ -655,6 +665,45 @@ impl Incident {
             .into_iter()
             .filter(|t| &t.target == target)
             .collect()
+    }
+
+    /// Whether the item a thread is on is still in the incident (a prose section always is).
+    pub fn comment_target_exists(&self, target: &CommentTarget) -> bool {
+        match target {
+            CommentTarget::Timeline(id) => self.entry::<crate::TimelineEvent>(id).is_some(),
+            CommentTarget::Indicator(id) => self.entry::<crate::Indicator>(id).is_some(),
+            CommentTarget::NextStep(id) => self.entry::<crate::NextStep>(id).is_some(),
+            CommentTarget::Prose(_) => true,
+        }
+    }
+
+    /// The threads on events, indicators and next steps that were removed since, oldest
+    /// first; each one's `quote` is the item's label when the thread started.
+    pub fn threads_on_removed_items(&self) -> Vec<Thread> {
+        self.threads()
+            .into_iter()
+            .filter(|t| !self.comment_target_exists(&t.target))
+            .collect()
+    }
+
+    /// An item's label: an event's text, an indicator's value, a next step's title ("" for
+    /// one that does not exist, or a prose section).
+    fn item_label(&self, target: &CommentTarget) -> String {
+        match target {
+            CommentTarget::Timeline(id) => self
+                .entry::<crate::TimelineEvent>(id)
+                .map(|e| e.what)
+                .unwrap_or_default(),
+            CommentTarget::Indicator(id) => self
+                .entry::<crate::Indicator>(id)
+                .map(|i| i.value)
+                .unwrap_or_default(),
+            CommentTarget::NextStep(id) => self
+                .entry::<crate::NextStep>(id)
+                .map(|s| s.title)
+                .unwrap_or_default(),
+            CommentTarget::Prose(_) => String::new(),
+        }
     }
 
     /// A number that changes whenever any comment does, for views that re-read threads.

@@ -403,7 +403,14 @@ fn only_the_author_edits_or_deletes_a_comment() {
         ben.delete_own_comment("c1", "Ben", "bbbbbbbbbbbbbbbb", T2),
         not_ana
     );
-    // A comment with no invite id is its author's by name.
+    // A comment with no invite id is its author's by name, for someone with no invite id:
+    // an invited person taking the name is not the author.
+    assert_eq!(
+        ana.edit_own_comment("r1", "Hijacked", "Ben", "aaaaaaaaaaaaaaaa", T2),
+        Err(CommentError::NotYourComment {
+            author: "Ben".into()
+        })
+    );
     assert_eq!(
         ana.edit_own_comment("r1", "Hijacked", "Ana", "aaaaaaaaaaaaaaaa", T2),
         Err(CommentError::NotYourComment {
@@ -482,4 +489,44 @@ fn a_deleted_comment_is_a_tombstone_that_keeps_its_thread_and_its_record() {
     let thread = &fresh.threads()[0];
     assert!(thread.first().is_deleted());
     assert_eq!(thread.comments.len(), 3);
+}
+
+#[test]
+fn threads_on_a_removed_item_are_listed_with_the_item_label() {
+    let (ana, ben) = pair("");
+    ana.add_timeline_event(
+        "e1",
+        &TimelineEvent {
+            what: "Ransom note found on FS02".into(),
+            ..Default::default()
+        },
+    );
+    let on_event = CommentTarget::Timeline("e1".into());
+    ana.add_comment(
+        "c1",
+        &CommentOn::Item(on_event.clone()),
+        "Which share?",
+        "Ana",
+        "",
+        &[],
+        T1,
+    )
+    .unwrap();
+    sync(&ana, &ben);
+    assert!(ben.comment_target_exists(&on_event));
+    assert!(ben.threads_on_removed_items().is_empty());
+    assert_eq!(ben.threads()[0].quote, "Ransom note found on FS02");
+
+    ben.remove_timeline_event("e1");
+    both_ways(&ana, &ben);
+    for device in [&ana, &ben] {
+        assert!(!device.comment_target_exists(&on_event));
+        let removed = device.threads_on_removed_items();
+        assert_eq!(removed.len(), 1);
+        assert_eq!(removed[0].target, on_event);
+        assert_eq!(removed[0].quote, "Ransom note found on FS02");
+        assert_eq!(removed[0].first().body, "Which share?");
+    }
+    // A prose section is never removed.
+    assert!(ana.comment_target_exists(&CommentTarget::Prose(ProseSection::Summary)));
 }

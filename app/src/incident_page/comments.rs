@@ -147,8 +147,15 @@ fn composer(
 
 /// Who and when, and the body, of one comment.
 fn comment_view(id: String, comment: incident::Comment, zone: &str) -> impl IntoView {
+    if comment.is_deleted() {
+        return deleted_comment_view(id, comment, zone).into_any();
+    }
     let at = shown_when(&comment.created_at, zone);
-    let edited = comment.edited_at.as_ref().map(|_| " (edited)");
+    let edited = comment
+        .edited_at
+        .as_ref()
+        .map(|t| format!(" (edited {})", shown_when(t, zone)));
+    let tools = own_comment_tools(id.clone(), &comment);
     view! {
         <li class="comment" data-testid="comment" data-comment-id=id>
             <p class="comment-by">
@@ -158,8 +165,99 @@ fn comment_view(id: String, comment: incident::Comment, zone: &str) -> impl Into
                 {edited}
             </p>
             <p class="comment-body" data-testid="comment-body">{comment.body}</p>
+            {tools}
         </li>
     }
+    .into_any()
+}
+
+/// "Comment deleted by Ana at 03:12" in place of a deleted comment (its text is not shown).
+fn deleted_comment_view(id: String, comment: incident::Comment, zone: &str) -> impl IntoView {
+    let by = comment.deleted_by.unwrap_or(comment.author);
+    let at = shown_when(comment.deleted_at.as_deref().unwrap_or_default(), zone);
+    view! {
+        <li class="comment deleted" data-testid="comment" data-comment-id=id data-deleted="true">
+            <p class="comment-by comment-deleted" data-testid="comment-deleted">
+                {format!("Comment deleted by {by} at {at}")}
+            </p>
+        </li>
+    }
+}
+
+/// Edit and Delete for the author of a comment (same invite id, or same name when it has
+/// none), on a device that may comment; the model refuses anyone else too.
+fn own_comment_tools(id: String, comment: &incident::Comment) -> Option<impl IntoView> {
+    let ctx = use_context::<Threads>()?;
+    let open = use_incident();
+    let me = prefs::display_name();
+    let invite = people::my_invite(&open.id);
+    if !ctx.may_comment.get_untracked() || !comment.is_by(&me, &invite) {
+        return None;
+    }
+    let editing = RwSignal::new(false);
+    let confirming = RwSignal::new(false);
+    let body = RwSignal::new(comment.body.clone());
+    let problem = RwSignal::new(None::<String>);
+    let save = {
+        let (open, id, me, invite) = (open.clone(), id.clone(), me.clone(), invite.clone());
+        move |ev: leptos::ev::SubmitEvent| {
+            ev.prevent_default();
+            let done = open.incident.edit_own_comment(
+                &id,
+                &body.get_untracked(),
+                &me,
+                &invite,
+                &platform::now_rfc3339(),
+            );
+            match done {
+                Ok(()) => {
+                    problem.set(None);
+                    editing.set(false);
+                }
+                Err(e) => problem.set(Some(e.to_string())),
+            }
+        }
+    };
+    let delete = move |_| {
+        let done = open
+            .incident
+            .delete_own_comment(&id, &me, &invite, &platform::now_rfc3339());
+        if let Err(e) = done {
+            problem.set(Some(e.to_string()));
+        }
+    };
+    let edit_id = format!("edit-{}", platform::new_id());
+    let label_for = edit_id.clone();
+    Some(view! {
+        <Show when=move || editing.get()>
+            <form class="comment-form" data-testid="comment-edit-form" on:submit=save.clone()>
+                <label class="comment-label" for=label_for.clone()>"Edit comment"</label>
+                <textarea id=edit_id.clone() class="comment-input" data-testid="comment-edit-input"
+                    rows="3" maxlength=MAX_COMMENT_CHARS.to_string()
+                    prop:value=move || body.get()
+                    on:input:target=move |ev| body.set(ev.target().value())></textarea>
+                <div class="comment-buttons">
+                    <button type="submit" data-testid="comment-save">"Save"</button>
+                    <button type="button" class="secondary" on:click=move |_| editing.set(false)>"Cancel"</button>
+                </div>
+            </form>
+        </Show>
+        {move || problem.get().map(|m| view! { <p class="field-error" role="alert">{m}</p> })}
+        <div class="comment-own" data-testid="comment-own">
+            <Show when=move || !editing.get() && !confirming.get()>
+                <button type="button" class="link" data-testid="comment-edit"
+                    on:click=move |_| editing.set(true)>"Edit"</button>
+                <button type="button" class="link" data-testid="comment-delete"
+                    on:click=move |_| confirming.set(true)>"Delete"</button>
+            </Show>
+            <Show when=move || confirming.get()>
+                <span>"Delete this comment? "</span>
+                <button type="button" class="link danger" data-testid="comment-delete-confirm"
+                    on:click=delete.clone()>"Delete comment"</button>
+                <button type="button" class="link" on:click=move |_| confirming.set(false)>"Keep it"</button>
+            </Show>
+        </div>
+    })
 }
 
 /// One thread: its passage (for a prose section), its comments, its state, and for those who
@@ -200,7 +298,7 @@ fn thread_view(id: String, ctx: Threads, mine: Memo<Vec<Thread>>) -> impl IntoVi
     let list = view! {
         <For
             each=comments
-            key=|(id, c)| (id.clone(), c.body.clone(), c.edited_at.clone())
+            key=|(id, c)| (id.clone(), c.body.clone(), c.edited_at.clone(), c.deleted_at.clone())
             children=move |(id, c)| comment_view(id, c, &ctx.zone.get_untracked())
         />
     };
@@ -516,5 +614,62 @@ pub fn ProseComments(section: ProseSection) -> impl IntoView {
     Some(view! {
         {button}
         {aside}
+    })
+}
+
+/// "Timeline event", "Indicator", "Next step": what kind of item a thread was on.
+fn item_kind(target: &CommentTarget) -> &'static str {
+    match target {
+        CommentTarget::Timeline(_) => "Timeline event",
+        CommentTarget::Indicator(_) => "Indicator",
+        CommentTarget::NextStep(_) => "Next step",
+        CommentTarget::Prose(_) => "Section",
+    }
+}
+
+/// At the end of the page, folded: the threads on events, indicators and next steps that were
+/// removed since, each under the item's label when the thread started, so no discussion
+/// disappears with its item.
+#[component]
+pub fn RemovedItemComments() -> impl IntoView {
+    let ctx = use_context::<Threads>()?;
+    let open = use_incident();
+    let removed = Memo::new(move |_| {
+        open.revision.track();
+        ctx.all.with(|all| {
+            all.iter()
+                .filter(|t| !open.incident.comment_target_exists(&t.target))
+                .cloned()
+                .collect::<Vec<_>>()
+        })
+    });
+    let ids = move || removed.with(|all| all.iter().map(|t| t.id.clone()).collect::<Vec<_>>());
+    let heading = move |id: &str| {
+        removed.with(|all| {
+            all.iter().find(|t| t.id == id).map(|t| {
+                let kind = item_kind(&t.target);
+                if t.quote.is_empty() {
+                    format!("{kind} (removed)")
+                } else {
+                    format!("{kind} (removed): “{}”", t.quote)
+                }
+            })
+        })
+    };
+    Some(view! {
+        <Show when=move || removed.with(|r| !r.is_empty())>
+            <details class="removed-item-comments" data-testid="removed-item-comments">
+                <summary>{move || format!("Comments on removed items ({})", removed.with(Vec::len))}</summary>
+                <For each=ids key=|id| id.clone() children=move |id| {
+                    let label = heading(&id);
+                    view! {
+                        <div class="removed-item" data-testid="removed-item">
+                            <p class="removed-item-label" data-testid="removed-item-label">{label}</p>
+                            {thread_view(id, ctx, removed)}
+                        </div>
+                    }
+                }/>
+            </details>
+        </Show>
     })
 }

@@ -165,6 +165,7 @@ pub fn IncidentPage(id: String) -> impl IntoView {
                     prop:disabled=move || read_only.get()
                 >
                     <IncidentEditor/>
+                    <comments::RemovedItemComments/>
                 </fieldset>
             </Show>
         </main>
