@@ -10,6 +10,7 @@
 //! updates it is given.
 
 mod attachments;
+mod comments;
 mod drill;
 mod entries;
 mod error;
@@ -33,6 +34,10 @@ pub mod when;
 pub use attachments::{
     clean_content_type, clean_file_name, is_thumbnail_type, normalize_sha256, AttachTarget,
     Attachment, AttachmentError, AttachmentField, MAX_NAME_CHARS, OCTET_STREAM,
+};
+pub use comments::{
+    Comment, CommentError, CommentKind, CommentOn, CommentTarget, Passage, Resolution, Thread,
+    MAX_COMMENT_CHARS, MAX_MENTIONS, MAX_QUOTE_CHARS,
 };
 pub use drill::{DRILL_LABEL, DRILL_MEANING};
 pub use entries::{EditableField, Entry, FieldLabel, Fields, Stored};
@@ -166,6 +171,7 @@ const MAP_ROOTS: &[&str] = &[
     QuestionList::PostMortem.root(),
     playbook::Proposal::ROOT,
     Attachment::ROOT,
+    Comment::ROOT,
 ];
 
 /// One incident: the shared document and handles on each of its roots.

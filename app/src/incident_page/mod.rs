@@ -6,6 +6,7 @@ mod attribution;
 mod catch_up;
 mod classification;
 mod clipboard;
+mod comments;
 mod drill;
 mod export;
 mod handover;
@@ -60,6 +61,7 @@ pub fn IncidentPage(id: String) -> impl IntoView {
     let open = OpenIncident::open(&id, from_link);
     provide_context(open.clone());
     attribution::provide(&open);
+    comments::provide(&open);
 
     let back_online = {
         let open = open.clone();
@@ -164,6 +166,7 @@ pub fn IncidentPage(id: String) -> impl IntoView {
                     prop:disabled=move || read_only.get()
                 >
                     <IncidentEditor/>
+                    <comments::RemovedItemComments/>
                 </fieldset>
             </Show>
         </main>

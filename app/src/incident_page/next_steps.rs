@@ -273,6 +273,7 @@ fn StepRow(
                 <super::proposing::ProposeStep id=id.clone()/>
                 {delete}
             </div>
+            <super::comments::Comments target=incident::CommentTarget::NextStep(id.clone())/>
         </li>
     }
 }

@@ -53,6 +53,7 @@ pub fn ProseField(section: ProseSection) -> impl IntoView {
                 .view()}
             {appendix.then(|| view! { <super::attachments::AppendixAttachments notice=attach_notice/> })}
             <super::attribution::Byline place=incident::history::Place::prose(section)/>
+            <super::comments::ProseComments section=section/>
             {(section == ProseSection::LessonsLearned)
                 .then(|| view! { <super::proposing::ProposeLesson/> <super::proposing::CarryProposals/> })}
         </section>

@@ -174,6 +174,7 @@ pub(super) fn IndicatorRow(item: Item, open: OpenIncident, memory: RowMemory) ->
                     })
             }}
             {fields}
+            <super::super::comments::Comments target=incident::CommentTarget::Indicator(id.clone()) window=window/>
         </li>
     }
 }

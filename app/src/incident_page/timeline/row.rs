@@ -71,6 +71,8 @@ pub(super) fn EventRow(
     let phase = event.phase;
     let marking = event.tlp;
     let row_id = id.clone();
+    let comment_target = incident::CommentTarget::Timeline(id.clone());
+    let ctx_window = ctx.window;
     let byline = super::super::attribution::event(&id);
     let row_at = at.clone();
     let (position, size) = (ctx.window.position(id.clone()), ctx.window.size());
@@ -115,6 +117,7 @@ pub(super) fn EventRow(
             <super::super::attribution::Byline place=byline/>
             <super::super::attachments::AttachmentsOn target=attach_to controls=Signal::derive(move || editing.get())/>
             {actions}
+            <super::super::comments::Comments target=comment_target window=ctx_window/>
         </li>
     }
 }
