@@ -19,6 +19,7 @@ pub mod history;
 mod ids;
 pub mod indicator_value;
 mod indicators;
+pub mod mentions;
 mod next_steps;
 pub mod playbook;
 mod questions;

@@ -1,0 +1,438 @@
+//! Mentions: `@Name` in what people write, for a person invited to the incident.
+//!
+//! A mention is read from the text whenever it is shown, against the incident's own list of
+//! invited people (the relay's `GET …/people`, kept on the device): `@` at the start of a
+//! word, then an invited person's name (case-insensitive, spaces allowed, the longest name
+//! that fits, and not followed by a letter or digit). A name that is not on the list is plain
+//! text, so a mention can only ever point at someone who can already open the incident, and
+//! nothing is stored or sent for it beyond the text itself. Two invited people with the same
+//! name are both mentioned by it.
+//!
+//! Where mentions are read: a timeline event's "what happened" and its notes, and a next
+//! step's title. Pure, like the rest of the model: the picker's helpers ([`query_at`],
+//! [`matching`], [`insert`]) are here too so they can be tested on the host.
+
+use crate::{Incident, NextStep, TimelineEvent};
+
+/// Someone invited to the incident, as a mention can name them.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Invitee {
+    /// Their grant's public id (`wire::api::Person::invite`).
+    pub invite: String,
+    pub name: String,
+}
+
+impl Invitee {
+    pub fn new(invite: &str, name: &str) -> Invitee {
+        Invitee {
+            invite: invite.to_string(),
+            name: name.to_string(),
+        }
+    }
+}
+
+/// The text a picker inserts for `name`: `@Name` and a space.
+pub fn token(name: &str) -> String {
+    format!("@{} ", name.trim())
+}
+
+/// One `@Name` found in a text: its byte range (the `@` included) and who it names.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Found {
+    pub start: usize,
+    pub end: usize,
+    pub invites: Vec<String>,
+}
+
+/// Whether `c` continues a word (an `@` after one is an e-mail address, a name followed by
+/// one is a longer word).
+fn wordy(c: char) -> bool {
+    c.is_alphanumeric() || c == '_'
+}
+
+/// How many bytes of `text` spell `name` (ignoring case), if it starts with it.
+fn starts_with_name(text: &str, name: &str) -> Option<usize> {
+    let mut rest = text.char_indices();
+    let mut used = 0;
+    for n in name.chars() {
+        let (i, t) = rest.next()?;
+        if !t.to_lowercase().eq(n.to_lowercase()) {
+            return None;
+        }
+        used = i + t.len_utf8();
+    }
+    Some(used)
+}
+
+/// Every mention in `text` of someone in `people`, in order.
+pub fn parse(text: &str, people: &[Invitee]) -> Vec<Found> {
+    let mut found = Vec::new();
+    let mut previous: Option<char> = None;
+    let mut skip_to = 0;
+    for (at, c) in text.char_indices() {
+        let before = previous.replace(c);
+        if at < skip_to || c != '@' || before.is_some_and(wordy) {
+            continue;
+        }
+        let after = &text[at + 1..];
+        let mut best: Option<(usize, Vec<String>)> = None;
+        for person in people {
+            let name = person.name.trim();
+            if name.is_empty() {
+                continue;
+            }
+            let Some(len) = starts_with_name(after, name) else {
+                continue;
+            };
+            if after[len..].chars().next().is_some_and(wordy) {
+                continue;
+            }
+            match &mut best {
+                Some((best_len, invites)) if *best_len == len => {
+                    if !invites.contains(&person.invite) {
+                        invites.push(person.invite.clone());
+                    }
+                }
+                Some((best_len, _)) if *best_len > len => {}
+                _ => best = Some((len, vec![person.invite.clone()])),
+            }
+        }
+        if let Some((len, invites)) = best {
+            let end = at + 1 + len;
+            skip_to = end;
+            found.push(Found {
+                start: at,
+                end,
+                invites,
+            });
+        }
+    }
+    found
+}
+
+/// The invite ids `text` mentions, each once, in order.
+pub fn mentioned(text: &str, people: &[Invitee]) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for invite in parse(text, people).into_iter().flat_map(|f| f.invites) {
+        if !out.contains(&invite) {
+            out.push(invite);
+        }
+    }
+    out
+}
+
+/// The longest name a picker's query may grow to before it stops looking (characters).
+pub const QUERY_MAX: usize = 64;
+
+/// What is being typed after an `@` just before `cursor` (a byte offset): the `@`'s byte
+/// offset and the text typed since (spaces allowed, for names with spaces; no line break, at
+/// most [`QUERY_MAX`] characters). `None` when the cursor is not in such a word.
+pub fn query_at(text: &str, cursor: usize) -> Option<(usize, String)> {
+    let before = text.get(..cursor)?;
+    let at = before.rfind('@')?;
+    let query = &before[at + 1..];
+    if query.contains(['\n', '\r', '@']) || query.chars().count() > QUERY_MAX {
+        return None;
+    }
+    if before[..at].chars().next_back().is_some_and(wordy) {
+        return None;
+    }
+    Some((at, query.to_string()))
+}
+
+/// The people whose name starts with `query` (ignoring case and leading spaces), or has a
+/// word that does, those whose name starts with it first; in the list's order otherwise.
+pub fn matching<'a>(people: &'a [Invitee], query: &str) -> Vec<&'a Invitee> {
+    let query = query.trim_start().to_lowercase();
+    let mut first = Vec::new();
+    let mut then = Vec::new();
+    for person in people {
+        let name = person.name.trim().to_lowercase();
+        if name.is_empty() {
+            continue;
+        }
+        if name.starts_with(&query) {
+            first.push(person);
+        } else if name.split_whitespace().any(|word| word.starts_with(&query)) {
+            then.push(person);
+        }
+    }
+    first.extend(then);
+    first
+}
+
+/// `text` with the query started at byte `at` and typed up to byte `cursor` replaced by
+/// [`token`]`(name)`; and the byte offset just after it, where the cursor goes.
+pub fn insert(text: &str, at: usize, cursor: usize, name: &str) -> (String, usize) {
+    let token = token(name);
+    let rest = text.get(cursor..).unwrap_or("");
+    // A space already after the cursor is not doubled.
+    let token = if rest.starts_with(' ') {
+        token.trim_end().to_string()
+    } else {
+        token
+    };
+    let head = text.get(..at).unwrap_or(text);
+    let caret = head.len() + token.len();
+    (format!("{head}{token}{rest}"), caret)
+}
+
+/// Where a mention is: the part of the page (`"timeline"`, `"next_steps"`), the entry's id
+/// and the field.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct MentionPlace {
+    pub section: &'static str,
+    pub id: String,
+    pub field: &'static str,
+}
+
+/// A place where someone is mentioned.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Mention {
+    pub place: MentionPlace,
+    /// Who wrote it, as the entry says (a timeline event's author, a step's "added by").
+    pub by: String,
+    /// When it was written (RFC 3339 UTC), when the entry says (a next step's "added at";
+    /// a timeline event keeps only when it happened, so none).
+    pub at: Option<String>,
+    /// The text around the mention, at most [`EXCERPT_CHARS`] characters.
+    pub excerpt: String,
+    /// The whole text it is in (what a next step made from it is titled).
+    pub text: String,
+}
+
+/// The longest excerpt (characters).
+pub const EXCERPT_CHARS: usize = 120;
+
+/// Up to [`EXCERPT_CHARS`] characters of `text` around byte `start`, on one line, with "…"
+/// where it was cut.
+pub fn excerpt(text: &str, start: usize) -> String {
+    let flat: String = text
+        .chars()
+        .map(|c| if c.is_whitespace() { ' ' } else { c })
+        .collect();
+    let total = flat.chars().count();
+    if total <= EXCERPT_CHARS {
+        return flat.trim().to_string();
+    }
+    let at_char = text.get(..start).map_or(0, |t| t.chars().count());
+    let from = at_char
+        .saturating_sub(EXCERPT_CHARS / 3)
+        .min(total - EXCERPT_CHARS);
+    let mut out: String = flat.chars().skip(from).take(EXCERPT_CHARS).collect();
+    out = out.trim().to_string();
+    if from > 0 {
+        out.insert(0, '…');
+    }
+    if from + EXCERPT_CHARS < total {
+        out.push('…');
+    }
+    out
+}
+
+impl Incident {
+    /// Every place where the person holding `invite` is mentioned, read against `people`
+    /// (the incident's invited people): none when `invite` is not among them. Timeline
+    /// events first, then next steps, each in display order.
+    pub fn mentions_of(&self, invite: &str, people: &[Invitee]) -> Vec<Mention> {
+        if invite.is_empty() || !people.iter().any(|p| p.invite == invite) {
+            return Vec::new();
+        }
+        let mut out = Vec::new();
+        let mut look = |place: MentionPlace, text: &str, by: &str, at: Option<&str>| {
+            if let Some(found) = parse(text, people)
+                .into_iter()
+                .find(|f| f.invites.iter().any(|i| i == invite))
+            {
+                out.push(Mention {
+                    place,
+                    by: by.to_string(),
+                    at: at.map(str::to_string),
+                    excerpt: excerpt(text, found.start),
+                    text: text.trim().to_string(),
+                });
+            }
+        };
+        for (id, event) in self.timeline() {
+            let TimelineEvent {
+                what,
+                notes,
+                author,
+                ..
+            } = &event;
+            let place = |field| MentionPlace {
+                section: "timeline",
+                id: id.clone(),
+                field,
+            };
+            look(place("what"), what, author, None);
+            if let Some(notes) = notes {
+                look(place("notes"), notes, author, None);
+            }
+        }
+        for (id, step) in self.next_steps() {
+            let NextStep {
+                title,
+                created_by,
+                created_at,
+                ..
+            } = &step;
+            let place = MentionPlace {
+                section: "next_steps",
+                id,
+                field: "title",
+            };
+            let at = (!created_at.is_empty()).then_some(created_at.as_str());
+            look(place, title, created_by, at);
+        }
+        out
+    }
+}
+
+/// The mentions of `invite` in `now` that were not in `before` (the reader's mark): a place
+/// that mentioned them then and still does is not new, whatever else changed in its text.
+pub fn unread(before: &Incident, now: &Incident, invite: &str, people: &[Invitee]) -> Vec<Mention> {
+    let seen: Vec<MentionPlace> = before
+        .mentions_of(invite, people)
+        .into_iter()
+        .map(|m| m.place)
+        .collect();
+    now.mentions_of(invite, people)
+        .into_iter()
+        .filter(|m| !seen.contains(&m.place))
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{NextStep, TimelineEvent};
+
+    fn people() -> Vec<Invitee> {
+        vec![
+            Invitee::new("i-ana", "Ana"),
+            Invitee::new("i-ben", "Ben"),
+            Invitee::new("i-bens", "Ben Smith"),
+            Invitee::new("i-zoe", "Zoë Ångström"),
+        ]
+    }
+
+    #[test]
+    fn a_name_is_matched_longest_first_and_without_case() {
+        let p = people();
+        assert_eq!(mentioned("ask @ben smith now", &p), vec!["i-bens"]);
+        assert_eq!(mentioned("ask @Ben, then @ANA", &p), vec!["i-ben", "i-ana"]);
+        assert_eq!(mentioned("@zoë ångström: look", &p), vec!["i-zoe"]);
+        let found = parse("hi @Ben Smith.", &p);
+        assert_eq!(found.len(), 1);
+        assert_eq!(
+            &"hi @Ben Smith."[found[0].start..found[0].end],
+            "@Ben Smith"
+        );
+    }
+
+    #[test]
+    fn a_name_not_invited_is_plain_text() {
+        let p = people();
+        assert!(mentioned("@Mallory please look", &p).is_empty());
+        assert!(mentioned("mail ana@ben.example", &p).is_empty());
+        assert!(mentioned("@Benjamin is not Ben", &p).is_empty());
+        assert!(mentioned("@ Ben", &p).is_empty());
+        assert!(mentioned("@Ana", &[]).is_empty());
+    }
+
+    #[test]
+    fn two_people_with_one_name_are_both_mentioned() {
+        let p = vec![Invitee::new("a", "Sam"), Invitee::new("b", "sam")];
+        assert_eq!(mentioned("@Sam", &p), vec!["a", "b"]);
+    }
+
+    #[test]
+    fn the_picker_finds_the_query_and_inserts_the_token() {
+        assert_eq!(query_at("call @Be", 8), Some((5, "Be".to_string())));
+        assert_eq!(query_at("@", 1), Some((0, String::new())));
+        assert_eq!(query_at("@Ben Sm", 7), Some((0, "Ben Sm".to_string())));
+        assert_eq!(query_at("ana@ex", 6), None);
+        assert_eq!(query_at("@Ben\nx", 6), None);
+        assert_eq!(query_at("no at", 5), None);
+
+        let p = people();
+        let names = |q| {
+            matching(&p, q)
+                .iter()
+                .map(|i| i.name.clone())
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(names("be"), vec!["Ben", "Ben Smith"]);
+        assert_eq!(names("sm"), vec!["Ben Smith"]);
+        assert_eq!(names(""), vec!["Ana", "Ben", "Ben Smith", "Zoë Ångström"]);
+        assert!(names("x").is_empty());
+
+        let (text, caret) = insert("call @Be now", 5, 8, "Ben");
+        assert_eq!(text, "call @Ben now");
+        assert_eq!(caret, 9);
+        let (text, caret) = insert("call @Be", 5, 8, "Ben Smith");
+        assert_eq!(text, "call @Ben Smith ");
+        assert_eq!(caret, text.len());
+        assert_eq!(mentioned(&text, &p), vec!["i-bens"]);
+    }
+
+    #[test]
+    fn an_excerpt_is_short_and_on_one_line() {
+        assert_eq!(excerpt("a\nb @Ben", 4), "a b @Ben");
+        let long = format!("{} @Ben {}", "x".repeat(200), "y".repeat(200));
+        let start = long.find('@').unwrap();
+        let cut = excerpt(&long, start);
+        assert!(cut.contains("@Ben"));
+        assert!(cut.starts_with('…') && cut.ends_with('…'));
+        assert!(cut.chars().count() <= EXCERPT_CHARS + 2);
+    }
+
+    #[test]
+    fn mentions_are_found_in_events_and_steps_and_only_new_ones_are_unread() {
+        let p = people();
+        let doc = Incident::create("Mentions", "2026-12-01T00:00:00Z");
+        doc.add_timeline_event(
+            "e1",
+            &TimelineEvent {
+                occurred_at: "2026-12-01T00:01:00Z".into(),
+                what: "Ransom note found, @Ben check backups".into(),
+                author: "Ana".into(),
+                ..Default::default()
+            },
+        );
+        let before = Incident::new();
+        before
+            .apply_update(&doc.encode_state(), crate::UpdateOrigin::Storage)
+            .unwrap();
+        doc.add_next_step(
+            "s1",
+            &NextStep {
+                title: "@ben smith and @Ben: rotate keys".into(),
+                created_by: "Ana".into(),
+                created_at: "2026-12-01T00:02:00Z".into(),
+                ..Default::default()
+            },
+        );
+        doc.set_timeline_field("e1", crate::TimelineField::What, "Ransom note, @Ben look");
+
+        let all = doc.mentions_of("i-ben", &p);
+        assert_eq!(all.len(), 2);
+        assert_eq!(all[0].place.section, "timeline");
+        assert_eq!(all[0].by, "Ana");
+        assert_eq!(all[0].excerpt, "Ransom note, @Ben look");
+        assert_eq!(all[1].place.section, "next_steps");
+        assert_eq!(all[1].at.as_deref(), Some("2026-12-01T00:02:00Z"));
+
+        let new = unread(&before, &doc, "i-ben", &p);
+        assert_eq!(new.len(), 1, "the event mentioned Ben before the mark");
+        assert_eq!(new[0].place.id, "s1");
+        assert_eq!(unread(&before, &doc, "i-bens", &p).len(), 1);
+        assert!(unread(&before, &doc, "i-ana", &p).is_empty());
+
+        // Someone not on the list is never found, even where their name is written.
+        assert!(doc.mentions_of("i-mallory", &p).is_empty());
+        let without_ben: Vec<Invitee> = p.into_iter().filter(|i| i.invite != "i-ben").collect();
+        assert!(doc.mentions_of("i-ben", &without_ben).is_empty());
+    }
+}
