@@ -8,10 +8,12 @@
 //! nothing is stored or sent for it beyond the text itself. Two invited people with the same
 //! name are both mentioned by it.
 //!
-//! Where mentions are read: a timeline event's "what happened" and its notes, and a next
-//! step's title. Pure, like the rest of the model: the picker's helpers ([`query_at`],
+//! Where mentions are read: a comment (its stored `mentions`, the invite ids the picker
+//! reported, that are still invited, and any `@Name` in its body), a timeline event's "what
+//! happened" and its notes, and a next step's title. Pure, like the rest of the model: the picker's helpers ([`query_at`],
 //! [`matching`], [`insert`]) are here too so they can be tested on the host.
 
+use crate::CommentTarget;
 use crate::{Incident, NextStep, TimelineEvent};
 
 /// Someone invited to the incident, as a mention can name them.
@@ -177,8 +179,8 @@ pub fn insert(text: &str, at: usize, cursor: usize, name: &str) -> (String, usiz
     (format!("{head}{token}{rest}"), caret)
 }
 
-/// Where a mention is: the part of the page (`"timeline"`, `"next_steps"`), the entry's id
-/// and the field.
+/// Where a mention is: the part of the page (`"comments"`, `"timeline"`, `"next_steps"`),
+/// the entry's id and the field.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct MentionPlace {
     pub section: &'static str,
@@ -199,6 +201,8 @@ pub struct Mention {
     pub excerpt: String,
     /// The whole text it is in (what a next step made from it is titled).
     pub text: String,
+    /// For a comment, what its thread is about.
+    pub on: Option<CommentTarget>,
 }
 
 /// The longest excerpt (characters).
@@ -232,13 +236,40 @@ pub fn excerpt(text: &str, start: usize) -> String {
 
 impl Incident {
     /// Every place where the person holding `invite` is mentioned, read against `people`
-    /// (the incident's invited people): none when `invite` is not among them. Timeline
-    /// events first, then next steps, each in display order.
+    /// (the incident's invited people): none when `invite` is not among them. Comments
+    /// first (thread by thread, oldest first), then timeline events, then next steps, each in
+    /// display order.
     pub fn mentions_of(&self, invite: &str, people: &[Invitee]) -> Vec<Mention> {
         if invite.is_empty() || !people.iter().any(|p| p.invite == invite) {
             return Vec::new();
         }
         let mut out = Vec::new();
+        for thread in self.threads() {
+            for (id, comment) in &thread.comments {
+                let stored = comment
+                    .mentions()
+                    .iter()
+                    .any(|i| i == invite && people.iter().any(|p| p.invite == *i));
+                let found = parse(&comment.body, people)
+                    .into_iter()
+                    .find(|f| f.invites.iter().any(|i| i == invite));
+                if !stored && found.is_none() {
+                    continue;
+                }
+                out.push(Mention {
+                    place: MentionPlace {
+                        section: "comments",
+                        id: id.clone(),
+                        field: "body",
+                    },
+                    by: comment.author.clone(),
+                    at: (!comment.created_at.is_empty()).then(|| comment.created_at.clone()),
+                    excerpt: excerpt(&comment.body, found.map_or(0, |f| f.start)),
+                    text: comment.body.trim().to_string(),
+                    on: Some(thread.target.clone()),
+                });
+            }
+        }
         let mut look = |place: MentionPlace, text: &str, by: &str, at: Option<&str>| {
             if let Some(found) = parse(text, people)
                 .into_iter()
@@ -250,6 +281,7 @@ impl Incident {
                     at: at.map(str::to_string),
                     excerpt: excerpt(text, found.start),
                     text: text.trim().to_string(),
+                    on: None,
                 });
             }
         };
@@ -434,5 +466,56 @@ mod tests {
         assert!(doc.mentions_of("i-mallory", &p).is_empty());
         let without_ben: Vec<Invitee> = p.into_iter().filter(|i| i.invite != "i-ben").collect();
         assert!(doc.mentions_of("i-ben", &without_ben).is_empty());
+    }
+
+    #[test]
+    fn a_comment_mentions_whom_its_picker_reported_while_they_are_invited() {
+        use crate::comments::{CommentOn, CommentTarget};
+        let p = people();
+        let doc = Incident::create("Comments", "2026-12-01T00:00:00Z");
+        let on = CommentOn::Item(CommentTarget::Timeline("e1".into()));
+        // Picked: the stored ids say who, whatever the body spells.
+        doc.add_comment(
+            "c1",
+            &on,
+            "can you look",
+            "Ana",
+            "i-ana",
+            &["i-ben".into()],
+            "2026-12-01T00:03:00Z",
+        )
+        .unwrap();
+        // Typed by hand: read from the body.
+        doc.add_comment(
+            "c2",
+            &on,
+            "@Ana Lopez? no, @Ana",
+            "Ben",
+            "i-ben",
+            &[],
+            "2026-12-01T00:04:00Z",
+        )
+        .unwrap();
+        // An id not on the list is never a mention, stored or not.
+        doc.add_comment(
+            "c3",
+            &on,
+            "@Mallory",
+            "Ana",
+            "i-ana",
+            &["i-mallory".into()],
+            "2026-12-01T00:05:00Z",
+        )
+        .unwrap();
+
+        let ben = doc.mentions_of("i-ben", &p);
+        assert_eq!(ben.len(), 1);
+        assert_eq!(ben[0].place.id, "c1");
+        assert_eq!(ben[0].by, "Ana");
+        assert_eq!(ben[0].at.as_deref(), Some("2026-12-01T00:03:00Z"));
+        assert_eq!(ben[0].on, Some(CommentTarget::Timeline("e1".into())));
+        assert_eq!(ben[0].excerpt, "can you look");
+        assert_eq!(doc.mentions_of("i-ana", &p).len(), 1);
+        assert!(doc.mentions_of("i-mallory", &p).is_empty());
     }
 }
