@@ -16,6 +16,7 @@ mod clock;
 mod evidence;
 mod form;
 mod incident_page;
+mod mention_picker;
 mod pages;
 mod people;
 mod platform;

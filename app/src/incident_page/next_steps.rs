@@ -11,6 +11,7 @@ use super::timeline::shared::read_optional_time;
 use super::timeline::zone_label;
 use super::{heading, watch};
 use crate::form::{asking_here, check, confirm, Confirm, Field};
+use crate::mention_picker::MentionPicker;
 use crate::people::{self, Person};
 use crate::session::use_incident;
 use crate::{platform, prefs};
@@ -82,11 +83,13 @@ pub fn NextSteps() -> impl IntoView {
         <section class="next-steps card" aria-labelledby="h-next-steps">
             {heading("next-steps", "Next steps", "Every promise gets an owner and, if it matters, a due time. Late ones turn red.")}
             <form class="add-step" on:submit=add>
-                {Field::new("step-new-title", "What needs doing")
-                    .wrap("field grow")
-                    .autocomplete("off")
-                    .two_way(title)
-                    .view()}
+                <MentionPicker people=invited class="grow">
+                    {Field::new("step-new-title", "What needs doing")
+                        .wrap("field grow")
+                        .autocomplete("off")
+                        .two_way(title)
+                        .view()}
+                </MentionPicker>
                 {Field::new("step-new-owner", "Owner")
                     .wrap("field")
                     .autocomplete("off")

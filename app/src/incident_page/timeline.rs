@@ -23,6 +23,7 @@ use wasm_bindgen::JsCast;
 use super::windowed::{thousands, Windowed};
 use super::{heading, watch};
 use crate::form::{check, checked, focus_soon, set_value_of, value_of, Field, RowMemory};
+use crate::mention_picker::MentionPicker;
 use crate::session::{use_incident, OpenIncident};
 use crate::{platform, prefs};
 use row::{EventRow, HandoffRow};
@@ -413,6 +414,7 @@ fn add_event(ctx: TimelineContext) -> impl IntoView {
     let linked = RwSignal::new(Vec::<String>::new());
     // Set once "More details" has been opened.
     let more_shown = RwSignal::new(false);
+    let invited = crate::people::use_people();
     let what = Field::ev("tl-new-what", "What happened")
         .placeholder("e.g. Phishing mail reached 40 inboxes")
         .wrap("ev-field ev-grow");
@@ -488,7 +490,10 @@ fn add_event(ctx: TimelineContext) -> impl IntoView {
     };
     view! {
         <form class="tl-add" on:submit=add aria-label="Add a timeline event">
-            <div class="ev-fields">{what.view()} {when.view()}</div>
+            <div class="ev-fields">
+                <MentionPicker people=invited class="ev-grow">{what.view()}</MentionPicker>
+                {when.view()}
+            </div>
             <details
                 class="tl-more"
                 on:toggle=move |ev| {
