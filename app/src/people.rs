@@ -28,7 +28,7 @@ pub fn changed() {
 const REFRESH: Duration = Duration::from_secs(30);
 
 /// The list kept on this device for incident `id` (empty if it was never read).
-fn kept(id: &str) -> Vec<Person> {
+pub fn kept(id: &str) -> Vec<Person> {
     LocalStorage::get(format!("{PEOPLE_PREFIX}{id}")).unwrap_or_default()
 }
 

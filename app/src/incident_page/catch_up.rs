@@ -9,6 +9,11 @@
 //! every few seconds and when the page goes), so the card lists other people's changes, not
 //! one's own. Pure model, no relay: it works offline for what the device has.
 //!
+//! Mentions of this device's person (`incident::mentions::unread`: places that mention them
+//! now and did not at the mark, read against the incident's invited people) come first, as
+//! "You were mentioned by Ana", each with a link to where and, for those who may write,
+//! "Make this a next step for NAME" (a step owned by them, titled with the text).
+//!
 //! Online, for owners and editors, each item also says who made the change and when, from
 //! the relay's answer to "who wrote what" (fetched and kept by `attribution.rs`, shared with
 //! its toggle). Offline and for viewers the card names no one.
@@ -18,16 +23,17 @@ use std::rc::Rc;
 
 use gloo_storage::{LocalStorage, Storage};
 use incident::history::{catch_up, CatchUpGroup, Group};
-use incident::{Incident, UpdateOrigin};
+use incident::mentions::Mention;
+use incident::{CommentTarget, Incident, NextStep, StepStatus, UpdateOrigin};
 use leptos::ev;
 use leptos::prelude::*;
 use send_wrapper::SendWrapper;
 use serde::Deserialize;
 use sync_client::Connection;
 
-use crate::platform;
 use crate::session::{use_incident, OpenIncident, Standing};
 use crate::store::{Store, StoredMark};
+use crate::{mention_picker, people, platform};
 
 /// Where an earlier Firebreak kept the mark (localStorage, the state in hex).
 const LEGACY_PREFIX: &str = "firebreak.mark.";
@@ -325,6 +331,35 @@ pub fn link_of(group: Group, section: &str) -> &'static str {
     }
 }
 
+/// Where a mention is on the page: a section's deep-link key.
+pub fn mention_link(mention: &Mention) -> &'static str {
+    match (&mention.on, mention.place.section) {
+        (Some(CommentTarget::Timeline(_)), _) | (None, "timeline") => "timeline",
+        (Some(CommentTarget::Indicator(_)), _) => "indicators",
+        (Some(CommentTarget::NextStep(_)), _) | (None, _) => "next-steps",
+        (Some(CommentTarget::Prose(section)), _) => section.key(),
+    }
+}
+
+/// The title of a next step made from a mention: its text on one line, at most 200
+/// characters.
+fn step_title(mention: &Mention) -> String {
+    let flat = mention
+        .text
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ");
+    if flat.chars().count() > 200 {
+        let cut: String = flat.chars().take(199).collect();
+        format!("{cut}…")
+    } else {
+        flat
+    }
+}
+
+/// What the card lists: the mark's time, the changes (or why not), the unread mentions.
+type Listed = (String, Result<Vec<CatchUpGroup>, String>, Vec<Mention>);
+
 /// The card, under the overview; shown only when something changed since the mark.
 #[component]
 pub fn CatchUpCard() -> impl IntoView {
@@ -339,6 +374,8 @@ pub fn CatchUpCard() -> impl IntoView {
     // Bumped when the mark moves, so the card is worked out again.
     let moved = RwSignal::new(0u32);
     let who = super::attribution::for_catch_up();
+    let invited = people::use_people();
+    let mine = people::my_invite(&id);
 
     {
         let (mark, store, id) = (mark.clone(), store.clone(), id.clone());
@@ -410,74 +447,76 @@ pub fn CatchUpCard() -> impl IntoView {
         let dirty = SendWrapper::new(dirty);
         let write_back = SendWrapper::new(write_back);
         let id = id.clone();
-        Memo::new(
-            move |_| -> Option<(String, Result<Vec<CatchUpGroup>, String>)> {
-                open.revision.track();
-                moved.track();
-                if !loaded.get() {
-                    return None;
+        let mine = mine.clone();
+        Memo::new(move |_| -> Option<Listed> {
+            open.revision.track();
+            moved.track();
+            if !loaded.get() {
+                return None;
+            }
+            open.incident.schema_version()?;
+            if platform::now_millis() - last_save.get() > SAVE_EVERY_MS {
+                (*write_back)();
+            }
+            let mut mark = mark.borrow_mut();
+            let Some(held) = mark.as_mut() else {
+                // First open on this device: the mark starts here, with nothing to catch
+                // up on. It is stored a moment later, once the page has been drawn.
+                *mark = Some(Held::live(platform::now_rfc3339()));
+                dirty.set(true);
+                save_soon(&write_back);
+                return None;
+            };
+            if held.restart_if_unsaved() {
+                dirty.set(true);
+                save_soon(&write_back);
+            }
+            if held.in_step() {
+                return None;
+            }
+            let m = held.decode();
+            let now = platform::now_rfc3339();
+            let Some(before) = &m.state else {
+                // (A mark moved from localStorage kept no copy past 256 KB, so the
+                // bound is not named: it may not be this one.)
+                return Some((m.at.clone(), Err(
+                    "This incident was too large for this device to keep a copy at your last mark, so what changed since cannot be listed here.".to_string()
+                ), Vec::new()));
+            };
+            // Names only online, for owners and editors, from the relay's answer.
+            let named = matches!(open.standing.get(), Standing::Member(role) if role.may_write())
+                && open.connection.get() == Connection::Synced;
+            let list = |attribution: Option<&incident::history::Attribution>| {
+                catch_up(before, &open.incident, attribution, &m.at, &now, PER_GROUP)
+            };
+            let mut groups = match who.filter(|_| named) {
+                Some(who) => who.with(list),
+                None => list(None),
+            };
+            // One's own edits are folded into the mark, so a change listed is not one's
+            // own: a stamp in one's own name is a later edit of the same entry, and
+            // says nothing about the change listed.
+            // (The record names people by their invite's name.)
+            let me = crate::prefs::access(&id)
+                .map(|grant| grant.name)
+                .filter(|name| !name.is_empty())
+                .unwrap_or_else(crate::prefs::display_name);
+            for item in groups.iter_mut().flat_map(|g| &mut g.items) {
+                if item.stamp.as_ref().is_some_and(|s| *s.by == *me) {
+                    item.who = None;
                 }
-                open.incident.schema_version()?;
-                if platform::now_millis() - last_save.get() > SAVE_EVERY_MS {
-                    (*write_back)();
-                }
-                let mut mark = mark.borrow_mut();
-                let Some(held) = mark.as_mut() else {
-                    // First open on this device: the mark starts here, with nothing to catch
-                    // up on. It is stored a moment later, once the page has been drawn.
-                    *mark = Some(Held::live(platform::now_rfc3339()));
-                    dirty.set(true);
-                    save_soon(&write_back);
-                    return None;
-                };
-                if held.restart_if_unsaved() {
-                    dirty.set(true);
-                    save_soon(&write_back);
-                }
-                if held.in_step() {
-                    return None;
-                }
-                let m = held.decode();
-                let now = platform::now_rfc3339();
-                let Some(before) = &m.state else {
-                    // (A mark moved from localStorage kept no copy past 256 KB, so the
-                    // bound is not named: it may not be this one.)
-                    return Some((m.at.clone(), Err(
-                        "This incident was too large for this device to keep a copy at your last mark, so what changed since cannot be listed here.".to_string()
-                    )));
-                };
-                // Names only online, for owners and editors, from the relay's answer.
-                let named = matches!(open.standing.get(), Standing::Member(role) if role.may_write())
-                    && open.connection.get() == Connection::Synced;
-                let list = |attribution: Option<&incident::history::Attribution>| {
-                    catch_up(before, &open.incident, attribution, &m.at, &now, PER_GROUP)
-                };
-                let mut groups = match who.filter(|_| named) {
-                    Some(who) => who.with(list),
-                    None => list(None),
-                };
-                // One's own edits are folded into the mark, so a change listed is not one's
-                // own: a stamp in one's own name is a later edit of the same entry, and
-                // says nothing about the change listed.
-                // (The record names people by their invite's name.)
-                let me = crate::prefs::access(&id)
-                    .map(|grant| grant.name)
-                    .filter(|name| !name.is_empty())
-                    .unwrap_or_else(crate::prefs::display_name);
-                for item in groups.iter_mut().flat_map(|g| &mut g.items) {
-                    if item.stamp.as_ref().is_some_and(|s| *s.by == *me) {
-                        item.who = None;
-                    }
-                }
-                (!groups.is_empty()).then(|| (m.at.clone(), Ok(groups)))
-            },
-        )
+            }
+            let people = invited.with(|list| mention_picker::invitees(list));
+            let mentioned = incident::mentions::unread(before, &open.incident, &mine, &people);
+            (!groups.is_empty() || !mentioned.is_empty())
+                .then(|| (m.at.clone(), Ok(groups), mentioned))
+        })
     };
     // While the card lists changes, an owner or editor has the relay asked who made them.
     if let Some(who) = who {
         let standing = open.standing;
         Effect::new(move |_| {
-            let listing = groups.with(|g| matches!(g, Some((_, Ok(_)))));
+            let listing = groups.with(|g| matches!(g, Some((_, Ok(_), _))));
             let may_write = matches!(standing.get(), Standing::Member(role) if role.may_write());
             who.want(listing && may_write);
         });
@@ -495,9 +534,95 @@ pub fn CatchUpCard() -> impl IntoView {
         }
     };
     let zone = super::watch(&open, Incident::display_zone);
+    let steps = super::watch(&open, Incident::next_steps);
+    let may_write = {
+        let standing = open.standing;
+        move || matches!(standing.get(), Standing::Member(role) if role.may_write())
+    };
+    // This device's person as the people list names them (the grant's name otherwise).
+    let me = {
+        let (id, mine) = (id.clone(), mine.clone());
+        Signal::derive(move || {
+            invited
+                .with(|list| {
+                    list.iter()
+                        .find(|p| p.invite == mine)
+                        .map(|p| p.name.clone())
+                })
+                .or_else(|| crate::prefs::access(&id).map(|grant| grant.name))
+                .filter(|name| !name.trim().is_empty())
+                .unwrap_or_else(crate::prefs::display_name)
+        })
+    };
+    let make_step = {
+        let open = open.clone();
+        let mine = mine.clone();
+        move |title: String| {
+            open.incident.add_next_step(
+                &platform::new_id(),
+                &NextStep {
+                    title,
+                    owner: me.get_untracked(),
+                    owner_invite: mine.clone(),
+                    owner_role: None,
+                    status: StepStatus::Open,
+                    due: None,
+                    created_by: crate::prefs::display_name(),
+                    created_at: platform::now_rfc3339(),
+                },
+            );
+        }
+    };
     move || {
-        groups.get().map(|(since, found)| {
+        groups.get().map(|(since, found, mentioned)| {
             let since = incident::when::format_in_zone(&since, &zone.get());
+            let mentions = (!mentioned.is_empty()).then(|| {
+                let items = mentioned
+                    .into_iter()
+                    .map(|m| {
+                        let key = mention_link(&m);
+                        let by = if m.by.trim().is_empty() { "someone".to_string() } else { m.by.clone() };
+                        let when = m.at.as_ref().map(|at| {
+                            view! { <span class="catch-up-who">{format!(" — {}", incident::when::format_in_zone(at, &zone.get_untracked()))}</span> }
+                        });
+                        let title = step_title(&m);
+                        let made = {
+                            let (title, mine) = (title.clone(), mine.clone());
+                            move || steps.with(|list| list.iter().any(|(_, s)| s.title == title && s.owner_invite == mine))
+                        };
+                        let action = may_write().then(|| {
+                            let make_step = make_step.clone();
+                            let made_text = made.clone();
+                            view! {
+                                <button
+                                    type="button"
+                                    class="mention-make-step"
+                                    disabled=made
+                                    on:click=move |_| make_step(title.clone())
+                                >
+                                    {move || if made_text() {
+                                        "Made a next step".to_string()
+                                    } else {
+                                        format!("Make this a next step for {}", me.get())
+                                    }}
+                                </button>
+                            }
+                        });
+                        view! {
+                            <li class="catch-up-mention">
+                                <a href=format!("#{key}")>{format!("You were mentioned by {by}")}</a>
+                                {when}
+                                <q class="mention-excerpt">{m.excerpt.clone()}</q>
+                                {action}
+                            </li>
+                        }
+                    })
+                    .collect_view();
+                view! {
+                    <h3>"You were mentioned"</h3>
+                    <ul class="catch-up-list catch-up-mentions">{items}</ul>
+                }
+            });
             let body = match found {
                 Err(why) => view! { <p class="hint">{why}</p> }.into_any(),
                 Ok(groups) => groups
@@ -525,6 +650,7 @@ pub fn CatchUpCard() -> impl IntoView {
                 <section id="catch-up" class="catch-up" aria-labelledby="h-catch-up">
                     <h2 id="h-catch-up">"Since you were last here"</h2>
                     <p class="hint">{format!("Changes since your mark at {since}, on this device.")}</p>
+                    {mentions}
                     {body}
                     <button type="button" id="catch-up-read" on:click=mark_read.clone()>"Mark as read"</button>
                 </section>

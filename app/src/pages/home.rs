@@ -199,6 +199,7 @@ fn IncidentList() -> impl IntoView {
     let drills = incidents.iter().filter(|k| k.drill).count();
     let real = incidents.len() - drills;
     let show_drills = RwSignal::new(false);
+    let mentions = super::mention_counts::unread_mentions(&incidents);
     let list = move || {
         let shown: Vec<KnownIncident> = incidents
             .iter()
@@ -217,7 +218,11 @@ fn IncidentList() -> impl IntoView {
             <ul class="incident-list" aria-label="Incidents on this device">
                 {shown
                     .into_iter()
-                    .map(|known| view! { <IncidentListItem known=known/> })
+                    .map(|known| {
+                        let id = known.id.clone();
+                        let mentioned = Signal::derive(move || mentions.with(|m| m.get(&id).copied()));
+                        view! { <IncidentListItem known=known mentioned=mentioned/> }
+                    })
                     .collect_view()}
             </ul>
         }
@@ -250,7 +255,11 @@ fn IncidentList() -> impl IntoView {
 }
 
 #[component]
-fn IncidentListItem(known: KnownIncident) -> impl IntoView {
+fn IncidentListItem(
+    known: KnownIncident,
+    /// Unread mentions of this device's person, once counted.
+    mentioned: Signal<Option<usize>>,
+) -> impl IntoView {
     let title = if known.title.trim().is_empty() {
         "Untitled incident".to_string()
     } else {
@@ -274,6 +283,14 @@ fn IncidentListItem(known: KnownIncident) -> impl IntoView {
             <span class="meta">
                 {known.drill.then(|| view! {
                     <span class="drill-chip" title=incident::DRILL_MEANING>{incident::DRILL_LABEL}</span>
+                })}
+                {move || mentioned.get().filter(|n| *n > 0).map(|n| {
+                    let words = if n == 1 { "1 mention".to_string() } else { format!("{n} mentions") };
+                    view! {
+                        <span class="mention-count" data-testid="mention-count" title="Places that mention you since you last marked this incident as read">
+                            {format!("@ {words}")}
+                        </span>
+                    }
                 })}
                 <span class=format!("status-chip status-{}", status.key())>{status.label()}</span>
                 {tlp

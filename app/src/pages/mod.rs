@@ -1,6 +1,7 @@
 //! Pages that are not an open document: the incident list, the playbooks and "not found".
 
 mod home;
+mod mention_counts;
 mod playbooks;
 mod team;
 
