@@ -225,6 +225,12 @@ fn string<T: ReadTxn>(entry: &MapRef, txn: &T, key: &str) -> Option<String> {
     }
 }
 
+/// A text field of an entry; "" when missing or not text (for readers that need a field or
+/// two of many entries without reading them whole).
+pub(crate) fn text_of<T: ReadTxn>(entry: &MapRef, txn: &T, key: &str) -> String {
+    string(entry, txn, key).unwrap_or_default()
+}
+
 /// A list-of-strings field (stored as one value); empty when missing.
 pub(crate) fn strings<T: ReadTxn>(entry: &MapRef, txn: &T, key: &str) -> Vec<String> {
     match entry.get(txn, key) {

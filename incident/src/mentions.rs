@@ -13,6 +13,9 @@
 //! happened" and its notes, and a next step's title. Pure, like the rest of the model: the picker's helpers ([`query_at`],
 //! [`matching`], [`insert`]) are here too so they can be tested on the host.
 
+use yrs::Transact;
+
+use crate::entries;
 use crate::CommentTarget;
 use crate::{Incident, NextStep, TimelineEvent};
 
@@ -237,8 +240,8 @@ pub fn excerpt(text: &str, start: usize) -> String {
 impl Incident {
     /// Every place where the person holding `invite` is mentioned, read against `people`
     /// (the incident's invited people): none when `invite` is not among them. Comments
-    /// first (thread by thread, oldest first), then timeline events, then next steps, each in
-    /// display order.
+    /// first (thread by thread, oldest first), then timeline events by when they happened,
+    /// then next steps by when they were added.
     pub fn mentions_of(&self, invite: &str, people: &[Invitee]) -> Vec<Mention> {
         if invite.is_empty() || !people.iter().any(|p| p.invite == invite) {
             return Vec::new();
@@ -285,37 +288,51 @@ impl Incident {
                 });
             }
         };
-        for (id, event) in self.timeline() {
-            let TimelineEvent {
-                what,
-                notes,
-                author,
-                ..
-            } = &event;
+        // Only the fields a mention needs, entries unsorted (sorting a big timeline by
+        // time costs more than finding its mentions), then ordered by their stored times.
+        let txn = self.doc.transact();
+        // A text without an `@` mentions no one: its other fields are not read.
+        let mut events: Vec<(String, String, [String; 3])> =
+            entries::all(self.collection::<TimelineEvent>(), &txn)
+                .into_iter()
+                .filter_map(|(id, entry)| {
+                    let field = |key| entries::text_of(&entry, &txn, key);
+                    let (what, notes) = (field("what"), field("notes"));
+                    (what.contains('@') || notes.contains('@'))
+                        .then(|| (field("occurred_at"), id, [what, notes, field("author")]))
+                })
+                .collect();
+        events.sort();
+        let mut steps: Vec<(String, String, [String; 2])> =
+            entries::all(self.collection::<NextStep>(), &txn)
+                .into_iter()
+                .filter_map(|(id, entry)| {
+                    let field = |key| entries::text_of(&entry, &txn, key);
+                    let title = field("title");
+                    title
+                        .contains('@')
+                        .then(|| (field("created_at"), id, [title, field("created_by")]))
+                })
+                .collect();
+        drop(txn);
+        steps.sort();
+        for (_, id, [what, notes, author]) in events {
             let place = |field| MentionPlace {
                 section: "timeline",
                 id: id.clone(),
                 field,
             };
-            look(place("what"), what, author, None);
-            if let Some(notes) = notes {
-                look(place("notes"), notes, author, None);
-            }
+            look(place("what"), &what, &author, None);
+            look(place("notes"), &notes, &author, None);
         }
-        for (id, step) in self.next_steps() {
-            let NextStep {
-                title,
-                created_by,
-                created_at,
-                ..
-            } = &step;
+        for (created_at, id, [title, created_by]) in steps {
             let place = MentionPlace {
                 section: "next_steps",
                 id,
                 field: "title",
             };
             let at = (!created_at.is_empty()).then_some(created_at.as_str());
-            look(place, title, created_by, at);
+            look(place, &title, &created_by, at);
         }
         out
     }
@@ -517,5 +534,38 @@ mod tests {
         assert_eq!(ben[0].excerpt, "can you look");
         assert_eq!(doc.mentions_of("i-ana", &p).len(), 1);
         assert!(doc.mentions_of("i-mallory", &p).is_empty());
+    }
+
+    #[test]
+    fn timeline_mentions_come_in_the_order_things_happened() {
+        let p = people();
+        let doc = Incident::create("Order", "2026-12-01T00:00:00Z");
+        for (id, at) in [
+            ("a-late", "2026-12-01T05:00:00Z"),
+            ("z-early", "2026-12-01T01:00:00Z"),
+        ] {
+            doc.add_timeline_event(
+                id,
+                &TimelineEvent {
+                    occurred_at: at.into(),
+                    what: format!("{id} @Ana"),
+                    ..Default::default()
+                },
+            );
+        }
+        doc.add_timeline_event(
+            "no-at",
+            &TimelineEvent {
+                occurred_at: "2026-12-01T00:00:00Z".into(),
+                what: "Ana, no mention".into(),
+                ..Default::default()
+            },
+        );
+        let ids: Vec<String> = doc
+            .mentions_of("i-ana", &p)
+            .into_iter()
+            .map(|m| m.place.id)
+            .collect();
+        assert_eq!(ids, vec!["z-early", "a-late"]);
     }
 }
