@@ -2,7 +2,8 @@
 // a new timeline event, the picker offers Ben (an invited person) and she picks him with the
 // keyboard; Ben, who was away (his read mark set on his first open, as the catch-up spec
 // does), sees "You were mentioned by Ana" first in "Since you were last here", a count on his
-// incident list, and makes it a next step owned by himself. Someone whose invite was revoked
+// incident list, and makes it a next step owned by himself. Ana also mentions him in a
+// comment on the event, picking him with a tap, and that shows too. Someone whose invite was revoked
 // is never offered, and a name typed by hand for someone not invited mentions no one.
 import { test, expect } from './support/fixtures.js';
 import {
@@ -65,6 +66,17 @@ test('Ana mentions Ben; Ben sees it since he was last here and on his list, and 
   await expect(offered(what)).toHaveCount(0);
   await a.page.getByRole('form', { name: 'Add a timeline event' }).getByRole('button', { name: 'Add event' }).click();
   await expect(a.page.locator('main')).toContainText('Ransom note found, @Ben please check the backups with @Mallory');
+  // And in a comment on that event, Ana picks Ben with a tap on the list.
+  const row = a.page.getByTestId('timeline-event').filter({ hasText: 'Ransom note found, @Ben please' });
+  await row.getByTestId('comment-button').click();
+  const commentBox = row.getByTestId('comment-input').last();
+  await commentBox.pressSequentially('@be');
+  await expect(offered(commentBox)).toHaveText(['Ben']);
+  await offered(commentBox).first().click();
+  await expect(commentBox).toHaveValue('@Ben ');
+  await commentBox.pressSequentially('can you take this?');
+  await row.getByTestId('comment-send').last().click();
+  await expect(row.getByTestId('comment-thread').filter({ hasText: '@Ben can you take this?' })).toHaveCount(1);
   await expectSynced(a.page);
 
   // Ben comes back: the mention comes first, by Ana, with what she wrote.
@@ -72,10 +84,13 @@ test('Ana mentions Ben; Ben sees it since he was last here and on his list, and 
   const started = Date.now();
   await b.page.goto(url);
   const card = b.page.locator('#catch-up');
-  const mention = card.locator('.catch-up-mention');
-  await expect(mention).toHaveCount(1, { timeout: 15_000 });
-  console.log(`mention shown ${Date.now() - started} ms after Ben came back (phone)`);
-  await expect(mention.getByRole('link', { name: 'You were mentioned by Ana' })).toBeVisible();
+  const mentions = card.locator('.catch-up-mention');
+  await expect(mentions).toHaveCount(2, { timeout: 15_000 });
+  console.log(`mentions shown ${Date.now() - started} ms after Ben came back (phone)`);
+  await expect(mentions.getByRole('link', { name: 'You were mentioned by Ana' })).toHaveCount(2);
+  // The comment first, then the event.
+  await expect(mentions.nth(0)).toContainText('@Ben can you take this?');
+  const mention = mentions.nth(1);
   await expect(mention).toContainText('Ransom note found, @Ben please check the backups');
   await expect(card.locator('h3').first()).toHaveText('You were mentioned');
   await expectSynced(b.page);
@@ -86,11 +101,14 @@ test('Ana mentions Ben; Ben sees it since he was last here and on his list, and 
   });
   await b.page.goto(new URL('/', url).href);
   const row = b.page.getByTestId('known-incident').filter({ hasText: 'Ransomware on the file server' });
-  await expect(row.getByTestId('mention-count')).toHaveText('@ 1 mention', { timeout: 15_000 });
+  await expect(row.getByTestId('mention-count')).toHaveText('@ 2 mentions', { timeout: 15_000 });
 
   // Back on the incident, he makes it a next step owned by himself.
   await b.page.goto(url);
-  const make = b.page.getByRole('button', { name: 'Make this a next step for Ben' });
+  const make = b.page
+    .locator('.catch-up-mention')
+    .filter({ hasText: 'please check the backups' })
+    .getByRole('button', { name: 'Make this a next step for Ben' });
   await expect(make).toBeVisible({ timeout: 15_000 });
   const box = await make.boundingBox();
   expect(Math.min(box.width, box.height), 'the button is at least 44 px each way').toBeGreaterThanOrEqual(44);

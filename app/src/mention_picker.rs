@@ -41,8 +41,6 @@ pub fn invitees(people: &[Person]) -> Vec<Invitee> {
 
 /// The invite ids `text` mentions (each once), read against `people`: what a comment stores
 /// as its `mentions` when it is saved.
-// Used by the comment box, wired in where the comments' UI lands.
-#[allow(dead_code)]
 pub fn mentioned(text: &str, people: &[Person]) -> Vec<String> {
     mentions::mentioned(text, &invitees(people))
 }

@@ -18,6 +18,7 @@ use leptos::prelude::*;
 
 use super::windowed::Windowed;
 use crate::binding::textarea_id;
+use crate::mention_picker::{self, MentionPicker};
 use crate::session::{use_incident, OpenIncident};
 use crate::{people, platform, prefs};
 
@@ -66,27 +67,35 @@ fn resolved_label(n: usize) -> String {
     }
 }
 
-/// The box a comment is typed in. The `@` mention picker wraps this one function: it may
-/// replace the plain textarea and fills `mentions` with the invite ids picked (empty here).
+/// The box a comment is typed in, in the `@` mention picker; `mentions` holds the invite ids
+/// of the invited people its text mentions.
 pub fn comment_input(
     id: String,
     label: &'static str,
     body: RwSignal<String>,
     mentions: RwSignal<Vec<String>>,
 ) -> impl IntoView {
-    let _ = mentions;
+    // The `@` picker offers the invited people; `mentions` follows the text, so a mention
+    // deleted before sending is not stored (`mention_picker::mentioned`).
+    let invited = people::use_people();
     let label_for = id.clone();
     view! {
         <label class="comment-label" for=label_for>{label}</label>
-        <textarea
-            id=id
-            class="comment-input"
-            data-testid="comment-input"
-            rows="3"
-            maxlength=MAX_COMMENT_CHARS.to_string()
-            prop:value=move || body.get()
-            on:input:target=move |ev| body.set(ev.target().value())
-        ></textarea>
+        <MentionPicker people=invited>
+            <textarea
+                id=id
+                class="comment-input"
+                data-testid="comment-input"
+                rows="3"
+                maxlength=MAX_COMMENT_CHARS.to_string()
+                prop:value=move || body.get()
+                on:input:target=move |ev| {
+                    let text = ev.target().value();
+                    mentions.set(invited.with_untracked(|list| mention_picker::mentioned(&text, list)));
+                    body.set(text);
+                }
+            ></textarea>
+        </MentionPicker>
     }
 }
 
