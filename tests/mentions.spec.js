@@ -100,8 +100,8 @@ test('Ana mentions Ben; Ben sees it since he was last here and on his list, and 
     if (m.text().startsWith('mention counts')) console.log(`Ben's list: ${m.text()}`);
   });
   await b.page.goto(new URL('/', url).href);
-  const row = b.page.getByTestId('known-incident').filter({ hasText: 'Ransomware on the file server' });
-  await expect(row.getByTestId('mention-count')).toHaveText('@ 2 mentions', { timeout: 15_000 });
+  const listed = b.page.getByTestId('known-incident').filter({ hasText: 'Ransomware on the file server' });
+  await expect(listed.getByTestId('mention-count')).toHaveText('@ 2 mentions', { timeout: 15_000 });
 
   // Back on the incident, he makes it a next step owned by himself.
   await b.page.goto(url);
