@@ -10,14 +10,16 @@
 //!
 //! Where mentions are read: a comment (its stored `mentions`, the invite ids the picker
 //! reported, that are still invited, and any `@Name` in its body), a timeline event's "what
-//! happened" and its notes, and a next step's title. Pure, like the rest of the model: the picker's helpers ([`query_at`],
+//! happened" and its notes, a next step's title, and the prose sections (summary, response,
+//! …; the line the mention is on is its text, and who wrote it is not known from the
+//! document alone, so `by` is empty there: the app says "someone"). Pure, like the rest of the model: the picker's helpers ([`query_at`],
 //! [`matching`], [`insert`]) are here too so they can be tested on the host.
 
 use yrs::Transact;
 
 use crate::entries;
 use crate::CommentTarget;
-use crate::{Incident, NextStep, TimelineEvent};
+use crate::{Incident, NextStep, ProseSection, TimelineEvent};
 
 /// Someone invited to the incident, as a mention can name them.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -182,8 +184,8 @@ pub fn insert(text: &str, at: usize, cursor: usize, name: &str) -> (String, usiz
     (format!("{head}{token}{rest}"), caret)
 }
 
-/// Where a mention is: the part of the page (`"comments"`, `"timeline"`, `"next_steps"`),
-/// the entry's id and the field.
+/// Where a mention is: the part of the page (`"comments"`, `"timeline"`, `"next_steps"`,
+/// `"prose"`), the entry's id (a prose section's key) and the field (`"text"` for prose).
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct MentionPlace {
     pub section: &'static str,
@@ -241,7 +243,8 @@ impl Incident {
     /// Every place where the person holding `invite` is mentioned, read against `people`
     /// (the incident's invited people): none when `invite` is not among them. Comments
     /// first (thread by thread, oldest first), then timeline events by when they happened,
-    /// then next steps by when they were added.
+    /// then next steps by when they were added, then prose sections in the page's order
+    /// (one mention a section: its first line that mentions them).
     pub fn mentions_of(&self, invite: &str, people: &[Invitee]) -> Vec<Mention> {
         if invite.is_empty() || !people.iter().any(|p| p.invite == invite) {
             return Vec::new();
@@ -333,6 +336,35 @@ impl Incident {
             };
             let at = (!created_at.is_empty()).then_some(created_at.as_str());
             look(place, &title, &created_by, at);
+        }
+        for section in ProseSection::ALL {
+            let text = self.section_text(section);
+            if !text.contains('@') {
+                continue;
+            }
+            let Some(found) = parse(&text, people)
+                .into_iter()
+                .find(|f| f.invites.iter().any(|i| i == invite))
+            else {
+                continue;
+            };
+            let line_start = text[..found.start].rfind('\n').map_or(0, |n| n + 1);
+            let line_end = text[found.start..]
+                .find('\n')
+                .map_or(text.len(), |n| found.start + n);
+            let line = &text[line_start..line_end];
+            out.push(Mention {
+                place: MentionPlace {
+                    section: "prose",
+                    id: section.key().to_string(),
+                    field: "text",
+                },
+                by: String::new(),
+                at: None,
+                excerpt: excerpt(line, found.start - line_start),
+                text: line.trim().to_string(),
+                on: None,
+            });
         }
         out
     }
@@ -534,6 +566,55 @@ mod tests {
         assert_eq!(ben[0].excerpt, "can you look");
         assert_eq!(doc.mentions_of("i-ana", &p).len(), 1);
         assert!(doc.mentions_of("i-mallory", &p).is_empty());
+    }
+
+    #[test]
+    fn a_mention_in_a_prose_section_counts_with_its_line_and_no_writer() {
+        let p = people();
+        let doc = Incident::create("Prose", "2026-12-01T00:00:00Z");
+        doc.edit_section(
+            ProseSection::Response,
+            "Isolated FS02.\nRestore from Tuesday's backup, @Ben Smith to check it.\n@Ana: comms",
+        );
+        doc.edit_section(
+            ProseSection::Summary,
+            "Nothing for @Mallory or ana@ben.example",
+        );
+        let before = Incident::new();
+        before
+            .apply_update(&doc.encode_state(), crate::UpdateOrigin::Storage)
+            .unwrap();
+
+        let bens = doc.mentions_of("i-bens", &p);
+        assert_eq!(bens.len(), 1);
+        assert_eq!(
+            bens[0].place,
+            MentionPlace {
+                section: "prose",
+                id: "response".into(),
+                field: "text",
+            }
+        );
+        assert_eq!(bens[0].by, "", "the document does not say who typed it");
+        assert_eq!(bens[0].at, None);
+        assert_eq!(
+            bens[0].text,
+            "Restore from Tuesday's backup, @Ben Smith to check it."
+        );
+        assert_eq!(bens[0].excerpt, bens[0].text);
+        assert_eq!(doc.mentions_of("i-ana", &p)[0].text, "@Ana: comms");
+        // "@Ben Smith" is Ben Smith, not Ben; the summary mentions no one invited.
+        assert!(doc.mentions_of("i-ben", &p).is_empty());
+
+        // A section that newly mentions someone is unread; one that already did is not.
+        doc.edit_section(ProseSection::Summary, "Ransomware; @Ben leads recovery");
+        let new = unread(&before, &doc, "i-ben", &p);
+        assert_eq!(new.len(), 1);
+        assert_eq!(new[0].place.id, "summary");
+        assert!(unread(&before, &doc, "i-bens", &p).is_empty());
+        // Taken out of the list, Ben is mentioned nowhere.
+        let without_ben: Vec<Invitee> = p.into_iter().filter(|i| i.invite != "i-ben").collect();
+        assert!(doc.mentions_of("i-ben", &without_ben).is_empty());
     }
 
     #[test]

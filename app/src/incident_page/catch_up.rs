@@ -335,6 +335,9 @@ pub fn link_of(group: Group, section: &str) -> &'static str {
 pub fn mention_link(mention: &Mention) -> &'static str {
     match (&mention.on, mention.place.section) {
         (Some(CommentTarget::Timeline(_)), _) | (None, "timeline") => "timeline",
+        (None, "prose") => {
+            incident::ProseSection::from_key(&mention.place.id).map_or("summary", |s| s.key())
+        }
         (Some(CommentTarget::Indicator(_)), _) => "indicators",
         (Some(CommentTarget::NextStep(_)), _) | (None, _) => "next-steps",
         (Some(CommentTarget::Prose(section)), _) => section.key(),
