@@ -38,9 +38,28 @@ fn keep(id: &str, people: &[Person]) {
     }
 }
 
+/// The one list of invited people an incident page holds, read by every part of it.
+#[derive(Clone, Copy)]
+struct PagePeople(ReadSignal<Vec<Person>>);
+
+/// Starts the page's one poll of `GET …/people` (stopped when the page leaves); every
+/// `use_people()` under it reads that list instead of asking on its own.
+pub fn provide() {
+    let people = poll();
+    provide_context(PagePeople(people));
+}
+
 /// The people invited to the open incident: the list kept here at once, then the relay's,
-/// asked again every 30 s while this device is a member.
+/// asked again every 30 s while this device is a member. Under a page that called
+/// [`provide`] this is the page's one list; elsewhere it asks for itself.
 pub fn use_people() -> ReadSignal<Vec<Person>> {
+    match use_context::<PagePeople>() {
+        Some(PagePeople(people)) => people,
+        None => poll(),
+    }
+}
+
+fn poll() -> ReadSignal<Vec<Person>> {
     let open = use_incident();
     let id = open.id.clone();
     let standing = open.standing;

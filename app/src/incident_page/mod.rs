@@ -62,6 +62,7 @@ pub fn IncidentPage(id: String) -> impl IntoView {
     provide_context(open.clone());
     attribution::provide(&open);
     comments::provide(&open);
+    crate::people::provide();
 
     let back_online = {
         let open = open.clone();
