@@ -5,6 +5,8 @@
 // incident list, and makes it a next step owned by himself. Ana also mentions him in a
 // comment on the event, picking him with a tap, and that shows too. Someone whose invite was revoked
 // is never offered, and a name typed by hand for someone not invited mentions no one.
+// In a comment thread, a comment that mentions someone offers owners and editors "Make this
+// a next step for NAME"; a viewer is offered nothing.
 import { test, expect } from './support/fixtures.js';
 import {
   createIncident,
@@ -126,4 +128,45 @@ test('Ana mentions Ben; Ben sees it since he was last here and on his list, and 
   const onAna = a.page.locator(`[data-testid="next-step"][data-title="${title}"]`);
   await expect(onAna).toHaveCount(1, { timeout: 15_000 });
   await expect(onAna.locator('input[id$="-owner"]')).toHaveValue('Ben');
+});
+
+test('a comment that mentions Ben offers "Make this a next step for Ben" in its thread, to editors only', async ({
+  person,
+  relay,
+}) => {
+  const a = await person('Ana');
+  const v = await person('Val');
+  await createIncident(a.page, relay.url, { name: 'Ana', title: 'Credential stuffing' });
+  await shareLink(a.page, { name: 'Ben' });
+  const valLink = await shareLink(a.page, { name: 'Val', role: 'viewer' });
+  const what = a.page.locator('#tl-new-what');
+  await what.fill('Login spike from one ASN');
+  await a.page.getByRole('form', { name: 'Add a timeline event' }).getByRole('button', { name: 'Add event' }).click();
+  const row = a.page.getByTestId('timeline-event').filter({ hasText: 'Login spike from one ASN' });
+  await row.getByTestId('comment-button').click();
+  await row.getByTestId('comment-input').last().fill('@Ben   please block\nthe ASN');
+  await row.getByTestId('comment-send').last().click();
+  // A comment that mentions no one offers nothing.
+  await row.getByLabel('Reply', { exact: true }).fill('Agreed');
+  await row.getByRole('button', { name: 'Reply', exact: true }).click();
+  await expect(row.getByTestId('comment')).toHaveCount(2);
+
+  const make = row.getByTestId('comment-make-step');
+  await expect(make).toHaveCount(1, { timeout: 15_000 });
+  await expect(make).toHaveText('Make this a next step for Ben');
+  await expect(row.getByTestId('comment').filter({ hasText: 'Agreed' }).getByTestId('comment-make-step')).toHaveCount(0);
+  await make.click();
+  await expect(make).toHaveText('Made a next step');
+  await expect(make).toBeDisabled();
+  const title = '@Ben please block the ASN';
+  const step = a.page.locator(`[data-testid="next-step"][data-title="${title}"]`);
+  await expect(step).toHaveCount(1);
+  await expect(step.locator('input[id$="-owner"]')).toHaveValue('Ben');
+  await expectSynced(a.page);
+
+  // Val, a viewer, reads the thread but is offered nothing.
+  await openIncident(v.page, valLink, { name: 'Val' });
+  const onVal = v.page.getByTestId('timeline-event').filter({ hasText: 'Login spike from one ASN' });
+  await expect(onVal.getByTestId('comment').filter({ hasText: 'please block' })).toHaveCount(1, { timeout: 15_000 });
+  await expect(onVal.getByTestId('comment-make-step')).toHaveCount(0);
 });

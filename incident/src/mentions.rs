@@ -18,7 +18,7 @@
 use yrs::Transact;
 
 use crate::entries;
-use crate::CommentTarget;
+use crate::{Comment, CommentTarget};
 use crate::{Incident, NextStep, ProseSection, TimelineEvent};
 
 /// Someone invited to the incident, as a mention can name them.
@@ -183,6 +183,37 @@ pub fn insert(text: &str, at: usize, cursor: usize, name: &str) -> (String, usiz
     let caret = head.len() + token.len();
     (format!("{head}{token}{rest}"), caret)
 }
+
+/// The invited people a comment mentions, each once: those its picker reported (while
+/// they are still invited), then anyone else its body names with `@`.
+pub fn comment_mentions(comment: &Comment, people: &[Invitee]) -> Vec<Invitee> {
+    let mut out: Vec<Invitee> = Vec::new();
+    let stored = comment.mentions().iter();
+    for invite in stored.cloned().chain(mentioned(&comment.body, people)) {
+        if out.iter().any(|p| p.invite == invite) {
+            continue;
+        }
+        if let Some(person) = people.iter().find(|p| p.invite == invite) {
+            out.push(person.clone());
+        }
+    }
+    out
+}
+
+/// The title of a next step made from a mentioning text: on one line, at most
+/// [`STEP_TITLE_CHARS`] characters ("…" where it was cut).
+pub fn step_title(text: &str) -> String {
+    let flat = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    if flat.chars().count() > STEP_TITLE_CHARS {
+        let cut: String = flat.chars().take(STEP_TITLE_CHARS - 1).collect();
+        format!("{cut}…")
+    } else {
+        flat
+    }
+}
+
+/// The longest title [`step_title`] makes (characters).
+pub const STEP_TITLE_CHARS: usize = 200;
 
 /// Where a mention is: the part of the page (`"comments"`, `"timeline"`, `"next_steps"`,
 /// `"prose"`), the entry's id (a prose section's key) and the field (`"text"` for prose).
@@ -615,6 +646,39 @@ mod tests {
         // Taken out of the list, Ben is mentioned nowhere.
         let without_ben: Vec<Invitee> = p.into_iter().filter(|i| i.invite != "i-ben").collect();
         assert!(doc.mentions_of("i-ben", &without_ben).is_empty());
+    }
+
+    #[test]
+    fn a_comment_names_whom_it_mentions_once_each_while_they_are_invited() {
+        use crate::comments::{CommentOn, CommentTarget};
+        let p = people();
+        let doc = Incident::create("Actions", "2026-12-01T00:00:00Z");
+        let on = CommentOn::Item(CommentTarget::Timeline("e1".into()));
+        doc.add_comment(
+            "c1",
+            &on,
+            "@Ben and @Ana Lopez?\nno, @ana, and @Ben again",
+            "Zoë",
+            "i-zoe",
+            &["i-ben".into(), "i-gone".into()],
+            "2026-12-01T00:03:00Z",
+        )
+        .unwrap();
+        let thread = doc.threads().into_iter().next().unwrap();
+        let (_, comment) = &thread.comments[0];
+        let names: Vec<String> = comment_mentions(comment, &p)
+            .into_iter()
+            .map(|i| i.name)
+            .collect();
+        assert_eq!(names, vec!["Ben", "Ana"]);
+        assert!(comment_mentions(comment, &[]).is_empty());
+        assert_eq!(
+            step_title(&comment.body),
+            "@Ben and @Ana Lopez? no, @ana, and @Ben again"
+        );
+        let long = step_title(&"word ".repeat(100));
+        assert_eq!(long.chars().count(), STEP_TITLE_CHARS);
+        assert!(long.ends_with('…'));
     }
 
     #[test]

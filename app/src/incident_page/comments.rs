@@ -167,6 +167,7 @@ fn comment_view(id: String, comment: incident::Comment, zone: &str) -> impl Into
     let tools = own_comment_tools(id.clone(), &comment);
     view! {
         <li class="comment" data-testid="comment" data-comment-id=id>
+            {super::mention_actions::for_comment(&comment)}
             <p class="comment-by">
                 <strong data-testid="comment-author">{comment.author}</strong>
                 " "

@@ -12,6 +12,7 @@ mod export;
 mod handover;
 mod indicators;
 mod joining;
+mod mention_actions;
 mod navigation;
 mod next_steps;
 mod overview;
