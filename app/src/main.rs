@@ -15,6 +15,7 @@ mod binding;
 mod clock;
 mod form;
 mod incident_page;
+mod on_demand;
 mod pages;
 mod people;
 mod platform;
