@@ -25,6 +25,12 @@ function filesOf(html) {
   for (const match of html.matchAll(/(?:href|src|data-js|data-wasm)="(\/[^"/][^"]*)"/g)) {
     files.add(match[1]);
   }
+  // The parts fetched on first use (the boot script's data-lazy, written by
+  // scripts/split-wasm.sh): kept too, so that every page opens offline after one visit.
+  const lazy = html.match(/data-lazy="([^"]*)"/);
+  for (const path of lazy ? lazy[1].split(' ') : []) {
+    if (path.startsWith('/')) files.add(path);
+  }
   return files;
 }
 

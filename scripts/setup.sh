@@ -9,6 +9,7 @@ export PATH="$ROOT/tools/node_modules/.bin:$HOME/.cargo/bin:$PATH"
 
 TRUNK_VERSION="0.21.14"
 CARGO_FUZZ_VERSION="0.13.2"
+WASM_SPLIT_VERSION="0.2.4"
 
 say() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
 
@@ -49,6 +50,11 @@ setup_build() {
     say "installing wasm-bindgen-cli $wbg (about 2 minutes, once)"
     # Not --locked: one of its locked dependencies is no longer on crates.io.
     cargo install wasm-bindgen-cli --version "$wbg"
+  fi
+  # The splitter Trunk's post-build hook runs (scripts/split-wasm.sh), for Leptos' `#[lazy]`.
+  if ! cargo install --list | grep -q "^wasm_split_cli_support v$WASM_SPLIT_VERSION:"; then
+    say "installing wasm-split-cli $WASM_SPLIT_VERSION (about 3 minutes, once)"
+    cargo install wasm_split_cli_support --version "$WASM_SPLIT_VERSION" --features build-binary --locked
   fi
   npm_install_in "$ROOT/tools"
 }

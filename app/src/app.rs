@@ -3,6 +3,7 @@
 use leptos::prelude::*;
 
 use crate::incident_page::{IncidentPage, PlaybookPage};
+use crate::on_demand;
 use crate::pages::{HomePage, NotFound, PlaybooksPage, TeamPage};
 use crate::router::{provide_router, Route};
 
@@ -15,8 +16,22 @@ pub fn App() -> impl IntoView {
         Route::Home => view! { <HomePage/> }.into_any(),
         Route::Incident(id) => view! { <IncidentPage id=id/> }.into_any(),
         Route::Playbooks => view! { <PlaybooksPage/> }.into_any(),
-        Route::Playbook(id) => view! { <PlaybookPage id=id/> }.into_any(),
-        Route::Team(id) => view! { <TeamPage id=id/> }.into_any(),
+        Route::Playbook(id) => {
+            on_demand::page("Opening the playbook…", move || playbook_page(id.clone()))
+        }
+        Route::Team(id) => on_demand::page("Opening the team…", move || team_page(id.clone())),
         Route::NotFound => view! { <NotFound/> }.into_any(),
     }
+}
+
+/// The playbook editor, in its own wasm module (`on_demand`).
+#[lazy]
+fn playbook_page(id: String) -> AnyView {
+    view! { <PlaybookPage id=id/> }.into_any()
+}
+
+/// A team's page, in its own wasm module (`on_demand`).
+#[lazy]
+fn team_page(id: String) -> AnyView {
+    view! { <TeamPage id=id/> }.into_any()
 }

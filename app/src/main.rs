@@ -17,6 +17,7 @@ mod evidence;
 mod form;
 mod incident_page;
 mod mention_picker;
+mod on_demand;
 mod pages;
 mod people;
 mod platform;

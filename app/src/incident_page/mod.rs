@@ -35,6 +35,7 @@ use incident::{Incident, ProseSection};
 use leptos::ev;
 use leptos::prelude::*;
 
+use crate::on_demand::on_demand;
 use crate::session::{use_incident, OpenIncident, Standing};
 use as_of::{AsOf, AsOfView, HistoryButton, HistoryPanel};
 use classification::Classification;
@@ -121,7 +122,7 @@ pub fn IncidentPage(id: String) -> impl IntoView {
     view! {
         <Show when=move || printing.get().is_some()>
             <main class="page report-page">
-                <ReportView printing=printing/>
+                {on_demand(move || printing.with(Option::is_some), move || report_view(printing))}
             </main>
         </Show>
         <main
@@ -141,9 +142,9 @@ pub fn IncidentPage(id: String) -> impl IntoView {
             </div>
             <SyncStatus/>
             <Problems/>
-            <SharePanel sharing=sharing/>
-            <ExportPanel exporting=exporting printing=printing/>
-            <HistoryPanel open_panel=history as_of=as_of/>
+            {on_demand(move || sharing.get(), move || share_panel(sharing))}
+            {on_demand(move || exporting.get(), move || export_panel(exporting, printing))}
+            {on_demand(move || history.get(), move || history_panel(history, as_of))}
             <DeletedNotice/>
             <CreationSecret/>
             <JoinName/>
@@ -160,7 +161,7 @@ pub fn IncidentPage(id: String) -> impl IntoView {
             >
                 <ReadOnlyNote/>
                 <drill::DrillBanner/>
-                <AsOfView as_of=as_of/>
+                {on_demand(move || as_of.with(Option::is_some), move || as_of_view(as_of))}
                 // Native: a disabled fieldset disables every control inside it.
                 <fieldset
                     class="incident-body"
@@ -173,6 +174,34 @@ pub fn IncidentPage(id: String) -> impl IntoView {
             </Show>
         </main>
     }
+}
+
+// What most visits never open is cut out of the first download (`crate::on_demand`): the
+// share panel (with its QR encoder), exports and the printed report, history.
+
+#[lazy]
+fn share_panel(sharing: RwSignal<bool>) -> AnyView {
+    view! { <SharePanel sharing=sharing/> }.into_any()
+}
+
+#[lazy]
+fn export_panel(exporting: RwSignal<bool>, printing: RwSignal<Option<Printing>>) -> AnyView {
+    view! { <ExportPanel exporting=exporting printing=printing/> }.into_any()
+}
+
+#[lazy]
+fn report_view(printing: RwSignal<Option<Printing>>) -> AnyView {
+    view! { <ReportView printing=printing/> }.into_any()
+}
+
+#[lazy]
+fn history_panel(open_panel: RwSignal<bool>, as_of: RwSignal<Option<AsOf>>) -> AnyView {
+    view! { <HistoryPanel open_panel=open_panel as_of=as_of/> }.into_any()
+}
+
+#[lazy]
+fn as_of_view(as_of: RwSignal<Option<AsOf>>) -> AnyView {
+    view! { <AsOfView as_of=as_of/> }.into_any()
 }
 
 /// One read of the open incident, made again at each change of it; what shows it re-renders
