@@ -59,6 +59,7 @@ pub fn IncidentPage(id: String) -> impl IntoView {
     let open = OpenIncident::open(&id, from_link);
     provide_context(open.clone());
     attribution::provide(&open);
+    windowed::ViewerFind::provide();
 
     let back_online = {
         let open = open.clone();
@@ -156,6 +157,7 @@ pub fn IncidentPage(id: String) -> impl IntoView {
                 <ReadOnlyNote/>
                 <drill::DrillBanner/>
                 <AsOfView as_of=as_of/>
+                <windowed::ViewerFindSlots/>
                 // Native: a disabled fieldset disables every control inside it.
                 <fieldset
                     class="incident-body"
