@@ -16,7 +16,7 @@ use leptos::ev::SubmitEvent;
 use leptos::prelude::*;
 
 use super::timeline::shared::{events_memo, fingerprint, indicators_memo, sentence};
-use super::windowed::{thousands, Windowed};
+use super::windowed::{thousands, ViewerFind, Windowed};
 use super::{heading, watch};
 use crate::form::{focus_soon, set_value_of, value_of, Field, RowMemory};
 use crate::session::{use_incident, OpenIncident};
@@ -176,6 +176,12 @@ pub fn Indicators() -> impl IntoView {
         let open = open.clone();
         move |item: Item| view! { <IndicatorRow item=item open=open.clone() memory=memory/> }
     };
+    let filter_here = ViewerFind::place(
+        ViewerFind::INDICATORS,
+        has_indicators,
+        open.standing,
+        ViewFn::from(move || indicator_filter(text, kind, tlp, filtered, indicators)),
+    );
     let list_label = move || {
         let n = filtered.with(|f| f.len());
         let all = count();
@@ -190,7 +196,7 @@ pub fn Indicators() -> impl IntoView {
             {heading("indicators", "Indicators of compromise", "Add them as you find them, defanged or not. They are stored as the real value and shown defanged, so nobody opens one by accident.")}
             {add_indicator(open.clone())}
             {paste_indicators(open.clone())}
-            {move || has_indicators.get().then(|| indicator_filter(text, kind, tlp, filtered, indicators))}
+            {move || filter_here.get().then(|| indicator_filter(text, kind, tlp, filtered, indicators))}
             <ul
                 id="indicator-list"
                 class="ioc-list"

@@ -65,6 +65,7 @@ pub fn IncidentPage(id: String) -> impl IntoView {
     attribution::provide(&open);
     comments::provide(&open);
     crate::people::provide();
+    windowed::ViewerFind::provide();
 
     let back_online = {
         let open = open.clone();
@@ -162,6 +163,7 @@ pub fn IncidentPage(id: String) -> impl IntoView {
                 <ReadOnlyNote/>
                 <drill::DrillBanner/>
                 {on_demand(move || as_of.with(Option::is_some), move || as_of_view(as_of))}
+                <windowed::ViewerFindSlots/>
                 // Native: a disabled fieldset disables every control inside it.
                 <fieldset
                     class="incident-body"

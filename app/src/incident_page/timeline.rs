@@ -20,7 +20,7 @@ use leptos::ev::SubmitEvent;
 use leptos::prelude::*;
 use wasm_bindgen::JsCast;
 
-use super::windowed::{thousands, Windowed};
+use super::windowed::{thousands, ViewerFind, Windowed};
 use super::{heading, watch};
 use crate::form::{check, checked, focus_soon, set_value_of, value_of, Field, RowMemory};
 use crate::mention_picker::MentionPicker;
@@ -231,6 +231,12 @@ pub fn Timeline() -> impl IntoView {
     };
     let shown_count = move || filtered.with(|f| f.len());
     let has_events = Memo::new(move |_| count() > 0);
+    let filter_here = ViewerFind::place(
+        ViewerFind::TIMELINE,
+        has_events,
+        open.standing,
+        ViewFn::from(move || timeline_filter(text, phase, zone, window, filtered, events)),
+    );
     let filtering = move || text.with(|t| !t.trim().is_empty()) || phase.with(|p| !p.is_empty());
     let list_label = move || {
         let n = shown_count();
@@ -276,7 +282,7 @@ pub fn Timeline() -> impl IntoView {
                     show_handoffs.set(show);
                 })),
             ))}
-            {move || has_events.get().then(|| timeline_filter(text, phase, zone, window, filtered, events))}
+            {move || filter_here.get().then(|| timeline_filter(text, phase, zone, window, filtered, events))}
             <ol
                 id="timeline-list"
                 class="tl-list"

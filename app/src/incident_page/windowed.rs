@@ -18,6 +18,7 @@ use leptos::prelude::*;
 use wasm_bindgen::JsCast;
 
 use crate::platform;
+use crate::session::Standing;
 
 /// How far beyond each edge of the screen rows are drawn.
 const OVERSCAN_PX: f64 = 800.0;
@@ -380,4 +381,62 @@ pub fn thousands(n: usize) -> String {
         out.push(c);
     }
     out
+}
+
+/// Where a viewer's list filters are drawn: outside the incident's body, whose disabled
+/// fieldset would disable them. Finding and "Go to" change nothing, so viewers may use them.
+/// One slot per list, in the page's order (`ViewerFind::TIMELINE`, `ViewerFind::INDICATORS`).
+#[derive(Clone, Copy)]
+pub struct ViewerFind([RwSignal<Option<ViewFn>>; 2]);
+
+impl ViewerFind {
+    pub const TIMELINE: usize = 0;
+    pub const INDICATORS: usize = 1;
+
+    /// Made once per incident page, above both the slots and the lists.
+    pub fn provide() {
+        provide_context(ViewerFind([RwSignal::new(None), RwSignal::new(None)]));
+    }
+
+    /// Places list `which`'s filter (drawn by `filter`, wanted while `wanted`): in the
+    /// viewer's slot when this device may not edit, else in the list. Returns whether the
+    /// list draws it in place.
+    pub fn place(
+        which: usize,
+        wanted: Memo<bool>,
+        standing: RwSignal<Standing>,
+        filter: ViewFn,
+    ) -> Signal<bool> {
+        let Some(ViewerFind(slots)) = use_context::<ViewerFind>() else {
+            return wanted.into();
+        };
+        let slot = slots[which];
+        let viewer = Memo::new(move |_| !standing.get().may_edit());
+        Effect::new(move |_| slot.set((wanted.get() && viewer.get()).then(|| filter.clone())));
+        on_cleanup(move || slot.set(None));
+        Signal::derive(move || wanted.get() && !viewer.get())
+    }
+}
+
+/// The viewer's filters (see `ViewerFind`), drawn above the incident's body.
+#[component]
+pub fn ViewerFindSlots() -> impl IntoView {
+    let ViewerFind(slots) = expect_context::<ViewerFind>();
+    let titles = ["Find in the timeline", "Find an indicator"];
+    slots
+        .into_iter()
+        .zip(titles)
+        .map(|(slot, title)| {
+            move || {
+                slot.get().map(|filter| {
+                    view! {
+                        <div class="viewer-find card">
+                            <p class="viewer-find-title">{title}</p>
+                            {filter.run()}
+                        </div>
+                    }
+                })
+            }
+        })
+        .collect_view()
 }
