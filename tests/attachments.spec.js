@@ -152,7 +152,7 @@ test('a viewer sees and downloads files but cannot attach; refusals are told on 
 
   // Too big: refused in the page, nothing attached.
   await attach(owner.page, { name: 'disk.img', mimeType: 'application/octet-stream', buffer: Buffer.alloc(10 * 1024 * 1024 + 1) });
-  await expect(appendix(owner.page).getByTestId('attach-notice')).toContainText('over the limit of 10.0 MB');
+  await expect(appendix(owner.page).getByTestId('attach-notice')).toContainText('limit of 10.0 MB');
   await expect(owner.page.getByTestId('attachment')).toHaveCount(0);
 
   // Claims to be a PNG but is not: the relay refuses it (415), the file says why, no retry.
@@ -264,6 +264,34 @@ test('a copy on the device that no longer matches its SHA-256 is not offered', a
   await expect(item.getByTestId('attachment-problem')).toContainText(`the file's is ${hash}`);
   await phone.page.waitForTimeout(1_000);
   expect(downloads, 'nothing was saved').toBe(0);
+});
+
+test.describe('a relay started with --max-attachment-bytes 1048576', () => {
+  test.use({ relayOptions: { args: ['--max-attachment-bytes', '1048576'] } });
+
+  test('the page refuses a file over the relay\'s own limit, and keeps that limit offline', async ({ person, relay }) => {
+    const owner = await person('Owner');
+    await createIncident(owner.page, relay.url, { name: 'Olga', title: 'A small relay' });
+    await expectSynced(owner.page);
+
+    // 1.5 MB: under the app's 10 MiB default, over this relay's 1 MiB. Refused in the page
+    // with the relay's number; nothing attached, nothing sent.
+    const big = { name: 'memory.dmp', mimeType: 'application/octet-stream', buffer: Buffer.alloc(1536 * 1024, 7) };
+    await attach(owner.page, big);
+    await expect(appendix(owner.page).getByTestId('attach-notice')).toContainText('over the relay\'s limit of 1.0 MB');
+    await expect(owner.page.getByTestId('attachment')).toHaveCount(0);
+
+    // Under it: attached and uploaded.
+    await attach(owner.page, { name: 'small.log', mimeType: 'text/plain', buffer: Buffer.alloc(900 * 1024, 65) });
+    await expect(attachment(owner.page, 'small.log')).toHaveAttribute('data-state', 'uploaded', { timeout: 20_000 });
+
+    // Offline, after a reload: the limit last told is still the one used, not 10 MiB.
+    await owner.link.cut({ offline: true });
+    await owner.page.reload();
+    await attach(owner.page, big);
+    await expect(appendix(owner.page).getByTestId('attach-notice')).toContainText('over the relay\'s limit of 1.0 MB');
+    await expect(owner.page.getByTestId('attachment')).toHaveCount(1);
+  });
 });
 
 test('figures: 50 photos of 200 KB in IndexedDB, and a 5 MB file attached and uploaded', async ({ person, relay }, testInfo) => {

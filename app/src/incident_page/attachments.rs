@@ -466,8 +466,10 @@ impl Evidence {
                 }
             };
             if let Some(store) = &store {
+                let token = me.token();
+                let limit = evidence::attachment_limit(&me.open().id, token.as_deref()).await;
                 for file in files {
-                    if let Err(why) = me.attach_one(store, &file, &target).await {
+                    if let Err(why) = me.attach_one(store, &file, &target, limit).await {
                         problems.push(why);
                     }
                 }
@@ -483,13 +485,14 @@ impl Evidence {
         store: &Store,
         file: &web_sys::File,
         target: &AttachTarget,
+        limit: f64,
     ) -> Result<(), String> {
         let shown = file.name();
-        if file.size() > evidence::MAX_ATTACHMENT_BYTES {
+        if file.size() > limit {
             return Err(format!(
-                "“{shown}” is {}, over the limit of {} a file; nothing was attached.",
+                "“{shown}” is {}, over the relay's limit of {} a file; nothing was attached.",
                 evidence::shown_size(file.size() as u64),
-                evidence::shown_size(evidence::MAX_ATTACHMENT_BYTES as u64),
+                evidence::shown_size(limit as u64),
             ));
         }
         let bytes = evidence::file_bytes(file)
