@@ -106,11 +106,13 @@ test('a phone attaches a photo offline, keeps it across a reload, uploads it onl
   await expect(item.getByTestId('attachment-hash')).toHaveText(`${hash.slice(0, 12)}…`);
   await expect(item).toContainText(`${(photo.length / 1024).toFixed(1)} KB`);
   await expect(item).toContainText('added by Alice');
+  await item.scrollIntoViewIfNeeded(); // thumbnails are read once near the screen
   await expect(item.getByTestId('attachment-thumb')).toBeVisible();
 
   // Reloaded with no network: the entry and its bytes are still on the phone, still pending.
   await phone.page.reload();
   await expect(item).toHaveAttribute('data-state', 'pending');
+  await item.scrollIntoViewIfNeeded();
   await expect(item.getByTestId('attachment-thumb')).toBeVisible();
   await expect
     .poll(() => item.getByTestId('attachment-thumb').evaluate((img) => img.complete && img.naturalWidth))
@@ -126,6 +128,7 @@ test('a phone attaches a photo offline, keeps it across a reload, uploads it onl
   await openIncident(laptop.page, invite, { name: 'Bob' });
   const there = attachment(laptop.page, 'ransom-note.png');
   await expect(there.getByTestId('attachment-hash')).toHaveAttribute('title', hash);
+  await there.scrollIntoViewIfNeeded(); // thumbnails are read once near the screen
   await expect
     .poll(() => there.getByTestId('attachment-thumb').evaluate((img) => img.complete && img.naturalWidth), {
       timeout: 20_000,
@@ -152,7 +155,7 @@ test('a viewer sees and downloads files but cannot attach; refusals are told on 
 
   // Too big: refused in the page, nothing attached.
   await attach(owner.page, { name: 'disk.img', mimeType: 'application/octet-stream', buffer: Buffer.alloc(10 * 1024 * 1024 + 1) });
-  await expect(appendix(owner.page).getByTestId('attach-notice')).toContainText('over the limit of 10.0 MB');
+  await expect(appendix(owner.page).getByTestId('attach-notice')).toContainText('limit of 10.0 MB');
   await expect(owner.page.getByTestId('attachment')).toHaveCount(0);
 
   // Claims to be a PNG but is not: the relay refuses it (415), the file says why, no retry.
@@ -204,6 +207,7 @@ test('files attached to an event and an indicator show there; when the event goe
   // Bob sees each on its own entry, none in the Appendix.
   const there = eventRow(b.page, 'Ransom note on screen');
   await expect(there.getByTestId('attachment-name')).toHaveText('screen.png');
+  await there.scrollIntoViewIfNeeded(); // thumbnails are read once near the screen
   await expect
     .poll(() => there.getByTestId('attachment-thumb').evaluate((img) => img.complete && img.naturalWidth), { timeout: 20_000 })
     .toBe(64);
@@ -264,6 +268,66 @@ test('a copy on the device that no longer matches its SHA-256 is not offered', a
   await expect(item.getByTestId('attachment-problem')).toContainText(`the file's is ${hash}`);
   await phone.page.waitForTimeout(1_000);
   expect(downloads, 'nothing was saved').toBe(0);
+});
+
+test.describe('a relay started with --max-attachment-bytes 1048576', () => {
+  test.use({ relayOptions: { args: ['--max-attachment-bytes', '1048576'] } });
+
+  test('the page refuses a file over the relay\'s own limit, and keeps that limit offline', async ({ person, relay }) => {
+    const owner = await person('Owner');
+    await createIncident(owner.page, relay.url, { name: 'Olga', title: 'A small relay' });
+    await expectSynced(owner.page);
+
+    // 1.5 MB: under the app's 10 MiB default, over this relay's 1 MiB. Refused in the page
+    // with the relay's number; nothing attached, nothing sent.
+    const big = { name: 'memory.dmp', mimeType: 'application/octet-stream', buffer: Buffer.alloc(1536 * 1024, 7) };
+    await attach(owner.page, big);
+    await expect(appendix(owner.page).getByTestId('attach-notice')).toContainText('over the relay\'s limit of 1.0 MB');
+    await expect(owner.page.getByTestId('attachment')).toHaveCount(0);
+
+    // Under it: attached and uploaded.
+    await attach(owner.page, { name: 'small.log', mimeType: 'text/plain', buffer: Buffer.alloc(900 * 1024, 65) });
+    await expect(attachment(owner.page, 'small.log')).toHaveAttribute('data-state', 'uploaded', { timeout: 20_000 });
+
+    // Offline, after a reload: the limit last told is still the one used, not 10 MiB.
+    await owner.link.cut({ offline: true });
+    await owner.page.reload();
+    await attach(owner.page, big);
+    await expect(appendix(owner.page).getByTestId('attach-notice')).toContainText('over the relay\'s limit of 1.0 MB');
+    await expect(owner.page.getByTestId('attachment')).toHaveCount(1);
+  });
+});
+
+test('a long Appendix reads each thumbnail only when its file comes near the screen', async ({ person, relay }) => {
+  const phone = await person('Alice', PHONE);
+  await createIncident(phone.page, relay.url, { name: 'Alice', title: 'Many photos' });
+  await expectSynced(phone.page);
+  const photos = Array.from({ length: 40 }, (_, i) => ({
+    name: `shot-${String(i).padStart(2, '0')}.png`,
+    mimeType: 'image/png',
+    buffer: png(48, 48, 100 + i),
+  }));
+  await attach(phone.page, photos);
+  await expect(phone.page.getByTestId('attachment')).toHaveCount(40, { timeout: 60_000 });
+
+  // Opened again: only the files near the screen get a thumbnail.
+  await phone.page.reload();
+  const items = appendix(phone.page).getByTestId('attachment');
+  await expect(items).toHaveCount(40);
+  await items.first().scrollIntoViewIfNeeded();
+  await expect(items.first().getByTestId('attachment-thumb')).toBeVisible();
+  await phone.page.waitForTimeout(1_000);
+  const early = await appendix(phone.page).getByTestId('attachment-thumb').count();
+  console.log(`thumbnails made with the top of a 40-file Appendix on screen: ${early} of 40`);
+  expect(early, 'files far below the screen have no thumbnail yet').toBeLessThan(40);
+  await expect(items.last().getByTestId('attachment-thumb')).toHaveCount(0);
+
+  // Scrolled to the end: the last file's thumbnail is made and shows.
+  await items.last().scrollIntoViewIfNeeded();
+  await expect(items.last().getByTestId('attachment-thumb')).toBeVisible();
+  await expect
+    .poll(() => items.last().getByTestId('attachment-thumb').evaluate((img) => img.complete && img.naturalWidth))
+    .toBe(48);
 });
 
 test('figures: 50 photos of 200 KB in IndexedDB, and a 5 MB file attached and uploaded', async ({ person, relay }, testInfo) => {

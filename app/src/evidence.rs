@@ -9,9 +9,23 @@ use web_sys::{Blob, BlobPropertyBag, Headers, RequestInit, Response};
 
 use crate::platform;
 
-/// The largest file attached (the relay's `--max-attachment-bytes` default). A relay set
-/// lower refuses with 413, and its message is shown.
+/// The largest file attached when the relay has never said (its `--max-attachment-bytes`
+/// default). A relay set otherwise says so in `GET …/me`; a bigger file is refused with 413,
+/// and its message is shown.
 pub const MAX_ATTACHMENT_BYTES: f64 = 10.0 * 1024.0 * 1024.0;
+
+/// The largest file to attach now: the relay's `--max-attachment-bytes` as it says it
+/// (asked with `token`, and kept on this device), else as it last said, else 10 MiB.
+pub async fn attachment_limit(incident: &str, token: Option<&str>) -> f64 {
+    if let Some(token) = token {
+        if let Ok(me) = crate::access::me(incident, token).await {
+            if let Some(limit) = me.max_attachment_bytes.filter(|n| *n > 0) {
+                crate::prefs::set_attachment_limit(limit);
+            }
+        }
+    }
+    crate::prefs::attachment_limit().map_or(MAX_ATTACHMENT_BYTES, |n| n as f64)
+}
 
 /// What became of an upload.
 #[derive(Clone, Debug, PartialEq)]

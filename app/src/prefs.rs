@@ -22,6 +22,7 @@ const FOLDED_KEY: &str = "firebreak.folded";
 const PLAYBOOKS_KEY: &str = "firebreak.playbooks";
 const TEAMS_KEY: &str = "firebreak.teams";
 const FILTERS_PREFIX: &str = "firebreak.filters.";
+const ATTACHMENT_LIMIT_KEY: &str = "firebreak.max_attachment_bytes";
 
 /// This device's grant on one incident: the token it shows the relay (`{invite}.{secret}`)
 /// and, once the relay has said so, the role and the name the invite was made for.
@@ -288,6 +289,17 @@ pub fn last_synced(id: &str) -> Option<String> {
 
 pub fn set_last_synced(id: &str, at: &str) {
     save(&format!("{SYNCED_PREFIX}{id}"), &at);
+}
+
+/// The relay's largest attachment, as it last said (`GET …/me`), if it ever did.
+pub fn attachment_limit() -> Option<u64> {
+    LocalStorage::get::<u64>(ATTACHMENT_LIMIT_KEY)
+        .ok()
+        .filter(|n| *n > 0)
+}
+
+pub fn set_attachment_limit(bytes: u64) {
+    save(ATTACHMENT_LIMIT_KEY, &bytes);
 }
 
 /// This device's access to the incident, if it holds a token for it.

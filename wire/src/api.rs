@@ -136,7 +136,9 @@ impl NewInvite {
     }
 }
 
-/// 200 to `GET /api/incidents/{id}/me` (any valid token): what the token is.
+/// 200 to `GET /api/incidents/{id}/me` (any valid token): what the token is, and the
+/// relay's largest attachment (`--max-attachment-bytes`; absent from a relay that predates
+/// it, read as `None`: the app keeps the last value it was told, else 10 MiB).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Me {
     pub expires_at: Option<i64>,
@@ -144,6 +146,8 @@ pub struct Me {
     pub invite: String,
     pub name: String,
     pub role: Access,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_attachment_bytes: Option<u64>,
 }
 
 /// 200 to `GET /api/incidents/{id}/preview` (any valid token, an invite's on its own
@@ -468,8 +472,20 @@ mod tests {
                 invite: "0123456789abcdef".into(),
                 name: "Val".into(),
                 role: Access::Viewer,
+                max_attachment_bytes: None,
             },
             r#"{"expires_at":null,"incident":"inc-1","invite":"0123456789abcdef","name":"Val","role":"viewer"}"#,
+        );
+        pinned(
+            &Me {
+                expires_at: None,
+                incident: "inc-1".into(),
+                invite: "0123456789abcdef".into(),
+                name: "Val".into(),
+                role: Access::Viewer,
+                max_attachment_bytes: Some(1_048_576),
+            },
+            r#"{"expires_at":null,"incident":"inc-1","invite":"0123456789abcdef","name":"Val","role":"viewer","max_attachment_bytes":1048576}"#,
         );
         pinned(
             &ErrorBody {

@@ -18,6 +18,8 @@ use js_sys::Uint8Array;
 use leptos::ev;
 use leptos::prelude::*;
 use send_wrapper::SendWrapper;
+use wasm_bindgen::closure::Closure;
+use wasm_bindgen::JsCast;
 
 use crate::evidence::{self, Download, Upload};
 use crate::incident_page::clipboard;
@@ -466,8 +468,10 @@ impl Evidence {
                 }
             };
             if let Some(store) = &store {
+                let token = me.token();
+                let limit = evidence::attachment_limit(&me.open().id, token.as_deref()).await;
                 for file in files {
-                    if let Err(why) = me.attach_one(store, &file, &target).await {
+                    if let Err(why) = me.attach_one(store, &file, &target, limit).await {
                         problems.push(why);
                     }
                 }
@@ -483,13 +487,14 @@ impl Evidence {
         store: &Store,
         file: &web_sys::File,
         target: &AttachTarget,
+        limit: f64,
     ) -> Result<(), String> {
         let shown = file.name();
-        if file.size() > evidence::MAX_ATTACHMENT_BYTES {
+        if file.size() > limit {
             return Err(format!(
-                "“{shown}” is {}, over the limit of {} a file; nothing was attached.",
+                "“{shown}” is {}, over the relay's limit of {} a file; nothing was attached.",
                 evidence::shown_size(file.size() as u64),
-                evidence::shown_size(evidence::MAX_ATTACHMENT_BYTES as u64),
+                evidence::shown_size(limit as u64),
             ));
         }
         let bytes = evidence::file_bytes(file)
@@ -740,14 +745,75 @@ pub fn AppendixAttachments(notice: RwSignal<String>) -> impl IntoView {
     }
 }
 
+/// An item's IntersectionObserver and its callback, kept until the item goes.
+type Watch = SendWrapper<
+    Rc<
+        RefCell<
+            Option<(
+                web_sys::IntersectionObserver,
+                Closure<dyn FnMut(js_sys::Array, web_sys::IntersectionObserver)>,
+            )>,
+        >,
+    >,
+>;
+
+/// Calls `near` once, when `element` first comes within a screen's height of the viewport
+/// (at once in a browser without IntersectionObserver).
+fn when_near(watch: &Watch, element: web_sys::Element, near: impl FnOnce() + 'static) {
+    let near = Rc::new(RefCell::new(Some(near)));
+    let fire = near.clone();
+    let callback = Closure::<dyn FnMut(js_sys::Array, web_sys::IntersectionObserver)>::new(
+        move |entries: js_sys::Array, observer: web_sys::IntersectionObserver| {
+            let seen = entries.iter().any(|entry| {
+                entry
+                    .unchecked_into::<web_sys::IntersectionObserverEntry>()
+                    .is_intersecting()
+            });
+            if seen {
+                observer.disconnect();
+                if let Some(near) = fire.borrow_mut().take() {
+                    near();
+                }
+            }
+        },
+    );
+    let init = web_sys::IntersectionObserverInit::new();
+    init.set_root_margin("100% 0px");
+    match web_sys::IntersectionObserver::new_with_options(callback.as_ref().unchecked_ref(), &init)
+    {
+        Ok(observer) => {
+            observer.observe(&element);
+            *watch.borrow_mut() = Some((observer, callback));
+        }
+        Err(_) => {
+            if let Some(near) = near.borrow_mut().take() {
+                near();
+            }
+        }
+    }
+}
+
 /// One attached file: its name (as text), size, hash, who and when, where its bytes stand, a
-/// thumbnail for a safe image type, and Download / Remove.
+/// thumbnail for a safe image type (read once the item nears the screen), and Download /
+/// Remove.
 #[component]
 fn AttachmentItem(id: String, attachment: Attachment, may_edit: Memo<bool>) -> impl IntoView {
     let evidence = use_evidence();
     let sha256 = attachment.sha256.clone();
+    // An image's thumbnail is read (from this device, else the relay) only once its item
+    // comes near the screen: a long Appendix does not fetch every picture on opening.
+    let row = NodeRef::<leptos::html::Li>::new();
     if attachment.is_image() {
-        evidence.want(&sha256);
+        let watch: Watch = SendWrapper::new(Rc::new(RefCell::new(None)));
+        let (kept, evidence, sha256) = (watch.clone(), evidence.clone(), sha256.clone());
+        row.on_load(move |li| {
+            when_near(&kept, li.into(), move || evidence.want(&sha256));
+        });
+        on_cleanup(move || {
+            if let Some((observer, _)) = watch.borrow_mut().take() {
+                observer.disconnect();
+            }
+        });
     }
     let (states, urls, problems) = (evidence.0.states, evidence.0.urls, evidence.0.problems);
     let state = {
@@ -840,7 +906,7 @@ fn AttachmentItem(id: String, attachment: Attachment, may_edit: Memo<bool>) -> i
         platform::short_time(&attachment.added_at)
     );
     view! {
-        <li class="att" id=dom.clone() data-testid="attachment" data-sha256=sha256.clone() data-state=state_key>
+        <li class="att" node_ref=row id=dom.clone() data-testid="attachment" data-sha256=sha256.clone() data-state=state_key>
             {thumb}
             <div class="att-body">
                 <p class="att-name" data-testid="attachment-name">{attachment.name.clone()}</p>

@@ -337,6 +337,9 @@ impl Session {
             match result {
                 Ok(me) => {
                     let role = me.role;
+                    if let Some(limit) = me.max_attachment_bytes.filter(|n| *n > 0) {
+                        prefs::set_attachment_limit(limit);
+                    }
                     prefs::set_access(
                         &session.id,
                         &DeviceGrant {

@@ -179,6 +179,7 @@ pub async fn me(Caller(grant): Caller) -> Result<Json<Me>, Error> {
         invite: grant.invite.as_str().to_owned(),
         name: grant.name,
         role: grant.role,
+        max_attachment_bytes: Some(super::blobs::max_attachment_bytes()),
     }))
 }
 

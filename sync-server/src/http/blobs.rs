@@ -159,6 +159,12 @@ fn limits() -> &'static Limits {
     })
 }
 
+/// The largest attachment this relay takes (`--max-attachment-bytes`), told to the app in
+/// `GET …/me` so it refuses a bigger file before reading it.
+pub fn max_attachment_bytes() -> u64 {
+    limits().per_file
+}
+
 fn uploads() -> &'static Arc<Semaphore> {
     static SLOTS: OnceLock<Arc<Semaphore>> = OnceLock::new();
     SLOTS.get_or_init(|| Arc::new(Semaphore::new(UPLOADS_AT_ONCE)))
