@@ -24,7 +24,8 @@ function truncatedFields(page) {
     const out = [];
     for (const el of document.querySelectorAll('input, textarea, select')) {
       const r = el.getBoundingClientRect();
-      if (el.type === 'hidden' || el.type === 'checkbox' || r.width === 0 || r.height === 0) continue;
+      // A file input shows no typed text (it is drawn as its label, which holds it).
+      if (el.type === 'hidden' || el.type === 'checkbox' || el.type === 'file' || r.width === 0 || r.height === 0) continue;
       if (el.scrollWidth > el.clientWidth) {
         out.push(`${el.id || el.name || el.tagName}: ${el.scrollWidth} > ${el.clientWidth} (${JSON.stringify(el.value).slice(0, 60)})`);
       }
@@ -102,8 +103,10 @@ test('on a phone every control is at least 44 px and nothing scrolls sideways', 
     const controls = 'button, a[href], input, select, textarea, summary, [role="button"]';
     for (const el of document.querySelectorAll(controls)) {
       if (!visible(el) || el.type === 'hidden') continue;
-      // A checkbox is tapped through its label (the whole row), which is the target measured.
-      const target = el.type === 'checkbox' || el.type === 'radio' ? el.closest('label') || el : el;
+      // A checkbox is tapped through its label (the whole row), and a file input (visually
+      // hidden) through the label that holds it ("Attach a file"): that is the target measured.
+      const throughLabel = el.type === 'checkbox' || el.type === 'radio' || el.type === 'file';
+      const target = throughLabel ? el.closest('label') || el : el;
       const r = target.getBoundingClientRect();
       if (r.width < 44 || r.height < 44) {
         out.push(`${el.tagName.toLowerCase()}#${el.id || ''}.${el.className || ''} "${(el.textContent || el.value || '').trim().slice(0, 30)}": ${Math.round(r.width)}×${Math.round(r.height)}`);

@@ -65,7 +65,7 @@ fn poll() -> ReadSignal<Vec<Person>> {
     let standing = open.standing;
     let people = RwSignal::new(kept(&id));
     let ask = move || {
-        if !matches!(standing.get_untracked(), Standing::Member(_)) {
+        if !matches!(standing.try_get_untracked(), Some(Standing::Member(_))) {
             return;
         }
         let Some(held) = prefs::access(&id) else {

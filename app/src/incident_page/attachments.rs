@@ -152,7 +152,13 @@ impl Evidence {
             if let Some(handle) = closing.0.retry.take() {
                 handle.clear();
             }
-            for url in closing.0.urls.get_untracked().values() {
+            for url in closing
+                .0
+                .urls
+                .try_get_untracked()
+                .unwrap_or_default()
+                .values()
+            {
                 let _ = web_sys::Url::revoke_object_url(url);
             }
         });
@@ -163,16 +169,20 @@ impl Evidence {
         &self.0.open
     }
 
-    /// This device's token, when the relay lets it in.
+    /// This device's token, when the relay lets it in. (A pass still running after the page
+    /// left reads the page's signals as gone: no token, nothing more is sent.)
     fn token(&self) -> Option<String> {
-        match self.open().standing.get_untracked() {
+        match self.open().standing.try_get_untracked()? {
             Standing::Member(_) => prefs::access(&self.open().id).map(|a| a.token),
             _ => None,
         }
     }
 
     fn may_upload(&self) -> bool {
-        matches!(self.open().standing.get_untracked(), Standing::Member(role) if role.may_write())
+        matches!(
+            self.open().standing.try_get_untracked(),
+            Some(Standing::Member(role)) if role.may_write()
+        )
     }
 
     fn set_state(&self, sha256: &str, state: Local) {
@@ -351,23 +361,29 @@ impl Evidence {
 
     /// The content type an attachment with this hash was attached with.
     fn content_type(&self, sha256: &str) -> String {
-        self.0.all.with_untracked(|all| {
-            all.iter()
-                .map(|(_, a)| a)
-                .find(|a| a.sha256 == sha256)
-                .map(|a| a.content_type.clone())
-                .unwrap_or_else(|| incident::OCTET_STREAM.to_string())
-        })
+        self.0
+            .all
+            .try_with_untracked(|all| {
+                all.iter()
+                    .map(|(_, a)| a)
+                    .find(|a| a.sha256 == sha256)
+                    .map(|a| a.content_type.clone())
+            })
+            .flatten()
+            .unwrap_or_else(|| incident::OCTET_STREAM.to_string())
     }
 
     /// The content type of an image attachment with this hash, if one is a thumbnail type.
     fn image_type(&self, sha256: &str) -> Option<String> {
-        self.0.all.with_untracked(|all| {
-            all.iter()
-                .map(|(_, a)| a)
-                .find(|a| a.sha256 == sha256 && a.is_image())
-                .map(|a| a.content_type.clone())
-        })
+        self.0
+            .all
+            .try_with_untracked(|all| {
+                all.iter()
+                    .map(|(_, a)| a)
+                    .find(|a| a.sha256 == sha256 && a.is_image())
+                    .map(|a| a.content_type.clone())
+            })
+            .flatten()
     }
 
     /// The file's bytes, checked against its SHA-256: this device's copy, else the relay's
