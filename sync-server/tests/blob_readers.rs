@@ -8,33 +8,15 @@
 mod common;
 mod deployment;
 
-use std::collections::HashMap;
 use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::os::fd::AsRawFd;
 use std::time::{Duration, Instant};
 
+use common::raw_http::{blob_path, parse, read_all, sha256_hex, Answer};
 use common::{device_for, Relay};
-use sha2::{Digest, Sha256};
 
 const FILE_BYTES: u32 = 5_000_000;
-
-fn sha256_hex(bytes: &[u8]) -> String {
-    Sha256::digest(bytes)
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
-}
-
-fn blob_path(incident: &str, hash: &str) -> String {
-    format!("/api/incidents/{incident}/blobs/{hash}")
-}
-
-struct Answer {
-    status: u16,
-    headers: HashMap<String, String>,
-    body: Vec<u8>,
-}
 
 fn send_head(relay: &Relay, method: &str, path: &str, token: &str, length: usize) -> TcpStream {
     send_head_to(&relay.addr, method, path, token, length)
@@ -53,47 +35,9 @@ fn send_head_to(addr: &str, method: &str, path: &str, token: &str, length: usize
     stream
 }
 
-/// Everything the relay sends until it closes (or cuts) the connection.
-fn read_all(stream: &mut TcpStream) -> Vec<u8> {
-    let mut raw = Vec::new();
-    let mut buf = [0u8; 64 * 1024];
-    loop {
-        match stream.read(&mut buf) {
-            Ok(0) => break,
-            Ok(n) => raw.extend_from_slice(&buf[..n]),
-            Err(e) if e.kind() == std::io::ErrorKind::ConnectionReset => break,
-            Err(e) => panic!("reading the answer: {e}"),
-        }
-    }
-    raw
-}
-
-fn parse(raw: &[u8]) -> Answer {
-    let split = raw
-        .windows(4)
-        .position(|w| w == b"\r\n\r\n")
-        .expect("a whole response head");
-    let head = String::from_utf8_lossy(&raw[..split]).into_owned();
-    let mut lines = head.lines();
-    let status = lines
-        .next()
-        .and_then(|l| l.split(' ').nth(1))
-        .and_then(|s| s.parse().ok())
-        .expect("status line");
-    let headers = lines
-        .filter_map(|l| l.split_once(':'))
-        .map(|(k, v)| (k.trim().to_ascii_lowercase(), v.trim().to_owned()))
-        .collect();
-    Answer {
-        status,
-        headers,
-        body: raw[split + 4..].to_vec(),
-    }
-}
-
 fn download(relay: &Relay, incident: &str, token: &str, hash: &str) -> Answer {
     let mut stream = send_head(relay, "GET", &blob_path(incident, hash), token, 0);
-    parse(&read_all(&mut stream))
+    parse(&read_all(&mut stream, true))
 }
 
 /// A client that asks for the file and reads only its status line: a small receive buffer,
@@ -163,7 +107,7 @@ fn downloads_never_read_are_held_a_bounded_number_for_a_bounded_time() {
         bytes.len(),
     );
     put.write_all(&bytes).expect("upload");
-    assert_eq!(parse(&read_all(&mut put)).status, 201);
+    assert_eq!(parse(&read_all(&mut put, true)).status, 201);
     assert!(download(&relay, "inc-read", &token, &hash).body == bytes);
     let before = relay.memory_kb("VmRSS");
 
@@ -187,7 +131,7 @@ fn downloads_never_read_are_held_a_bounded_number_for_a_bounded_time() {
         } else {
             assert_eq!(status, 503);
             let mut rest = b"HTTP/1.1 503".to_vec();
-            rest.extend(read_all(&mut stream));
+            rest.extend(read_all(&mut stream, true));
             let answer = parse(&rest);
             assert_eq!(
                 answer.headers.get("retry-after").map(String::as_str),
@@ -222,7 +166,7 @@ fn downloads_never_read_are_held_a_bounded_number_for_a_bounded_time() {
     );
     let mut cut_after = Vec::new();
     for (mut stream, asked) in held {
-        let got = read_all(&mut stream).len() + 12;
+        let got = read_all(&mut stream, true).len() + 12;
         let after = asked.elapsed();
         assert!(
             got < bytes.len(),
@@ -262,7 +206,7 @@ fn haproxy_passes_a_5_mb_attachment_and_a_slow_one_whole() {
     let started = Instant::now();
     let mut put = send_head_to(&haproxy.addr, "PUT", &path, &token, bytes.len());
     put.write_all(&bytes).expect("upload");
-    let stored = parse(&read_all(&mut put));
+    let stored = parse(&read_all(&mut put, true));
     let up = started.elapsed();
     assert_eq!(
         stored.status,
@@ -272,7 +216,7 @@ fn haproxy_passes_a_5_mb_attachment_and_a_slow_one_whole() {
     );
     let started = Instant::now();
     let mut get = send_head_to(&haproxy.addr, "GET", &path, &token, 0);
-    let fetched = parse(&read_all(&mut get));
+    let fetched = parse(&read_all(&mut get, true));
     let down = started.elapsed();
     assert_eq!(fetched.status, 200);
     assert!(
@@ -297,7 +241,7 @@ fn haproxy_passes_a_5_mb_attachment_and_a_slow_one_whole() {
         std::thread::sleep(Duration::from_millis(750));
         put.write_all(piece).expect("a piece of the slow upload");
     }
-    let stored = parse(&read_all(&mut put));
+    let stored = parse(&read_all(&mut put, true));
     let slow_up = started.elapsed();
     assert_eq!(
         stored.status,
@@ -313,7 +257,7 @@ fn haproxy_passes_a_5_mb_attachment_and_a_slow_one_whole() {
         &token,
         0,
     );
-    assert!(parse(&read_all(&mut get)).body == slow);
+    assert!(parse(&read_all(&mut get, true)).body == slow);
     println!(
         "through deploy/haproxy.cfg: 5 MB up in {up:?}, down in {down:?}; 1 MB sent over {slow_up:?} stored whole"
     );

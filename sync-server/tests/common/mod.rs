@@ -3,6 +3,8 @@
 
 #![allow(dead_code)]
 
+pub mod raw_http;
+
 use std::collections::{BTreeMap, HashMap};
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
