@@ -2,7 +2,8 @@
 // member whose device never held the photo saves the file "With attachments" (the app fetches
 // and checks the bytes from the relay); a fresh browser opens it offline and shows the
 // thumbnail and downloads the very same bytes from its own copy, then, once online and the
-// copy is on the relay, uploads them. The plain file stays the default and still opens.
+// copy is on the relay, uploads them. The plain file stays the default and still opens; saved
+// with attachments from there, offline, it names the file it could not carry.
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -59,18 +60,18 @@ function attachment(page, name) {
   return page.getByTestId('attachment').filter({ has: page.getByTestId('attachment-name').getByText(name, { exact: true }) });
 }
 
-async function saveFile(page, withAttachments) {
+async function saveFile(page, withAttachments, { keepOpen = false } = {}) {
   await page.locator('#export-button').click();
   const box = page.locator('#export-with-attachments');
   await expect(box).not.toBeChecked(); // the plain file is the default
   if (withAttachments) await box.check();
   const [file] = await Promise.all([page.waitForEvent('download'), page.locator('#export-incident-file').click()]);
   const text = fs.readFileSync(await file.path(), 'utf8');
-  await page.locator('#export-button').click();
+  if (!keepOpen) await page.locator('#export-button').click();
   return { name: file.suggestedFilename(), text };
 }
 
-test('an incident file saved with attachments carries the photo to a fresh browser, offline; the plain file still opens', async ({
+test('an incident file saved with attachments carries the photo to a fresh browser, offline; the plain file still opens; what is not at hand is named', async ({
   person,
   relay,
 }) => {
@@ -132,6 +133,14 @@ test('an incident file saved with attachments carries the photo to a fresh brows
     await d.page.locator('#open-file').setInputFiles(plainFile);
     await d.page.waitForURL(/\/incident\//);
     await expect(attachment(d.page, 'kiosk.png').getByTestId('attachment-hash')).toHaveAttribute('title', hash);
+
+    // Saved with attachments from there, offline: it has no copy to carry, and says so.
+    await d.context.setOffline(true);
+    const without = await saveFile(d.page, true, { keepOpen: true });
+    expect(JSON.parse(without.text).attachments ?? null).toBeNull();
+    expect(JSON.parse(without.text).attachments_left_out).toEqual([hash]);
+    await expect(d.page.locator('#export-file-left-out')).toContainText('not on this device');
+    await expect(d.page.locator('#export-file-left-out')).toContainText('“kiosk.png”');
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }
