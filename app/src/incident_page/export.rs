@@ -9,9 +9,11 @@ use leptos::prelude::*;
 use wasm_bindgen::JsCast;
 
 use super::watch;
+use crate::evidence;
 use crate::form::Field;
-use crate::platform;
-use crate::session::use_incident;
+use crate::session::{use_incident, Standing};
+use crate::store::{BlobState, LocalBlob, Store};
+use crate::{platform, prefs};
 
 /// "Export", in the incident's header bar; every member has it, viewers too.
 #[component]
@@ -187,32 +189,199 @@ fn download_buttons(open: &crate::session::OpenIncident, audience: Memo<Tlp>) ->
         .collect_view()
 }
 
-/// "Save incident file": the whole incident, for readers cleared for everything in it.
+/// "Save incident file": the whole incident, for readers cleared for everything in it; with
+/// "With attachments" ticked, it carries the attached files' bytes too.
 fn file_button(
     open: &crate::session::OpenIncident,
     audience: Memo<Tlp>,
     problem: RwSignal<Option<String>>,
 ) -> impl IntoView {
     let open = open.clone();
+    let with_files = RwSignal::new(false);
+    let busy = RwSignal::new(false);
+    let told = RwSignal::new(None::<String>);
     let click = move |_| {
         let now = platform::now_rfc3339();
-        let audience = Audience {
-            incident_id: &open.id,
-            tlp: audience.get_untracked(),
-            now: &now,
-        };
-        match export::incident_file(&open.incident, &audience) {
-            Ok(text) => {
-                problem.set(None);
-                let stem = export::file_stem(&open.incident, &audience);
-                if let Err(e) = save(&format!("{stem}.firebreak.json"), "application/json", &text) {
-                    platform::log_error(&platform::js_error_text(&e));
+        let tlp = audience.get_untracked();
+        told.set(None);
+        if !with_files.get_untracked() {
+            let audience = Audience {
+                incident_id: &open.id,
+                tlp,
+                now: &now,
+            };
+            match export::incident_file(&open.incident, &audience) {
+                Ok(text) => {
+                    problem.set(None);
+                    let stem = export::file_stem(&open.incident, &audience);
+                    if let Err(e) =
+                        save(&format!("{stem}.firebreak.json"), "application/json", &text)
+                    {
+                        platform::log_error(&platform::js_error_text(&e));
+                    }
+                }
+                Err(reason) => problem.set(Some(format!("Not saved: {reason}."))),
+            }
+            return;
+        }
+        let open = open.clone();
+        busy.set(true);
+        wasm_bindgen_futures::spawn_local(async move {
+            let (files, unavailable) = attachments_at_hand(&open).await;
+            let audience = Audience {
+                incident_id: &open.id,
+                tlp,
+                now: &now,
+            };
+            match export::incident_file_with_attachments(&open.incident, &audience, &files) {
+                Ok(saved) => {
+                    problem.try_set(None);
+                    let stem = export::file_stem(&open.incident, &audience);
+                    if let Err(e) = save(
+                        &format!("{stem}.firebreak.json"),
+                        "application/json",
+                        &saved.text,
+                    ) {
+                        platform::log_error(&platform::js_error_text(&e));
+                    }
+                    told.try_set(left_out_text(&open, &saved, &unavailable));
+                }
+                Err(reason) => {
+                    problem.try_set(Some(format!("Not saved: {reason}.")));
                 }
             }
-            Err(reason) => problem.set(Some(format!("Not saved: {reason}."))),
+            busy.try_set(false);
+        });
+    };
+    view! {
+        <span class="export-file">
+            <button type="button" id="export-incident-file" on:click=click disabled=move || busy.get()>
+                {move || if busy.get() { "Saving incident file…" } else { "Save incident file" }}
+            </button>
+            <label class="check">
+                <input
+                    type="checkbox"
+                    id="export-with-attachments"
+                    prop:checked=move || with_files.get()
+                    on:change=move |ev| with_files.set(event_target_checked(&ev))
+                />
+                " With attachments"
+            </label>
+        </span>
+        {move || told.get().map(|t| view! { <p id="export-file-left-out" class="hint" role="status">{t}</p> })}
+    }
+}
+
+/// The bytes of every file the incident lists, checked against their SHA-256: this device's
+/// copies, and what it lacks fetched from the relay (and kept here) when it can be. Also
+/// the hashes of the files that could not be had.
+async fn attachments_at_hand(
+    open: &crate::session::OpenIncident,
+) -> (Vec<export::AttachedFile>, Vec<String>) {
+    let mut wanted: Vec<(String, String)> = Vec::new();
+    for (_, a) in open.incident.attachments() {
+        if a.removed_at.is_none() && !wanted.iter().any(|(h, _)| *h == a.sha256) {
+            wanted.push((a.sha256.clone(), a.content_type.clone()));
+        }
+    }
+    let mut files = Vec::new();
+    let mut unavailable = Vec::new();
+    let store = match Store::open(|_| {}).await {
+        Ok(store) => Some(store),
+        Err(e) => {
+            platform::log_error(&format!("export: {e}"));
+            None
         }
     };
-    view! { <button type="button" id="export-incident-file" on:click=click>"Save incident file"</button> }
+    let token = match open.standing.get_untracked() {
+        Standing::Member(_) => prefs::access(&open.id).map(|a| a.token),
+        _ => None,
+    };
+    for (sha256, content_type) in wanted {
+        let mut bytes = None;
+        if let Some(store) = &store {
+            if let Ok(Some(blob)) = store.blob(&open.id, &sha256).await {
+                if evidence::verify(&blob.bytes, &sha256).await.is_ok() {
+                    bytes = Some(blob.bytes);
+                }
+            }
+        }
+        if bytes.is_none() {
+            if let Some(token) = token.as_deref() {
+                if let evidence::Download::Bytes(got) =
+                    evidence::download(&open.id, token, &sha256).await
+                {
+                    if evidence::verify(&got, &sha256).await.is_ok() {
+                        if let Some(store) = &store {
+                            let blob = LocalBlob {
+                                sha256: sha256.clone(),
+                                bytes: got.clone(),
+                                content_type: content_type.clone(),
+                                state: BlobState::Uploaded,
+                            };
+                            if let Err(e) = store.put_blob(&open.id, &blob).await {
+                                platform::log_error(&format!("export: keeping a copy: {e}"));
+                            }
+                        }
+                        bytes = Some(got);
+                    }
+                }
+            }
+        }
+        match bytes {
+            Some(bytes) => files.push(export::AttachedFile {
+                sha256,
+                content_type,
+                bytes: bytes.to_vec(),
+            }),
+            None => unavailable.push(sha256),
+        }
+    }
+    if let Some(store) = store {
+        store.close();
+    }
+    (files, unavailable)
+}
+
+/// Which files the saved file does not carry, by name, and why; `None` when it carries all.
+fn left_out_text(
+    open: &crate::session::OpenIncident,
+    saved: &export::SavedFile,
+    unavailable: &[String],
+) -> Option<String> {
+    let all = open.incident.attachments();
+    let names = |hashes: &[String]| {
+        hashes
+            .iter()
+            .map(|h| {
+                all.iter()
+                    .find(|(_, a)| a.sha256 == *h)
+                    .map_or_else(|| h.clone(), |(_, a)| format!("“{}”", a.name))
+            })
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let unavailable: Vec<String> = saved
+        .not_given
+        .iter()
+        .filter(|h| unavailable.contains(h))
+        .cloned()
+        .collect();
+    let mut parts = Vec::new();
+    if !saved.too_big.is_empty() {
+        parts.push(format!(
+            "too big for an incident file ({} MB at most): {}",
+            export::MAX_INCIDENT_FILE_BYTES / (1024 * 1024),
+            names(&saved.too_big)
+        ));
+    }
+    if !unavailable.is_empty() {
+        parts.push(format!(
+            "not on this device and not to be had from the relay now (offline, or not uploaded yet): {}",
+            names(&unavailable)
+        ));
+    }
+    (!parts.is_empty()).then(|| format!("Saved without {}.", parts.join("; and ")))
 }
 
 /// Which report is shown for printing.

@@ -159,6 +159,10 @@ fn OpenFile() -> impl IntoView {
             match incident::export::read_incident_file(&text) {
                 Ok(opened) => {
                     let id = platform::new_id();
+                    if let Err(why) = keep_carried(&id, &opened.attachments).await {
+                        problem.set(Some(format!("{} was not opened: {why}.", file.name())));
+                        return;
+                    }
                     session::remember_opened_file(&id, opened.state);
                     prefs::set_unpublished(&id, true);
                     prefs::remember_summary(
@@ -190,6 +194,32 @@ fn OpenFile() -> impl IntoView {
             {move || problem.get().map(|p| view! { <p id="open-file-problem" class="problem" role="alert">{p}</p> })}
         </section>
     }
+}
+
+/// Keeps the attachments an opened incident file carries on this device under the new
+/// incident, marked pending: the incident page uploads them once it is on the relay.
+async fn keep_carried(id: &str, files: &[incident::export::AttachedFile]) -> Result<(), String> {
+    if files.is_empty() {
+        return Ok(());
+    }
+    let store = crate::store::Store::open(|_| {})
+        .await
+        .map_err(|e| format!("this device cannot keep its attachments ({e})"))?;
+    let mut result = Ok(());
+    for file in files {
+        let blob = crate::store::LocalBlob {
+            sha256: file.sha256.clone(),
+            bytes: js_sys::Uint8Array::from(&file.bytes[..]),
+            content_type: file.content_type.clone(),
+            state: crate::store::BlobState::Pending,
+        };
+        if let Err(e) = store.put_blob(id, &blob).await {
+            result = Err(format!("this device cannot keep its attachments ({e})"));
+            break;
+        }
+    }
+    store.close();
+    result
 }
 
 /// The incidents on this device; drills (tabletop exercises) only when asked for.

@@ -1,0 +1,147 @@
+// The whole-incident file with its attachments, in real Chromium against the real relay: a
+// member whose device never held the photo saves the file "With attachments" (the app fetches
+// and checks the bytes from the relay); a fresh browser opens it offline and shows the
+// thumbnail and downloads the very same bytes from its own copy, then, once online and the
+// copy is on the relay, uploads them. The plain file stays the default and still opens; saved
+// with attachments from there, offline, it names the file it could not carry.
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import zlib from 'node:zlib';
+import { test, expect } from './support/fixtures.js';
+import { createIncident, expectSynced, openIncident, shareLink } from './support/app.js';
+
+const sha256 = (bytes) => crypto.createHash('sha256').update(bytes).digest('hex');
+
+/** A real PNG of `width`×`height` noisy RGB pixels (noise: it does not compress, so its
+ *  size is about width × height × 3 bytes). */
+function png(width, height, seed = 1) {
+  const crcTable = Array.from({ length: 256 }, (_, n) => {
+    let c = n;
+    for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
+    return c >>> 0;
+  });
+  const crc = (buf) => {
+    let c = 0xffffffff;
+    for (const b of buf) c = crcTable[(c ^ b) & 0xff] ^ (c >>> 8);
+    return (c ^ 0xffffffff) >>> 0;
+  };
+  const chunk = (type, data) => {
+    const len = Buffer.alloc(4);
+    len.writeUInt32BE(data.length);
+    const body = Buffer.concat([Buffer.from(type, 'ascii'), data]);
+    const sum = Buffer.alloc(4);
+    sum.writeUInt32BE(crc(body));
+    return Buffer.concat([len, body, sum]);
+  };
+  const header = Buffer.alloc(13);
+  header.writeUInt32BE(width, 0);
+  header.writeUInt32BE(height, 4);
+  header[8] = 8; // bit depth
+  header[9] = 2; // RGB
+  let state = seed * 2654435761;
+  const raw = Buffer.alloc((width * 3 + 1) * height);
+  for (let i = 0; i < raw.length; i++) {
+    state = (state * 1103515245 + 12345) >>> 0;
+    raw[i] = i % (width * 3 + 1) === 0 ? 0 : state >>> 24;
+  }
+  return Buffer.concat([
+    Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]),
+    chunk('IHDR', header),
+    chunk('IDAT', zlib.deflateSync(raw, { level: 0 })),
+    chunk('IEND', Buffer.alloc(0)),
+  ]);
+}
+
+const PHOTO = png(40, 30, 3);
+
+function attachment(page, name) {
+  return page.getByTestId('attachment').filter({ has: page.getByTestId('attachment-name').getByText(name, { exact: true }) });
+}
+
+async function saveFile(page, withAttachments, { keepOpen = false } = {}) {
+  await page.locator('#export-button').click();
+  const box = page.locator('#export-with-attachments');
+  await expect(box).not.toBeChecked(); // the plain file is the default
+  if (withAttachments) await box.check();
+  const [file] = await Promise.all([page.waitForEvent('download'), page.locator('#export-incident-file').click()]);
+  const text = fs.readFileSync(await file.path(), 'utf8');
+  if (!keepOpen) await page.locator('#export-button').click();
+  return { name: file.suggestedFilename(), text };
+}
+
+test('an incident file saved with attachments carries the photo to a fresh browser, offline; the plain file still opens; what is not at hand is named', async ({
+  person,
+  relay,
+}) => {
+  const a = await person('Alice');
+  const b = await person('Bob');
+  await createIncident(a.page, relay.url, { name: 'Alice', title: 'Defaced kiosk' });
+  const invite = await shareLink(a.page, { name: 'Bob' });
+  const hash = sha256(PHOTO);
+  await a.page
+    .locator('[data-testid="attachments"][data-target="appendix"]')
+    .getByTestId('attach-file')
+    .setInputFiles({ name: 'kiosk.png', mimeType: 'image/png', buffer: PHOTO });
+  await expect(attachment(a.page, 'kiosk.png')).toHaveAttribute('data-state', 'uploaded', { timeout: 30_000 });
+  await expectSynced(a.page);
+
+  // Bob's device has never held the photo: saving with attachments fetches and checks it.
+  await openIncident(b.page, invite, { name: 'Bob' });
+  await expect(attachment(b.page, 'kiosk.png')).toHaveCount(1);
+  const rich = await saveFile(b.page, true);
+  const plain = await saveFile(b.page, false);
+  expect(rich.name).toBe('defaced-kiosk.firebreak.json');
+  const carried = JSON.parse(rich.text).attachments;
+  expect(carried.map((c) => c.sha256)).toEqual([hash]);
+  expect(JSON.parse(plain.text).attachments ?? null, 'the plain file carries no bytes').toBeNull();
+  await expect(b.page.locator('#export-file-left-out')).toHaveCount(0);
+  console.log(`incident file: ${plain.text.length} bytes plain, ${rich.text.length} with a ${PHOTO.length}-byte photo`);
+
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'firebreak-attach-file-'));
+  try {
+    const richFile = path.join(dir, 'rich.firebreak.json');
+    const plainFile = path.join(dir, 'plain.firebreak.json');
+    fs.writeFileSync(richFile, rich.text);
+    fs.writeFileSync(plainFile, plain.text);
+
+    // A fresh browser, offline: the thumbnail and the download come from the file's bytes.
+    const c = await person('Cai');
+    await c.page.goto(`${relay.url}/`);
+    await c.context.setOffline(true);
+    await c.page.locator('#open-file').setInputFiles(richFile);
+    await c.page.waitForURL(/\/incident\//);
+    const item = attachment(c.page, 'kiosk.png');
+    await expect(item).toHaveAttribute('data-state', 'pending');
+    await item.scrollIntoViewIfNeeded();
+    await expect
+      .poll(() => item.getByTestId('attachment-thumb').evaluate((img) => img.complete && img.naturalWidth))
+      .toBe(40);
+    const [saved] = await Promise.all([c.page.waitForEvent('download'), item.getByTestId('attachment-download').click()]);
+    expect(sha256(fs.readFileSync(await saved.path())), 'the downloaded file is the attached one').toBe(hash);
+
+    // Online: the copy goes on the relay as a new incident and uploads the photo it holds.
+    await c.context.setOffline(false);
+    await c.page.evaluate(() => window.dispatchEvent(new Event('online')));
+    await expect(c.page.locator('main.incident-page')).toHaveAttribute('data-access', 'owner', { timeout: 20_000 });
+    await expect(item).toHaveAttribute('data-state', 'uploaded', { timeout: 30_000 });
+
+    // The plain file opens too: the entry is listed, its bytes are not here.
+    const d = await person('Dee');
+    await d.page.goto(`${relay.url}/`);
+    await d.page.locator('#open-file').setInputFiles(plainFile);
+    await d.page.waitForURL(/\/incident\//);
+    await expect(attachment(d.page, 'kiosk.png').getByTestId('attachment-hash')).toHaveAttribute('title', hash);
+
+    // Saved with attachments from there, offline: it has no copy to carry, and says so.
+    await d.context.setOffline(true);
+    const without = await saveFile(d.page, true, { keepOpen: true });
+    expect(JSON.parse(without.text).attachments ?? null).toBeNull();
+    expect(JSON.parse(without.text).attachments_left_out).toEqual([hash]);
+    await expect(d.page.locator('#export-file-left-out')).toContainText('not on this device');
+    await expect(d.page.locator('#export-file-left-out')).toContainText('“kiosk.png”');
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
