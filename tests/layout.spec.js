@@ -54,12 +54,12 @@ test('on a 1280×800 laptop the page takes the width and no field cuts what it h
 
   // Every field shows all it holds: the steps' long titles and due times among them.
   expect(await truncatedFields(a.page), 'fields narrower than their content').toEqual([]);
-  const titles = a.page.locator('[data-testid="next-step"] input[id$="-title"]');
+  const titles = a.page.locator('[data-testid="next-step"] textarea[id$="-title"]');
   await expect(titles).toHaveCount(5);
   expect(await a.page.evaluate(() => document.documentElement.scrollWidth <= window.innerWidth)).toBe(true);
 
-  // The measure sees a cut field: a title of 200 characters does not fit in one line.
-  const first = titles.first();
+  // The measure sees a cut field: an owner of 200 characters does not fit in its one line.
+  const first = a.page.locator('[data-testid="next-step"] input[id$="-owner"]').first();
   const kept = await first.inputValue();
   await first.evaluate((el) => { el.value = 'x'.repeat(200); });
   expect(await truncatedFields(a.page), 'the measure finds a cut field').toHaveLength(1);

@@ -39,3 +39,34 @@ test('on a phone the triage banner and the overview do not repeat the severity a
   await expect(b.page.getByTestId('overview-severity')).toBeVisible();
   await expect(b.page.getByTestId('overview-severity')).toHaveText('SEV1 · Ransomware');
 });
+
+test('on a phone a long next-step title wraps and shows all of itself; Enter writes it', async ({ person, relay }) => {
+  const a = await person('Ana', phone);
+  await createIncident(a.page, relay.url, { name: 'Ana', title: 'Long steps' });
+  const long =
+    'Rotate every service account password on the payroll cluster and confirm with finance that the overnight batch still runs';
+  await a.page.getByLabel('What needs doing').fill(long);
+  await a.page.getByRole('button', { name: 'Add step' }).click();
+  const step = a.page.locator(`[data-testid="next-step"][data-title="${long}"]`);
+  await expect(step).toHaveCount(1);
+  const title = step.locator('textarea[id$="-title"]');
+  await expect(title).toHaveValue(long);
+  const owner = step.locator('input[id$="-owner"]');
+  const box = await title.evaluate((el) => ({
+    width: el.scrollWidth - el.clientWidth,
+    height: el.scrollHeight - el.clientHeight,
+    tall: el.getBoundingClientRect().height,
+  }));
+  const oneLine = (await owner.boundingBox()).height;
+  expect(box.width, 'the title does not run off to the side').toBeLessThanOrEqual(0);
+  expect(box.height, 'nor hide lines below').toBeLessThanOrEqual(1);
+  expect(box.tall, 'it grows to several lines').toBeGreaterThan(oneLine * 1.8);
+  expect(await a.page.evaluate(() => document.documentElement.scrollWidth <= window.innerWidth)).toBe(true);
+
+  // Enter writes the changed title instead of breaking the line.
+  await title.fill('Rotate the payroll passwords');
+  await title.press('Enter');
+  const shorter = a.page.locator('[data-testid="next-step"][data-title="Rotate the payroll passwords"]');
+  await expect(shorter).toHaveCount(1);
+  await expect(shorter.locator('textarea[id$="-title"]')).toHaveValue('Rotate the payroll passwords');
+});

@@ -77,17 +77,17 @@ test.describe('running the response together', () => {
 
     // Ordered by due time; the late one is marked.
     await expect(steps(b.page)).toHaveCount(3);
-    const titles = await steps(b.page).locator('input[id$="-title"]').evaluateAll((els) => els.map((e) => e.value));
+    const titles = await steps(b.page).locator('textarea[id$="-title"]').evaluateAll((els) => els.map((e) => e.value));
     expect(titles).toEqual(['Isolate file server', 'Call the insurer', 'Check backups']);
     const late = steps(b.page).filter({ hasText: 'Overdue' });
     await expect(late).toHaveCount(1);
-    await expect(late.locator('input[id$="-title"]')).toHaveValue('Isolate file server');
+    await expect(late.locator('textarea[id$="-title"]')).toHaveValue('Isolate file server');
     await expect(steps(b.page).nth(1).locator('input[id$="-due"]')).toHaveValue('2099-01-01 08:00 UTC');
 
     // Bob filters to his own.
     await b.page.getByLabel('Only mine').check();
     await expect(steps(b.page)).toHaveCount(1);
-    await expect(steps(b.page).locator('input[id$="-title"]')).toHaveValue('Call the insurer');
+    await expect(steps(b.page).locator('textarea[id$="-title"]')).toHaveValue('Call the insurer');
     await b.page.getByLabel('Only mine').uncheck();
 
     // Alice finishes hers: it is no longer late, and moves after the open ones, for Bob too.

@@ -269,7 +269,7 @@ test('an XSS corpus in every field, typed and written past the UI, shows as text
   for (const p of CORPUS) expect(whats, `the event ${short(p)} as text`).toContain(p.trim());
   const meta = page.locator('[data-testid="timeline-event"]').filter({ hasText: 'Details are payloads' }).locator('.tl-meta');
   await expect(meta).toContainText(`Source: <svg/onload=xss('source')> · How we know: javascript:xss('data_link') · by ${name}`);
-  const stepTitles = await page.locator('[data-testid="next-step"] input[id$="-title"]').evaluateAll((els) => els.map((e) => e.value));
+  const stepTitles = await page.locator('[data-testid="next-step"] textarea[id$="-title"]').evaluateAll((els) => els.map((e) => e.value));
   for (const p of CORPUS.slice(0, 4)) expect(stepTitles, `the step ${short(p)} as text`).toContain(p.trim());
   // A paste splits on spaces and commas too: the payloads without either are whole indicators.
   const iocs = (await indicatorList(page)).map(([value]) => value);

@@ -175,6 +175,8 @@ fn StepRow(
     let write = |field: StepField| {
         let (open, id) = (open.clone(), id.clone());
         move |value: String| {
+            // A title is one line: line breaks pasted into its box become spaces.
+            let value = value.replace(['\r', '\n'], " ");
             open.incident.set_next_step_field(&id, field, value.trim());
         }
     };
@@ -239,6 +241,17 @@ fn StepRow(
         (false, StepStatus::Done) => "step done",
         _ => "step",
     };
+    let title_enter = |ev: leptos::ev::KeyboardEvent| {
+        if ev.key() != "Enter" || ev.is_composing() {
+            return;
+        }
+        ev.prevent_default();
+        if let Some(target) = ev.target() {
+            if let Ok(change) = web_sys::Event::new("change") {
+                let _ = target.dispatch_event(&change);
+            }
+        }
+    };
     let statuses = StepStatus::ALL.into_iter().map(|s| (s.key(), s.label()));
     view! {
         <li
@@ -248,7 +261,15 @@ fn StepRow(
             data-title=step.title.clone()
             data-status=step.status.key()
         >
-            {text("title", "Step", &step.title, StepField::Title).wrap("field grow").view()}
+            // A textarea one line high that grows, so a long title wraps on a phone instead
+            // of running off; Enter writes it (as in a one-line field) rather than breaking it.
+            <div class="step-title-box" on:keydown=title_enter>
+                {text("title", "Step", &step.title, StepField::Title)
+                    .textarea("1")
+                    .class("step-title")
+                    .wrap("field grow")
+                    .view()}
+            </div>
             {text("owner", "Owner", &step.owner, StepField::Owner)
                 .list(PEOPLE_LIST)
                 .on_change(set_owner)

@@ -282,14 +282,63 @@ fn event_editor(
     )
 }
 
+/// Above this many indicators a row editor's picker draws only the event's linked ones until
+/// asked: a filter box, or "Show all", draws the rest.
+const PICKER_ALL_AT_ONCE: usize = 50;
+/// Most matches a picker's filter draws at a time.
+const PICKER_MATCHES: usize = 50;
+
 /// Checkboxes over the incident's indicators: which ones an event involves. `on_change` gets
-/// the new selection after every change.
+/// the new selection after every change. With `on_change` (a row editor) and more than
+/// [`PICKER_ALL_AT_ONCE`] indicators, only the linked ones are drawn until the filter or
+/// "Show all" asks for more.
 pub fn indicator_picker(
     prefix: String,
     indicators: Memo<Iocs>,
     selected: RwSignal<Vec<String>>,
     on_change: Option<Callback<Vec<String>>>,
 ) -> impl IntoView {
+    let on_demand = on_change.is_some();
+    // The ones linked when the editor opened stay drawn even once unticked.
+    let pinned = StoredValue::new(selected.get_untracked());
+    let show_all = RwSignal::new(false);
+    let filter = RwSignal::new(String::new());
+    let filter_id = format!("{prefix}-iocs-filter");
+    let all_id = format!("{prefix}-iocs-all");
+    let item_prefix = prefix.clone();
+    let item = move |ioc: &String, indicator: &incident::Indicator| {
+        let checkbox = format!("{item_prefix}-ioc-{ioc}");
+        let label_for = checkbox.clone();
+        let ioc = ioc.clone();
+        let mine = ioc.clone();
+        view! {
+            <li>
+                <label class="ev-check" for=label_for>
+                    <input
+                        id=checkbox
+                        type="checkbox"
+                        data-indicator-id=ioc.clone()
+                        prop:checked=move || selected.with(|s| s.contains(&mine))
+                        on:change:target=move |ev| {
+                            let on = ev.target().checked();
+                            selected.update(|s| {
+                                s.retain(|x| *x != ioc);
+                                if on {
+                                    s.push(ioc.clone());
+                                }
+                            });
+                            if let Some(f) = on_change {
+                                f.run(selected.get_untracked());
+                            }
+                        }
+                    />
+                    <span class="ev-ioc-kind">{indicator.kind.label()}</span>
+                    " "
+                    <code class="ev-ioc-value">{defang(&indicator.value, indicator.kind)}</code>
+                </label>
+            </li>
+        }
+    };
     let list = move || {
         indicators.with(|all| {
             if all.is_empty() {
@@ -299,50 +348,83 @@ pub fn indicator_picker(
                     </p>
                 });
             }
-            let items = all
-                .iter()
-                .map(|(ioc, indicator)| {
-                    let checkbox = format!("{prefix}-ioc-{ioc}");
-                    let label_for = checkbox.clone();
-                    let ioc = ioc.clone();
-                    let mine = ioc.clone();
-                    view! {
-                        <li>
-                            <label class="ev-check" for=label_for>
-                                <input
-                                    id=checkbox
-                                    type="checkbox"
-                                    data-indicator-id=ioc.clone()
-                                    prop:checked=move || selected.with(|s| s.contains(&mine))
-                                    on:change:target=move |ev| {
-                                        let on = ev.target().checked();
-                                        selected.update(|s| {
-                                            s.retain(|x| *x != ioc);
-                                            if on {
-                                                s.push(ioc.clone());
-                                            }
-                                        });
-                                        if let Some(f) = on_change {
-                                            f.run(selected.get_untracked());
-                                        }
-                                    }
-                                />
-                                <span class="ev-ioc-kind">{indicator.kind.label()}</span>
-                                " "
-                                <code class="ev-ioc-value">
-                                    {defang(&indicator.value, indicator.kind)}
-                                </code>
-                            </label>
-                        </li>
-                    }
-                })
-                .collect_view();
-            Either::Right(view! { <ul class="ev-ioc-list">{items}</ul> })
+            if !on_demand || all.len() <= PICKER_ALL_AT_ONCE || show_all.get() {
+                let items = all.iter().map(|(ioc, i)| item(ioc, i)).collect_view();
+                return Either::Right(Either::Left(view! { <ul class="ev-ioc-list">{items}</ul> }));
+            }
+            let needle = filter.with(|f| f.trim().to_lowercase());
+            let linked = pinned.with_value(|p| {
+                all.iter()
+                    .filter(|(ioc, _)| p.contains(ioc))
+                    .map(|(ioc, i)| item(ioc, i))
+                    .collect_view()
+            });
+            let (matches, found) = if needle.is_empty() {
+                (Vec::new(), 0)
+            } else {
+                let hits: Vec<_> = pinned.with_value(|p| {
+                    all.iter()
+                        .filter(|(ioc, _)| !p.contains(ioc))
+                        .filter(|(_, i)| {
+                            i.value.to_lowercase().contains(&needle)
+                                || defang(&i.value, i.kind).to_lowercase().contains(&needle)
+                        })
+                        .collect()
+                });
+                let found = hits.len();
+                let drawn = hits
+                    .into_iter()
+                    .take(PICKER_MATCHES)
+                    .map(|(ioc, i)| item(ioc, i))
+                    .collect::<Vec<_>>();
+                (drawn, found)
+            };
+            let linked_count = pinned.with_value(|p| p.len());
+            let summary = if needle.is_empty() {
+                format!(
+                    "Showing the {linked_count} linked of {} indicators. Find one to link, or show them all.",
+                    all.len()
+                )
+            } else if found > PICKER_MATCHES {
+                format!("{found} more match; showing the first {PICKER_MATCHES}. Narrow the search, or show them all.")
+            } else {
+                format!("{found} more match.")
+            };
+            Either::Right(Either::Right(view! {
+                <p class="ev-hint" data-testid="picker-summary">{summary}</p>
+                <ul class="ev-ioc-list">{linked}{matches}</ul>
+            }))
+        })
+    };
+    // A memo, so that indicators added elsewhere do not redraw the filter box being typed in.
+    let many = Memo::new(move |_| {
+        on_demand && !show_all.get() && indicators.with(|a| a.len() > PICKER_ALL_AT_ONCE)
+    });
+    let count = move || indicators.with(|a| a.len());
+    let controls = move || {
+        many.get().then(|| {
+            let (filter_id, all_id) = (filter_id.clone(), all_id.clone());
+            view! {
+                <div class="ev-iocs-find">
+                    <label for=filter_id.clone()>"Find an indicator"</label>
+                    <input
+                        id=filter_id
+                        type="search"
+                        autocomplete="off"
+                        prop:value=move || filter.get()
+                        on:input:target=move |ev| filter.set(ev.target().value())
+                    />
+                    <button id=all_id type="button" on:click=move |_| show_all.set(true)>
+                        {move || format!("Show all {} indicators", count())}
+                    </button>
+                </div>
+            }
         })
     };
     view! {
         <fieldset class="ev-iocs">
             <legend>"Linked indicators"</legend>
+            {controls}
             {list}
         </fieldset>
     }
