@@ -157,9 +157,10 @@ export async function shareLink(page, { role = 'editor', name, keepOpen = false 
 
 /**
  * Opens an incident link in a page and waits for the incident to show, with this device let
- * in by the relay (owner, editor or viewer).
+ * in by the relay (owner, editor or viewer). `timeout` (ms) for the incident to show after
+ * joining: a big incident's first sync takes longer than the default on a busy machine.
  */
-export async function openIncident(page, link, { name } = {}) {
+export async function openIncident(page, link, { name, timeout } = {}) {
   if (name) {
     // The display name is a per-device preference; set it from the home page first.
     await page.goto(new URL('/', link).href);
@@ -171,7 +172,7 @@ export async function openIncident(page, link, { name } = {}) {
   const join = page.getByRole('button', { name: 'Open the incident' });
   await expect(page.locator('#text-summary').or(join)).toBeVisible();
   if (await join.isVisible()) await join.click();
-  await expect(page.locator('#text-summary')).toBeVisible();
+  await expect(page.locator('#text-summary')).toBeVisible(timeout ? { timeout } : {});
   await expect(page.locator('main')).toHaveAttribute('data-access', /^(owner|editor|viewer)$/);
 }
 

@@ -71,14 +71,6 @@ impl Windowed {
             measured.track();
             ids.with(|ids| {
                 heights.with_value(|h| {
-                    // A row not drawn yet is as high as the rows measured so far on average
-                    // (the estimate until one is), so the list's height, and where a scroll
-                    // to its end lands, stays close to what drawing the rows will give.
-                    let estimate = if h.is_empty() {
-                        estimate
-                    } else {
-                        h.values().sum::<f64>() / h.len() as f64
-                    };
                     let mut at = 0.0;
                     let mut offsets = Vec::with_capacity(ids.len() + 1);
                     for id in ids.iter() {
