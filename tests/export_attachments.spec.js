@@ -6,7 +6,6 @@
 // MISP's type table accept. The incident is written by a stock Yjs client in the model's shape
 // (incident/src/attachments.rs).
 import { execFile } from 'node:child_process';
-import crypto from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -14,13 +13,13 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import MarkdownIt from 'markdown-it';
 import { test, expect } from './support/fixtures.js';
+import { sha256 } from './support/files.js';
 import { registeredIncident } from './support/incidents.js';
 import { Y } from './support/yjs-client.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const python = process.env.FIREBREAK_PYTHON || path.join(here, '..', '.venv', 'bin', 'python');
 const HOSTILE = '<img src=x onerror=alert(1)> [x](javascript:alert(2)) *evil*.png';
-const sha256 = (text) => crypto.createHash('sha256').update(text).digest('hex');
 
 function writeIncident(client) {
   const doc = client.doc;
