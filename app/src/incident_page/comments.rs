@@ -442,18 +442,8 @@ pub fn Comments(
                 let open = open.clone();
                 let target = target.clone();
                 let send = move |body: &str, mentions: &[String]| {
-                    let done = open
-                        .incident
-                        .add_comment(
-                            &platform::new_id(),
-                            &CommentOn::Item(target.clone()),
-                            body,
-                            &prefs::display_name(),
-                            &people::my_invite(&open.id),
-                            mentions,
-                            &platform::now_rfc3339(),
-                        )
-                        .map_err(|e| e.to_string());
+                    let done =
+                        start_thread(&open, &CommentOn::Item(target.clone()), body, mentions);
                     if done.is_ok() {
                         composing.set(false);
                     }
@@ -501,6 +491,26 @@ pub fn Comments(
 }
 
 /// The DOM id prefix of an item's parts.
+/// Starts a thread on `on` as this device's person, now.
+fn start_thread(
+    open: &OpenIncident,
+    on: &CommentOn,
+    body: &str,
+    mentions: &[String],
+) -> Result<(), String> {
+    open.incident
+        .add_comment(
+            &platform::new_id(),
+            on,
+            body,
+            &prefs::display_name(),
+            &people::my_invite(&open.id),
+            mentions,
+            &platform::now_rfc3339(),
+        )
+        .map_err(|e| e.to_string())
+}
+
 fn dom_id(target: &CommentTarget) -> String {
     match target {
         CommentTarget::Timeline(id) => format!("ev-{id}"),
@@ -569,22 +579,12 @@ pub fn ProseComments(section: ProseSection) -> impl IntoView {
         pending.get().map(|(start, end, quote)| {
             let open = open.clone();
             let send = move |body: &str, mentions: &[String]| {
-                let done = open
-                    .incident
-                    .add_comment(
-                        &platform::new_id(),
-                        &CommentOn::Passage {
-                            section,
-                            start,
-                            end,
-                        },
-                        body,
-                        &prefs::display_name(),
-                        &people::my_invite(&open.id),
-                        mentions,
-                        &platform::now_rfc3339(),
-                    )
-                    .map_err(|e| e.to_string());
+                let on = CommentOn::Passage {
+                    section,
+                    start,
+                    end,
+                };
+                let done = start_thread(&open, &on, body, mentions);
                 if done.is_ok() {
                     pending.set(None);
                 }
