@@ -140,6 +140,7 @@ fn others_comments_replies_and_resolves_since_the_mark_are_listed_by_thread() {
     assert_eq!(passage.items[0].action, CommentAction::Commented);
     assert_eq!(passage.items[0].line(), "Ana commented");
     assert_eq!(passage.items[0].who, "Ana, 01:45 UTC");
+    assert_eq!(passage.items[0].when, "01:45 UTC");
     assert_eq!(passage.items[0].excerpt, "Only FS02 is confirmed.");
 
     assert_eq!(news.threads[1].on, "Next step “Call the insurer”");

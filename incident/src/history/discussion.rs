@@ -57,6 +57,8 @@ pub struct CommentNews {
     pub at: String,
     /// "Ana, 03:40 UTC" in the incident's display zone (the date too when not today).
     pub who: String,
+    /// "03:40 UTC", the same time without the name.
+    pub when: String,
     /// The start of the text on one line (at most [`COMMENT_EXCERPT_CHARS`]); "" for a
     /// resolve or a reopen.
     pub excerpt: String,
@@ -258,6 +260,7 @@ fn news_of(thread: &str, id: String, comment: Comment, zone: &str, now: &str) ->
         id,
         action,
         who: name_and_time(&comment.author, &comment.created_at, zone, now),
+        when: time_in_zone(&comment.created_at, zone, now),
         by: comment.author,
         at: comment.created_at,
         excerpt,
@@ -272,13 +275,17 @@ pub fn name_and_time(name: &str, at: &str, zone: &str, now: &str) -> String {
     } else {
         name.trim()
     };
+    format!("{name}, {}", time_in_zone(at, zone, now))
+}
+
+/// "03:40 UTC": a stored time in `zone`, with the date when it is not the day of `now` there.
+pub fn time_in_zone(at: &str, zone: &str, now: &str) -> String {
     let shown = when::format_in_zone(at, zone);
     let today = when::format_in_zone(now, zone);
-    let shown = match (shown.get(..11), today.get(..11)) {
-        (Some(day), Some(this_day)) if day == this_day => &shown[11..],
-        _ => &shown[..],
-    };
-    format!("{name}, {shown}")
+    match (shown.get(..11), today.get(..11)) {
+        (Some(day), Some(this_day)) if day == this_day => shown[11..].to_string(),
+        _ => shown,
+    }
 }
 
 /// The start of `text` on one line, at most `max` characters, "…" where it was cut.

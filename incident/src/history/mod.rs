@@ -27,6 +27,7 @@ mod digest;
 mod discussion;
 mod restore;
 mod stops;
+mod typist;
 
 pub use changes::{changes, now_overdue, Change, ChangeKind, Group};
 pub use digest::{
@@ -34,10 +35,11 @@ pub use digest::{
 };
 pub use discussion::{
     comment_catch_up, latest_word, name_and_time, open_threads, place_of, resolved_since, start_of,
-    CommentAction, CommentCatchUp, CommentNews, ThreadNews, COMMENT_EXCERPT_CHARS,
+    time_in_zone, CommentAction, CommentCatchUp, CommentNews, ThreadNews, COMMENT_EXCERPT_CHARS,
 };
 pub use restore::{can_restore, restore, RestoreError, Restored};
 pub use stops::{shown_time, stops, typed_time, utc_of, Grain, RecordMark, Stop};
+pub use typist::mention_typist;
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
