@@ -8,6 +8,8 @@
 // thread focused). His hand-off lists the thread still open with its latest word and the one
 // resolved during his shift, and the Markdown export, rendered by a CommonMark renderer with
 // HTML allowed, keeps the comment's markup as text.
+// A thread whose item was removed while he was away says so, and its name opens it in
+// "Comments on removed items" at the page's end.
 import fs from 'node:fs';
 import MarkdownIt from 'markdown-it';
 import { test, expect } from './support/fixtures.js';
@@ -149,4 +151,44 @@ test('comments, a reply and a resolve made while Bob was away are in his card, l
   expect(html).not.toMatch(/href="javascript:/i);
   expect(html).not.toContain('<strong>loud</strong>');
   expect(html).toContain('&lt;img src=x onerror=&quot;window.__pwned=1&quot;&gt;');
+});
+
+test('a thread whose next step was removed while Bob was away says so in his card and its name opens it at the page’s end', async ({
+  person,
+  relay,
+}) => {
+  const a = await person('Ana', laptop);
+  const b = await person('Bob', laptop);
+  const id = await createIncident(a.page, relay.url, { name: 'Ana', title: 'Removed while away' });
+  await a.page.getByLabel('What needs doing').fill('Rotate the VPN keys');
+  await a.page.getByRole('button', { name: 'Add step' }).click();
+  await expectSynced(a.page);
+  await openIncident(b.page, await shareLink(a.page, { name: 'Bob' }), { name: 'Bob' });
+  await expectSynced(b.page);
+  await expect.poll(async () => (await storedMark(b.page, id))?.size ?? 0, { timeout: 15_000 }).toBeGreaterThan(0);
+  const url = incidentUrl(b.page);
+  await b.page.close();
+
+  const step = a.page.locator('[data-testid="next-step"][data-title="Rotate the VPN keys"]');
+  await commentOn(step, 'Who holds the keys?');
+  // (The step's Delete, not the one on Ana's own comment.)
+  await step.locator('button:not([data-testid^="comment"])').filter({ hasText: /^Delete$/ }).click();
+  await step.getByRole('button', { name: 'Yes, delete' }).click();
+  await expect(a.page.getByTestId('removed-item-comments')).toHaveCount(1);
+  await expectSynced(a.page);
+
+  b.page = await b.context.newPage();
+  await b.page.goto(url);
+  const entry = b.page.locator('#catch-up .catch-up-thread');
+  await expect(entry).toHaveCount(1, { timeout: 20_000 });
+  await expect(entry.locator('.catch-up-thread-link')).toHaveText('Next step (removed): “Rotate the VPN keys”');
+  await expect(entry.locator('.catch-up-comment')).toContainText('Ana commented — ');
+  await expect(b.page.locator('#catch-up-summary')).toContainText('1 comment update since your mark at');
+
+  await entry.locator('.catch-up-thread-link').click();
+  const removed = b.page.getByTestId('removed-item-comments');
+  await expect(removed).toHaveAttribute('open', '');
+  const there = thread(removed, 'Who holds the keys?');
+  await expect(there).toBeFocused({ timeout: 10_000 });
+  await expect(there).toBeInViewport();
 });
