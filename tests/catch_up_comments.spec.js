@@ -9,13 +9,15 @@
 // resolved during his shift, and the Markdown export, rendered by a CommonMark renderer with
 // HTML allowed, keeps the comment's markup as text.
 // A thread whose item was removed while he was away says so, and its name opens it in
-// "Comments on removed items" at the page's end.
+// "Comments on removed items" at the page's end. In a 1,000-event timeline (windowed) the
+// thread's name brings its row into the page first.
 import fs from 'node:fs';
 import MarkdownIt from 'markdown-it';
 import { test, expect } from './support/fixtures.js';
-import { createIncident, expectSynced, incidentUrl, openIncident, section, shareLink } from './support/app.js';
-import { addEvent, eventRow } from './support/evidence.js';
+import { createIncident, expectSynced, incidentUrl, openIncident, section, shareLink, tokenOf } from './support/app.js';
+import { addEvent, eventRow, seedTimeline } from './support/evidence.js';
 import { storedMark } from './support/state.js';
+import { Y } from './support/yjs-client.js';
 
 const laptop = { viewport: { width: 1280, height: 900 } };
 const hostile = '<img src=x onerror="window.__pwned=1"> [click](javascript:alert(1)) **loud**';
@@ -190,5 +192,56 @@ test('a thread whose next step was removed while Bob was away says so in his car
   await expect(removed).toHaveAttribute('open', '');
   const there = thread(removed, 'Who holds the keys?');
   await expect(there).toBeFocused({ timeout: 10_000 });
+  await expect(there).toBeInViewport();
+});
+
+test('in a 1,000-event timeline the thread’s name brings its row into the windowed list and focuses the thread', async ({
+  person,
+  relay,
+  yclients,
+}) => {
+  test.setTimeout(120_000);
+  const a = await person('Ana', laptop);
+  const b = await person('Bob', laptop);
+  const id = await createIncident(a.page, relay.url, { name: 'Ana', title: 'A long night' });
+  await expectSynced(a.page);
+  // A bulk import through a stock Yjs client, invited like anyone else.
+  const token = tokenOf(await shareLink(a.page, { name: 'Importer' }));
+  const importer = yclients(relay.wsUrl, id, { name: 'importer', params: { token } });
+  await importer.synced();
+  seedTimeline(importer, Y, 1_000);
+  await openIncident(b.page, await shareLink(a.page, { name: 'Bob' }), { name: 'Bob' });
+  await expectSynced(b.page, 30_000);
+  await expect.poll(async () => (await storedMark(b.page, id))?.size ?? 0, { timeout: 30_000 }).toBeGreaterThan(0);
+  const url = incidentUrl(b.page);
+  await b.page.close();
+
+  // While Bob is away a comment lands on the event in the middle of the timeline (written
+  // as the model lays it out, by the stock client).
+  const comment = new Y.Map();
+  importer.map('comments').set('c-middle', comment);
+  comment.set('kind', 'comment');
+  comment.set('thread', '');
+  comment.set('anchor', 'timeline:seed-000500');
+  comment.set('quote', 'Seeded event 500');
+  comment.set('body', 'This host talked to the C2 too.');
+  comment.set('author', 'importer');
+  comment.set('author_invite', '');
+  comment.set('created_at', new Date().toISOString());
+  await expect(eventRow(a.page, 'Seeded event 0')).toHaveCount(1, { timeout: 30_000 });
+
+  b.page = await b.context.newPage();
+  const started = Date.now();
+  await b.page.goto(url);
+  const entry = b.page.locator('#catch-up .catch-up-thread');
+  await expect(entry).toHaveCount(1, { timeout: 60_000 });
+  console.log(`1,000 events: the comment thread listed ${Date.now() - started} ms after Bob came back`);
+  await expect(entry.locator('.catch-up-thread-link')).toHaveText('Timeline event “Seeded event 500”');
+  await expect(entry.locator('.catch-up-comment')).toContainText('importer commented — ');
+  await expect(eventRow(b.page, 'Seeded event 500')).toHaveCount(0);
+
+  await entry.locator('.catch-up-thread-link').click();
+  const there = thread(eventRow(b.page, 'Seeded event 500'), 'This host talked to the C2 too.');
+  await expect(there).toBeFocused({ timeout: 15_000 });
   await expect(there).toBeInViewport();
 });
