@@ -731,7 +731,7 @@ impl Incident {
 }
 
 /// The thread's latest action decides: resolved when it is a resolve.
-fn resolution(thread: &Thread) -> Option<Resolution> {
+pub(crate) fn resolution(thread: &Thread) -> Option<Resolution> {
     let latest_action = thread.actions.last()?;
     let latest_reply = thread
         .comments

@@ -417,6 +417,24 @@ impl ForCatchUp {
         }
     }
 
+    /// Who typed `@name` in `line` of the prose section `section` (its key), by the last
+    /// answer's runs of that section (`incident::history::mention_typist`: only when
+    /// certain); tracked.
+    pub fn typist(self, section: &str, line: &str, name: &str) -> Option<String> {
+        self.0.known.with(|known| {
+            let prose = known.as_ref()?.prose.get(section)?;
+            let runs: Vec<incident::history::Written> = prose
+                .runs
+                .iter()
+                .map(|r| incident::history::Written {
+                    text: r.text.clone(),
+                    by: r.by.as_deref().map(Arc::from),
+                })
+                .collect();
+            incident::history::mention_typist(&runs, line, name)
+        })
+    }
+
     /// `f` of the last answer as the model reads it (`None` before the first); tracked.
     pub fn with<R>(self, f: impl FnOnce(Option<&incident::history::Attribution>) -> R) -> R {
         self.0

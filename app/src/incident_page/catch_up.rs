@@ -14,6 +14,12 @@
 //! "You were mentioned by Ana", each with a link to where and, for those who may write,
 //! "Make this a next step for NAME" (a step owned by them, titled with the text).
 //!
+//! Comments, replies, resolves and reopens by others since the mark come next
+//! (`incident::history::comment_catch_up`, which reads the `comments` root alone), one entry a
+//! thread: what it is on (said removed when its item is gone), each action's who and when and
+//! the start of its text; the thread's name goes to it (`go_to_thread.rs`). The summary line
+//! counts the changes and the comment actions.
+//!
 //! Online, for owners and editors, each item also says who made the change and when, from
 //! the relay's answer to "who wrote what" (fetched and kept by `attribution.rs`, shared with
 //! its toggle). Offline and for viewers the card names no one.
@@ -22,7 +28,7 @@ use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 
 use gloo_storage::{LocalStorage, Storage};
-use incident::history::{catch_up, CatchUpGroup, Group};
+use incident::history::{catch_up, comment_catch_up, CatchUpGroup, CommentCatchUp, Group};
 use incident::mentions::Mention;
 use incident::{CommentTarget, Incident, NextStep, StepStatus, UpdateOrigin};
 use leptos::ev;
@@ -31,6 +37,7 @@ use send_wrapper::SendWrapper;
 use serde::Deserialize;
 use sync_client::Connection;
 
+use super::go_to_thread::{section_of, GoToThread};
 use crate::session::{use_incident, OpenIncident, Standing};
 use crate::store::{Store, StoredMark};
 use crate::{mention_picker, people, platform};
@@ -360,8 +367,39 @@ fn step_title(mention: &Mention) -> String {
     }
 }
 
-/// What the card lists: the mark's time, the changes (or why not), the unread mentions.
-type Listed = (String, Result<Vec<CatchUpGroup>, String>, Vec<Mention>);
+/// How many threads with news the card lists before it counts the rest.
+const THREADS: usize = 8;
+
+/// How many actions of one thread the card lists (the latest) before it counts the rest.
+const PER_THREAD: usize = 3;
+
+/// What the card lists: the mark's time, the changes (or why not), the unread mentions, and
+/// the comment threads others wrote in.
+type Listed = (
+    String,
+    Result<Vec<CatchUpGroup>, String>,
+    Vec<Mention>,
+    CommentCatchUp,
+);
+
+/// "2 changes and 3 comment updates since your mark at 01:30 UTC, on this device."
+fn summary_line(changes: Option<usize>, comments: usize, since: &str) -> String {
+    let plural = |n: usize, one: &str, many: &str| {
+        if n == 1 {
+            format!("1 {one}")
+        } else {
+            format!("{n} {many}")
+        }
+    };
+    let comments = (comments > 0).then(|| plural(comments, "comment update", "comment updates"));
+    let counted = match (changes.filter(|n| *n > 0), comments) {
+        (Some(n), Some(c)) => format!("{} and {c}", plural(n, "change", "changes")),
+        (Some(n), None) => plural(n, "change", "changes"),
+        (None, Some(c)) => c,
+        (None, None) => "Changes".to_string(),
+    };
+    format!("{counted} since your mark at {since}, on this device.")
+}
 
 /// The card, under the overview; shown only when something changed since the mark.
 #[component]
@@ -484,7 +522,7 @@ pub fn CatchUpCard() -> impl IntoView {
                 // bound is not named: it may not be this one.)
                 return Some((m.at.clone(), Err(
                     "This incident was too large for this device to keep a copy at your last mark, so what changed since cannot be listed here.".to_string()
-                ), Vec::new()));
+                ), Vec::new(), CommentCatchUp::default()));
             };
             // Names only online, for owners and editors, from the relay's answer.
             let named = matches!(open.standing.get(), Standing::Member(role) if role.may_write())
@@ -510,16 +548,48 @@ pub fn CatchUpCard() -> impl IntoView {
                 }
             }
             let people = invited.with(|list| mention_picker::invitees(list));
-            let mentioned = incident::mentions::unread(before, &open.incident, &mine, &people);
-            (!groups.is_empty() || !mentioned.is_empty())
-                .then(|| (m.at.clone(), Ok(groups), mentioned))
+            let mut mentioned = incident::mentions::unread(before, &open.incident, &mine, &people);
+            // A prose section does not say who typed a mention; the relay's record does,
+            // for owners and editors online (the same answer as the changes' names).
+            if let Some(who) = who.filter(|_| named) {
+                let my_names: Vec<String> = people
+                    .iter()
+                    .filter(|p| p.invite == mine)
+                    .map(|p| p.name.clone())
+                    .collect();
+                for m in mentioned
+                    .iter_mut()
+                    .filter(|m| m.place.section == "prose" && m.by.trim().is_empty())
+                {
+                    if let Some(by) = my_names
+                        .iter()
+                        .find_map(|name| who.typist(&m.place.id, &m.text, name))
+                        .filter(|by| by != &me)
+                    {
+                        m.by = by;
+                    }
+                }
+            }
+            // Comments carry their author: told apart as they were written (the device's
+            // name and invite), so offline and for viewers too.
+            let comments = comment_catch_up(
+                before,
+                &open.incident,
+                &crate::prefs::display_name(),
+                &mine,
+                &now,
+                THREADS,
+                PER_THREAD,
+            );
+            (!groups.is_empty() || !mentioned.is_empty() || comments.count > 0)
+                .then(|| (m.at.clone(), Ok(groups), mentioned, comments))
         })
     };
     // While the card lists changes, an owner or editor has the relay asked who made them.
     if let Some(who) = who {
         let standing = open.standing;
         Effect::new(move |_| {
-            let listing = groups.with(|g| matches!(g, Some((_, Ok(_), _))));
+            let listing = groups.with(|g| matches!(g, Some((_, Ok(_), _, _))));
             let may_write = matches!(standing.get(), Standing::Member(role) if role.may_write());
             who.want(listing && may_write);
         });
@@ -537,6 +607,7 @@ pub fn CatchUpCard() -> impl IntoView {
         }
     };
     let zone = super::watch(&open, Incident::display_zone);
+    let go = GoToThread::new();
     let steps = super::watch(&open, Incident::next_steps);
     let may_write = {
         let standing = open.standing;
@@ -577,14 +648,26 @@ pub fn CatchUpCard() -> impl IntoView {
         }
     };
     move || {
-        groups.get().map(|(since, found, mentioned)| {
+        groups.get().map(|(since, found, mentioned, comments)| {
             let since = incident::when::format_in_zone(&since, &zone.get());
+            let changes = found
+                .as_ref()
+                .ok()
+                .map(|groups| groups.iter().map(|g| g.items.len() + g.more).sum::<usize>());
+            let summary = summary_line(changes, comments.count, &since);
+            let threads = comment_view(comments, go);
             let mentions = (!mentioned.is_empty()).then(|| {
                 let items = mentioned
                     .into_iter()
                     .map(|m| {
                         let key = mention_link(&m);
                         let by = if m.by.trim().is_empty() { "someone".to_string() } else { m.by.clone() };
+                        // "… in the Summary" for a prose section.
+                        let in_section = (m.place.section == "prose")
+                            .then(|| incident::ProseSection::from_key(&m.place.id))
+                            .flatten()
+                            .map(|s| format!(" in the {}", s.title()))
+                            .unwrap_or_default();
                         let when = m.at.as_ref().map(|at| {
                             view! { <span class="catch-up-who">{format!(" — {}", incident::when::format_in_zone(at, &zone.get_untracked()))}</span> }
                         });
@@ -613,7 +696,7 @@ pub fn CatchUpCard() -> impl IntoView {
                         });
                         view! {
                             <li class="catch-up-mention">
-                                <a href=format!("#{key}")>{format!("You were mentioned by {by}")}</a>
+                                <a href=format!("#{key}")>{format!("You were mentioned by {by}{in_section}")}</a>
                                 {when}
                                 <q class="mention-excerpt">{m.excerpt.clone()}</q>
                                 {action}
@@ -652,12 +735,75 @@ pub fn CatchUpCard() -> impl IntoView {
             view! {
                 <section id="catch-up" class="catch-up" aria-labelledby="h-catch-up">
                     <h2 id="h-catch-up">"Since you were last here"</h2>
-                    <p class="hint">{format!("Changes since your mark at {since}, on this device.")}</p>
+                    <p class="hint" id="catch-up-summary">{summary}</p>
                     {mentions}
+                    {threads}
                     {body}
                     <button type="button" id="catch-up-read" on:click=mark_read.clone()>"Mark as read"</button>
                 </section>
             }
         })
     }
+}
+
+/// The threads others wrote in since the mark, each led by what it is on (a link that goes
+/// to the thread), then each action: who did what, when, and the start of the text.
+fn comment_view(comments: CommentCatchUp, go: GoToThread) -> Option<impl IntoView> {
+    if comments.threads.is_empty() {
+        return None;
+    }
+    let more = comments.more_threads;
+    let threads = comments
+        .threads
+        .into_iter()
+        .map(|thread| {
+            let key = if thread.removed {
+                "postmortem"
+            } else {
+                section_of(&thread.target)
+            };
+            let click = {
+                let (id, target, removed) = (thread.thread.clone(), thread.target.clone(), thread.removed);
+                move |ev: ev::MouseEvent| {
+                    if ev.button() != 0 || ev.ctrl_key() || ev.meta_key() || ev.shift_key() || ev.alt_key() {
+                        return;
+                    }
+                    ev.prevent_default();
+                    go.go(&id, &target, removed);
+                }
+            };
+            let state = if thread.resolved { "resolved" } else { "open" };
+            let earlier = (thread.earlier > 0).then(|| {
+                view! { <li class="hint">{format!("and {} earlier", thread.earlier)}</li> }
+            });
+            let items = thread
+                .items
+                .into_iter()
+                .map(|item| {
+                    let excerpt = (!item.excerpt.is_empty())
+                        .then(|| view! { <q class="catch-up-comment-text">{item.excerpt.clone()}</q> });
+                    view! {
+                        <li class="catch-up-comment" data-comment-id=item.id.clone()>
+                            {item.line()}
+                            <span class="catch-up-who">{format!(" — {}", item.when)}</span>
+                            {excerpt}
+                        </li>
+                    }
+                })
+                .collect_view();
+            view! {
+                <li class="catch-up-thread" data-thread-id=thread.thread.clone() data-resolved=thread.resolved.to_string()>
+                    <a href=format!("#{key}") class="catch-up-thread-link" on:click=click>{thread.on}</a>
+                    <span class="catch-up-thread-state">{format!(" ({state})")}</span>
+                    <ul class="catch-up-comments">{earlier}{items}</ul>
+                </li>
+            }
+        })
+        .collect_view();
+    let more =
+        (more > 0).then(|| view! { <li class="hint">{format!("and {more} more threads")}</li> });
+    Some(view! {
+        <h3>"Comments"</h3>
+        <ul class="catch-up-list catch-up-threads">{threads}{more}</ul>
+    })
 }

@@ -370,8 +370,8 @@ fn thread_view(id: String, ctx: Threads, mine: Memo<Vec<Thread>>) -> impl IntoVi
         }
     };
     view! {
-        <div class="comment-thread" data-testid="comment-thread" data-thread-id=id
-            data-resolved=move || resolved.get().to_string()>
+        <div class="comment-thread" data-testid="comment-thread" id=format!("thread-{id}")
+            tabindex="-1" data-thread-id=id data-resolved=move || resolved.get().to_string()>
             {passage}
             <ol class="comment-list">{list}</ol>
             {state}

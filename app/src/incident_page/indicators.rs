@@ -144,6 +144,7 @@ pub fn Indicators() -> impl IntoView {
         })
     });
     let window = Windowed::new(ids, "indicator-list", "data-indicator-id", 130.0);
+    super::go_to_thread::place_indicators(window);
     let each = move || {
         // The snapshots first (see the timeline's rows).
         indicators.track();

@@ -9,6 +9,7 @@ mod clipboard;
 mod comments;
 mod drill;
 mod export;
+mod go_to_thread;
 mod handover;
 mod indicators;
 mod joining;
@@ -66,6 +67,7 @@ pub fn IncidentPage(id: String) -> impl IntoView {
     comments::provide(&open);
     crate::people::provide();
     windowed::ViewerFind::provide();
+    go_to_thread::provide();
 
     let back_online = {
         let open = open.clone();

@@ -196,6 +196,7 @@ pub fn Timeline() -> impl IntoView {
     });
     let window = Windowed::new(ids, "timeline-list", "data-event-id", 110.0);
     provide_context(RevealEvent(window, text, phase));
+    super::go_to_thread::place_timeline(RevealEvent(window, text, phase));
     let ctx = TimelineContext {
         open: open.clone(),
         zone,

@@ -3,12 +3,13 @@
 use std::cmp::Reverse;
 use std::collections::HashSet;
 
+use super::discussion::{latest_word, name_and_time, open_threads, place_of, resolved_since};
 use super::{
     changes, now_overdue, Attribution, Authorship, Change, ChangeKind, Group, Place, Stamp,
 };
 use crate::{
-    when, AnswerStatus, Incident, NextStep, ProseSection, QuestionList, Role, TimelineEvent,
-    MAP_ROOTS, QUESTIONS,
+    when, AnswerStatus, Incident, NextStep, ProseSection, QuestionList, Role, Thread,
+    TimelineEvent, MAP_ROOTS, QUESTIONS,
 };
 
 /// One line of a catch-up list.
@@ -160,10 +161,26 @@ const HANDOFF_STEPS_PER_OWNER: usize = 20;
 
 /// A shift hand-off note, plain text, ready to be a timeline event's description: who holds
 /// which role, the open threads (questions without an answer, theories not yet confirmed),
-/// the next steps not done by owner (late ones first), and `shift_changes` (what changed
+/// the next steps not done by owner (late ones first), the comment threads still open with
+/// their latest word (and, from [`handoff_event`] with the shift's start, those resolved
+/// during the shift), and `shift_changes` (what changed
 /// during the shift, from [`changes`]). Times are shown in the incident's display zone;
 /// `now` is RFC 3339 UTC.
 pub fn handoff_note(incident: &Incident, shift_changes: &[Change], now: &str) -> String {
+    note(incident, shift_changes, None, now)
+}
+
+/// How many comment threads of one kind (open, resolved during the shift) a hand-off note
+/// lists before it counts the rest.
+const HANDOFF_THREADS: usize = 20;
+
+/// [`handoff_note`], with the comment threads resolved since `shift_start` when it is known.
+fn note(
+    incident: &Incident,
+    shift_changes: &[Change],
+    shift_start: Option<&Incident>,
+    now: &str,
+) -> String {
     let zone = incident.display_zone();
     let time = |t: &str| when::format_in_zone(t, &zone);
     let mut note = format!("Shift hand-off, {}\n", time(now));
@@ -269,6 +286,8 @@ pub fn handoff_note(incident: &Incident, shift_changes: &[Change], now: &str) ->
         }
     }
 
+    threads_note(incident, shift_start, &zone, now, &mut note);
+
     note.push_str("\nWhat changed during the shift\n");
     if shift_changes.is_empty() {
         note.push_str("- Nothing.\n");
@@ -301,7 +320,7 @@ pub fn handoff_event(
 ) -> TimelineEvent {
     let by = by.trim();
     let note = match shift_start {
-        Some(start) => handoff_note(incident, &changes(start, incident), now),
+        Some(start) => note(incident, &changes(start, incident), Some(start), now),
         None => {
             let note = handoff_note(incident, &[], now);
             let nothing = "- Nothing.\n";
@@ -321,6 +340,50 @@ pub fn handoff_event(
         include_in_report: true,
         notes: Some(note.trim_end().to_string()),
         ..Default::default()
+    }
+}
+
+/// The comment threads still open, each with what it is on and its latest word, and, when
+/// the shift's start is known, the threads resolved during the shift.
+fn threads_note(
+    incident: &Incident,
+    shift_start: Option<&Incident>,
+    zone: &str,
+    now: &str,
+    note: &mut String,
+) {
+    let line = |thread: &Thread| {
+        let (on, _) = place_of(incident, thread);
+        match latest_word(thread, zone, now) {
+            Some(word) => format!("- On {on} — {word}\n"),
+            None => format!("- On {on} — every comment deleted\n"),
+        }
+    };
+    let list = |threads: Vec<Thread>, note: &mut String, extra: &dyn Fn(&Thread) -> String| {
+        if threads.is_empty() {
+            note.push_str("- None.\n");
+        }
+        let more = threads.len().saturating_sub(HANDOFF_THREADS);
+        for thread in threads.iter().take(HANDOFF_THREADS) {
+            let mut text = line(thread);
+            text.insert_str(text.len() - 1, &extra(thread));
+            note.push_str(&text);
+        }
+        if more > 0 {
+            note.push_str(&format!("- … and {more} more threads.\n"));
+        }
+    };
+    note.push_str("\nOpen comment threads\n");
+    list(open_threads(incident), note, &|_| String::new());
+    if let Some(start) = shift_start {
+        note.push_str("\nComment threads resolved during the shift\n");
+        list(resolved_since(start, incident), note, &|thread| {
+            thread
+                .resolved
+                .as_ref()
+                .map(|r| format!(" (resolved by {})", name_and_time(&r.by, &r.at, zone, now)))
+                .unwrap_or_default()
+        });
     }
 }
 

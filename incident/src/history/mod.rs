@@ -17,21 +17,29 @@
 //!
 //! [`changes`] compares two states entry by entry in a responder's words; [`catch_up`] turns
 //! that into the short "since you were last here" list and [`handoff_note`] into a shift
-//! hand-off note. [`restore`] puts back what an entry or a prose section held at an earlier
+//! hand-off note; [`comment_catch_up`] adds the comment threads others wrote in since the
+//! mark, and the hand-off lists the threads still open and those resolved during the shift. [`restore`] puts back what an entry or a prose section held at an earlier
 //! time as a new edit, and [`stops`] gives a slider's stops over the record. Everything here
 //! is pure: callers pass the records, the states and "now".
 
 mod changes;
 mod digest;
+mod discussion;
 mod restore;
 mod stops;
+mod typist;
 
 pub use changes::{changes, now_overdue, Change, ChangeKind, Group};
 pub use digest::{
     catch_up, handoff_event, handoff_note, who_and_when, CatchUpGroup, CatchUpItem, HANDOFF_SOURCE,
 };
+pub use discussion::{
+    comment_catch_up, latest_word, name_and_time, open_threads, place_of, resolved_since, start_of,
+    time_in_zone, CommentAction, CommentCatchUp, CommentNews, ThreadNews, COMMENT_EXCERPT_CHARS,
+};
 pub use restore::{can_restore, restore, RestoreError, Restored};
 pub use stops::{shown_time, stops, typed_time, utc_of, Grain, RecordMark, Stop};
+pub use typist::mention_typist;
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
