@@ -7,7 +7,9 @@
 //! scrolling a frame at a time (a list of at most `WHOLE_UP_TO` rows is drawn whole), with `OVERSCAN_PX` of rows drawn beyond each edge of the
 //! screen, so that Tab and the arrow keys always find the next row in the page and the focus
 //! scrolls the window along. `reveal` brings any row in (a jump, the hand-over's new event)
-//! before scrolling to it. Rows are found by their attribute (`data-event-id`,
+//! before scrolling to it. A row drawn while the page is being scrolled is drawn light (its
+//! text and its Edit button, `whole_row`) and made whole once the scrolling has settled, one
+//! row a frame, the rows on screen first, or at once when something in it takes the focus. Rows are found by their attribute (`data-event-id`,
 //! `data-indicator-id`) on the list's own children.
 
 use std::collections::HashMap;
@@ -30,6 +32,9 @@ const WHOLE_UP_TO: usize = 200;
 /// least this often (ms); in between the window follows the scroll position alone, without
 /// asking the browser for a layout.
 const REMEASURE_MS: f64 = 400.0;
+/// The page counts as being scrolled until this long (ms) after its last scroll event: rows
+/// drawn meanwhile are light, and made whole once it has passed.
+const SETTLE_MS: f64 = 150.0;
 
 /// One windowed list.
 #[derive(Clone, Copy)]
@@ -54,6 +59,11 @@ pub struct Windowed {
     fresh: StoredValue<bool>,
     /// The list's top in page coordinates, and when it was read (ms since the epoch).
     top_in_page: StoredValue<Option<(f64, f64)>>,
+    /// When the page last scrolled (ms since the epoch).
+    last_scroll: StoredValue<f64>,
+    /// Rows drawn light, waiting to be made whole (see `whole_row`).
+    light: StoredValue<Vec<(String, RwSignal<bool>)>>,
+    settling: StoredValue<bool>,
 }
 
 impl Windowed {
@@ -104,10 +114,16 @@ impl Windowed {
             scheduled: StoredValue::new(false),
             fresh: StoredValue::new(true),
             top_in_page: StoredValue::new(None),
+            last_scroll: StoredValue::new(0.0),
+            light: StoredValue::new(Vec::new()),
+            settling: StoredValue::new(false),
         };
         // The page scrolled or was resized, the rows changed, or the window moved (its new
         // rows are measured once drawn).
-        let on_scroll = window_event_listener(ev::scroll, move |_| window.schedule());
+        let on_scroll = window_event_listener(ev::scroll, move |_| {
+            window.last_scroll.set_value(platform::now_millis());
+            window.schedule();
+        });
         let on_resize = window_event_listener(ev::resize, move |_| {
             window.fresh.set_value(true);
             window.schedule();
@@ -153,6 +169,86 @@ impl Windowed {
             let at = o.get(end).copied().unwrap_or(total);
             format!("{}px", (total - at).max(0.0))
         })
+    }
+
+    /// Whether the row `id`, being drawn now, is drawn whole (true) or light (false, until
+    /// it is set). A row drawn while the page is being scrolled (a fling draws a few rows
+    /// every frame) is light: building a whole row (its comments, its attachments, who wrote
+    /// it) for every row that flies past made the frames long on a phone. Once the
+    /// scrolling has settled for `SETTLE_MS` the light rows still drawn are made whole, one a
+    /// frame, the one nearest the middle of the screen first. A row sets it itself when
+    /// something in it takes the focus, or when it is opened for editing.
+    pub fn whole_row(self, id: &str) -> RwSignal<bool> {
+        let now = platform::now_millis();
+        if now - self.last_scroll.get_value() >= SETTLE_MS {
+            return RwSignal::new(true);
+        }
+        let whole = RwSignal::new(false);
+        self.light.update_value(|l| l.push((id.to_string(), whole)));
+        if !self.settling.get_value() {
+            self.settling.set_value(true);
+            self.settle_in(SETTLE_MS);
+        }
+        whole
+    }
+
+    fn settle_in(self, ms: f64) {
+        set_timeout(
+            move || self.settle(),
+            std::time::Duration::from_millis(ms.max(1.0) as u64),
+        );
+    }
+
+    /// Makes the light row nearest the middle of the screen whole, and the next one at the
+    /// next frame, once the page has not scrolled for `SETTLE_MS`.
+    fn settle(self) {
+        let Some(last) = self.last_scroll.try_get_value() else {
+            return;
+        };
+        let idle = platform::now_millis() - last;
+        if idle < SETTLE_MS {
+            self.settle_in(SETTLE_MS - idle);
+            return;
+        }
+        // The row at the middle of the screen, by the offsets known.
+        let middle = self.top_in_page.get_value().map(|(top_in_page, _)| {
+            let window = platform::window();
+            let scrolled = window.scroll_y().unwrap_or(0.0);
+            let screen = window
+                .inner_height()
+                .ok()
+                .and_then(|h| h.as_f64())
+                .unwrap_or(800.0);
+            let y = scrolled + screen / 2.0 - top_in_page;
+            self.offsets
+                .with_untracked(|o| o[1..].partition_point(|&end| end <= y))
+        });
+        let next = self.light.try_update_value(|light| {
+            // Rows that left the page since are gone.
+            light.retain(|(_, whole)| whole.try_get_untracked() == Some(false));
+            let at = |id: &String| {
+                self.positions
+                    .with_untracked(|p| p.get(id).copied())
+                    .unwrap_or(usize::MAX)
+            };
+            let nearest = (0..light.len()).min_by_key(|&i| match middle {
+                Some(m) => at(&light[i].0).abs_diff(m),
+                None => i,
+            })?;
+            Some(light.swap_remove(nearest).1)
+        });
+        match next.flatten() {
+            Some(whole) => {
+                whole.set(true);
+                // Its height changes: measured again at the next frame.
+                self.fresh.set_value(true);
+                self.schedule();
+                request_animation_frame(move || self.settle());
+            }
+            None => {
+                self.settling.try_set_value(false);
+            }
+        }
     }
 
     /// The rows in the page, as indices into `ids` (clamped to what `ids` holds now).
