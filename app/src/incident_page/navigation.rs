@@ -209,9 +209,23 @@ impl Nav {
                     platform::log_error(&platform::js_error_text(&e));
                 }
                 heading.scroll_into_view();
+                settle_on(heading, 3);
             }
         });
     }
+}
+
+/// Scrolls `heading` into view again at each of the next `frames` frames: the sections
+/// around it that were off screen are drawn only once near (`content-visibility: auto`,
+/// navigation.css), and their real height may move it.
+fn settle_on(heading: web_sys::HtmlElement, frames: u32) {
+    if frames == 0 {
+        return;
+    }
+    request_animation_frame(move || {
+        heading.scroll_into_view();
+        settle_on(heading, frames - 1);
+    });
 }
 
 /// What a plain click on a link to `key` does: jump there. A click with a modifier (a new

@@ -7,7 +7,9 @@
 //! scrolling a frame at a time (a list of at most `WHOLE_UP_TO` rows is drawn whole), with `OVERSCAN_PX` of rows drawn beyond each edge of the
 //! screen, so that Tab and the arrow keys always find the next row in the page and the focus
 //! scrolls the window along. `reveal` brings any row in (a jump, the hand-over's new event)
-//! before scrolling to it. Rows are found by their attribute (`data-event-id`,
+//! before scrolling to it. A row drawn while the page is being scrolled is drawn light (its
+//! text and its Edit button, `whole_row`) and made whole once the scrolling has settled, one
+//! row a frame, the rows on screen first, or at once when something in it takes the focus. Rows are found by their attribute (`data-event-id`,
 //! `data-indicator-id`) on the list's own children.
 
 use std::collections::HashMap;
@@ -30,6 +32,9 @@ const WHOLE_UP_TO: usize = 200;
 /// least this often (ms); in between the window follows the scroll position alone, without
 /// asking the browser for a layout.
 const REMEASURE_MS: f64 = 400.0;
+/// The page counts as being scrolled until this long (ms) after its last scroll event: rows
+/// drawn meanwhile are light, and made whole once it has passed.
+const SETTLE_MS: f64 = 150.0;
 
 /// One windowed list.
 #[derive(Clone, Copy)]
@@ -39,6 +44,14 @@ pub struct Windowed {
     /// The rows in the page: `[start, end)` of `ids`.
     pub range: RwSignal<(usize, usize)>,
     heights: StoredValue<HashMap<String, f64>>,
+    /// The height a row not measured yet is counted at: the given estimate, then the median of
+    /// the rows measured plain (see `measure`), learned again only when their number has
+    /// doubled.
+    estimate: StoredValue<f64>,
+    /// The heights of rows measured whole, closed and without the focus.
+    plain: StoredValue<HashMap<String, f64>>,
+    /// How many plain rows the estimate was last learned from.
+    learned_from: StoredValue<usize>,
     /// Each shown row's place in `ids`.
     positions: Memo<Arc<HashMap<String, usize>>>,
     /// The offset of each row's top from the list's top, and the total at the end.
@@ -54,11 +67,17 @@ pub struct Windowed {
     fresh: StoredValue<bool>,
     /// The list's top in page coordinates, and when it was read (ms since the epoch).
     top_in_page: StoredValue<Option<(f64, f64)>>,
+    /// When the page last scrolled (ms since the epoch).
+    last_scroll: StoredValue<f64>,
+    /// Rows drawn light, waiting to be made whole (see `whole_row`).
+    light: StoredValue<Vec<(String, RwSignal<bool>)>>,
+    settling: StoredValue<bool>,
 }
 
 impl Windowed {
     /// A window over `ids`, for the list element `list` whose rows carry `attribute`;
-    /// `estimate` is a row's height (px) until it has been measured.
+    /// `estimate` is a row's height (px) until it has been measured, and until enough rows
+    /// were measured to learn one.
     pub fn new(
         ids: Memo<Arc<Vec<String>>>,
         list: &'static str,
@@ -66,9 +85,11 @@ impl Windowed {
         estimate: f64,
     ) -> Self {
         let heights = StoredValue::new(HashMap::<String, f64>::new());
+        let estimate = StoredValue::new(estimate);
         let measured = RwSignal::new(0u64);
         let offsets = Memo::new(move |_| {
             measured.track();
+            let estimate = estimate.get_value();
             ids.with(|ids| {
                 heights.with_value(|h| {
                     let mut at = 0.0;
@@ -97,6 +118,9 @@ impl Windowed {
             positions,
             range: RwSignal::new((0, MIN_ROWS)),
             heights,
+            estimate,
+            plain: StoredValue::new(HashMap::new()),
+            learned_from: StoredValue::new(MIN_ROWS / 2),
             offsets,
             measured,
             list,
@@ -104,10 +128,16 @@ impl Windowed {
             scheduled: StoredValue::new(false),
             fresh: StoredValue::new(true),
             top_in_page: StoredValue::new(None),
+            last_scroll: StoredValue::new(0.0),
+            light: StoredValue::new(Vec::new()),
+            settling: StoredValue::new(false),
         };
         // The page scrolled or was resized, the rows changed, or the window moved (its new
         // rows are measured once drawn).
-        let on_scroll = window_event_listener(ev::scroll, move |_| window.schedule());
+        let on_scroll = window_event_listener(ev::scroll, move |_| {
+            window.last_scroll.set_value(platform::now_millis());
+            window.schedule();
+        });
         let on_resize = window_event_listener(ev::resize, move |_| {
             window.fresh.set_value(true);
             window.schedule();
@@ -153,6 +183,86 @@ impl Windowed {
             let at = o.get(end).copied().unwrap_or(total);
             format!("{}px", (total - at).max(0.0))
         })
+    }
+
+    /// Whether the row `id`, being drawn now, is drawn whole (true) or light (false, until
+    /// it is set). A row drawn while the page is being scrolled (a fling draws a few rows
+    /// every frame) is light: building a whole row (its comments, its attachments, who wrote
+    /// it) for every row that flies past made the frames long on a phone. Once the
+    /// scrolling has settled for `SETTLE_MS` the light rows still drawn are made whole, one a
+    /// frame, the one nearest the middle of the screen first. A row sets it itself when
+    /// something in it takes the focus, or when it is opened for editing.
+    pub fn whole_row(self, id: &str) -> RwSignal<bool> {
+        let now = platform::now_millis();
+        if now - self.last_scroll.get_value() >= SETTLE_MS {
+            return RwSignal::new(true);
+        }
+        let whole = RwSignal::new(false);
+        self.light.update_value(|l| l.push((id.to_string(), whole)));
+        if !self.settling.get_value() {
+            self.settling.set_value(true);
+            self.settle_in(SETTLE_MS);
+        }
+        whole
+    }
+
+    fn settle_in(self, ms: f64) {
+        set_timeout(
+            move || self.settle(),
+            std::time::Duration::from_millis(ms.max(1.0) as u64),
+        );
+    }
+
+    /// Makes the light row nearest the middle of the screen whole, and the next one at the
+    /// next frame, once the page has not scrolled for `SETTLE_MS`.
+    fn settle(self) {
+        let Some(last) = self.last_scroll.try_get_value() else {
+            return;
+        };
+        let idle = platform::now_millis() - last;
+        if idle < SETTLE_MS {
+            self.settle_in(SETTLE_MS - idle);
+            return;
+        }
+        // The row at the middle of the screen, by the offsets known.
+        let middle = self.top_in_page.get_value().map(|(top_in_page, _)| {
+            let window = platform::window();
+            let scrolled = window.scroll_y().unwrap_or(0.0);
+            let screen = window
+                .inner_height()
+                .ok()
+                .and_then(|h| h.as_f64())
+                .unwrap_or(800.0);
+            let y = scrolled + screen / 2.0 - top_in_page;
+            self.offsets
+                .with_untracked(|o| o[1..].partition_point(|&end| end <= y))
+        });
+        let next = self.light.try_update_value(|light| {
+            // Rows that left the page since are gone.
+            light.retain(|(_, whole)| whole.try_get_untracked() == Some(false));
+            let at = |id: &String| {
+                self.positions
+                    .with_untracked(|p| p.get(id).copied())
+                    .unwrap_or(usize::MAX)
+            };
+            let nearest = (0..light.len()).min_by_key(|&i| match middle {
+                Some(m) => at(&light[i].0).abs_diff(m),
+                None => i,
+            })?;
+            Some(light.swap_remove(nearest).1)
+        });
+        match next.flatten() {
+            Some(whole) => {
+                whole.set(true);
+                // Its height changes: measured again at the next frame.
+                self.fresh.set_value(true);
+                self.schedule();
+                request_animation_frame(move || self.settle());
+            }
+            None => {
+                self.settling.try_set_value(false);
+            }
+        }
     }
 
     /// The rows in the page, as indices into `ids` (clamped to what `ids` holds now).
@@ -222,10 +332,20 @@ impl Windowed {
         }
     }
 
-    /// Notes the height of every row in the page; the offsets move when one changed.
+    /// Notes the height of every row in the page; the offsets move when one changed. A row
+    /// drawn whole, not open for editing and without the focus is also a plain row: once
+    /// their number has doubled since (from `MIN_ROWS`), their median becomes the height of
+    /// the rows not measured yet. Not their average, and not from a row being edited: the one
+    /// row growing as it is typed into would move every row not drawn yet.
     fn measure(&self, list: &web_sys::HtmlElement) {
         let children = list.children();
         let mut changed = false;
+        let focused = platform::document().active_element();
+        let plain_row = |row: &web_sys::Element| {
+            !row.has_attribute("data-light")
+                && row.query_selector(".ev-editor").ok().flatten().is_none()
+                && !focused.as_ref().is_some_and(|f| row.contains(Some(f)))
+        };
         self.heights.update_value(|heights| {
             for i in 0..children.length() {
                 let Some(row) = children.item(i) else {
@@ -239,12 +359,28 @@ impl Windowed {
                     // Not laid out (a folded section): keep what was known.
                     continue;
                 }
+                if plain_row(&row) {
+                    self.plain.update_value(|p| {
+                        p.insert(id.clone(), height);
+                    });
+                }
                 let known = heights.insert(id, height);
                 if known.is_none_or(|k| (k - height).abs() > 0.5) {
                     changed = true;
                 }
             }
         });
+        let count = self.plain.with_value(HashMap::len);
+        if count >= MIN_ROWS && count >= 2 * self.learned_from.get_value() {
+            self.learned_from.set_value(count);
+            let mut all: Vec<f64> = self.plain.with_value(|p| p.values().copied().collect());
+            all.sort_by(f64::total_cmp);
+            let median = all[all.len() / 2];
+            if (median - self.estimate.get_value()).abs() > 1.0 {
+                self.estimate.set_value(median);
+                changed = true;
+            }
+        }
         if changed {
             self.measured.update(|n| *n += 1);
         }

@@ -4,6 +4,7 @@ use std::time::Duration;
 
 use incident::indicator_value::defang;
 use incident::{IndicatorField, IndicatorKind, Tlp};
+use leptos::either::Either;
 use leptos::prelude::*;
 
 use super::super::timeline::shared::{sentence, shown_time, time_field};
@@ -119,6 +120,15 @@ pub(super) fn IndicatorRow(item: Item, open: OpenIncident, memory: RowMemory) ->
     };
     let editing = opening.editing;
     let attach_to = incident::AttachTarget::Indicator(id.clone());
+    // Drawn light while the list is being scrolled (`Windowed::whole_row`): who added it,
+    // its attachments and its comments come once it is made whole, and it stays whole.
+    let set_whole = window.whole_row(&id);
+    let whole = Memo::new(move |was: Option<&bool>| {
+        was.copied().unwrap_or(false) || set_whole.get() || editing.get()
+    });
+    let may_edit = open.standing.get_untracked().may_edit();
+    let comment_on = incident::CommentTarget::Indicator(id.clone());
+    let place = super::super::attribution::indicator(&id);
     let fields = {
         let id = id.clone();
         move || {
@@ -144,6 +154,8 @@ pub(super) fn IndicatorRow(item: Item, open: OpenIncident, memory: RowMemory) ->
             tabindex="-1"
             aria-posinset=position
             aria-setsize=size
+            data-light=move || (!whole.get()).then_some("true")
+            on:focusin=move |_| set_whole.set(true)
         >
             <p class="ioc-head">
                 <span class="ioc-kind" data-testid="indicator-kind">{kind.label()}</span>
@@ -153,8 +165,17 @@ pub(super) fn IndicatorRow(item: Item, open: OpenIncident, memory: RowMemory) ->
             <p class="tl-meta">{seen}</p>
             {note.map(|n| view! { <p class="ioc-note">{n}</p> })}
             {events}
-            <super::super::attribution::Byline place=super::super::attribution::indicator(&id)/>
-            <super::super::attachments::AttachmentsOn target=attach_to controls=Signal::derive(move || editing.get())/>
+            {move || {
+                if whole.get() {
+                    Either::Left(view! {
+                        <super::super::attribution::Byline place=place.clone()/>
+                        <super::super::attachments::AttachmentsOn target=attach_to.clone() controls=Signal::derive(move || editing.get())/>
+                    })
+                } else {
+                    // As high as an empty attachment list.
+                    Either::Right(view! { <div class="attachments" aria-hidden="true"></div> })
+                }
+            }}
             <div class="ev-actions">
                 {copy_control("Copy defanged", shown_id.clone(), copy_defanged)}
                 {copy_control("Copy raw", shown_id.clone(), copy_raw)}
@@ -174,7 +195,16 @@ pub(super) fn IndicatorRow(item: Item, open: OpenIncident, memory: RowMemory) ->
                     })
             }}
             {fields}
-            <super::super::comments::Comments target=incident::CommentTarget::Indicator(id.clone()) window=window/>
+            {move || {
+                if whole.get() {
+                    Either::Left(view! { <super::super::comments::Comments target=comment_on.clone() window=window/> })
+                } else {
+                    // The Comment button's place, not a control until the row is whole.
+                    Either::Right(may_edit.then(|| view! {
+                        <button type="button" class="secondary comment-button" tabindex="-1" aria-hidden="true" inert="">"Comment"</button>
+                    }))
+                }
+            }}
         </li>
     }
 }

@@ -80,6 +80,13 @@ pub(super) fn EventRow(
     let what_el = what_id.clone();
     let editing = opening.editing;
     let attach_to = incident::AttachTarget::Event(id.clone());
+    // Drawn light while the list is being scrolled (`Windowed::whole_row`): who wrote it, its
+    // attachments and its comments come once it is made whole, and it stays whole.
+    let set_whole = ctx.window.whole_row(&id);
+    let whole = Memo::new(move |was: Option<&bool>| {
+        was.copied().unwrap_or(false) || set_whole.get() || editing.get()
+    });
+    let may_edit = ctx.open.standing.get_untracked().may_edit();
     // The Edit button and, when open, the fields: one reactive spot per row.
     let actions = move || {
         let button = opening.button("ev-button tl-edit", what_id.clone());
@@ -101,6 +108,8 @@ pub(super) fn EventRow(
             tabindex="-1"
             aria-posinset=position
             aria-setsize=size
+            data-light=move || (!whole.get()).then_some("true")
+            on:focusin=move |_| set_whole.set(true)
         >
             <p class="tl-head">
                 <time class="tl-time" datetime=at data-testid="event-time">
@@ -114,10 +123,28 @@ pub(super) fn EventRow(
             {notes.map(|n| view! { <p class="tl-notes" data-testid="event-notes">{n}</p> })}
             {(!details.is_empty()).then(|| view! { <p class="tl-meta">{details}</p> })}
             {links.map(|l| view! { <p class="tl-meta tl-links" data-testid="event-indicators">{l}</p> })}
-            <super::super::attribution::Byline place=byline/>
-            <super::super::attachments::AttachmentsOn target=attach_to controls=Signal::derive(move || editing.get())/>
+            {move || {
+                if whole.get() {
+                    Either::Left(view! {
+                        <super::super::attribution::Byline place=byline.clone()/>
+                        <super::super::attachments::AttachmentsOn target=attach_to.clone() controls=Signal::derive(move || editing.get())/>
+                    })
+                } else {
+                    // As high as an empty attachment list.
+                    Either::Right(view! { <div class="attachments" aria-hidden="true"></div> })
+                }
+            }}
             {actions}
-            <super::super::comments::Comments target=comment_target window=ctx_window/>
+            {move || {
+                if whole.get() {
+                    Either::Left(view! { <super::super::comments::Comments target=comment_target.clone() window=ctx_window/> })
+                } else {
+                    // The Comment button's place, not a control until the row is whole.
+                    Either::Right(may_edit.then(|| view! {
+                        <button type="button" class="secondary comment-button" tabindex="-1" aria-hidden="true" inert="">"Comment"</button>
+                    }))
+                }
+            }}
         </li>
     }
 }
