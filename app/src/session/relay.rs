@@ -134,6 +134,11 @@ impl Host for Session {
 
     fn connection_changed(&self, state: Connection) {
         self.view.connection.try_set(state);
+        // Synced: the relay's first answer has been applied (it comes before this); or the
+        // connection failed. Either way the editor is drawn now.
+        if state != Connection::Connecting {
+            self.view.awaiting_document.try_set(false);
+        }
     }
 
     fn presence_changed(&self, peers: Vec<Peer>) {
