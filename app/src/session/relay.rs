@@ -120,9 +120,15 @@ impl sync_client::Replica for Session {
 
 impl Host for Session {
     fn receive(&self, update: &[u8]) -> Result<(), String> {
+        let commits = self.commits.get();
         let result = self
             .apply_remote(update, UpdateOrigin::Relay)
             .map_err(|e| format!("A change from the relay was refused: {e}"));
+        if result.is_ok() && self.commits.get() == commits {
+            // Nothing changed (an answer confirming this device's own changes, or a change
+            // still waiting for an earlier one): nothing on the page to read again.
+            return result;
+        }
         self.remember_summary(true);
         self.view.changed();
         result
