@@ -127,6 +127,10 @@ pub struct Session {
     /// Other tabs of this browser with this incident open.
     tabs: RefCell<Option<TabLink>>,
     closed: Cell<bool>,
+    /// Transactions that changed the document, counted by its update listener: an update
+    /// from the relay that changed nothing (the answer to a checkpoint after each of this
+    /// device's own changes) need not make the page read the incident again.
+    commits: Cell<u64>,
 }
 
 impl Deref for Session {
@@ -178,11 +182,13 @@ impl OpenIncident {
             subscription: RefCell::new(None),
             tabs: RefCell::new(None),
             closed: Cell::new(false),
+            commits: Cell::new(0),
         });
         let me = Rc::downgrade(&session);
         let queue = move |update: &[u8], origin| {
             // Runs inside the commit: only queue, never touch the document here.
             if let Some(session) = me.upgrade() {
+                session.commits.set(session.commits.get().wrapping_add(1));
                 session.saving.queue(update.to_vec(), origin);
                 session.schedule_write();
             }

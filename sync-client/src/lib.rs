@@ -361,8 +361,14 @@ impl SyncCore {
                     )),
                     Err(e) => out.push(Action::Problem(Some(e))),
                 }
-                // Everything the relay lacked is now on its way: ask for confirmation.
-                self.checkpoint(replica, out);
+                // Everything the relay lacked is now on its way: ask for confirmation, if
+                // there is anything the SyncStep1s already sent do not cover. (Otherwise the
+                // relay would answer with the whole document a second time on a first open:
+                // our state vector is still empty while its first answer is on the way.)
+                let covered: u32 = self.checkpoints.iter().sum();
+                if replica.unconfirmed() > covered {
+                    self.checkpoint(replica, out);
+                }
             }
             Message::Sync(SyncMessage::SyncStep2(update)) => {
                 out.push(Action::Apply(update));

@@ -102,8 +102,10 @@ pub fn IncidentPage(id: String) -> impl IntoView {
     let standing = open.standing;
     let revision = open.revision;
     let has_copy = open.has_copy;
+    let awaiting = open.awaiting_document;
     // What is on this device is shown whatever the relay says; an incident that is not here
-    // yet only once the relay lets this device in.
+    // yet only once the relay lets this device in, and has sent it (or could not): drawn
+    // empty first, the whole editor would be drawn a second time when the incident came.
     let shows_editor = {
         let open = open.clone();
         Memo::new(move |_| {
@@ -111,7 +113,7 @@ pub fn IncidentPage(id: String) -> impl IntoView {
                 return false;
             }
             revision.track();
-            matches!(standing.get(), Standing::Member(_))
+            (matches!(standing.get(), Standing::Member(_)) && !awaiting.get())
                 || has_copy.get()
                 || open.incident.schema_version().is_some()
         })
@@ -156,7 +158,9 @@ pub fn IncidentPage(id: String) -> impl IntoView {
                 fallback=move || {
                     view! {
                         <NoAccess/>
-                        <Show when=move || !loaded.get() || standing.get() == Standing::Checking>
+                        <Show when=move || {
+                            !loaded.get() || standing.get() == Standing::Checking || awaiting.get()
+                        }>
                             <p class="loading">"Opening the incident…"</p>
                         </Show>
                     }
@@ -276,15 +280,31 @@ fn IncidentEditor() -> impl IntoView {
     }
 }
 
+/// True once the page's first screen has been drawn and the browser has been idle since:
+/// what is not needed to read and type starts then, so that opening a big incident shows
+/// its rows and takes keystrokes before it.
+fn after_first_screen() -> ReadSignal<bool> {
+    let ready = RwSignal::new(false);
+    request_animation_frame(move || {
+        request_idle_callback(move || {
+            ready.try_set(true);
+        });
+    });
+    ready.read_only()
+}
+
 /// Every part of the incident, the overview right under the title.
 fn sections(nav: navigation::Nav) -> impl IntoView {
+    // The catch-up card compares this device's read mark with the incident: for a big
+    // incident a few hundred milliseconds, which waits until the first screen is up.
+    let settled = after_first_screen();
     // The template's order: what everyone needs first, the working sections, then what is
     // written for later readers.
     view! {
         <TitleField/>
         <Presence/>
         <overview::Overview nav=nav/>
-        <catch_up::CatchUpCard/>
+        {move || settled.get().then(|| view! { <catch_up::CatchUpCard/> })}
         <Classification/>
         <Roles/>
         <ProseField section=ProseSection::Summary/>

@@ -120,9 +120,15 @@ impl sync_client::Replica for Session {
 
 impl Host for Session {
     fn receive(&self, update: &[u8]) -> Result<(), String> {
+        let commits = self.commits.get();
         let result = self
             .apply_remote(update, UpdateOrigin::Relay)
             .map_err(|e| format!("A change from the relay was refused: {e}"));
+        if result.is_ok() && self.commits.get() == commits {
+            // Nothing changed (an answer confirming this device's own changes, or a change
+            // still waiting for an earlier one): nothing on the page to read again.
+            return result;
+        }
         self.remember_summary(true);
         self.view.changed();
         result
@@ -134,6 +140,11 @@ impl Host for Session {
 
     fn connection_changed(&self, state: Connection) {
         self.view.connection.try_set(state);
+        // Synced: the relay's first answer has been applied (it comes before this); or the
+        // connection failed. Either way the editor is drawn now.
+        if state != Connection::Connecting {
+            self.view.awaiting_document.try_set(false);
+        }
     }
 
     fn presence_changed(&self, peers: Vec<Peer>) {

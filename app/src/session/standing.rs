@@ -26,6 +26,10 @@ use wire::Access;
 const FIRST_RETRY_MS: u64 = 2_000;
 const LAST_RETRY_MS: u64 = 60_000;
 
+/// How long a device let in with nothing of the incident waits for the relay's first answer
+/// before it draws the (empty) editor anyway.
+const AWAIT_DOCUMENT_MS: u64 = 3_000;
+
 /// What the relay lets this device do with the incident.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Standing {
@@ -150,6 +154,7 @@ impl Session {
         // Stopped, not dropped: this may run inside the client's own close handler.
         self.relay.stop();
         self.connection.try_set(crate::sync::Connection::Offline);
+        self.awaiting_document.try_set(false);
         self.sync_problem.try_set(None);
         self.standing.try_set(Standing::Refused(why));
     }
@@ -158,8 +163,27 @@ impl Session {
     pub(super) fn join(self: &Rc<Self>, role: Access) {
         self.admission.cancel_retry();
         self.admission.attempts.set(0);
+        let nothing_here = !self.has_content()
+            && !self.view.has_copy.try_get_untracked().unwrap_or(true)
+            && self.relay.client().is_none();
+        if nothing_here {
+            self.await_document();
+        }
         self.standing.try_set(Standing::Member(role));
         self.start_sync();
+    }
+
+    /// Holds the editor back until the relay's first answer (see `View::awaiting_document`),
+    /// at most [`AWAIT_DOCUMENT_MS`].
+    fn await_document(&self) {
+        let awaiting = self.view.awaiting_document;
+        awaiting.try_set(true);
+        set_timeout(
+            move || {
+                awaiting.try_set(false);
+            },
+            Duration::from_millis(AWAIT_DOCUMENT_MS),
+        );
     }
 
     /// The browser is online again: publish or check now rather than at the next retry.

@@ -26,6 +26,10 @@ pub struct View {
     pub standing: RwSignal<Standing>,
     /// True when this device holds a copy of the incident (stored, or just made here).
     pub has_copy: RwSignal<bool>,
+    /// Let in with nothing of the incident on this device: the relay's first answer is on
+    /// its way (until it has come, the connection failed, or 3 s have passed). The page
+    /// draws the editor once, with the incident, instead of empty first.
+    pub awaiting_document: RwSignal<bool>,
 }
 
 impl View {
@@ -41,6 +45,7 @@ impl View {
             presence: RwSignal::new(Vec::new()),
             standing: RwSignal::new(Standing::Loading),
             has_copy: RwSignal::new(false),
+            awaiting_document: RwSignal::new(false),
         }
     }
 
