@@ -60,8 +60,15 @@ pub use playbook_page::PlaybookPage;
 pub fn IncidentPage(id: String) -> impl IntoView {
     // An invite link's secret is taken out of the address bar before anything else runs.
     let from_link = crate::access::take_invite_from_address();
+    let link_token = match &from_link {
+        crate::access::FromLink::Token(token) => Some(token.clone()),
+        _ => None,
+    };
     let open = OpenIncident::open(&id, from_link);
     provide_context(open.clone());
+    if let Some(token) = link_token {
+        joining::ask_preview_early(&id, &token);
+    }
     attribution::provide(&open);
     comments::provide(&open);
     crate::people::provide();
@@ -263,6 +270,8 @@ fn IncidentEditor() -> impl IntoView {
         };
         crate::platform::document().set_title(&format!("{drill}{title} — Firebreak"));
     });
+    // Runs once, after the editor is first drawn.
+    Effect::new(|_| crate::platform::page_shown());
     let nav = navigation::Nav::provide();
     // The bar comes first for keyboards and screen readers; the stylesheet puts it beside
     // the page on a wide screen, along the bottom on a phone.
