@@ -213,6 +213,29 @@ fn as_of_view(as_of: RwSignal<Option<AsOf>>) -> AnyView {
     view! { <AsOfView as_of=as_of/> }.into_any()
 }
 
+/// The catch-up card, once the incident's document is here (at once when this device has a
+/// copy). On a first visit through an invite link the editor shows before the relay's
+/// document arrives; the card's modules (a dozen small files, a round trip each, six at a
+/// time) are fetched after it, not in front of the websocket.
+fn catch_up_when_loaded() -> impl IntoView {
+    let open = use_incident();
+    let revision = open.revision;
+    let loaded = move || {
+        revision.track();
+        open.incident.schema_version().is_some()
+    };
+    on_demand(loaded, catch_up_card)
+}
+
+// Drawn once the editor is: the catch-up card and what it compares (the read mark against
+// the document, `incident::history`) are shared with the history panel, not with the first
+// screen. Until its module is here (from the service worker's copy after the first visit),
+// nothing shows in its place.
+#[lazy]
+fn catch_up_card() -> AnyView {
+    view! { <catch_up::CatchUpCard/> }.into_any()
+}
+
 /// One read of the open incident, made again at each change of it; what shows it re-renders
 /// only when the read's result changes.
 fn watch<T>(open: &OpenIncident, read: impl Fn(&Incident) -> T + Send + Sync + 'static) -> Memo<T>
@@ -291,7 +314,7 @@ fn sections(nav: navigation::Nav) -> impl IntoView {
         <TitleField/>
         <Presence/>
         <overview::Overview nav=nav/>
-        <catch_up::CatchUpCard/>
+        {catch_up_when_loaded()}
         <Classification/>
         <Roles/>
         <ProseField section=ProseSection::Summary/>
