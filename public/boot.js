@@ -4,11 +4,26 @@
 
 // Keep the app on the device for offline use (sw.js), and ask the browser not to evict the
 // incidents stored here when space runs short. Neither may hold up the start.
-if ('serviceWorker' in navigator) {
-  navigator.serviceWorker
-    .register('/sw.js')
-    .catch((error) => console.warn('Firebreak: offline use is not available here:', error));
+//
+// The service worker is registered once the page is up, not before: installing, it copies
+// every file of the app, the parts fetched on demand included (about 180 KB gzip), and on a
+// first visit over a slow network that would take bandwidth from the app's own wasm and the
+// incident. An incident's page says when its editor shows (`firebreak:shown`, from the
+// app); any other page, or an incident page that never shows one (no access, the join
+// screen left open), registers it 10 s after the app started. Then it waits for an idle
+// moment. On a return visit the worker is already there and serves the files meanwhile.
+let keeping = false;
+function keepForOffline() {
+  if (keeping || !('serviceWorker' in navigator)) return;
+  keeping = true;
+  const register = () =>
+    navigator.serviceWorker
+      .register('/sw.js')
+      .catch((error) => console.warn('Firebreak: offline use is not available here:', error));
+  if ('requestIdleCallback' in window) requestIdleCallback(register, { timeout: 2000 });
+  else setTimeout(register, 0);
 }
+addEventListener('firebreak:shown', keepForOffline, { once: true });
 if (navigator.storage && navigator.storage.persist) {
   navigator.storage.persist().catch(() => {});
 }
@@ -17,6 +32,8 @@ const boot = document.getElementById('firebreak-boot');
 const { default: init } = await import(boot.dataset.js);
 const wasm = await init({ module_or_path: boot.dataset.wasm });
 dispatchEvent(new CustomEvent('TrunkApplicationStarted', { detail: { wasm } }));
+const incidentPage = location.pathname.startsWith('/incident/');
+setTimeout(keepForOffline, incidentPage ? 10_000 : 0);
 
 // A new version deployed while this page is open: offer a reload instead of letting an old
 // app run on. The page knows its own wasm file's hashed name; the relay's current page names

@@ -66,6 +66,8 @@ test('an incident file saved with attachments carries the photo to a fresh brows
     // A fresh browser, offline: the thumbnail and the download come from the file's bytes.
     const c = await person('Cai');
     await c.page.goto(`${relay.url}/`);
+    // The list of incidents is fetched on demand (its own wasm module): loaded once means shown.
+    await expect(c.page.locator('#open-file')).toBeAttached();
     await c.context.setOffline(true);
     await c.page.locator('#open-file').setInputFiles(richFile);
     await c.page.waitForURL(/\/incident\//);

@@ -141,6 +141,8 @@ test.describe('report and downloads', () => {
       // A fresh profile that has loaded the app once, then lost the network.
       const b = await person('Bea');
       await b.page.goto(`${relay.url}/`);
+      // The list of incidents is fetched on demand (its own wasm module): loaded once means shown.
+      await expect(b.page.locator('#open-file')).toBeAttached();
       await b.context.setOffline(true);
       for (const [bad, reason] of [[cut, 'cut short'], [newer, 'newer Firebreak']]) {
         await b.page.locator('#open-file').setInputFiles(bad);

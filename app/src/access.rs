@@ -616,15 +616,17 @@ pub async fn state_at(id: &str, token: &str, at_ms: i64) -> Result<Vec<u8>, ApiE
 
 /// Who wrote what in the incident (owner and editors; 403 to viewers): the relay replays its
 /// record (`GET …/history/attribution`).
-pub async fn attribution(id: &str, token: &str) -> Result<wire::api::Attribution, ApiError> {
-    call(
-        "GET",
-        &incident_path(id, "/history/attribution"),
-        Some(token),
-        None,
-        200,
-    )
-    .await
+///
+/// The answer is the relay's JSON text, unread: what reads it is in the on-demand module of
+/// "who wrote what" (`incident_page::attribution`), not in the first download.
+pub async fn attribution(id: &str, token: &str) -> Result<String, ApiError> {
+    let path = incident_path(id, "/history/attribution");
+    let response = send("GET", &path, Some(token), None).await?;
+    let text = text_of(&response).await?;
+    if response.status() != 200 {
+        return Err(refused(&response, &text));
+    }
+    Ok(text)
 }
 
 /// One page of the incident's record (`GET …/history`), oldest first, after the record `after`

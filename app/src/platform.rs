@@ -33,6 +33,15 @@ pub fn new_id() -> String {
     incident::new_id(random_bytes())
 }
 
+/// Tells the page's boot script that an incident is shown: the service worker may now copy
+/// the app for offline use without taking a slow network's bandwidth from the first visit
+/// (`firebreak:shown`, public/boot.js).
+pub fn page_shown() {
+    if let Ok(event) = web_sys::Event::new("firebreak:shown") {
+        let _ = window().dispatch_event(&event);
+    }
+}
+
 pub fn window() -> web_sys::Window {
     web_sys::window().expect("the app runs in a browser window")
 }

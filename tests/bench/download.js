@@ -1,9 +1,11 @@
 // Benchmark: what the app costs to download, and how long a phone on a slow network waits
 // before it can type into an incident. Not a test: it prints numbers. Run from tests/ after
 // a release build (`trunk build --release`, `cargo build --release -p sync-server`):
-//   node bench/download.js [runs=5] [plain]
+//   node bench/download.js [runs=5] [plain] [waterfall]
 // (`plain`: the copy is not precompressed, so everything goes out uncompressed, as before
-// the relay served precompressed files.)
+// the relay served precompressed files. `waterfall`: also print the first run's first visit
+// request by request, as the page's CDP Network events saw them. The service worker's own
+// requests are not among them, nor throttled: the profile is set on the page's session.)
 // The built app is copied and precompressed (`sync-server precompress`) so the sizes are
 // those the relay sends whatever state dist/ is in. Sizes: every wasm, js and css file the
 // page loads, as sent for `Accept-Encoding: identity`, `gzip` and `br`.
@@ -27,7 +29,10 @@ import { registeredIncident } from '../support/incidents.js';
 import { invite } from '../support/access.js';
 
 const runs = Number(process.argv[2] || 5);
-const plain = process.argv[3] === 'plain';
+const plain = process.argv.includes('plain');
+// `waterfall`: print the first run's first-visit requests (CDP Network events of the page:
+// start, first byte, end, ms from navigation) to see which round trips wait on which.
+const waterfall = process.argv.includes('waterfall');
 const SLOW_4G = {
   offline: false,
   latency: 150,
@@ -68,11 +73,49 @@ async function sizes(baseUrl, dist) {
   return rows;
 }
 
-async function throttle(page) {
+async function throttle(page, log) {
   const cdp = await page.context().newCDPSession(page);
+  if (log) {
+    const seen = new Map();
+    cdp.on('Network.requestWillBeSent', (e) => {
+      seen.set(e.requestId, { url: e.request.url, type: e.type, start: e.timestamp });
+    });
+    cdp.on('Network.responseReceived', (e) => {
+      const r = seen.get(e.requestId);
+      if (r) Object.assign(r, { ttfb: e.timestamp, status: e.response.status, sw: e.response.fromServiceWorker });
+    });
+    cdp.on('Network.loadingFinished', (e) => {
+      const r = seen.get(e.requestId);
+      if (r) Object.assign(r, { end: e.timestamp, bytes: e.encodedDataLength });
+    });
+    cdp.on('Network.webSocketCreated', (e) => seen.set(e.requestId, { url: e.url, type: 'WebSocket', start: null }));
+    cdp.on('Network.webSocketWillSendHandshakeRequest', (e) => {
+      const r = seen.get(e.requestId);
+      if (r) r.start = e.timestamp;
+    });
+    cdp.on('Network.webSocketHandshakeResponseReceived', (e) => {
+      const r = seen.get(e.requestId);
+      if (r) r.ttfb = e.timestamp;
+    });
+    log.requests = seen;
+  }
   await cdp.send('Network.enable');
   await cdp.send('Network.emulateNetworkConditions', SLOW_4G);
   return cdp;
+}
+
+function printWaterfall(log) {
+  const rows = [...log.requests.values()].filter((r) => r.start != null).sort((a, b) => a.start - b.start);
+  if (!rows.length) return;
+  const t0 = rows[0].start;
+  const ms = (t) => (t == null ? '' : Math.round((t - t0) * 1000));
+  console.log('| request | type | start (ms) | first byte | end | bytes |');
+  console.log('|---|---|---:|---:|---:|---:|');
+  for (const r of rows) {
+    const name = new URL(r.url).pathname.replace(/-[0-9a-f]{15,16}/, '-…').slice(0, 60);
+    console.log(`| ${name}${r.sw ? ' (sw)' : ''} | ${r.type} | ${ms(r.start)} | ${ms(r.ttfb)} | ${ms(r.end)} | ${r.bytes ?? ''} |`);
+  }
+  console.log('');
 }
 
 /** From navigation to the summary showing the incident's text, ready for typing. */
@@ -139,8 +182,13 @@ try {
     // An invite binds to the first device that opens it: one per run.
     const editor = await invite(relay.url, id, token, { name: `Bench ${i + 1}`, role: 'editor' });
     let page = await context.newPage();
-    await throttle(page);
+    const log = waterfall && i === 0 ? {} : null;
+    await throttle(page, log);
     first.push(await timeToEditable(page, `${url}#invite=${editor.token}`));
+    if (log) {
+      console.log(`First visit, run 1: editable after ${first[0]} ms`);
+      printWaterfall(log);
+    }
     // The service worker keeps the app once it is installed and has fetched the page's files.
     await page.evaluate(async () => {
       const registration = await navigator.serviceWorker.ready;

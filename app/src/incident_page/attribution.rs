@@ -24,6 +24,7 @@ use leptos::prelude::*;
 use wire::api::{Attribution, ChangeStamp, EntryAuthorship, ProseAuthorship};
 
 use crate::access::{self, ApiError};
+use crate::on_demand::on_demand;
 use crate::platform;
 use crate::session::{use_incident, OpenIncident, Standing};
 
@@ -215,11 +216,14 @@ impl WhoWrote {
         let revision = open.revision.get_untracked();
         let pending = open.pending.get_untracked();
         wasm_bindgen_futures::spawn_local(async move {
-            let result = access::attribution(&open.id, &held.token).await;
+            let result = match access::attribution(&open.id, &held.token).await {
+                Ok(text) => read_answer(text).await,
+                Err(e) => Err(e),
+            };
             self.asking.try_set_value(false);
             let problem = match result {
-                Ok(answer) => {
-                    self.known.try_set(Some(Arc::new(Known::new(answer))));
+                Ok(known) => {
+                    self.known.try_set(Some(known));
                     None
                 }
                 Err(ApiError::Unreachable(_)) => {
@@ -238,6 +242,21 @@ impl WhoWrote {
                 self.soon(&open);
             }
         });
+    }
+}
+
+/// Reads the relay's answer (JSON text) and arranges it for lookups. In its own wasm module
+/// with the bylines' drawing (`crate::on_demand`): fetched when "who wrote what" is first
+/// wanted, kept by the service worker.
+#[lazy]
+fn read_answer(text: String) -> Result<Arc<Known>, ApiError> {
+    match serde_json::from_str::<Attribution>(&text) {
+        Ok(answer) => Ok(Arc::new(Known::new(answer))),
+        Err(e) => Err(ApiError::Refused {
+            status: 200,
+            message: format!("an answer we cannot read: {e}"),
+            retry_after: None,
+        }),
     }
 }
 
@@ -292,9 +311,17 @@ pub fn step(id: &str) -> Place {
 /// part); nothing while the toggle is off or the relay has not said.
 #[component]
 pub fn Byline(place: Place) -> impl IntoView {
-    let who = use_context::<WhoWrote>();
-    move || {
-        let who = who?;
+    // Nothing is drawn (nor its code fetched) before the toggle is on and the relay answered.
+    use_context::<WhoWrote>().map(|who| {
+        let shown = move || who.on.get() && who.known.with(Option::is_some);
+        on_demand(shown, move || draw_byline(who, place.clone()))
+    })
+}
+
+/// A byline as `Byline` shows it, in the module of "who wrote what" (`crate::on_demand`).
+#[lazy]
+fn draw_byline(who: WhoWrote, place: Place) -> AnyView {
+    (move || {
         if !who.on.get() {
             return None;
         }
@@ -342,7 +369,8 @@ pub fn Byline(place: Place) -> impl IntoView {
                 )
             }
         }
-    }
+    })
+    .into_any()
 }
 
 /// "Added by Ana 03:12 UTC · changed by Ben 03:40 UTC · written offline at 02:10 UTC, synced

@@ -235,6 +235,46 @@ impl Held {
     }
 }
 
+/// This device's edits from the moment the incident page opened until the card has read
+/// its mark: the card starts after the first screen (and its module may still be on the
+/// way), so what was typed before would otherwise be missing from a kept mark and listed as
+/// news on the next visit.
+#[derive(Clone)]
+pub struct EarlyEdits(SendWrapper<Rc<RefCell<Option<EarlyBuffer>>>>);
+
+struct EarlyBuffer {
+    edits: Vec<Vec<u8>>,
+    _subscription: incident::Subscription,
+}
+
+impl EarlyEdits {
+    /// Starts keeping this device's edits to the open incident, for the card to take.
+    pub fn provide(open: &OpenIncident) {
+        let shared: Rc<RefCell<Option<EarlyBuffer>>> = Rc::new(RefCell::new(None));
+        let subscription = {
+            let shared = shared.clone();
+            open.incident.on_update(move |update, origin| {
+                if origin != UpdateOrigin::Local {
+                    return;
+                }
+                if let Some(buffer) = shared.borrow_mut().as_mut() {
+                    buffer.edits.push(update.to_vec());
+                }
+            })
+        };
+        *shared.borrow_mut() = Some(EarlyBuffer {
+            edits: Vec::new(),
+            _subscription: subscription,
+        });
+        let edits = EarlyEdits(SendWrapper::new(shared));
+        {
+            let edits = edits.clone();
+            on_cleanup(move || drop(edits.0.borrow_mut().take()));
+        }
+        provide_context(edits);
+    }
+}
+
 /// This device's read mark for the incident `id` as last written: its time and, when it was
 /// kept, the incident as it stood then (the shift hand-off counts from it offline).
 pub async fn read_mark(id: &str) -> Option<(String, Option<Incident>)> {
@@ -419,11 +459,26 @@ pub fn CatchUpCard() -> impl IntoView {
     let mine = people::my_invite(&id);
 
     {
-        let (mark, store, id) = (mark.clone(), store.clone(), id.clone());
+        let (mark, store, id, dirty) = (mark.clone(), store.clone(), id.clone(), dirty.clone());
+        // Taken now, while the page's context is at hand; edits typed until the mark is read
+        // keep going into it (the card's own subscription has no mark to fold them into).
+        let early = use_context::<EarlyEdits>();
         wasm_bindgen_futures::spawn_local(async move {
             let (opened, found) = load(&id).await;
             *store.borrow_mut() = opened;
-            *mark.borrow_mut() = found.map(Held::Kept);
+            let mut found = found.map(Held::Kept);
+            let typed = early
+                .and_then(|early| early.0.borrow_mut().take())
+                .map(|buffer| buffer.edits)
+                .unwrap_or_default();
+            if let Some(held) = found.as_mut() {
+                for update in &typed {
+                    if held.fold_local(update) {
+                        dirty.set(true);
+                    }
+                }
+            }
+            *mark.borrow_mut() = found;
             loaded.try_set(true);
         });
     }

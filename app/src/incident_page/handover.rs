@@ -18,6 +18,7 @@ use super::catch_up::read_mark;
 use super::timeline::shared::{editable_time, read_time};
 use crate::access;
 use crate::form::{Field, RowMemory};
+use crate::on_demand::on_demand;
 use crate::session::{use_incident, OpenIncident, Standing};
 use crate::{platform, prefs};
 
@@ -39,9 +40,40 @@ async fn default_start(id: &str) -> String {
 /// started, "Write the hand-off"). `memory` is the timeline's, so the new event opens.
 #[component]
 pub fn HandOver(memory: RowMemory) -> impl IntoView {
-    let open = use_incident();
-    let standing = open.standing;
+    let standing = use_incident().standing;
     let open_panel = RwSignal::new(false);
+    move || {
+        standing.get().may_edit().then(|| {
+            view! {
+                <div class="tl-handover">
+                    <button
+                        type="button"
+                        id="handover-button"
+                        class="ev-button"
+                        aria-controls="handover-panel"
+                        aria-expanded=move || open_panel.get().to_string()
+                        on:click=move |_| open_panel.update(|o| *o = !*o)
+                    >
+                        "Hand over"
+                    </button>
+                    {on_demand(move || open_panel.get(), move || handover_panel(open_panel, memory))}
+                </div>
+            }
+        })
+    }
+}
+
+/// The form and what writes the note are fetched the first time "Hand over" is pressed
+/// (`crate::on_demand`; kept by the service worker, so it opens offline too).
+#[lazy]
+fn handover_panel(open_panel: RwSignal<bool>, memory: RowMemory) -> AnyView {
+    view! { <HandOverPanel open_panel=open_panel memory=memory/> }.into_any()
+}
+
+/// The form, shown while `open_panel` is.
+#[component]
+fn HandOverPanel(open_panel: RwSignal<bool>, memory: RowMemory) -> impl IntoView {
+    let open = use_incident();
     let zone = super::watch(&open, Incident::display_zone);
     let typed = RwSignal::new(String::new());
     let problem = RwSignal::new(None::<String>);
@@ -139,26 +171,7 @@ pub fn HandOver(memory: RowMemory) -> impl IntoView {
             }
         })
     };
-    move || {
-        let panel = panel.clone();
-        standing.get().may_edit().then(|| {
-            view! {
-                <div class="tl-handover">
-                    <button
-                        type="button"
-                        id="handover-button"
-                        class="ev-button"
-                        aria-controls="handover-panel"
-                        aria-expanded=move || open_panel.get().to_string()
-                        on:click=move |_| open_panel.update(|o| *o = !*o)
-                    >
-                        "Hand over"
-                    </button>
-                    {panel}
-                </div>
-            }
-        })
-    }
+    panel
 }
 
 /// The incident as it stood at the shift's start, and a sentence saying where it came from.

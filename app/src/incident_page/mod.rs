@@ -61,8 +61,15 @@ pub use playbook_page::PlaybookPage;
 pub fn IncidentPage(id: String) -> impl IntoView {
     // An invite link's secret is taken out of the address bar before anything else runs.
     let from_link = crate::access::take_invite_from_address();
+    let link_token = match &from_link {
+        crate::access::FromLink::Token(token) => Some(token.clone()),
+        _ => None,
+    };
     let open = OpenIncident::open(&id, from_link);
     provide_context(open.clone());
+    if let Some(token) = link_token {
+        joining::ask_preview_early(&id, &token);
+    }
     attribution::provide(&open);
     comments::provide(&open);
     crate::people::provide();
@@ -212,6 +219,32 @@ fn as_of_view(as_of: RwSignal<Option<AsOf>>) -> AnyView {
     view! { <AsOfView as_of=as_of/> }.into_any()
 }
 
+/// The catch-up card, once the incident's document is here (at once when this device has a
+/// copy). On a first visit through an invite link the editor shows before the relay's
+/// document arrives; the card's modules (a dozen small files, a round trip each, six at a
+/// time) are fetched after it, not in front of the websocket.
+/// It starts once the first screen is `settled` too; what this device types before then is
+/// kept for its read mark ([`catch_up::EarlyEdits`]), so it is never listed as news.
+fn catch_up_when_loaded(settled: ReadSignal<bool>) -> impl IntoView {
+    let open = use_incident();
+    catch_up::EarlyEdits::provide(&open);
+    let revision = open.revision;
+    let loaded = move || {
+        revision.track();
+        settled.get() && open.incident.schema_version().is_some()
+    };
+    on_demand(loaded, catch_up_card)
+}
+
+// Drawn once the editor is: the catch-up card and what it compares (the read mark against
+// the document, `incident::history`) are shared with the history panel, not with the first
+// screen. Until its module is here (from the service worker's copy after the first visit),
+// nothing shows in its place.
+#[lazy]
+fn catch_up_card() -> AnyView {
+    view! { <catch_up::CatchUpCard/> }.into_any()
+}
+
 /// One read of the open incident, made again at each change of it; what shows it re-renders
 /// only when the read's result changes.
 fn watch<T>(open: &OpenIncident, read: impl Fn(&Incident) -> T + Send + Sync + 'static) -> Memo<T>
@@ -269,6 +302,8 @@ fn IncidentEditor() -> impl IntoView {
         };
         crate::platform::document().set_title(&format!("{drill}{title} — Firebreak"));
     });
+    // Runs once, after the editor is first drawn.
+    Effect::new(|_| crate::platform::page_shown());
     let nav = navigation::Nav::provide();
     // The bar comes first for keyboards and screen readers; the stylesheet puts it beside
     // the page on a wide screen, along the bottom on a phone.
@@ -304,7 +339,7 @@ fn sections(nav: navigation::Nav) -> impl IntoView {
         <TitleField/>
         <Presence/>
         <overview::Overview nav=nav/>
-        {move || settled.get().then(|| view! { <catch_up::CatchUpCard/> })}
+        {catch_up_when_loaded(settled)}
         <Classification/>
         <Roles/>
         <ProseField section=ProseSection::Summary/>

@@ -53,29 +53,7 @@ pub(super) fn import_timeline(open: OpenIncident) -> impl IntoView {
                     return;
                 }
             };
-            let now = platform::now_rfc3339();
-            let result = incident::export::import_timeline_csv(
-                &open.incident,
-                &text,
-                &prefs::display_name(),
-                &now,
-                platform::new_id,
-            );
-            outcome.set(Some(match result {
-                Ok(done) => Outcome::Done {
-                    added: done.added,
-                    indicators: done.indicators_added,
-                    rejected: done
-                        .rejected
-                        .into_iter()
-                        .map(|r| (r.line, r.reason))
-                        .collect(),
-                    ignored: done.ignored_columns,
-                },
-                Err(reason) => {
-                    Outcome::Refused(format!("{} was not imported: {reason}.", file.name()))
-                }
-            }));
+            outcome.try_set(Some(read_into(open, text, file.name()).await));
         });
     };
     view! {
@@ -88,6 +66,34 @@ pub(super) fn import_timeline(open: OpenIncident) -> impl IntoView {
             </p>
             {move || outcome.get().map(outcome_view)}
         </details>
+    }
+}
+
+/// Reads the CSV `text` into the incident. The CSV reader is in its own module
+/// (`crate::on_demand`), fetched the first time a file is imported (kept by the service
+/// worker after the first visit, so it works offline).
+#[lazy]
+fn read_into(open: OpenIncident, text: String, file_name: String) -> Outcome {
+    let now = platform::now_rfc3339();
+    let result = incident::export::import_timeline_csv(
+        &open.incident,
+        &text,
+        &prefs::display_name(),
+        &now,
+        platform::new_id,
+    );
+    match result {
+        Ok(done) => Outcome::Done {
+            added: done.added,
+            indicators: done.indicators_added,
+            rejected: done
+                .rejected
+                .into_iter()
+                .map(|r| (r.line, r.reason))
+                .collect(),
+            ignored: done.ignored_columns,
+        },
+        Err(reason) => Outcome::Refused(format!("{file_name} was not imported: {reason}.")),
     }
 }
 
