@@ -14,6 +14,7 @@
 import fs from 'node:fs';
 import MarkdownIt from 'markdown-it';
 import { test, expect } from './support/fixtures.js';
+import { commentOn, thread } from './support/comments.js';
 import { createIncident, expectSynced, incidentUrl, openIncident, section, shareLink, tokenOf } from './support/app.js';
 import { addEvent, eventRow, seedTimeline } from './support/evidence.js';
 import { storedMark } from './support/state.js';
@@ -21,19 +22,6 @@ import { Y } from './support/yjs-client.js';
 
 const laptop = { viewport: { width: 1280, height: 900 } };
 const hostile = '<img src=x onerror="window.__pwned=1"> [click](javascript:alert(1)) **loud**';
-
-/** Starts a thread on a row with `body`. */
-async function commentOn(row, body) {
-  await row.getByTestId('comment-button').click();
-  const aside = row.getByTestId('comments');
-  await aside.getByTestId('comment-input').last().fill(body);
-  await aside.getByTestId('comment-send').last().click();
-  await expect(row.getByTestId('comment-thread').filter({ hasText: body })).toHaveCount(1);
-}
-
-function thread(scope, body) {
-  return scope.getByTestId('comment-thread').filter({ hasText: body });
-}
 
 test('comments, a reply and a resolve made while Bob was away are in his card, lead to the thread, and go into his hand-off', async ({
   person,

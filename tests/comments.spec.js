@@ -5,6 +5,7 @@
 // phone the thread sits under the item, on a laptop beside it. A viewer reads threads but has
 // nothing to comment with. Only a comment's author edits or deletes it (a tombstone).
 import { test, expect } from './support/fixtures.js';
+import { commentOn, thread } from './support/comments.js';
 import { createIncident, expectSynced, openIncident, section, shareLink } from './support/app.js';
 import { addEvent, correct, editEvent, eventRow } from './support/evidence.js';
 
@@ -22,20 +23,6 @@ async function anaAndBen(person, relay, benOptions = laptop) {
   await expectSynced(b.page);
   await expect(eventRow(b.page, 'Ransom note found on FS02')).toHaveCount(1, { timeout: 15_000 });
   return { a, b };
-}
-
-/** Starts a thread on a row (an event, an indicator, a step) with `body`. */
-async function commentOn(row, body) {
-  await row.getByTestId('comment-button').click();
-  const aside = row.getByTestId('comments');
-  await aside.getByTestId('comment-input').last().fill(body);
-  await aside.getByTestId('comment-send').last().click();
-  await expect(row.getByTestId('comment-thread').filter({ hasText: body })).toHaveCount(1);
-}
-
-/** The thread whose first comment says `body`, in `scope`. */
-function thread(scope, body) {
-  return scope.getByTestId('comment-thread').filter({ hasText: body });
 }
 
 /** Replies `body` to a thread. */
