@@ -83,34 +83,24 @@ pub fn JoinName() -> impl IntoView {
 fn InvitePreview() -> impl IntoView {
     let open = use_incident();
     let shown: RwSignal<Option<Result<Preview, String>>> = RwSignal::new(None);
-    let take = {
-        let open = open.clone();
-        move |result: Result<Preview, access::ApiError>| match result {
-            Ok(preview) => shown.try_set(Some(Ok(preview))),
-            Err(e) => match Refusal::from_api(&e) {
-                Some(why) => {
-                    open.refused(why);
-                    None
-                }
-                None => shown.try_set(Some(Err(e.to_string()))),
-            },
-        }
-    };
-    match (use_context::<EarlyPreview>(), prefs::access(&open.id)) {
-        (Some(EarlyPreview(asked)), _) => {
-            Effect::new(move |_| {
-                if let Some(result) = asked.get() {
-                    take(result);
-                }
-            });
-        }
-        (None, Some(held)) => {
-            let id = open.id.clone();
+    match prefs::access(&open.id) {
+        Some(held) => {
+            let open = open.clone();
             wasm_bindgen_futures::spawn_local(async move {
-                take(access::preview(&id, &held.token).await);
+                let result = access::preview(&open.id, &held.token).await;
+                match result {
+                    Ok(preview) => shown.try_set(Some(Ok(preview))),
+                    Err(e) => match Refusal::from_api(&e) {
+                        Some(why) => {
+                            open.refused(why);
+                            None
+                        }
+                        None => shown.try_set(Some(Err(e.to_string()))),
+                    },
+                };
             });
         }
-        (None, None) => shown.set(Some(Err("this device holds no invite for it".to_string()))),
+        None => shown.set(Some(Err("this device holds no invite for it".to_string()))),
     }
     move || match shown.get() {
         None => view! {
@@ -129,30 +119,6 @@ fn InvitePreview() -> impl IntoView {
         .into_any(),
         Some(Ok(preview)) => preview_view(preview, open.is_playbook()).into_any(),
     }
-}
-
-/// The invite's preview asked as soon as an invite link opens the page, beside the relay's
-/// check of the token rather than after it: the join screen is whole one round trip sooner
-/// (on a slow network, 150 ms or more).
-#[derive(Clone, Copy)]
-pub struct EarlyPreview(RwSignal<Option<Result<Preview, access::ApiError>>>);
-
-/// Asks for the preview of the invite `token` just taken from the address, unless this
-/// device holds the owner's access to the incident `id` (which keeps it and never uses the
-/// link: `session::standing`).
-pub fn ask_preview_early(id: &str, token: &str) {
-    let owner_here = prefs::access(id)
-        .is_some_and(|held| held.role == Some(Access::Owner) && held.token != token);
-    if owner_here {
-        return;
-    }
-    let asked = RwSignal::new(None);
-    provide_context(EarlyPreview(asked));
-    let (id, token) = (id.to_string(), token.to_string());
-    wasm_bindgen_futures::spawn_local(async move {
-        let result = access::preview(&id, &token).await;
-        asked.try_set(Some(result));
-    });
 }
 
 fn preview_view(preview: Preview, playbook: bool) -> impl IntoView {

@@ -61,15 +61,8 @@ pub use playbook_page::PlaybookPage;
 pub fn IncidentPage(id: String) -> impl IntoView {
     // An invite link's secret is taken out of the address bar before anything else runs.
     let from_link = crate::access::take_invite_from_address();
-    let link_token = match &from_link {
-        crate::access::FromLink::Token(token) => Some(token.clone()),
-        _ => None,
-    };
     let open = OpenIncident::open(&id, from_link);
     provide_context(open.clone());
-    if let Some(token) = link_token {
-        joining::ask_preview_early(&id, &token);
-    }
     attribution::provide(&open);
     comments::provide(&open);
     crate::people::provide();
