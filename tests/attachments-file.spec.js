@@ -9,7 +9,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { test, expect } from './support/fixtures.js';
 import { png, sha256 } from './support/files.js';
-import { createIncident, expectSynced, openIncident, shareLink } from './support/app.js';
+import { createIncident, expectSynced, keptForOffline, openIncident, shareLink } from './support/app.js';
 
 const PHOTO = png(40, 30, 3);
 
@@ -93,7 +93,9 @@ test('an incident file saved with attachments carries the photo to a fresh brows
     await d.page.waitForURL(/\/incident\//);
     await expect(attachment(d.page, 'kiosk.png').getByTestId('attachment-hash')).toHaveAttribute('title', hash);
 
-    // Saved with attachments from there, offline: it has no copy to carry, and says so.
+    // Saved with attachments from there, offline (once the app is kept: the export panel is
+    // fetched on demand): it has no copy to carry, and says so.
+    await keptForOffline(d.page);
     await d.context.setOffline(true);
     const without = await saveFile(d.page, true, { keepOpen: true });
     expect(JSON.parse(without.text).attachments ?? null).toBeNull();

@@ -8,7 +8,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { test, expect } from './support/fixtures.js';
-import { createIncident, expectSynced, section, shareLink } from './support/app.js';
+import { createIncident, expectSynced, keptForOffline as keptOffline, section, shareLink } from './support/app.js';
 import { storedMark } from './support/state.js';
 
 /** The on-demand modules this page has fetched so far (resource timing). */
@@ -20,20 +20,13 @@ function lazyFetched(page) {
       .filter((p) => /^\/(split|chunk)_.*\.wasm$/.test(p)));
 }
 
-/** Waits until the service worker controls the page and keeps every on-demand module. */
+/** Waits until the service worker keeps every on-demand module, this change's among them. */
 async function keptForOffline(page) {
-  await page.evaluate(() => navigator.serviceWorker.ready);
-  await expect.poll(() => page.evaluate(() => !!navigator.serviceWorker.controller)).toBe(true);
-  const lazy = await page.evaluate(() => document.getElementById('firebreak-boot').dataset.lazy.split(' '));
+  const lazy = await keptOffline(page);
   expect(lazy.some((p) => p.includes('split_catch_up_card'))).toBe(true);
   expect(lazy.some((p) => p.includes('split_handover_panel'))).toBe(true);
   expect(lazy.some((p) => p.includes('split_read_into'))).toBe(true);
   expect(lazy.some((p) => p.includes('split_home_page'))).toBe(true);
-  await expect.poll(() => page.evaluate(async (paths) => {
-    const files = await caches.open('firebreak-files-v1');
-    const kept = await Promise.all(paths.map((p) => files.match(p)));
-    return kept.filter((r) => !r).length;
-  }, lazy), { timeout: 30_000 }).toBe(0);
 }
 
 test('an invite link: nothing on demand and no service worker before the incident shows, then everything kept', async ({ person, relay }) => {

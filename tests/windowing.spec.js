@@ -68,6 +68,9 @@ async function findEvent(page, text) {
 
 /** Lets the window follow the page: a few frames. */
 async function settled(page) {
+  // Rows drawn while scrolling are light and made whole once it stops, one a frame; being
+  // measured then, they may move the window once more.
+  await expect(page.locator('[data-light]')).toHaveCount(0);
   for (let i = 0; i < 3; i++) await page.evaluate(() => new Promise((r) => requestAnimationFrame(() => r())));
 }
 

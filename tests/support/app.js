@@ -216,6 +216,21 @@ export async function readStatus(page) {
   };
 }
 
+/** Waits until the service worker controls the page and has kept every file of the app,
+ *  the modules fetched on demand included (it starts once the incident shows): from then
+ *  on every part opens with no network. */
+export async function keptForOffline(page) {
+  await page.evaluate(() => navigator.serviceWorker.ready);
+  await expect.poll(() => page.evaluate(() => !!navigator.serviceWorker.controller)).toBe(true);
+  const lazy = await page.evaluate(() => document.getElementById('firebreak-boot').dataset.lazy.split(' '));
+  await expect.poll(() => page.evaluate(async (paths) => {
+    const files = await caches.open('firebreak-files-v1');
+    const kept = await Promise.all(paths.map((p) => files.match(p)));
+    return kept.filter((r) => !r).length;
+  }, lazy), { timeout: 30_000 }).toBe(0);
+  return lazy;
+}
+
 /** Waits until the page says it is synced with nothing pending. */
 export async function expectSynced(page, timeout = 15_000) {
   await expect(status(page)).toHaveAttribute('data-state', 'synced', { timeout });
