@@ -44,14 +44,6 @@ pub struct Windowed {
     /// The rows in the page: `[start, end)` of `ids`.
     pub range: RwSignal<(usize, usize)>,
     heights: StoredValue<HashMap<String, f64>>,
-    /// The height a row not measured yet is counted at: the given estimate, then the median of
-    /// the rows measured plain (see `measure`), learned again only when their number has
-    /// doubled.
-    estimate: StoredValue<f64>,
-    /// The heights of rows measured whole, closed and without the focus.
-    plain: StoredValue<HashMap<String, f64>>,
-    /// How many plain rows the estimate was last learned from.
-    learned_from: StoredValue<usize>,
     /// Each shown row's place in `ids`.
     positions: Memo<Arc<HashMap<String, usize>>>,
     /// The offset of each row's top from the list's top, and the total at the end.
@@ -76,8 +68,7 @@ pub struct Windowed {
 
 impl Windowed {
     /// A window over `ids`, for the list element `list` whose rows carry `attribute`;
-    /// `estimate` is a row's height (px) until it has been measured, and until enough rows
-    /// were measured to learn one.
+    /// `estimate` is a row's height (px) until it has been measured.
     pub fn new(
         ids: Memo<Arc<Vec<String>>>,
         list: &'static str,
@@ -85,11 +76,9 @@ impl Windowed {
         estimate: f64,
     ) -> Self {
         let heights = StoredValue::new(HashMap::<String, f64>::new());
-        let estimate = StoredValue::new(estimate);
         let measured = RwSignal::new(0u64);
         let offsets = Memo::new(move |_| {
             measured.track();
-            let estimate = estimate.get_value();
             ids.with(|ids| {
                 heights.with_value(|h| {
                     let mut at = 0.0;
@@ -118,9 +107,6 @@ impl Windowed {
             positions,
             range: RwSignal::new((0, MIN_ROWS)),
             heights,
-            estimate,
-            plain: StoredValue::new(HashMap::new()),
-            learned_from: StoredValue::new(MIN_ROWS / 2),
             offsets,
             measured,
             list,
@@ -332,20 +318,10 @@ impl Windowed {
         }
     }
 
-    /// Notes the height of every row in the page; the offsets move when one changed. A row
-    /// drawn whole, not open for editing and without the focus is also a plain row: once
-    /// their number has doubled since (from `MIN_ROWS`), their median becomes the height of
-    /// the rows not measured yet. Not their average, and not from a row being edited: the one
-    /// row growing as it is typed into would move every row not drawn yet.
+    /// Notes the height of every row in the page; the offsets move when one changed.
     fn measure(&self, list: &web_sys::HtmlElement) {
         let children = list.children();
         let mut changed = false;
-        let focused = platform::document().active_element();
-        let plain_row = |row: &web_sys::Element| {
-            !row.has_attribute("data-light")
-                && row.query_selector(".ev-editor").ok().flatten().is_none()
-                && !focused.as_ref().is_some_and(|f| row.contains(Some(f)))
-        };
         self.heights.update_value(|heights| {
             for i in 0..children.length() {
                 let Some(row) = children.item(i) else {
@@ -359,28 +335,12 @@ impl Windowed {
                     // Not laid out (a folded section): keep what was known.
                     continue;
                 }
-                if plain_row(&row) {
-                    self.plain.update_value(|p| {
-                        p.insert(id.clone(), height);
-                    });
-                }
                 let known = heights.insert(id, height);
                 if known.is_none_or(|k| (k - height).abs() > 0.5) {
                     changed = true;
                 }
             }
         });
-        let count = self.plain.with_value(HashMap::len);
-        if count >= MIN_ROWS && count >= 2 * self.learned_from.get_value() {
-            self.learned_from.set_value(count);
-            let mut all: Vec<f64> = self.plain.with_value(|p| p.values().copied().collect());
-            all.sort_by(f64::total_cmp);
-            let median = all[all.len() / 2];
-            if (median - self.estimate.get_value()).abs() > 1.0 {
-                self.estimate.set_value(median);
-                changed = true;
-            }
-        }
         if changed {
             self.measured.update(|n| *n += 1);
         }
