@@ -9,10 +9,7 @@
 import { chromium } from '@playwright/test';
 import { startRelay } from '../support/relay.js';
 import { chromiumLaunchOptions } from '../support/chromium.js';
-import { YClient } from '../support/yjs-client.js';
-import { registeredIncident } from '../support/incidents.js';
-import { invite } from '../support/access.js';
-import { fill } from './big-incident.js';
+import { invitedPage, quiet } from './big-incident.js';
 import { printProfile } from './profile-summary.js';
 
 const args = process.argv.slice(2);
@@ -21,39 +18,10 @@ const cpu = Number((args.find((a) => a.startsWith('--cpu=')) || '--cpu=1').slice
 const field = (args.find((a) => a.startsWith('--field=')) || '--field=#text-summary').slice(8);
 const warm = args.includes('--warm');
 
-async function quiet(page) {
-  for (;;) {
-    await page.waitForTimeout(500);
-    const last = await page.evaluate(() => {
-      const l = window.__long[window.__long.length - 1];
-      return l ? performance.now() - (l[0] + l[1]) : 1e9;
-    });
-    if (last > 2000) return;
-  }
-}
-
 const relay = await startRelay();
 const browser = await chromium.launch(chromiumLaunchOptions);
 try {
-  const { incident: id, token, auth } = await registeredIncident(relay, { prefix: 'bench' });
-  const writer = new YClient(`${relay.wsUrl}`, id, { name: 'bench', ...auth });
-  await writer.synced();
-  fill(writer, events, indicators);
-  await new Promise((r) => setTimeout(r, 1500));
-  const context = await browser.newContext();
-  const page = await context.newPage();
-  await page.addInitScript(() => {
-    window.__long = [];
-    new PerformanceObserver((list) => {
-      for (const e of list.getEntries()) window.__long.push([e.startTime, e.duration]);
-    }).observe({ type: 'longtask', buffered: true });
-  });
-  const cdp = await context.newCDPSession(page);
-  if (cpu > 1) await cdp.send('Emulation.setCPUThrottlingRate', { rate: cpu });
-  await page.goto(`${relay.url}/`);
-  await page.evaluate(() => localStorage.setItem('firebreak.name', JSON.stringify('Bench')));
-  const editor = await invite(relay.url, id, token, { name: 'Bench', role: 'editor' });
-  await page.goto(`${relay.url}/incident/${id}#invite=${editor.token}`);
+  const { page, cdp, writer } = await invitedPage(relay, browser, { events, indicators, cpu });
   await page.getByRole('button', { name: 'Open the incident' }).click();
   await page.locator('[data-testid="timeline-event"]').first().waitFor({ state: 'attached', timeout: 300_000 });
   await quiet(page);

@@ -12,10 +12,7 @@
 import { chromium } from '@playwright/test';
 import { startRelay } from '../support/relay.js';
 import { chromiumLaunchOptions } from '../support/chromium.js';
-import { YClient } from '../support/yjs-client.js';
-import { registeredIncident } from '../support/incidents.js';
-import { invite } from '../support/access.js';
-import { fill } from './big-incident.js';
+import { invitedPage, quiet } from './big-incident.js';
 import { printProfile } from './profile-summary.js';
 
 const args = process.argv.slice(2);
@@ -26,25 +23,7 @@ const warm = args.includes('--warm');
 const relay = await startRelay();
 const browser = await chromium.launch(chromiumLaunchOptions);
 try {
-  const { incident: id, token, auth } = await registeredIncident(relay, { prefix: 'bench' });
-  const writer = new YClient(`${relay.wsUrl}`, id, { name: 'bench', ...auth });
-  await writer.synced();
-  fill(writer, events, indicators);
-  await new Promise((r) => setTimeout(r, 1500));
-  const context = await browser.newContext();
-  const page = await context.newPage();
-  await page.addInitScript(() => {
-    window.__long = [];
-    new PerformanceObserver((list) => {
-      for (const e of list.getEntries()) window.__long.push([e.startTime, e.duration]);
-    }).observe({ type: 'longtask', buffered: true });
-  });
-  const cdp = await context.newCDPSession(page);
-  if (cpu > 1) await cdp.send('Emulation.setCPUThrottlingRate', { rate: cpu });
-  await page.goto(`${relay.url}/`);
-  await page.evaluate(() => localStorage.setItem('firebreak.name', JSON.stringify('Bench')));
-  const editor = await invite(relay.url, id, token, { name: 'Bench', role: 'editor' });
-  await page.goto(`${relay.url}/incident/${id}#invite=${editor.token}`);
+  const { page, cdp, writer } = await invitedPage(relay, browser, { events, indicators, cpu });
   const join = page.getByRole('button', { name: 'Open the incident' });
   await join.waitFor({ timeout: 120_000 });
   if (warm) {
@@ -63,15 +42,7 @@ try {
   await page.locator('[data-testid="indicator"]').first().waitFor({ state: 'attached', timeout: 300_000 });
   await page.locator('#text-summary').press('x', { timeout: 300_000 });
   const ready = Date.now() - started;
-  // Quiet: no long task in the last 2 s.
-  for (;;) {
-    await page.waitForTimeout(500);
-    const last = await page.evaluate(() => {
-      const l = window.__long[window.__long.length - 1];
-      return l ? performance.now() - (l[0] + l[1]) : 1e9;
-    });
-    if (last > 2000) break;
-  }
+  await quiet(page);
   const { profile } = await cdp.send('Profiler.stop');
   const long = warm ? [] : await page.evaluate(() => window.__long);
   writer.destroy();
