@@ -14,7 +14,7 @@ import { chromiumLaunchOptions } from '../support/chromium.js';
 import { YClient } from '../support/yjs-client.js';
 import { registeredIncident } from '../support/incidents.js';
 import { invite } from '../support/access.js';
-import { fill } from './big-incident.js';
+import { fill, quiet } from './big-incident.js';
 import { printProfile } from './profile-summary.js';
 
 const args = process.argv.slice(2);
@@ -22,17 +22,6 @@ const [events = 500, indicators = 0, runs = 3] = args.filter((a) => !a.startsWit
 const cpu = Number((args.find((a) => a.startsWith('--cpu=')) || '--cpu=4').slice(6));
 // `--profile`: the CDP profiler runs over the first 150 steps, and its summary is printed.
 const profiling = args.includes('--profile');
-
-async function quiet(page) {
-  for (;;) {
-    await page.waitForTimeout(500);
-    const since = await page.evaluate(() => {
-      const l = window.__long[window.__long.length - 1];
-      return l ? performance.now() - (l[0] + l[1]) : 1e9;
-    });
-    if (since > 2000) return;
-  }
-}
 
 const relay = await startRelay();
 const browser = await chromium.launch(chromiumLaunchOptions);
