@@ -195,6 +195,19 @@ pub struct Config {
     /// to `--max-attachment-bytes`); one more is refused with 503 and `Retry-After`.
     #[arg(long, env = "FIREBREAK_MAX_ATTACHMENT_DOWNLOADS", default_value_t = crate::http::blobs::DEFAULT_MAX_DOWNLOADS_HELD, value_parser = clap::value_parser!(u64).range(1..=10000))]
     pub max_attachment_downloads: u64,
+
+    /// Of `--max-attachment-downloads`, how many one client may have held at once, counted
+    /// for its token and for its address (behind a `--trusted-proxy`, the real client's;
+    /// IPv6 by its /64): one more is refused with 503 and `Retry-After` while the others'
+    /// downloads go on. 0: no share, only `--max-attachment-downloads`.
+    #[arg(long, env = "FIREBREAK_MAX_ATTACHMENT_DOWNLOADS_PER_CLIENT", default_value_t = crate::http::blobs::DEFAULT_MAX_DOWNLOADS_PER_CLIENT, value_parser = clap::value_parser!(u64).range(0..=10000))]
+    pub max_attachment_downloads_per_client: u64,
+
+    /// Of the 4 uploads read at once, how many one client may have read at once, counted as
+    /// `--max-attachment-downloads-per-client` is: one more is refused at once with 503 and
+    /// `Retry-After`, nothing read. 0: no share, only the 4.
+    #[arg(long, env = "FIREBREAK_MAX_ATTACHMENT_UPLOADS_PER_CLIENT", default_value_t = crate::http::blobs::DEFAULT_MAX_UPLOADS_PER_CLIENT, value_parser = clap::value_parser!(u64).range(0..=(crate::http::blobs::UPLOADS_AT_ONCE as u64)))]
+    pub max_attachment_uploads_per_client: u64,
 }
 
 /// `--record-retention-days`: a positive number of days, at most 100 years.

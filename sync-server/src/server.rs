@@ -94,6 +94,10 @@ pub async fn run(config: Config) -> Result<(), Error> {
         std::time::Duration::from_secs(config.attachment_download_timeout),
         usize::try_from(config.max_attachment_downloads).unwrap_or(usize::MAX),
     );
+    crate::http::blobs::set_client_shares(
+        usize::try_from(config.max_attachment_downloads_per_client).unwrap_or(usize::MAX),
+        usize::try_from(config.max_attachment_uploads_per_client).unwrap_or(usize::MAX),
+    );
     if let Some(days) = config.record_retention_days {
         tokio::spawn(crate::http::history::keep_record_for(
             Arc::clone(&store),

@@ -163,6 +163,10 @@ fn five_stalled_uploads_cannot_keep_a_real_one_waiting_without_end() {
             "6",
             "--attachment-wait-timeout",
             "1",
+            // One client here takes all 4 places, to test the wait alone (one client's
+            // share of them: tests/blob_fairness.rs).
+            "--max-attachment-uploads-per-client",
+            "0",
         ],
     );
     let attacker = token_of(&relay.invite("inc-busy", "Mallory", "editor"));

@@ -20,11 +20,21 @@
 //! `Retry-After`), and for `--attachment-download-timeout` at most: then its connection is
 //! cut ([`super::listener::ConnectionCut`]) and the bytes freed.
 //!
+//! Neither pool can be taken by one client: a client, counted both by the invite whose token
+//! asks and by the address it asks from (behind a `--trusted-proxy`, the real client's;
+//! IPv6 by its /64), holds at most `--max-attachment-downloads-per-client` of the download
+//! places and `--max-attachment-uploads-per-client` of the reading places ([`Shares`]). One
+//! more from it is refused at once with 503 and `Retry-After`, saying how many it holds,
+//! while every other client still finds places. A share is given back with its place, when
+//! the answer is sent, cut, timed out or dropped with its connection.
+//!
 //! Token, device and failure counting are those of every incident API call
 //! ([`super::api::Caller`]); the device id is required (an attachment is part of the
 //! document), by header or, for a download, `?device=`.
 
-use std::sync::{Arc, OnceLock};
+use std::collections::HashMap;
+use std::net::IpAddr;
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock, PoisonError};
 use std::time::Duration;
 
 use axum::body::Body;
@@ -42,11 +52,13 @@ use tokio_util::sync::CancellationToken;
 use wire::api::ErrorBody;
 
 use super::api::Caller;
+use super::client_addr::budget_key;
 use super::listener::ConnectionCut;
-use super::AppState;
+use super::{AppState, ClientAddr};
 use crate::access::gate::now_ms;
-use crate::access::Grant;
+use crate::access::{Grant, InviteId};
 use crate::error::Error;
+use crate::incident_id::IncidentId;
 use crate::store::blobs::{self, BlobMeta, Put};
 use crate::store::record::hex;
 use crate::store::Store;
@@ -79,6 +91,15 @@ pub const DEFAULT_DOWNLOAD_TIMEOUT_SECS: u64 = 120;
 /// (`--max-attachment-downloads`): at most this many times `--max-attachment-bytes` in
 /// memory for answers being sent.
 pub const DEFAULT_MAX_DOWNLOADS_HELD: u64 = 16;
+
+/// Default download places one client may hold at once
+/// (`--max-attachment-downloads-per-client`): a member, or an address, that asks and never
+/// reads keeps 4 of the 16 at most, and the other 12 stay for everyone else.
+pub const DEFAULT_MAX_DOWNLOADS_PER_CLIENT: u64 = 4;
+
+/// Default reading places, of the [`UPLOADS_AT_ONCE`], one client may hold at once
+/// (`--max-attachment-uploads-per-client`).
+pub const DEFAULT_MAX_UPLOADS_PER_CLIENT: u64 = 2;
 
 /// How much of a download is handed to the connection at a time.
 const DOWNLOAD_CHUNK: usize = 64 * 1024;
@@ -175,6 +196,143 @@ fn downloads() -> &'static Arc<Semaphore> {
     SLOTS.get_or_init(|| Arc::new(Semaphore::new(DOWNLOADS_AT_ONCE)))
 }
 
+/// Who a share of places is counted for: the invite whose token asks, and the address it
+/// asks from ([`budget_key`]: IPv6 by its /64, as every per-address budget).
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+enum Client {
+    Invite(IncidentId, InviteId),
+    Address(IpAddr),
+}
+
+impl Client {
+    /// The invite of `grant` and the address `addr` (none when the server has no connect
+    /// info, in router tests).
+    fn both(grant: &Grant, addr: Option<IpAddr>) -> Vec<Client> {
+        let mut clients = vec![Client::Invite(grant.incident.clone(), grant.invite.clone())];
+        clients.extend(addr.map(|addr| Client::Address(budget_key(addr))));
+        clients
+    }
+
+    /// How the client is named to itself in a refusal.
+    fn described(&self) -> String {
+        match self {
+            Client::Invite(..) => "this invite".to_owned(),
+            Client::Address(IpAddr::V4(addr)) => format!("this client address ({addr})"),
+            Client::Address(IpAddr::V6(addr)) => format!("this client address ({addr}/64)"),
+        }
+    }
+}
+
+/// One pool's places held by each client (download places, upload reading places), so that
+/// no client can take them all: each holds at most `most`. A client has an entry only while
+/// it holds a place, and a place is taken only with one of the pool's own (bounded) places,
+/// so the map has at most two entries (invite, address) per place of the pool.
+struct Shares {
+    /// Places one client may hold; 0: no share, only the pool's own bound.
+    most: usize,
+    held: Mutex<HashMap<Client, usize>>,
+}
+
+impl Shares {
+    fn new(most: usize) -> Shares {
+        Shares {
+            most,
+            held: Mutex::new(HashMap::new()),
+        }
+    }
+
+    fn lock(&self) -> MutexGuard<'_, HashMap<Client, usize>> {
+        // Nothing under the lock can panic halfway through a change of the counts.
+        self.held.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// The one of `clients` that holds its whole share in `held`, if any.
+    fn over<'a>(&self, held: &HashMap<Client, usize>, clients: &'a [Client]) -> Option<&'a Client> {
+        clients
+            .iter()
+            .find(|client| held.get(*client).is_some_and(|n| *n >= self.most))
+    }
+
+    /// The one of `clients` that already holds its whole share, if any.
+    fn full(&self, clients: &[Client]) -> Option<Client> {
+        if self.most == 0 {
+            return None;
+        }
+        self.over(&self.lock(), clients).cloned()
+    }
+
+    /// One place for each of `clients` at once, or the one that already holds its share
+    /// (then nothing is taken).
+    fn take(&'static self, clients: Vec<Client>) -> Result<Share, Client> {
+        if self.most == 0 {
+            return Ok(Share {
+                shares: self,
+                clients: Vec::new(),
+            });
+        }
+        let mut held = self.lock();
+        if let Some(full) = self.over(&held, &clients) {
+            return Err(full.clone());
+        }
+        for client in &clients {
+            *held.entry(client.clone()).or_insert(0) += 1;
+        }
+        drop(held);
+        Ok(Share {
+            shares: self,
+            clients,
+        })
+    }
+}
+
+/// A place taken in the shares of a request's clients; given back when dropped, however the
+/// request ends (answered, refused, timed out, its connection cut or gone).
+struct Share {
+    shares: &'static Shares,
+    clients: Vec<Client>,
+}
+
+impl Drop for Share {
+    fn drop(&mut self) {
+        if self.clients.is_empty() {
+            return;
+        }
+        let mut held = self.shares.lock();
+        for client in &self.clients {
+            if let Some(n) = held.get_mut(client) {
+                *n = n.saturating_sub(1);
+                if *n == 0 {
+                    held.remove(client);
+                }
+            }
+        }
+    }
+}
+
+struct ClientShares {
+    downloads: Shares,
+    uploads: Shares,
+}
+
+static SHARES: OnceLock<ClientShares> = OnceLock::new();
+
+/// Sets how many download places and upload reading places one client may hold at once
+/// (`--max-attachment-downloads-per-client`, `--max-attachment-uploads-per-client`; 0 for
+/// no share); once, at start.
+pub fn set_client_shares(downloads: usize, uploads: usize) {
+    let _ = SHARES.set(ClientShares {
+        downloads: Shares::new(downloads),
+        uploads: Shares::new(uploads),
+    });
+}
+
+fn shares() -> &'static ClientShares {
+    SHARES.get_or_init(|| ClientShares {
+        downloads: Shares::new(DEFAULT_MAX_DOWNLOADS_PER_CLIENT as usize),
+        uploads: Shares::new(DEFAULT_MAX_UPLOADS_PER_CLIENT as usize),
+    })
+}
+
 #[derive(Deserialize)]
 pub struct BlobQuery {
     device: Option<String>,
@@ -230,6 +388,7 @@ fn shown(meta: &BlobMeta) -> serde_json::Value {
 pub async fn upload(
     State(state): State<AppState>,
     Caller(grant): Caller,
+    ClientAddr(addr): ClientAddr,
     Path((_, raw_hash)): Path<(String, String)>,
     headers: HeaderMap,
     body: Body,
@@ -255,10 +414,21 @@ pub async fn upload(
             .get(header::CONTENT_TYPE)
             .and_then(|v| v.to_str().ok()),
     );
+    // A client already reading its share of places is told at once, not queued; its place
+    // in its share is taken with the reading place (so only while it holds one).
+    let clients = Client::both(&grant, addr);
+    let shares = &shares().uploads;
+    if let Some(client) = shares.full(&clients) {
+        return Ok(uploads_over_share(&client, shares.most));
+    }
     let timeouts = timeouts();
     let _slot = match tokio::time::timeout(timeouts.wait, uploads().acquire()).await {
         Ok(slot) => slot.map_err(|_| Error::ShuttingDown)?,
         Err(_) => return Ok(busy(timeouts.wait)),
+    };
+    let _share = match shares.take(clients) {
+        Ok(share) => share,
+        Err(client) => return Ok(uploads_over_share(&client, shares.most)),
     };
 
     // Read, hashing as the bytes come, never holding more than the limit, for at most the
@@ -351,19 +521,31 @@ async fn read_body(body: Body, capacity: u64, limit: u64) -> Result<(Vec<u8>, Sh
 /// nothing is stored, and the client is told when to come back. Not logged as a failure:
 /// it is the bound working.
 fn busy(waited: Duration) -> Response {
-    let body = ErrorBody {
-        error: format!(
-            "the relay is reading {UPLOADS_AT_ONCE} other attachments and none finished within {} s (--attachment-wait-timeout); nothing was stored: retry in {BUSY_RETRY_AFTER_SECS} s",
-            waited.as_secs()
-        ),
-    };
+    unavailable(format!(
+        "the relay is reading {UPLOADS_AT_ONCE} other attachments and none finished within {} s (--attachment-wait-timeout); nothing was stored: retry in {BUSY_RETRY_AFTER_SECS} s",
+        waited.as_secs()
+    ))
+}
+
+/// 503 for an upload from a client already sending its share of attachments: nothing read,
+/// nothing stored; the other clients' uploads go on.
+fn uploads_over_share(client: &Client, most: usize) -> Response {
+    unavailable(format!(
+        "{} is already sending {most} attachments, the most one client may at once (--max-attachment-uploads-per-client); nothing was stored: retry in {BUSY_RETRY_AFTER_SECS} s, once those are done",
+        client.described()
+    ))
+}
+
+/// 503 with `Retry-After` and `error` as the reason. Not logged as a failure: it is a bound
+/// working.
+fn unavailable(error: String) -> Response {
     (
         StatusCode::SERVICE_UNAVAILABLE,
         [(
             header::RETRY_AFTER,
             HeaderValue::from(BUSY_RETRY_AFTER_SECS),
         )],
-        Json(body),
+        Json(ErrorBody { error }),
     )
         .into_response()
 }
@@ -429,6 +611,7 @@ fn names_hash(headers: &HeaderMap, hash: &[u8; 32]) -> bool {
 pub async fn download(
     State(state): State<AppState>,
     Caller(grant): Caller,
+    ClientAddr(addr): ClientAddr,
     Path((_, raw_hash)): Path<(String, String)>,
     Query(query): Query<BlobQuery>,
     cut: Option<Extension<ConnectionCut>>,
@@ -452,10 +635,20 @@ pub async fn download(
         response.headers_mut().remove(header::CONTENT_TYPE);
         return Ok(response);
     }
-    // A place among the answers held in memory, kept until the answer is sent or cut.
+    // A place among the answers held in memory, and one in the client's share of them,
+    // kept until the answer is sent or cut.
     let bounds = download_bounds();
     let Ok(held) = Arc::clone(&bounds.held).try_acquire_owned() else {
         return Ok(downloads_busy(bounds.most));
+    };
+    let shares = &shares().downloads;
+    let share = match shares.take(Client::both(&grant, addr)) {
+        Ok(share) => share,
+        Err(client) => return Ok(downloads_over_share(&client, shares.most)),
+    };
+    let held = Held {
+        _place: held,
+        _share: share,
     };
     let slot = downloads()
         .acquire()
@@ -479,13 +672,19 @@ pub async fn download(
     Ok(response)
 }
 
+/// A download's place among those held and in its client's share, given back together.
+struct Held {
+    _place: OwnedSemaphorePermit,
+    _share: Share,
+}
+
 /// A download's answer: `bytes` in chunks, holding `held` until it is sent or dropped. If
 /// the client has not taken all of it within `timeout`, its connection is cut, which drops
 /// the answer and its bytes: a client that asks and never reads holds the file that long
 /// at most.
 fn timed_body(
     bytes: bytes::Bytes,
-    held: OwnedSemaphorePermit,
+    held: Held,
     cut: Option<ConnectionCut>,
     timeout: Duration,
 ) -> Body {
@@ -516,20 +715,18 @@ fn timed_body(
 
 /// 503 for a download while `most` others are being sent: nothing read, come back later.
 fn downloads_busy(most: usize) -> Response {
-    let body = ErrorBody {
-        error: format!(
-            "the relay is sending {most} other attachments (--max-attachment-downloads): retry in {BUSY_RETRY_AFTER_SECS} s"
-        ),
-    };
-    (
-        StatusCode::SERVICE_UNAVAILABLE,
-        [(
-            header::RETRY_AFTER,
-            HeaderValue::from(BUSY_RETRY_AFTER_SECS),
-        )],
-        Json(body),
-    )
-        .into_response()
+    unavailable(format!(
+        "the relay is sending {most} other attachments (--max-attachment-downloads): retry in {BUSY_RETRY_AFTER_SECS} s"
+    ))
+}
+
+/// 503 for a download by a client already being sent its share of attachments: the other
+/// clients' downloads go on.
+fn downloads_over_share(client: &Client, most: usize) -> Response {
+    unavailable(format!(
+        "{} is already downloading {most} attachments, the most one client may at once (--max-attachment-downloads-per-client): retry in {BUSY_RETRY_AFTER_SECS} s, once those are taken",
+        client.described()
+    ))
 }
 
 /// `HEAD /api/incidents/{id}/blobs/{sha256}`: a download's headers, without reading the bytes.
@@ -555,4 +752,67 @@ pub async fn head(
         .headers_mut()
         .insert(header::CONTENT_LENGTH, HeaderValue::from(meta.size));
     Ok(response)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn invite(n: u8) -> Client {
+        Client::Invite(
+            IncidentId::parse("inc").expect("id"),
+            InviteId::parse(&format!("{n:016x}")).expect("invite id"),
+        )
+    }
+
+    fn address(raw: &str) -> Client {
+        Client::Address(budget_key(raw.parse().expect("address")))
+    }
+
+    #[test]
+    fn a_client_holds_its_share_and_gives_it_back_entry_and_all() {
+        let shares: &'static Shares = Box::leak(Box::new(Shares::new(2)));
+        let mallory = || vec![invite(1), address("203.0.113.66")];
+        let first = shares.take(mallory()).expect("first place");
+        let second = shares.take(mallory()).expect("second place");
+        assert_eq!(shares.take(mallory()).err(), Some(invite(1)));
+        assert_eq!(shares.full(&mallory()), Some(invite(1)));
+        // Its address with another token, and its token from another address: over too.
+        assert_eq!(
+            shares.take(vec![invite(2), address("203.0.113.66")]).err(),
+            Some(address("203.0.113.66"))
+        );
+        assert_eq!(
+            shares.take(vec![invite(1), address("198.51.100.1")]).err(),
+            Some(invite(1))
+        );
+        // A refusal takes nothing: another client still has its whole share.
+        let ann = shares
+            .take(vec![invite(3), address("198.51.100.7")])
+            .expect("another client");
+        assert_eq!(shares.lock().len(), 4);
+        drop(first);
+        assert!(shares.full(&mallory()).is_none());
+        drop((second, ann));
+        assert!(shares.lock().is_empty(), "no entry outlives its places");
+    }
+
+    #[test]
+    fn an_ipv6_client_is_counted_by_its_64_and_zero_means_no_share() {
+        let shares: &'static Shares = Box::leak(Box::new(Shares::new(1)));
+        let _held = shares
+            .take(vec![invite(1), address("2001:db8:1:2::a")])
+            .expect("place");
+        let over = shares
+            .take(vec![invite(2), address("2001:db8:1:2:ffff::9")])
+            .err()
+            .expect("the same /64");
+        assert_eq!(over.described(), "this client address (2001:db8:1:2::/64)");
+        let open: &'static Shares = Box::leak(Box::new(Shares::new(0)));
+        let all: Vec<Share> = (0..100)
+            .map(|_| open.take(vec![invite(1)]).expect("no share"))
+            .collect();
+        assert!(open.lock().is_empty(), "no share keeps no count");
+        drop(all);
+    }
 }
