@@ -75,6 +75,13 @@ test('offline, a panel not on this device says so; back online it opens by itsel
   await expectNotReloaded(a.page);
   await expect(section(a.page, 'summary')).toHaveValue('Boarded. Typed over the sea.');
   await expectSynced(a.page);
+
+  // The network going and coming back later does not mount the part anew (it keeps what it
+  // shows: the hand-off just written).
+  await a.link.cut({ offline: true });
+  await a.link.restore();
+  await expectSynced(a.page);
+  await expect(a.page.locator('#handover-result')).toBeVisible();
 });
 
 test('a relay that cannot be reached is said; "Try again" fetches the part again once it is back', async ({ person, relay }) => {

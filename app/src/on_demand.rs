@@ -182,8 +182,13 @@ fn missing(not_here: NotHere, tries: RwSignal<u32>, whole_page: bool) -> AnyView
             why.try_set(found);
         });
     }
+    // Only while this line is shown: once asked again, a later `online` event must not
+    // mount the part anew (it would lose what it holds).
+    let failed_at = tries.get_untracked();
     let again = move || {
-        tries.try_update(|n| *n += 1);
+        if tries.try_get_untracked() == Some(failed_at) {
+            tries.try_update(|n| *n += 1);
+        }
     };
     // Back online: ask again (this line is replaced by the part, or by a new line).
     let back_online = window_event_listener(ev::online, move |_| again());
