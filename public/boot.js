@@ -12,18 +12,26 @@
 // app); any other page, or an incident page that never shows one (no access, the join
 // screen left open), registers it 10 s after the app started. Then it waits for an idle
 // moment. On a return visit the worker is already there and serves the files meanwhile.
+//
+// Registering needs the network (sw.js), and the worker's first copy is all or nothing: if
+// the network went meanwhile, nothing is kept. So until a worker controls the page, it is
+// registered again each time the network comes back (a worker still copying is left alone).
 let keeping = false;
+function register() {
+  return navigator.serviceWorker
+    .register('/sw.js')
+    .catch((error) => console.warn('Firebreak: offline use is not available here:', error));
+}
 function keepForOffline() {
   if (keeping || !('serviceWorker' in navigator)) return;
   keeping = true;
-  const register = () =>
-    navigator.serviceWorker
-      .register('/sw.js')
-      .catch((error) => console.warn('Firebreak: offline use is not available here:', error));
   if ('requestIdleCallback' in window) requestIdleCallback(register, { timeout: 2000 });
   else setTimeout(register, 0);
 }
 addEventListener('firebreak:shown', keepForOffline, { once: true });
+addEventListener('online', () => {
+  if (keeping && !navigator.serviceWorker.controller) register();
+});
 if (navigator.storage && navigator.storage.persist) {
   navigator.storage.persist().catch(() => {});
 }

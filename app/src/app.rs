@@ -29,26 +29,24 @@ pub fn App() -> impl IntoView {
 // one), the playbooks and their editor, and a team's page are fetched on first use, then
 // kept by the service worker.
 
-/// The list of this device's incidents, in its own wasm module (`on_demand`).
-#[lazy]
-fn home_page() -> AnyView {
-    view! { <HomePage/> }.into_any()
-}
+on_demand::part! {
+    /// The list of this device's incidents, in its own wasm module (`on_demand`).
+    fn home_page() -> AnyView {
+        view! { <HomePage/> }.into_any()
+    }
 
-/// The playbooks and teams on this device, in its own wasm module (`on_demand`).
-#[lazy]
-fn playbooks_page() -> AnyView {
-    view! { <PlaybooksPage/> }.into_any()
-}
+    /// The playbooks and teams on this device, in its own wasm module (`on_demand`).
+    fn playbooks_page() -> AnyView {
+        view! { <PlaybooksPage/> }.into_any()
+    }
 
-/// The playbook editor, in its own wasm module (`on_demand`).
-#[lazy]
-fn playbook_page(id: String) -> AnyView {
-    view! { <PlaybookPage id=id/> }.into_any()
-}
+    /// The playbook editor, in its own wasm module (`on_demand`).
+    fn playbook_page(id: String) -> AnyView {
+        view! { <PlaybookPage id=id/> }.into_any()
+    }
 
-/// A team's page, in its own wasm module (`on_demand`).
-#[lazy]
-fn team_page(id: String) -> AnyView {
-    view! { <TeamPage id=id/> }.into_any()
+    /// A team's page, in its own wasm module (`on_demand`).
+    fn team_page(id: String) -> AnyView {
+        view! { <TeamPage id=id/> }.into_any()
+    }
 }

@@ -217,7 +217,16 @@ impl WhoWrote {
         let pending = open.pending.get_untracked();
         wasm_bindgen_futures::spawn_local(async move {
             let result = match access::attribution(&open.id, &held.token).await {
-                Ok(text) => read_answer(text).await,
+                Ok(text) => match read_answer(text).await {
+                    Ok(read) => read,
+                    Err(not_here) => {
+                        // Its module did not arrive: say why, as any part on demand does.
+                        let why = not_here.why().await;
+                        self.asking.try_set_value(false);
+                        self.status.try_set(Some(why.text().to_string()));
+                        return;
+                    }
+                },
                 Err(e) => Err(e),
             };
             self.asking.try_set_value(false);
@@ -245,11 +254,17 @@ impl WhoWrote {
     }
 }
 
-/// Reads the relay's answer (JSON text) and arranges it for lookups. In its own wasm module
-/// with the bylines' drawing (`crate::on_demand`): fetched when "who wrote what" is first
-/// wanted, kept by the service worker.
-#[lazy]
-fn read_answer(text: String) -> Result<Arc<Known>, ApiError> {
+crate::on_demand::part! {
+    /// Reads the relay's answer (JSON text) and arranges it for lookups. In its own wasm module
+    /// with the bylines' drawing (`crate::on_demand`): fetched when "who wrote what" is first
+    /// wanted, kept by the service worker.
+    fn read_answer(text: String) -> Result<Arc<Known>, ApiError> {
+        arrange_answer(text)
+    }
+}
+
+/// What `read_answer` does, in its module.
+fn arrange_answer(text: String) -> Result<Arc<Known>, ApiError> {
     match serde_json::from_str::<Attribution>(&text) {
         Ok(answer) => Ok(Arc::new(Known::new(answer))),
         Err(e) => Err(ApiError::Refused {
@@ -318,9 +333,15 @@ pub fn Byline(place: Place) -> impl IntoView {
     })
 }
 
-/// A byline as `Byline` shows it, in the module of "who wrote what" (`crate::on_demand`).
-#[lazy]
-fn draw_byline(who: WhoWrote, place: Place) -> AnyView {
+crate::on_demand::part! {
+    /// A byline as `Byline` shows it, in the module of "who wrote what" (`crate::on_demand`).
+    fn draw_byline(who: WhoWrote, place: Place) -> AnyView {
+        byline_view(who, place)
+    }
+}
+
+/// What `draw_byline` draws, in its module.
+fn byline_view(who: WhoWrote, place: Place) -> AnyView {
     (move || {
         if !who.on.get() {
             return None;

@@ -63,11 +63,12 @@ pub fn HandOver(memory: RowMemory) -> impl IntoView {
     }
 }
 
-/// The form and what writes the note are fetched the first time "Hand over" is pressed
-/// (`crate::on_demand`; kept by the service worker, so it opens offline too).
-#[lazy]
-fn handover_panel(open_panel: RwSignal<bool>, memory: RowMemory) -> AnyView {
-    view! { <HandOverPanel open_panel=open_panel memory=memory/> }.into_any()
+crate::on_demand::part! {
+    /// The form and what writes the note are fetched the first time "Hand over" is pressed
+    /// (`crate::on_demand`; kept by the service worker, so it opens offline too).
+    fn handover_panel(open_panel: RwSignal<bool>, memory: RowMemory) -> AnyView {
+        view! { <HandOverPanel open_panel=open_panel memory=memory/> }.into_any()
+    }
 }
 
 /// The form, shown while `open_panel` is.

@@ -187,29 +187,26 @@ pub fn IncidentPage(id: String) -> impl IntoView {
 // What most visits never open is cut out of the first download (`crate::on_demand`): the
 // share panel (with its QR encoder), exports and the printed report, history.
 
-#[lazy]
-fn share_panel(sharing: RwSignal<bool>) -> AnyView {
-    view! { <SharePanel sharing=sharing/> }.into_any()
-}
+crate::on_demand::part! {
+    fn share_panel(sharing: RwSignal<bool>) -> AnyView {
+        view! { <SharePanel sharing=sharing/> }.into_any()
+    }
 
-#[lazy]
-fn export_panel(exporting: RwSignal<bool>, printing: RwSignal<Option<Printing>>) -> AnyView {
-    view! { <ExportPanel exporting=exporting printing=printing/> }.into_any()
-}
+    fn export_panel(exporting: RwSignal<bool>, printing: RwSignal<Option<Printing>>) -> AnyView {
+        view! { <ExportPanel exporting=exporting printing=printing/> }.into_any()
+    }
 
-#[lazy]
-fn report_view(printing: RwSignal<Option<Printing>>) -> AnyView {
-    view! { <ReportView printing=printing/> }.into_any()
-}
+    fn report_view(printing: RwSignal<Option<Printing>>) -> AnyView {
+        view! { <ReportView printing=printing/> }.into_any()
+    }
 
-#[lazy]
-fn history_panel(open_panel: RwSignal<bool>, as_of: RwSignal<Option<AsOf>>) -> AnyView {
-    view! { <HistoryPanel open_panel=open_panel as_of=as_of/> }.into_any()
-}
+    fn history_panel(open_panel: RwSignal<bool>, as_of: RwSignal<Option<AsOf>>) -> AnyView {
+        view! { <HistoryPanel open_panel=open_panel as_of=as_of/> }.into_any()
+    }
 
-#[lazy]
-fn as_of_view(as_of: RwSignal<Option<AsOf>>) -> AnyView {
-    view! { <AsOfView as_of=as_of/> }.into_any()
+    fn as_of_view(as_of: RwSignal<Option<AsOf>>) -> AnyView {
+        view! { <AsOfView as_of=as_of/> }.into_any()
+    }
 }
 
 /// The catch-up card, once the incident's document is here (at once when this device has a
@@ -232,10 +229,11 @@ fn catch_up_when_loaded(settled: ReadSignal<bool>) -> impl IntoView {
 // Drawn once the editor is: the catch-up card and what it compares (the read mark against
 // the document, `incident::history`) are shared with the history panel, not with the first
 // screen. Until its module is here (from the service worker's copy after the first visit),
-// nothing shows in its place.
-#[lazy]
-fn catch_up_card() -> AnyView {
-    view! { <catch_up::CatchUpCard/> }.into_any()
+// nothing shows in its place; if it cannot come, a line says why (`crate::on_demand`).
+crate::on_demand::part! {
+    fn catch_up_card() -> AnyView {
+        view! { <catch_up::CatchUpCard/> }.into_any()
+    }
 }
 
 /// One read of the open incident, made again at each change of it; what shows it re-renders

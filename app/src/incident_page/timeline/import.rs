@@ -53,7 +53,15 @@ pub(super) fn import_timeline(open: OpenIncident) -> impl IntoView {
                     return;
                 }
             };
-            outcome.try_set(Some(read_into(open, text, file.name()).await));
+            let read = match read_into(open, text, file.name()).await {
+                Ok(read) => read,
+                Err(not_here) => Outcome::Refused(format!(
+                    "{} was not imported. {}",
+                    file.name(),
+                    not_here.why().await.text()
+                )),
+            };
+            outcome.try_set(Some(read));
         });
     };
     view! {
@@ -69,11 +77,17 @@ pub(super) fn import_timeline(open: OpenIncident) -> impl IntoView {
     }
 }
 
-/// Reads the CSV `text` into the incident. The CSV reader is in its own module
-/// (`crate::on_demand`), fetched the first time a file is imported (kept by the service
-/// worker after the first visit, so it works offline).
-#[lazy]
-fn read_into(open: OpenIncident, text: String, file_name: String) -> Outcome {
+crate::on_demand::part! {
+    /// Reads the CSV `text` into the incident. The CSV reader is in its own module
+    /// (`crate::on_demand`), fetched the first time a file is imported (kept by the service
+    /// worker after the first visit, so it works offline).
+    fn read_into(open: OpenIncident, text: String, file_name: String) -> Outcome {
+        import_now(open, text, file_name)
+    }
+}
+
+/// What `read_into` does, in its module.
+fn import_now(open: OpenIncident, text: String, file_name: String) -> Outcome {
     let now = platform::now_rfc3339();
     let result = incident::export::import_timeline_csv(
         &open.incident,
