@@ -267,6 +267,15 @@ impl Session {
         self.me.upgrade()
     }
 
+    /// A read of part of the open incident, in a view: tracks the signals of the roots the
+    /// read looked at (`incident::reading`), so the view runs again only after a change to
+    /// one of them, not after every keystroke elsewhere.
+    pub fn read<T>(&self, read: impl FnOnce(&Incident) -> T) -> T {
+        let (value, looked) = incident::reading(|| read(&self.incident));
+        self.view.track_read(looked);
+        value
+    }
+
     /// Whether the open document is a playbook.
     pub fn is_playbook(&self) -> bool {
         self.playbook.is_some()
@@ -341,7 +350,7 @@ impl Session {
             return;
         }
         self.remember_summary(true);
-        self.view.changed();
+        self.view.changed(&self.incident);
     }
 
     async fn load(self: Rc<Self>) {
@@ -397,7 +406,7 @@ impl Session {
             self.remember_summary(false);
         }
         self.view.loaded.try_set(true);
-        self.view.changed();
+        self.view.changed(&self.incident);
     }
 
     /// Keeps the home page's copy of this incident current; `changed`: it changed just now.

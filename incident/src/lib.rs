@@ -49,7 +49,7 @@ pub use indicators::{indicator_id, Indicator, IndicatorError, IndicatorField, Pa
 pub use next_steps::{NextStep, StepField, StepStatus};
 pub use questions::{Answer, AnswerStatus, Question, QuestionList, QUESTIONS};
 pub use roles::{Role, RoleHolder};
-pub use roots::{roots, Root, RootKind};
+pub use roots::{reading, roots, Root, RootKind, RootSet, RootVersions};
 pub use sections::{IncidentStatus, ProseSection, Tlp};
 pub use text_diff::{splice_between, utf16_len, Splice};
 pub use timeline::{Field as TimelineField, KillChainPhase, TimelineEvent};
@@ -218,6 +218,14 @@ impl Incident {
     /// The change counter of the root map called `name`.
     fn root_version(&self, name: &str) -> u64 {
         self.roots.version(name)
+    }
+
+    /// Every root's change counter now: compared with an earlier one
+    /// ([`RootVersions::touched_since`]), which roots changed in between, by whom ever. With
+    /// [`reading`] (which roots a read looked at) a view re-reads only after a change to what
+    /// it shows.
+    pub fn root_versions(&self) -> RootVersions {
+        self.roots.versions()
     }
 
     fn meta(&self) -> &MapRef {

@@ -5,9 +5,12 @@
 //! [`MARK_STATE_LIMIT`] is not kept: the mark then holds only its time, and the card says it
 //! cannot list the changes. A mark an earlier Firebreak kept in localStorage
 //! (`firebreak.mark.{id}`, hex) is read once, written to the database and then removed from
-//! localStorage. Edits typed on this device are folded into the mark as they are made (saved
-//! every few seconds and when the page goes), so the card lists other people's changes, not
-//! one's own. Pure model, no relay: it works offline for what the device has.
+//! localStorage. Edits typed on this device are folded into the mark (in memory) as they are
+//! made, so the card lists other people's changes, not one's own. Writing the mark back
+//! encodes the whole incident (for a big one, a long task on a slow phone), so it is not done
+//! while someone types: once typing has paused for [`SAVE_AFTER_PAUSE_MS`] (then when the
+//! browser is idle), and at once when the page is hidden or left. Pure model, no relay: it
+//! works offline for what the device has.
 //!
 //! Mentions of this device's person (`incident::mentions::unread`: places that mention them
 //! now and did not at the mark, read against the incident's invited people) come first, as
@@ -52,8 +55,9 @@ pub const MARK_STATE_LIMIT: usize = 16 * 1024 * 1024;
 /// How many changes of one part of the page the card lists before it counts the rest.
 const PER_GROUP: usize = 8;
 
-/// How often (at most) typed edits folded into the mark are written back.
-const SAVE_EVERY_MS: f64 = 5000.0;
+/// How long typing must have paused before the edits folded into the mark are written back
+/// (then when the browser is idle; at once when the page is hidden or left).
+const SAVE_AFTER_PAUSE_MS: u64 = 2000;
 
 /// How long after opening a mark set on the first open is stored.
 const SAVE_SOON_MS: u64 = 3000;
@@ -353,6 +357,32 @@ fn save(open: &OpenIncident, store: &RefCell<Option<Store>>, held: &mut Held) {
     });
 }
 
+/// What plans the mark's write-back after an edit ([`after_typing_pauses`]).
+type Plan = Rc<dyn Fn()>;
+
+/// `write_back`, planned after each edit folded into the mark: it runs once no other edit has
+/// come for [`SAVE_AFTER_PAUSE_MS`], when the browser is next idle, so the encode of the whole
+/// incident never lands between two keystrokes. `typed` counts the edits.
+fn after_typing_pauses(
+    typed: Rc<Cell<u64>>,
+    write_back: &(impl Fn() + Clone + 'static),
+) -> impl Fn() + 'static {
+    let write_back = SendWrapper::new(write_back.clone());
+    move || {
+        let edit = typed.get() + 1;
+        typed.set(edit);
+        let (typed, write_back) = (SendWrapper::new(typed.clone()), write_back.clone());
+        set_timeout(
+            move || {
+                if typed.get() == edit {
+                    request_idle_callback(move || (*write_back)());
+                }
+            },
+            std::time::Duration::from_millis(SAVE_AFTER_PAUSE_MS),
+        );
+    }
+}
+
 /// Runs `write_back` after the page has had time to draw (a mark set while opening).
 fn save_soon(write_back: &SendWrapper<impl Fn() + Clone + 'static>) {
     let write_back = SendWrapper::new((**write_back).clone());
@@ -449,7 +479,11 @@ pub fn CatchUpCard() -> impl IntoView {
     let mark: Rc<RefCell<Option<Held>>> = Rc::new(RefCell::new(None));
     let store: Rc<RefCell<Option<Store>>> = Rc::new(RefCell::new(None));
     let dirty = Rc::new(Cell::new(false));
-    let last_save = Rc::new(Cell::new(platform::now_millis()));
+    // Counts this device's edits folded into the mark: a write-back planned after one runs
+    // only if no other came since (typing has paused).
+    let typed = Rc::new(Cell::new(0u64));
+    // The write-back, once made below, for the subscription to plan after each edit.
+    let plan: Rc<RefCell<Option<Plan>>> = Rc::new(RefCell::new(None));
     // Set once the mark has been read from the database (or found missing).
     let loaded = RwSignal::new(false);
     // Bumped when the mark moves, so the card is worked out again.
@@ -460,6 +494,7 @@ pub fn CatchUpCard() -> impl IntoView {
 
     {
         let (mark, store, id, dirty) = (mark.clone(), store.clone(), id.clone(), dirty.clone());
+        let plan = plan.clone();
         // Taken now, while the page's context is at hand; edits typed until the mark is read
         // keep going into it (the card's own subscription has no mark to fold them into).
         let early = use_context::<EarlyEdits>();
@@ -479,14 +514,19 @@ pub fn CatchUpCard() -> impl IntoView {
                 }
             }
             *mark.borrow_mut() = found;
+            // What was typed before is written back like any edit, once typing pauses.
+            if dirty.get() {
+                if let Some(plan) = plan.borrow().as_ref() {
+                    plan();
+                }
+            }
             loaded.try_set(true);
         });
     }
 
-    // Edits typed here go into the mark as they are made.
+    // Edits typed here go into the mark as they are made; written back once typing pauses.
     let subscription = {
-        let mark = mark.clone();
-        let dirty = dirty.clone();
+        let (mark, dirty, plan) = (mark.clone(), dirty.clone(), plan.clone());
         open.incident.on_update(move |update, origin| {
             let mut mark = mark.borrow_mut();
             let Some(held) = mark.as_mut() else {
@@ -496,38 +536,48 @@ pub fn CatchUpCard() -> impl IntoView {
                 held.out_of_step();
             } else if held.fold_local(update) {
                 dirty.set(true);
+                // Only a timer is set here: the change is still being committed.
+                if let Some(plan) = plan.borrow().as_ref() {
+                    plan();
+                }
             }
         })
     };
     let write_back = {
-        let (mark, store, dirty, last_save, open) = (
-            mark.clone(),
-            store.clone(),
-            dirty.clone(),
-            last_save.clone(),
-            open.clone(),
-        );
+        let (mark, store, dirty, open) = (mark.clone(), store.clone(), dirty.clone(), open.clone());
         move || {
             if !dirty.replace(false) {
                 return;
             }
-            last_save.set(platform::now_millis());
             if let Some(held) = mark.borrow_mut().as_mut() {
                 save(&open, &store, held);
             }
         }
     };
+    *plan.borrow_mut() = Some(Rc::new(after_typing_pauses(typed, &write_back)));
     let leaving = {
         let write_back = SendWrapper::new(write_back.clone());
         window_event_listener(ev::pagehide, move |_| (*write_back)())
+    };
+    // A hidden page may be closed without another event (a phone's app switcher).
+    let hidden = {
+        let write_back = SendWrapper::new(write_back.clone());
+        window_event_listener(ev::visibilitychange, move |_| {
+            if platform::document().hidden() {
+                (*write_back)();
+            }
+        })
     };
     {
         let write_back = SendWrapper::new(write_back.clone());
         let subscription = SendWrapper::new(subscription);
         let store = SendWrapper::new(store.clone());
+        let plan = SendWrapper::new(plan.clone());
         on_cleanup(move || {
             (*write_back)();
+            plan.borrow_mut().take();
             leaving.remove();
+            hidden.remove();
             drop(subscription);
             // Closed once the writes asked for are done.
             if let Some(store) = store.borrow_mut().take() {
@@ -539,7 +589,6 @@ pub fn CatchUpCard() -> impl IntoView {
     let groups = {
         let open = open.clone();
         let mark = SendWrapper::new(mark.clone());
-        let last_save = SendWrapper::new(last_save);
         let dirty = SendWrapper::new(dirty);
         let write_back = SendWrapper::new(write_back);
         let id = id.clone();
@@ -551,9 +600,6 @@ pub fn CatchUpCard() -> impl IntoView {
                 return None;
             }
             open.incident.schema_version()?;
-            if platform::now_millis() - last_save.get() > SAVE_EVERY_MS {
-                (*write_back)();
-            }
             let mut mark = mark.borrow_mut();
             let Some(held) = mark.as_mut() else {
                 // First open on this device: the mark starts here, with nothing to catch

@@ -645,12 +645,13 @@ pub fn RemovedItemComments() -> impl IntoView {
     let ctx = use_context::<Threads>()?;
     let open = use_incident();
     let removed = Memo::new(move |_| {
-        open.revision.track();
         ctx.all.with(|all| {
-            all.iter()
-                .filter(|t| !open.incident.comment_target_exists(&t.target))
-                .cloned()
-                .collect::<Vec<_>>()
+            open.read(|incident| {
+                all.iter()
+                    .filter(|t| !incident.comment_target_exists(&t.target))
+                    .cloned()
+                    .collect::<Vec<_>>()
+            })
         })
     });
     let ids = move || removed.with(|all| all.iter().map(|t| t.id.clone()).collect::<Vec<_>>());

@@ -236,17 +236,14 @@ crate::on_demand::part! {
     }
 }
 
-/// One read of the open incident, made again at each change of it; what shows it re-renders
-/// only when the read's result changes.
+/// One read of the open incident, made again after each change to the roots it looked at
+/// (`Session::read`); what shows it re-renders only when the read's result changes.
 fn watch<T>(open: &OpenIncident, read: impl Fn(&Incident) -> T + Send + Sync + 'static) -> Memo<T>
 where
     T: PartialEq + Send + Sync + 'static,
 {
     let open = open.clone();
-    Memo::new(move |_| {
-        open.revision.track();
-        read(&open.incident)
-    })
+    Memo::new(move |_| open.read(&read))
 }
 
 /// A section's heading row (the heading has id `h-{key}`, what the section is labelled by;
@@ -277,20 +274,14 @@ fn access_key(standing: &Standing) -> String {
 fn IncidentEditor() -> impl IntoView {
     let open = use_incident();
     attachments::Evidence::provide(&open);
-    let revision = open.revision;
     Effect::new(move |_| {
-        revision.track();
-        let title = open.incident.title();
+        let (title, drill) = open.read(|i| (i.title(), i.is_drill()));
         let title = if title.trim().is_empty() {
             "Incident".to_string()
         } else {
             title
         };
-        let drill = if open.incident.is_drill() {
-            "DRILL — "
-        } else {
-            ""
-        };
+        let drill = if drill { "DRILL — " } else { "" };
         crate::platform::document().set_title(&format!("{drill}{title} — Firebreak"));
     });
     // Runs once, after the editor is first drawn.

@@ -1,6 +1,7 @@
 //! What the page says about itself: relay sync status, problems saving or syncing, and who
 //! else is here.
 
+use incident::Incident;
 use leptos::prelude::*;
 
 use crate::session::{use_incident, Standing};
@@ -140,16 +141,14 @@ pub fn Problems() -> impl IntoView {
     let open = use_incident();
     let save_error = open.save_error;
     let sync_problem = open.sync_problem;
-    let revision = open.revision;
     let loaded = open.loaded;
     let connection = open.connection;
     let pending = open.pending;
     let schema = move || {
-        revision.track();
         if !loaded.get() {
             return None;
         }
-        open.incident.check_schema().err().map(|e| {
+        open.read(Incident::check_schema).err().map(|e| {
             format!("This incident was written by a newer version of Firebreak ({e}). Reload the page to update before editing.")
         })
     };

@@ -130,7 +130,7 @@ impl Host for Session {
             return result;
         }
         self.remember_summary(true);
-        self.view.changed();
+        self.view.changed(&self.incident);
         result
     }
 

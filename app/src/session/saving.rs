@@ -220,7 +220,7 @@ impl Session {
                     sync.send_local(&outgoing);
                 }
                 self.remember_summary(true);
-                self.view.changed();
+                self.view.changed(&self.incident);
             }
         }
         self.saving.writing.set(false);

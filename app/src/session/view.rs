@@ -1,7 +1,14 @@
 //! What the page shows of the open incident: the Leptos signals components read. Each
 //! other part of the session writes its own: saving writes `save_error`, the relay link
 //! `connection`, `pending`, `presence` and `sync_problem`, standing `standing`.
+//!
+//! A change to the document moves `revision` (what shows the whole incident, such as the
+//! catch-up card, tracks it) and the signal of each root the change touched: a view of part of
+//! the incident reads it through [`View::track_read`] (`Session::read`), which tracks only the
+//! roots that read looked at, so a keystroke in the summary does not make the timeline, the
+//! indicators or the other sections read the incident again.
 
+use incident::{Incident, RootSet, RootVersions};
 use leptos::prelude::*;
 
 use super::Standing;
@@ -11,8 +18,14 @@ use crate::sync::{Connection, Peer};
 /// The open incident's view state. Signals are handles: copies share the same values.
 #[derive(Clone, Copy)]
 pub struct View {
-    /// Bumped after every change to the document; what shows document fields tracks it.
+    /// Bumped after every change to the document; what shows the whole document tracks it
+    /// (a view of part of it tracks only the roots it read: [`View::track_read`]).
     pub revision: RwSignal<u64>,
+    /// One signal per root of the incident, in the order of `incident::roots()`: notified
+    /// after a change that touched that root.
+    roots: StoredValue<Vec<Trigger>>,
+    /// The roots' change counters when the page last heard of a change.
+    seen: StoredValue<RootVersions>,
     /// True once this device's stored copy has been applied.
     pub loaded: RwSignal<bool>,
     pub connection: RwSignal<Connection>,
@@ -37,6 +50,8 @@ impl View {
     pub(super) fn new(pending: u32) -> View {
         View {
             revision: RwSignal::new(0),
+            roots: StoredValue::new(incident::roots().iter().map(|_| Trigger::new()).collect()),
+            seen: StoredValue::new(RootVersions::default()),
             loaded: RwSignal::new(false),
             connection: RwSignal::new(Connection::Offline),
             pending: RwSignal::new(pending),
@@ -49,9 +64,38 @@ impl View {
         }
     }
 
-    /// Something changed the document outside a field's own input handler: re-render.
-    pub fn changed(&self) {
+    /// Something changed the document outside a field's own input handler: what shows the
+    /// roots it touched (and the whole document) re-renders.
+    pub fn changed(&self, incident: &Incident) {
+        let now = incident.root_versions();
+        let touched = self
+            .seen
+            .try_update_value(|seen| {
+                let touched = now.touched_since(seen);
+                *seen = now;
+                touched
+            })
+            .unwrap_or_default();
+        self.roots.try_with_value(|roots| {
+            for i in touched.indices() {
+                if let Some(root) = roots.get(i) {
+                    root.notify();
+                }
+            }
+        });
         self.revision.try_update(|r| *r += 1);
+    }
+
+    /// Tracks the signals of the roots `looked` (what a read looked at, `incident::reading`):
+    /// the running view re-runs after a change to one of them.
+    pub fn track_read(&self, looked: RootSet) {
+        self.roots.try_with_value(|roots| {
+            for i in looked.indices() {
+                if let Some(root) = roots.get(i) {
+                    root.track();
+                }
+            }
+        });
     }
 
     /// A write to this device failed: logged, and shown until one succeeds.

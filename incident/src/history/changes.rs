@@ -147,6 +147,17 @@ impl Group {
         }
     }
 
+    /// The roots whose changes the group lists (for [`Group::Questions`], the catch-all,
+    /// every root not listed under another group).
+    pub fn roots(self) -> crate::RootSet {
+        crate::roots()
+            .iter()
+            .filter(|root| Group::of(root.name) == self)
+            .fold(crate::RootSet::EMPTY, |set, root| {
+                set.union(crate::RootSet::of(root.name))
+            })
+    }
+
     /// What one entry of the group is called.
     fn noun(self) -> &'static str {
         match self {

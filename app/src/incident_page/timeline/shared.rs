@@ -65,8 +65,8 @@ fn forget_reads() {
 }
 
 /// A collection in display order, read once per change of it however many views show it.
-/// Typing elsewhere bumps the revision but not the collection's version: the same snapshot
-/// (the same Arc) comes back and nothing downstream re-renders.
+/// It tracks only the collection's root (its version is read through `Session::read`): typing
+/// elsewhere does not even run it.
 fn collection<T: PartialEq + Send + Sync + 'static>(
     open: &OpenIncident,
     slot: &'static std::thread::LocalKey<Slot<T>>,
@@ -76,8 +76,8 @@ fn collection<T: PartialEq + Send + Sync + 'static>(
     on_cleanup(forget_reads);
     let open = open.clone();
     Memo::new(move |_| {
-        open.revision.track();
-        cached(slot, &open, version(&open.incident), read)
+        let version = open.read(version);
+        cached(slot, &open, version, read)
     })
 }
 
