@@ -33,7 +33,7 @@ use std::rc::Rc;
 use gloo_storage::{LocalStorage, Storage};
 use incident::history::{catch_up, comment_catch_up, CatchUpGroup, CommentCatchUp, Group};
 use incident::mentions::Mention;
-use incident::{CommentTarget, Incident, NextStep, StepStatus, UpdateOrigin};
+use incident::{CommentTarget, Incident, NextStep, RootSet, StepStatus, UpdateOrigin};
 use leptos::ev;
 use leptos::prelude::*;
 use send_wrapper::SendWrapper;
@@ -471,6 +471,27 @@ fn summary_line(changes: Option<usize>, comments: usize, since: &str) -> String 
     format!("{counted} since your mark at {since}, on this device.")
 }
 
+/// The roots an edit typed here may change the card's list through: those of the groups it
+/// lists (of the very prose sections when it lists them all), and the catch-all group's (an
+/// attachment's change is listed with its item); every root once it lists a mention or a
+/// comment (they name items anywhere). None when it lists nothing.
+fn listed_roots(found: &Option<Listed>) -> RootSet {
+    let Some((_, Ok(groups), mentioned, comments)) = found else {
+        return RootSet::EMPTY;
+    };
+    if !mentioned.is_empty() || comments.count > 0 {
+        return RootSet::all();
+    }
+    groups.iter().fold(Group::Questions.roots(), |set, group| {
+        let sections = (group.group == Group::Sections && group.more == 0).then(|| {
+            group.items.iter().fold(RootSet::EMPTY, |set, item| {
+                set.union(RootSet::of(item.change.place.section))
+            })
+        });
+        set.union(sections.unwrap_or_else(|| group.group.roots()))
+    })
+}
+
 /// The card, under the overview; shown only when something changed since the mark.
 #[component]
 pub fn CatchUpCard() -> impl IntoView {
@@ -482,6 +503,10 @@ pub fn CatchUpCard() -> impl IntoView {
     // Counts this device's edits folded into the mark: a write-back planned after one runs
     // only if no other came since (typing has paused).
     let typed = Rc::new(Cell::new(0u64));
+    // Changes from elsewhere (the relay, another tab, this device's storage), counted.
+    let remote = Rc::new(Cell::new(0u64));
+    // The roots of what the card lists (`listed_roots`), set each time it is worked out.
+    let listed = StoredValue::new(RootSet::EMPTY);
     // The write-back, once made below, for the subscription to plan after each edit.
     let plan: Rc<RefCell<Option<Plan>>> = Rc::new(RefCell::new(None));
     // Set once the mark has been read from the database (or found missing).
@@ -526,8 +551,12 @@ pub fn CatchUpCard() -> impl IntoView {
 
     // Edits typed here go into the mark as they are made; written back once typing pauses.
     let subscription = {
-        let (mark, dirty, plan) = (mark.clone(), dirty.clone(), plan.clone());
+        let (mark, dirty, plan, remote) =
+            (mark.clone(), dirty.clone(), plan.clone(), remote.clone());
         open.incident.on_update(move |update, origin| {
+            if origin != UpdateOrigin::Local {
+                remote.set(remote.get() + 1);
+            }
             let mut mark = mark.borrow_mut();
             let Some(held) = mark.as_mut() else {
                 return;
@@ -586,6 +615,19 @@ pub fn CatchUpCard() -> impl IntoView {
         });
     }
 
+    // What may change the list: a change from elsewhere (any root), or one typed here to a
+    // root the card lists something of (one's own edits go into the mark too, so elsewhere
+    // they change nothing the card compares). A keystroke in the summary while the card
+    // lists a timeline change does not make it compare the whole incident again.
+    let news = {
+        let open = open.clone();
+        let remote = SendWrapper::new(remote.clone());
+        Memo::new(move |_| {
+            open.revision.track();
+            let versions = open.incident.root_versions();
+            (remote.get(), versions.restricted_to(listed.get_value()))
+        })
+    };
     let groups = {
         let open = open.clone();
         let mark = SendWrapper::new(mark.clone());
@@ -593,8 +635,7 @@ pub fn CatchUpCard() -> impl IntoView {
         let write_back = SendWrapper::new(write_back);
         let id = id.clone();
         let mine = mine.clone();
-        Memo::new(move |_| -> Option<Listed> {
-            open.revision.track();
+        let work = move || -> Option<Listed> {
             moved.track();
             if !loaded.get() {
                 return None;
@@ -684,6 +725,12 @@ pub fn CatchUpCard() -> impl IntoView {
             );
             (!groups.is_empty() || !mentioned.is_empty() || comments.count > 0)
                 .then(|| (m.at.clone(), Ok(groups), mentioned, comments))
+        };
+        Memo::new(move |_| {
+            news.track();
+            let found = work();
+            listed.set_value(listed_roots(&found));
+            found
         })
     };
     // While the card lists changes, an owner or editor has the relay asked who made them.
