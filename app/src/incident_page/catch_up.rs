@@ -727,7 +727,9 @@ pub fn CatchUpCard() -> impl IntoView {
                 .then(|| (m.at.clone(), Ok(groups), mentioned, comments))
         };
         Memo::new(move |_| {
-            news.track();
+            // Read, not only tracked: a memo nobody reads is never worked out, so it would
+            // never hear of a change (a viewer's card, with nothing else moving it, stayed empty).
+            news.with(|_| ());
             let found = work();
             listed.set_value(listed_roots(&found));
             found
