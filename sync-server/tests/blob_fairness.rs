@@ -13,11 +13,10 @@ mod common;
 
 use std::io::{Read, Write};
 use std::net::{Shutdown, TcpStream};
-use std::os::fd::AsRawFd;
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-use common::raw_http::{blob_path, parse, read_all, sha256_hex, Answer};
+use common::raw_http::{blob_path, parse, read_all, reluctant_reader, sha256_hex, Answer};
 use common::{device_for, Relay};
 
 /// Bigger than the kernel's buffers on both ends of a loopback connection and hyper's
@@ -60,22 +59,7 @@ fn send_head(
     from: &str,
     length: usize,
 ) -> TcpStream {
-    let stream = TcpStream::connect(&relay.addr).expect("connect");
-    let small: libc::c_int = 256 * 1024;
-    // SAFETY: a valid socket and a c_int option value of the size given.
-    let set = unsafe {
-        libc::setsockopt(
-            stream.as_raw_fd(),
-            libc::SOL_SOCKET,
-            libc::SO_RCVBUF,
-            std::ptr::addr_of!(small).cast(),
-            std::mem::size_of::<libc::c_int>() as libc::socklen_t,
-        )
-    };
-    assert_eq!(set, 0, "SO_RCVBUF");
-    stream
-        .set_read_timeout(Some(Duration::from_secs(60)))
-        .expect("timeout");
+    let stream = reluctant_reader(&relay.addr);
     let head = format!(
         "{method} {path} HTTP/1.1\r\nHost: {}\r\nConnection: close\r\nAuthorization: Bearer {token}\r\nX-Firebreak-Device: {}\r\nX-Forwarded-For: {from}\r\nContent-Type: application/octet-stream\r\nContent-Length: {length}\r\n\r\n",
         relay.addr,

@@ -10,10 +10,9 @@ mod deployment;
 
 use std::io::{Read, Write};
 use std::net::TcpStream;
-use std::os::fd::AsRawFd;
 use std::time::{Duration, Instant};
 
-use common::raw_http::{blob_path, parse, read_all, sha256_hex, Answer};
+use common::raw_http::{blob_path, parse, read_all, reluctant_reader, sha256_hex, Answer};
 use common::{device_for, Relay};
 
 const FILE_BYTES: u32 = 5_000_000;
@@ -43,22 +42,7 @@ fn download(relay: &Relay, incident: &str, token: &str, hash: &str) -> Answer {
 /// A client that asks for the file and reads only its status line: a small receive buffer,
 /// so the kernel cannot take the file off the relay's hands either.
 fn stalled_download(relay: &Relay, incident: &str, token: &str, hash: &str) -> (TcpStream, u16) {
-    let mut stream = TcpStream::connect(&relay.addr).expect("connect");
-    let small: libc::c_int = 256 * 1024;
-    // SAFETY: a valid socket and a c_int option value of the size given.
-    let set = unsafe {
-        libc::setsockopt(
-            stream.as_raw_fd(),
-            libc::SOL_SOCKET,
-            libc::SO_RCVBUF,
-            std::ptr::addr_of!(small).cast(),
-            std::mem::size_of::<libc::c_int>() as libc::socklen_t,
-        )
-    };
-    assert_eq!(set, 0, "SO_RCVBUF");
-    stream
-        .set_read_timeout(Some(Duration::from_secs(60)))
-        .expect("timeout");
+    let mut stream = reluctant_reader(&relay.addr);
     let head = format!(
         "GET {} HTTP/1.1\r\nHost: {}\r\nConnection: close\r\nAuthorization: Bearer {token}\r\nX-Firebreak-Device: {}\r\n\r\n",
         blob_path(incident, hash),

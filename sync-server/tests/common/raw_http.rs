@@ -5,6 +5,8 @@
 use std::collections::HashMap;
 use std::io::Read;
 use std::net::TcpStream;
+use std::os::fd::AsRawFd;
+use std::time::Duration;
 
 use sha2::{Digest, Sha256};
 
@@ -82,4 +84,26 @@ pub fn sha256_hex(bytes: &[u8]) -> String {
 /// Where an incident's attachment named `hash` is uploaded and downloaded.
 pub fn blob_path(incident: &str, hash: &str) -> String {
     format!("/api/incidents/{incident}/blobs/{hash}")
+}
+
+/// A connection to `addr` with a small receive buffer (so the kernel cannot take a file off
+/// the relay's hands for a client that does not read) and a 60 s read timeout.
+pub fn reluctant_reader(addr: &str) -> TcpStream {
+    let stream = TcpStream::connect(addr).expect("connect");
+    let small: libc::c_int = 256 * 1024;
+    // SAFETY: a valid socket and a c_int option value of the size given.
+    let set = unsafe {
+        libc::setsockopt(
+            stream.as_raw_fd(),
+            libc::SOL_SOCKET,
+            libc::SO_RCVBUF,
+            std::ptr::addr_of!(small).cast(),
+            std::mem::size_of::<libc::c_int>() as libc::socklen_t,
+        )
+    };
+    assert_eq!(set, 0, "SO_RCVBUF");
+    stream
+        .set_read_timeout(Some(Duration::from_secs(60)))
+        .expect("timeout");
+    stream
 }
