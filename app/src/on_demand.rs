@@ -11,7 +11,8 @@
 //! cannot be reached, or a new version deployed since the page opened (the old hashed names
 //! are gone). The call then gives [`NotHere`] instead of the part, and [`on_demand`] and
 //! [`page`] show why in its place, with "Try again"; a part missing offline is asked again
-//! by itself when the browser is back online. Nothing is cached as failed: the split loader
+//! by itself when the browser is back online, and one the relay could not give once the
+//! relay answers again. Nothing is cached as failed: the split loader
 //! and `wasm_split_helpers` keep only a module that arrived, so each try fetches again.
 
 use std::future::Future;
@@ -100,7 +101,7 @@ impl Why {
             }
             Why::Checking => "This part of Firebreak could not be fetched. Checking why…",
             Why::Unreachable => {
-                "This part of Firebreak is not on this device yet, and the relay cannot be reached to fetch it. Try again once the connection is back."
+                "This part of Firebreak is not on this device yet, and the relay cannot be reached to fetch it. It opens by itself as soon as the relay answers again."
             }
             Why::Updated => {
                 "Firebreak was updated since this page was opened, and this part of the old version is no longer on the relay. Reload to get the new version: the incidents are saved on this device."
@@ -176,20 +177,26 @@ where
 fn missing(not_here: NotHere, tries: RwSignal<u32>, whole_page: bool) -> AnyView {
     let offline = !platform::window().navigator().on_line();
     let why = RwSignal::new(if offline { Why::Offline } else { Why::Checking });
-    if !offline {
-        wasm_bindgen_futures::spawn_local(async move {
-            let found = not_here.why().await;
-            why.try_set(found);
-        });
-    }
     // Only while this line is shown: once asked again, a later `online` event must not
     // mount the part anew (it would lose what it holds).
     let failed_at = tries.get_untracked();
+    let shown = move || tries.try_get_untracked() == Some(failed_at);
     let again = move || {
-        if tries.try_get_untracked() == Some(failed_at) {
+        if shown() {
             tries.try_update(|n| *n += 1);
         }
     };
+    if !offline {
+        wasm_bindgen_futures::spawn_local(async move {
+            let found = not_here.why().await;
+            if why.try_set(found).is_none()
+                && found == Why::Unreachable
+                && wait_for_relay(shown).await
+            {
+                again();
+            }
+        });
+    }
     // Back online: ask again (this line is replaced by the part, or by a new line).
     let back_online = window_event_listener(ev::online, move |_| again());
     on_cleanup(move || back_online.remove());
@@ -220,6 +227,29 @@ fn missing(not_here: NotHere, tries: RwSignal<u32>, whole_page: bool) -> AnyView
         view! { <main class="page">{line}</main> }.into_any()
     } else {
         line.into_any()
+    }
+}
+
+/// The first wait before asking an unreachable relay again, and the longest (it doubles).
+const RELAY_PROBE_FIRST_MS: i32 = 5_000;
+const RELAY_PROBE_LONGEST_MS: i32 = 60_000;
+
+/// True once the relay answers again (asked only while online: offline, the browser's
+/// `online` event asks again instead); false once the line is gone (`shown` false: asked
+/// again by hand, or its page left). One small request for the page at a time, the waits
+/// doubling from 5 s to a minute: a relay restarting is back within seconds, and a long
+/// outage costs a request a minute.
+async fn wait_for_relay(shown: impl Fn() -> bool) -> bool {
+    let mut wait = RELAY_PROBE_FIRST_MS;
+    loop {
+        platform::sleep_ms(wait).await;
+        if !shown() {
+            return false;
+        }
+        wait = (wait * 2).min(RELAY_PROBE_LONGEST_MS);
+        if platform::window().navigator().on_line() && relay_says().await != Why::Unreachable {
+            return shown();
+        }
     }
 }
 
