@@ -16,6 +16,8 @@
 //! and `wasm_split_helpers` keep only a module that arrived, so each try fetches again.
 
 use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
 
 use leptos::ev;
 use leptos::prelude::*;
@@ -113,20 +115,35 @@ impl Why {
     }
 }
 
+/// A part's loader with its type erased: [`on_demand`] and [`page`] are called from a dozen
+/// places, each with its own closure, and the views below are built once for all of them
+/// instead of once per caller (each copy is code in the first download).
+type Load =
+    Arc<dyn Fn() -> Pin<Box<dyn Future<Output = Result<AnyView, NotHere>> + Send>> + Send + Sync>;
+
+fn erase<F, Fut>(load: F) -> Load
+where
+    F: Fn() -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = Result<AnyView, NotHere>> + Send + 'static,
+{
+    Arc::new(move || Box::pin(load()))
+}
+
 /// Mounts the part `load` gives once `wanted` first turns true, and keeps it mounted after,
 /// as if it had been there from the start (a panel closed and opened again keeps its state).
 /// Nothing is fetched before. Nothing shows while its module arrives; if it does not, a line
 /// says why in its place (see the module's docs).
-pub fn on_demand<F, Fut>(
-    wanted: impl Fn() -> bool + Send + Sync + 'static,
-    load: F,
-) -> impl IntoView
+pub fn on_demand<F, Fut>(wanted: impl Fn() -> bool + Send + Sync + 'static, load: F) -> AnyView
 where
-    F: Fn() -> Fut + Send + Sync + Clone + 'static,
+    F: Fn() -> Fut + Send + Sync + 'static,
     Fut: Future<Output = Result<AnyView, NotHere>> + Send + 'static,
 {
+    mount_when(Box::new(wanted), erase(load))
+}
+
+fn mount_when(wanted: Box<dyn Fn() -> bool + Send + Sync>, load: Load) -> AnyView {
     let asked = Memo::new(move |was: Option<&bool>| was.copied().unwrap_or(false) || wanted());
-    move || {
+    (move || {
         let load = load.clone();
         asked.get().then(move || {
             view! {
@@ -135,7 +152,8 @@ where
                 </Suspense>
             }
         })
-    }
+    })
+    .into_any()
 }
 
 /// A whole page in its own module, with a line to read while it arrives (and in its place,
@@ -145,6 +163,10 @@ where
     F: Fn() -> Fut + Send + Sync + 'static,
     Fut: Future<Output = Result<AnyView, NotHere>> + Send + 'static,
 {
+    whole_page(loading, erase(load))
+}
+
+fn whole_page(loading: &'static str, load: Load) -> AnyView {
     view! {
         <Suspense fallback=move || view! { <main class="page"><p class="loading">{loading}</p></main> }>
             {fetched(load, true)}
@@ -155,11 +177,7 @@ where
 
 /// The part `load` gives, or the line saying why it is not here; asked again on "Try again"
 /// and when the browser comes back online.
-fn fetched<F, Fut>(load: F, whole_page: bool) -> impl IntoView
-where
-    F: Fn() -> Fut + Send + Sync + 'static,
-    Fut: Future<Output = Result<AnyView, NotHere>> + Send + 'static,
-{
+fn fetched(load: Load, whole_page: bool) -> impl IntoView {
     let tries = RwSignal::new(0u32);
     move || {
         tries.track();
