@@ -107,6 +107,13 @@ pub struct Summary<'a> {
     pub tlp: &'a str,
     pub status: &'a str,
     pub commander: &'a str,
+    pub drill: bool,
+    /// The severity's and the type's keys; empty: not set.
+    pub severity: &'a str,
+    pub incident_type: &'a str,
+    /// The playbook it started from (`None` keeps what is kept), so a playbook's page finds
+    /// the proposals of the incidents on this device that started from it.
+    pub started_from: Option<&'a str>,
 }
 
 fn save<T: Serialize>(key: &str, value: &T) {
@@ -188,35 +195,23 @@ pub fn remember_summary(id: &str, summary: &Summary, changed: bool) {
             None => now,
         }
     });
+    // One read of the list, and a write only when something differs: this runs at every
+    // change of the incident, each keystroke included.
     update_known(id, |k| {
         k.title = summary.title.to_string();
         k.tlp = summary.tlp.to_string();
         k.status = summary.status.to_string();
         k.commander = summary.commander.to_string();
+        k.drill = summary.drill;
+        k.severity = summary.severity.to_string();
+        k.incident_type = summary.incident_type.to_string();
+        if let Some(playbook) = summary.started_from {
+            k.playbook = playbook.to_string();
+        }
         if let Some(now) = now {
             k.last_change = now;
         }
     });
-}
-
-/// Keeps the home page's copy of whether the incident is a drill current.
-pub fn remember_drill(id: &str, drill: bool) {
-    update_known(id, |k| k.drill = drill);
-}
-
-/// Keeps the home page's copy of the incident's severity and type (their keys; empty: not
-/// set) current.
-pub fn remember_triage(id: &str, severity: &str, incident_type: &str) {
-    update_known(id, |k| {
-        k.severity = severity.to_string();
-        k.incident_type = incident_type.to_string();
-    });
-}
-
-/// Keeps which playbook the incident started from, so a playbook's page finds the
-/// proposals of the incidents on this device that started from it.
-pub fn remember_started_from(id: &str, playbook: &str) {
-    update_known(id, |k| k.playbook = playbook.to_string());
 }
 
 /// The team's playbooks on this device, by name.

@@ -420,6 +420,7 @@ impl Session {
             .role_holder(incident::Role::Commander)
             .map(|holder| holder.name)
             .unwrap_or_default();
+        let started_from = incident.started_from();
         prefs::remember_summary(
             &self.id,
             &prefs::Summary {
@@ -427,19 +428,14 @@ impl Session {
                 tlp: incident.tlp().as_str(),
                 status: incident.status().key(),
                 commander: &commander,
+                drill: incident.is_drill(),
+                severity: incident.severity().map_or("", incident::Severity::key),
+                incident_type: incident
+                    .incident_type()
+                    .map_or("", incident::IncidentType::key),
+                started_from: started_from.as_ref().map(|from| from.id.as_str()),
             },
             changed,
         );
-        prefs::remember_drill(&self.id, incident.is_drill());
-        prefs::remember_triage(
-            &self.id,
-            incident.severity().map_or("", incident::Severity::key),
-            incident
-                .incident_type()
-                .map_or("", incident::IncidentType::key),
-        );
-        if let Some(from) = incident.started_from() {
-            prefs::remember_started_from(&self.id, &from.id);
-        }
     }
 }

@@ -91,10 +91,13 @@ fn NewIncident() -> impl IntoView {
                 tlp: incident::Tlp::default().as_str(),
                 status: incident::IncidentStatus::Open.key(),
                 commander: "",
+                drill,
+                severity: "",
+                incident_type: "",
+                started_from: None,
             },
             true,
         );
-        prefs::remember_drill(&id, drill);
         router.navigate(&incident_path(&id));
     };
     view! {
@@ -172,6 +175,10 @@ fn OpenFile() -> impl IntoView {
                             tlp: incident::Tlp::default().as_str(),
                             status: incident::IncidentStatus::Open.key(),
                             commander: "",
+                            drill: false,
+                            severity: "",
+                            incident_type: "",
+                            started_from: None,
                         },
                         true,
                     );
