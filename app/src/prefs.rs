@@ -116,6 +116,23 @@ pub struct Summary<'a> {
     pub started_from: Option<&'a str>,
 }
 
+impl<'a> Summary<'a> {
+    /// A new incident's, before its document says more: open, the default TLP, nobody
+    /// commanding, no severity or type.
+    pub fn fresh(title: &'a str, drill: bool) -> Self {
+        Summary {
+            title,
+            tlp: incident::Tlp::default().as_str(),
+            status: incident::IncidentStatus::Open.key(),
+            commander: "",
+            drill,
+            severity: "",
+            incident_type: "",
+            started_from: None,
+        }
+    }
+}
+
 fn save<T: Serialize>(key: &str, value: &T) {
     if let Err(e) = LocalStorage::set(key, value) {
         platform::log_error(&format!("could not save preference {key}: {e}"));

@@ -84,20 +84,7 @@ fn NewIncident() -> impl IntoView {
         // registered on the relay (and this device becomes its owner) once online.
         session::remember_created(&id, name, from.map(|(id, _)| *id), drill);
         prefs::set_unpublished(&id, true);
-        prefs::remember_summary(
-            &id,
-            &prefs::Summary {
-                title: name,
-                tlp: incident::Tlp::default().as_str(),
-                status: incident::IncidentStatus::Open.key(),
-                commander: "",
-                drill,
-                severity: "",
-                incident_type: "",
-                started_from: None,
-            },
-            true,
-        );
+        prefs::remember_summary(&id, &prefs::Summary::fresh(name, drill), true);
         router.navigate(&incident_path(&id));
     };
     view! {
@@ -170,16 +157,7 @@ fn OpenFile() -> impl IntoView {
                     prefs::set_unpublished(&id, true);
                     prefs::remember_summary(
                         &id,
-                        &prefs::Summary {
-                            title: &opened.title,
-                            tlp: incident::Tlp::default().as_str(),
-                            status: incident::IncidentStatus::Open.key(),
-                            commander: "",
-                            drill: false,
-                            severity: "",
-                            incident_type: "",
-                            started_from: None,
-                        },
+                        &prefs::Summary::fresh(&opened.title, false),
                         true,
                     );
                     router.navigate(&incident_path(&id));
